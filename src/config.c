@@ -1,0 +1,215 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_I64 };
+
+struct cfg_setting {
+	const char *flag; /* without the leading "--"; NULL: environment only */
+	const char *env;
+	const char *def; /* NULL: unset */
+	enum cfg_type type;
+	size_t off;
+	const char *help;
+};
+
+#define S(f, e, d, field, h) {f, e, d, CFG_STR, offsetof(pv_config, field), h}
+#define I(f, e, d, field, h) {f, e, d, CFG_INT, offsetof(pv_config, field), h}
+#define L(f, e, d, field, h) {f, e, d, CFG_I64, offsetof(pv_config, field), h}
+
+static const struct cfg_setting cfg_table[] = {
+	S("db", "PRAVESH_DB", "sqlite:./pravesh-data/pravesh.db", db,
+	  "the store: sqlite:PATH or a bare path (postgres://... later)"),
+	S("data-dir", "PRAVESH_DATA_DIR", "./pravesh-data", data_dir,
+	  "uploaded and result files, the server key"),
+	S("listen", "PRAVESH_LISTEN", "127.0.0.1:8080", listen,
+	  "address:port to serve on; port 0 picks a free one and prints it"),
+	S("public-url", "PRAVESH_PUBLIC_URL", NULL, public_url,
+	  "the URL users see (links in e-mails, cookie Secure flag, SSO redirect); default http://<listen>"),
+	S("web-root", "PRAVESH_WEB_ROOT", "./web", web_root,
+	  "folder of the static web pages"),
+	I("workers", "PRAVESH_WORKERS", "0", workers,
+	  "HTTP worker threads (0: number of cores)"),
+	L("max-body", "PRAVESH_MAX_BODY", "65536", max_body,
+	  "largest JSON request body in bytes"),
+	S("log", "PRAVESH_LOG", "info", log,
+	  "log level: debug, info, warn, error (JSON lines on standard error)"),
+	S("sms", "PRAVESH_SMS", "log", sms,
+	  "SMS transport: log, file:PATH or http"),
+	S("mail", "PRAVESH_MAIL", "log", mail,
+	  "e-mail transport: log, file:PATH, smtp://host:port or smtps://host:port"),
+	S("mail-from", "PRAVESH_MAIL_FROM", "Pravesh <no-reply@localhost>",
+	  mail_from, "sender of e-mails"),
+	S("templates", "PRAVESH_TEMPLATES", "./templates", templates,
+	  "folder of the message templates (en, hi)"),
+	S(NULL, "PRAVESH_SMS_URL", NULL, sms_url, "HTTP SMS gateway URL"),
+	S(NULL, "PRAVESH_SMS_METHOD", "POST", sms_method,
+	  "HTTP SMS gateway method"),
+	S(NULL, "PRAVESH_SMS_HEADERS", NULL, sms_headers,
+	  "HTTP SMS gateway headers, 'Name: value' lines"),
+	S(NULL, "PRAVESH_SMS_BODY", NULL, sms_body,
+	  "HTTP SMS gateway body template with {{mobile}}, {{text}}, {{template_id}}"),
+	I("notify-workers", "PRAVESH_NOTIFY_WORKERS", "2", notify_workers,
+	  "threads delivering the outbox"),
+	S("official-domains", "PRAVESH_OFFICIAL_DOMAINS", "gov.in,nic.in",
+	  official_domains, "official e-mail domains (sub-domains included)"),
+	I("otp-ttl", "PRAVESH_OTP_TTL", "300", otp_ttl,
+	  "seconds a one-time password stays valid"),
+	I("otp-resend", "PRAVESH_OTP_RESEND", "30", otp_resend,
+	  "seconds before a new code may be sent to the same number"),
+	I("otp-max-tries", "PRAVESH_OTP_MAX_TRIES", "3", otp_max_tries,
+	  "wrong tries that kill a code"),
+	I("otp-per-hour", "PRAVESH_OTP_PER_HOUR", "5", otp_per_hour,
+	  "codes per number per hour"),
+	I("otp-per-day", "PRAVESH_OTP_PER_DAY", "20", otp_per_day,
+	  "codes per number per day"),
+	I("otp-per-ip-hour", "PRAVESH_OTP_PER_IP_HOUR", "30", otp_per_ip_hour,
+	  "codes per client address per hour"),
+	I("login-fail-lock", "PRAVESH_LOGIN_FAIL_LOCK", "100", login_fail_lock,
+	  "consecutive failed logins that lock a number"),
+	I("login-fail-lock-secs", "PRAVESH_LOGIN_FAIL_LOCK_SECS", "3600",
+	  login_fail_lock_secs, "how long such a lock lasts, in seconds"),
+	I("session-idle", "PRAVESH_SESSION_IDLE", "1800", session_idle,
+	  "seconds of inactivity that end a session"),
+	I("session-absolute", "PRAVESH_SESSION_ABSOLUTE", "43200",
+	  session_absolute, "seconds after login that end a session"),
+	L("upload-max-bytes", "PRAVESH_UPLOAD_MAX_BYTES", "104857600",
+	  upload_max_bytes, "largest bulk upload file in bytes"),
+	I("upload-workers", "PRAVESH_UPLOAD_WORKERS", "1", upload_workers,
+	  "threads processing bulk uploads"),
+	S(NULL, "PRAVESH_SSO_MODE", NULL, sso_mode,
+	  "single sign-on: oidc (discovery) or oauth2 (explicit endpoints); unset: off"),
+	S(NULL, "PRAVESH_SSO_ISSUER", NULL, sso_issuer, "OIDC issuer URL"),
+	S(NULL, "PRAVESH_SSO_CLIENT_ID", NULL, sso_client_id, "client id"),
+	S(NULL, "PRAVESH_SSO_CLIENT_SECRET", NULL, sso_client_secret,
+	  "client secret"),
+	S(NULL, "PRAVESH_SSO_SCOPE", "openid email", sso_scope, "scopes"),
+	S(NULL, "PRAVESH_SSO_AUTHORIZE_URL", NULL, sso_authorize_url,
+	  "oauth2 mode: authorize endpoint"),
+	S(NULL, "PRAVESH_SSO_TOKEN_URL", NULL, sso_token_url,
+	  "oauth2 mode: token endpoint"),
+	S(NULL, "PRAVESH_SSO_USERINFO_URL", NULL, sso_userinfo_url,
+	  "oauth2 mode: user details endpoint"),
+	S(NULL, "PRAVESH_SSO_REVOKE_URL", NULL, sso_revoke_url,
+	  "revoke endpoint (optional)"),
+	S(NULL, "PRAVESH_SSO_EMAIL_CLAIM", "email", sso_email_claim,
+	  "claim holding the e-mail (Parichay: loginId)"),
+	S("bootstrap-admin", "PRAVESH_BOOTSTRAP_ADMIN", NULL, bootstrap_admin,
+	  "serve: when no administrator USERNAME exists, create it as SPV administrator and print its password once"),
+	S("bootstrap-org", "PRAVESH_BOOTSTRAP_ORG", "d-dopt", bootstrap_org,
+	  "organisation of the bootstrap administrator"),
+	S(NULL, "PRAVESH_SECRET_KEY", NULL, secret_key,
+	  "server key, 64 hex digits (default: <data-dir>/server.key, created once, mode 0600)"),
+};
+
+#define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
+
+static int cfg_set(pv_config *cfg, const struct cfg_setting *s,
+		   const char *val, const char *from)
+{
+	char *end;
+	void *field = (char *)cfg + s->off;
+	long long v;
+
+	if (s->type == CFG_STR) {
+		*(const char **)field = val;
+		return PV_OK;
+	}
+	errno = 0;
+	v = strtoll(val, &end, 10);
+	if (errno || end == val || *end || v < 0 ||
+	    (s->type == CFG_INT && v > 1000000000)) {
+		fprintf(stderr, "pravesh: %s: '%s' is not a valid number\n",
+			from, val);
+		return PV_EINVAL;
+	}
+	if (s->type == CFG_INT)
+		*(int *)field = (int)v;
+	else
+		*(int64_t *)field = v;
+	return PV_OK;
+}
+
+int config_parse(pv_config *cfg, int argc, char **argv, const char **pos,
+		 size_t maxpos, size_t *npos, int *help)
+{
+	size_t i;
+	int a, rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	*npos = 0;
+	*help = 0;
+	for (i = 0; i < CFG_N; i++) {
+		const struct cfg_setting *s = &cfg_table[i];
+		const char *env = getenv(s->env);
+		const char *val = (env && *env) ? env : s->def;
+
+		if (val && (rc = cfg_set(cfg, s, val, s->env)) != PV_OK)
+			return rc;
+	}
+	for (a = 0; a < argc; a++) {
+		const char *arg = argv[a];
+		const struct cfg_setting *hit = NULL;
+		const char *val = NULL;
+		size_t nlen;
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			*help = 1;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+			if (*npos >= maxpos) {
+				fprintf(stderr, "pravesh: too many arguments\n");
+				return PV_EINVAL;
+			}
+			pos[(*npos)++] = arg;
+			continue;
+		}
+		arg += 2;
+		nlen = strcspn(arg, "=");
+		for (i = 0; i < CFG_N && !hit; i++)
+			if (cfg_table[i].flag && strlen(cfg_table[i].flag) == nlen &&
+			    strncmp(cfg_table[i].flag, arg, nlen) == 0)
+				hit = &cfg_table[i];
+		if (!hit) {
+			/* a command's own flag (--org, --role...): positional */
+			if (*npos >= maxpos) {
+				fprintf(stderr, "pravesh: too many arguments\n");
+				return PV_EINVAL;
+			}
+			pos[(*npos)++] = argv[a];
+			continue;
+		}
+		if (arg[nlen] == '=')
+			val = arg + nlen + 1;
+		else if (a + 1 < argc)
+			val = argv[++a];
+		else {
+			fprintf(stderr, "pravesh: --%s needs a value\n", hit->flag);
+			return PV_EINVAL;
+		}
+		if ((rc = cfg_set(cfg, hit, val, argv[a])) != PV_OK)
+			return rc;
+	}
+	return PV_OK;
+}
+
+void config_print_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Settings (flags win over environment variables):\n");
+	for (i = 0; i < CFG_N; i++) {
+		const struct cfg_setting *s = &cfg_table[i];
+		char flag[64];
+
+		snprintf(flag, sizeof flag, "%s%s", s->flag ? "--" : "",
+			 s->flag ? s->flag : "");
+		fprintf(out, "  %-24s %-30s default: %s\n      %s\n", flag,
+			s->env, s->def ? s->def : "(unset)", s->help);
+	}
+}

@@ -1,0 +1,57 @@
+/* config: every setting of Pravesh, given as a flag (--name value or
+ * --name=value) or an environment variable (PRAVESH_NAME); flags win.
+ * One table (config.c) lists them all with defaults and help, so `help`,
+ * `COMMAND --help`, docs and parsing cannot drift apart. */
+#ifndef PV_CONFIG_H
+#define PV_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+typedef struct pv_config {
+	/* storage */
+	const char *db, *data_dir;
+	/* HTTP */
+	const char *listen, *public_url, *web_root;
+	int workers;
+	int64_t max_body;
+	/* logs */
+	const char *log;
+	/* notifications */
+	const char *sms, *mail, *mail_from, *templates;
+	const char *sms_url, *sms_method, *sms_headers, *sms_body;
+	int notify_workers;
+	/* rules */
+	const char *official_domains;
+	/* one-time passwords */
+	int otp_ttl, otp_resend, otp_max_tries, otp_per_hour, otp_per_day,
+		otp_per_ip_hour, login_fail_lock, login_fail_lock_secs;
+	/* sessions */
+	int session_idle, session_absolute;
+	/* uploads */
+	int64_t upload_max_bytes;
+	int upload_workers;
+	/* single sign-on */
+	const char *sso_mode, *sso_issuer, *sso_client_id, *sso_client_secret,
+		*sso_scope, *sso_authorize_url, *sso_token_url,
+		*sso_userinfo_url, *sso_revoke_url, *sso_email_claim;
+	/* the bootstrap administrator (make run) */
+	const char *bootstrap_admin, *bootstrap_org;
+	/* the server key (hex), else <data-dir>/server.key */
+	const char *secret_key;
+} pv_config;
+
+/* Fills cfg from the defaults, then the environment, then argv (flags
+ * known to the table; others are left in the positional list). Positional
+ * arguments are returned in pos (pointers into argv, at most maxpos) and
+ * *npos. Returns PV_OK, or PV_EINVAL after printing the reason to stderr.
+ * Strings point into argv, the environment or static defaults: nothing to
+ * free. `--help` sets *help. */
+int config_parse(pv_config *cfg, int argc, char **argv, const char **pos,
+		 size_t maxpos, size_t *npos, int *help);
+
+/* Prints every setting with its flag, variable, default and meaning. */
+void config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,222 @@
+#include "core/accounts.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/validate.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define ACCT_OPS crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define ACCT_MEM crypto_pwhash_MEMLIMIT_INTERACTIVE
+
+void acct_policy_default(acct_policy *p)
+{
+	p->user_fails = 10;
+	p->ip_fails = 50;
+	p->window_s = 900;
+	p->official_domains = "gov.in,nic.in";
+}
+
+/* A hash that no password matches, verified for unknown usernames so that
+ * they cost the same time as a wrong password. */
+static char acct_dummy[crypto_pwhash_STRBYTES];
+static pthread_once_t acct_dummy_once = PTHREAD_ONCE_INIT;
+
+static void acct_make_dummy(void)
+{
+	char pw[33];
+
+	util_random_b64url(24, pw, sizeof pw);
+	if (crypto_pwhash_str(acct_dummy, pw, strlen(pw), ACCT_OPS, ACCT_MEM) != 0)
+		acct_dummy[0] = '\0';
+}
+
+static int acct_username_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n < 3 || n >= STORE_USERNAME_MAX)
+		return 0;
+	for (; *u; u++)
+		if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+		      (*u >= '0' && *u <= '9') || *u == '.' || *u == '_' || *u == '-' ||
+		      *u == '@'))
+			return 0;
+	return 1;
+}
+
+int acct_username_exists(store *s, const char *username)
+{
+	store_cred c;
+
+	return s->ops->cred_by_username(s, username, &c) == PV_OK;
+}
+
+int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
+		      int64_t now, field_errs *fe, store_user *out)
+{
+	store_user u;
+	store_role r;
+	store_cred c;
+	store_org org;
+	const char *role;
+	size_t n;
+	int rc, conflict = 0, in_tx = 0;
+
+	memset(&u, 0, sizeof u);
+	memset(&r, 0, sizeof r);
+	memset(&c, 0, sizeof c);
+	fe->n = 0;
+	role = a->role && (strcmp(a->role, "spv") == 0 || strcmp(a->role, ACCT_ROLE_SPV) == 0)
+		       ? ACCT_ROLE_SPV
+	       : a->role && (strcmp(a->role, "mdo") == 0 || strcmp(a->role, ACCT_ROLE_MDO) == 0)
+		       ? ACCT_ROLE_MDO
+		       : NULL;
+	if (!role)
+		ferr_add(fe, "role", "invalid_role", "The role must be spv or mdo");
+	if (!a->username || !acct_username_ok(a->username))
+		ferr_add(fe, "username", "invalid_username",
+			 "Usernames are 3-64 letters, digits or . _ - @");
+	n = a->password ? strlen(a->password) : 0;
+	if (n < ACCT_PASSWORD_MIN || n > ACCT_PASSWORD_MAX || !val_utf8(a->password, n))
+		ferr_add(fe, "password", "weak_password",
+			 "Passwords have at least 12 characters");
+	if (!a->org_id || !*a->org_id || s->ops->org_get(s, a->org_id, &org) != PV_OK)
+		ferr_add(fe, "org_id", "unknown_org", "Please choose an organisation from the list");
+	if (!a->first_name || !val_name(a->first_name, strlen(a->first_name)))
+		ferr_add(fe, "first_name", "invalid_name", "Please enter a valid first name");
+	if (!a->last_name || !val_name(a->last_name, strlen(a->last_name)))
+		ferr_add(fe, "last_name", "invalid_name", "Please enter a valid surname");
+	if (!a->email || !val_email(a->email, strlen(a->email)))
+		ferr_add(fe, "email", "invalid_email", "Please enter a valid email address");
+	if (!a->mobile || !val_mobile(a->mobile, strlen(a->mobile), u.mobile))
+		ferr_add(fe, "mobile", "invalid_mobile", "Please add a valid mobile number");
+	if (fe->n)
+		return PV_EINVAL;
+	util_uuid(u.id);
+	util_strlcpy(u.first_name, a->first_name, sizeof u.first_name);
+	util_strlcpy(u.last_name, a->last_name, sizeof u.last_name);
+	util_strlcpy(u.email, a->email, sizeof u.email);
+	u.official_email = val_official_email(a->email, pol->official_domains);
+	util_strlcpy(u.org_id, a->org_id, sizeof u.org_id);
+	util_strlcpy(u.status, STORE_USER_ACTIVE, sizeof u.status);
+	util_strlcpy(u.source, "admin", sizeof u.source);
+	u.created_at = u.updated_at = now;
+	util_strlcpy(r.role, role, sizeof r.role);
+	if (strcmp(role, ACCT_ROLE_MDO) == 0)
+		util_strlcpy(r.org_id, a->org_id, sizeof r.org_id);
+	util_strlcpy(c.user_id, u.id, sizeof c.user_id);
+	util_strlcpy(c.username, a->username, sizeof c.username);
+	/* hash before the transaction: it takes a while and holds no lock */
+	if (crypto_pwhash_str(c.pwhash, a->password, strlen(a->password), ACCT_OPS,
+			      ACCT_MEM) != 0)
+		return PV_ENOMEM;
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		goto out;
+	in_tx = 1;
+	rc = s->ops->user_insert(s, &u, &conflict);
+	if (rc == PV_ECONFLICT) {
+		if (conflict & STORE_CONFLICT_EMAIL)
+			ferr_add(fe, "email", "email_taken", "Email id already registered");
+		if (conflict & STORE_CONFLICT_MOBILE)
+			ferr_add(fe, "mobile", "mobile_taken", "Mobile number is already registered");
+		goto out;
+	}
+	if (rc != PV_OK || (rc = s->ops->role_add(s, u.id, &r)) != PV_OK)
+		goto out;
+	rc = s->ops->cred_insert(s, &c);
+	if (rc == PV_ECONFLICT) {
+		ferr_add(fe, "username", "username_taken", "This username is taken");
+		goto out;
+	}
+	if (rc != PV_OK)
+		goto out;
+	if ((rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	if (out)
+		*out = u;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	sodium_memzero(c.pwhash, sizeof c.pwhash);
+	return rc;
+}
+
+/* Reads a throttle; returns the seconds left of its lock (0: not locked). */
+static int64_t acct_locked(store *s, const char *key, int64_t now)
+{
+	store_throttle t;
+
+	if (s->ops->throttle_get(s, key, &t) != PV_OK || t.locked_until <= now)
+		return 0;
+	return (t.locked_until - now + 999) / 1000;
+}
+
+static void acct_count_fail(store *s, const char *key, int limit, int window_s,
+			    int64_t now)
+{
+	store_throttle t;
+
+	if (s->ops->throttle_get(s, key, &t) != PV_OK ||
+	    now - t.window_start >= window_s * 1000LL) {
+		memset(&t, 0, sizeof t);
+		util_strlcpy(t.key, key, sizeof t.key);
+		t.window_start = now;
+	}
+	t.count++;
+	if (t.count >= limit)
+		t.locked_until = now + window_s * 1000LL;
+	s->ops->throttle_put(s, &t);
+}
+
+int acct_password_login(store *s, const acct_policy *pol,
+			const char *username, const char *password,
+			const char *ip, int64_t now, store_user *user,
+			int64_t *retry_after_s)
+{
+	char ukey[STORE_USERNAME_MAX + 16], ikey[STORE_IP_MAX + 16];
+	store_cred c;
+	int found, ok;
+	int64_t wait;
+
+	*retry_after_s = 0;
+	snprintf(ukey, sizeof ukey, "pw-user:%.64s", username ? username : "");
+	util_lower_ascii(ukey);
+	snprintf(ikey, sizeof ikey, "pw-ip:%s", ip);
+	wait = acct_locked(s, ukey, now);
+	if (!wait)
+		wait = acct_locked(s, ikey, now);
+	if (wait) {
+		*retry_after_s = wait;
+		return PV_ELIMIT;
+	}
+	pthread_once(&acct_dummy_once, acct_make_dummy);
+	found = username && password && strlen(username) < STORE_USERNAME_MAX &&
+		strlen(password) <= ACCT_PASSWORD_MAX &&
+		s->ops->cred_by_username(s, username, &c) == PV_OK;
+	if (!found)
+		util_strlcpy(c.pwhash, acct_dummy, sizeof c.pwhash);
+	ok = crypto_pwhash_str_verify(c.pwhash, password ? password : "",
+				      password ? strlen(password) : 0) == 0;
+	ok = ok && found && s->ops->user_get(s, c.user_id, user) == PV_OK &&
+	     strcmp(user->status, STORE_USER_ACTIVE) == 0;
+	if (!ok) {
+		acct_count_fail(s, ukey, pol->user_fails, pol->window_s, now);
+		acct_count_fail(s, ikey, pol->ip_fails, pol->window_s, now);
+		log_kv(LOG_INFO, "password login failed", NULL);
+		return PV_EDENIED;
+	}
+	s->ops->throttle_del(s, ukey);
+	return PV_OK;
+}
+
+int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
+	       size_t *n)
+{
+	return s->ops->role_list(s, user_id, roles, max, n);
+}

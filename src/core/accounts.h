@@ -1,0 +1,59 @@
+/* accounts: users, administrators and their password logins. */
+#ifndef PV_ACCOUNTS_H
+#define PV_ACCOUNTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/fielderr.h"
+#include "store/store.h"
+
+#define ACCT_PASSWORD_MIN 12
+#define ACCT_PASSWORD_MAX 256
+#define ACCT_ROLES_MAX 16
+
+#define ACCT_ROLE_SPV "spv_admin"
+#define ACCT_ROLE_MDO "mdo_admin"
+
+/* The fields of a new administrator. */
+typedef struct acct_admin {
+	const char *role; /* "spv" / "mdo" or ACCT_ROLE_* */
+	const char *username, *password;
+	const char *org_id; /* required for mdo; the SPV's own org for spv */
+	const char *first_name, *last_name, *email, *mobile;
+} acct_admin;
+
+/* Password-login throttles (per username and per client address). */
+typedef struct acct_policy {
+	int user_fails;  /* 10 failures per window lock the username... */
+	int ip_fails;    /* 50 failures per window lock the address... */
+	int window_s;    /* ...the window and the lock: 900 s */
+	const char *official_domains;
+} acct_policy;
+
+void acct_policy_default(acct_policy *p);
+
+/* Checks and creates an active administrator with its role and password
+ * credential (argon2id), all in one transaction. Field problems go into
+ * fe (returns PV_EINVAL); a taken username, e-mail or mobile answers
+ * PV_ECONFLICT with fe naming the field. out (may be NULL) receives the
+ * user. */
+int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
+		      int64_t now, field_errs *fe, store_user *out);
+
+/* Checks a username and password. PV_OK with *user (active), PV_EDENIED
+ * for any wrong pair or an inactive account (the same answer, in about
+ * the same time), PV_ELIMIT when throttled (*retry_after_s set). */
+int acct_password_login(store *s, const acct_policy *pol,
+			const char *username, const char *password,
+			const char *ip, int64_t now, store_user *user,
+			int64_t *retry_after_s);
+
+/* The roles of a user. */
+int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
+	       size_t *n);
+
+/* 1 when any administrator credential exists with this username. */
+int acct_username_exists(store *s, const char *username);
+
+#endif

@@ -1,0 +1,26 @@
+/* keys: the server key, kept outside the store, from which every keyed
+ * hash of a secret is made (OTP codes, verification, activation and
+ * session tokens). Loaded from PRAVESH_SECRET_KEY (64 hex digits) or from
+ * <data-dir>/server.key, created once with mode 0600. */
+#ifndef PV_KEYS_H
+#define PV_KEYS_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+typedef struct keys {
+	unsigned char k[32];
+} keys;
+
+/* env_hex may be NULL. Returns PV_OK, PV_EINVAL for a malformed key, or
+ * PV_EIO when the key file cannot be read or created. */
+int keys_load(const char *data_dir, const char *env_hex, keys *out);
+
+/* HMAC-SHA256 of (domain, 0x00, data) under the server key: the domain
+ * ("otp", "session", "verify", ...) keeps one kind of secret from being
+ * replayed as another. */
+void keys_mac(const keys *k, const char *domain, const void *data, size_t n,
+	      unsigned char out[STORE_HASH_LEN]);
+
+#endif

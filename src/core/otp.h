@@ -1,0 +1,98 @@
+/* otp: one-time passwords by SMS and the verification tokens that prove a
+ * number was verified. Codes are 6 digits from libsodium's generator,
+ * stored only as HMACs under the server key, compared in constant time,
+ * single use; a new code for the same number and purpose kills the older.
+ * Every rule takes `now` (ms) from the caller, so tests inject the clock.
+ *
+ * Each call runs in its own store transaction (the SQLite backend takes
+ * the write lock at BEGIN), so counters and attempts are exact under
+ * concurrency and across server processes. */
+#ifndef PV_OTP_H
+#define PV_OTP_H
+
+#include <stdint.h>
+
+#include "core/keys.h"
+#include "store/store.h"
+
+typedef struct otp_policy {
+	int ttl_s;         /* a code lives 300 s */
+	int resend_s;      /* 30 s between codes for a number and purpose */
+	int max_tries;     /* 3 wrong tries kill a code */
+	int per_hour;      /* 5 codes per number per hour */
+	int per_day;       /* 20 codes per number per day */
+	int per_ip_hour;   /* 30 codes per client address per hour */
+	int fail_lock;     /* 100 consecutive failed logins lock a number... */
+	int fail_lock_s;   /* ...for 3600 s */
+	int verify_ttl_s;  /* a verification token lives 900 s */
+} otp_policy;
+
+void otp_policy_default(otp_policy *p);
+
+typedef struct otp_svc {
+	store *st;
+	const keys *k;
+	otp_policy pol;
+} otp_svc;
+
+#define OTP_PURPOSE_REGISTER "register"
+#define OTP_PURPOSE_REQUEST "request"
+#define OTP_PURPOSE_LOGIN "login"
+/* 1 for "register", "request" or "login" */
+int otp_purpose_valid(const char *purpose);
+
+enum otp_status {
+	OTP_OK = 0,
+	OTP_RATE_LIMITED, /* retry_after says when */
+	OTP_INVALID,      /* wrong code, or none live; attempts_left */
+	OTP_EXPIRED,
+	OTP_LOCKED,       /* the code died of wrong tries: send a new one */
+	OTP_NUMBER_LOCKED /* too many failed logins: retry_after */
+};
+
+typedef struct otp_result {
+	enum otp_status status;
+	int64_t retry_after_s;
+	int64_t expires_in_s, resend_in_s;
+	int attempts_left;
+} otp_result;
+
+/* Issues a code for mobile (10 digits) and purpose. When deliver is set
+ * the SMS is queued in the outbox in the same transaction (template
+ * otp_sms, language lang); otherwise the challenge is recorded but nothing
+ * is sent (login for an unknown number: the answer and the limits are the
+ * same). code_out (7 bytes, may be NULL) receives the code, for tests and
+ * the benchmark only. Returns PV_OK with res->status OTP_OK or
+ * OTP_RATE_LIMITED / OTP_NUMBER_LOCKED, or a store error. */
+int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
+	      const char *ip, int deliver, const char *lang, int64_t now,
+	      char *code_out, otp_result *res);
+
+/* Checks a code; a right code is used up. For purpose login, failures
+ * count towards the number's consecutive-failure lock and a success
+ * clears it. Returns PV_OK with res->status, or a store error. */
+int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
+	      const char *code, int64_t now, otp_result *res);
+
+/* Process-wide counters, for metrics. */
+typedef struct otp_counters {
+	uint64_t sent, verified, failed, rate_limited;
+} otp_counters;
+void otp_counters_get(otp_counters *out);
+
+#define OTP_TOKEN_LEN 44 /* base64url of 32 bytes, with its NUL */
+
+/* Issues a verification token (random, stored hashed, single use, bound
+ * to number and purpose, verify_ttl_s). */
+int otp_token_issue(const otp_svc *svc, const char *mobile,
+		    const char *purpose, int64_t now,
+		    char token[OTP_TOKEN_LEN]);
+
+/* Consumes a verification token for this number and purpose. PV_OK, or
+ * PV_ENOTFOUND (unknown, used, or bound to another number or purpose:
+ * such a token is burned), PV_EEXPIRED. Call it inside the transaction
+ * that acts on the proof, so a rollback leaves the token unused. */
+int otp_token_consume(const otp_svc *svc, const char *token,
+		      const char *mobile, const char *purpose, int64_t now);
+
+#endif

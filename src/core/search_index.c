@@ -1,0 +1,615 @@
+#include "core/search_index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+/* Layout (all arrays owned by the index):
+ * - norm[i]: normalised name of item i (one arena); name[i] the original.
+ * - rank[i]: position of item i in the global order (depth, norm, name, i);
+ *   order[r]: the item at rank r.
+ * - byname[p]: items sorted by norm; st[j][p]: position in byname of the
+ *   smallest rank in byname[p .. p + 2^j).
+ * - words: distinct words sorted; postings of word w are
+ *   post[woff[w] .. woff[w + 1]), ranks ascending, one per item. */
+struct sidx {
+	size_t n;
+	char *arena;
+	const char **norm;
+	const char **name;
+	int *depth;
+	unsigned *flags;
+	uint32_t *rank, *order, *byname;
+	uint32_t **st;
+	int levels;
+	size_t nwords;
+	const char **words;
+	char *warena;
+	uint32_t *woff, *post;
+};
+
+static int sidx_is_word_byte(unsigned char c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+size_t sidx_normalise(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		size_t start, wlen;
+
+		while (i < n && !sidx_is_word_byte((unsigned char)s[i]))
+			i++;
+		start = i;
+		while (i < n && sidx_is_word_byte((unsigned char)s[i]))
+			i++;
+		wlen = i - start;
+		if (!wlen)
+			break;
+		if (o + (o ? 1 : 0) + wlen + 1 > cap)
+			break;
+		if (o)
+			out[o++] = ' ';
+		for (size_t k = 0; k < wlen; k++) {
+			char c = s[start + k];
+
+			out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* qsort has no context argument; the build runs under the caller's lock
+ * or single-threaded, but use a thread-local to stay safe anyway. */
+static __thread const struct sidx *sidx_sort_ctx;
+
+static int sidx_cmp_global(const void *a, const void *b)
+{
+	const struct sidx *x = sidx_sort_ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int c;
+
+	if (x->depth[i] != x->depth[j])
+		return x->depth[i] < x->depth[j] ? -1 : 1;
+	if ((c = strcmp(x->norm[i], x->norm[j])) != 0)
+		return c;
+	if ((c = strcmp(x->name[i], x->name[j])) != 0)
+		return c;
+	return i < j ? -1 : (i > j);
+}
+
+static int sidx_cmp_name(const void *a, const void *b)
+{
+	const struct sidx *x = sidx_sort_ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int c = strcmp(x->norm[i], x->norm[j]);
+
+	if (c)
+		return c;
+	return x->rank[i] < x->rank[j] ? -1 : (x->rank[i] > x->rank[j]);
+}
+
+struct sidx_wp {
+	const char *word;
+	uint32_t len;
+	uint32_t rank;
+};
+
+static int sidx_cmp_wp(const void *a, const void *b)
+{
+	const struct sidx_wp *p = a, *q = b;
+	size_t m = p->len < q->len ? p->len : q->len;
+	int c = memcmp(p->word, q->word, m);
+
+	if (c)
+		return c;
+	if (p->len != q->len)
+		return p->len < q->len ? -1 : 1;
+	return p->rank < q->rank ? -1 : (p->rank > q->rank);
+}
+
+void sidx_free(sidx *x)
+{
+	if (!x)
+		return;
+	if (x->st)
+		for (int j = 0; j < x->levels; j++)
+			free(x->st[j]);
+	free(x->st);
+	free(x->arena);
+	free(x->norm);
+	free(x->name);
+	free(x->depth);
+	free(x->flags);
+	free(x->rank);
+	free(x->order);
+	free(x->byname);
+	free(x->words);
+	free(x->warena);
+	free(x->woff);
+	free(x->post);
+	free(x);
+}
+
+static uint32_t sidx_minpos(const sidx *x, uint32_t a, uint32_t b)
+{
+	return x->rank[x->byname[a]] <= x->rank[x->byname[b]] ? a : b;
+}
+
+static int sidx_build_sparse(sidx *x)
+{
+	size_t n = x->n;
+	int lv = 1;
+
+	while (((size_t)1 << lv) <= n)
+		lv++;
+	x->levels = lv;
+	x->st = calloc((size_t)lv, sizeof *x->st);
+	if (!x->st)
+		return PV_ENOMEM;
+	for (int j = 0; j < lv; j++) {
+		size_t span = (size_t)1 << j, cnt = n >= span ? n - span + 1 : 0;
+
+		x->st[j] = malloc((cnt ? cnt : 1) * sizeof(uint32_t));
+		if (!x->st[j])
+			return PV_ENOMEM;
+		for (size_t p = 0; p < cnt; p++)
+			x->st[j][p] = j == 0 ? (uint32_t)p
+					     : sidx_minpos(x, x->st[j - 1][p],
+							   x->st[j - 1][p + span / 2]);
+	}
+	return PV_OK;
+}
+
+/* position in byname of the smallest rank in [a, b), b > a */
+static uint32_t sidx_range_min(const sidx *x, uint32_t a, uint32_t b)
+{
+	int j = 0;
+
+	while (((size_t)2 << j) <= (size_t)(b - a))
+		j++;
+	return sidx_minpos(x, x->st[j][a], x->st[j][b - ((uint32_t)1 << j)]);
+}
+
+static int sidx_same_word(const struct sidx_wp *a, const struct sidx_wp *b)
+{
+	return a->len == b->len && memcmp(a->word, b->word, a->len) == 0;
+}
+
+static int sidx_build_words(sidx *x)
+{
+	size_t cap = 0, np = 0, i, bytes = 0, o = 0, nw = 0, p = 0;
+	struct sidx_wp *wp = NULL;
+	int rc = PV_ENOMEM;
+
+	for (i = 0; i < x->n; i++) {
+		const char *s = x->norm[i];
+
+		cap += 1;
+		for (; *s; s++)
+			cap += (*s == ' ');
+	}
+	wp = malloc((cap ? cap : 1) * sizeof *wp);
+	if (!wp)
+		goto out;
+	for (i = 0; i < x->n; i++) {
+		const char *s = x->norm[i];
+
+		while (*s) {
+			size_t len = strcspn(s, " ");
+
+			wp[np].word = s;
+			wp[np].len = (uint32_t)len;
+			wp[np].rank = x->rank[i];
+			np++;
+			s += len;
+			if (*s == ' ')
+				s++;
+		}
+	}
+	qsort(wp, np, sizeof *wp, sidx_cmp_wp);
+	for (i = 0; i < np; i++)
+		if (i == 0 || !sidx_same_word(&wp[i], &wp[i - 1]))
+			bytes += wp[i].len + 1;
+	x->warena = malloc(bytes ? bytes : 1);
+	x->words = malloc((np ? np : 1) * sizeof *x->words);
+	x->woff = malloc((np + 1) * sizeof *x->woff);
+	x->post = malloc((np ? np : 1) * sizeof *x->post);
+	if (!x->warena || !x->words || !x->woff || !x->post)
+		goto out;
+	for (i = 0; i < np; i++) {
+		if (i == 0 || !sidx_same_word(&wp[i], &wp[i - 1])) {
+			memcpy(x->warena + o, wp[i].word, wp[i].len);
+			x->warena[o + wp[i].len] = '\0';
+			x->words[nw] = x->warena + o;
+			x->woff[nw] = (uint32_t)p;
+			o += wp[i].len + 1;
+			nw++;
+		} else if (wp[i].rank == wp[i - 1].rank) {
+			continue; /* the same word twice in one name */
+		}
+		x->post[p++] = wp[i].rank;
+	}
+	x->nwords = nw;
+	x->woff[nw] = (uint32_t)p;
+	rc = PV_OK;
+out:
+	free(wp);
+	return rc;
+}
+
+int sidx_build(const sidx_item *items, size_t n, sidx **out)
+{
+	sidx *x = NULL;
+	size_t bytes = 0, o = 0, i;
+	uint32_t *tmp = NULL;
+	int rc = PV_ENOMEM;
+
+	*out = NULL;
+	if (n >= UINT32_MAX / 2)
+		return PV_ELIMIT;
+	x = calloc(1, sizeof *x);
+	if (!x)
+		goto out;
+	x->n = n;
+	for (i = 0; i < n; i++)
+		bytes += 2 * (strlen(items[i].name) + 1);
+	x->arena = malloc(bytes ? bytes : 1);
+	x->norm = malloc((n ? n : 1) * sizeof *x->norm);
+	x->name = malloc((n ? n : 1) * sizeof *x->name);
+	x->depth = malloc((n ? n : 1) * sizeof *x->depth);
+	x->flags = malloc((n ? n : 1) * sizeof *x->flags);
+	x->rank = malloc((n ? n : 1) * sizeof *x->rank);
+	x->order = malloc((n ? n : 1) * sizeof *x->order);
+	x->byname = malloc((n ? n : 1) * sizeof *x->byname);
+	if (!x->arena || !x->norm || !x->name || !x->depth || !x->flags ||
+	    !x->rank || !x->order || !x->byname)
+		goto out;
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(items[i].name);
+
+		memcpy(x->arena + o, items[i].name, len + 1);
+		x->name[i] = x->arena + o;
+		o += len + 1;
+		x->norm[i] = x->arena + o;
+		o += sidx_normalise(items[i].name, len, x->arena + o, len + 1) + 1;
+		x->depth[i] = items[i].depth;
+		x->flags[i] = items[i].flags;
+		x->order[i] = (uint32_t)i;
+	}
+	sidx_sort_ctx = x;
+	qsort(x->order, n, sizeof *x->order, sidx_cmp_global);
+	for (i = 0; i < n; i++) {
+		x->rank[x->order[i]] = (uint32_t)i;
+		x->byname[i] = (uint32_t)i;
+	}
+	qsort(x->byname, n, sizeof *x->byname, sidx_cmp_name);
+	sidx_sort_ctx = NULL;
+	if ((rc = sidx_build_sparse(x)) != PV_OK)
+		goto out;
+	if ((rc = sidx_build_words(x)) != PV_OK)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = PV_OK;
+out:
+	free(tmp);
+	sidx_free(x);
+	return rc;
+}
+
+/* --- search --- */
+
+struct sidx_query {
+	char norm[SIDX_MAX_QUERY + 1];
+	size_t nlen;
+	const char *word[SIDX_MAX_WORDS];
+	size_t wlen[SIDX_MAX_WORDS];
+	size_t nw;
+};
+
+/* 1 when every query word is a prefix of some word of s (normalised) */
+static int sidx_all_words(const struct sidx_query *q, const char *s,
+			  size_t skip)
+{
+	for (size_t k = 0; k < q->nw; k++) {
+		const char *p = s;
+		int hit = 0;
+
+		if (k == skip)
+			continue;
+		while (*p && !hit) {
+			size_t len = strcspn(p, " ");
+
+			hit = len >= q->wlen[k] &&
+			      memcmp(p, q->word[k], q->wlen[k]) == 0;
+			p += len;
+			if (*p == ' ')
+				p++;
+		}
+		if (!hit)
+			return 0;
+	}
+	return 1;
+}
+
+static int sidx_starts(const char *s, const char *pre, size_t plen)
+{
+	return strncmp(s, pre, plen) == 0;
+}
+
+/* first position in byname whose norm is >= key (prefix compare when
+ * prefix_upper: first position whose norm does not start with key and is
+ * greater) */
+static size_t sidx_lower(const sidx *x, const char *key, size_t klen,
+			 int upper)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *s = x->norm[x->byname[mid]];
+		int c = upper ? strncmp(s, key, klen) : strcmp(s, key);
+
+		if (c < 0 || (upper && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct sidx_iv {
+	uint32_t a, b, m; /* interval [a, b) of byname, m its min position */
+};
+
+static void sidx_iv_push(const sidx *x, struct sidx_iv *h, size_t *nh,
+			 uint32_t a, uint32_t b)
+{
+	size_t i;
+
+	if (a >= b)
+		return;
+	i = (*nh)++;
+	h[i].a = a;
+	h[i].b = b;
+	h[i].m = sidx_range_min(x, a, b);
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		struct sidx_iv t;
+
+		if (x->rank[x->byname[h[parent].m]] <= x->rank[x->byname[h[i].m]])
+			break;
+		t = h[parent];
+		h[parent] = h[i];
+		h[i] = t;
+		i = parent;
+	}
+}
+
+static struct sidx_iv sidx_iv_pop(const sidx *x, struct sidx_iv *h, size_t *nh)
+{
+	struct sidx_iv top = h[0];
+	size_t i = 0, n = --(*nh);
+
+	h[0] = h[n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, s = i;
+		struct sidx_iv t;
+
+		if (l < n && x->rank[x->byname[h[l].m]] < x->rank[x->byname[h[s].m]])
+			s = l;
+		if (r < n && x->rank[x->byname[h[r].m]] < x->rank[x->byname[h[s].m]])
+			s = r;
+		if (s == i)
+			break;
+		t = h[s];
+		h[s] = h[i];
+		h[i] = t;
+		i = s;
+	}
+	return top;
+}
+
+/* Appends, best rank first, the items of byname[a, b) that pass the
+ * filter, until *nout reaches limit. Each pop adds at most one interval
+ * to the heap, so it grows with the items visited, not with b - a. */
+static int sidx_take_range(const sidx *x, uint32_t a, uint32_t b,
+			   unsigned must, size_t limit, size_t *out,
+			   size_t *nout)
+{
+	struct sidx_iv *h;
+	size_t nh = 0, cap;
+
+	if (a >= b || *nout >= limit)
+		return PV_OK;
+	cap = 64;
+	h = malloc(cap * sizeof *h);
+	if (!h)
+		return PV_ENOMEM;
+	sidx_iv_push(x, h, &nh, a, b);
+	while (nh && *nout < limit) {
+		struct sidx_iv iv = sidx_iv_pop(x, h, &nh);
+		uint32_t item = x->byname[iv.m];
+
+		if (nh + 2 > cap) {
+			struct sidx_iv *nhp = realloc(h, 2 * cap * sizeof *h);
+
+			if (!nhp) {
+				free(h);
+				return PV_ENOMEM;
+			}
+			h = nhp;
+			cap *= 2;
+		}
+
+		if ((x->flags[item] & must) == must)
+			out[(*nout)++] = item;
+		sidx_iv_push(x, h, &nh, iv.a, iv.m);
+		sidx_iv_push(x, h, &nh, iv.m + 1, iv.b);
+	}
+	free(h);
+	return PV_OK;
+}
+
+/* word range [*wa, *wb) of words starting with w */
+static void sidx_word_range(const sidx *x, const char *w, size_t wl,
+			    size_t *wa, size_t *wb)
+{
+	size_t lo = 0, hi = x->nwords;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strncmp(x->words[mid], w, wl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*wa = lo;
+	hi = x->nwords;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strncmp(x->words[mid], w, wl) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*wb = lo;
+}
+
+struct sidx_cur {
+	uint32_t pos, end;
+};
+
+static uint32_t sidx_cur_rank(const sidx *x, const struct sidx_cur *c)
+{
+	return x->post[c->pos];
+}
+
+static void sidx_cur_sift(const sidx *x, struct sidx_cur *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, s = i;
+		struct sidx_cur t;
+
+		if (l < n && sidx_cur_rank(x, &h[l]) < sidx_cur_rank(x, &h[s]))
+			s = l;
+		if (r < n && sidx_cur_rank(x, &h[r]) < sidx_cur_rank(x, &h[s]))
+			s = r;
+		if (s == i)
+			return;
+		t = h[s];
+		h[s] = h[i];
+		h[i] = t;
+		i = s;
+	}
+}
+
+/* Word-prefix class: merges the postings of the rarest query word's
+ * range in rank order; skips items already taken by the name-prefix
+ * classes (their norm starts with the whole query). */
+static int sidx_take_words(const sidx *x, const struct sidx_query *q,
+			   unsigned must, size_t limit, size_t *out,
+			   size_t *nout)
+{
+	size_t best = 0, bestcost = (size_t)-1, wa = 0, wb = 0, nh = 0;
+	struct sidx_cur *h = NULL;
+	uint32_t last = UINT32_MAX;
+
+	for (size_t k = 0; k < q->nw; k++) {
+		size_t a, b, cost;
+
+		sidx_word_range(x, q->word[k], q->wlen[k], &a, &b);
+		cost = a < b ? x->woff[b] - x->woff[a] : 0;
+		if (cost < bestcost) {
+			bestcost = cost;
+			best = k;
+			wa = a;
+			wb = b;
+		}
+	}
+	if (bestcost == 0 || *nout >= limit)
+		return PV_OK;
+	h = malloc((wb - wa) * sizeof *h);
+	if (!h)
+		return PV_ENOMEM;
+	for (size_t w = wa; w < wb; w++) {
+		if (x->woff[w] == x->woff[w + 1])
+			continue;
+		h[nh].pos = x->woff[w];
+		h[nh].end = x->woff[w + 1];
+		nh++;
+	}
+	for (size_t i = nh; i-- > 0;)
+		sidx_cur_sift(x, h, nh, i);
+	while (nh && *nout < limit) {
+		uint32_t r = sidx_cur_rank(x, &h[0]);
+		uint32_t item = x->order[r];
+
+		if (++h[0].pos == h[0].end)
+			h[0] = h[--nh];
+		sidx_cur_sift(x, h, nh, 0);
+		if (r == last)
+			continue;
+		last = r;
+		if ((x->flags[item] & must) != must)
+			continue;
+		if (sidx_starts(x->norm[item], q->norm, q->nlen))
+			continue;
+		if (!sidx_all_words(q, x->norm[item], best))
+			continue;
+		out[(*nout)++] = item;
+	}
+	free(h);
+	return PV_OK;
+}
+
+int sidx_search(const sidx *x, const char *qs, size_t qlen, unsigned must,
+		size_t limit, size_t *out, size_t *nout)
+{
+	struct sidx_query q;
+	size_t lo, ex, hi;
+	const char *p;
+	int rc;
+
+	*nout = 0;
+	if (qlen > SIDX_MAX_QUERY)
+		return PV_EINVAL;
+	q.nlen = sidx_normalise(qs, qlen, q.norm, sizeof q.norm);
+	q.nw = 0;
+	for (p = q.norm; *p;) {
+		size_t len = strcspn(p, " ");
+
+		if (q.nw == SIDX_MAX_WORDS)
+			return PV_EINVAL;
+		q.word[q.nw] = p;
+		q.wlen[q.nw++] = len;
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	if (q.nw == 0 || limit == 0 || x->n == 0)
+		return PV_OK;
+	/* exact names, then name prefixes, each best rank first */
+	lo = sidx_lower(x, q.norm, q.nlen, 0);
+	ex = lo;
+	while (ex < x->n && strcmp(x->norm[x->byname[ex]], q.norm) == 0)
+		ex++;
+	hi = sidx_lower(x, q.norm, q.nlen, 1);
+	rc = sidx_take_range(x, (uint32_t)lo, (uint32_t)ex, must, limit, out, nout);
+	if (rc == PV_OK)
+		rc = sidx_take_range(x, (uint32_t)ex, (uint32_t)hi, must, limit,
+				     out, nout);
+	if (rc == PV_OK)
+		rc = sidx_take_words(x, &q, must, limit, out, nout);
+	return rc;
+}

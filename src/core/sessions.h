@@ -1,0 +1,40 @@
+/* sessions: 256-bit opaque tokens, stored only as keyed hashes, with an
+ * idle and an absolute timeout, revocable, a new token at every login.
+ * Each session has a CSRF token (double-submit cookie) whose hash is kept
+ * with it. */
+#ifndef PV_SESSIONS_H
+#define PV_SESSIONS_H
+
+#include <stdint.h>
+
+#include "core/keys.h"
+#include "core/otp.h"
+#include "store/store.h"
+
+typedef struct sess_svc {
+	store *st;
+	const keys *k;
+	int idle_s;     /* 1800 */
+	int absolute_s; /* 43200 */
+} sess_svc;
+
+/* last_seen is written at most this often, so reads stay reads */
+#define SESS_TOUCH_MS 30000
+
+/* Starts a session for user_id; writes the token and the CSRF token. */
+int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
+		char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
+
+/* Resolves a token to its session and active user. PV_OK, PV_ENOTFOUND
+ * (unknown or revoked), PV_EEXPIRED (idle or absolute limit passed: the
+ * session is revoked), PV_EDENIED (the user is no longer active). */
+int sess_resolve(const sess_svc *svc, const char *token, int64_t now,
+		 store_session *se, store_user *user);
+
+/* 1 when csrf is the session's CSRF token (constant time). */
+int sess_csrf_ok(const sess_svc *svc, const store_session *se, const char *csrf);
+
+/* Revokes the session of this token (unknown tokens are fine). */
+int sess_revoke(const sess_svc *svc, const char *token);
+
+#endif

@@ -1,0 +1,338 @@
+/* One-time passwords, logins, logout and the current user. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/validate.h"
+#include "http/http.h"
+#include "notify/notify.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+void api_otp_send(http_req *req, http_resp *resp);
+void api_otp_verify(http_req *req, http_resp *resp);
+void api_auth_otp(http_req *req, http_resp *resp);
+void api_auth_password(http_req *req, http_resp *resp);
+void api_auth_logout(http_req *req, http_resp *resp);
+void api_me(http_req *req, http_resp *resp);
+json_t *api_user_json(http_req *req, const store_user *u);
+
+static const char MSG_MOBILE[] = "Please add a valid mobile number";
+
+static void aa_retry_after(http_resp *resp, int64_t s)
+{
+	char v[24];
+
+	snprintf(v, sizeof v, "%lld", (long long)(s > 0 ? s : 1));
+	http_add_header(resp, "Retry-After", v);
+}
+
+static void aa_rate_limited(http_resp *resp, int64_t s, const char *detail)
+{
+	http_problem(resp, 429, "rate_limited", detail, NULL);
+	aa_retry_after(resp, s);
+}
+
+/* The mobile of a body, normalised; writes the problem and returns 0 when
+ * missing or invalid. */
+static int aa_mobile(json_t *body, http_resp *resp, char out[11])
+{
+	const char *m = http_jstr(body, "mobile");
+
+	if (m && val_mobile(m, strlen(m), out))
+		return 1;
+	http_problem(resp, 400, "invalid_mobile", MSG_MOBILE,
+		     json_pack("[o]", http_field_error("mobile", m ? "invalid_mobile" : "required",
+						       MSG_MOBILE)));
+	return 0;
+}
+
+void api_otp_send(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	const char *purpose;
+	char mobile[11];
+	store_user u;
+	otp_result res;
+	int rc, registered;
+
+	if (!body)
+		return;
+	if (!aa_mobile(body, resp, mobile))
+		goto out;
+	purpose = http_jstr(body, "purpose");
+	if (!otp_purpose_valid(purpose)) {
+		http_problem(resp, 400, "invalid_purpose", "purpose must be register, request or login",
+			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
+							       "purpose must be register, request or login")));
+		goto out;
+	}
+	rc = a->st->ops->user_by_mobile(a->st, mobile, &u);
+	if (rc != PV_OK && rc != PV_ENOTFOUND) {
+		http_problem_err(resp, rc);
+		goto out;
+	}
+	registered = rc == PV_OK;
+	if (registered && strcmp(purpose, OTP_PURPOSE_REGISTER) == 0) {
+		http_problem(resp, 409, "mobile_taken", "Mobile number is already registered",
+			     json_pack("[o]", http_field_error("mobile", "mobile_taken",
+							       "Mobile number is already registered")));
+		goto out;
+	}
+	/* for login the SMS goes only to registered numbers, but the
+	 * challenge, the limits and the answer are the same for all */
+	rc = otp_issue(&a->otp, mobile, purpose, req->ip,
+		       strcmp(purpose, OTP_PURPOSE_LOGIN) != 0 || registered,
+		       http_lang(req, body), util_now_ms(), NULL, &res);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		goto out;
+	}
+	if (res.status != OTP_OK) {
+		aa_rate_limited(resp, res.retry_after_s,
+				"Too many codes requested; please wait before asking again.");
+		goto out;
+	}
+	notify_kick();
+	http_json(resp, 202, json_pack("{s:s, s:I, s:I}", "mobile", mobile, "expires_in",
+				       (json_int_t)res.expires_in_s, "resend_in",
+				       (json_int_t)res.resend_in_s));
+out:
+	json_decref(body);
+}
+
+void api_otp_verify(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	const char *purpose, *code;
+	char mobile[11], token[OTP_TOKEN_LEN];
+	otp_result res;
+	int64_t now = util_now_ms();
+	int rc;
+
+	if (!body)
+		return;
+	if (!aa_mobile(body, resp, mobile))
+		goto out;
+	purpose = http_jstr(body, "purpose");
+	code = http_jstr(body, "code");
+	if (!purpose || (strcmp(purpose, OTP_PURPOSE_REGISTER) && strcmp(purpose, OTP_PURPOSE_REQUEST))) {
+		http_problem(resp, 400, "invalid_purpose", "purpose must be register or request",
+			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
+							       "purpose must be register or request")));
+		goto out;
+	}
+	rc = otp_check(&a->otp, mobile, purpose, code ? code : "", now, &res);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		goto out;
+	}
+	switch (res.status) {
+	case OTP_OK:
+		if ((rc = otp_token_issue(&a->otp, mobile, purpose, now, token)) != PV_OK) {
+			http_problem_err(resp, rc);
+			break;
+		}
+		http_json(resp, 200, json_pack("{s:s, s:i}", "verification_token", token,
+					       "expires_in", a->otp.pol.verify_ttl_s));
+		sodium_memzero(token, sizeof token);
+		break;
+	case OTP_EXPIRED:
+		http_problem(resp, 400, "otp_expired", "The code has expired; please ask for a new one.",
+			     json_pack("[o]", http_field_error("code", "otp_expired",
+							       "The code has expired; please ask for a new one.")));
+		break;
+	case OTP_LOCKED:
+		http_problem(resp, 429, "otp_locked",
+			     "Too many wrong codes; please ask for a new one.", NULL);
+		aa_retry_after(resp, a->otp.pol.resend_s);
+		break;
+	default:
+		http_problem_ext(resp, 400, "otp_invalid", "The code is not right.",
+				 json_pack("[o]", http_field_error("code", "otp_invalid",
+								   "The code is not right.")),
+				 json_pack("{s:i}", "attempts_left", res.attempts_left));
+	}
+out:
+	json_decref(body);
+}
+
+/* Sets the session cookies and answers {"token","user"}. */
+static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
+{
+	app *a = req->app;
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN], cookie[256];
+	const char *secure = a->secure_cookies ? "; Secure" : "";
+	json_t *doc;
+	int rc;
+
+	if ((rc = sess_create(&a->sess, u->id, util_now_ms(), token, csrf)) != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	snprintf(cookie, sizeof cookie, "pravesh_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
+		 token, a->sess.absolute_s, secure);
+	http_add_header(resp, "Set-Cookie", cookie);
+	snprintf(cookie, sizeof cookie, "pravesh_csrf=%s; Path=/; SameSite=Lax; Max-Age=%d%s", csrf,
+		 a->sess.absolute_s, secure);
+	http_add_header(resp, "Set-Cookie", cookie);
+	http_add_header(resp, "Cache-Control", "no-store");
+	req->user = *u;
+	acct_roles(a->st, u->id, req->roles, ACCT_ROLES_MAX, &req->nroles);
+	doc = json_pack("{s:s, s:s, s:o}", "token", token, "csrf_token", csrf, "user",
+			api_user_json(req, u));
+	sodium_memzero(token, sizeof token);
+	sodium_memzero(cookie, sizeof cookie);
+	http_json(resp, 200, doc);
+}
+
+static void aa_login_failed(http_resp *resp)
+{
+	http_problem(resp, 401, "login_failed", "The mobile number or the code is not right.", NULL);
+}
+
+void api_auth_otp(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	const char *code;
+	char mobile[11];
+	otp_result res;
+	store_user u;
+	int rc;
+
+	if (!body)
+		return;
+	if (!aa_mobile(body, resp, mobile))
+		goto out;
+	code = http_jstr(body, "code");
+	rc = otp_check(&a->otp, mobile, OTP_PURPOSE_LOGIN, code ? code : "", util_now_ms(), &res);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		goto out;
+	}
+	if (res.status == OTP_NUMBER_LOCKED) {
+		aa_rate_limited(resp, res.retry_after_s,
+				"Too many failed logins for this number; please wait.");
+		goto out;
+	}
+	if (res.status == OTP_LOCKED) {
+		aa_rate_limited(resp, a->otp.pol.resend_s,
+				"Too many wrong codes; please ask for a new one.");
+		goto out;
+	}
+	if (res.status != OTP_OK) {
+		aa_login_failed(resp);
+		goto out;
+	}
+	rc = a->st->ops->user_by_mobile(a->st, mobile, &u);
+	if (rc == PV_ENOTFOUND) {
+		aa_login_failed(resp);
+		goto out;
+	}
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		goto out;
+	}
+	if (strcmp(u.status, STORE_USER_PENDING) == 0) {
+		http_problem(resp, 403, "not_activated",
+			     "Please activate your account with the link sent to your e-mail first.", NULL);
+		goto out;
+	}
+	if (strcmp(u.status, STORE_USER_ACTIVE) != 0) {
+		http_problem(resp, 403, "account_inactive", "This account has been deactivated.", NULL);
+		goto out;
+	}
+	aa_login_ok(req, resp, &u);
+out:
+	json_decref(body);
+}
+
+void api_auth_password(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	store_user u;
+	int64_t wait = 0;
+	int rc;
+
+	if (!body)
+		return;
+	rc = acct_password_login(a->st, &a->acct, http_jstr(body, "username"),
+				 http_jstr(body, "password"), req->ip, util_now_ms(), &u, &wait);
+	if (rc == PV_ELIMIT)
+		aa_rate_limited(resp, wait, "Too many failed logins; please wait.");
+	else if (rc == PV_EDENIED)
+		http_problem(resp, 401, "login_failed", "The username or the password is not right.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		aa_login_ok(req, resp, &u);
+	json_decref(body);
+}
+
+void api_auth_logout(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	const char *secure = a->secure_cookies ? "; Secure" : "";
+	char cookie[128];
+	int rc = a->st->ops->session_revoke(a->st, req->session.hash);
+
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	snprintf(cookie, sizeof cookie, "pravesh_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", secure);
+	http_add_header(resp, "Set-Cookie", cookie);
+	snprintf(cookie, sizeof cookie, "pravesh_csrf=; Path=/; SameSite=Lax; Max-Age=0%s", secure);
+	http_add_header(resp, "Set-Cookie", cookie);
+	resp->status = 204;
+}
+
+json_t *api_user_json(http_req *req, const store_user *u)
+{
+	char created[32];
+	json_t *doc, *roles = json_array(), *org = json_null(), *pos = json_null();
+	dir_snap *sn = dir_acquire(req->app->dir);
+
+	if (sn) {
+		const dir_org *o = dir_org_by_id(sn, u->org_id);
+		const dir_position *p = u->position_id[0] ? dir_position_by_id(sn, u->position_id) : NULL;
+
+		if (o) {
+			const dir_org *path[DIR_MAX_DEPTH];
+			size_t n = dir_org_path(sn, o, path, DIR_MAX_DEPTH);
+			char under[2048] = "";
+			size_t used = 0;
+
+			for (size_t i = 0; i < n; i++)
+				used += (size_t)snprintf(under + used, used < sizeof under ? sizeof under - used : 0,
+							 "%s%s", i ? " > " : "", path[i]->name);
+			org = json_pack("{s:s, s:s, s:s}", "id", o->id, "name", o->name, "under", under);
+		}
+		if (p)
+			pos = json_pack("{s:s, s:s}", "id", p->id, "name", p->name);
+		dir_release(req->app->dir, sn);
+	}
+	for (size_t i = 0; i < req->nroles; i++) {
+		if (req->roles[i].org_id[0])
+			json_array_append_new(roles, json_pack("{s:s, s:s}", "role", req->roles[i].role,
+							       "org_id", req->roles[i].org_id));
+		else
+			json_array_append_new(roles, json_pack("{s:s}", "role", req->roles[i].role));
+	}
+	util_rfc3339(u->created_at, created);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:s}", "id", u->id,
+			"first_name", u->first_name, "last_name", u->last_name, "email", u->email,
+			"official_email", u->official_email, "mobile", u->mobile, "status", u->status,
+			"org", org, "position", pos, "roles", roles, "created_at", created);
+	return doc;
+}
+
+void api_me(http_req *req, http_resp *resp)
+{
+	http_json(resp, 200, api_user_json(req, &req->user));
+}

@@ -1,0 +1,205 @@
+/* Directory endpoints (public): organisation and position search, one
+ * organisation. Answers are written straight into a buffer (no JSON tree):
+ * search is the hottest public path. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/directory.h"
+#include "core/validate.h"
+#include "http/http.h"
+#include "util/err.h"
+
+#define DIRAPI_DEFAULT_LIMIT 20
+#define DIRAPI_MAX_LIMIT 100
+
+void api_orgs_search(http_req *req, http_resp *resp);
+void api_orgs_get(http_req *req, http_resp *resp);
+void api_positions_search(http_req *req, http_resp *resp);
+
+static void da_str(buf *b, const char *s)
+{
+	buf_add(b, "\"", 1);
+	buf_add_json_str(b, s, strlen(s));
+	buf_add(b, "\"", 1);
+}
+
+static void da_org(buf *b, const dir_snap *sn, const dir_org *o, int children)
+{
+	const dir_org *path[DIR_MAX_DEPTH];
+	size_t n = dir_org_path(sn, o, path, DIR_MAX_DEPTH);
+
+	buf_adds(b, "{\"id\":");
+	da_str(b, o->id);
+	buf_adds(b, ",\"name\":");
+	da_str(b, o->name);
+	buf_adds(b, ",\"sector\":");
+	da_str(b, o->sector);
+	buf_adds(b, ",\"type\":");
+	da_str(b, o->type);
+	buf_adds(b, ",\"parent_id\":");
+	if (o->parent >= 0)
+		da_str(b, path[n - 1]->id);
+	else
+		buf_adds(b, "null");
+	buf_adds(b, ",\"path\":[");
+	for (size_t i = 0; i < n; i++) {
+		buf_adds(b, i ? ",{\"id\":" : "{\"id\":");
+		da_str(b, path[i]->id);
+		buf_adds(b, ",\"name\":");
+		da_str(b, path[i]->name);
+		buf_adds(b, "}");
+	}
+	buf_adds(b, "],\"under\":\"");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_adds(b, " > ");
+		buf_add_json_str(b, path[i]->name, strlen(path[i]->name));
+	}
+	buf_adds(b, "\"");
+	if (children)
+		buf_addf(b, ",\"children\":%lld", (long long)o->children);
+	buf_adds(b, "}");
+}
+
+static void da_send(http_resp *resp, buf *b)
+{
+	resp->body = buf_steal(b, &resp->len);
+	resp->status = 200;
+	resp->ctype = "application/json";
+}
+
+/* Checks q and limit; on failure writes the problem and returns 0. */
+static int da_query(http_req *req, http_resp *resp, const char **q,
+		    size_t *qlen, size_t *limit)
+{
+	const char *lim = http_query(req, "limit");
+	size_t chars = 0;
+
+	*q = http_query(req, "q");
+	if (!*q)
+		*q = "";
+	*qlen = strlen(*q);
+	if (!val_utf8(*q, *qlen)) {
+		http_problem(resp, 400, "invalid_query", "The search text is not valid UTF-8.", NULL);
+		return 0;
+	}
+	if (*qlen > 200) {
+		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
+		return 0;
+	}
+	for (size_t i = 0; i < *qlen; i++)
+		chars += ((unsigned char)(*q)[i] & 0xC0) != 0x80 && (*q)[i] != ' ';
+	if (chars < 2) {
+		http_problem(resp, 400, "query_too_short",
+			     "Type at least 2 characters to search.", NULL);
+		return 0;
+	}
+	*limit = DIRAPI_DEFAULT_LIMIT;
+	if (lim) {
+		char *end;
+		long v = strtol(lim, &end, 10);
+
+		if (*lim == '\0' || *end || v < 1 || v > DIRAPI_MAX_LIMIT) {
+			http_problem(resp, 400, "invalid_limit",
+				     "limit must be a whole number from 1 to 100.", NULL);
+			return 0;
+		}
+		*limit = (size_t)v;
+	}
+	return 1;
+}
+
+void api_orgs_search(http_req *req, http_resp *resp)
+{
+	const char *q, *sector = http_query(req, "sector");
+	const dir_org *found[DIRAPI_MAX_LIMIT];
+	size_t qlen, limit, n = 0;
+	dir_snap *sn;
+	buf b;
+	int rc;
+
+	if (!da_query(req, resp, &q, &qlen, &limit))
+		return;
+	if (sector && *sector && strcmp(sector, "center") && strcmp(sector, "state")) {
+		http_problem(resp, 400, "invalid_sector", "sector must be center or state.", NULL);
+		return;
+	}
+	sn = dir_acquire(req->app->dir);
+	if (!sn) {
+		http_problem(resp, 503, "store_unavailable", "The directory is not available.", NULL);
+		return;
+	}
+	rc = dir_search_orgs(sn, q, qlen, sector, limit, found, &n);
+	if (rc == PV_EINVAL) {
+		dir_release(req->app->dir, sn);
+		http_problem(resp, 400, "query_too_long", "The search has too many words.", NULL);
+		return;
+	}
+	buf_init(&b, 1u << 20);
+	buf_adds(&b, "{\"items\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_adds(&b, ",");
+		da_org(&b, sn, found[i], 0);
+	}
+	buf_adds(&b, "]}");
+	dir_release(req->app->dir, sn);
+	da_send(resp, &b);
+}
+
+void api_orgs_get(http_req *req, http_resp *resp)
+{
+	const char *id = http_param(req, "id");
+	const dir_org *o;
+	dir_snap *sn = dir_acquire(req->app->dir);
+	buf b;
+
+	if (!sn) {
+		http_problem(resp, 503, "store_unavailable", "The directory is not available.", NULL);
+		return;
+	}
+	o = dir_org_by_id(sn, id);
+	if (!o || !o->active) {
+		dir_release(req->app->dir, sn);
+		http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
+		return;
+	}
+	buf_init(&b, 1u << 20);
+	da_org(&b, sn, o, 1);
+	dir_release(req->app->dir, sn);
+	da_send(resp, &b);
+}
+
+void api_positions_search(http_req *req, http_resp *resp)
+{
+	const char *q;
+	const dir_position *found[DIRAPI_MAX_LIMIT];
+	size_t qlen, limit, n = 0;
+	dir_snap *sn;
+	buf b;
+
+	if (!da_query(req, resp, &q, &qlen, &limit))
+		return;
+	sn = dir_acquire(req->app->dir);
+	if (!sn) {
+		http_problem(resp, 503, "store_unavailable", "The directory is not available.", NULL);
+		return;
+	}
+	if (dir_search_positions(sn, q, qlen, limit, found, &n) == PV_EINVAL) {
+		dir_release(req->app->dir, sn);
+		http_problem(resp, 400, "query_too_long", "The search has too many words.", NULL);
+		return;
+	}
+	buf_init(&b, 1u << 20);
+	buf_adds(&b, "{\"items\":[");
+	for (size_t i = 0; i < n; i++) {
+		buf_adds(&b, i ? ",{\"id\":" : "{\"id\":");
+		da_str(&b, found[i]->id);
+		buf_adds(&b, ",\"name\":");
+		da_str(&b, found[i]->name);
+		buf_adds(&b, "}");
+	}
+	buf_adds(&b, "]}");
+	dir_release(req->app->dir, sn);
+	da_send(resp, &b);
+}

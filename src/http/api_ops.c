@@ -1,0 +1,54 @@
+/* Operations endpoints: health, metrics, the OpenAPI document. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "http/metrics.h"
+#include "util/err.h"
+
+/* docs/openapi.json, embedded by openapi_blob.S */
+extern const char pv_openapi_start[];
+extern const char pv_openapi_end[];
+
+void api_healthz(http_req *req, http_resp *resp);
+void api_metrics(http_req *req, http_resp *resp);
+void api_openapi(http_req *req, http_resp *resp);
+
+void api_healthz(http_req *req, http_resp *resp)
+{
+	store *st = req->app->st;
+
+	if (st->ops->ping(st) != PV_OK) {
+		http_problem(resp, 503, "store_unavailable", "The store does not answer.", NULL);
+		return;
+	}
+	http_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_metrics(http_req *req, http_resp *resp)
+{
+	buf b;
+
+	(void)req;
+	buf_init(&b, 4u << 20);
+	metrics_render(&b);
+	resp->body = buf_steal(&b, &resp->len);
+	resp->status = 200;
+	resp->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void api_openapi(http_req *req, http_resp *resp)
+{
+	size_t n = (size_t)(pv_openapi_end - pv_openapi_start);
+
+	(void)req;
+	resp->body = malloc(n ? n : 1);
+	if (!resp->body) {
+		http_problem_err(resp, PV_ENOMEM);
+		return;
+	}
+	memcpy(resp->body, pv_openapi_start, n);
+	resp->len = n;
+	resp->status = 200;
+	resp->ctype = "application/json";
+}

@@ -1,0 +1,109 @@
+/* auth: the one place that decides whether a request may reach its route:
+ * resolves the session (bearer token or cookie), checks CSRF for unsafe
+ * cookie requests, and checks the route's role. */
+#include <sodium.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "util/err.h"
+#include "util/util.h"
+
+/* The value of cookie `name` from the Cookie header, into out. */
+static int auth_cookie(http_req *req, const char *name, char *out, size_t cap)
+{
+	const char *h = http_header_in(req, "Cookie");
+	size_t nl = strlen(name);
+
+	while (h && *h) {
+		while (*h == ' ' || *h == ';')
+			h++;
+		if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
+			const char *v = h + nl + 1;
+
+			return util_strncpy0(out, cap, v, strcspn(v, ";"));
+		}
+		h = strchr(h, ';');
+	}
+	return PV_ENOTFOUND;
+}
+
+static int auth_unsafe(const char *m)
+{
+	return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
+}
+
+int http_has_role(const http_req *req, const char *role, const char *org)
+{
+	for (size_t i = 0; i < req->nroles; i++)
+		if (strcmp(req->roles[i].role, role) == 0 &&
+		    (!org || strcmp(req->roles[i].org_id, org) == 0))
+			return 1;
+	return 0;
+}
+
+int http_authorise(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	const char *authz;
+	char token[128] = "", cookie_csrf[128];
+	int rc;
+
+	if (req->route->auth == AUTH_NONE)
+		return PV_OK;
+	authz = http_header_in(req, "Authorization");
+	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+		util_strlcpy(token, authz + 7, sizeof token);
+	} else if (auth_cookie(req, "pravesh_session", token, sizeof token) == PV_OK) {
+		req->via_cookie = 1;
+	}
+	rc = token[0] ? sess_resolve(&a->sess, token, util_now_ms(), &req->session, &req->user)
+		      : PV_ENOTFOUND;
+	sodium_memzero(token, sizeof token);
+	if (rc == PV_OK)
+		rc = acct_roles(a->st, req->user.id, req->roles, ACCT_ROLES_MAX, &req->nroles);
+	if (rc != PV_OK) {
+		if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED || rc == PV_EDENIED)
+			http_problem(resp, 401, "unauthenticated",
+				     rc == PV_EEXPIRED ? "Your session has ended; please log in again."
+						       : "Please log in.", NULL);
+		else
+			http_problem_err(resp, rc);
+		return PV_EDENIED;
+	}
+	req->authed = 1;
+	if (req->via_cookie && auth_unsafe(req->method)) {
+		const char *hdr = http_header_in(req, "X-CSRF-Token");
+
+		if (!hdr || auth_cookie(req, "pravesh_csrf", cookie_csrf, sizeof cookie_csrf) != PV_OK ||
+		    strlen(hdr) != strlen(cookie_csrf) ||
+		    sodium_memcmp(hdr, cookie_csrf, strlen(hdr)) != 0 ||
+		    !sess_csrf_ok(&a->sess, &req->session, hdr)) {
+			http_problem(resp, 403, "csrf_failed",
+				     "Missing or wrong X-CSRF-Token header.", NULL);
+			return PV_EDENIED;
+		}
+	}
+	if ((req->route->auth == AUTH_SPV && !http_has_role(req, "spv_admin", NULL)) ||
+	    (req->route->auth == AUTH_MDO && !http_has_role(req, "spv_admin", NULL) &&
+	     !http_has_role(req, "mdo_admin", NULL))) {
+		http_problem(resp, 403, "forbidden", "Your role does not allow this.", NULL);
+		return PV_EDENIED;
+	}
+	return PV_OK;
+}
+
+const char *http_lang(http_req *req, json_t *body)
+{
+	const char *l = body ? http_jstr(body, "lang") : NULL;
+
+	if (!l)
+		l = http_header_in(req, "Accept-Language");
+	return l && strncmp(l, "hi", 2) == 0 ? "hi" : "en";
+}
+
+const char *http_jstr(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}

@@ -1,0 +1,143 @@
+/* http: the HTTP layer. It parses requests, authorises them, calls core/
+ * and renders JSON or problem+json. No SQL here, no rules. */
+#ifndef PV_HTTP_H
+#define PV_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "util/buf.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 256 /* longer path parameters do not match: 404 */
+#define HTTP_MAX_HEADERS 8
+
+struct MHD_Connection;
+struct http_route;
+
+/* Authorisation a route demands, decided in one place (auth.c). */
+enum http_auth { AUTH_NONE = 0, AUTH_USER, AUTH_SPV, AUTH_MDO };
+
+typedef struct http_req {
+	struct MHD_Connection *conn;
+	app *app;
+	const char *method;
+	const char *path; /* without the query string */
+	char rid[40];
+	char ip[46];
+	const struct http_route *route; /* NULL: no route matched */
+	char allowed[64]; /* when no route matched: the path's methods */
+	const char *param_names[HTTP_MAX_PARAMS];
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
+	size_t nparams;
+	buf body;
+	int body_too_large;
+	uint64_t drained; /* bytes of a refused body read and dropped */
+	int64_t t0_ns;
+	int status; /* of the answer, for the access log */
+	void *ext;  /* route-specific state (uploads), freed by ext_free */
+	void (*ext_free)(void *ext);
+	/* authentication, filled by auth.c for routes that need it */
+	int authed;
+	int via_cookie;
+	store_session session;
+	store_user user;
+	store_role roles[ACCT_ROLES_MAX];
+	size_t nroles;
+} http_req;
+
+typedef struct http_resp {
+	int status;
+	const char *ctype;
+	char *body; /* malloc'd, owned by the response */
+	size_t len;
+	int fd; /* >= 0: send this file (owned) of fd_size bytes */
+	uint64_t fd_size;
+	char hname[HTTP_MAX_HEADERS][40];
+	char *hval[HTTP_MAX_HEADERS]; /* malloc'd */
+	size_t nhdr;
+} http_resp;
+
+typedef void (*http_handler)(http_req *req, http_resp *resp);
+
+struct http_route {
+	const char *method;
+	const char *pattern; /* "/api/v1/orgs/{id}" */
+	http_handler fn;
+	enum http_auth auth;
+	const char *name; /* for metrics: "orgs_get" */
+	/* A route that streams its body (uploads) gets the bytes here as they
+	 * arrive, instead of a bounded buffer; NULL for JSON routes. */
+	void (*body)(http_req *req, const char *data, size_t n);
+};
+
+/* The route table (routes.c) and its size. */
+extern const struct http_route http_routes[];
+extern const size_t http_nroutes;
+
+/* Finds the route for method and path; fills req's params. Returns the
+ * route, or NULL with *allowed set to the methods the path has (for 405,
+ * "" when no route has the path). */
+const struct http_route *http_route_match(http_req *req, const char *method,
+					  const char *path, char *allowed,
+					  size_t allowed_cap);
+
+/* --- helpers for handlers --- */
+
+/* A query-string argument, or NULL. */
+const char *http_query(http_req *req, const char *name);
+/* A request header, or NULL. */
+const char *http_header_in(http_req *req, const char *name);
+/* A path parameter by the name in the pattern, or "" */
+const char *http_param(http_req *req, const char *name);
+/* Parses the body as a JSON object. Returns it (caller decrefs), or NULL
+ * after writing 400 malformed_json (or 415 for a non-JSON content type)
+ * into resp. */
+json_t *http_body_json(http_req *req, http_resp *resp);
+
+/* Sets a JSON answer; steals the reference to doc. */
+void http_json(http_resp *resp, int status, json_t *doc);
+/* Sets an RFC 9457 problem answer. errors (may be NULL) is a JSON array of
+ * field errors and is stolen. */
+void http_problem(http_resp *resp, int status, const char *code,
+		  const char *detail, json_t *errors);
+/* The same with extra members (an object, stolen) beside the standard ones. */
+void http_problem_ext(http_resp *resp, int status, const char *code,
+		      const char *detail, json_t *errors, json_t *extra);
+/* Maps a pv_err that reached the handler unexpectedly to a problem. */
+void http_problem_err(http_resp *resp, int err);
+/* Adds a response header (value copied). */
+void http_add_header(http_resp *resp, const char *name, const char *value);
+/* A field error object {"field","code","message"} (new reference). */
+json_t *http_field_error(const char *field, const char *code,
+			 const char *message);
+
+/* --- the server --- */
+typedef struct http_server http_server;
+
+/* Starts listening on cfg->listen ("host:port"); *port_out is the bound
+ * port. *out is stopped and freed by http_server_stop(). */
+int http_server_start(app *a, http_server **out, unsigned *port_out);
+/* Stops accepting, lets in-flight requests finish, frees. */
+void http_server_stop(http_server *srv);
+
+/* Static files under the web root; answers 404 problem when absent. */
+void http_static(http_req *req, http_resp *resp);
+
+/* 1 when the authenticated user has role (and, for mdo_admin, that org;
+ * org NULL = any). */
+int http_has_role(const http_req *req, const char *role, const char *org);
+/* The client's preferred language for messages: "hi" or "en", from the
+ * body's "lang" if given, else Accept-Language. */
+const char *http_lang(http_req *req, json_t *body);
+/* A string member of a JSON object, or NULL when absent or not a string. */
+const char *http_jstr(json_t *obj, const char *key);
+
+/* Decides whether the request may reach its route (auth.c): resolves the
+ * session, checks the route's role and CSRF. Returns PV_OK, or an error
+ * after writing the problem into resp. */
+int http_authorise(http_req *req, http_resp *resp);
+
+#endif

@@ -1,0 +1,167 @@
+/* problem: JSON answers, RFC 9457 problem details, and the one mapping from
+ * pv_err to HTTP status. */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static const char *prob_title(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void prob_set_body(http_resp *resp, int status, const char *ctype,
+			  json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+
+	json_decref(doc);
+	free(resp->body);
+	resp->body = s;
+	resp->len = s ? strlen(s) : 0;
+	resp->status = s ? status : 500;
+	resp->ctype = ctype;
+}
+
+void http_json(http_resp *resp, int status, json_t *doc)
+{
+	if (!doc) {
+		http_problem(resp, 500, "internal_error", "Out of memory.", NULL);
+		return;
+	}
+	prob_set_body(resp, status, "application/json", doc);
+}
+
+void http_problem(http_resp *resp, int status, const char *code,
+		  const char *detail, json_t *errors)
+{
+	http_problem_ext(resp, status, code, detail, errors, NULL);
+}
+
+void http_problem_ext(http_resp *resp, int status, const char *code,
+		      const char *detail, json_t *errors, json_t *extra)
+{
+	char type[96];
+	json_t *doc;
+
+	snprintf(type, sizeof type, "/errors/%s", code);
+	doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
+			prob_title(status), "status", status, "code", code,
+			"detail", detail ? detail : "");
+	if (doc && errors)
+		json_object_set_new(doc, "errors", errors);
+	else
+		json_decref(errors);
+	if (doc && extra)
+		json_object_update_missing(doc, extra);
+	json_decref(extra);
+	if (!doc) {
+		static const char oom[] = "{\"type\":\"/errors/internal_error\",\"status\":500,\"code\":\"internal_error\"}";
+
+		free(resp->body);
+		resp->body = strdup(oom);
+		resp->len = resp->body ? strlen(oom) : 0;
+		resp->status = 500;
+		resp->ctype = "application/problem+json";
+		return;
+	}
+	prob_set_body(resp, status, "application/problem+json", doc);
+}
+
+void http_problem_err(http_resp *resp, int err)
+{
+	switch (err) {
+	case PV_ENOTFOUND:
+		http_problem(resp, 404, "not_found", "No such record.", NULL);
+		break;
+	case PV_ECONFLICT:
+		http_problem(resp, 409, "conflict", "The record changed or already exists.", NULL);
+		break;
+	case PV_EINVAL:
+		http_problem(resp, 400, "invalid_request", "The request is not valid.", NULL);
+		break;
+	case PV_ELIMIT:
+		http_problem(resp, 413, "payload_too_large", "A limit was exceeded.", NULL);
+		break;
+	case PV_EBUSY:
+		http_problem(resp, 503, "busy", "The server is busy; try again.", NULL);
+		http_add_header(resp, "Retry-After", "1");
+		break;
+	case PV_EDENIED:
+		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
+		break;
+	default:
+		log_kv(LOG_ERROR, "internal error", "error", pv_strerror(err), NULL);
+		http_problem(resp, 500, "internal_error",
+			     "Something went wrong on the server.", NULL);
+	}
+}
+
+void http_add_header(http_resp *resp, const char *name, const char *value)
+{
+	if (resp->nhdr == HTTP_MAX_HEADERS)
+		return;
+	resp->hval[resp->nhdr] = strdup(value);
+	if (!resp->hval[resp->nhdr])
+		return;
+	snprintf(resp->hname[resp->nhdr], sizeof resp->hname[0], "%s", name);
+	resp->nhdr++;
+}
+
+json_t *http_field_error(const char *field, const char *code,
+			 const char *message)
+{
+	return json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
+			 "message", message);
+}
+
+const char *http_query(http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header_in(http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *http_body_json(http_req *req, http_resp *resp)
+{
+	const char *ct = http_header_in(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_error_t jerr;
+	json_t *doc;
+
+	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+		http_problem(resp, 415, "unsupported_media_type",
+			     "Send the body as application/json.", NULL);
+		return NULL;
+	}
+	if (req->body.len == 0) {
+		http_problem(resp, 400, "malformed_json", "The body is empty; a JSON object is expected.", NULL);
+		return NULL;
+	}
+	/* jansson refuses invalid UTF-8 and NUL inside strings by default */
+	doc = json_loadb(req->body.p, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc || !json_is_object(doc)) {
+		json_decref(doc);
+		http_problem(resp, 400, "malformed_json",
+			     "The body is not a valid JSON object.", NULL);
+		return NULL;
+	}
+	return doc;
+}

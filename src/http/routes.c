@@ -1,0 +1,33 @@
+/* The route table: every endpoint, its method, its authorisation and its
+ * metrics name. Handlers live in api_*.c. */
+#include "http/http.h"
+
+void api_healthz(http_req *req, http_resp *resp);
+void api_metrics(http_req *req, http_resp *resp);
+void api_openapi(http_req *req, http_resp *resp);
+void api_orgs_search(http_req *req, http_resp *resp);
+void api_orgs_get(http_req *req, http_resp *resp);
+void api_positions_search(http_req *req, http_resp *resp);
+void api_otp_send(http_req *req, http_resp *resp);
+void api_otp_verify(http_req *req, http_resp *resp);
+void api_auth_otp(http_req *req, http_resp *resp);
+void api_auth_password(http_req *req, http_resp *resp);
+void api_auth_logout(http_req *req, http_resp *resp);
+void api_me(http_req *req, http_resp *resp);
+
+const struct http_route http_routes[] = {
+	{"GET", "/healthz", api_healthz, AUTH_NONE, "healthz", NULL},
+	{"GET", "/metrics", api_metrics, AUTH_NONE, "metrics", NULL},
+	{"GET", "/api/openapi.json", api_openapi, AUTH_NONE, "openapi", NULL},
+	{"GET", "/api/v1/orgs", api_orgs_search, AUTH_NONE, "orgs_search", NULL},
+	{"GET", "/api/v1/orgs/{id}", api_orgs_get, AUTH_NONE, "orgs_get", NULL},
+	{"GET", "/api/v1/positions", api_positions_search, AUTH_NONE, "positions_search", NULL},
+	{"POST", "/api/v1/otp", api_otp_send, AUTH_NONE, "otp_send", NULL},
+	{"POST", "/api/v1/otp/verify", api_otp_verify, AUTH_NONE, "otp_verify", NULL},
+	{"POST", "/api/v1/auth/otp", api_auth_otp, AUTH_NONE, "auth_otp", NULL},
+	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL},
+	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL},
+	{"GET", "/api/v1/me", api_me, AUTH_USER, "me", NULL},
+};
+
+const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

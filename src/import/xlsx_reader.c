@@ -1,0 +1,1246 @@
+/* xlsx_reader: the XLSX side of reader.h, on libzip + expat.
+ *
+ * Opening: the end-of-central-directory record is read by hand first so
+ * an archive announcing more than MAX_ENTRIES parts is refused before
+ * libzip allocates anything for it; then libzip opens the archive with
+ * ZIP_CHECKCONS. The first worksheet is found through xl/workbook.xml (the
+ * first <sheet> whose relationship is a worksheet; a chartsheet is
+ * skipped) and xl/_rels/workbook.xml.rels (Target relative to xl/, or
+ * absolute "/xl/..."), never by the name sheet1.xml. The shared strings
+ * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) are
+ * loaded into memory, bounded by max_shared_bytes: rich text runs are
+ * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded.
+ *
+ * Reading: the sheet is inflated in IMP_BLOCK chunks with zip_fread and
+ * fed to expat, which is suspended at each </row>, so memory holds one
+ * chunk and one row whatever the sheet's size. Cells are placed by their
+ * r= reference (missing cells in between are returned empty); a row is
+ * numbered by its r= attribute (or the previous number + 1). Rows absent
+ * from the XML are not returned (the numbers of the rows that are show the
+ * gap); a <row> with no cells is returned with no cells. Values: shared
+ * string (t="s"), inline string (t="inlineStr", rich runs concatenated),
+ * formula string (t="str"), boolean (t="b": TRUE/FALSE), error (t="e":
+ * its text, e.g. #N/A), and numbers, dates and anything else as the raw
+ * text of <v>, byte for byte ("9.87654321E9" stays so). Formulas (<f>)
+ * are ignored; their cached value is returned.
+ *
+ * Security: every entry's declared size is checked against
+ * max_uncompressed (all entries read so far, together) and, above
+ * RATIO_GRACE bytes, its ratio to the compressed size against max_ratio
+ * before it is inflated; the inflated bytes are counted while reading
+ * (declared sizes can lie) against the same bounds and against the
+ * declared size. Any DOCTYPE or entity declaration stops the parser. A
+ * token expat would have to buffer beyond TOKEN_MAX bytes (a gigantic
+ * tag, attribute or comment) and nesting deeper than MAX_DEPTH are
+ * refused as damage.
+ *
+ * Messages (shared with the CSV reader where they apply):
+ *   "The file is not a CSV or XLSX file"  a ZIP without xl/workbook.xml
+ *   "The XLSX file is damaged"            ZIP or XML unreadable, bad refs
+ *   "The XLSX file has no worksheet"
+ *   "The XLSX file has too many parts (limit 10000)"
+ *   "The XLSX file expands too much (possible ZIP bomb)"
+ *   "XML with a DTD or entities is not accepted"
+ *   "Shared strings table too large (limit N bytes)"
+ *   "Too many columns (limit N)"
+ *   "Cell too large in row N (limit N bytes)"
+ *   "Out of memory", "Cannot read the file" */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <expat.h>
+#include <zip.h>
+
+#include "import/reader_int.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define MAX_ENTRIES 10000
+#define RATIO_GRACE (1024 * 1024)
+#define TOKEN_MAX (4 * 1024 * 1024)
+#define MAX_DEPTH 256
+#define MAX_SHEETS 64
+#define PATH_MAX_LEN 1024
+
+static const char MSG_DAMAGED[] = "The XLSX file is damaged";
+static const char MSG_BOMB[] = "The XLSX file expands too much (possible ZIP bomb)";
+static const char MSG_DTD[] = "XML with a DTD or entities is not accepted";
+
+enum ctype { CT_NUM, CT_SST, CT_INLINE, CT_STR, CT_BOOL, CT_ERR, CT_OTHER };
+
+/* An entry being inflated. */
+typedef struct zentry {
+	zip_file_t *zf;
+	int64_t declared, comp, got;
+} zentry;
+
+typedef struct xlsx_rd {
+	imp_limits lim;
+	zip_t *za;
+	int64_t declared_total; /* declared sizes of the entries opened */
+	int64_t total;          /* bytes inflated so far, all entries */
+
+	/* The parser running now, for the handlers. */
+	XML_Parser cur;
+	int parsing;        /* inside a parse call: handlers may stop cur */
+	int64_t fed;        /* bytes given to cur */
+	int64_t last_event; /* byte index of cur's last event */
+	int depth;
+
+	/* workbook.xml and its relationships */
+	char *sheet_ids[MAX_SHEETS];
+	size_t nsheet_ids;
+	size_t best_sheet; /* index into sheet_ids of the chosen sheet */
+	char *sheet_target, *sst_target;
+
+	/* shared strings: string i is sst[off[i] .. off[i+1] or sst_len) */
+	char *sst;
+	size_t sst_len, sst_cap;
+	uint32_t *sst_off;
+	size_t sst_n, sst_ncap;
+	size_t sst_limit; /* bytes for text and offsets together */
+	int in_si, rph, collect;
+	size_t si_start;
+
+	/* the sheet */
+	zentry sheet;
+	XML_Parser xp;
+	int suspended, final_fed, done;
+	int in_sheetdata, in_row, in_c, in_is;
+	enum ctype ctype;
+	size_t col, nextcol, cell_start;
+	int64_t rownum, lastrow;
+	buf arena;
+	size_t *off, *len;
+	imp_cell *cells;
+	size_t ncells, cap;
+	int row_ready;
+
+	int rc;
+	char err[IMP_ERRLEN];
+} xlsx_rd;
+
+static int fail(xlsx_rd *x, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records the first failure (later ones keep it) and stops the running
+ * parser, if any. */
+static int fail(xlsx_rd *x, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->rc)
+		return x->rc;
+	va_start(ap, fmt);
+	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	va_end(ap);
+	x->rc = rc;
+	if (x->cur && x->parsing)
+		XML_StopParser(x->cur, XML_FALSE);
+	return rc;
+}
+
+static int damaged(xlsx_rd *x)
+{
+	return fail(x, PV_EFORMAT, "%s", MSG_DAMAGED);
+}
+
+static int bomb(xlsx_rd *x)
+{
+	return fail(x, PV_ELIMIT, "%s", MSG_BOMB);
+}
+
+static const char *local_name(const char *name)
+{
+	const char *c = strrchr(name, ':');
+
+	return c ? c + 1 : name;
+}
+
+static const char *attr(const char **atts, const char *want)
+{
+	size_t i;
+
+	for (i = 0; atts[i] && atts[i + 1]; i += 2)
+		if (strcmp(atts[i], want) == 0)
+			return atts[i + 1];
+	return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Decodes the _xHHHH_ escapes of OOXML strings (ECMA-376 ST_Xstring) in
+ * place; returns the new length (never longer). _x0000_ and surrogates
+ * are left as they are. */
+static size_t decode_x(char *s, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		if (s[i] == '_' && n - i >= 7 && s[i + 1] == 'x' && s[i + 6] == '_') {
+			unsigned cp = 0;
+			int k, ok = 1;
+
+			for (k = 2; k < 6; k++) {
+				char ch = s[i + k];
+				unsigned d;
+
+				if (ch >= '0' && ch <= '9')
+					d = (unsigned)(ch - '0');
+				else if (ch >= 'a' && ch <= 'f')
+					d = (unsigned)(ch - 'a' + 10);
+				else if (ch >= 'A' && ch <= 'F')
+					d = (unsigned)(ch - 'A' + 10);
+				else {
+					ok = 0;
+					break;
+				}
+				cp = cp * 16 + d;
+			}
+			if (ok && cp != 0 && (cp < 0xD800 || cp > 0xDFFF)) {
+				if (cp < 0x80) {
+					s[o++] = (char)cp;
+				} else if (cp < 0x800) {
+					s[o++] = (char)(0xC0 | (cp >> 6));
+					s[o++] = (char)(0x80 | (cp & 0x3F));
+				} else {
+					s[o++] = (char)(0xE0 | (cp >> 12));
+					s[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+					s[o++] = (char)(0x80 | (cp & 0x3F));
+				}
+				i += 7;
+				continue;
+			}
+		}
+		s[o++] = s[i++];
+	}
+	return o;
+}
+
+/* ---- ZIP entries, with the bomb checks ---- */
+
+static int find_entry(xlsx_rd *x, const char *name, zip_uint64_t *idx)
+{
+	zip_int64_t i = zip_name_locate(x->za, name, 0);
+
+	if (i < 0)
+		i = zip_name_locate(x->za, name, ZIP_FL_NOCASE);
+	if (i < 0)
+		return PV_ENOTFOUND;
+	*idx = (zip_uint64_t)i;
+	return PV_OK;
+}
+
+/* 1 when got bytes out of comp compressed ones exceed the ratio. */
+static int over_ratio(const xlsx_rd *x, int64_t got, int64_t comp)
+{
+	if (got <= RATIO_GRACE)
+		return 0;
+	if (comp <= 0)
+		return 1;
+	if (x->lim.max_ratio <= 0 || comp > INT64_MAX / x->lim.max_ratio)
+		return 0;
+	return got > comp * x->lim.max_ratio;
+}
+
+static int entry_open(xlsx_rd *x, zip_uint64_t idx, zentry *e)
+{
+	zip_stat_t st;
+
+	memset(e, 0, sizeof(*e));
+	zip_stat_init(&st);
+	if (zip_stat_index(x->za, idx, 0, &st) != 0 ||
+	    (st.valid & (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE)) !=
+		    (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE))
+		return damaged(x);
+	if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+	    st.encryption_method != ZIP_EM_NONE)
+		return damaged(x);
+	if (st.size > (zip_uint64_t)INT64_MAX || st.comp_size > (zip_uint64_t)INT64_MAX)
+		return bomb(x);
+	e->declared = (int64_t)st.size;
+	e->comp = (int64_t)st.comp_size;
+	if (e->declared > x->lim.max_uncompressed ||
+	    x->declared_total > x->lim.max_uncompressed - e->declared ||
+	    over_ratio(x, e->declared, e->comp))
+		return bomb(x);
+	x->declared_total += e->declared;
+	e->zf = zip_fopen_index(x->za, idx, 0);
+	if (!e->zf)
+		return damaged(x);
+	return PV_OK;
+}
+
+/* Reads up to cap bytes of e into dst, counting them; returns the number
+ * read (0 at the end) or a negative pv_err. */
+static int64_t entry_read(xlsx_rd *x, zentry *e, void *dst, size_t cap)
+{
+	zip_int64_t n = zip_fread(e->zf, dst, cap);
+
+	if (n < 0)
+		return damaged(x);
+	e->got += n;
+	x->total += n;
+	if (x->total > x->lim.max_uncompressed || over_ratio(x, e->got, e->comp))
+		return bomb(x);
+	if (e->got > e->declared)
+		return damaged(x);
+	if (n == 0 && e->got != e->declared)
+		return damaged(x);
+	return n;
+}
+
+static void entry_close(zentry *e)
+{
+	if (e->zf)
+		zip_fclose(e->zf);
+	e->zf = NULL;
+}
+
+/* ---- expat plumbing shared by every part ---- */
+
+static void mark(xlsx_rd *x)
+{
+	XML_Index i = XML_GetCurrentByteIndex(x->cur);
+
+	if (i >= 0)
+		x->last_event = (int64_t)i;
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+			       const XML_Char *pubid, int has_internal_subset)
+{
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal_subset;
+	fail(ud, PV_EFORMAT, "%s", MSG_DTD);
+}
+
+static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param,
+			      const XML_Char *value, int value_length,
+			      const XML_Char *base, const XML_Char *sysid,
+			      const XML_Char *pubid, const XML_Char *notation)
+{
+	(void)name;
+	(void)is_param;
+	(void)value;
+	(void)value_length;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
+	fail(ud, PV_EFORMAT, "%s", MSG_DTD);
+}
+
+static XML_Parser new_parser(xlsx_rd *x, XML_StartElementHandler start,
+			     XML_EndElementHandler end, XML_CharacterDataHandler text)
+{
+	XML_Parser p = XML_ParserCreate(NULL);
+
+	if (!p)
+		return NULL;
+	XML_SetUserData(p, x);
+	XML_SetElementHandler(p, start, end);
+	XML_SetCharacterDataHandler(p, text);
+	XML_SetStartDoctypeDeclHandler(p, on_doctype);
+	XML_SetEntityDeclHandler(p, on_entity);
+	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
+	x->cur = p;
+	x->fed = 0;
+	x->last_event = 0;
+	x->depth = 0;
+	return p;
+}
+
+/* After a parse call: the result as a pv_err (PV_OK when it went on). */
+static int parse_status(xlsx_rd *x, enum XML_Status st)
+{
+	if (x->rc)
+		return x->rc;
+	if (st == XML_STATUS_ERROR)
+		return damaged(x);
+	if (x->fed - x->last_event > TOKEN_MAX)
+		return damaged(x);
+	return PV_OK;
+}
+
+/* Depth bookkeeping for the start handlers: 0 to go on. */
+static int enter(xlsx_rd *x)
+{
+	mark(x);
+	if (x->rc)
+		return -1;
+	if (++x->depth > MAX_DEPTH) {
+		damaged(x);
+		return -1;
+	}
+	return 0;
+}
+
+/* Streams the whole entry `name` through a new parser with the given
+ * handlers. PV_ENOTFOUND (no error recorded) when there is no such entry. */
+static int parse_part(xlsx_rd *x, const char *name, XML_StartElementHandler start,
+		      XML_EndElementHandler end, XML_CharacterDataHandler text)
+{
+	zentry e = {0};
+	zip_uint64_t idx;
+	XML_Parser p = NULL;
+	int rc;
+
+	rc = find_entry(x, name, &idx);
+	if (rc)
+		return rc;
+	rc = entry_open(x, idx, &e);
+	if (rc)
+		goto out;
+	p = new_parser(x, start, end, text);
+	if (!p) {
+		rc = fail(x, PV_ENOMEM, "Out of memory");
+		goto out;
+	}
+	for (;;) {
+		void *b = XML_GetBuffer(p, IMP_BLOCK);
+		enum XML_Status st;
+		int64_t n;
+
+		if (!b) {
+			rc = fail(x, PV_ENOMEM, "Out of memory");
+			goto out;
+		}
+		n = entry_read(x, &e, b, IMP_BLOCK);
+		if (n < 0) {
+			rc = (int)n;
+			goto out;
+		}
+		x->fed += n;
+		x->parsing = 1;
+		st = XML_ParseBuffer(p, (int)n, n == 0);
+		x->parsing = 0;
+		rc = parse_status(x, st);
+		if (rc || n == 0)
+			goto out;
+	}
+out:
+	x->cur = NULL;
+	if (p)
+		XML_ParserFree(p);
+	entry_close(&e);
+	return rc;
+}
+
+/* ---- workbook.xml: the r:id of every sheet, in order ---- */
+
+static void XMLCALL wb_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	xlsx_rd *x = ud;
+	size_t i;
+
+	if (enter(x))
+		return;
+	if (strcmp(local_name(name), "sheet") != 0 || x->nsheet_ids >= MAX_SHEETS)
+		return;
+	for (i = 0; atts[i] && atts[i + 1]; i += 2) {
+		/* r:id, whatever the prefix; not sheetId */
+		if (strchr(atts[i], ':') && strcmp(local_name(atts[i]), "id") == 0) {
+			char *id = strdup(atts[i + 1]);
+
+			if (!id) {
+				fail(x, PV_ENOMEM, "Out of memory");
+				return;
+			}
+			x->sheet_ids[x->nsheet_ids++] = id;
+			return;
+		}
+	}
+}
+
+static void XMLCALL any_end(void *ud, const XML_Char *name)
+{
+	xlsx_rd *x = ud;
+
+	(void)name;
+	mark(x);
+	x->depth--;
+}
+
+static void XMLCALL any_text(void *ud, const XML_Char *s, int len)
+{
+	(void)s;
+	(void)len;
+	mark(ud);
+}
+
+/* ---- workbook.xml.rels: the targets of the sheet and shared strings ---- */
+
+static int set_str(xlsx_rd *x, char **dst, const char *s)
+{
+	char *d;
+
+	if (strlen(s) >= PATH_MAX_LEN)
+		return damaged(x);
+	d = strdup(s);
+	if (!d)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	free(*dst);
+	*dst = d;
+	return PV_OK;
+}
+
+static void XMLCALL rels_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	xlsx_rd *x = ud;
+	const char *id, *type, *target, *mode;
+	size_t i;
+
+	if (enter(x))
+		return;
+	if (strcmp(local_name(name), "Relationship") != 0)
+		return;
+	id = attr(atts, "Id");
+	type = attr(atts, "Type");
+	target = attr(atts, "Target");
+	mode = attr(atts, "TargetMode");
+	if (!id || !type || !target || (mode && strcmp(mode, "External") == 0))
+		return;
+	if (ends_with(type, "/worksheet")) {
+		for (i = 0; i < x->nsheet_ids && i < x->best_sheet; i++) {
+			if (strcmp(x->sheet_ids[i], id) == 0) {
+				if (set_str(x, &x->sheet_target, target) == PV_OK)
+					x->best_sheet = i;
+				return;
+			}
+		}
+	} else if (ends_with(type, "/sharedStrings") && !x->sst_target) {
+		set_str(x, &x->sst_target, target);
+	}
+}
+
+/* The part name of a relationship target of xl/workbook.xml: relative to
+ * xl/ or absolute from the package root, "." and ".." resolved. */
+static int resolve(const char *target, char *out, size_t cap)
+{
+	char tmp[PATH_MAX_LEN + 8];
+	size_t o = 0;
+	char *seg, *save = NULL;
+	int n;
+
+	if (target[0] == '/')
+		n = snprintf(tmp, sizeof(tmp), "%s", target + 1);
+	else
+		n = snprintf(tmp, sizeof(tmp), "xl/%s", target);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return PV_ELIMIT;
+	out[0] = '\0';
+	for (seg = strtok_r(tmp, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (strcmp(seg, ".") == 0)
+			continue;
+		if (strcmp(seg, "..") == 0) {
+			char *slash;
+
+			if (o == 0)
+				return PV_EINVAL;
+			out[o] = '\0';
+			slash = strrchr(out, '/');
+			o = slash ? (size_t)(slash - out) : 0;
+			out[o] = '\0';
+			continue;
+		}
+		n = snprintf(out + o, cap - o, "%s%s", o ? "/" : "", seg);
+		if (n < 0 || (size_t)n >= cap - o)
+			return PV_ELIMIT;
+		o += (size_t)n;
+	}
+	return o ? PV_OK : PV_EINVAL;
+}
+
+/* ---- sharedStrings.xml ---- */
+
+static int sst_reserve(xlsx_rd *x, size_t extra)
+{
+	size_t need, ncap;
+	char *np;
+
+	/* The text and the offsets count against the same bound. */
+	if (extra > x->sst_limit || x->sst_len > x->sst_limit - extra ||
+	    (x->sst_n + 1) > (x->sst_limit - x->sst_len - extra) / sizeof(uint32_t))
+		return fail(x, PV_ELIMIT, "Shared strings table too large (limit %" PRId64 " bytes)",
+			    x->lim.max_shared_bytes);
+	need = x->sst_len + extra;
+	if (need <= x->sst_cap)
+		return PV_OK;
+	ncap = x->sst_cap ? x->sst_cap : 64 * 1024;
+	while (ncap < need)
+		ncap = ncap > x->sst_limit / 2 ? x->sst_limit : ncap * 2;
+	np = realloc(x->sst, ncap);
+	if (!np)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	x->sst = np;
+	x->sst_cap = ncap;
+	return PV_OK;
+}
+
+static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	xlsx_rd *x = ud;
+	const char *l = local_name(name);
+
+	(void)atts;
+	if (enter(x))
+		return;
+	if (strcmp(l, "si") == 0) {
+		x->in_si = 1;
+		x->rph = 0;
+		x->collect = 0;
+		x->si_start = x->sst_len;
+	} else if (x->in_si && strcmp(l, "rPh") == 0) {
+		x->rph++;
+	} else if (x->in_si && !x->rph && strcmp(l, "t") == 0) {
+		x->collect = 1;
+	}
+}
+
+static void XMLCALL sst_end(void *ud, const XML_Char *name)
+{
+	xlsx_rd *x = ud;
+	const char *l = local_name(name);
+
+	mark(x);
+	x->depth--;
+	if (x->rc || !x->in_si)
+		return;
+	if (strcmp(l, "t") == 0) {
+		x->collect = 0;
+	} else if (strcmp(l, "rPh") == 0) {
+		if (x->rph)
+			x->rph--;
+	} else if (strcmp(l, "si") == 0) {
+		x->in_si = 0;
+		x->collect = 0;
+		if (sst_reserve(x, 0))
+			return;
+		if (x->sst_n == x->sst_ncap) {
+			size_t ncap = x->sst_ncap ? x->sst_ncap * 2 : 4096;
+			uint32_t *no = realloc(x->sst_off, ncap * sizeof(*no));
+
+			if (!no) {
+				fail(x, PV_ENOMEM, "Out of memory");
+				return;
+			}
+			x->sst_off = no;
+			x->sst_ncap = ncap;
+		}
+		x->sst_len = x->si_start + decode_x(x->sst + x->si_start,
+						    x->sst_len - x->si_start);
+		x->sst_off[x->sst_n++] = (uint32_t)x->si_start;
+	}
+}
+
+static void XMLCALL sst_text(void *ud, const XML_Char *s, int len)
+{
+	xlsx_rd *x = ud;
+
+	mark(x);
+	if (x->rc || !x->collect || len <= 0)
+		return;
+	if (sst_reserve(x, (size_t)len))
+		return;
+	memcpy(x->sst + x->sst_len, s, (size_t)len);
+	x->sst_len += (size_t)len;
+}
+
+static void sst_get(const xlsx_rd *x, size_t i, const char **p, size_t *n)
+{
+	size_t start = x->sst_off[i];
+	size_t end = i + 1 < x->sst_n ? x->sst_off[i + 1] : x->sst_len;
+
+	*p = x->sst + start;
+	*n = end - start;
+}
+
+/* ---- the worksheet ---- */
+
+static int fail_cell(xlsx_rd *x)
+{
+	return fail(x, PV_ELIMIT, "Cell too large in row %" PRId64 " (limit %zu bytes)",
+		    x->rownum, x->lim.max_cell_bytes);
+}
+
+/* Column index of a reference like "AB12" (A = 0); -1 when malformed. */
+static int64_t ref_col(const char *r)
+{
+	int64_t col = 0;
+	int k = 0;
+
+	while (*r >= 'A' && *r <= 'Z') {
+		if (++k > 3)
+			return -1;
+		col = col * 26 + (*r - 'A' + 1);
+		r++;
+	}
+	if (k == 0)
+		return -1;
+	while (*r >= '0' && *r <= '9')
+		r++;
+	return *r ? -1 : col - 1;
+}
+
+/* A positive row number of at most 10 digits; -1 when malformed. */
+static int64_t parse_rownum(const char *s)
+{
+	int64_t v = 0;
+	int k = 0;
+
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || ++k > 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return k && v > 0 ? v : -1;
+}
+
+static int cells_reserve(xlsx_rd *x, size_t n)
+{
+	size_t ncap;
+	size_t *no, *nl;
+
+	if (n <= x->cap)
+		return PV_OK;
+	ncap = x->cap ? x->cap * 2 : 16;
+	if (ncap < n)
+		ncap = n;
+	if (ncap > x->lim.max_columns)
+		ncap = x->lim.max_columns;
+	no = realloc(x->off, ncap * sizeof(*no));
+	if (no)
+		x->off = no;
+	nl = no ? realloc(x->len, ncap * sizeof(*nl)) : NULL;
+	if (nl)
+		x->len = nl;
+	if (!no || !nl)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	x->cap = ncap;
+	return PV_OK;
+}
+
+static int arena_add(xlsx_rd *x, const char *s, size_t n)
+{
+	int rc = buf_add(&x->arena, s, n);
+
+	if (rc == PV_ELIMIT)
+		return fail_cell(x);
+	if (rc)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	return PV_OK;
+}
+
+static void cell_start(xlsx_rd *x, const char **atts)
+{
+	const char *t = attr(atts, "t"), *r = attr(atts, "r");
+	int64_t col;
+
+	if (!t || strcmp(t, "n") == 0)
+		x->ctype = CT_NUM;
+	else if (strcmp(t, "s") == 0)
+		x->ctype = CT_SST;
+	else if (strcmp(t, "inlineStr") == 0)
+		x->ctype = CT_INLINE;
+	else if (strcmp(t, "str") == 0)
+		x->ctype = CT_STR;
+	else if (strcmp(t, "b") == 0)
+		x->ctype = CT_BOOL;
+	else if (strcmp(t, "e") == 0)
+		x->ctype = CT_ERR;
+	else
+		x->ctype = CT_OTHER;
+	col = r ? ref_col(r) : (int64_t)x->nextcol;
+	if (col < 0 || col < (int64_t)x->nextcol) {
+		damaged(x); /* malformed, or not in ascending order */
+		return;
+	}
+	if ((uint64_t)col >= x->lim.max_columns) {
+		fail(x, PV_ELIMIT, "Too many columns (limit %zu)", x->lim.max_columns);
+		return;
+	}
+	x->col = (size_t)col;
+	x->in_c = 1;
+	x->in_is = 0;
+	x->rph = 0;
+	x->collect = 0;
+	x->cell_start = x->arena.len;
+}
+
+static void cell_end(xlsx_rd *x)
+{
+	size_t n = x->arena.len - x->cell_start, i;
+	char *v = x->arena.p ? x->arena.p + x->cell_start : NULL;
+
+	switch (x->ctype) {
+	case CT_SST: {
+		size_t idx = 0, k;
+		const char *s;
+		size_t sn;
+
+		if (n == 0)
+			break; /* no value: an empty cell */
+		if (n > 10) {
+			damaged(x);
+			return;
+		}
+		for (k = 0; k < n; k++) {
+			if (v[k] < '0' || v[k] > '9') {
+				damaged(x);
+				return;
+			}
+			idx = idx * 10 + (size_t)(v[k] - '0');
+		}
+		if (idx >= x->sst_n) {
+			damaged(x);
+			return;
+		}
+		sst_get(x, idx, &s, &sn);
+		if (sn > x->lim.max_cell_bytes) {
+			fail_cell(x);
+			return;
+		}
+		x->arena.len = x->cell_start;
+		if (arena_add(x, s, sn))
+			return;
+		break;
+	}
+	case CT_BOOL:
+		if (n == 1 && (v[0] == '0' || v[0] == '1')) {
+			const char *word = v[0] == '1' ? "TRUE" : "FALSE";
+
+			x->arena.len = x->cell_start;
+			if (arena_add(x, word, strlen(word)))
+				return;
+		}
+		break;
+	case CT_INLINE:
+	case CT_STR:
+		if (n)
+			x->arena.len = x->cell_start + decode_x(v, n);
+		break;
+	default:
+		break;
+	}
+	if (cells_reserve(x, x->col + 1))
+		return;
+	for (i = x->nextcol; i < x->col; i++) {
+		x->off[i] = x->cell_start;
+		x->len[i] = 0;
+	}
+	x->off[x->col] = x->cell_start;
+	x->len[x->col] = x->arena.len - x->cell_start;
+	x->nextcol = x->col + 1;
+	x->ncells = x->nextcol;
+}
+
+static void XMLCALL sh_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	xlsx_rd *x = ud;
+	const char *l;
+
+	if (enter(x))
+		return;
+	l = local_name(name);
+	if (!x->in_sheetdata) {
+		if (strcmp(l, "sheetData") == 0)
+			x->in_sheetdata = 1;
+		return;
+	}
+	if (x->in_c) {
+		if (strcmp(l, "v") == 0 && !x->in_is)
+			x->collect = 1;
+		else if (strcmp(l, "is") == 0)
+			x->in_is = 1;
+		else if (x->in_is && strcmp(l, "rPh") == 0)
+			x->rph++;
+		else if (x->in_is && !x->rph && strcmp(l, "t") == 0)
+			x->collect = 1;
+		return;
+	}
+	if (x->in_row) {
+		if (strcmp(l, "c") == 0)
+			cell_start(x, atts);
+		return;
+	}
+	if (strcmp(l, "row") == 0) {
+		const char *r = attr(atts, "r");
+		int64_t num = r ? parse_rownum(r) : x->lastrow + 1;
+
+		if (num <= x->lastrow) {
+			damaged(x); /* malformed, or not in ascending order */
+			return;
+		}
+		x->rownum = num;
+		x->in_row = 1;
+		x->arena.len = 0;
+		x->ncells = 0;
+		x->nextcol = 0;
+	}
+}
+
+static void XMLCALL sh_end(void *ud, const XML_Char *name)
+{
+	xlsx_rd *x = ud;
+	const char *l = local_name(name);
+
+	mark(x);
+	x->depth--;
+	if (x->rc || !x->in_sheetdata)
+		return;
+	if (x->in_c) {
+		if (strcmp(l, "v") == 0 || strcmp(l, "t") == 0) {
+			x->collect = 0;
+		} else if (strcmp(l, "rPh") == 0) {
+			if (x->rph)
+				x->rph--;
+		} else if (strcmp(l, "is") == 0) {
+			x->in_is = 0;
+		} else if (strcmp(l, "c") == 0) {
+			x->in_c = 0;
+			x->collect = 0;
+			cell_end(x);
+		}
+		return;
+	}
+	if (x->in_row && strcmp(l, "row") == 0) {
+		x->in_row = 0;
+		x->lastrow = x->rownum;
+		x->row_ready = 1;
+		XML_StopParser(x->cur, XML_TRUE);
+	} else if (strcmp(l, "sheetData") == 0) {
+		x->in_sheetdata = 0;
+		x->done = 1;
+		XML_StopParser(x->cur, XML_TRUE);
+	}
+}
+
+static void XMLCALL sh_text(void *ud, const XML_Char *s, int len)
+{
+	xlsx_rd *x = ud;
+	size_t have;
+
+	mark(x);
+	if (x->rc || !x->collect || len <= 0)
+		return;
+	have = x->arena.len - x->cell_start;
+	if (x->ctype == CT_SST || x->ctype == CT_BOOL) {
+		if (have + (size_t)len > 32) {
+			damaged(x);
+			return;
+		}
+	} else if (have + (size_t)len > x->lim.max_cell_bytes) {
+		fail_cell(x);
+		return;
+	}
+	arena_add(x, s, (size_t)len);
+}
+
+/* ---- opening ---- */
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static int pread_all(int fd, void *dst, size_t n, off_t at)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, (char *)dst + got, n - got, at + (off_t)got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* The number of entries the archive announces, from its end of central
+ * directory record (ZIP64 included). */
+static int zip_entry_count(xlsx_rd *x, int fd, uint64_t *count)
+{
+	enum { EOCD = 22, LOC64 = 20, EOCD64 = 56, TAIL = 65535 + EOCD + LOC64 };
+	unsigned char *tail = NULL, rec[EOCD64];
+	struct stat st;
+	size_t n, i;
+	int rc = PV_OK, found = 0;
+
+	if (fstat(fd, &st) != 0)
+		return fail(x, PV_EIO, "Cannot read the file");
+	if (st.st_size < EOCD)
+		return damaged(x);
+	n = st.st_size < TAIL ? (size_t)st.st_size : TAIL;
+	tail = malloc(n);
+	if (!tail)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	if (pread_all(fd, tail, n, st.st_size - (off_t)n) != 0) {
+		rc = fail(x, PV_EIO, "Cannot read the file");
+		goto out;
+	}
+	for (i = n - EOCD + 1; i-- > 0;) {
+		if (tail[i] == 'P' && tail[i + 1] == 'K' && tail[i + 2] == 5 &&
+		    tail[i + 3] == 6 &&
+		    i + EOCD + ((size_t)tail[i + 20] | (size_t)tail[i + 21] << 8) <= n) {
+			found = 1;
+			break;
+		}
+	}
+	if (!found) {
+		rc = damaged(x);
+		goto out;
+	}
+	*count = (uint64_t)tail[i + 10] | (uint64_t)tail[i + 11] << 8;
+	if (*count == 0xFFFF || le32(tail + i + 12) == 0xFFFFFFFFu ||
+	    le32(tail + i + 16) == 0xFFFFFFFFu) {
+		/* ZIP64: the locator sits just before the record. */
+		uint64_t at;
+
+		if (i < LOC64 || le32(tail + i - LOC64) != 0x07064b50u) {
+			if (*count == 0xFFFF)
+				rc = damaged(x);
+			goto out;
+		}
+		at = le64(tail + i - LOC64 + 8);
+		if (at > (uint64_t)st.st_size - EOCD64 ||
+		    pread_all(fd, rec, EOCD64, (off_t)at) != 0 ||
+		    le32(rec) != 0x06064b50u) {
+			rc = damaged(x);
+			goto out;
+		}
+		*count = le64(rec + 32);
+	}
+out:
+	free(tail);
+	return rc;
+}
+
+static void xlsx_close_impl(void *impl)
+{
+	xlsx_rd *x = impl;
+	size_t i;
+
+	if (!x)
+		return;
+	if (x->xp)
+		XML_ParserFree(x->xp);
+	entry_close(&x->sheet);
+	if (x->za)
+		zip_discard(x->za);
+	for (i = 0; i < x->nsheet_ids; i++)
+		free(x->sheet_ids[i]);
+	free(x->sheet_target);
+	free(x->sst_target);
+	free(x->sst);
+	free(x->sst_off);
+	buf_free(&x->arena);
+	free(x->off);
+	free(x->len);
+	free(x->cells);
+	free(x);
+}
+
+static int open_workbook(xlsx_rd *x, int fd)
+{
+	char path[PATH_MAX_LEN];
+	zip_uint64_t idx;
+	uint64_t count = 0;
+	int rc, zerr = 0;
+
+	rc = zip_entry_count(x, fd, &count);
+	if (rc)
+		return rc;
+	if (count > MAX_ENTRIES)
+		return fail(x, PV_ELIMIT, "The XLSX file has too many parts (limit %d)",
+			    MAX_ENTRIES);
+	x->za = zip_fdopen(fd, ZIP_CHECKCONS | ZIP_RDONLY, &zerr);
+	if (!x->za) {
+		close(fd);
+		if (zerr == ZIP_ER_MEMORY)
+			return fail(x, PV_ENOMEM, "Out of memory");
+		return damaged(x);
+	}
+	/* fd now belongs to x->za. */
+
+	rc = parse_part(x, "xl/workbook.xml", wb_start, any_end, any_text);
+	if (rc == PV_ENOTFOUND && !x->rc)
+		return fail(x, PV_EFORMAT, "The file is not a CSV or XLSX file");
+	if (rc)
+		return rc;
+	if (x->nsheet_ids == 0)
+		return fail(x, PV_EFORMAT, "The XLSX file has no worksheet");
+	x->best_sheet = MAX_SHEETS;
+	rc = parse_part(x, "xl/_rels/workbook.xml.rels", rels_start, any_end, any_text);
+	if (rc == PV_ENOTFOUND && !x->rc)
+		return damaged(x);
+	if (rc)
+		return rc;
+	if (!x->sheet_target)
+		return fail(x, PV_EFORMAT, "The XLSX file has no worksheet");
+
+	/* Shared strings, when there are any. */
+	if (x->sst_target) {
+		if (resolve(x->sst_target, path, sizeof(path)) != PV_OK)
+			return damaged(x);
+	} else {
+		snprintf(path, sizeof(path), "xl/sharedStrings.xml");
+	}
+	rc = parse_part(x, path, sst_start, sst_end, sst_text);
+	if (rc == PV_ENOTFOUND && !x->rc) {
+		if (x->sst_target)
+			return damaged(x);
+		rc = PV_OK;
+	}
+	if (rc)
+		return rc;
+	x->in_si = x->rph = x->collect = 0;
+
+	/* The sheet: opened here, read by next(). */
+	if (resolve(x->sheet_target, path, sizeof(path)) != PV_OK ||
+	    find_entry(x, path, &idx) != PV_OK)
+		return damaged(x);
+	rc = entry_open(x, idx, &x->sheet);
+	if (rc)
+		return rc;
+	x->xp = new_parser(x, sh_start, sh_end, sh_text);
+	if (!x->xp)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	return PV_OK;
+}
+
+int imp_xlsx_open(int fd, const imp_limits *lim, void **impl, char *err,
+		  size_t errlen)
+{
+	xlsx_rd *x;
+	size_t arena_max;
+	int rc;
+
+	*impl = NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		close(fd);
+		snprintf(err, errlen, "Out of memory");
+		return PV_ENOMEM;
+	}
+	x->lim = *lim;
+	if (x->lim.max_columns == 0)
+		x->lim.max_columns = 1;
+	if (x->lim.max_columns > 16384)
+		x->lim.max_columns = 16384; /* XFD, the last column there is */
+	x->sst_limit = x->lim.max_shared_bytes <= 0 ? 0
+		       : (uint64_t)x->lim.max_shared_bytes > UINT32_MAX
+			       ? UINT32_MAX
+			       : (size_t)x->lim.max_shared_bytes;
+	arena_max = x->lim.max_cell_bytes < (SIZE_MAX / 4) / x->lim.max_columns
+			    ? (x->lim.max_cell_bytes + 8) * x->lim.max_columns + 1
+			    : SIZE_MAX / 4;
+	buf_init(&x->arena, arena_max);
+	rc = open_workbook(x, fd);
+	if (rc) {
+		snprintf(err, errlen, "%s", x->err);
+		xlsx_close_impl(x);
+		return rc;
+	}
+	*impl = x;
+	return PV_OK;
+}
+
+/* ---- reading ---- */
+
+static int xlsx_next_impl(void *impl, imp_row *row)
+{
+	xlsx_rd *x = impl;
+	size_t i;
+
+	if (x->rc)
+		return x->rc;
+	x->row_ready = 0;
+	x->cur = x->xp;
+	for (;;) {
+		enum XML_Status st;
+		int rc;
+
+		if (x->done)
+			return 0;
+		if (x->suspended) {
+			x->suspended = 0;
+			x->parsing = 1;
+			st = XML_ResumeParser(x->xp);
+			x->parsing = 0;
+		} else if (x->final_fed) {
+			x->done = 1;
+			return 0;
+		} else {
+			void *b = XML_GetBuffer(x->xp, IMP_BLOCK);
+			int64_t n;
+
+			if (!b)
+				return fail(x, PV_ENOMEM, "Out of memory");
+			n = entry_read(x, &x->sheet, b, IMP_BLOCK);
+			if (n < 0)
+				return (int)n;
+			x->fed += n;
+			if (n == 0)
+				x->final_fed = 1;
+			x->parsing = 1;
+			st = XML_ParseBuffer(x->xp, (int)n, n == 0);
+			x->parsing = 0;
+		}
+		if (st == XML_STATUS_SUSPENDED)
+			x->suspended = 1;
+		rc = parse_status(x, st);
+		if (rc)
+			return rc;
+		if (x->row_ready)
+			break;
+	}
+	if (x->ncells && !x->cells) {
+		x->cells = calloc(x->lim.max_columns, sizeof(*x->cells));
+		if (!x->cells)
+			return fail(x, PV_ENOMEM, "Out of memory");
+	}
+	for (i = 0; i < x->ncells; i++) {
+		x->cells[i].p = x->len[i] ? x->arena.p + x->off[i] : "";
+		x->cells[i].len = x->len[i];
+	}
+	row->number = x->rownum;
+	row->ncells = x->ncells;
+	row->cells = x->cells;
+	return 1;
+}
+
+static const char *xlsx_error_impl(const void *impl)
+{
+	const xlsx_rd *x = impl;
+
+	return x && x->err[0] ? x->err : "";
+}
+
+const struct imp_reader_ops imp_xlsx_ops = {
+	.next = xlsx_next_impl,
+	.error = xlsx_error_impl,
+	.close = xlsx_close_impl,
+};

@@ -1,0 +1,504 @@
+/* pravesh: the command line. One dispatch table for every command; the
+ * settings table lives in config.c. */
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <xlsxwriter.h>
+#include <zip.h>
+
+#include "app.h"
+#include "config.h"
+#include "core/directory.h"
+#include "http/http.h"
+#include "import/dirload.h"
+#include "notify/notify.h"
+#include "http/metrics.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define PRAVESH_VERSION "0.1.0"
+#define MAIN_MAX_POS 32
+
+struct main_cmd {
+	const char *name, *sub; /* "orgs", "load" */
+	int (*fn)(pv_config *cfg, const char **pos, size_t npos);
+	const char *usage, *help;
+};
+
+static int main_usage(void);
+
+/* Creates the data directory (mode 0700) if missing. */
+static int main_data_dir(const pv_config *cfg)
+{
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir,
+			strerror(errno));
+		return PV_EIO;
+	}
+	return PV_OK;
+}
+
+/* Opens and migrates the store; prints the reason on failure. */
+static int main_store(const pv_config *cfg, store **st)
+{
+	int rc = main_data_dir(cfg);
+
+	if (rc)
+		return rc;
+	if ((rc = store_open(cfg->db, st)) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db,
+			pv_strerror(rc));
+		return rc;
+	}
+	if ((rc = (*st)->ops->migrate(*st)) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot migrate the store: %s\n", pv_strerror(rc));
+		store_close(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+static int cmd_migrate(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	int rc;
+
+	(void)pos;
+	if (npos)
+		return main_usage();
+	rc = main_store(cfg, &st);
+	if (rc == PV_OK)
+		printf("store is up to date: %s\n", cfg->db);
+	store_close(st);
+	return rc ? 1 : 0;
+}
+
+static int cmd_load(pv_config *cfg, const char **pos, size_t npos, int orgs)
+{
+	store *st = NULL;
+	dirload_result res;
+	int rc;
+
+	if (npos != 1)
+		return main_usage();
+	if (main_store(cfg, &st) != PV_OK)
+		return 1;
+	rc = orgs ? dirload_orgs(st, pos[0], util_now_ms(), &res, stderr)
+		  : dirload_positions(st, pos[0], util_now_ms(), &res, stderr);
+	store_close(st);
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: %s not loaded: nothing was written\n", pos[0]);
+		return rc == PV_EINVAL || rc == PV_EFORMAT || rc == PV_EIO ? 2 : 1;
+	}
+	printf("%s: %ld added, %ld updated, %ld unchanged\n", pos[0], res.inserted,
+	       res.updated, res.unchanged);
+	return 0;
+}
+
+static int cmd_orgs_load(pv_config *cfg, const char **pos, size_t npos)
+{
+	return cmd_load(cfg, pos, npos, 1);
+}
+
+static int cmd_positions_load(pv_config *cfg, const char **pos, size_t npos)
+{
+	return cmd_load(cfg, pos, npos, 0);
+}
+
+/* The value after flag name in a command's arguments ("--org ID" or
+ * "--org=ID"), or NULL. */
+static const char *main_flag(const char **pos, size_t npos, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < npos; i++) {
+		if (strcmp(pos[i], name) == 0 && i + 1 < npos)
+			return pos[i + 1];
+		if (strncmp(pos[i], name, n) == 0 && pos[i][n] == '=')
+			return pos[i] + n + 1;
+	}
+	return NULL;
+}
+
+/* Reads a password from the terminal without echo, or a line from
+ * standard input when it is not a terminal. */
+static int main_read_password(char *out, size_t cap)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO);
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "Password (at least 12 characters): ");
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	}
+	if (!fgets(out, (int)cap, stdin))
+		out[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fputc('\n', stderr);
+	}
+	n = strcspn(out, "\r\n");
+	out[n] = '\0';
+	return n ? PV_OK : PV_EINVAL;
+}
+
+static void main_print_field_errors(const field_errs *fe)
+{
+	for (size_t i = 0; i < fe->n; i++)
+		fprintf(stderr, "pravesh: %s: %s\n", fe->e[i].field, fe->e[i].message);
+}
+
+static void main_acct_policy(const pv_config *cfg, acct_policy *p)
+{
+	acct_policy_default(p);
+	p->official_domains = cfg->official_domains;
+}
+
+static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	acct_admin a;
+	acct_policy pol;
+	field_errs fe;
+	store_user u;
+	char pw[ACCT_PASSWORD_MAX + 2];
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.role = main_flag(pos, npos, "--role");
+	a.username = main_flag(pos, npos, "--username");
+	a.org_id = main_flag(pos, npos, "--org");
+	a.first_name = main_flag(pos, npos, "--first-name");
+	a.last_name = main_flag(pos, npos, "--last-name");
+	a.email = main_flag(pos, npos, "--email");
+	a.mobile = main_flag(pos, npos, "--mobile");
+	if (!a.role || !a.username || !a.first_name || !a.last_name || !a.email || !a.mobile) {
+		fprintf(stderr, "usage: pravesh admin create --role spv|mdo --username U [--org ID] "
+				"--first-name F --last-name L --email E --mobile M\n");
+		return 2;
+	}
+	if (!a.org_id)
+		a.org_id = cfg->bootstrap_org;
+	if (main_read_password(pw, sizeof pw) != PV_OK) {
+		fprintf(stderr, "pravesh: no password given\n");
+		return 2;
+	}
+	a.password = pw;
+	if (main_store(cfg, &st) != PV_OK)
+		return 1;
+	main_acct_policy(cfg, &pol);
+	rc = acct_admin_create(st, &pol, &a, util_now_ms(), &fe, &u);
+	sodium_memzero(pw, sizeof pw);
+	store_close(st);
+	if (rc == PV_EINVAL || rc == PV_ECONFLICT) {
+		main_print_field_errors(&fe);
+		return 2;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	printf("created %s administrator %s (user %s)\n", a.role, a.username, u.id);
+	return 0;
+}
+
+/* serve --bootstrap-admin U: when U does not exist, create it as SPV
+ * administrator with a generated password, printed once. */
+static int main_bootstrap(app *a)
+{
+	const pv_config *cfg = a->cfg;
+	acct_admin ad;
+	field_errs fe;
+	char pw[24];
+	int rc;
+
+	if (!cfg->bootstrap_admin || !*cfg->bootstrap_admin ||
+	    acct_username_exists(a->st, cfg->bootstrap_admin))
+		return PV_OK;
+	memset(&ad, 0, sizeof ad);
+	util_random_b64url(15, pw, sizeof pw);
+	ad.role = "spv";
+	ad.username = cfg->bootstrap_admin;
+	ad.password = pw;
+	ad.org_id = cfg->bootstrap_org;
+	ad.first_name = "SPV";
+	ad.last_name = "Administrator";
+	ad.email = "spv-admin@localhost.localdomain";
+	ad.mobile = "6000000000";
+	rc = acct_admin_create(a->st, &a->acct, &ad, util_now_ms(), &fe, NULL);
+	if (rc != PV_OK) {
+		main_print_field_errors(&fe);
+		fprintf(stderr, "pravesh: cannot create the bootstrap administrator: %s\n",
+			pv_strerror(rc));
+		sodium_memzero(pw, sizeof pw);
+		return rc;
+	}
+	printf("\nBootstrap SPV administrator created. Log in at %s/admin-login with\n"
+	       "  username: %s\n  password: %s\n"
+	       "This password is shown once; keep it somewhere safe.\n\n",
+	       a->public_url, cfg->bootstrap_admin, pw);
+	fflush(stdout);
+	sodium_memzero(pw, sizeof pw);
+	return PV_OK;
+}
+
+static void main_outbox_metrics(void *ctx, buf *out)
+{
+	app *a = ctx;
+	int64_t queued = 0, failed = 0;
+
+	if (a->st->ops->outbox_stats(a->st, &queued, &failed) != PV_OK)
+		return;
+	buf_addf(out, "# HELP pravesh_outbox_depth Messages waiting in the outbox.\n"
+		      "# TYPE pravesh_outbox_depth gauge\npravesh_outbox_depth %lld\n"
+		      "# HELP pravesh_outbox_failed Messages given up after every retry.\n"
+		      "# TYPE pravesh_outbox_failed gauge\npravesh_outbox_failed %lld\n",
+		 (long long)queued, (long long)failed);
+}
+
+static void main_notify_metrics(void *ctx, buf *out)
+{
+	notify_counters c;
+	static const char *const ch[2] = {"sms", "email"};
+
+	notify_counters_get(ctx, &c);
+	buf_adds(out, "# HELP pravesh_messages_total Messages by channel and outcome.\n"
+		      "# TYPE pravesh_messages_total counter\n");
+	for (int i = 0; i < 2; i++)
+		buf_addf(out, "pravesh_messages_total{channel=\"%s\",outcome=\"sent\"} %llu\n"
+			      "pravesh_messages_total{channel=\"%s\",outcome=\"retried\"} %llu\n"
+			      "pravesh_messages_total{channel=\"%s\",outcome=\"failed\"} %llu\n",
+			 ch[i], (unsigned long long)c.sent[i], ch[i],
+			 (unsigned long long)c.retried[i], ch[i], (unsigned long long)c.failed[i]);
+}
+
+static void main_otp_metrics(void *ctx, buf *out)
+{
+	otp_counters c;
+
+	(void)ctx;
+	otp_counters_get(&c);
+	buf_addf(out, "# HELP pravesh_otp_total One-time passwords by outcome.\n"
+		      "# TYPE pravesh_otp_total counter\n"
+		      "pravesh_otp_total{outcome=\"sent\"} %llu\n"
+		      "pravesh_otp_total{outcome=\"verified\"} %llu\n"
+		      "pravesh_otp_total{outcome=\"failed\"} %llu\n"
+		      "pravesh_otp_total{outcome=\"rate_limited\"} %llu\n",
+		 (unsigned long long)c.sent, (unsigned long long)c.verified,
+		 (unsigned long long)c.failed, (unsigned long long)c.rate_limited);
+}
+
+static int cmd_version(pv_config *cfg, const char **pos, size_t npos)
+{
+	(void)cfg;
+	(void)pos;
+	(void)npos;
+	printf("pravesh %s\n", PRAVESH_VERSION);
+	printf("libmicrohttpd %s, sqlite %s, jansson %s, libsodium %s, %s, libzip %s, libxlsxwriter %s\n",
+	       MHD_get_version(), sqlite3_libversion(), JANSSON_VERSION,
+	       sodium_version_string(), curl_version(), zip_libzip_version(),
+	       LXW_VERSION);
+	return 0;
+}
+
+static volatile sig_atomic_t main_stop;
+
+static void main_on_signal(int sig)
+{
+	(void)sig;
+	main_stop = 1;
+}
+
+static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
+{
+	app a;
+	http_server *srv = NULL;
+	notify_templates *tpl = NULL;
+	notify_transport *sms = NULL, *mail = NULL;
+	notify_runtime *nrt = NULL;
+	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
+	notify_config nc;
+	unsigned port = 0;
+	struct sigaction sa;
+	char err[256];
+	int rc = 1;
+
+	(void)pos;
+	if (npos)
+		return main_usage();
+	memset(&a, 0, sizeof a);
+	a.cfg = cfg;
+	if (main_store(cfg, &a.st) != PV_OK)
+		goto out;
+	if (keys_load(cfg->data_dir, cfg->secret_key, &a.key) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot load the server key\n");
+		goto out;
+	}
+	if (dir_open(a.st, &a.dir) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot read the directory\n");
+		goto out;
+	}
+	a.otp.st = a.st;
+	a.otp.k = &a.key;
+	otp_policy_default(&a.otp.pol);
+	a.otp.pol.ttl_s = cfg->otp_ttl;
+	a.otp.pol.resend_s = cfg->otp_resend;
+	a.otp.pol.max_tries = cfg->otp_max_tries;
+	a.otp.pol.per_hour = cfg->otp_per_hour;
+	a.otp.pol.per_day = cfg->otp_per_day;
+	a.otp.pol.per_ip_hour = cfg->otp_per_ip_hour;
+	a.otp.pol.fail_lock = cfg->login_fail_lock;
+	a.otp.pol.fail_lock_s = cfg->login_fail_lock_secs;
+	a.sess.st = a.st;
+	a.sess.k = &a.key;
+	a.sess.idle_s = cfg->session_idle;
+	a.sess.absolute_s = cfg->session_absolute;
+	main_acct_policy(cfg, &a.acct);
+	if (notify_templates_load(cfg->templates, &tpl, err, sizeof err) != PV_OK ||
+	    notify_sms_open(cfg->sms, &hc, &sms, err, sizeof err) != PV_OK ||
+	    notify_mail_open(cfg->mail, cfg->mail_from, &mail, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		goto out;
+	}
+	memset(&nc, 0, sizeof nc);
+	nc.st = a.st;
+	nc.templates = tpl;
+	nc.sms = sms;
+	nc.mail = mail;
+	nc.workers = cfg->notify_workers;
+	if (notify_start(&nc, &nrt) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot start the outbox workers\n");
+		goto out;
+	}
+	metrics_add_source(main_outbox_metrics, &a);
+	metrics_add_source(main_notify_metrics, nrt);
+	metrics_add_source(main_otp_metrics, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = main_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_server_start(&a, &srv, &port) != PV_OK)
+		goto out;
+	if (cfg->public_url && *cfg->public_url) {
+		util_strlcpy(a.public_url, cfg->public_url, sizeof a.public_url);
+	} else {
+		char host[256];
+		const char *colon = strrchr(cfg->listen, ':');
+		size_t hl = colon ? (size_t)(colon - cfg->listen) : 0;
+
+		util_strncpy0(host, sizeof host, cfg->listen, hl);
+		snprintf(a.public_url, sizeof a.public_url, "http://%s:%u",
+			 host[0] ? host : "127.0.0.1", port);
+	}
+	/* a trailing slash would double in links */
+	while (strlen(a.public_url) > 8 && a.public_url[strlen(a.public_url) - 1] == '/')
+		a.public_url[strlen(a.public_url) - 1] = '\0';
+	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
+	if (main_bootstrap(&a) != PV_OK)
+		goto out;
+	log_kv(LOG_INFO, "listening", "url", a.public_url, NULL);
+	printf("Pravesh is serving on http://%.*s:%u (public URL %s)\n",
+	       (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, port,
+	       a.public_url);
+	fflush(stdout);
+	while (!main_stop)
+		pause();
+	log_kv(LOG_INFO, "stopping", NULL);
+	rc = 0;
+out:
+	http_server_stop(srv);
+	notify_stop(nrt);
+	notify_transport_free(sms);
+	notify_transport_free(mail);
+	notify_templates_free(tpl);
+	dir_close(a.dir);
+	store_close(a.st);
+	sodium_memzero(&a.key, sizeof a.key);
+	return rc;
+}
+
+static const struct main_cmd main_cmds[] = {
+	{"serve", NULL, cmd_serve, "serve",
+	 "migrate the store if needed and serve the web pages and the API"},
+	{"migrate", NULL, cmd_migrate, "migrate",
+	 "bring the store's schema up to date and exit"},
+	{"orgs", "load", cmd_orgs_load, "orgs load FILE.csv",
+	 "load or update organisations (columns key,name,sector,type,parent_key)"},
+	{"positions", "load", cmd_positions_load, "positions load FILE.csv",
+	 "load or update positions (column name)"},
+	{"admin", "create", cmd_admin_create,
+	 "admin create --role spv|mdo --username U [--org ID] --first-name F --last-name L --email E --mobile M",
+	 "create an administrator; the password is read from the terminal or standard input"},
+	{"version", NULL, cmd_version, "version",
+	 "the version and the libraries' versions"},
+};
+#define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
+
+static int main_usage(void)
+{
+	fprintf(stderr, "usage: pravesh COMMAND [options]\ncommands:\n");
+	for (size_t i = 0; i < MAIN_NCMDS; i++)
+		fprintf(stderr, "  pravesh %-28s %s\n", main_cmds[i].usage, main_cmds[i].help);
+	fprintf(stderr, "  pravesh %-28s %s\n", "help", "this text and every setting");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	pv_config cfg;
+	const char *pos[MAIN_MAX_POS];
+	size_t npos = 0, i;
+	int help = 0, level;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "pravesh: libsodium failed to start\n");
+		return 1;
+	}
+	if (config_parse(&cfg, argc - 1, argv + 1, pos, MAIN_MAX_POS, &npos, &help) != PV_OK)
+		return 2;
+	level = log_level_parse(cfg.log);
+	if (level < 0) {
+		fprintf(stderr, "pravesh: --log must be debug, info, warn or error\n");
+		return 2;
+	}
+	log_set_level(level);
+	if (npos == 0 || strcmp(pos[0], "help") == 0) {
+		main_usage();
+		config_print_help(stderr);
+		return npos == 0 && !help ? 2 : 0;
+	}
+	for (i = 0; i < MAIN_NCMDS; i++) {
+		const struct main_cmd *c = &main_cmds[i];
+		size_t used = c->sub ? 2 : 1;
+
+		if (strcmp(pos[0], c->name) != 0)
+			continue;
+		if (c->sub && (npos < 2 || strcmp(pos[1], c->sub) != 0))
+			continue;
+		if (help) {
+			printf("usage: pravesh %s\n  %s\n\n", c->usage, c->help);
+			config_print_help(stdout);
+			return 0;
+		}
+		return c->fn(&cfg, pos + used, npos - used);
+	}
+	fprintf(stderr, "pravesh: unknown command '%s'\n", pos[0]);
+	return main_usage();
+}

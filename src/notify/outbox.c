@@ -1,0 +1,410 @@
+/* outbox: the durable notification queue and its delivery workers.
+ *
+ * A change that must tell someone (an OTP, an activation link, a welcome,
+ * a decision) writes an outbox row in the same transaction as the change
+ * (notify_enqueue). Worker threads claim due rows with a lease, render the
+ * template, send through the channel's transport and mark the row sent; a
+ * failed send is rescheduled with exponential back-off until max_attempts,
+ * then marked failed. Delivery is at least once: a worker that dies after
+ * sending but before marking leaves a row whose lease expires and which
+ * is sent again.
+ *
+ * Threads: workers wait on one condition variable, signalled by
+ * notify_kick() (a message enqueued by this process) and timing out after
+ * poll_ms (a message enqueued by another process). A generation counter
+ * guarded by the mutex means a kick between a worker's empty claim and its
+ * wait is not lost. */
+#include "notify/notify.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "notify/notify_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define NOTIFY_MAX_WORKERS 16
+
+struct notify_runtime; /* forward for the worker */
+
+typedef struct notify_worker {
+	struct notify_runtime *rt;
+	pthread_t thread;
+	int started;
+	char id[STORE_ID_MAX];
+} notify_worker;
+
+struct notify_runtime {
+	notify_config cfg; /* defaults filled in */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	uint64_t kick_gen; /* guarded by mu */
+	int stopping;      /* guarded by mu */
+	notify_worker workers[NOTIFY_MAX_WORKERS];
+	_Atomic uint64_t sent[2], retried[2], failed[2];
+};
+
+/* The running runtime, for notify_kick(). Guarded by notify_current_mu. */
+static pthread_mutex_t notify_current_mu = PTHREAD_MUTEX_INITIALIZER;
+static notify_runtime *notify_current;
+
+static int notify_channel_index(const char *channel)
+{
+	if (strcmp(channel, NOTIFY_CHANNEL_SMS) == 0)
+		return 0;
+	if (strcmp(channel, NOTIFY_CHANNEL_EMAIL) == 0)
+		return 1;
+	return -1;
+}
+
+int64_t notify_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms)
+{
+	int64_t d = base_ms > 0 ? base_ms : 1;
+
+	for (int i = 1; i < attempts && d < max_ms; i++)
+		d *= 2;
+	return d < max_ms ? d : max_ms;
+}
+
+static int notify_copy(char *dst, size_t cap, const char *src)
+{
+	return util_strlcpy(dst, src, cap) == PV_OK ? PV_OK : PV_ELIMIT;
+}
+
+int notify_enqueue(store *s, const char *channel, const char *to,
+		   const char *template_name, const char *lang,
+		   const char *params_json, int64_t *id)
+{
+	store_outbox m;
+	json_t *params = NULL;
+	json_error_t jerr;
+	int64_t now = util_now_ms();
+	int r;
+
+	if (!s || !channel || notify_channel_index(channel) < 0 || !to ||
+	    !to[0] || !template_name || !template_name[0])
+		return PV_EINVAL;
+	for (const char *c = template_name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_'))
+			return PV_EINVAL;
+	for (const char *c = to; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return PV_EINVAL;
+	if (!params_json || !params_json[0])
+		params_json = "{}";
+	params = json_loads(params_json, JSON_REJECT_DUPLICATES, &jerr);
+	r = params && json_is_object(params) ? PV_OK : PV_EINVAL;
+	json_decref(params);
+	if (r != PV_OK)
+		return r;
+	memset(&m, 0, sizeof m);
+	if (notify_copy(m.channel, sizeof m.channel, channel) ||
+	    notify_copy(m.to_addr, sizeof m.to_addr, to) ||
+	    notify_copy(m.template_name, sizeof m.template_name, template_name) ||
+	    notify_copy(m.lang, sizeof m.lang, lang && lang[0] ? lang : "en") ||
+	    notify_copy(m.params, sizeof m.params, params_json) ||
+	    notify_copy(m.status, sizeof m.status, STORE_OUT_QUEUED))
+		return PV_ELIMIT;
+	m.attempts = 0;
+	m.next_at = now;
+	m.created_at = now;
+	r = s->ops->outbox_insert(s, &m);
+	if (r != PV_OK)
+		return r;
+	if (id)
+		*id = m.id;
+	notify_kick();
+	return PV_OK;
+}
+
+void notify_kick(void)
+{
+	pthread_mutex_lock(&notify_current_mu);
+	if (notify_current) {
+		pthread_mutex_lock(&notify_current->mu);
+		notify_current->kick_gen++;
+		pthread_cond_signal(&notify_current->cond);
+		pthread_mutex_unlock(&notify_current->mu);
+	}
+	pthread_mutex_unlock(&notify_current_mu);
+}
+
+void notify_counters_get(const notify_runtime *rt, notify_counters *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!rt)
+		return;
+	for (int i = 0; i < 2; i++) {
+		out->sent[i] = atomic_load(&rt->sent[i]);
+		out->retried[i] = atomic_load(&rt->retried[i]);
+		out->failed[i] = atomic_load(&rt->failed[i]);
+	}
+}
+
+static void notify_log(int level, const char *msg, const store_outbox *m,
+		       const char *worker, const char *error)
+{
+	char masked[300], id[24], attempt[16];
+
+	notify_mask(m->to_addr, masked, sizeof masked);
+	snprintf(id, sizeof id, "%lld", (long long)m->id);
+	snprintf(attempt, sizeof attempt, "%d", m->attempts + 1);
+	if (error)
+		log_kv(level, msg, "outbox_id", id, "channel", m->channel,
+		       "template", m->template_name, "to", masked, "attempt",
+		       attempt, "worker", worker, "error", error, NULL);
+	else
+		log_kv(level, msg, "outbox_id", id, "channel", m->channel,
+		       "template", m->template_name, "to", masked, "attempt",
+		       attempt, "worker", worker, NULL);
+}
+
+/* The store refused to record an outcome: the lease will expire and the
+ * message will be tried again (at least once delivery). */
+static void notify_store_err(int r, const store_outbox *m, const char *worker)
+{
+	if (r != PV_OK)
+		notify_log(LOG_ERROR, "outbox: cannot record the outcome", m,
+			   worker, pv_strerror(r));
+}
+
+/* Renders and sends one claimed message, then records the outcome. */
+static void notify_deliver(notify_runtime *rt, const char *worker,
+			   const store_outbox *m)
+{
+	const notify_config *cfg = &rt->cfg;
+	store *st = cfg->st;
+	int ch = notify_channel_index(m->channel);
+	notify_transport *tr = ch == 0 ? cfg->sms : ch == 1 ? cfg->mail : NULL;
+	notify_rendered rd = {0};
+	notify_msg msg;
+	char err[STORE_TEXT_MAX / 4] = "";
+	int attempts = m->attempts + 1, r, permanent = 0;
+
+	if (!tr) {
+		util_strlcpy(err, ch < 0 ? "unknown channel"
+					 : "no transport for this channel",
+			     sizeof err);
+		r = PV_EINVAL;
+		permanent = 1;
+		goto outcome;
+	}
+	r = notify_render(cfg->templates, m->template_name, m->lang, m->params,
+			  &rd, err, sizeof err);
+	if (r != PV_OK) {
+		permanent = 1; /* the same template and parameters fail again */
+		goto outcome;
+	}
+	msg.channel = m->channel;
+	msg.to = m->to_addr;
+	msg.template_name = m->template_name;
+	msg.template_id = rd.template_id;
+	msg.subject = rd.subject;
+	msg.text = rd.text;
+	r = tr->send(tr, &msg, err, sizeof err);
+	if (r == PV_EINVAL)
+		permanent = 1;
+outcome:
+	if (r == PV_OK) {
+		r = st->ops->outbox_sent(st, m->id, util_now_ms());
+		notify_store_err(r, m, worker);
+		if (r == PV_OK) {
+			atomic_fetch_add(&rt->sent[ch], 1);
+			notify_log(LOG_INFO, "message sent", m, worker, NULL);
+		}
+	} else if (permanent || attempts >= cfg->max_attempts) {
+		if (!err[0])
+			util_strlcpy(err, pv_strerror(r), sizeof err);
+		notify_log(LOG_ERROR, "message failed", m, worker, err);
+		r = st->ops->outbox_fail(st, m->id, attempts, err);
+		notify_store_err(r, m, worker);
+		if (r == PV_OK && ch >= 0)
+			atomic_fetch_add(&rt->failed[ch], 1);
+	} else {
+		int64_t next = util_now_ms() +
+			       notify_backoff_ms(attempts, cfg->backoff_ms,
+						 cfg->backoff_max_ms);
+
+		if (!err[0])
+			util_strlcpy(err, pv_strerror(r), sizeof err);
+		notify_log(LOG_WARN, "message will be retried", m, worker, err);
+		r = st->ops->outbox_retry(st, m->id, attempts, next, err);
+		notify_store_err(r, m, worker);
+		if (r == PV_OK)
+			atomic_fetch_add(&rt->retried[ch], 1);
+	}
+	notify_rendered_free(&rd);
+}
+
+static void notify_deadline(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *notify_worker_main(void *arg)
+{
+	notify_worker *w = arg;
+	notify_runtime *rt = w->rt;
+	store *st = rt->cfg.st;
+	int last_err = PV_OK;
+
+	for (;;) {
+		store_outbox m;
+		uint64_t gen;
+		int r;
+
+		pthread_mutex_lock(&rt->mu);
+		if (rt->stopping) {
+			pthread_mutex_unlock(&rt->mu);
+			break;
+		}
+		gen = rt->kick_gen;
+		pthread_mutex_unlock(&rt->mu);
+
+		memset(&m, 0, sizeof m);
+		r = st->ops->outbox_claim(st, w->id, util_now_ms(),
+					  rt->cfg.lease_ms, &m);
+		if (r == PV_OK) {
+			last_err = PV_OK;
+			notify_deliver(rt, w->id, &m);
+			continue;
+		}
+		if (r != PV_ENOTFOUND && r != last_err) /* log a change once */
+			log_kv(LOG_ERROR, "outbox: cannot claim messages",
+			       "worker", w->id, "error", pv_strerror(r), NULL);
+		last_err = r == PV_ENOTFOUND ? PV_OK : r;
+
+		pthread_mutex_lock(&rt->mu);
+		if (!rt->stopping && rt->kick_gen == gen) {
+			struct timespec ts;
+
+			notify_deadline(&ts, rt->cfg.poll_ms);
+			pthread_cond_timedwait(&rt->cond, &rt->mu, &ts);
+		}
+		pthread_mutex_unlock(&rt->mu);
+	}
+	return NULL;
+}
+
+static void notify_free(notify_runtime *rt)
+{
+	if (!rt)
+		return;
+	pthread_cond_destroy(&rt->cond);
+	pthread_mutex_destroy(&rt->mu);
+	free(rt);
+}
+
+void notify_stop(notify_runtime *rt)
+{
+	if (!rt)
+		return;
+	pthread_mutex_lock(&notify_current_mu);
+	if (notify_current == rt)
+		notify_current = NULL;
+	pthread_mutex_unlock(&notify_current_mu);
+
+	pthread_mutex_lock(&rt->mu);
+	rt->stopping = 1;
+	pthread_cond_broadcast(&rt->cond);
+	pthread_mutex_unlock(&rt->mu);
+	for (int i = 0; i < NOTIFY_MAX_WORKERS; i++)
+		if (rt->workers[i].started)
+			pthread_join(rt->workers[i].thread, NULL);
+	notify_free(rt);
+}
+
+int notify_start(const notify_config *cfg, notify_runtime **out)
+{
+	notify_runtime *rt = NULL;
+	pthread_condattr_t ca;
+	char host[48] = "";
+	int r = PV_OK, have_cond = 0, have_mu = 0;
+
+	*out = NULL;
+	if (!cfg || !cfg->st || !cfg->templates || (!cfg->sms && !cfg->mail) ||
+	    cfg->workers < 0 || cfg->workers > NOTIFY_MAX_WORKERS)
+		return PV_EINVAL;
+	rt = calloc(1, sizeof *rt);
+	if (!rt)
+		return PV_ENOMEM;
+	rt->cfg = *cfg;
+	if (rt->cfg.workers == 0)
+		rt->cfg.workers = 2;
+	if (rt->cfg.max_attempts <= 0)
+		rt->cfg.max_attempts = 8;
+	if (rt->cfg.lease_ms <= 0)
+		rt->cfg.lease_ms = 60000;
+	if (rt->cfg.poll_ms <= 0)
+		rt->cfg.poll_ms = 500;
+	if (rt->cfg.backoff_ms <= 0)
+		rt->cfg.backoff_ms = 1000;
+	if (rt->cfg.backoff_max_ms <= 0)
+		rt->cfg.backoff_max_ms = 300000;
+
+	if (pthread_mutex_init(&rt->mu, NULL) != 0) {
+		r = PV_ENOMEM;
+		goto fail;
+	}
+	have_mu = 1;
+	if (pthread_condattr_init(&ca) != 0) {
+		r = PV_ENOMEM;
+		goto fail;
+	}
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = pthread_cond_init(&rt->cond, &ca) == 0 ? PV_OK : PV_ENOMEM;
+	pthread_condattr_destroy(&ca);
+	if (r != PV_OK)
+		goto fail;
+	have_cond = 1;
+
+	pthread_mutex_lock(&notify_current_mu);
+	if (notify_current) {
+		pthread_mutex_unlock(&notify_current_mu);
+		r = PV_EBUSY;
+		goto fail;
+	}
+	notify_current = rt;
+	pthread_mutex_unlock(&notify_current_mu);
+
+	if (gethostname(host, sizeof host - 1) != 0)
+		util_strlcpy(host, "localhost", sizeof host);
+	host[sizeof host - 1] = '\0';
+	for (int i = 0; i < rt->cfg.workers; i++) {
+		notify_worker *w = &rt->workers[i];
+
+		w->rt = rt;
+		snprintf(w->id, sizeof w->id, "%.40s:%ld:%d", host,
+			 (long)getpid(), i);
+		if (pthread_create(&w->thread, NULL, notify_worker_main, w) !=
+		    0) {
+			log_kv(LOG_ERROR, "outbox: cannot start a worker", NULL);
+			notify_stop(rt); /* joins the ones started */
+			return PV_ENOMEM;
+		}
+		w->started = 1;
+	}
+	*out = rt;
+	return PV_OK;
+fail:
+	if (have_cond)
+		pthread_cond_destroy(&rt->cond);
+	if (have_mu)
+		pthread_mutex_destroy(&rt->mu);
+	free(rt);
+	return r;
+}

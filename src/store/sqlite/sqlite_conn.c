@@ -1,0 +1,617 @@
+/* sqlite_conn.c: connections, transactions, errors and migrations of the
+ * SQLite backend.
+ *
+ * A store handle is shared by all threads, an SQLite connection is not: each
+ * thread gets its own connection to each store it uses, opened lazily with
+ * SQLITE_OPEN_NOMUTEX. A thread finds its connection through a small
+ * thread-local table keyed by the store's serial number (serials are never
+ * reused, so an entry of a closed store can never match a new one). Every
+ * connection is also linked into its store, so store_close() closes them
+ * all; a thread that exits closes its own connections first. Both paths run
+ * under one registry lock, which guards the list of open stores and each
+ * store's list of connections; the lock is never held while a connection is
+ * in use. */
+#include "store/sqlite/sqlite_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "util/log.h"
+
+#define SQS_BUSY_MS 5000
+#define SQS_TLS_SLOTS 8 /* stores one thread may use at once */
+
+enum {
+	SLOT_BEGIN,
+	SLOT_BEGIN_IMMEDIATE,
+	SLOT_COMMIT,
+	SLOT_ROLLBACK,
+	SLOT_USER_VERSION,
+};
+
+struct sqs_tls {
+	struct {
+		uint64_t serial; /* 0: free */
+		struct sqs_conn *conn;
+	} slot[SQS_TLS_SLOTS];
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sqs_store *reg_live; /* open stores */
+static uint64_t reg_serial;        /* last serial given */
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static int tls_key_ok;
+static __thread struct sqs_tls *tls_cell;
+
+int sqs_error(struct sqs_conn *c, int rc, const char *op)
+{
+	int err;
+
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		err = rc == SQLITE_CONSTRAINT_FOREIGNKEY ? PV_ENOTFOUND
+							  : PV_ECONFLICT;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err = PV_EBUSY;
+		log_kv(LOG_WARN, "store busy", "op", op, NULL);
+		break;
+	case SQLITE_NOMEM:
+		err = PV_ENOMEM;
+		break;
+	default:
+		err = PV_ESTORE;
+		log_kv(LOG_ERROR, "store operation failed", "op", op, "error",
+		       sqlite3_errmsg(c->db), NULL);
+		break;
+	}
+	/* Some errors (busy on a lock upgrade, I/O, out of memory) make SQLite
+	 * roll the whole transaction back: remember it, so that the caller's
+	 * later calls do not silently run outside the transaction. */
+	if (c->in_tx && sqlite3_get_autocommit(c->db)) {
+		c->in_tx = 0;
+		c->tx_lost = err;
+		log_kv(LOG_WARN, "store transaction rolled back", "op", op,
+		       NULL);
+	}
+	return err;
+}
+
+int sqs_prepare(struct sqs_conn *c, int slot, const char *sql,
+		sqlite3_stmt **out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = NULL;
+	if (slot < 0 || slot >= SQS_SLOTS)
+		return PV_EINVAL;
+	if (c->stmt[slot] && !sqlite3_stmt_busy(c->stmt[slot])) {
+		*out = c->stmt[slot];
+		return PV_OK;
+	}
+	rc = sqlite3_prepare_v3(c->db, sql, -1,
+				c->stmt[slot] ? 0 : SQLITE_PREPARE_PERSISTENT,
+				&st, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return sqs_error(c, rc, "prepare");
+	}
+	if (!c->stmt[slot])
+		c->stmt[slot] = st;
+	*out = st;
+	return PV_OK;
+}
+
+void sqs_release(struct sqs_conn *c, int slot, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	if (slot >= 0 && slot < SQS_SLOTS && c->stmt[slot] == st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
+}
+
+/* Runs a statement without parameters or rows of interest. */
+static int conn_exec(struct sqs_conn *c, int slot, const char *sql,
+		     const char *op)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	err = sqs_prepare(c, slot, sql, &st);
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, op);
+	sqs_release(c, slot, st);
+	return err;
+}
+
+static void conn_close(struct sqs_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < SQS_SLOTS; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close_v2(c->db); /* rolls back an open transaction */
+	free(c);
+}
+
+static int conn_pragma_wal(void *ctx, int ncol, char **val, char **name)
+{
+	(void)name;
+	if (ncol > 0 && val[0])
+		*(int *)ctx = strcmp(val[0], "wal") == 0;
+	return 0;
+}
+
+/* Explains why a database file cannot be opened. The path is not secret. */
+static void conn_log_cantopen(const char *path, const char *msg)
+{
+	char dir[STORE_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+
+	if (slash && slash != path &&
+	    (size_t)(slash - path) < sizeof dir) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (stat(dir, &sb) != 0 && errno == ENOENT) {
+			log_kv(LOG_ERROR,
+			       "cannot open the database: its directory does "
+			       "not exist",
+			       "path", path, "directory", dir, NULL);
+			return;
+		}
+		if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+			log_kv(LOG_ERROR,
+			       "cannot open the database: not a directory",
+			       "path", path, "directory", dir, NULL);
+			return;
+		}
+	}
+	log_kv(LOG_ERROR, "cannot open the database", "path", path, "error",
+	       msg, NULL);
+}
+
+static int conn_open(const char *path, struct sqs_conn **out)
+{
+	struct sqs_conn *c;
+	int rc, wal = 0, err = PV_OK;
+
+	*out = NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return PV_ENOMEM;
+	rc = sqlite3_open_v2(path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		if (!c->db) {
+			err = PV_ENOMEM;
+			goto out;
+		}
+		conn_log_cantopen(path, sqlite3_errmsg(c->db));
+		err = (rc & 0xff) == SQLITE_NOMEM ? PV_ENOMEM : PV_EIO;
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQS_BUSY_MS);
+	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", conn_pragma_wal,
+			  &wal, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqs_error(c, rc, "open");
+		goto out;
+	}
+	if (!wal)
+		log_kv(LOG_WARN, "store: WAL journal mode not available",
+		       "path", path, NULL);
+	rc = sqlite3_exec(c->db,
+			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqs_error(c, rc, "open");
+		goto out;
+	}
+out:
+	if (err) {
+		conn_close(c);
+		return err;
+	}
+	*out = c;
+	return PV_OK;
+}
+
+/* Thread exit: close this thread's connections to stores still open. The
+ * connections of closed stores were closed by store_close(). */
+static void tls_release(void *p)
+{
+	struct sqs_tls *cell = p;
+
+	pthread_mutex_lock(&reg_lock);
+	for (int i = 0; i < SQS_TLS_SLOTS; i++) {
+		if (!cell->slot[i].serial)
+			continue;
+		for (struct sqs_store *s = reg_live; s; s = s->next) {
+			if (s->serial != cell->slot[i].serial)
+				continue;
+			for (struct sqs_conn **pp = &s->conns; *pp;
+			     pp = &(*pp)->next) {
+				if (*pp == cell->slot[i].conn) {
+					*pp = cell->slot[i].conn->next;
+					conn_close(cell->slot[i].conn);
+					break;
+				}
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (tls_cell == cell)
+		tls_cell = NULL;
+	free(cell);
+}
+
+static void tls_init(void)
+{
+	tls_key_ok = pthread_key_create(&tls_key, tls_release) == 0;
+}
+
+static int reg_is_live(uint64_t serial)
+{
+	for (struct sqs_store *s = reg_live; s; s = s->next)
+		if (s->serial == serial)
+			return 1;
+	return 0;
+}
+
+/* Slow path of conn_of: open this thread's connection to s. */
+static int conn_attach(struct sqs_store *s, struct sqs_conn **out)
+{
+	struct sqs_conn *c;
+	int err, slot = -1;
+
+	pthread_once(&tls_once, tls_init);
+	if (!tls_key_ok)
+		return PV_ESTORE;
+	if (!tls_cell) {
+		struct sqs_tls *cell = calloc(1, sizeof *cell);
+
+		if (!cell)
+			return PV_ENOMEM;
+		if (pthread_setspecific(tls_key, cell) != 0) {
+			free(cell);
+			return PV_ENOMEM;
+		}
+		tls_cell = cell;
+	}
+	err = conn_open(s->path, &c);
+	if (err)
+		return err;
+	pthread_mutex_lock(&reg_lock);
+	for (int i = 0; i < SQS_TLS_SLOTS && slot < 0; i++)
+		if (!tls_cell->slot[i].serial)
+			slot = i;
+	for (int i = 0; i < SQS_TLS_SLOTS && slot < 0; i++)
+		if (!reg_is_live(tls_cell->slot[i].serial))
+			slot = i; /* its store was closed with its conns */
+	if (slot >= 0) {
+		tls_cell->slot[slot].serial = s->serial;
+		tls_cell->slot[slot].conn = c;
+		c->next = s->conns;
+		s->conns = c;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (slot < 0) {
+		conn_close(c);
+		log_kv(LOG_ERROR, "store: too many stores open in one thread",
+		       NULL);
+		return PV_ELIMIT;
+	}
+	*out = c;
+	return PV_OK;
+}
+
+static int conn_of(store *base, struct sqs_conn **out)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	struct sqs_tls *cell = tls_cell;
+
+	*out = NULL;
+	if (!s)
+		return PV_EINVAL;
+	if (cell) {
+		for (int i = 0; i < SQS_TLS_SLOTS; i++) {
+			if (cell->slot[i].serial == s->serial) {
+				*out = cell->slot[i].conn;
+				return PV_OK;
+			}
+		}
+	}
+	return conn_attach(s, out);
+}
+
+int sqs_enter(store *s, struct sqs_conn **out)
+{
+	int err = conn_of(s, out);
+
+	if (err)
+		return err;
+	if ((*out)->tx_lost)
+		return (*out)->tx_lost;
+	return PV_OK;
+}
+
+int sqs_write_begin(struct sqs_conn *c, int *own)
+{
+	*own = 0;
+	if (c->in_tx)
+		return PV_OK;
+	int err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
+			    "begin");
+	if (!err)
+		*own = 1;
+	return err;
+}
+
+int sqs_write_end(struct sqs_conn *c, int own, int err)
+{
+	if (!own)
+		return err;
+	if (!err) {
+		err = conn_exec(c, SLOT_COMMIT, "COMMIT", "commit");
+		if (!err)
+			return PV_OK;
+	}
+	if (!sqlite3_get_autocommit(c->db))
+		conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "rollback");
+	return err;
+}
+
+int sqs_read_begin(struct sqs_conn *c, int *own)
+{
+	*own = 0;
+	if (c->in_tx)
+		return PV_OK;
+	int err = conn_exec(c, SLOT_BEGIN, "BEGIN", "begin");
+	if (!err)
+		*own = 1;
+	return err;
+}
+
+void sqs_read_end(struct sqs_conn *c, int own)
+{
+	if (!own || sqlite3_get_autocommit(c->db))
+		return;
+	if (conn_exec(c, SLOT_COMMIT, "COMMIT", "commit") != PV_OK &&
+	    !sqlite3_get_autocommit(c->db))
+		conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "rollback");
+}
+
+int sqs_tx_begin(store *s)
+{
+	struct sqs_conn *c;
+	int err = conn_of(s, &c);
+
+	if (err)
+		return err;
+	if (c->in_tx)
+		return PV_EINVAL; /* transactions do not nest */
+	c->tx_lost = 0;
+	err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "tx_begin");
+	if (!err)
+		c->in_tx = 1;
+	return err;
+}
+
+int sqs_tx_commit(store *s)
+{
+	struct sqs_conn *c;
+	int err = conn_of(s, &c);
+
+	if (err)
+		return err;
+	if (c->tx_lost) {
+		err = c->tx_lost;
+		c->tx_lost = 0;
+		return err;
+	}
+	if (!c->in_tx)
+		return PV_EINVAL;
+	err = conn_exec(c, SLOT_COMMIT, "COMMIT", "tx_commit");
+	/* A failed COMMIT (busy) leaves the transaction open: the caller may
+	 * retry or roll back. */
+	if (!err || sqlite3_get_autocommit(c->db)) {
+		c->in_tx = 0;
+		c->tx_lost = 0;
+	}
+	return err;
+}
+
+int sqs_tx_rollback(store *s)
+{
+	struct sqs_conn *c;
+	int err = conn_of(s, &c);
+
+	if (err)
+		return err;
+	c->tx_lost = 0;
+	c->in_tx = 0;
+	if (sqlite3_get_autocommit(c->db))
+		return PV_OK;
+	err = conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "tx_rollback");
+	c->tx_lost = 0;
+	return sqlite3_get_autocommit(c->db) ? PV_OK : err;
+}
+
+static int conn_user_version(struct sqs_conn *c, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	err = sqs_prepare(c, SLOT_USER_VERSION, "PRAGMA user_version", &st);
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else
+		err = sqs_error(c, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+				"user_version");
+	sqs_release(c, SLOT_USER_VERSION, st);
+	return err;
+}
+
+int sqs_migrate(store *s)
+{
+	struct sqs_conn *c;
+	int64_t v = 0;
+	char sql[64], vs[24];
+	int err, rc;
+
+	err = conn_of(s, &c);
+	if (err)
+		return err;
+	if (c->in_tx)
+		return PV_EINVAL;
+	/* One migration per transaction; the version is read again under the
+	 * write lock, so two processes migrating at once apply each step once. */
+	for (int step = 0; step <= sqs_migrations_n; step++) {
+		err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
+				"migrate");
+		if (err)
+			return err;
+		err = conn_user_version(c, &v);
+		if (err)
+			goto fail;
+		if (v > sqs_migrations_n) {
+			snprintf(vs, sizeof vs, "%lld", (long long)v);
+			log_kv(LOG_ERROR,
+			       "store schema is newer than this program",
+			       "version", vs, NULL);
+			err = PV_ESTORE;
+			goto fail;
+		}
+		if (v == sqs_migrations_n)
+			return sqs_write_end(c, 1, PV_OK);
+		rc = sqlite3_exec(c->db, sqs_migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			err = sqs_error(c, rc, "migrate");
+			goto fail;
+		}
+		/* PRAGMA takes no parameter: the value is our own integer. */
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld",
+			 (long long)(v + 1));
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			err = sqs_error(c, rc, "migrate");
+			goto fail;
+		}
+		err = sqs_write_end(c, 1, PV_OK);
+		if (err)
+			return err;
+		snprintf(vs, sizeof vs, "%lld", (long long)(v + 1));
+		log_kv(LOG_INFO, "store schema migrated", "version", vs, NULL);
+	}
+	return PV_ESTORE; /* the version did not advance */
+fail:
+	return sqs_write_end(c, 1, err);
+}
+
+int sqs_ping(store *s)
+{
+	struct sqs_conn *c;
+	int64_t v;
+	int err = conn_of(s, &c);
+
+	if (err)
+		return err;
+	return conn_user_version(c, &v);
+}
+
+void sqs_close(store *base)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	struct sqs_conn *c, *next;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (struct sqs_store **pp = &reg_live; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	c = s->conns;
+	s->conns = NULL;
+	pthread_mutex_unlock(&reg_lock);
+	/* The store is no longer live: no exiting thread touches these. */
+	for (; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+	free(s->path);
+	free(s);
+}
+
+int store_sqlite_open(const char *path, store **out)
+{
+	struct sqs_store *s = NULL;
+	struct sqs_conn *c;
+	int err;
+
+	if (!out)
+		return PV_EINVAL;
+	*out = NULL;
+	if (!path || !*path) {
+		log_kv(LOG_ERROR, "store: empty database path", NULL);
+		return PV_EINVAL;
+	}
+	/* Every thread opens its own connection: a private in-memory
+	 * database or a URI name could not be shared that way. */
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
+		log_kv(LOG_ERROR,
+		       "store: in-memory and URI databases are not supported",
+		       NULL);
+		return PV_EINVAL;
+	}
+	if (strlen(path) >= STORE_PATH_MAX) {
+		log_kv(LOG_ERROR, "store: database path too long", NULL);
+		return PV_EINVAL;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return PV_ENOMEM;
+	s->base.ops = &sqs_ops;
+	s->path = strdup(path);
+	if (!s->path) {
+		free(s);
+		return PV_ENOMEM;
+	}
+	pthread_mutex_lock(&reg_lock);
+	s->serial = ++reg_serial;
+	s->next = reg_live;
+	reg_live = s;
+	pthread_mutex_unlock(&reg_lock);
+	err = conn_of(&s->base, &c); /* fail now on a wrong path */
+	if (err) {
+		sqs_close(&s->base);
+		return err;
+	}
+	*out = &s->base;
+	return PV_OK;
+}

@@ -1,0 +1,81 @@
+/* sqlite_internal.h: shared by the files of the SQLite backend and by
+ * nothing else. sqlite_conn.c owns connections (one per thread and store),
+ * transactions, error mapping, the statement cache and migrations;
+ * sqlite_ops.c holds the SQL of every store operation; sqlite_schema.c the
+ * migrations. */
+#ifndef PV_SQLITE_INTERNAL_H
+#define PV_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Statement cache slots per connection. Slots below SQS_SLOT_FIRST_OP are
+ * used by sqlite_conn.c itself, the rest by sqlite_ops.c. */
+#define SQS_SLOT_FIRST_OP 8
+#define SQS_SLOTS 128
+
+/* One connection, used by exactly one thread (opened with
+ * SQLITE_OPEN_NOMUTEX). Closed by store_close() or when its thread exits. */
+struct sqs_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQS_SLOTS]; /* prepared once, reset after each use */
+	int in_tx;   /* the caller's tx_begin() is open on this connection */
+	int tx_lost; /* pv_err that ended the caller's transaction, or 0 */
+	struct sqs_conn *next; /* in sqs_store.conns, under the registry lock */
+};
+
+struct sqs_store {
+	store base; /* first: this is the store.h handle */
+	uint64_t serial; /* unique for the life of the process, never reused */
+	char *path;
+	struct sqs_conn *conns;  /* every thread's connection (registry lock) */
+	struct sqs_store *next;  /* in the list of open stores (registry lock) */
+};
+
+extern const struct store_ops sqs_ops;
+
+/* Migrations: sqs_migrations[i] brings the schema from user_version i to
+ * i + 1. Each is a script of several statements run in one transaction. */
+extern const char *const sqs_migrations[];
+extern const int sqs_migrations_n;
+
+/* The calling thread's connection to s, opened on first use. Answers the
+ * error that ended the caller's transaction (tx_lost) until the caller
+ * ends it with tx_commit or tx_rollback. */
+int sqs_enter(store *s, struct sqs_conn **out);
+
+/* The cached statement of slot, prepared from sql on first use. When the
+ * cached one is still running (an iteration whose callback calls the store
+ * again), a fresh statement is prepared and sqs_release finalizes it. */
+int sqs_prepare(struct sqs_conn *c, int slot, const char *sql,
+		sqlite3_stmt **out);
+/* Resets and clears the bindings of a cached statement (accepts NULL). */
+void sqs_release(struct sqs_conn *c, int slot, sqlite3_stmt *st);
+
+/* Maps an SQLite result code to a pv_err: constraint -> PV_ECONFLICT
+ * (foreign key -> PV_ENOTFOUND), busy/locked -> PV_EBUSY, out of memory ->
+ * PV_ENOMEM, anything else -> PV_ESTORE with an error log line naming op
+ * and SQLite's message (never a parameter value). Call it right after the
+ * failing call, before any other call on c->db. */
+int sqs_error(struct sqs_conn *c, int rc, const char *op);
+
+/* A write made of several statements: opens BEGIN IMMEDIATE unless the
+ * caller's transaction is open (*own tells which); sqs_write_end commits
+ * (err == PV_OK) or rolls back what it opened and returns the final error. */
+int sqs_write_begin(struct sqs_conn *c, int *own);
+int sqs_write_end(struct sqs_conn *c, int own, int err);
+/* A consistent snapshot for reads made of several statements. */
+int sqs_read_begin(struct sqs_conn *c, int *own);
+void sqs_read_end(struct sqs_conn *c, int own);
+
+/* store_ops entries implemented in sqlite_conn.c */
+void sqs_close(store *s);
+int sqs_migrate(store *s);
+int sqs_ping(store *s);
+int sqs_tx_begin(store *s);
+int sqs_tx_commit(store *s);
+int sqs_tx_rollback(store *s);
+
+#endif

@@ -1,0 +1,2149 @@
+/* sqlite_ops.c: every store operation of the SQLite backend. Each one runs
+ * prepared statements cached on the calling thread's connection (see
+ * sqlite_conn.c), binds every value, and maps SQLite's answers to pv_err.
+ * Uniqueness is decided by the unique indexes, never by a prior read. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite/sqlite_internal.h"
+#include "util/util.h"
+
+/* ---- SQL ---------------------------------------------------------------- */
+
+#define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
+#define POS_COLS "id, name, active, created_at"
+#define USER_COLS                                                              \
+	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
+	"position_id, status, source, created_at, updated_at"
+#define OTP_COLS                                                               \
+	"id, mobile, purpose, code_mac, client_ip, created_at, expires_at, "   \
+	"attempts, state"
+#define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
+#define SES_COLS                                                               \
+	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked"
+#define REQ_COLS                                                               \
+	"id, kind, full_name, email, mobile, name, details, sector, "          \
+	"parent_id, status, reason, created_id, decided_by, created_at, "      \
+	"decided_at"
+#define UP_COLS                                                                \
+	"id, org_id, uploader_id, file_name, stored_path, format, status, "    \
+	"total_records, success_records, failed_records, cursor_pos, error, "  \
+	"claimed_by, lease_until, created_at, updated_at"
+#define OUT_COLS                                                               \
+	"id, channel, to_addr, template_name, lang, params, status, "          \
+	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
+	"sent_at"
+#define AUDIT_COLS "id, actor_id, action_name, target, client_ip, detail, at"
+
+/* Filter of user_list: ?1 org, ?2 status or '', ?3 LIKE pattern or ''. */
+#define USER_FILTER                                                            \
+	" FROM users WHERE org_id = ?1 AND (?2 = '' OR status = ?2) AND"       \
+	" (?3 = '' OR first_name LIKE ?3 ESCAPE '\\' OR last_name LIKE ?3"     \
+	" ESCAPE '\\' OR email LIKE ?3 ESCAPE '\\' OR mobile LIKE ?3"          \
+	" ESCAPE '\\')"
+#define REQ_FILTER                                                             \
+	" FROM requests WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR kind = ?2)"
+
+enum {
+	Q_ORG_UPSERT = SQS_SLOT_FIRST_OP,
+	Q_ORG_GET,
+	Q_ORG_EACH,
+	Q_ORG_CHILDREN,
+	Q_DIR_VERSION,
+	Q_POS_INSERT,
+	Q_POS_INSERT_IGNORE,
+	Q_POS_BY_NAME,
+	Q_POS_GET,
+	Q_POS_EACH,
+	Q_USER_INSERT,
+	Q_USER_GET,
+	Q_USER_BY_EMAIL,
+	Q_USER_BY_MOBILE,
+	Q_USER_SET_STATUS,
+	Q_USER_LIST,
+	Q_USER_COUNT,
+	Q_ROLE_ADD,
+	Q_ROLE_LIST,
+	Q_CRED_INSERT,
+	Q_CRED_BY_USERNAME,
+	Q_CONSENT_ADD,
+	Q_OTP_KILL,
+	Q_OTP_INSERT,
+	Q_OTP_LIVE,
+	Q_OTP_LAST,
+	Q_OTP_UPDATE,
+	Q_OTP_EXISTS,
+	Q_OTP_COUNT_MOBILE,
+	Q_OTP_COUNT_IP,
+	Q_THR_GET,
+	Q_THR_PUT,
+	Q_THR_DEL,
+	Q_TOKEN_INSERT,
+	Q_TOKEN_CONSUME,
+	Q_TOKEN_STATE,
+	Q_SES_INSERT,
+	Q_SES_GET,
+	Q_SES_TOUCH,
+	Q_SES_REVOKE,
+	Q_SES_REVOKE_USER,
+	Q_REQ_INSERT,
+	Q_REQ_PENDING_BY_NAME,
+	Q_REQ_GET,
+	Q_REQ_DECIDE,
+	Q_REQ_EXISTS,
+	Q_REQ_LIST,
+	Q_REQ_COUNT,
+	Q_UP_INSERT,
+	Q_UP_GET,
+	Q_UP_LIST,
+	Q_UP_COUNT,
+	Q_UP_CLAIM,
+	Q_UP_PROGRESS,
+	Q_UP_EXISTS,
+	Q_UP_FINISH,
+	Q_UP_FAIL_ADD,
+	Q_UP_FAIL_EACH,
+	Q_UP_COUNTS,
+	Q_OUT_INSERT,
+	Q_OUT_CLAIM,
+	Q_OUT_SENT,
+	Q_OUT_RETRY,
+	Q_OUT_FAIL,
+	Q_OUT_STATS,
+	Q_AUDIT_ADD,
+	Q_AUDIT_LIST,
+	Q_AUDIT_COUNT,
+	Q_END
+};
+
+_Static_assert(Q_END <= SQS_SLOTS, "statement cache too small");
+
+static const char *const sql[Q_END] = {
+	[Q_ORG_UPSERT] =
+		"INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		" ?7, ?8) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+		" sector = excluded.sector, type = excluded.type, parent_id ="
+		" excluded.parent_id, active = excluded.active, updated_at ="
+		" excluded.updated_at WHERE orgs.name IS NOT excluded.name OR"
+		" orgs.sector IS NOT excluded.sector OR orgs.type IS NOT"
+		" excluded.type OR orgs.parent_id IS NOT excluded.parent_id OR"
+		" orgs.active IS NOT excluded.active",
+	[Q_ORG_GET] = "SELECT " ORG_COLS " FROM orgs WHERE id = ?1",
+	[Q_ORG_EACH] = "SELECT " ORG_COLS " FROM orgs ORDER BY id",
+	[Q_ORG_CHILDREN] = "SELECT count(*) FROM orgs WHERE parent_id = ?1",
+	[Q_DIR_VERSION] = "SELECT version FROM dir_version WHERE id = 1",
+	[Q_POS_INSERT] = "INSERT INTO positions (" POS_COLS ")"
+			 " VALUES (?1, ?2, ?3, ?4)",
+	[Q_POS_INSERT_IGNORE] = "INSERT INTO positions (" POS_COLS ")"
+				" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[Q_POS_BY_NAME] = "SELECT " POS_COLS
+			  " FROM positions WHERE lower(name) = lower(?1)",
+	[Q_POS_GET] = "SELECT " POS_COLS " FROM positions WHERE id = ?1",
+	[Q_POS_EACH] = "SELECT " POS_COLS
+		       " FROM positions ORDER BY lower(name), id",
+	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
+			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+	[Q_USER_BY_EMAIL] = "SELECT " USER_COLS
+			    " FROM users WHERE lower(email) = lower(?1)",
+	[Q_USER_BY_MOBILE] = "SELECT " USER_COLS " FROM users WHERE mobile = ?1",
+	[Q_USER_SET_STATUS] = "UPDATE users SET status = ?2, updated_at = ?3"
+			      " WHERE id = ?1",
+	[Q_USER_LIST] = "SELECT " USER_COLS USER_FILTER
+			" ORDER BY created_at DESC, rowid DESC"
+			" LIMIT :limit OFFSET :offset",
+	[Q_USER_COUNT] = "SELECT count(*)" USER_FILTER,
+	[Q_ROLE_ADD] = "INSERT INTO roles (user_id, role, org_id)"
+		       " VALUES (?1, ?2, ?3)",
+	[Q_ROLE_LIST] = "SELECT role, org_id FROM roles WHERE user_id = ?1"
+			" ORDER BY role, org_id",
+	[Q_CRED_INSERT] = "INSERT INTO credentials (user_id, username, pwhash)"
+			  " VALUES (?1, ?2, ?3)",
+	[Q_CRED_BY_USERNAME] = "SELECT user_id, username, pwhash FROM"
+			       " credentials WHERE lower(username) = lower(?1)",
+	[Q_CONSENT_ADD] = "INSERT INTO consents (user_id, kind, version,"
+			  " client_ip, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_OTP_KILL] = "UPDATE otps SET state = 2 WHERE mobile = ?1 AND"
+		       " purpose = ?2 AND state = 0",
+	[Q_OTP_INSERT] = "INSERT INTO otps (mobile, purpose, code_mac,"
+			 " client_ip, created_at, expires_at, attempts, state)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) RETURNING id",
+	[Q_OTP_LIVE] = "SELECT " OTP_COLS " FROM otps WHERE mobile = ?1 AND"
+		       " purpose = ?2 AND state = 0"
+		       " ORDER BY created_at DESC, id DESC LIMIT 1",
+	[Q_OTP_LAST] = "SELECT " OTP_COLS " FROM otps WHERE mobile = ?1 AND"
+		       " purpose = ?2 ORDER BY created_at DESC, id DESC LIMIT 1",
+	[Q_OTP_UPDATE] = "UPDATE otps SET attempts = ?2, state = ?3"
+			 " WHERE id = ?1 AND state = 0",
+	[Q_OTP_EXISTS] = "SELECT 1 FROM otps WHERE id = ?1",
+	[Q_OTP_COUNT_MOBILE] = "SELECT count(*) FROM otps WHERE mobile = ?1"
+			       " AND created_at >= ?2",
+	[Q_OTP_COUNT_IP] = "SELECT count(*) FROM otps WHERE client_ip = ?1"
+			   " AND created_at >= ?2",
+	[Q_THR_GET] = "SELECT tkey, hits, window_start, locked_until"
+		      " FROM throttles WHERE tkey = ?1",
+	[Q_THR_PUT] = "INSERT INTO throttles (tkey, hits, window_start,"
+		      " locked_until) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tkey)"
+		      " DO UPDATE SET hits = excluded.hits, window_start ="
+		      " excluded.window_start, locked_until ="
+		      " excluded.locked_until",
+	[Q_THR_DEL] = "DELETE FROM throttles WHERE tkey = ?1",
+	[Q_TOKEN_INSERT] = "INSERT INTO tokens (" TOKEN_COLS ")"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+	[Q_TOKEN_CONSUME] = "UPDATE tokens SET used_at = ?3 WHERE hash = ?1"
+			    " AND kind = ?2 AND used_at = 0 AND expires_at > ?4"
+			    " RETURNING " TOKEN_COLS,
+	[Q_TOKEN_STATE] = "SELECT expires_at, used_at FROM tokens"
+			  " WHERE hash = ?1 AND kind = ?2",
+	[Q_SES_INSERT] = "INSERT INTO sessions (" SES_COLS ")"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_SES_GET] = "SELECT " SES_COLS " FROM sessions WHERE hash = ?1",
+	[Q_SES_TOUCH] = "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1",
+	[Q_SES_REVOKE] = "UPDATE sessions SET revoked = 1 WHERE hash = ?1",
+	[Q_SES_REVOKE_USER] = "UPDATE sessions SET revoked = 1"
+			      " WHERE user_id = ?1 AND revoked = 0",
+	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLS ") VALUES (?1, ?2,"
+			 " ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', '', '', '',"
+			 " ?10, 0)",
+	[Q_REQ_PENDING_BY_NAME] = "SELECT " REQ_COLS " FROM requests WHERE"
+				  " kind = ?1 AND lower(name) = lower(?2) AND"
+				  " status = 'pending'",
+	[Q_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
+	[Q_REQ_DECIDE] = "UPDATE requests SET status = ?2, name = CASE WHEN"
+			 " ?3 = '' THEN name ELSE ?3 END, reason = ?4,"
+			 " created_id = ?5, decided_by = ?6, decided_at = ?7"
+			 " WHERE id = ?1 AND status = 'pending'",
+	[Q_REQ_EXISTS] = "SELECT 1 FROM requests WHERE id = ?1",
+	[Q_REQ_LIST] = "SELECT " REQ_COLS REQ_FILTER
+		       " ORDER BY created_at, rowid LIMIT :limit OFFSET :offset",
+	[Q_REQ_COUNT] = "SELECT count(*)" REQ_FILTER,
+	[Q_UP_INSERT] = "INSERT INTO uploads (" UP_COLS ") VALUES (?1, ?2, ?3,"
+			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', 0, ?13, ?14)",
+	[Q_UP_GET] = "SELECT " UP_COLS " FROM uploads WHERE id = ?1",
+	[Q_UP_LIST] = "SELECT " UP_COLS " FROM uploads WHERE org_id = ?1"
+		      " ORDER BY created_at DESC, rowid DESC"
+		      " LIMIT :limit OFFSET :offset",
+	[Q_UP_COUNT] = "SELECT count(*) FROM uploads WHERE org_id = ?1",
+	/* One statement: the pick and the take cannot be separated. */
+	[Q_UP_CLAIM] = "UPDATE uploads SET status = 'IN_PROGRESS',"
+		       " claimed_by = ?1, lease_until = ?3, updated_at = ?2"
+		       " WHERE id = (SELECT id FROM uploads WHERE status ="
+		       " 'QUEUED' OR (status = 'IN_PROGRESS' AND lease_until <="
+		       " ?2) ORDER BY created_at, rowid LIMIT 1) AND (status ="
+		       " 'QUEUED' OR (status = 'IN_PROGRESS' AND lease_until <="
+		       " ?2)) RETURNING " UP_COLS,
+	[Q_UP_PROGRESS] = "UPDATE uploads SET total_records = ?3,"
+			  " success_records = ?4, failed_records = ?5,"
+			  " cursor_pos = ?6, lease_until = ?7, updated_at = ?8"
+			  " WHERE id = ?1 AND status = 'IN_PROGRESS' AND"
+			  " claimed_by = ?2",
+	[Q_UP_EXISTS] = "SELECT 1 FROM uploads WHERE id = ?1",
+	[Q_UP_FINISH] = "UPDATE uploads SET status = ?2, error = ?3,"
+			" claimed_by = '', lease_until = 0, updated_at = ?4"
+			" WHERE id = ?1",
+	[Q_UP_FAIL_ADD] = "INSERT INTO upload_failures (upload_id, row_no,"
+			  " errors) VALUES (?1, ?2, ?3)",
+	[Q_UP_FAIL_EACH] = "SELECT row_no, errors FROM upload_failures"
+			   " WHERE upload_id = ?1 ORDER BY row_no",
+	[Q_UP_COUNTS] = "SELECT status, count(*) FROM uploads GROUP BY status",
+	[Q_OUT_INSERT] = "INSERT INTO outbox (channel, to_addr, template_name,"
+			 " lang, params, status, attempts, next_at, created_at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8)"
+			 " RETURNING id",
+	[Q_OUT_CLAIM] = "UPDATE outbox SET claimed_by = ?1, lease_until = ?3"
+			" WHERE id = (SELECT id FROM outbox WHERE status ="
+			" 'queued' AND next_at <= ?2 AND lease_until <= ?2"
+			" ORDER BY id LIMIT 1) AND status = 'queued' AND"
+			" lease_until <= ?2 RETURNING " OUT_COLS,
+	[Q_OUT_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2,"
+		       " claimed_by = '', lease_until = 0 WHERE id = ?1",
+	[Q_OUT_RETRY] = "UPDATE outbox SET status = 'queued', attempts = ?2,"
+			" next_at = ?3, last_error = ?4, claimed_by = '',"
+			" lease_until = 0 WHERE id = ?1",
+	[Q_OUT_FAIL] = "UPDATE outbox SET status = 'failed', attempts = ?2,"
+		       " last_error = ?3, claimed_by = '', lease_until = 0"
+		       " WHERE id = ?1",
+	[Q_OUT_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE status ="
+			" 'queued'), (SELECT count(*) FROM outbox WHERE status"
+			" = 'failed')",
+	[Q_AUDIT_ADD] = "INSERT INTO audit (actor_id, action_name, target,"
+			" client_ip, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			" RETURNING id",
+	[Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id DESC"
+			 " LIMIT :limit OFFSET :offset",
+	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+};
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* Binding: each helper does nothing once an earlier bind failed, so a run
+ * of binds is checked once. Text is bound SQLITE_STATIC: it outlives the
+ * statement's use, which ends with sqs_release() in the same function. */
+struct bnd {
+	sqlite3_stmt *st;
+	int rc;
+};
+
+#define NOCAP ((size_t)-1)
+
+static void b_text(struct bnd *b, int i, const char *s, size_t cap)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (!s)
+		s = "";
+	size_t n = strnlen(s, cap);
+	if (n > INT_MAX) {
+		b->rc = SQLITE_TOOBIG;
+		return;
+	}
+	b->rc = sqlite3_bind_text(b->st, i, s, (int)n, SQLITE_STATIC);
+}
+
+/* "" as NULL, for optional references. */
+static void b_text_null(struct bnd *b, int i, const char *s, size_t cap)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (!s || !*s)
+		b->rc = sqlite3_bind_null(b->st, i);
+	else
+		b_text(b, i, s, cap);
+}
+
+/* Text cut to fit a field of cap bytes (NUL included), at a UTF-8
+ * character boundary: for free-form messages such as errors. */
+static void b_text_fit(struct bnd *b, int i, const char *s, size_t cap)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (!s)
+		s = "";
+	size_t n = strnlen(s, cap);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	b->rc = sqlite3_bind_text(b->st, i, s, (int)n, SQLITE_STATIC);
+}
+
+static void b_int(struct bnd *b, int i, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->st, i, v);
+}
+
+static void b_blob(struct bnd *b, int i, const unsigned char *p, size_t n)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_blob(b->st, i, p, (int)n, SQLITE_STATIC);
+}
+
+static void b_named(struct bnd *b, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(b->st, name);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = i > 0 ? sqlite3_bind_int64(b->st, i, v) : SQLITE_RANGE;
+}
+
+static void c_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const char *p = (const char *)sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+
+	if (!p || n < 0)
+		n = 0, p = "";
+	util_strncpy0(dst, cap, p, (size_t)n);
+}
+
+static void c_blob(sqlite3_stmt *st, int i, unsigned char *dst, size_t n)
+{
+	const void *p = sqlite3_column_blob(st, i);
+
+	if (p && (size_t)sqlite3_column_bytes(st, i) == n)
+		memcpy(dst, p, n);
+	else
+		memset(dst, 0, n);
+}
+
+#define C_TEXT(st, i, field) c_text((st), (i), (field), sizeof(field))
+#define B_FIELD(b, i, field) b_text((b), (i), (field), sizeof(field))
+
+/* Fetch the statement of slot q on c. */
+static int stmt(struct sqs_conn *c, int q, sqlite3_stmt **st)
+{
+	return sqs_prepare(c, q, sql[q], st);
+}
+
+/* Checks the binds, then steps once: PV_OK with a row, PV_ENOTFOUND
+ * without. */
+static int step_row(struct sqs_conn *c, struct bnd *b, const char *op)
+{
+	int rc;
+
+	if (b->rc != SQLITE_OK)
+		return sqs_error(c, b->rc, op);
+	rc = sqlite3_step(b->st);
+	if (rc == SQLITE_ROW)
+		return PV_OK;
+	if (rc == SQLITE_DONE)
+		return PV_ENOTFOUND;
+	return sqs_error(c, rc, op);
+}
+
+/* Checks the binds, then runs the statement to its end. */
+static int step_done(struct sqs_conn *c, struct bnd *b, const char *op)
+{
+	int rc;
+
+	if (b->rc != SQLITE_OK)
+		return sqs_error(c, b->rc, op);
+	for (int guard = 0; guard < 2; guard++) {
+		rc = sqlite3_step(b->st);
+		if (rc == SQLITE_DONE)
+			return PV_OK;
+		if (rc != SQLITE_ROW)
+			return sqs_error(c, rc, op);
+	}
+	return PV_OK;
+}
+
+/* After a row of an INSERT/UPDATE ... RETURNING: finish the statement. */
+static int step_finish(struct sqs_conn *c, sqlite3_stmt *st, const char *op)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return PV_OK;
+	return sqs_error(c, rc, op);
+}
+
+static int valid_page(store_page pg)
+{
+	return pg.page >= 1 && pg.per_page >= 1 && pg.per_page <= 100 &&
+	       pg.page <= INT64_MAX / 100;
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	return a + b;
+}
+
+typedef void (*row_reader)(sqlite3_stmt *st, void *out);
+
+/* A lookup by one text key through statement q. */
+static int get_by_text(store *s, int q, const char *op, const char *key,
+		       row_reader rd, void *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!key)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	err = step_row(c, &b, op);
+	if (!err && out)
+		rd(st, out);
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* A single count or number from statement q with one optional text key and
+ * one optional integer. */
+static int get_number(store *s, int q, const char *op, const char *key,
+		      const int64_t *num, int64_t *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	if (key)
+		b_text(&b, 1, key, NOCAP);
+	if (num)
+		b_int(&b, 2, *num);
+	err = step_row(c, &b, op);
+	if (!err)
+		*out = sqlite3_column_int64(st, 0);
+	else if (err == PV_ENOTFOUND)
+		err = PV_ESTORE; /* a count always has a row */
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* Does a row with this text id exist (statement q: SELECT 1 ... ?1)? */
+static int exists_text(struct sqs_conn *c, int q, const char *id,
+		       const char *op)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	err = step_row(c, &b, op);
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* ---- row readers ---------------------------------------------------------- */
+
+static void rd_org(sqlite3_stmt *st, void *p)
+{
+	store_org *o = p;
+
+	memset(o, 0, sizeof *o);
+	C_TEXT(st, 0, o->id);
+	C_TEXT(st, 1, o->name);
+	C_TEXT(st, 2, o->sector);
+	C_TEXT(st, 3, o->type);
+	C_TEXT(st, 4, o->parent_id);
+	o->active = sqlite3_column_int(st, 5);
+	o->created_at = sqlite3_column_int64(st, 6);
+	o->updated_at = sqlite3_column_int64(st, 7);
+}
+
+static void rd_pos(sqlite3_stmt *st, void *p)
+{
+	store_position *o = p;
+
+	memset(o, 0, sizeof *o);
+	C_TEXT(st, 0, o->id);
+	C_TEXT(st, 1, o->name);
+	o->active = sqlite3_column_int(st, 2);
+	o->created_at = sqlite3_column_int64(st, 3);
+}
+
+static void rd_user(sqlite3_stmt *st, void *p)
+{
+	store_user *u = p;
+
+	memset(u, 0, sizeof *u);
+	C_TEXT(st, 0, u->id);
+	C_TEXT(st, 1, u->first_name);
+	C_TEXT(st, 2, u->last_name);
+	C_TEXT(st, 3, u->email);
+	u->official_email = sqlite3_column_int(st, 4);
+	C_TEXT(st, 5, u->mobile);
+	C_TEXT(st, 6, u->org_id);
+	C_TEXT(st, 7, u->position_id); /* NULL reads as "" */
+	C_TEXT(st, 8, u->status);
+	C_TEXT(st, 9, u->source);
+	u->created_at = sqlite3_column_int64(st, 10);
+	u->updated_at = sqlite3_column_int64(st, 11);
+}
+
+static void rd_cred(sqlite3_stmt *st, void *p)
+{
+	store_cred *o = p;
+
+	memset(o, 0, sizeof *o);
+	C_TEXT(st, 0, o->user_id);
+	C_TEXT(st, 1, o->username);
+	C_TEXT(st, 2, o->pwhash);
+}
+
+static void rd_otp(sqlite3_stmt *st, void *p)
+{
+	store_otp *o = p;
+
+	memset(o, 0, sizeof *o);
+	o->id = sqlite3_column_int64(st, 0);
+	C_TEXT(st, 1, o->mobile);
+	C_TEXT(st, 2, o->purpose);
+	c_blob(st, 3, o->code_mac, sizeof o->code_mac);
+	C_TEXT(st, 4, o->client_ip);
+	o->created_at = sqlite3_column_int64(st, 5);
+	o->expires_at = sqlite3_column_int64(st, 6);
+	o->attempts = sqlite3_column_int(st, 7);
+	o->state = sqlite3_column_int(st, 8);
+}
+
+static void rd_throttle(sqlite3_stmt *st, void *p)
+{
+	store_throttle *t = p;
+
+	memset(t, 0, sizeof *t);
+	C_TEXT(st, 0, t->key);
+	t->count = sqlite3_column_int64(st, 1);
+	t->window_start = sqlite3_column_int64(st, 2);
+	t->locked_until = sqlite3_column_int64(st, 3);
+}
+
+static void rd_token(sqlite3_stmt *st, void *p)
+{
+	store_token *t = p;
+
+	memset(t, 0, sizeof *t);
+	c_blob(st, 0, t->hash, sizeof t->hash);
+	C_TEXT(st, 1, t->kind);
+	C_TEXT(st, 2, t->subject);
+	C_TEXT(st, 3, t->extra);
+	t->created_at = sqlite3_column_int64(st, 4);
+	t->expires_at = sqlite3_column_int64(st, 5);
+	t->used_at = sqlite3_column_int64(st, 6);
+}
+
+static void rd_session(sqlite3_stmt *st, void *p)
+{
+	store_session *se = p;
+
+	memset(se, 0, sizeof *se);
+	c_blob(st, 0, se->hash, sizeof se->hash);
+	C_TEXT(st, 1, se->user_id);
+	c_blob(st, 2, se->csrf_hash, sizeof se->csrf_hash);
+	se->created_at = sqlite3_column_int64(st, 3);
+	se->last_seen = sqlite3_column_int64(st, 4);
+	se->expires_at = sqlite3_column_int64(st, 5);
+	se->revoked = sqlite3_column_int(st, 6);
+}
+
+static void rd_request(sqlite3_stmt *st, void *p)
+{
+	store_request *r = p;
+
+	memset(r, 0, sizeof *r);
+	C_TEXT(st, 0, r->id);
+	C_TEXT(st, 1, r->kind);
+	C_TEXT(st, 2, r->full_name);
+	C_TEXT(st, 3, r->email);
+	C_TEXT(st, 4, r->mobile);
+	C_TEXT(st, 5, r->name);
+	C_TEXT(st, 6, r->details);
+	C_TEXT(st, 7, r->sector);
+	C_TEXT(st, 8, r->parent_id);
+	C_TEXT(st, 9, r->status);
+	C_TEXT(st, 10, r->reason);
+	C_TEXT(st, 11, r->created_id);
+	C_TEXT(st, 12, r->decided_by);
+	r->created_at = sqlite3_column_int64(st, 13);
+	r->decided_at = sqlite3_column_int64(st, 14);
+}
+
+static void rd_upload(sqlite3_stmt *st, void *p)
+{
+	store_upload *u = p;
+
+	memset(u, 0, sizeof *u);
+	C_TEXT(st, 0, u->id);
+	C_TEXT(st, 1, u->org_id);
+	C_TEXT(st, 2, u->uploader_id);
+	C_TEXT(st, 3, u->file_name);
+	C_TEXT(st, 4, u->stored_path);
+	C_TEXT(st, 5, u->format);
+	C_TEXT(st, 6, u->status);
+	u->total_records = sqlite3_column_int64(st, 7);
+	u->success_records = sqlite3_column_int64(st, 8);
+	u->failed_records = sqlite3_column_int64(st, 9);
+	u->cursor = sqlite3_column_int64(st, 10);
+	C_TEXT(st, 11, u->error);
+	C_TEXT(st, 12, u->claimed_by);
+	u->lease_until = sqlite3_column_int64(st, 13);
+	u->created_at = sqlite3_column_int64(st, 14);
+	u->updated_at = sqlite3_column_int64(st, 15);
+}
+
+static void rd_outbox(sqlite3_stmt *st, void *p)
+{
+	store_outbox *m = p;
+
+	memset(m, 0, sizeof *m);
+	m->id = sqlite3_column_int64(st, 0);
+	C_TEXT(st, 1, m->channel);
+	C_TEXT(st, 2, m->to_addr);
+	C_TEXT(st, 3, m->template_name);
+	C_TEXT(st, 4, m->lang);
+	C_TEXT(st, 5, m->params);
+	C_TEXT(st, 6, m->status);
+	m->attempts = sqlite3_column_int(st, 7);
+	m->next_at = sqlite3_column_int64(st, 8);
+	C_TEXT(st, 9, m->last_error);
+	C_TEXT(st, 10, m->claimed_by);
+	m->lease_until = sqlite3_column_int64(st, 11);
+	m->created_at = sqlite3_column_int64(st, 12);
+	m->sent_at = sqlite3_column_int64(st, 13);
+}
+
+static void rd_audit(sqlite3_stmt *st, void *p)
+{
+	store_audit *a = p;
+
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	C_TEXT(st, 1, a->actor_id);
+	C_TEXT(st, 2, a->action);
+	C_TEXT(st, 3, a->target);
+	C_TEXT(st, 4, a->client_ip);
+	C_TEXT(st, 5, a->detail);
+	a->at = sqlite3_column_int64(st, 6);
+}
+
+/* ---- paged lists ------------------------------------------------------------ */
+
+typedef void (*filter_binder)(struct bnd *b, const void *ctx);
+
+/* Counts the matches with qcount and reads one page with qlist (which has
+ * :limit and :offset), both in one snapshot. *items is malloc'd (caller
+ * frees), NULL when *n is 0. */
+static int list_page(store *s, int qcount, int qlist, const char *op,
+		     filter_binder fb, const void *ctx, store_page pg,
+		     size_t size, row_reader rd, void **items, size_t *n,
+		     int64_t *total)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	char *arr = NULL;
+	size_t got = 0;
+	int err, own = 0, rc = SQLITE_DONE;
+
+	*items = NULL;
+	*n = 0;
+	*total = 0;
+	if (!valid_page(pg))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err)
+		return err;
+	err = sqs_read_begin(c, &own);
+	if (err)
+		return err;
+	err = stmt(c, qcount, &st);
+	if (err)
+		goto out;
+	struct bnd b = {st, SQLITE_OK};
+	if (fb)
+		fb(&b, ctx);
+	err = step_row(c, &b, op);
+	if (!err)
+		*total = sqlite3_column_int64(st, 0);
+	sqs_release(c, qcount, st);
+	st = NULL;
+	if (err)
+		goto out;
+	if (*total <= (pg.page - 1) * pg.per_page)
+		goto out; /* past the end: an empty page */
+	arr = calloc((size_t)pg.per_page, size);
+	if (!arr) {
+		err = PV_ENOMEM;
+		goto out;
+	}
+	err = stmt(c, qlist, &st);
+	if (err)
+		goto out;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	if (fb)
+		fb(&b, ctx);
+	b_named(&b, ":limit", pg.per_page);
+	b_named(&b, ":offset", (pg.page - 1) * pg.per_page);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, op);
+		goto out;
+	}
+	while (got < (size_t)pg.per_page &&
+	       (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd(st, arr + got++ * size);
+	if (got < (size_t)pg.per_page && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, op);
+out:
+	sqs_release(c, qlist, st);
+	sqs_read_end(c, own);
+	if (err || got == 0) {
+		free(arr);
+		return err;
+	}
+	*items = arr;
+	*n = got;
+	return PV_OK;
+}
+
+/* ---- directory ------------------------------------------------------------- */
+
+static int sq_org_upsert(store *s, const store_org *o)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!o || !o->id[0] || !o->name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_ORG_UPSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, o->id);
+	B_FIELD(&b, 2, o->name);
+	B_FIELD(&b, 3, o->sector);
+	B_FIELD(&b, 4, o->type);
+	B_FIELD(&b, 5, o->parent_id);
+	b_int(&b, 6, o->active ? 1 : 0);
+	b_int(&b, 7, o->created_at);
+	b_int(&b, 8, o->updated_at ? o->updated_at : o->created_at);
+	err = step_done(c, &b, "org_upsert");
+	sqs_release(c, Q_ORG_UPSERT, st);
+	return err;
+}
+
+static int sq_org_get(store *s, const char *id, store_org *out)
+{
+	return get_by_text(s, Q_ORG_GET, "org_get", id, rd_org, out);
+}
+
+static int sq_org_each(store *s, store_org_cb cb, void *ctx)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_org o;
+	int err, rc = SQLITE_DONE, stop = 0;
+
+	if (!cb)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_ORG_EACH, &st)))
+		return err;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rd_org(st, &o);
+		stop = cb(ctx, &o);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "org_each");
+	sqs_release(c, Q_ORG_EACH, st);
+	return stop ? stop : err;
+}
+
+static int sq_org_children(store *s, const char *id, int64_t *count)
+{
+	if (!id || !count)
+		return PV_EINVAL;
+	return get_number(s, Q_ORG_CHILDREN, "org_children", id, NULL, count);
+}
+
+static int sq_dir_version(store *s, int64_t *version)
+{
+	if (!version)
+		return PV_EINVAL;
+	return get_number(s, Q_DIR_VERSION, "dir_version", NULL, NULL, version);
+}
+
+static int pos_insert(struct sqs_conn *c, int q, const store_position *p,
+		      const char *op)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, p->id);
+	B_FIELD(&b, 2, p->name);
+	b_int(&b, 3, p->active ? 1 : 0);
+	b_int(&b, 4, p->created_at);
+	err = step_done(c, &b, op);
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_position_insert(store *s, const store_position *p)
+{
+	struct sqs_conn *c;
+	int err;
+
+	if (!p || !p->id[0] || !p->name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err)
+		return err;
+	return pos_insert(c, Q_POS_INSERT, p, "position_insert");
+}
+
+static int sq_position_upsert_name(store *s, const store_position *p,
+				   store_position *out, int *created)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	int err, own;
+
+	if (!p || !p->id[0] || !p->name[0] || !out || !created)
+		return PV_EINVAL;
+	*created = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	err = pos_insert(c, Q_POS_INSERT_IGNORE, p, "position_upsert_name");
+	if (err)
+		goto out;
+	if (sqlite3_changes(c->db) == 1) {
+		*out = *p;
+		out->active = p->active ? 1 : 0;
+		*created = 1;
+		goto out;
+	}
+	err = stmt(c, Q_POS_BY_NAME, &st);
+	if (err)
+		goto out;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, p->name);
+	err = step_row(c, &b, "position_upsert_name");
+	if (!err)
+		rd_pos(st, out);
+	else if (err == PV_ENOTFOUND)
+		err = PV_ECONFLICT; /* the id, not the name, was taken */
+out:
+	sqs_release(c, Q_POS_BY_NAME, st);
+	return sqs_write_end(c, own, err);
+}
+
+static int sq_position_get(store *s, const char *id, store_position *out)
+{
+	return get_by_text(s, Q_POS_GET, "position_get", id, rd_pos, out);
+}
+
+static int sq_position_each(store *s, store_position_cb cb, void *ctx)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_position p;
+	int err, rc = SQLITE_DONE, stop = 0;
+
+	if (!cb)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_POS_EACH, &st)))
+		return err;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rd_pos(st, &p);
+		stop = cb(ctx, &p);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "position_each");
+	sqs_release(c, Q_POS_EACH, st);
+	return stop ? stop : err;
+}
+
+/* ---- users -------------------------------------------------------------------- */
+
+static int valid_user_status(const char *st)
+{
+	return st && (strcmp(st, STORE_USER_PENDING) == 0 ||
+		      strcmp(st, STORE_USER_ACTIVE) == 0 ||
+		      strcmp(st, STORE_USER_INACTIVE) == 0);
+}
+
+/* Whether some user holds this key (statement q), on connection c: after a
+ * refused insert, in the same transaction as the insert. */
+static int user_key_taken(struct sqs_conn *c, int q, const char *key,
+			  size_t cap, int *taken)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	*taken = 0;
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, cap);
+	err = step_row(c, &b, "user_insert");
+	if (err == PV_OK)
+		*taken = 1;
+	sqs_release(c, q, st);
+	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
+static int sq_user_insert(store *s, const store_user *u, int *conflict)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, e2, taken;
+
+	if (conflict)
+		*conflict = 0;
+	if (!u || !u->id[0] || !u->email[0] || !u->mobile[0] ||
+	    !u->org_id[0] || !valid_user_status(u->status))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, u->id);
+	B_FIELD(&b, 2, u->first_name);
+	B_FIELD(&b, 3, u->last_name);
+	B_FIELD(&b, 4, u->email);
+	b_int(&b, 5, u->official_email ? 1 : 0);
+	B_FIELD(&b, 6, u->mobile);
+	B_FIELD(&b, 7, u->org_id);
+	b_text_null(&b, 8, u->position_id, sizeof u->position_id);
+	B_FIELD(&b, 9, u->status);
+	B_FIELD(&b, 10, u->source);
+	b_int(&b, 11, u->created_at);
+	b_int(&b, 12, u->updated_at ? u->updated_at : u->created_at);
+	err = step_done(c, &b, "user_insert");
+	sqs_release(c, Q_USER_INSERT, st);
+	if (err != PV_ECONFLICT)
+		return err;
+	/* Which keys collide: rows are never deleted, so the row that beat
+	 * us is still there to be found. */
+	e2 = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
+			    &taken);
+	if (!e2 && taken && conflict)
+		*conflict |= STORE_CONFLICT_EMAIL;
+	if (!e2)
+		e2 = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
+				    sizeof u->mobile, &taken);
+	if (!e2 && taken && conflict)
+		*conflict |= STORE_CONFLICT_MOBILE;
+	return e2 ? e2 : PV_ECONFLICT;
+}
+
+static int sq_user_get(store *s, const char *id, store_user *out)
+{
+	return get_by_text(s, Q_USER_GET, "user_get", id, rd_user, out);
+}
+
+static int sq_user_by_email(store *s, const char *email, store_user *out)
+{
+	return get_by_text(s, Q_USER_BY_EMAIL, "user_by_email", email, rd_user,
+			   out);
+}
+
+static int sq_user_by_mobile(store *s, const char *mobile, store_user *out)
+{
+	return get_by_text(s, Q_USER_BY_MOBILE, "user_by_mobile", mobile,
+			   rd_user, out);
+}
+
+/* Runs statement q (already bound by the caller through bind) and answers
+ * PV_ENOTFOUND when it changed no row. */
+static int run_change(struct sqs_conn *c, int q, sqlite3_stmt *st,
+		      struct bnd *b, const char *op)
+{
+	int err = step_done(c, b, op);
+
+	if (!err && sqlite3_changes(c->db) == 0)
+		err = PV_ENOTFOUND;
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_user_set_status(store *s, const char *id, const char *status,
+			      int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || !valid_user_status(status))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_SET_STATUS, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_text(&b, 2, status, NOCAP);
+	b_int(&b, 3, now);
+	return run_change(c, Q_USER_SET_STATUS, st, &b, "user_set_status");
+}
+
+struct user_filter {
+	const char *org_id, *status, *pattern;
+};
+
+static void bind_user_filter(struct bnd *b, const void *ctx)
+{
+	const struct user_filter *f = ctx;
+
+	b_text(b, 1, f->org_id, NOCAP);
+	b_text(b, 2, f->status, NOCAP);
+	b_text(b, 3, f->pattern, NOCAP);
+}
+
+#define USER_Q_MAX 256 /* bytes of search text */
+
+static int sq_user_list(store *s, const char *org_id, const char *status,
+			const char *q, store_page pg, store_user **items,
+			size_t *n, int64_t *total)
+{
+	char pat[2 * USER_Q_MAX + 3];
+	size_t len, j = 0;
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	*items = NULL;
+	*n = 0;
+	*total = 0;
+	if (!org_id)
+		return PV_EINVAL;
+	if (!q)
+		q = "";
+	len = strlen(q);
+	if (len > USER_Q_MAX)
+		return PV_EINVAL;
+	/* "%text%" with the user's % _ and \ taken literally (ESCAPE '\'). */
+	if (len) {
+		pat[j++] = '%';
+		for (size_t i = 0; i < len; i++) {
+			if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+				pat[j++] = '\\';
+			pat[j++] = q[i];
+		}
+		pat[j++] = '%';
+	}
+	pat[j] = '\0';
+	struct user_filter f = {org_id, status ? status : "", pat};
+	err = list_page(s, Q_USER_COUNT, Q_USER_LIST, "user_list",
+			bind_user_filter, &f, pg, sizeof(store_user), rd_user,
+			&arr, n, total);
+	*items = arr;
+	return err;
+}
+
+static int sq_role_add(store *s, const char *user_id, const store_role *r)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!user_id || !r || !r->role[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_ROLE_ADD, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, user_id, NOCAP);
+	B_FIELD(&b, 2, r->role);
+	B_FIELD(&b, 3, r->org_id);
+	err = step_done(c, &b, "role_add");
+	sqs_release(c, Q_ROLE_ADD, st);
+	return err;
+}
+
+static int sq_role_list(store *s, const char *user_id, store_role *out,
+			size_t max, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!user_id || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_ROLE_LIST, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, user_id, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "role_list");
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&out[*n], 0, sizeof out[*n]);
+		C_TEXT(st, 0, out[*n].role);
+		C_TEXT(st, 1, out[*n].org_id);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "role_list");
+out:
+	sqs_release(c, Q_ROLE_LIST, st);
+	return err;
+}
+
+static int sq_cred_insert(store *s, const store_cred *cr)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!cr || !cr->user_id[0] || !cr->username[0] || !cr->pwhash[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CRED_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, cr->user_id);
+	B_FIELD(&b, 2, cr->username);
+	B_FIELD(&b, 3, cr->pwhash);
+	err = step_done(c, &b, "cred_insert");
+	sqs_release(c, Q_CRED_INSERT, st);
+	return err;
+}
+
+static int sq_cred_by_username(store *s, const char *username,
+			       store_cred *out)
+{
+	return get_by_text(s, Q_CRED_BY_USERNAME, "cred_by_username", username,
+			   rd_cred, out);
+}
+
+static int sq_consent_add(store *s, const store_consent *k)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!k || !k->user_id[0] || !k->kind[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CONSENT_ADD, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, k->user_id);
+	B_FIELD(&b, 2, k->kind);
+	B_FIELD(&b, 3, k->version);
+	B_FIELD(&b, 4, k->client_ip);
+	b_int(&b, 5, k->at);
+	err = step_done(c, &b, "consent_add");
+	sqs_release(c, Q_CONSENT_ADD, st);
+	return err;
+}
+
+/* ---- OTP challenges and throttles ------------------------------------------ */
+
+static int sq_otp_insert(store *s, store_otp *o)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	int err, own;
+
+	if (!o || !o->mobile[0] || !o->purpose[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	err = stmt(c, Q_OTP_KILL, &st);
+	if (err)
+		goto out;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, o->mobile);
+	B_FIELD(&b, 2, o->purpose);
+	err = step_done(c, &b, "otp_insert");
+	sqs_release(c, Q_OTP_KILL, st);
+	st = NULL;
+	if (err || (err = stmt(c, Q_OTP_INSERT, &st)))
+		goto out;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	B_FIELD(&b, 1, o->mobile);
+	B_FIELD(&b, 2, o->purpose);
+	b_blob(&b, 3, o->code_mac, sizeof o->code_mac);
+	B_FIELD(&b, 4, o->client_ip);
+	b_int(&b, 5, o->created_at);
+	b_int(&b, 6, o->expires_at);
+	b_int(&b, 7, o->attempts);
+	err = step_row(c, &b, "otp_insert");
+	if (err == PV_ENOTFOUND)
+		err = PV_ESTORE;
+	if (!err) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		err = step_finish(c, st, "otp_insert");
+		if (!err) {
+			o->id = id;
+			o->state = STORE_OTP_LIVE;
+		}
+	}
+out:
+	sqs_release(c, Q_OTP_INSERT, st);
+	return sqs_write_end(c, own, err);
+}
+
+static int otp_pick(store *s, int q, const char *op, const char *mobile,
+		    const char *purpose, store_otp *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!mobile || !purpose || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, mobile, NOCAP);
+	b_text(&b, 2, purpose, NOCAP);
+	err = step_row(c, &b, op);
+	if (!err)
+		rd_otp(st, out);
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_otp_live(store *s, const char *mobile, const char *purpose,
+		       store_otp *out)
+{
+	return otp_pick(s, Q_OTP_LIVE, "otp_live", mobile, purpose, out);
+}
+
+static int sq_otp_last(store *s, const char *mobile, const char *purpose,
+		       store_otp *out)
+{
+	return otp_pick(s, Q_OTP_LAST, "otp_last", mobile, purpose, out);
+}
+
+static int sq_otp_update(store *s, int64_t id, int attempts, int state)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (state < STORE_OTP_LIVE || state > STORE_OTP_DEAD || attempts < 0)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OTP_UPDATE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_int(&b, 2, attempts);
+	b_int(&b, 3, state);
+	err = run_change(c, Q_OTP_UPDATE, st, &b, "otp_update");
+	if (err != PV_ENOTFOUND)
+		return err;
+	/* Not live any more (used or killed meanwhile), or unknown. */
+	err = stmt(c, Q_OTP_EXISTS, &st);
+	if (err)
+		return err;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	b_int(&b, 1, id);
+	err = step_row(c, &b, "otp_update");
+	sqs_release(c, Q_OTP_EXISTS, st);
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
+static int sq_otp_count_mobile(store *s, const char *mobile, int64_t since,
+			       int64_t *n)
+{
+	if (!mobile || !n)
+		return PV_EINVAL;
+	return get_number(s, Q_OTP_COUNT_MOBILE, "otp_count_mobile", mobile,
+			  &since, n);
+}
+
+static int sq_otp_count_ip(store *s, const char *ip, int64_t since,
+			   int64_t *n)
+{
+	if (!ip || !n)
+		return PV_EINVAL;
+	return get_number(s, Q_OTP_COUNT_IP, "otp_count_ip", ip, &since, n);
+}
+
+static int sq_throttle_get(store *s, const char *key, store_throttle *out)
+{
+	return get_by_text(s, Q_THR_GET, "throttle_get", key, rd_throttle, out);
+}
+
+static int sq_throttle_put(store *s, const store_throttle *t)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!t || !t->key[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_THR_PUT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, t->key);
+	b_int(&b, 2, t->count);
+	b_int(&b, 3, t->window_start);
+	b_int(&b, 4, t->locked_until);
+	err = step_done(c, &b, "throttle_put");
+	sqs_release(c, Q_THR_PUT, st);
+	return err;
+}
+
+static int sq_throttle_del(store *s, const char *key)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!key)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_THR_DEL, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	err = step_done(c, &b, "throttle_del");
+	sqs_release(c, Q_THR_DEL, st);
+	return err;
+}
+
+/* ---- tokens and sessions ----------------------------------------------------- */
+
+static int sq_token_insert(store *s, const store_token *t)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!t || !t->kind[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_TOKEN_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, t->hash, sizeof t->hash);
+	B_FIELD(&b, 2, t->kind);
+	B_FIELD(&b, 3, t->subject);
+	B_FIELD(&b, 4, t->extra);
+	b_int(&b, 5, t->created_at);
+	b_int(&b, 6, t->expires_at);
+	err = step_done(c, &b, "token_insert");
+	sqs_release(c, Q_TOKEN_INSERT, st);
+	return err;
+}
+
+static int sq_token_consume(store *s, const char *kind,
+			    const unsigned char hash[STORE_HASH_LEN],
+			    int64_t now, store_token *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!kind || !hash)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_TOKEN_CONSUME, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	b_text(&b, 2, kind, NOCAP);
+	b_int(&b, 3, now > 0 ? now : 1); /* used_at 0 means unused */
+	b_int(&b, 4, now);
+	err = step_row(c, &b, "token_consume");
+	if (!err) {
+		if (out)
+			rd_token(st, out);
+		err = step_finish(c, st, "token_consume");
+	}
+	sqs_release(c, Q_TOKEN_CONSUME, st);
+	if (err != PV_ENOTFOUND)
+		return err;
+	/* Why not: expired, or unknown / already used. */
+	err = stmt(c, Q_TOKEN_STATE, &st);
+	if (err)
+		return err;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	b_text(&b, 2, kind, NOCAP);
+	err = step_row(c, &b, "token_consume");
+	if (!err)
+		err = sqlite3_column_int64(st, 1) == 0 &&
+				      sqlite3_column_int64(st, 0) <= now
+			      ? PV_EEXPIRED
+			      : PV_ENOTFOUND;
+	sqs_release(c, Q_TOKEN_STATE, st);
+	return err;
+}
+
+static int sq_session_insert(store *s, const store_session *se)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!se || !se->user_id[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_SES_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, se->hash, sizeof se->hash);
+	B_FIELD(&b, 2, se->user_id);
+	b_blob(&b, 3, se->csrf_hash, sizeof se->csrf_hash);
+	b_int(&b, 4, se->created_at);
+	b_int(&b, 5, se->last_seen);
+	b_int(&b, 6, se->expires_at);
+	b_int(&b, 7, se->revoked ? 1 : 0);
+	err = step_done(c, &b, "session_insert");
+	sqs_release(c, Q_SES_INSERT, st);
+	return err;
+}
+
+static int sq_session_get(store *s, const unsigned char hash[STORE_HASH_LEN],
+			  store_session *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!hash || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_SES_GET, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	err = step_row(c, &b, "session_get");
+	if (!err)
+		rd_session(st, out);
+	sqs_release(c, Q_SES_GET, st);
+	return err;
+}
+
+static int session_change(store *s, int q, const char *op,
+			  const unsigned char *hash, const int64_t *now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!hash)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	if (now)
+		b_int(&b, 2, *now);
+	return run_change(c, q, st, &b, op);
+}
+
+static int sq_session_touch(store *s, const unsigned char hash[STORE_HASH_LEN],
+			    int64_t now)
+{
+	return session_change(s, Q_SES_TOUCH, "session_touch", hash, &now);
+}
+
+static int sq_session_revoke(store *s,
+			     const unsigned char hash[STORE_HASH_LEN])
+{
+	return session_change(s, Q_SES_REVOKE, "session_revoke", hash, NULL);
+}
+
+static int sq_session_revoke_user(store *s, const char *user_id)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!user_id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_SES_REVOKE_USER, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, user_id, NOCAP);
+	err = step_done(c, &b, "session_revoke_user");
+	sqs_release(c, Q_SES_REVOKE_USER, st);
+	return err;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static int sq_request_insert(store *s, const store_request *r,
+			     store_request *existing)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, e2;
+
+	if (!r || !r->id[0] || !r->kind[0] || !r->name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_REQ_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, r->id);
+	B_FIELD(&b, 2, r->kind);
+	B_FIELD(&b, 3, r->full_name);
+	B_FIELD(&b, 4, r->email);
+	B_FIELD(&b, 5, r->mobile);
+	B_FIELD(&b, 6, r->name);
+	B_FIELD(&b, 7, r->details);
+	B_FIELD(&b, 8, r->sector);
+	B_FIELD(&b, 9, r->parent_id);
+	b_int(&b, 10, r->created_at);
+	err = step_done(c, &b, "request_insert");
+	sqs_release(c, Q_REQ_INSERT, st);
+	if (err != PV_ECONFLICT || !existing)
+		return err;
+	memset(existing, 0, sizeof *existing);
+	e2 = stmt(c, Q_REQ_PENDING_BY_NAME, &st);
+	if (e2)
+		return e2;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	B_FIELD(&b, 1, r->kind);
+	B_FIELD(&b, 2, r->name);
+	e2 = step_row(c, &b, "request_insert");
+	if (!e2)
+		rd_request(st, existing);
+	sqs_release(c, Q_REQ_PENDING_BY_NAME, st);
+	/* PV_ENOTFOUND here: the id was taken, not the name. */
+	return e2 && e2 != PV_ENOTFOUND ? e2 : PV_ECONFLICT;
+}
+
+static int sq_request_get(store *s, const char *id, store_request *out)
+{
+	return get_by_text(s, Q_REQ_GET, "request_get", id, rd_request, out);
+}
+
+static int sq_request_decide(store *s, const store_request *r)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!r || !r->id[0] ||
+	    (strcmp(r->status, STORE_REQ_APPROVED) != 0 &&
+	     strcmp(r->status, STORE_REQ_REJECTED) != 0))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_REQ_DECIDE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, r->id);
+	B_FIELD(&b, 2, r->status);
+	B_FIELD(&b, 3, r->name);
+	B_FIELD(&b, 4, r->reason);
+	B_FIELD(&b, 5, r->created_id);
+	B_FIELD(&b, 6, r->decided_by);
+	b_int(&b, 7, r->decided_at);
+	err = run_change(c, Q_REQ_DECIDE, st, &b, "request_decide");
+	if (err != PV_ENOTFOUND)
+		return err;
+	err = exists_text(c, Q_REQ_EXISTS, r->id, "request_decide");
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
+struct req_filter {
+	const char *status, *kind;
+};
+
+static void bind_req_filter(struct bnd *b, const void *ctx)
+{
+	const struct req_filter *f = ctx;
+
+	b_text(b, 1, f->status, NOCAP);
+	b_text(b, 2, f->kind, NOCAP);
+}
+
+static int sq_request_list(store *s, const char *status, const char *kind,
+			   store_page pg, store_request **items, size_t *n,
+			   int64_t *total)
+{
+	struct req_filter f = {status ? status : "", kind ? kind : ""};
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	err = list_page(s, Q_REQ_COUNT, Q_REQ_LIST, "request_list",
+			bind_req_filter, &f, pg, sizeof(store_request),
+			rd_request, &arr, n, total);
+	*items = arr;
+	return err;
+}
+
+/* ---- uploads ---------------------------------------------------------------------- */
+
+static int valid_upload_status(const char *st)
+{
+	return st && (strcmp(st, STORE_UP_QUEUED) == 0 ||
+		      strcmp(st, STORE_UP_IN_PROGRESS) == 0 ||
+		      strcmp(st, STORE_UP_SUCCESSFUL) == 0 ||
+		      strcmp(st, STORE_UP_FAILED) == 0);
+}
+
+static int sq_upload_insert(store *s, const store_upload *u)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	const char *status;
+	int err;
+
+	if (!u || !u->id[0] || !u->org_id[0])
+		return PV_EINVAL;
+	status = u->status[0] ? u->status : STORE_UP_QUEUED;
+	if (!valid_upload_status(status))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, u->id);
+	B_FIELD(&b, 2, u->org_id);
+	B_FIELD(&b, 3, u->uploader_id);
+	B_FIELD(&b, 4, u->file_name);
+	B_FIELD(&b, 5, u->stored_path);
+	B_FIELD(&b, 6, u->format);
+	b_text(&b, 7, status, NOCAP);
+	b_int(&b, 8, u->total_records);
+	b_int(&b, 9, u->success_records);
+	b_int(&b, 10, u->failed_records);
+	b_int(&b, 11, u->cursor);
+	B_FIELD(&b, 12, u->error);
+	b_int(&b, 13, u->created_at);
+	b_int(&b, 14, u->updated_at ? u->updated_at : u->created_at);
+	err = step_done(c, &b, "upload_insert");
+	sqs_release(c, Q_UP_INSERT, st);
+	return err;
+}
+
+static int sq_upload_get(store *s, const char *id, store_upload *out)
+{
+	return get_by_text(s, Q_UP_GET, "upload_get", id, rd_upload, out);
+}
+
+static void bind_org(struct bnd *b, const void *ctx)
+{
+	b_text(b, 1, ctx, NOCAP);
+}
+
+static int sq_upload_list(store *s, const char *org_id, store_page pg,
+			  store_upload **items, size_t *n, int64_t *total)
+{
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	*items = NULL;
+	if (!org_id)
+		return PV_EINVAL;
+	err = list_page(s, Q_UP_COUNT, Q_UP_LIST, "upload_list", bind_org,
+			org_id, pg, sizeof(store_upload), rd_upload, &arr, n,
+			total);
+	*items = arr;
+	return err;
+}
+
+static int sq_upload_claim(store *s, const char *worker, int64_t now,
+			   int64_t lease_ms, store_upload *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0 || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_CLAIM, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, worker, STORE_ID_MAX - 1);
+	b_int(&b, 2, now);
+	b_int(&b, 3, add_sat(now, lease_ms));
+	err = step_row(c, &b, "upload_claim");
+	if (!err) {
+		rd_upload(st, out);
+		err = step_finish(c, st, "upload_claim");
+	}
+	sqs_release(c, Q_UP_CLAIM, st);
+	return err;
+}
+
+static int sq_upload_progress(store *s, const store_upload *u,
+			      const char *worker, int64_t now, int64_t lease_ms)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!u || !u->id[0] || !worker || !worker[0] || lease_ms <= 0)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_PROGRESS, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, u->id);
+	b_text(&b, 2, worker, STORE_ID_MAX - 1);
+	b_int(&b, 3, u->total_records);
+	b_int(&b, 4, u->success_records);
+	b_int(&b, 5, u->failed_records);
+	b_int(&b, 6, u->cursor);
+	b_int(&b, 7, add_sat(now, lease_ms));
+	b_int(&b, 8, now);
+	err = run_change(c, Q_UP_PROGRESS, st, &b, "upload_progress");
+	if (err != PV_ENOTFOUND)
+		return err;
+	/* The lease went to another worker (or the upload is finished). */
+	err = exists_text(c, Q_UP_EXISTS, u->id, "upload_progress");
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
+static int sq_upload_finish(store *s, const char *id, const char *status,
+			    const char *error, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || !valid_upload_status(status))
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_FINISH, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_text(&b, 2, status, NOCAP);
+	b_text_fit(&b, 3, error, STORE_TEXT_MAX);
+	b_int(&b, 4, now);
+	return run_change(c, Q_UP_FINISH, st, &b, "upload_finish");
+}
+
+static int sq_upload_failure_add(store *s, const char *upload_id,
+				 const store_upload_failure *f)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!upload_id || !f)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_FAIL_ADD, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, upload_id, NOCAP);
+	b_int(&b, 2, f->row);
+	B_FIELD(&b, 3, f->errors);
+	err = step_done(c, &b, "upload_failure_add");
+	sqs_release(c, Q_UP_FAIL_ADD, st);
+	return err;
+}
+
+static int sq_upload_failure_each(store *s, const char *upload_id,
+				  store_failure_cb cb, void *ctx)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_upload_failure f;
+	int err, rc = SQLITE_DONE, stop = 0;
+
+	if (!upload_id || !cb)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_FAIL_EACH, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, upload_id, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "upload_failure_each");
+		goto out;
+	}
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof f);
+		f.row = sqlite3_column_int64(st, 0);
+		C_TEXT(st, 1, f.errors);
+		stop = cb(ctx, &f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "upload_failure_each");
+out:
+	sqs_release(c, Q_UP_FAIL_EACH, st);
+	return stop ? stop : err;
+}
+
+static int sq_upload_status_counts(store *s, int64_t *queued,
+				   int64_t *in_progress, int64_t *successful,
+				   int64_t *failed)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int64_t q = 0, ip = 0, ok = 0, fl = 0;
+	int err, rc;
+
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_COUNTS, &st)))
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *w = (const char *)sqlite3_column_text(st, 0);
+		int64_t k = sqlite3_column_int64(st, 1);
+
+		if (!w)
+			continue;
+		if (strcmp(w, STORE_UP_QUEUED) == 0)
+			q = k;
+		else if (strcmp(w, STORE_UP_IN_PROGRESS) == 0)
+			ip = k;
+		else if (strcmp(w, STORE_UP_SUCCESSFUL) == 0)
+			ok = k;
+		else if (strcmp(w, STORE_UP_FAILED) == 0)
+			fl = k;
+	}
+	if (rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "upload_status_counts");
+	sqs_release(c, Q_UP_COUNTS, st);
+	if (err)
+		return err;
+	if (queued)
+		*queued = q;
+	if (in_progress)
+		*in_progress = ip;
+	if (successful)
+		*successful = ok;
+	if (failed)
+		*failed = fl;
+	return PV_OK;
+}
+
+/* ---- outbox ------------------------------------------------------------------------ */
+
+static int sq_outbox_insert(store *s, store_outbox *m)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!m || !m->channel[0] || !m->to_addr[0] || !m->template_name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OUT_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, m->channel);
+	B_FIELD(&b, 2, m->to_addr);
+	B_FIELD(&b, 3, m->template_name);
+	B_FIELD(&b, 4, m->lang);
+	b_text(&b, 5, m->params[0] ? m->params : "{}", sizeof m->params);
+	b_int(&b, 6, m->attempts);
+	b_int(&b, 7, m->next_at);
+	b_int(&b, 8, m->created_at);
+	err = step_row(c, &b, "outbox_insert");
+	if (err == PV_ENOTFOUND)
+		err = PV_ESTORE;
+	if (!err) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		err = step_finish(c, st, "outbox_insert");
+		if (!err)
+			m->id = id;
+	}
+	sqs_release(c, Q_OUT_INSERT, st);
+	return err;
+}
+
+static int sq_outbox_claim(store *s, const char *worker, int64_t now,
+			   int64_t lease_ms, store_outbox *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0 || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OUT_CLAIM, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, worker, STORE_ID_MAX - 1);
+	b_int(&b, 2, now);
+	b_int(&b, 3, add_sat(now, lease_ms));
+	err = step_row(c, &b, "outbox_claim");
+	if (!err) {
+		rd_outbox(st, out);
+		err = step_finish(c, st, "outbox_claim");
+	}
+	sqs_release(c, Q_OUT_CLAIM, st);
+	return err;
+}
+
+static int sq_outbox_sent(store *s, int64_t id, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err = sqs_enter(s, &c);
+
+	if (err || (err = stmt(c, Q_OUT_SENT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_int(&b, 2, now);
+	return run_change(c, Q_OUT_SENT, st, &b, "outbox_sent");
+}
+
+static int sq_outbox_retry(store *s, int64_t id, int attempts, int64_t next_at,
+			   const char *error)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err = sqs_enter(s, &c);
+
+	if (err || (err = stmt(c, Q_OUT_RETRY, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_int(&b, 2, attempts);
+	b_int(&b, 3, next_at);
+	b_text_fit(&b, 4, error, STORE_TEXT_MAX / 4);
+	return run_change(c, Q_OUT_RETRY, st, &b, "outbox_retry");
+}
+
+static int sq_outbox_fail(store *s, int64_t id, int attempts,
+			  const char *error)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err = sqs_enter(s, &c);
+
+	if (err || (err = stmt(c, Q_OUT_FAIL, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_int(&b, 2, attempts);
+	b_text_fit(&b, 3, error, STORE_TEXT_MAX / 4);
+	return run_change(c, Q_OUT_FAIL, st, &b, "outbox_fail");
+}
+
+static int sq_outbox_stats(store *s, int64_t *queued, int64_t *failed)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err = sqs_enter(s, &c);
+
+	if (err || (err = stmt(c, Q_OUT_STATS, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	err = step_row(c, &b, "outbox_stats");
+	if (!err) {
+		if (queued)
+			*queued = sqlite3_column_int64(st, 0);
+		if (failed)
+			*failed = sqlite3_column_int64(st, 1);
+	} else if (err == PV_ENOTFOUND) {
+		err = PV_ESTORE;
+	}
+	sqs_release(c, Q_OUT_STATS, st);
+	return err;
+}
+
+/* ---- audit ---------------------------------------------------------------------------- */
+
+static int sq_audit_add(store *s, store_audit *a)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!a || !a->action[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_AUDIT_ADD, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, a->actor_id);
+	B_FIELD(&b, 2, a->action);
+	B_FIELD(&b, 3, a->target);
+	B_FIELD(&b, 4, a->client_ip);
+	B_FIELD(&b, 5, a->detail);
+	b_int(&b, 6, a->at);
+	err = step_row(c, &b, "audit_add");
+	if (err == PV_ENOTFOUND)
+		err = PV_ESTORE;
+	if (!err) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		err = step_finish(c, st, "audit_add");
+		if (!err)
+			a->id = id;
+	}
+	sqs_release(c, Q_AUDIT_ADD, st);
+	return err;
+}
+
+static int sq_audit_list(store *s, store_page pg, store_audit **items,
+			 size_t *n, int64_t *total)
+{
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	err = list_page(s, Q_AUDIT_COUNT, Q_AUDIT_LIST, "audit_list", NULL,
+			NULL, pg, sizeof(store_audit), rd_audit, &arr, n,
+			total);
+	*items = arr;
+	return err;
+}
+
+const struct store_ops sqs_ops = {
+	.name = "sqlite",
+	.close = sqs_close,
+	.migrate = sqs_migrate,
+	.ping = sqs_ping,
+	.tx_begin = sqs_tx_begin,
+	.tx_commit = sqs_tx_commit,
+	.tx_rollback = sqs_tx_rollback,
+	.org_upsert = sq_org_upsert,
+	.org_get = sq_org_get,
+	.org_each = sq_org_each,
+	.org_children = sq_org_children,
+	.dir_version = sq_dir_version,
+	.position_insert = sq_position_insert,
+	.position_upsert_name = sq_position_upsert_name,
+	.position_get = sq_position_get,
+	.position_each = sq_position_each,
+	.user_insert = sq_user_insert,
+	.user_get = sq_user_get,
+	.user_by_email = sq_user_by_email,
+	.user_by_mobile = sq_user_by_mobile,
+	.user_set_status = sq_user_set_status,
+	.user_list = sq_user_list,
+	.role_add = sq_role_add,
+	.role_list = sq_role_list,
+	.cred_insert = sq_cred_insert,
+	.cred_by_username = sq_cred_by_username,
+	.consent_add = sq_consent_add,
+	.otp_insert = sq_otp_insert,
+	.otp_live = sq_otp_live,
+	.otp_last = sq_otp_last,
+	.otp_update = sq_otp_update,
+	.otp_count_mobile = sq_otp_count_mobile,
+	.otp_count_ip = sq_otp_count_ip,
+	.throttle_get = sq_throttle_get,
+	.throttle_put = sq_throttle_put,
+	.throttle_del = sq_throttle_del,
+	.token_insert = sq_token_insert,
+	.token_consume = sq_token_consume,
+	.session_insert = sq_session_insert,
+	.session_get = sq_session_get,
+	.session_touch = sq_session_touch,
+	.session_revoke = sq_session_revoke,
+	.session_revoke_user = sq_session_revoke_user,
+	.request_insert = sq_request_insert,
+	.request_get = sq_request_get,
+	.request_decide = sq_request_decide,
+	.request_list = sq_request_list,
+	.upload_insert = sq_upload_insert,
+	.upload_get = sq_upload_get,
+	.upload_list = sq_upload_list,
+	.upload_claim = sq_upload_claim,
+	.upload_progress = sq_upload_progress,
+	.upload_finish = sq_upload_finish,
+	.upload_failure_add = sq_upload_failure_add,
+	.upload_failure_each = sq_upload_failure_each,
+	.upload_status_counts = sq_upload_status_counts,
+	.outbox_insert = sq_outbox_insert,
+	.outbox_claim = sq_outbox_claim,
+	.outbox_sent = sq_outbox_sent,
+	.outbox_retry = sq_outbox_retry,
+	.outbox_fail = sq_outbox_fail,
+	.outbox_stats = sq_outbox_stats,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+};

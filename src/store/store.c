@@ -1,0 +1,66 @@
+/* store.c: chooses the store backend once, from the URL. This table is the
+ * only place that knows which backends exist. */
+#include "store/store.h"
+
+#include <string.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "util/log.h"
+
+static int store_open_postgres(const char *url, store **out)
+{
+	(void)url; /* may carry a password: never logged */
+	*out = NULL;
+	log_kv(LOG_ERROR, "postgres backend not built yet", NULL);
+	return PV_EINVAL;
+}
+
+struct store_backend {
+	const char *prefix;
+	int keep_prefix; /* hand the whole URL to the backend */
+	int (*open)(const char *rest, store **out);
+};
+
+static const struct store_backend store_backends[] = {
+	{"sqlite:", 0, store_sqlite_open},
+	{"postgres://", 1, store_open_postgres},
+	{"postgresql://", 1, store_open_postgres},
+};
+
+int store_open(const char *url, store **out)
+{
+	const char *rest;
+
+	if (!out)
+		return PV_EINVAL;
+	*out = NULL;
+	if (!url || !*url) {
+		log_kv(LOG_ERROR, "store: empty URL", NULL);
+		return PV_EINVAL;
+	}
+	for (size_t i = 0; i < sizeof store_backends / sizeof store_backends[0];
+	     i++) {
+		const struct store_backend *b = &store_backends[i];
+		size_t n = strlen(b->prefix);
+
+		if (strncmp(url, b->prefix, n) != 0)
+			continue;
+		rest = b->keep_prefix ? url : url + n;
+		/* "sqlite:///abs/path" is accepted as "sqlite:/abs/path". */
+		if (!b->keep_prefix && strncmp(rest, "//", 2) == 0)
+			rest += 2;
+		return b->open(rest, out);
+	}
+	if (strstr(url, "://")) {
+		log_kv(LOG_ERROR, "store: unknown URL scheme (use sqlite:PATH)",
+		       NULL);
+		return PV_EINVAL;
+	}
+	return store_sqlite_open(url, out); /* a bare path */
+}
+
+void store_close(store *s)
+{
+	if (s)
+		s->ops->close(s);
+}

@@ -1,0 +1,35 @@
+/* Small shared helpers: time, ids, strings. */
+#ifndef PV_UTIL_H
+#define PV_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UUID_STR_LEN 37
+
+/* Wall-clock milliseconds since the Unix epoch. */
+int64_t util_now_ms(void);
+/* Monotonic clock in nanoseconds, for durations. */
+int64_t util_mono_ns(void);
+/* RFC 3339 UTC with milliseconds: "2026-11-28T16:54:16.123Z" (25 bytes). */
+void util_rfc3339(int64_t ms, char out[32]);
+
+/* A random UUID v4 (libsodium's generator). */
+void util_uuid(char out[UUID_STR_LEN]);
+/* n random bytes encoded as base64url without padding into out (cap bytes,
+ * at least 4*n/3+2). Returns PV_OK or PV_ELIMIT. */
+int util_random_b64url(size_t n, char *out, size_t cap);
+
+/* Copies src into dst (cap bytes, always NUL-terminated when cap > 0).
+ * PV_OK, or PV_ELIMIT when src did not fit (dst holds a truncated copy). */
+int util_strlcpy(char *dst, const char *src, size_t cap);
+/* Same for n bytes of src that need not be NUL-terminated. */
+int util_strncpy0(char *dst, size_t cap, const char *src, size_t n);
+/* ASCII lower-casing in place; bytes >= 0x80 untouched. */
+void util_lower_ascii(char *s);
+/* Case-insensitive (ASCII) equality. */
+int util_eq_ci(const char *a, const char *b);
+/* Trims ASCII white space on both ends; returns the start, sets *len. */
+const char *util_trim(const char *s, size_t n, size_t *len);
+
+#endif

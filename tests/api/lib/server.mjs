@@ -1,0 +1,89 @@
+// Starts the real pravesh binary on a free loopback port with its own data
+// directory, for black-box tests. Every test file starts its own server.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const bin = process.env.PRAVESH_BIN || path.join(root, 'build/pravesh');
+
+// Runs a pravesh command synchronously with the given settings; returns
+// {status, stdout, stderr}.
+export function cli(args, env = {}, input) {
+  try {
+    const stdout = execFileSync(bin, args, {
+      cwd: root, env: { ...process.env, ...env }, input, encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return { status: 0, stdout, stderr: '' };
+  } catch (e) {
+    return { status: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
+  }
+}
+
+export async function startServer({ env = {}, loadDefaults = true, dataDir } = {}) {
+  const dir = dataDir || mkdtempSync(path.join(tmpdir(), 'pravesh-test-'));
+  const base = {
+    PRAVESH_DATA_DIR: dir,
+    PRAVESH_DB: `sqlite:${dir}/pravesh.db`,
+    PRAVESH_LISTEN: '127.0.0.1:0',
+    PRAVESH_WEB_ROOT: path.join(root, 'web'),
+    PRAVESH_TEMPLATES: path.join(root, 'templates'),
+    PRAVESH_LOG: 'info',
+    ...env,
+  };
+  if (loadDefaults && !dataDir) {
+    for (const args of [['orgs', 'load', 'data/orgs.csv'], ['positions', 'load', 'data/positions.csv']]) {
+      const r = cli(args, base);
+      if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+    }
+  }
+  const child = spawn(bin, ['serve'], { cwd: root, env: { ...process.env, ...base }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = [];
+  let stdout = '';
+  child.stderr.setEncoding('utf8');
+  let pending = '';
+  child.stderr.on('data', (d) => {
+    pending += d;
+    let i;
+    while ((i = pending.indexOf('\n')) >= 0) { logs.push(pending.slice(0, i)); pending = pending.slice(i + 1); }
+  });
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start: ' + logs.join('\n'))), 20000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = stdout.match(/serving on (http:\/\/[0-9.]+:\d+)/);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`server exited ${code}: ${logs.join('\n')}`)); });
+  });
+  child.removeAllListeners('exit');
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
+  return {
+    url, dir, logs, child, env: base, stdoutText: () => stdout,
+    async stop({ keep = false, signal = 'SIGTERM' } = {}) {
+      child.kill(signal);
+      const r = await exited;
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
+  };
+}
+
+// fetch with JSON helpers; returns {status, headers, body (parsed JSON or text)}.
+export async function req(base, method, p, { json, headers = {}, body, cookie, bearer, csrf } = {}) {
+  const h = { ...headers };
+  if (json !== undefined) { h['content-type'] = 'application/json'; body = JSON.stringify(json); }
+  if (cookie) h.cookie = cookie;
+  if (bearer) h.authorization = `Bearer ${bearer}`;
+  if (csrf) h['x-csrf-token'] = csrf;
+  const r = await fetch(base + p, { method, headers: h, body, redirect: 'manual' });
+  const text = await r.text();
+  let parsed = text;
+  const ct = r.headers.get('content-type') || '';
+  if (ct.includes('json') && text) parsed = JSON.parse(text);
+  return { status: r.status, headers: r.headers, body: parsed, text };
+}

@@ -1,0 +1,1676 @@
+/* test_conformance.c: the behaviour every store backend must have, written
+ * against store.h only. It opens PRAVESH_TEST_STORE_URL, or by default
+ * "sqlite:" + a fresh temporary file, so the same file tests a future
+ * PostgreSQL backend by changing the URL alone.
+ *
+ * The suite migrates the database itself. It tags every id, name, e-mail
+ * and mobile with a per-run value and checks queue and count behaviour
+ * with deltas or after draining, so it also passes on a database that
+ * earlier runs have used. Assertions run on the main thread only: worker
+ * threads record what they saw and the main thread checks it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/log.h"
+
+#define T0 INT64_C(1750000000000) /* test clock: ms since the epoch */
+#define FAR INT64_C(4000000000000000) /* beyond every test time */
+#define LEASE INT64_C(60000)
+
+static store *S;
+static char tmp_path[256]; /* the temporary database, "" with an env URL */
+static unsigned run_tag;
+static unsigned seq;
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void uniq(char *out, size_t cap, const char *prefix)
+{
+	snprintf(out, cap, "%s-%08x-%u", prefix, run_tag, ++seq);
+}
+
+static void uniq_mobile(char out[STORE_MOBILE_MAX])
+{
+	snprintf(out, STORE_MOBILE_MAX, "9%09u",
+		 (run_tag * 7919u + ++seq) % 1000000000u);
+}
+
+static void new_org(char id[STORE_ID_MAX], const char *parent)
+{
+	store_org o;
+
+	memset(&o, 0, sizeof o);
+	uniq(o.id, sizeof o.id, "org");
+	snprintf(o.name, sizeof o.name, "Ministry %s", o.id);
+	snprintf(o.sector, sizeof o.sector, "center");
+	snprintf(o.type, sizeof o.type, "ministry");
+	snprintf(o.parent_id, sizeof o.parent_id, "%s", parent ? parent : "");
+	o.active = 1;
+	o.created_at = o.updated_at = T0;
+	assert_int_equal(S->ops->org_upsert(S, &o), PV_OK);
+	memcpy(id, o.id, STORE_ID_MAX);
+}
+
+static void make_user(store_user *u, const char *org_id, const char *email,
+		      const char *mobile, int64_t at)
+{
+	memset(u, 0, sizeof *u);
+	uniq(u->id, sizeof u->id, "user");
+	snprintf(u->first_name, sizeof u->first_name, "Asha");
+	snprintf(u->last_name, sizeof u->last_name, "Verma");
+	snprintf(u->email, sizeof u->email, "%s", email);
+	snprintf(u->mobile, sizeof u->mobile, "%s", mobile);
+	snprintf(u->org_id, sizeof u->org_id, "%s", org_id);
+	snprintf(u->status, sizeof u->status, "%s", STORE_USER_PENDING);
+	snprintf(u->source, sizeof u->source, "self");
+	u->created_at = u->updated_at = at;
+}
+
+/* A user with a fresh e-mail and mobile, inserted. */
+static void add_user(store_user *u, const char *org_id, int64_t at)
+{
+	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+	int conflict = -1;
+
+	uniq(email, sizeof email, "mail");
+	strcat(email, "@example.gov.in");
+	uniq_mobile(mobile);
+	make_user(u, org_id, email, mobile, at);
+	assert_int_equal(S->ops->user_insert(S, u, &conflict), PV_OK);
+	assert_int_equal(conflict, 0);
+}
+
+static void fill_hash(unsigned char h[STORE_HASH_LEN])
+{
+	unsigned v = run_tag * 2654435761u + ++seq;
+
+	for (int i = 0; i < STORE_HASH_LEN; i++) {
+		v = v * 1103515245u + 12345u;
+		h[i] = (unsigned char)(v >> 16);
+	}
+}
+
+/* Leases every claimable upload and message left by earlier tests or runs
+ * until FAR, so a test's claims see only its own items. */
+static void drain_queues(void)
+{
+	store_upload u;
+	store_outbox m;
+	int i, err;
+
+	for (i = 0; i < 100000; i++) {
+		err = S->ops->upload_claim(S, "drain", FAR, LEASE, &u);
+		if (err == PV_ENOTFOUND)
+			break;
+		assert_int_equal(err, PV_OK);
+	}
+	assert_true(i < 100000);
+	for (i = 0; i < 100000; i++) {
+		err = S->ops->outbox_claim(S, "drain", FAR, LEASE, &m);
+		if (err == PV_ENOTFOUND)
+			break;
+		assert_int_equal(err, PV_OK);
+	}
+	assert_true(i < 100000);
+}
+
+/* ---- setup ----------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+	const char *env = getenv("PRAVESH_TEST_STORE_URL");
+	char url[300];
+
+	(void)state;
+	log_set_level(LOG_ERROR);
+	run_tag = (unsigned)time(NULL) * 2654435761u ^ (unsigned)getpid();
+	if (env && *env) {
+		snprintf(url, sizeof url, "%s", env);
+		tmp_path[0] = '\0';
+	} else {
+		int fd;
+
+		snprintf(tmp_path, sizeof tmp_path,
+			 "/tmp/pravesh-store-test-XXXXXX");
+		fd = mkstemp(tmp_path);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		snprintf(url, sizeof url, "sqlite:%s", tmp_path);
+	}
+	if (store_open(url, &S) != PV_OK)
+		return -1;
+	/* Migrating twice is harmless. */
+	if (S->ops->migrate(S) != PV_OK || S->ops->migrate(S) != PV_OK)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char p[300];
+
+	(void)state;
+	store_close(S);
+	S = NULL;
+	if (tmp_path[0]) {
+		unlink(tmp_path);
+		snprintf(p, sizeof p, "%s-wal", tmp_path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", tmp_path);
+		unlink(p);
+	}
+	return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_migrate_ping(void **state)
+{
+	(void)state;
+	assert_non_null(S->ops->name);
+	assert_int_equal(S->ops->migrate(S), PV_OK);
+	assert_int_equal(S->ops->ping(S), PV_OK);
+	store_close(NULL);
+}
+
+struct org_seen {
+	const char *want1, *want2;
+	int pos1, pos2, n;
+	char last[STORE_ID_MAX];
+	int ordered;
+};
+
+static int org_seen_cb(void *ctx, const store_org *o)
+{
+	struct org_seen *w = ctx;
+
+	w->n++;
+	if (w->last[0] && strcmp(w->last, o->id) >= 0)
+		w->ordered = 0;
+	memcpy(w->last, o->id, sizeof w->last);
+	if (strcmp(o->id, w->want1) == 0)
+		w->pos1 = w->n;
+	if (strcmp(o->id, w->want2) == 0)
+		w->pos2 = w->n;
+	return 0;
+}
+
+static int stop_at_first(void *ctx, const store_org *o)
+{
+	(void)o;
+	(*(int *)ctx)++;
+	return 7;
+}
+
+static void test_orgs(void **state)
+{
+	char root[STORE_ID_MAX], child[STORE_ID_MAX];
+	int64_t v0, v1, v2, n;
+	store_org o;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(S->ops->dir_version(S, &v0), PV_OK);
+	new_org(root, NULL);
+	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
+	assert_true(v1 != v0);
+	new_org(child, root);
+
+	assert_int_equal(S->ops->org_get(S, child, &o), PV_OK);
+	assert_string_equal(o.id, child);
+	assert_string_equal(o.parent_id, root);
+	assert_string_equal(o.sector, "center");
+	assert_string_equal(o.type, "ministry");
+	assert_int_equal(o.active, 1);
+	assert_true(o.created_at == T0);
+
+	/* Update by id: new name, inactive; created_at is kept. */
+	snprintf(o.name, sizeof o.name, "Renamed %s", child);
+	o.active = 0;
+	o.created_at = T0 + 500;
+	o.updated_at = T0 + 1000;
+	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
+	assert_int_equal(S->ops->org_upsert(S, &o), PV_OK);
+	assert_int_equal(S->ops->dir_version(S, &v2), PV_OK);
+	assert_true(v2 != v1);
+	memset(&o, 0, sizeof o);
+	assert_int_equal(S->ops->org_get(S, child, &o), PV_OK);
+	assert_true(strncmp(o.name, "Renamed ", 8) == 0);
+	assert_int_equal(o.active, 0);
+	assert_true(o.created_at == T0);
+	assert_true(o.updated_at == T0 + 1000);
+
+	assert_int_equal(S->ops->org_get(S, "no-such-org", &o), PV_ENOTFOUND);
+	assert_int_equal(S->ops->org_children(S, root, &n), PV_OK);
+	assert_true(n == 1);
+	assert_int_equal(S->ops->org_children(S, child, &n), PV_OK);
+	assert_true(n == 0);
+
+	struct org_seen w = {root, child, 0, 0, 0, "", 1};
+	assert_int_equal(S->ops->org_each(S, org_seen_cb, &w), PV_OK);
+	assert_true(w.pos1 > 0 && w.pos2 > 0); /* inactive ones too */
+	assert_true(w.ordered);
+	assert_int_equal(S->ops->org_each(S, stop_at_first, &calls), 7);
+	assert_int_equal(calls, 1);
+}
+
+struct pos_seen {
+	const char *want;
+	int found, n;
+};
+
+static int pos_seen_cb(void *ctx, const store_position *p)
+{
+	struct pos_seen *w = ctx;
+
+	w->n++;
+	if (strcmp(p->id, w->want) == 0)
+		w->found = 1;
+	return 0;
+}
+
+static void test_positions(void **state)
+{
+	store_position p, q, out;
+	int64_t v1, v2;
+	int created = -1;
+
+	(void)state;
+	memset(&p, 0, sizeof p);
+	uniq(p.id, sizeof p.id, "pos");
+	snprintf(p.name, sizeof p.name, "Section Officer %s", p.id);
+	p.active = 1;
+	p.created_at = T0;
+	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
+	assert_int_equal(S->ops->position_insert(S, &p), PV_OK);
+	assert_int_equal(S->ops->dir_version(S, &v2), PV_OK);
+	assert_true(v1 != v2);
+
+	/* Same name in other case: refused. */
+	q = p;
+	uniq(q.id, sizeof q.id, "pos");
+	for (char *c = q.name; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	assert_int_equal(S->ops->position_insert(S, &q), PV_ECONFLICT);
+	/* The same id again: refused. */
+	assert_int_equal(S->ops->position_insert(S, &p), PV_ECONFLICT);
+
+	/* upsert_name answers the existing one... */
+	assert_int_equal(S->ops->position_upsert_name(S, &q, &out, &created),
+			 PV_OK);
+	assert_int_equal(created, 0);
+	assert_string_equal(out.id, p.id);
+	assert_string_equal(out.name, p.name);
+	/* ...or inserts. */
+	uniq(q.id, sizeof q.id, "pos");
+	snprintf(q.name, sizeof q.name, "Under Secretary %s", q.id);
+	assert_int_equal(S->ops->position_upsert_name(S, &q, &out, &created),
+			 PV_OK);
+	assert_int_equal(created, 1);
+	assert_string_equal(out.id, q.id);
+	memset(&out, 0, sizeof out);
+	assert_int_equal(S->ops->position_get(S, q.id, &out), PV_OK);
+	assert_string_equal(out.name, q.name);
+	assert_int_equal(out.active, 1);
+	assert_int_equal(S->ops->position_get(S, "no-such-pos", &out),
+			 PV_ENOTFOUND);
+
+	struct pos_seen w = {p.id, 0, 0};
+	assert_int_equal(S->ops->position_each(S, pos_seen_cb, &w), PV_OK);
+	assert_true(w.found);
+	assert_true(w.n >= 2);
+}
+
+static void test_user_insert_conflicts(void **state)
+{
+	char org[STORE_ID_MAX], email[STORE_EMAIL_MAX], upper[STORE_EMAIL_MAX];
+	char m1[STORE_MOBILE_MAX], m2[STORE_MOBILE_MAX], m3[STORE_MOBILE_MAX];
+	store_user u1, u2, u3, got;
+	store_position pos;
+	int conflict;
+
+	(void)state;
+	new_org(org, NULL);
+	uniq(email, sizeof email, "dup");
+	strcat(email, "@nic.in");
+	snprintf(upper, sizeof upper, "%s", email);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	uniq_mobile(m1);
+	uniq_mobile(m2);
+	uniq_mobile(m3);
+
+	memset(&pos, 0, sizeof pos);
+	uniq(pos.id, sizeof pos.id, "pos");
+	snprintf(pos.name, sizeof pos.name, "Clerk %s", pos.id);
+	pos.created_at = T0;
+	assert_int_equal(S->ops->position_insert(S, &pos), PV_OK);
+
+	make_user(&u1, org, email, m1, T0);
+	u1.official_email = 1;
+	snprintf(u1.position_id, sizeof u1.position_id, "%s", pos.id);
+	conflict = -1;
+	assert_int_equal(S->ops->user_insert(S, &u1, &conflict), PV_OK);
+	assert_int_equal(conflict, 0);
+
+	/* E-mail differing only in case, new mobile: EMAIL. */
+	make_user(&u2, org, upper, m2, T0);
+	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_CONFLICT_EMAIL);
+	/* New e-mail, same mobile: MOBILE. */
+	make_user(&u2, org, "fresh-", m1, T0);
+	uniq(u2.email + 6, sizeof u2.email - 6, "x");
+	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_CONFLICT_MOBILE);
+	/* Both keys of the same user. */
+	make_user(&u2, org, upper, m1, T0);
+	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE);
+	/* Both keys, held by two different users. */
+	add_user(&u3, org, T0);
+	make_user(&u2, org, upper, u3.mobile, T0);
+	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE);
+	/* The conflict pointer may be NULL. */
+	assert_int_equal(S->ops->user_insert(S, &u2, NULL), PV_ECONFLICT);
+	/* A user of an unknown organisation. */
+	make_user(&u2, "no-such-org", "nobody@example.org", m3, T0);
+	uniq(u2.email, sizeof u2.email, "orphan");
+	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ENOTFOUND);
+
+	/* Reads. */
+	assert_int_equal(S->ops->user_get(S, u1.id, &got), PV_OK);
+	assert_string_equal(got.email, email);
+	assert_string_equal(got.mobile, m1);
+	assert_string_equal(got.org_id, org);
+	assert_string_equal(got.position_id, pos.id);
+	assert_string_equal(got.status, STORE_USER_PENDING);
+	assert_string_equal(got.source, "self");
+	assert_string_equal(got.first_name, "Asha");
+	assert_string_equal(got.last_name, "Verma");
+	assert_int_equal(got.official_email, 1);
+	assert_true(got.created_at == T0);
+	memset(&got, 0, sizeof got);
+	assert_int_equal(S->ops->user_by_email(S, upper, &got), PV_OK);
+	assert_string_equal(got.id, u1.id);
+	assert_int_equal(S->ops->user_by_mobile(S, m1, &got), PV_OK);
+	assert_string_equal(got.id, u1.id);
+	assert_int_equal(S->ops->user_get(S, u3.id, &got), PV_OK);
+	assert_string_equal(got.position_id, ""); /* none */
+	assert_int_equal(S->ops->user_get(S, "no-such-user", &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->user_by_email(S, "none@none.example", &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->user_by_mobile(S, m3, &got), PV_ENOTFOUND);
+
+	/* Status. */
+	assert_int_equal(S->ops->user_set_status(S, u1.id, STORE_USER_ACTIVE,
+						 T0 + 5),
+			 PV_OK);
+	assert_int_equal(S->ops->user_get(S, u1.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_USER_ACTIVE);
+	assert_true(got.updated_at == T0 + 5);
+	assert_true(got.created_at == T0);
+	assert_int_equal(S->ops->user_set_status(S, "no-such-user",
+						 STORE_USER_ACTIVE, T0),
+			 PV_ENOTFOUND);
+}
+
+static void test_user_list(void **state)
+{
+	char org[STORE_ID_MAX], other[STORE_ID_MAX];
+	store_user u[6], x, *items = NULL;
+	size_t n = 99;
+	int64_t total = -1;
+
+	(void)state;
+	new_org(org, NULL);
+	new_org(other, NULL);
+	for (int i = 0; i < 6; i++)
+		add_user(&u[i], org, T0 + 100 * i);
+	add_user(&x, other, T0 + 1000);
+	/* Names that only literal % and _ match. */
+	assert_int_equal(S->ops->user_set_status(S, u[1].id, STORE_USER_ACTIVE,
+						 T0),
+			 PV_OK);
+	assert_int_equal(S->ops->user_set_status(S, u[3].id, STORE_USER_ACTIVE,
+						 T0),
+			 PV_OK);
+
+	/* Page 1 of 2 per page: newest first. */
+	store_page pg = {1, 2};
+	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 6);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].id, u[5].id);
+	assert_string_equal(items[1].id, u[4].id);
+	free(items);
+	pg.page = 3;
+	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].id, u[1].id);
+	assert_string_equal(items[1].id, u[0].id);
+	free(items);
+	pg.page = 4; /* past the end */
+	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_int_equal(n, 0);
+	assert_true(total == 6);
+	free(items);
+
+	/* Status filter. */
+	pg = (store_page){1, 100};
+	assert_int_equal(S->ops->user_list(S, org, STORE_USER_ACTIVE, NULL, pg,
+					   &items, &n, &total),
+			 PV_OK);
+	assert_true(total == 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].id, u[3].id);
+	assert_string_equal(items[1].id, u[1].id);
+	free(items);
+
+	/* Search: case-insensitive on e-mail and mobile. */
+	char q[STORE_EMAIL_MAX];
+	snprintf(q, sizeof q, "%s", u[2].email);
+	q[strcspn(q, "@")] = '\0';
+	for (char *c = q; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	assert_int_equal(S->ops->user_list(S, org, "", q, pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 1);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[2].id);
+	free(items);
+	assert_int_equal(S->ops->user_list(S, org, "", u[4].mobile + 2, pg,
+					   &items, &n, &total),
+			 PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].id, u[4].id);
+	free(items);
+	/* Other organisations' users are not listed. */
+	assert_int_equal(S->ops->user_list(S, org, "", x.mobile, pg, &items,
+					   &n, &total),
+			 PV_OK);
+	assert_true(total == 0);
+	assert_int_equal(n, 0);
+	free(items);
+
+	/* % and _ in q are literal characters: four decoys, then names that
+	 * an unescaped pattern would confuse. */
+	char org2[STORE_ID_MAX];
+	store_user decoy, p1, p2, p3, p4;
+	new_org(org2, NULL);
+	for (int i = 0; i < 4; i++)
+		add_user(&decoy, org2, T0 + 1 + i);
+	make_user(&p1, org2, "", "", T0 + 10);
+	make_user(&p2, org2, "", "", T0 + 11);
+	make_user(&p3, org2, "", "", T0 + 12);
+	make_user(&p4, org2, "", "", T0 + 13);
+	snprintf(p1.last_name, sizeof p1.last_name, "Rise50%%Now");
+	snprintf(p2.last_name, sizeof p2.last_name, "Rise5000Now");
+	snprintf(p3.last_name, sizeof p3.last_name, "a_b");
+	snprintf(p4.last_name, sizeof p4.last_name, "axb");
+	store_user *ps[4] = {&p1, &p2, &p3, &p4};
+	for (int i = 0; i < 4; i++) {
+		uniq(ps[i]->email, sizeof ps[i]->email, "lit");
+		strcat(ps[i]->email, "@example.org");
+		uniq_mobile(ps[i]->mobile);
+		assert_int_equal(S->ops->user_insert(S, ps[i], NULL), PV_OK);
+	}
+	assert_int_equal(S->ops->user_list(S, org2, "", "50%", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].id, p1.id);
+	free(items);
+	assert_int_equal(S->ops->user_list(S, org2, "", "A_B", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].id, p3.id);
+	free(items);
+	assert_int_equal(S->ops->user_list(S, org2, "", "%", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 1);
+	free(items);
+	assert_int_equal(S->ops->user_list(S, org2, "", "_", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 1);
+	free(items);
+	assert_int_equal(S->ops->user_list(S, org2, "", "", pg, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == 8);
+	assert_int_equal(n, 8);
+	free(items);
+
+	/* Bad pages. */
+	pg = (store_page){0, 10};
+	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+					   &total),
+			 PV_EINVAL);
+	pg = (store_page){1, 101};
+	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+					   &total),
+			 PV_EINVAL);
+}
+
+static void test_roles_creds_consents(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u, v;
+	store_role r, out[4];
+	store_cred cr, got;
+	store_consent k;
+	size_t n = 99;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	add_user(&v, org, T0);
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.role, sizeof r.role, "spv_admin");
+	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	snprintf(r.role, sizeof r.role, "mdo_admin");
+	snprintf(r.org_id, sizeof r.org_id, "%s", org);
+	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_ECONFLICT);
+	assert_int_equal(S->ops->role_list(S, u.id, out, 4, &n), PV_OK);
+	assert_int_equal(n, 2);
+	int saw_spv = 0, saw_mdo = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(out[i].role, "spv_admin") == 0 && !out[i].org_id[0])
+			saw_spv = 1;
+		if (strcmp(out[i].role, "mdo_admin") == 0 &&
+		    strcmp(out[i].org_id, org) == 0)
+			saw_mdo = 1;
+	}
+	assert_true(saw_spv && saw_mdo);
+	assert_int_equal(S->ops->role_list(S, u.id, out, 1, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(S->ops->role_list(S, v.id, out, 4, &n), PV_OK);
+	assert_int_equal(n, 0);
+
+	memset(&cr, 0, sizeof cr);
+	snprintf(cr.user_id, sizeof cr.user_id, "%s", u.id);
+	uniq(cr.username, sizeof cr.username, "Admin");
+	snprintf(cr.pwhash, sizeof cr.pwhash, "$argon2id$v=19$m=65536,t=2,p=1$x$y");
+	assert_int_equal(S->ops->cred_insert(S, &cr), PV_OK);
+	char lower[STORE_USERNAME_MAX];
+	snprintf(lower, sizeof lower, "%s", cr.username);
+	lower[0] = 'a';
+	assert_int_equal(S->ops->cred_by_username(S, lower, &got), PV_OK);
+	assert_string_equal(got.user_id, u.id);
+	assert_string_equal(got.username, cr.username);
+	assert_string_equal(got.pwhash, cr.pwhash);
+	assert_int_equal(S->ops->cred_by_username(S, "no-such-admin", &got),
+			 PV_ENOTFOUND);
+	/* Username taken, whatever its case. */
+	snprintf(cr.user_id, sizeof cr.user_id, "%s", v.id);
+	snprintf(cr.username, sizeof cr.username, "%s", lower);
+	assert_int_equal(S->ops->cred_insert(S, &cr), PV_ECONFLICT);
+
+	memset(&k, 0, sizeof k);
+	snprintf(k.user_id, sizeof k.user_id, "%s", u.id);
+	snprintf(k.kind, sizeof k.kind, "declaration");
+	snprintf(k.version, sizeof k.version, "2024-01");
+	snprintf(k.client_ip, sizeof k.client_ip, "10.0.0.1");
+	k.at = T0;
+	assert_int_equal(S->ops->consent_add(S, &k), PV_OK);
+	snprintf(k.kind, sizeof k.kind, "terms");
+	assert_int_equal(S->ops->consent_add(S, &k), PV_OK);
+}
+
+static void make_otp(store_otp *o, const char *mobile, const char *purpose,
+		     const char *ip, int64_t at)
+{
+	memset(o, 0, sizeof *o);
+	snprintf(o->mobile, sizeof o->mobile, "%s", mobile);
+	snprintf(o->purpose, sizeof o->purpose, "%s", purpose);
+	snprintf(o->client_ip, sizeof o->client_ip, "%s", ip);
+	fill_hash(o->code_mac);
+	o->created_at = at;
+	o->expires_at = at + 300000;
+}
+
+static void test_otp(void **state)
+{
+	char mobile[STORE_MOBILE_MAX], ip[STORE_IP_MAX];
+	store_otp o1, o2, o3, got;
+	int64_t n;
+
+	(void)state;
+	uniq_mobile(mobile);
+	snprintf(ip, sizeof ip, "10.%u.%u.%u", run_tag % 200, seq % 200,
+		 (run_tag >> 8) % 200);
+	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->otp_last(S, mobile, "login", &got),
+			 PV_ENOTFOUND);
+
+	make_otp(&o1, mobile, "login", ip, T0);
+	assert_int_equal(S->ops->otp_insert(S, &o1), PV_OK);
+	assert_true(o1.id > 0);
+	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
+	assert_true(got.id == o1.id);
+	assert_memory_equal(got.code_mac, o1.code_mac, STORE_HASH_LEN);
+	assert_string_equal(got.client_ip, ip);
+	assert_int_equal(got.state, STORE_OTP_LIVE);
+	assert_int_equal(got.attempts, 0);
+	assert_true(got.expires_at == T0 + 300000);
+
+	make_otp(&o3, mobile, "register", ip, T0 + 5);
+	assert_int_equal(S->ops->otp_insert(S, &o3), PV_OK);
+	/* A new challenge of the same purpose kills the older live one. */
+	make_otp(&o2, mobile, "login", ip, T0 + 10);
+	assert_int_equal(S->ops->otp_insert(S, &o2), PV_OK);
+	assert_true(o2.id != o1.id);
+	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
+	assert_true(got.id == o2.id);
+	/* o1 is dead: it cannot be updated any more. */
+	assert_int_equal(S->ops->otp_update(S, o1.id, 1, STORE_OTP_USED),
+			 PV_ECONFLICT);
+	/* Other purposes are untouched. */
+	assert_int_equal(S->ops->otp_live(S, mobile, "register", &got), PV_OK);
+	assert_true(got.id == o3.id);
+
+	/* A wrong try, then the right one. */
+	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_LIVE),
+			 PV_OK);
+	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
+	assert_int_equal(got.attempts, 1);
+	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_USED),
+			 PV_OK);
+	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->otp_last(S, mobile, "login", &got), PV_OK);
+	assert_true(got.id == o2.id);
+	assert_int_equal(got.state, STORE_OTP_USED);
+	/* Used once: a second use is refused. */
+	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_USED),
+			 PV_ECONFLICT);
+	assert_int_equal(S->ops->otp_update(S, INT64_C(999999999999), 1,
+					    STORE_OTP_DEAD),
+			 PV_ENOTFOUND);
+
+	/* Counts since a time, any purpose. */
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, &n), PV_OK);
+	assert_true(n == 3);
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 5, &n),
+			 PV_OK);
+	assert_true(n == 2);
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 11, &n),
+			 PV_OK);
+	assert_true(n == 0);
+	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, &n), PV_OK);
+	assert_true(n == 2);
+}
+
+static void test_throttles(void **state)
+{
+	store_throttle t, got;
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	uniq(t.key, sizeof t.key, "login-fail:");
+	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_ENOTFOUND);
+	t.count = 1;
+	t.window_start = T0;
+	assert_int_equal(S->ops->throttle_put(S, &t), PV_OK);
+	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_OK);
+	assert_string_equal(got.key, t.key);
+	assert_true(got.count == 1 && got.window_start == T0 &&
+		    got.locked_until == 0);
+	t.count = 5;
+	t.locked_until = T0 + 900000;
+	assert_int_equal(S->ops->throttle_put(S, &t), PV_OK);
+	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_OK);
+	assert_true(got.count == 5 && got.locked_until == T0 + 900000);
+	assert_int_equal(S->ops->throttle_del(S, t.key), PV_OK);
+	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_ENOTFOUND);
+	assert_int_equal(S->ops->throttle_del(S, t.key), PV_OK);
+}
+
+static void test_tokens(void **state)
+{
+	store_token t, e, got;
+	unsigned char unknown[STORE_HASH_LEN];
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	fill_hash(t.hash);
+	snprintf(t.kind, sizeof t.kind, "activation");
+	uniq(t.subject, sizeof t.subject, "user");
+	snprintf(t.extra, sizeof t.extra, "{\"a\":1}");
+	t.created_at = T0;
+	t.expires_at = T0 + 1000;
+	assert_int_equal(S->ops->token_insert(S, &t), PV_OK);
+	assert_int_equal(S->ops->token_insert(S, &t), PV_ECONFLICT);
+
+	/* The wrong kind does not find it. */
+	assert_int_equal(S->ops->token_consume(S, "verify", t.hash, T0 + 1,
+					       &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->token_consume(S, "activation", t.hash, T0 + 1,
+					       &got),
+			 PV_OK);
+	assert_memory_equal(got.hash, t.hash, STORE_HASH_LEN);
+	assert_string_equal(got.kind, "activation");
+	assert_string_equal(got.subject, t.subject);
+	assert_string_equal(got.extra, t.extra);
+	assert_true(got.expires_at == T0 + 1000);
+	assert_true(got.used_at == T0 + 1);
+	/* Single use. */
+	assert_int_equal(S->ops->token_consume(S, "activation", t.hash, T0 + 2,
+					       &got),
+			 PV_ENOTFOUND);
+	/* Used and later expired: still "used". */
+	assert_int_equal(S->ops->token_consume(S, "activation", t.hash,
+					       T0 + 5000, &got),
+			 PV_ENOTFOUND);
+
+	e = t;
+	fill_hash(e.hash);
+	assert_int_equal(S->ops->token_insert(S, &e), PV_OK);
+	assert_int_equal(S->ops->token_consume(S, "activation", e.hash,
+					       T0 + 1000, &got),
+			 PV_EEXPIRED);
+	assert_int_equal(S->ops->token_consume(S, "activation", e.hash,
+					       T0 + 999, NULL),
+			 PV_OK);
+
+	fill_hash(unknown);
+	assert_int_equal(S->ops->token_consume(S, "activation", unknown, T0,
+					       &got),
+			 PV_ENOTFOUND);
+}
+
+static void test_sessions(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u;
+	store_session a, b, got;
+	unsigned char unknown[STORE_HASH_LEN];
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	memset(&a, 0, sizeof a);
+	fill_hash(a.hash);
+	fill_hash(a.csrf_hash);
+	snprintf(a.user_id, sizeof a.user_id, "%s", u.id);
+	a.created_at = a.last_seen = T0;
+	a.expires_at = T0 + 3600000;
+	b = a;
+	fill_hash(b.hash);
+	assert_int_equal(S->ops->session_insert(S, &a), PV_OK);
+	assert_int_equal(S->ops->session_insert(S, &b), PV_OK);
+	assert_int_equal(S->ops->session_insert(S, &a), PV_ECONFLICT);
+
+	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_string_equal(got.user_id, u.id);
+	assert_memory_equal(got.csrf_hash, a.csrf_hash, STORE_HASH_LEN);
+	assert_true(got.expires_at == T0 + 3600000);
+	assert_int_equal(got.revoked, 0);
+
+	assert_int_equal(S->ops->session_touch(S, a.hash, T0 + 60), PV_OK);
+	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_true(got.last_seen == T0 + 60);
+	assert_true(got.created_at == T0);
+
+	assert_int_equal(S->ops->session_revoke(S, a.hash), PV_OK);
+	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_int_equal(got.revoked, 1);
+	assert_int_equal(S->ops->session_get(S, b.hash, &got), PV_OK);
+	assert_int_equal(got.revoked, 0);
+	assert_int_equal(S->ops->session_revoke_user(S, u.id), PV_OK);
+	assert_int_equal(S->ops->session_get(S, b.hash, &got), PV_OK);
+	assert_int_equal(got.revoked, 1);
+
+	fill_hash(unknown);
+	assert_int_equal(S->ops->session_get(S, unknown, &got), PV_ENOTFOUND);
+	assert_int_equal(S->ops->session_touch(S, unknown, T0), PV_ENOTFOUND);
+	assert_int_equal(S->ops->session_revoke(S, unknown), PV_ENOTFOUND);
+}
+
+static void make_request(store_request *r, const char *kind, const char *name,
+			 int64_t at)
+{
+	memset(r, 0, sizeof *r);
+	uniq(r->id, sizeof r->id, "req");
+	snprintf(r->kind, sizeof r->kind, "%s", kind);
+	snprintf(r->full_name, sizeof r->full_name, "Ravi Kumar");
+	snprintf(r->email, sizeof r->email, "ravi@example.org");
+	snprintf(r->mobile, sizeof r->mobile, "9876543210");
+	snprintf(r->name, sizeof r->name, "%s", name);
+	snprintf(r->details, sizeof r->details, "needed for the new cell");
+	snprintf(r->status, sizeof r->status, "%s", STORE_REQ_PENDING);
+	r->created_at = at;
+}
+
+static void test_requests(void **state)
+{
+	char name[STORE_NAME_MAX], upper[STORE_NAME_MAX];
+	store_request r1, r2, r3, ex, got, *items = NULL;
+	size_t n;
+	int64_t total;
+
+	(void)state;
+	uniq(name, sizeof name, "Data Scientist");
+	snprintf(upper, sizeof upper, "%s", name);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+
+	make_request(&r1, "position", name, T0);
+	assert_int_equal(S->ops->request_insert(S, &r1, &ex), PV_OK);
+	/* A pending request of the same kind and name, in other case. */
+	make_request(&r2, "position", upper, T0 + 1);
+	assert_int_equal(S->ops->request_insert(S, &r2, &ex), PV_ECONFLICT);
+	assert_string_equal(ex.id, r1.id);
+	assert_string_equal(ex.name, name);
+	assert_int_equal(S->ops->request_insert(S, &r2, NULL), PV_ECONFLICT);
+	/* Another kind with the same name is fine. */
+	make_request(&r3, "organisation", name, T0 + 2);
+	snprintf(r3.sector, sizeof r3.sector, "state");
+	snprintf(r3.parent_id, sizeof r3.parent_id, "parent-1");
+	assert_int_equal(S->ops->request_insert(S, &r3, &ex), PV_OK);
+
+	assert_int_equal(S->ops->request_get(S, r3.id, &got), PV_OK);
+	assert_string_equal(got.kind, "organisation");
+	assert_string_equal(got.status, STORE_REQ_PENDING);
+	assert_string_equal(got.sector, "state");
+	assert_string_equal(got.parent_id, "parent-1");
+	assert_string_equal(got.full_name, "Ravi Kumar");
+	assert_string_equal(got.details, "needed for the new cell");
+	assert_true(got.created_at == T0 + 2 && got.decided_at == 0);
+	assert_int_equal(S->ops->request_get(S, "no-such-req", &got),
+			 PV_ENOTFOUND);
+
+	/* Decide once. */
+	r1.decided_at = T0 + 100;
+	snprintf(r1.status, sizeof r1.status, "%s", STORE_REQ_APPROVED);
+	snprintf(r1.created_id, sizeof r1.created_id, "pos-created");
+	snprintf(r1.decided_by, sizeof r1.decided_by, "admin-1");
+	assert_int_equal(S->ops->request_decide(S, &r1), PV_OK);
+	assert_int_equal(S->ops->request_get(S, r1.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_REQ_APPROVED);
+	assert_string_equal(got.created_id, "pos-created");
+	assert_string_equal(got.decided_by, "admin-1");
+	assert_true(got.decided_at == T0 + 100);
+	/* Twice: refused. */
+	snprintf(r1.status, sizeof r1.status, "%s", STORE_REQ_REJECTED);
+	assert_int_equal(S->ops->request_decide(S, &r1), PV_ECONFLICT);
+	assert_int_equal(S->ops->request_get(S, r1.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_REQ_APPROVED);
+	/* No longer pending: the same name may be asked for again. */
+	assert_int_equal(S->ops->request_insert(S, &r2, &ex), PV_OK);
+	/* Reject with a reason. */
+	snprintf(r2.status, sizeof r2.status, "%s", STORE_REQ_REJECTED);
+	snprintf(r2.reason, sizeof r2.reason, "already exists");
+	snprintf(r2.decided_by, sizeof r2.decided_by, "admin-2");
+	r2.decided_at = T0 + 200;
+	assert_int_equal(S->ops->request_decide(S, &r2), PV_OK);
+	assert_int_equal(S->ops->request_get(S, r2.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_REQ_REJECTED);
+	assert_string_equal(got.reason, "already exists");
+	snprintf(r2.id, sizeof r2.id, "no-such-req");
+	assert_int_equal(S->ops->request_decide(S, &r2), PV_ENOTFOUND);
+
+	/* Lists: oldest first, paged, filtered; count with deltas since the
+	 * database may hold other requests. */
+	int64_t before;
+	store_page pg = {1, 100};
+	assert_int_equal(S->ops->request_list(S, STORE_REQ_PENDING,
+					      "organisation", pg, &items, &n,
+					      &before),
+			 PV_OK);
+	free(items);
+	store_request extra[3];
+	char xname[STORE_NAME_MAX];
+	for (int i = 0; i < 3; i++) {
+		uniq(xname, sizeof xname, "Org Cell");
+		make_request(&extra[i], "organisation", xname, T0 + 10 + i);
+		assert_int_equal(S->ops->request_insert(S, &extra[i], NULL),
+				 PV_OK);
+	}
+	int found[3] = {0, 0, 0}, order = 0;
+	int64_t seen = 0;
+	pg = (store_page){1, 2};
+	for (int page = 1; page <= 100000; page++) {
+		pg.page = page;
+		assert_int_equal(S->ops->request_list(S, STORE_REQ_PENDING,
+						      "organisation", pg,
+						      &items, &n, &total),
+				 PV_OK);
+		assert_true(total == before + 3);
+		for (size_t i = 0; i < n; i++) {
+			assert_string_equal(items[i].status,
+					    STORE_REQ_PENDING);
+			assert_string_equal(items[i].kind, "organisation");
+			for (int k = 0; k < 3; k++)
+				if (strcmp(items[i].id, extra[k].id) == 0)
+					found[k] = ++order;
+		}
+		seen += (int64_t)n;
+		free(items);
+		if (n == 0)
+			break;
+	}
+	assert_true(seen == total);
+	assert_true(found[0] && found[1] > found[0] && found[2] > found[1]);
+	/* Any status, any kind. */
+	assert_int_equal(S->ops->request_list(S, "", "", (store_page){1, 1},
+					      &items, &n, &total),
+			 PV_OK);
+	assert_true(total >= 6);
+	assert_int_equal(n, 1);
+	free(items);
+}
+
+static void make_upload(store_upload *u, const char *org, int64_t at)
+{
+	memset(u, 0, sizeof *u);
+	uniq(u->id, sizeof u->id, "up");
+	snprintf(u->org_id, sizeof u->org_id, "%s", org);
+	snprintf(u->uploader_id, sizeof u->uploader_id, "mdo-1");
+	snprintf(u->file_name, sizeof u->file_name, "%lld_users.csv",
+		 (long long)at);
+	snprintf(u->stored_path, sizeof u->stored_path, "/data/%s.csv", u->id);
+	snprintf(u->format, sizeof u->format, "csv");
+	snprintf(u->status, sizeof u->status, "%s", STORE_UP_QUEUED);
+	u->created_at = u->updated_at = at;
+}
+
+struct fail_seen {
+	int64_t rows[8];
+	int n;
+};
+
+static int fail_cb(void *ctx, const store_upload_failure *f)
+{
+	struct fail_seen *w = ctx;
+
+	if (w->n < 8)
+		w->rows[w->n] = f->row;
+	w->n++;
+	if (f->row == 3 && strcmp(f->errors, "[Invalid mobile]") != 0)
+		return 99;
+	return 0;
+}
+
+static int stop_fail_cb(void *ctx, const store_upload_failure *f)
+{
+	(void)f;
+	(*(int *)ctx)++;
+	return 5;
+}
+
+static void test_uploads(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_upload a, b, got, *items = NULL;
+	store_upload_failure f;
+	int64_t q0, ip0, ok0, fl0, q1, ip1, ok1, fl1, total;
+	size_t n;
+
+	(void)state;
+	new_org(org, NULL);
+	assert_int_equal(S->ops->upload_status_counts(S, &q0, &ip0, &ok0, &fl0),
+			 PV_OK);
+	make_upload(&a, org, T0);
+	make_upload(&b, org, T0 + 10);
+	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
+	assert_int_equal(S->ops->upload_insert(S, &b), PV_OK);
+	assert_int_equal(S->ops->upload_insert(S, &b), PV_ECONFLICT);
+	assert_int_equal(S->ops->upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
+			 PV_OK);
+	assert_true(q1 == q0 + 2 && ip1 == ip0 && ok1 == ok0 && fl1 == fl0);
+
+	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.org_id, org);
+	assert_string_equal(got.file_name, a.file_name);
+	assert_string_equal(got.stored_path, a.stored_path);
+	assert_string_equal(got.format, "csv");
+	assert_string_equal(got.status, STORE_UP_QUEUED);
+	assert_string_equal(got.claimed_by, "");
+	assert_true(got.total_records == 0 && got.cursor == 0);
+	assert_int_equal(S->ops->upload_get(S, "no-such-up", &got),
+			 PV_ENOTFOUND);
+
+	/* Newest first. */
+	assert_int_equal(S->ops->upload_list(S, org, (store_page){1, 10},
+					     &items, &n, &total),
+			 PV_OK);
+	assert_true(total == 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].id, b.id);
+	assert_string_equal(items[1].id, a.id);
+	free(items);
+	assert_int_equal(S->ops->upload_list(S, org, (store_page){2, 1},
+					     &items, &n, &total),
+			 PV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, a.id);
+	free(items);
+
+	/* Failures come back in row order; a row is recorded once. */
+	int64_t rows[] = {7, 3, 12};
+	for (int i = 0; i < 3; i++) {
+		memset(&f, 0, sizeof f);
+		f.row = rows[i];
+		snprintf(f.errors, sizeof f.errors, "[Invalid mobile]");
+		assert_int_equal(S->ops->upload_failure_add(S, a.id, &f),
+				 PV_OK);
+	}
+	assert_int_equal(S->ops->upload_failure_add(S, a.id, &f), PV_ECONFLICT);
+	struct fail_seen w = {{0}, 0};
+	assert_int_equal(S->ops->upload_failure_each(S, a.id, fail_cb, &w),
+			 PV_OK);
+	assert_int_equal(w.n, 3);
+	assert_true(w.rows[0] == 3 && w.rows[1] == 7 && w.rows[2] == 12);
+	int calls = 0;
+	assert_int_equal(S->ops->upload_failure_each(S, a.id, stop_fail_cb,
+						     &calls),
+			 5);
+	assert_int_equal(calls, 1);
+	w.n = 0;
+	assert_int_equal(S->ops->upload_failure_each(S, b.id, fail_cb, &w),
+			 PV_OK);
+	assert_int_equal(w.n, 0);
+
+	/* Finish without a claim (e.g. an unreadable file). */
+	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
+					       "The file could not be read",
+					       T0 + 20),
+			 PV_OK);
+	assert_int_equal(S->ops->upload_get(S, b.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_UP_FAILED);
+	assert_string_equal(got.error, "The file could not be read");
+	assert_true(got.updated_at == T0 + 20);
+	assert_int_equal(S->ops->upload_finish(S, "no-such-up", STORE_UP_FAILED,
+					       "", T0),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
+			 PV_OK);
+	assert_true(q1 == q0 + 1 && fl1 == fl0 + 1);
+}
+
+static void test_upload_claims(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_upload a, b, c1, c2, got;
+	int64_t now = T0 + 1000000;
+
+	(void)state;
+	drain_queues();
+	new_org(org, NULL);
+	make_upload(&a, org, T0 + 1);
+	make_upload(&b, org, T0 + 2);
+	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
+	assert_int_equal(S->ops->upload_insert(S, &b), PV_OK);
+
+	/* Two claims never take the same upload; the oldest goes first. */
+	assert_int_equal(S->ops->upload_claim(S, "w-a", now, LEASE, &c1),
+			 PV_OK);
+	assert_int_equal(S->ops->upload_claim(S, "w-b", now, LEASE, &c2),
+			 PV_OK);
+	assert_string_equal(c1.id, a.id);
+	assert_string_equal(c2.id, b.id);
+	assert_string_equal(c1.status, STORE_UP_IN_PROGRESS);
+	assert_string_equal(c1.claimed_by, "w-a");
+	assert_true(c1.lease_until == now + LEASE);
+	assert_int_equal(S->ops->upload_claim(S, "w-c", now + 1, LEASE, &got),
+			 PV_ENOTFOUND);
+
+	/* Progress by the holder renews the lease. */
+	c1.total_records = 100;
+	c1.success_records = 40;
+	c1.failed_records = 2;
+	c1.cursor = 4242;
+	assert_int_equal(S->ops->upload_progress(S, &c1, "w-a", now + 10,
+						 LEASE),
+			 PV_OK);
+	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_true(got.total_records == 100 && got.success_records == 40 &&
+		    got.failed_records == 2 && got.cursor == 4242);
+	assert_true(got.lease_until == now + 10 + LEASE);
+	/* Not while the renewed lease runs. */
+	assert_int_equal(S->ops->upload_claim(S, "w-c", now + LEASE + 5, LEASE,
+					      &got),
+			 PV_OK);
+	assert_string_equal(got.id, b.id); /* b's lease expired, a's did not */
+
+	/* a's holder dies: after its lease, another worker takes it over and
+	 * finds the counts and cursor of the last committed chunk. */
+	int64_t later = now + 10 + LEASE;
+	assert_int_equal(S->ops->upload_claim(S, "w-d", later, LEASE, &got),
+			 PV_OK);
+	assert_string_equal(got.id, a.id);
+	assert_string_equal(got.claimed_by, "w-d");
+	assert_true(got.cursor == 4242 && got.success_records == 40);
+	/* The old holder lost the lease. */
+	assert_int_equal(S->ops->upload_progress(S, &c1, "w-a", later + 1,
+						 LEASE),
+			 PV_ECONFLICT);
+	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
+						 LEASE),
+			 PV_OK);
+	snprintf(c1.id, sizeof c1.id, "no-such-up");
+	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
+						 LEASE),
+			 PV_ENOTFOUND);
+
+	/* Finished uploads are never claimed again. */
+	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_SUCCESSFUL, "",
+					       later + 2),
+			 PV_OK);
+	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
+					       "row errors", later + 2),
+			 PV_OK);
+	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_UP_SUCCESSFUL);
+	assert_string_equal(got.claimed_by, "");
+	assert_int_equal(S->ops->upload_claim(S, "w-e", later + 10 * LEASE,
+					      LEASE, &got),
+			 PV_ENOTFOUND);
+	/* Progress after finishing: refused. */
+	snprintf(c1.id, sizeof c1.id, "%s", a.id);
+	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 3,
+						 LEASE),
+			 PV_ECONFLICT);
+}
+
+static void make_msg(store_outbox *m, int64_t at, int64_t next_at)
+{
+	memset(m, 0, sizeof *m);
+	snprintf(m->channel, sizeof m->channel, "sms");
+	uniq_mobile(m->to_addr);
+	snprintf(m->template_name, sizeof m->template_name, "otp_login");
+	snprintf(m->lang, sizeof m->lang, "en");
+	snprintf(m->params, sizeof m->params, "{\"code_ref\":\"x\"}");
+	m->created_at = at;
+	m->next_at = next_at;
+}
+
+static void test_outbox(void **state)
+{
+	store_outbox m1, m2, m3, got;
+	int64_t q0, f0, q1, f1;
+	int64_t now = T0 + 2000000;
+
+	(void)state;
+	drain_queues();
+	assert_int_equal(S->ops->outbox_stats(S, &q0, &f0), PV_OK);
+	make_msg(&m1, now, now);
+	make_msg(&m2, now, now + 1000);
+	assert_int_equal(S->ops->outbox_insert(S, &m1), PV_OK);
+	assert_int_equal(S->ops->outbox_insert(S, &m2), PV_OK);
+	assert_true(m1.id > 0 && m2.id > 0 && m1.id != m2.id);
+	assert_int_equal(S->ops->outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 + 2 && f1 == f0);
+
+	assert_int_equal(S->ops->outbox_claim(S, "w-a", now, LEASE, &got),
+			 PV_OK);
+	assert_true(got.id == m1.id);
+	assert_string_equal(got.to_addr, m1.to_addr);
+	assert_string_equal(got.params, m1.params);
+	assert_string_equal(got.template_name, "otp_login");
+	assert_string_equal(got.lang, "en");
+	assert_string_equal(got.status, STORE_OUT_QUEUED);
+	assert_string_equal(got.claimed_by, "w-a");
+	/* m1 is leased, m2 is not due yet. */
+	assert_int_equal(S->ops->outbox_claim(S, "w-b", now, LEASE, &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 1000, LEASE,
+					      &got),
+			 PV_OK);
+	assert_true(got.id == m2.id);
+
+	assert_int_equal(S->ops->outbox_sent(S, m1.id, now + 5), PV_OK);
+	assert_int_equal(S->ops->outbox_retry(S, m2.id, 1, now + 5000,
+					      "gateway timeout"),
+			 PV_OK);
+	assert_int_equal(S->ops->outbox_claim(S, "w-c", now + 4999, LEASE,
+					      &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->outbox_claim(S, "w-c", now + 5000, LEASE,
+					      &got),
+			 PV_OK);
+	assert_true(got.id == m2.id);
+	assert_int_equal(got.attempts, 1);
+	assert_string_equal(got.last_error, "gateway timeout");
+	assert_int_equal(S->ops->outbox_fail(S, m2.id, 5, "gave up"), PV_OK);
+	assert_int_equal(S->ops->outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 && f1 == f0 + 1);
+	/* Sent and failed messages are never claimed again. */
+	assert_int_equal(S->ops->outbox_claim(S, "w-d", now + 10 * LEASE,
+					      LEASE, &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->outbox_sent(S, INT64_C(999999999999), now),
+			 PV_ENOTFOUND);
+
+	/* An expired lease is claimable again. */
+	make_msg(&m3, now, now);
+	assert_int_equal(S->ops->outbox_insert(S, &m3), PV_OK);
+	assert_int_equal(S->ops->outbox_claim(S, "w-a", now + 20 * LEASE,
+					      LEASE, &got),
+			 PV_OK);
+	assert_true(got.id == m3.id);
+	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 21 * LEASE - 1,
+					      LEASE, &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 21 * LEASE,
+					      LEASE, &got),
+			 PV_OK);
+	assert_true(got.id == m3.id);
+	assert_string_equal(got.claimed_by, "w-b");
+	assert_int_equal(S->ops->outbox_sent(S, m3.id, now), PV_OK);
+
+	/* A long error is cut to fit. */
+	char longerr[3000];
+	memset(longerr, 'e', sizeof longerr - 1);
+	longerr[sizeof longerr - 1] = '\0';
+	make_msg(&m3, now, now);
+	assert_int_equal(S->ops->outbox_insert(S, &m3), PV_OK);
+	assert_int_equal(S->ops->outbox_retry(S, m3.id, 1, now, longerr),
+			 PV_OK);
+	assert_int_equal(S->ops->outbox_claim(S, "w-a", now + 30 * LEASE,
+					      LEASE, &got),
+			 PV_OK);
+	assert_true(got.id == m3.id);
+	assert_int_equal(strlen(got.last_error), sizeof got.last_error - 1);
+	assert_int_equal(S->ops->outbox_fail(S, m3.id, 2, "x"), PV_OK);
+}
+
+static void test_audit(void **state)
+{
+	store_audit a[3], *items = NULL;
+	size_t n;
+	int64_t total;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		memset(&a[i], 0, sizeof a[i]);
+		uniq(a[i].actor_id, sizeof a[i].actor_id, "admin");
+		snprintf(a[i].action, sizeof a[i].action, "request.approve");
+		snprintf(a[i].target, sizeof a[i].target, "req-%d", i);
+		snprintf(a[i].client_ip, sizeof a[i].client_ip, "127.0.0.1");
+		snprintf(a[i].detail, sizeof a[i].detail, "{\"i\":%d}", i);
+		a[i].at = T0 + i;
+		assert_int_equal(S->ops->audit_add(S, &a[i]), PV_OK);
+		if (i)
+			assert_true(a[i].id > a[i - 1].id);
+	}
+	assert_int_equal(S->ops->audit_list(S, (store_page){1, 3}, &items, &n,
+					    &total),
+			 PV_OK);
+	assert_true(total >= 3);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_true(items[i].id == a[2 - i].id);
+		assert_string_equal(items[i].actor_id, a[2 - i].actor_id);
+		assert_string_equal(items[i].action, "request.approve");
+		assert_string_equal(items[i].target, a[2 - i].target);
+		assert_string_equal(items[i].detail, a[2 - i].detail);
+		assert_true(items[i].at == a[2 - i].at);
+	}
+	free(items);
+}
+
+struct reader_arg {
+	const char *id;
+	int err;
+};
+
+static void *read_user_thread(void *p)
+{
+	struct reader_arg *r = p;
+	store_user u;
+
+	r->err = S->ops->user_get(S, r->id, &u);
+	return NULL;
+}
+
+static void test_tx(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u, v, dup, got;
+	store_role r;
+	int conflict;
+
+	(void)state;
+	new_org(org, NULL);
+	assert_int_equal(S->ops->tx_rollback(S), PV_OK); /* none open */
+
+	/* Rolled back: nothing remains. */
+	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+	uniq(email, sizeof email, "tx");
+	strcat(email, "@example.org");
+	uniq_mobile(mobile);
+	make_user(&u, org, email, mobile, T0);
+	assert_int_equal(S->ops->tx_begin(S), PV_OK);
+	assert_int_equal(S->ops->user_insert(S, &u, &conflict), PV_OK);
+	memset(&r, 0, sizeof r);
+	snprintf(r.role, sizeof r.role, "mdo_admin");
+	snprintf(r.org_id, sizeof r.org_id, "%s", org);
+	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_OK);
+	assert_int_equal(S->ops->tx_rollback(S), PV_OK);
+	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_ENOTFOUND);
+	assert_int_equal(S->ops->user_by_email(S, email, &got), PV_ENOTFOUND);
+	assert_int_equal(S->ops->tx_rollback(S), PV_OK);
+
+	/* Committed: several calls at once; other threads see nothing
+	 * before the commit; a refused insert leaves the transaction usable. */
+	assert_int_equal(S->ops->tx_begin(S), PV_OK);
+	assert_true(S->ops->tx_begin(S) != PV_OK); /* no nesting */
+	assert_int_equal(S->ops->user_insert(S, &u, &conflict), PV_OK);
+	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	make_user(&dup, org, email, "0000000000", T0);
+	uniq_mobile(dup.mobile);
+	assert_int_equal(S->ops->user_insert(S, &dup, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_CONFLICT_EMAIL);
+	add_user(&v, org, T0);
+	pthread_t th;
+	struct reader_arg ra = {u.id, 0};
+	assert_int_equal(pthread_create(&th, NULL, read_user_thread, &ra), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(ra.err, PV_ENOTFOUND);
+	assert_int_equal(S->ops->tx_commit(S), PV_OK);
+	assert_true(S->ops->tx_commit(S) != PV_OK); /* none open */
+
+	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_OK);
+	assert_int_equal(S->ops->user_get(S, v.id, &got), PV_OK);
+	ra.err = -1;
+	assert_int_equal(pthread_create(&th, NULL, read_user_thread, &ra), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(ra.err, PV_OK);
+	store_role out[2];
+	size_t n;
+	assert_int_equal(S->ops->role_list(S, u.id, out, 2, &n), PV_OK);
+	assert_int_equal(n, 1);
+}
+
+/* ---- races ---------------------------------------------------------------- */
+
+#define RACE_THREADS 8
+#define RACE_PER 50
+#define RACE_SHARED (RACE_PER / 2)
+
+struct race {
+	char org[STORE_ID_MAX];
+	char shared_mobile[RACE_SHARED][STORE_MOBILE_MAX];
+	char own_mobile[RACE_THREADS][RACE_SHARED][STORE_MOBILE_MAX];
+	pthread_mutex_t lock;
+	int wins[RACE_SHARED];
+	int bad; /* unexpected answers */
+	int ok_own;
+};
+
+struct race_arg {
+	struct race *r;
+	int t;
+};
+
+static int insert_retry(store_user *u, int *conflict)
+{
+	int err = PV_EBUSY;
+
+	for (int i = 0; i < 50 && err == PV_EBUSY; i++)
+		err = S->ops->user_insert(S, u, conflict);
+	return err;
+}
+
+static void *race_thread(void *p)
+{
+	struct race_arg *a = p;
+	struct race *r = a->r;
+	store_user u;
+	int conflict, err;
+
+	for (int i = 0; i < RACE_PER; i++) {
+		char email[STORE_EMAIL_MAX];
+		int k = i / 2;
+
+		memset(&u, 0, sizeof u);
+		if (i % 2 == 0) {
+			/* Shared keys, the e-mail's case varying by thread. */
+			snprintf(email, sizeof email, "%s%d-%08x@Example.Org",
+				 a->t % 2 ? "race" : "RACE", k, run_tag);
+			snprintf(u.mobile, sizeof u.mobile, "%s",
+				 r->shared_mobile[k]);
+		} else {
+			snprintf(email, sizeof email, "own%d-%d-%08x@example.org",
+				 a->t, k, run_tag);
+			snprintf(u.mobile, sizeof u.mobile, "%s",
+				 r->own_mobile[a->t][k]);
+		}
+		snprintf(u.id, sizeof u.id, "race-%08x-%d-%d", run_tag, a->t, i);
+		snprintf(u.first_name, sizeof u.first_name, "Race");
+		snprintf(u.email, sizeof u.email, "%s", email);
+		snprintf(u.org_id, sizeof u.org_id, "%s", r->org);
+		snprintf(u.status, sizeof u.status, "%s", STORE_USER_ACTIVE);
+		snprintf(u.source, sizeof u.source, "bulk");
+		u.created_at = u.updated_at = T0 + i;
+		conflict = -1;
+		err = insert_retry(&u, &conflict);
+		pthread_mutex_lock(&r->lock);
+		if (i % 2 == 0) {
+			if (err == PV_OK)
+				r->wins[k]++;
+			else if (err != PV_ECONFLICT ||
+				 conflict != (STORE_CONFLICT_EMAIL |
+					      STORE_CONFLICT_MOBILE))
+				r->bad++;
+		} else {
+			if (err == PV_OK)
+				r->ok_own++;
+			else
+				r->bad++;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+static void test_user_race(void **state)
+{
+	struct race *r = calloc(1, sizeof *r);
+	struct race_arg args[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	store_user *items = NULL;
+	size_t n;
+	int64_t total;
+
+	(void)state;
+	assert_non_null(r);
+	new_org(r->org, NULL);
+	for (int k = 0; k < RACE_SHARED; k++)
+		uniq_mobile(r->shared_mobile[k]);
+	for (int t = 0; t < RACE_THREADS; t++)
+		for (int k = 0; k < RACE_SHARED; k++)
+			uniq_mobile(r->own_mobile[t][k]);
+	pthread_mutex_init(&r->lock, NULL);
+	for (int t = 0; t < RACE_THREADS; t++) {
+		args[t] = (struct race_arg){r, t};
+		assert_int_equal(pthread_create(&th[t], NULL, race_thread,
+						&args[t]),
+				 0);
+	}
+	for (int t = 0; t < RACE_THREADS; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&r->lock);
+
+	assert_int_equal(r->bad, 0);
+	assert_int_equal(r->ok_own, RACE_THREADS * RACE_SHARED);
+	for (int k = 0; k < RACE_SHARED; k++)
+		assert_int_equal(r->wins[k], 1);
+	assert_int_equal(S->ops->user_list(S, r->org, "", "",
+					   (store_page){1, 1}, &items, &n,
+					   &total),
+			 PV_OK);
+	assert_true(total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
+	free(items);
+	free(r);
+}
+
+#define CLAIM_THREADS 4
+#define CLAIM_ITEMS 40
+
+struct claim_arg {
+	int t, outbox, n, bad;
+	char ids[CLAIM_ITEMS + 1][STORE_ID_MAX];
+	int64_t mids[CLAIM_ITEMS + 1];
+};
+
+static void *claim_thread(void *p)
+{
+	struct claim_arg *a = p;
+	char worker[STORE_ID_MAX];
+	int err;
+
+	snprintf(worker, sizeof worker, "claimer-%d", a->t);
+	for (int i = 0; i < 10 * CLAIM_ITEMS; i++) {
+		store_upload u;
+		store_outbox m;
+
+		err = a->outbox ? S->ops->outbox_claim(S, worker, T0 + 5000000,
+						       LEASE, &m)
+				: S->ops->upload_claim(S, worker, T0 + 5000000,
+						       LEASE, &u);
+		if (err == PV_EBUSY)
+			continue;
+		if (err == PV_ENOTFOUND)
+			break;
+		if (err != PV_OK || a->n > CLAIM_ITEMS) {
+			a->bad++;
+			break;
+		}
+		if (a->outbox)
+			a->mids[a->n++] = m.id;
+		else
+			memcpy(a->ids[a->n++], u.id, STORE_ID_MAX);
+	}
+	return NULL;
+}
+
+static void claim_race(int outbox)
+{
+	char org[STORE_ID_MAX];
+	char ids[CLAIM_ITEMS][STORE_ID_MAX];
+	int64_t mids[CLAIM_ITEMS];
+	int seen[CLAIM_ITEMS] = {0};
+	struct claim_arg *args = calloc(CLAIM_THREADS, sizeof *args);
+	pthread_t th[CLAIM_THREADS];
+
+	assert_non_null(args);
+	drain_queues();
+	new_org(org, NULL);
+	for (int i = 0; i < CLAIM_ITEMS; i++) {
+		if (outbox) {
+			store_outbox m;
+
+			make_msg(&m, T0 + i, T0 + i);
+			assert_int_equal(S->ops->outbox_insert(S, &m), PV_OK);
+			mids[i] = m.id;
+		} else {
+			store_upload u;
+
+			make_upload(&u, org, T0 + i);
+			assert_int_equal(S->ops->upload_insert(S, &u), PV_OK);
+			memcpy(ids[i], u.id, STORE_ID_MAX);
+		}
+	}
+	for (int t = 0; t < CLAIM_THREADS; t++) {
+		args[t].t = t;
+		args[t].outbox = outbox;
+		assert_int_equal(pthread_create(&th[t], NULL, claim_thread,
+						&args[t]),
+				 0);
+	}
+	for (int t = 0; t < CLAIM_THREADS; t++)
+		pthread_join(th[t], NULL);
+	int total = 0;
+	for (int t = 0; t < CLAIM_THREADS; t++) {
+		assert_int_equal(args[t].bad, 0);
+		for (int j = 0; j < args[t].n; j++) {
+			int k;
+
+			for (k = 0; k < CLAIM_ITEMS; k++)
+				if (outbox ? args[t].mids[j] == mids[k]
+					   : strcmp(args[t].ids[j], ids[k]) == 0)
+					break;
+			assert_true(k < CLAIM_ITEMS); /* one of ours */
+			seen[k]++;
+			total++;
+		}
+	}
+	assert_int_equal(total, CLAIM_ITEMS);
+	for (int k = 0; k < CLAIM_ITEMS; k++)
+		assert_int_equal(seen[k], 1); /* each exactly once */
+	free(args);
+}
+
+static void test_upload_claim_race(void **state)
+{
+	(void)state;
+	claim_race(0);
+}
+
+static void test_outbox_claim_race(void **state)
+{
+	(void)state;
+	claim_race(1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrate_ping),
+		cmocka_unit_test(test_orgs),
+		cmocka_unit_test(test_positions),
+		cmocka_unit_test(test_user_insert_conflicts),
+		cmocka_unit_test(test_user_list),
+		cmocka_unit_test(test_roles_creds_consents),
+		cmocka_unit_test(test_otp),
+		cmocka_unit_test(test_throttles),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_uploads),
+		cmocka_unit_test(test_upload_claims),
+		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_tx),
+		cmocka_unit_test(test_user_race),
+		cmocka_unit_test(test_upload_claim_race),
+		cmocka_unit_test(test_outbox_claim_race),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
