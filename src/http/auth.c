@@ -107,3 +107,42 @@ const char *http_jstr(json_t *obj, const char *key)
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
+
+int http_mdo_org(http_req *req, http_resp *resp, char org[STORE_ID_MAX])
+{
+	const char *asked = http_query(req, "org_id");
+	size_t mdo = 0, i;
+
+	if (http_has_role(req, "spv_admin", NULL)) {
+		if (!asked || !*asked) {
+			http_problem(resp, 400, "org_required",
+				     "An SPV administrator names the organisation with ?org_id=.", NULL);
+			return PV_EINVAL;
+		}
+		if (util_strlcpy(org, asked, STORE_ID_MAX) != PV_OK) {
+			http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
+			return PV_ENOTFOUND;
+		}
+		return PV_OK;
+	}
+	for (i = 0; i < req->nroles; i++) {
+		if (strcmp(req->roles[i].role, "mdo_admin") != 0)
+			continue;
+		mdo++;
+		if (!asked || !*asked || strcmp(asked, req->roles[i].org_id) == 0) {
+			util_strlcpy(org, req->roles[i].org_id, STORE_ID_MAX);
+			if (asked && *asked)
+				return PV_OK;
+		}
+	}
+	if (mdo == 0 || (asked && *asked)) {
+		http_problem(resp, 403, "forbidden", "You do not administer this organisation.", NULL);
+		return PV_EDENIED;
+	}
+	if (mdo > 1) {
+		http_problem(resp, 400, "org_required",
+			     "You administer several organisations: name one with ?org_id=.", NULL);
+		return PV_EINVAL;
+	}
+	return PV_OK;
+}

@@ -129,6 +129,10 @@ void http_static(http_req *req, http_resp *resp);
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */
 int http_has_role(const http_req *req, const char *role, const char *org);
+/* The organisation an MDO route acts on: an mdo_admin's own (or, with
+ * several, the one named by ?org_id= among them); an spv_admin's from
+ * ?org_id=. Writes the problem and returns an error otherwise. */
+int http_mdo_org(http_req *req, http_resp *resp, char org[STORE_ID_MAX]);
 /* The client's preferred language for messages: "hi" or "en", from the
  * body's "lang" if given, else Accept-Language. */
 const char *http_lang(http_req *req, json_t *body);

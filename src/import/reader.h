@@ -37,11 +37,13 @@
 
 typedef struct imp_limits {
 	int64_t max_file_bytes;    /* 100 MiB */
-	int64_t max_rows;          /* 1,048,576 data rows */
+	int64_t max_rows;          /* 1,048,576 data rows: a row numbered
+				    * above max_rows + 1 fails */
 	size_t max_cell_bytes;     /* 16 KiB */
 	size_t max_columns;        /* 256 */
 	int64_t max_uncompressed;  /* XLSX: total inflated bytes, 1 GiB */
-	int64_t max_ratio;         /* XLSX: inflated / compressed per entry, 200 */
+	int64_t max_ratio;         /* XLSX: inflated / compressed per entry
+				    * (entries over 1 MiB), 200 */
 	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB */
 } imp_limits;
 

@@ -1071,11 +1071,13 @@ static int open_workbook(xlsx_rd *x, int fd)
 	int rc, zerr = 0;
 
 	rc = zip_entry_count(x, fd, &count);
-	if (rc)
+	if (!rc && count > MAX_ENTRIES)
+		rc = fail(x, PV_ELIMIT, "The XLSX file has too many parts (limit %d)",
+			  MAX_ENTRIES);
+	if (rc) {
+		close(fd);
 		return rc;
-	if (count > MAX_ENTRIES)
-		return fail(x, PV_ELIMIT, "The XLSX file has too many parts (limit %d)",
-			    MAX_ENTRIES);
+	}
 	x->za = zip_fdopen(fd, ZIP_CHECKCONS | ZIP_RDONLY, &zerr);
 	if (!x->za) {
 		close(fd);

@@ -18,6 +18,17 @@
  * - PV_ECONFLICT means a unique constraint or a state check refused the
  *   write: the store, not a prior read, is the final arbiter of duplicates.
  * - PV_EBUSY means the database stayed locked past the busy timeout.
+ * - PV_ENOTFOUND from a write means the record it names (update by id or
+ *   hash) or a record it refers to (the organisation or position of a user,
+ *   the user of a role, credential, consent or session, the organisation of
+ *   an upload, the upload of a failure) does not exist.
+ * - A call refused inside a transaction (PV_ECONFLICT, PV_ENOTFOUND...)
+ *   undoes only itself: the transaction stays usable. tx_begin while one is
+ *   open and tx_commit with none open answer PV_EINVAL. When the backend
+ *   itself had to abandon the transaction (busy, I/O), every later call of
+ *   that thread answers that error until tx_commit or tx_rollback.
+ * - List functions answer PV_EINVAL for a page < 1 or per_page outside
+ *   1..100; *items is NULL when *n is 0 (free() accepts it either way).
  */
 #ifndef PV_STORE_H
 #define PV_STORE_H
@@ -261,7 +272,9 @@ struct store_ops {
 	int (*position_each)(store *s, store_position_cb cb, void *ctx);
 
 	/* Users. user_insert answers PV_ECONFLICT and sets *conflict to the
-	 * STORE_CONFLICT_* bits of every unique key the row collides with. */
+	 * STORE_CONFLICT_* bits of every unique key the row collides with
+	 * (conflict may be NULL; 0 when the id collided); status must be a
+	 * STORE_USER_* word (PV_EINVAL). */
 	int (*user_insert)(store *s, const store_user *u, int *conflict);
 	int (*user_get)(store *s, const char *id, store_user *out);
 	int (*user_by_email)(store *s, const char *email, store_user *out);
@@ -271,11 +284,14 @@ struct store_ops {
 	/* Users of one organisation, newest first. status "" = any; q "" = no
 	 * filter, else a case-insensitive substring of first name, last name,
 	 * e-mail or mobile. *items is malloc'd (caller frees), *n its length,
-	 * *total the count of all matches. */
+	 * *total the count of all matches. q is taken literally (% and _ are
+	 * no wildcards), at most 256 bytes (else PV_EINVAL); case is folded
+	 * for ASCII letters only. */
 	int (*user_list)(store *s, const char *org_id, const char *status,
 			 const char *q, store_page pg, store_user **items,
 			 size_t *n, int64_t *total);
 
+	/* PV_ECONFLICT when the user already has that role (and org). */
 	int (*role_add)(store *s, const char *user_id, const store_role *r);
 	/* up to max roles into out; *n is how many */
 	int (*role_list)(store *s, const char *user_id, store_role *out,
@@ -290,7 +306,10 @@ struct store_ops {
 	 * setting otp->id. otp_live returns the newest live one. otp_update
 	 * writes attempts and state. otp_count_* count challenges created at or
 	 * after `since` (any purpose). otp_last returns the newest challenge of
-	 * a mobile and purpose whatever its state. */
+	 * a mobile and purpose whatever its state. otp_update changes only a
+	 * live challenge, so a code is used at most once even when two checks
+	 * race: PV_ECONFLICT when it is no longer live, PV_ENOTFOUND when
+	 * unknown. */
 	int (*otp_insert)(store *s, store_otp *otp);
 	int (*otp_live)(store *s, const char *mobile, const char *purpose,
 			store_otp *out);
@@ -302,21 +321,24 @@ struct store_ops {
 	int (*otp_count_ip)(store *s, const char *ip, int64_t since,
 			    int64_t *n);
 
-	/* Throttles: get answers PV_ENOTFOUND when the key has none. */
+	/* Throttles: get answers PV_ENOTFOUND when the key has none; put
+	 * inserts or replaces; del of a missing key is PV_OK. */
 	int (*throttle_get)(store *s, const char *key, store_throttle *out);
 	int (*throttle_put)(store *s, const store_throttle *t);
 	int (*throttle_del)(store *s, const char *key);
 
 	/* Single-use tokens. token_consume atomically marks an unused,
 	 * unexpired token of that kind used and returns it; PV_ENOTFOUND when
-	 * unknown or already used, PV_EEXPIRED when expired. */
+	 * unknown or already used, PV_EEXPIRED when expired. token_insert
+	 * stores the token unused (t->used_at is ignored). */
 	int (*token_insert)(store *s, const store_token *t);
 	int (*token_consume)(store *s, const char *kind,
 			     const unsigned char hash[STORE_HASH_LEN],
 			     int64_t now, store_token *out);
 
 	/* Sessions. session_touch sets last_seen. session_revoke_user revokes
-	 * every session of a user. */
+	 * every session of a user. touch and revoke answer PV_ENOTFOUND for an
+	 * unknown hash. */
 	int (*session_insert)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
@@ -330,8 +352,10 @@ struct store_ops {
 	 * request of the same kind and name (case-insensitive) exists it
 	 * answers PV_ECONFLICT and fills *existing with it. request_decide
 	 * moves a pending request to approved or rejected (with name, reason,
-	 * created_id, decided_by, decided_at from r); PV_ECONFLICT when it was
-	 * no longer pending. request_list: oldest first, status/kind "" = any. */
+	 * created_id, decided_by, decided_at from r; an empty r->name keeps the
+	 * name asked for); PV_ECONFLICT when it was no longer pending,
+	 * PV_ENOTFOUND when unknown. request_list: oldest first, status/kind
+	 * "" = any. request_insert ignores r->status and the decision fields. */
 	int (*request_insert)(store *s, const store_request *r,
 			      store_request *existing);
 	int (*request_get)(store *s, const char *id, store_request *out);
@@ -345,9 +369,12 @@ struct store_ops {
 	 * sets it IN_PROGRESS with claimed_by = worker and lease_until, and
 	 * returns it; PV_ENOTFOUND when there is none. upload_progress stores
 	 * the counts and the cursor and renews the lease, only while `worker`
-	 * still holds it (else PV_ECONFLICT). upload_finish sets a final status
-	 * and error and releases the lease. upload_list: one organisation's
-	 * uploads, newest first. */
+	 * still holds it (else PV_ECONFLICT; PV_ENOTFOUND when unknown).
+	 * upload_finish sets a final status and error and releases the lease
+	 * (STORE_UP_QUEUED is accepted too, to hand an upload back at
+	 * shutdown); an error longer than the field is cut. upload_list: one
+	 * organisation's uploads, newest first. upload_failure_add answers
+	 * PV_ECONFLICT for a row already recorded. */
 	int (*upload_insert)(store *s, const store_upload *u);
 	int (*upload_get)(store *s, const char *id, store_upload *out);
 	int (*upload_list)(store *s, const char *org_id, store_page pg,
@@ -371,7 +398,10 @@ struct store_ops {
 
 	/* The outbox. outbox_insert sets m->id. outbox_claim takes the oldest
 	 * queued message whose next_at <= now and whose lease is free or
-	 * expired, leases it to `worker`; PV_ENOTFOUND when none. */
+	 * expired, leases it to `worker`; PV_ENOTFOUND when none. outbox_insert
+	 * stores the message queued. sent, retry (back to queued, not before
+	 * next_at) and fail release the lease; PV_ENOTFOUND for an unknown id;
+	 * an error longer than last_error is cut. */
 	int (*outbox_insert)(store *s, store_outbox *m);
 	int (*outbox_claim)(store *s, const char *worker, int64_t now,
 			    int64_t lease_ms, store_outbox *out);
@@ -394,8 +424,11 @@ struct store {
 };
 
 /* Opens the store named by url ("sqlite:PATH", or a bare PATH). *out is
- * owned by the caller and released with store_close(). Does not migrate. */
+ * owned by the caller and released with store_close(). Does not migrate.
+ * PV_EINVAL for an unknown or unsupported URL ("postgres://" for now). */
 int store_open(const char *url, store **out);
-void store_close(store *s); /* accepts NULL */
+/* Accepts NULL. Closes every thread's connection: call it once no other
+ * thread uses the store any more. */
+void store_close(store *s);
 
 #endif

@@ -102,7 +102,14 @@ int sqs_prepare(struct sqs_conn *c, int slot, const char *sql,
 				&st, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(st);
-		return sqs_error(c, rc, "prepare");
+		if ((rc & 0xff) != SQLITE_ERROR)
+			return sqs_error(c, rc, "prepare");
+		/* Usually a schema older than the program: say which statement
+		 * (constant text, no values). */
+		log_kv(LOG_ERROR, "store statement failed to prepare (is the "
+				  "store migrated?)",
+		       "error", sqlite3_errmsg(c->db), "sql", sql, NULL);
+		return PV_ESTORE;
 	}
 	if (!c->stmt[slot])
 		c->stmt[slot] = st;

@@ -121,6 +121,21 @@ static void expect_failure(imp_reader *r, const char *msg)
 	assert_int_equal(imp_next(r, &row), rc);
 }
 
+static int count_fds(void)
+{
+	char p[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		struct stat st;
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (stat(p, &st) == 0)
+			n++;
+	}
+	return n;
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -942,9 +957,12 @@ static void test_xlsx_damaged(void **state)
 	assert_int_equal(fread(z, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 
-	/* Truncated: no end of central directory. */
+	/* Truncated: no end of central directory (and no descriptor left
+	 * open behind). */
+	i = count_fds();
 	open_fails(write_file("trunc.xlsx", z, (size_t)n / 2), NULL, "The XLSX file is damaged");
 	open_fails(write_file("trunc2.xlsx", z, 30), NULL, "The XLSX file is damaged");
+	assert_int_equal(count_fds(), i);
 
 	/* Bytes flipped inside the archive: refused at open or while reading. */
 	for (i = 0; i < 64; i++)
@@ -999,6 +1017,48 @@ static void test_xlsx_limits(void **state)
 	expect_failure(r, "Cell too large in row 2 (limit 16384 bytes)");
 	imp_close(r);
 	free(b.p);
+
+	/* A 5 MB attribute: expat would have to buffer the whole tag. */
+	{
+		uint32_t seed = 1;
+
+		memset(&b, 0, sizeof(b));
+		sb_adds(&b, XML_DECL "<worksheet xmlns=\"" NS_MAIN "\"><sheetData>"
+				     "<row r=\"1\"><c><v>1</v></c></row><row r=\"2\" x=\"");
+		for (i = 0; i < 5 * 1000 * 1000; i++) {
+			char ch;
+
+			seed = seed * 1103515245u + 12345u;
+			ch = (char)('a' + (seed >> 18) % 26);
+			sb_add(&b, &ch, 1);
+		}
+		sb_adds(&b, "\"/></sheetData></worksheet>");
+		r = open_ok(make_xlsx("bigattr.xlsx", b.p, NULL), NULL);
+		expect_row(r, 1, 1, "1");
+		expect_failure(r, "The XLSX file is damaged");
+		imp_close(r);
+		free(b.p);
+	}
+
+	/* More parts than any workbook has. */
+	{
+		const char *p = tpath("parts.zip");
+		zip_t *za;
+		char name[32];
+		int err = 0;
+
+		za = zip_open(p, ZIP_CREATE | ZIP_TRUNCATE, &err);
+		assert_non_null(za);
+		for (i = 0; i < 10001; i++) {
+			zip_source_t *src = zip_source_buffer(za, "x", 1, 0);
+
+			snprintf(name, sizeof(name), "p%d", i);
+			assert_true(zip_file_add(za, name, src, 0) >= 0);
+			zip_set_file_compression(za, (zip_uint64_t)i, ZIP_CM_STORE, 0);
+		}
+		assert_int_equal(zip_close(za), 0);
+		open_fails(p, NULL, "The XLSX file has too many parts (limit 10000)");
+	}
 
 	/* Max rows. */
 	{

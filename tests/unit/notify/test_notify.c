@@ -1358,6 +1358,132 @@ static void test_outbox_counters(void **state)
 	pthread_mutex_destroy(&f.mu);
 }
 
+/* ---- the outbox on the real SQLite backend --------------------------------
+ * store.h has no outbox_get: outcomes are read through outbox_stats, the
+ * transports and the counters. */
+
+static void sqlite_wait_idle(store *st, int64_t want_failed, int max_ms)
+{
+	int64_t q = -1, f = -1;
+
+	for (int waited = 0; waited < max_ms; waited += 10) {
+		assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+		if (q == 0 && f == want_failed)
+			return;
+		usleep(10000);
+	}
+	fail_msg("outbox not drained: queued %lld failed %lld", (long long)q,
+		 (long long)f);
+}
+
+static int count_lines(const char *path)
+{
+	char *data = read_all(path);
+	int n = 0;
+
+	for (char *p = data; *p; p++)
+		n += *p == '\n';
+	free(data);
+	return n;
+}
+
+static void test_outbox_sqlite(void **state)
+{
+	store *st = NULL;
+	notify_transport *sms = NULL;
+	failing mail = {.base = {.name = "failing", .send = failing_send}};
+	notify_runtime *rt = NULL;
+	notify_config cfg;
+	notify_counters c;
+	char db[400], url[420], path[400], spec[420], err[128], *data;
+	store_outbox m;
+	int64_t q, f, id;
+	const char *otp = "{\"code\":\"482910\",\"minutes\":10,"
+			  "\"purpose\":\"login\"}";
+
+	make_tmpdir();
+	snprintf(db, sizeof db, "%s/outbox.db", tmpdir);
+	snprintf(url, sizeof url, "sqlite:%s", db);
+	snprintf(path, sizeof path, "%s/sqlite-sms.jsonl", tmpdir);
+	snprintf(spec, sizeof spec, "file:%s", path);
+	unlink(db);
+	unlink(path);
+	assert_int_equal(store_open(url, &st), PV_OK);
+	assert_int_equal(st->ops->migrate(st), PV_OK);
+	assert_int_equal(notify_sms_open(spec, NULL, &sms, err, sizeof err), PV_OK);
+
+	/* an enqueue rolled back with its transaction leaves nothing */
+	assert_int_equal(st->ops->tx_begin(st), PV_OK);
+	assert_int_equal(notify_enqueue(st, "sms", "9876543210", "otp_sms", "en",
+					otp, NULL),
+			 PV_OK);
+	assert_int_equal(st->ops->tx_rollback(st), PV_OK);
+	assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+	assert_int_equal(q, 0);
+
+	/* three messages queued while no worker runs (as before a restart):
+	 * two SMS, one e-mail whose transport always fails */
+	assert_int_equal(st->ops->tx_begin(st), PV_OK);
+	assert_int_equal(notify_enqueue(st, "sms", "9876543210", "otp_sms", "hi",
+					otp, &id),
+			 PV_OK);
+	assert_true(id > 0);
+	assert_int_equal(notify_enqueue(st, "sms", "9012345678", "welcome_sms",
+					"en",
+					"{\"first_name\":\"Gita\",\"org_name\":"
+					"\"DoPT\",\"login_url\":\"https://l\"}",
+					NULL),
+			 PV_OK);
+	assert_int_equal(notify_enqueue(st, "email", "gita@example.com",
+					"activation_email", "en",
+					"{\"first_name\":\"Gita\",\"link\":"
+					"\"https://x/a?token=T\",\"hours\":24}",
+					NULL),
+			 PV_OK);
+	assert_int_equal(st->ops->tx_commit(st), PV_OK);
+	notify_kick();
+	assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+	assert_int_equal(q, 3);
+
+	/* a worker of a dead process holds the first SMS for 300 ms */
+	assert_int_equal(st->ops->outbox_claim(st, "dead:1:0", util_now_ms(),
+					       300, &m),
+			 PV_OK);
+	assert_int_equal(m.id, id);
+	assert_string_equal(m.template_name, "otp_sms");
+	assert_string_equal(m.lang, "hi");
+
+	cfg = (notify_config){.st = st, .templates = *state, .sms = sms,
+			      .mail = &mail.base, .workers = 2,
+			      .max_attempts = 3, .backoff_ms = 20,
+			      .backoff_max_ms = 40, .poll_ms = 20};
+	capture_stderr_begin();
+	assert_int_equal(notify_start(&cfg, &rt), PV_OK);
+	sqlite_wait_idle(st, 1, 10000);
+	notify_counters_get(rt, &c);
+	notify_stop(rt);
+	free(capture_stderr_end());
+
+	assert_int_equal(c.sent[0], 2);
+	assert_int_equal(c.sent[1], 0);
+	assert_int_equal(c.retried[1], 2);
+	assert_int_equal(c.failed[1], 1);
+	assert_int_equal(c.failed[0], 0);
+	assert_int_equal(mail.calls, 3);
+	assert_int_equal(count_lines(path), 2);
+	data = read_all(path);
+	assert_non_null(strstr(data, "लॉग इन करने के लिए")); /* after the lease */
+	assert_non_null(strstr(data, "Dear Gita, DoPT"));
+	free(data);
+	/* nothing is claimable any more */
+	assert_int_equal(st->ops->outbox_claim(st, "w", util_now_ms() + 3600000,
+					       1000, &m),
+			 PV_ENOTFOUND);
+
+	notify_transport_free(sms);
+	store_close(st);
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -1386,6 +1512,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_workers, tpl_setup,
 						tpl_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_counters, tpl_setup,
+						tpl_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_sqlite, tpl_setup,
 						tpl_teardown),
 	};
 

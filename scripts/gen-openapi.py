@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Writes docs/openapi.json, the OpenAPI 3.1 description the server embeds
+and serves at /api/openapi.json. Edit this file when an endpoint changes,
+run it, and commit both (tests/api check that every route is described)."""
+import json
+import os
+
+PROB = {"$ref": "#/components/responses/Problem"}
+
+
+def op(summary, params=None, responses=None, tags=None, body=None, auth=False, desc=None):
+    o = {"summary": summary, "responses": dict(responses or {"200": {"description": "OK"}})}
+    if desc:
+        o["description"] = desc
+    if params:
+        o["parameters"] = params
+    if body:
+        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if tags:
+        o["tags"] = tags
+    o["security"] = [{"bearer": []}, {"cookie": []}] if auth else []
+    o["responses"].setdefault("default", PROB)
+    return o
+
+
+def q(name, desc, required=False, schema=None):
+    return {"name": name, "in": "query", "required": required, "description": desc,
+            "schema": schema or {"type": "string"}}
+
+
+def p(name, desc):
+    return {"name": name, "in": "path", "required": True, "description": desc, "schema": {"type": "string"}}
+
+
+def obj(props, required=None):
+    o = {"type": "object", "properties": props}
+    if required:
+        o["required"] = required
+    return o
+
+
+def js(schema, desc="OK"):
+    return {"description": desc, "content": {"application/json": {"schema": schema}}}
+
+
+S = {"type": "string"}
+I = {"type": "integer"}
+B = {"type": "boolean"}
+REF = lambda n: {"$ref": f"#/components/schemas/{n}"}
+
+org = obj({
+    "id": S, "name": S, "sector": {"type": "string", "enum": ["center", "state"]}, "type": S,
+    "parent_id": {"type": ["string", "null"]},
+    "path": {"type": "array", "items": obj({"id": S, "name": S}), "description": "ancestors, root first"},
+    "under": {"type": "string", "description": "the path's names joined with ' > ', empty for a root"},
+    "children": {"type": "integer", "description": "only on GET /api/v1/orgs/{id}"}},
+    ["id", "name", "sector", "type", "parent_id", "path", "under"])
+user = obj({
+    "id": S, "first_name": S, "last_name": S, "email": S, "official_email": B, "mobile": S,
+    "status": {"type": "string", "enum": ["pending_activation", "active", "inactive"]},
+    "org": {"type": ["object", "null"], "properties": {"id": S, "name": S, "under": S}},
+    "position": {"type": ["object", "null"], "properties": {"id": S, "name": S}},
+    "roles": {"type": "array", "items": obj({"role": {"type": "string", "enum": ["spv_admin", "mdo_admin"]}, "org_id": S})},
+    "created_at": {"type": "string", "format": "date-time"}})
+login = js(obj({"token": S, "csrf_token": S, "user": REF("User")}),
+           "logged in; also sets the cookies pravesh_session (HttpOnly) and pravesh_csrf")
+mobile = {"type": "string", "description": "an Indian mobile number in any usual form (+91, 0, spaces, hyphens)"}
+
+paths = {
+    "/healthz": {"get": op("Health: 200 when the store answers, 503 otherwise",
+                           responses={"200": js(obj({"status": {"const": "ok"}})), "503": PROB}, tags=["operations"])},
+    "/metrics": {"get": op("Prometheus metrics: requests by route and status, latency histograms, OTPs, outbox",
+                           responses={"200": {"description": "text exposition format", "content": {"text/plain": {}}}},
+                           tags=["operations"])},
+    "/api/openapi.json": {"get": op("This document", tags=["operations"])},
+    "/api/v1/orgs": {"get": op(
+        "Search organisations by word prefix",
+        desc="Every query word must start a word of the name (case-insensitive). Best first: exact name, then name prefix, then word prefix; shallower before deeper; then alphabetical. Only active organisations.",
+        params=[q("q", "search text, at least 2 characters, at most 200 bytes", True),
+                q("sector", "center or state", schema={"type": "string", "enum": ["center", "state"]}),
+                q("limit", "1-100, default 20", schema={"type": "integer", "minimum": 1, "maximum": 100})],
+        responses={"200": js(obj({"items": {"type": "array", "items": REF("Org")}})), "400": PROB}, tags=["directory"])},
+    "/api/v1/orgs/{id}": {"get": op("One active organisation, with its number of children",
+                                    params=[p("id", "organisation id (directory key)")],
+                                    responses={"200": js(REF("Org")), "404": PROB}, tags=["directory"])},
+    "/api/v1/positions": {"get": op("Search active positions by word prefix",
+                                    params=[q("q", "search text, at least 2 characters", True),
+                                            q("limit", "1-100, default 20", schema=I)],
+                                    responses={"200": js(obj({"items": {"type": "array", "items": obj({"id": S, "name": S})}})),
+                                               "400": PROB}, tags=["directory"])},
+    "/api/v1/otp": {"post": op(
+        "Send a one-time password by SMS",
+        desc="For purpose login the answer is the same whether or not the number is registered; the SMS goes only to registered numbers. Limits: one code per number and purpose per resend window, per-hour and per-day caps per number, a per-hour cap per client address; 429 with Retry-After.",
+        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request", "login"]},
+                  "lang": {"type": "string", "enum": ["en", "hi"]}}, ["mobile", "purpose"]),
+        responses={"202": js(obj({"mobile": S, "expires_in": I, "resend_in": I})), "400": PROB, "409": PROB, "429": PROB},
+        tags=["otp"])},
+    "/api/v1/otp/verify": {"post": op(
+        "Verify a code; returns a single-use verification token (15 minutes) for registration or a request",
+        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request"]}, "code": S},
+                 ["mobile", "purpose", "code"]),
+        responses={"200": js(obj({"verification_token": S, "expires_in": I})),
+                   "400": {"description": "otp_invalid (with attempts_left) or otp_expired",
+                           "content": {"application/problem+json": {"schema": REF("Problem")}}},
+                   "429": PROB}, tags=["otp"])},
+    "/api/v1/auth/otp": {"post": op(
+        "Log in with mobile number and code",
+        body=obj({"mobile": mobile, "code": S}, ["mobile", "code"]),
+        responses={"200": login, "401": PROB, "403": PROB, "429": PROB}, tags=["sessions"])},
+    "/api/v1/auth/password": {"post": op(
+        "Administrators' login with username and password (throttled per username and per address)",
+        body=obj({"username": S, "password": S}, ["username", "password"]),
+        responses={"200": login, "401": PROB, "429": PROB}, tags=["sessions"])},
+    "/api/v1/auth/logout": {"post": op("End the session (revoked server-side); clears the cookies",
+                                       responses={"204": {"description": "logged out"}, "401": PROB, "403": PROB},
+                                       tags=["sessions"], auth=True)},
+    "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
+                             tags=["sessions"], auth=True)},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "Pravesh API", "version": "1",
+             "description": "Registration and login of the civil-servant learning platform. Errors are RFC 9457 problem details (application/problem+json) with a stable `code` and, for validation, an `errors` array of field errors. Cookie-authenticated unsafe requests must send X-CSRF-Token equal to the pravesh_csrf cookie."},
+    "servers": [{"url": "/"}],
+    "paths": paths,
+    "components": {
+        "schemas": {"Org": org, "User": user, "Problem": obj({
+            "type": S, "title": S, "status": I, "code": S, "detail": S,
+            "errors": {"type": "array", "items": obj({"field": S, "code": S, "message": S})}},
+            ["type", "title", "status", "code"])},
+        "responses": {"Problem": {"description": "an error",
+                                  "content": {"application/problem+json": {"schema": REF("Problem")}}}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "cookie": {"type": "apiKey", "in": "cookie", "name": "pravesh_session"}}},
+}
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "openapi.json")
+with open(out, "w") as f:
+    json.dump(doc, f, indent=1)
+    f.write("\n")

@@ -1,0 +1,185 @@
+// One-time passwords, OTP and password logins, sessions, CSRF, limits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startServer, req, cli } from './lib/server.mjs';
+import { messages, nextMessage, codeOf } from './lib/sms.mjs';
+
+let srv, sms;
+const ADMIN = { username: 'mdo.law', password: 'correct horse battery', mobile: '9876500001' };
+
+before(async () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'pravesh-auth-'));
+  sms = path.join(d, 'sms.jsonl');
+  srv = await startServer({
+    env: {
+      PRAVESH_SMS: `file:${sms}`, PRAVESH_MAIL: `file:${d}/mail.jsonl`,
+      PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '100000', PRAVESH_OTP_PER_DAY: '100000',
+      PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_LOG: 'debug',
+    },
+  });
+  const r = cli(['admin', 'create', '--role', 'mdo', '--username', ADMIN.username, '--org', 'd-doj',
+    '--first-name', 'Meera', '--last-name', 'Iyer', '--email', 'meera.iyer@doj.gov.in',
+    '--mobile', '+91 98765-00001'], srv.env, ADMIN.password + '\n');
+  assert.equal(r.status, 0, r.stderr);
+});
+after(async () => { await srv.stop(); });
+
+const post = (p, json, opts = {}) => req(srv.url, 'POST', p, { json, ...opts });
+
+async function loginOtp(mobile) {
+  const { message } = await nextMessage(sms, mobile, () => post('/api/v1/otp', { mobile, purpose: 'login' }));
+  return post('/api/v1/auth/otp', { mobile, code: codeOf(message) });
+}
+
+function cookiesOf(r) {
+  const jar = {};
+  for (const c of r.headers.getSetCookie()) {
+    const [kv] = c.split(';');
+    const i = kv.indexOf('=');
+    jar[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return jar;
+}
+
+test('login OTP answers are identical for known and unknown numbers; SMS only to the known', async () => {
+  const before = messages(sms).length;
+  const known = await post('/api/v1/otp', { mobile: ADMIN.mobile, purpose: 'login' });
+  const unknown = await post('/api/v1/otp', { mobile: '9123400000', purpose: 'login' });
+  assert.equal(known.status, 202);
+  assert.equal(known.status, unknown.status);
+  assert.equal(known.text.replace(ADMIN.mobile, 'N'), unknown.text.replace('9123400000', 'N'));
+  await new Promise((r) => setTimeout(r, 700));
+  const sent = messages(sms).slice(before);
+  assert.ok(sent.some((m) => m.to === ADMIN.mobile));
+  assert.ok(!sent.some((m) => m.to === '9123400000'));
+  // wrong codes: the same answer for both
+  const a = await post('/api/v1/auth/otp', { mobile: ADMIN.mobile, code: '000000' });
+  const b = await post('/api/v1/auth/otp', { mobile: '9123400000', code: '000000' });
+  assert.equal(a.status, 401);
+  assert.equal(a.body.code, 'login_failed');
+  assert.equal(a.text, b.text);
+});
+
+test('OTP login, /me by bearer and by cookie, CSRF on logout, then the session is gone', async () => {
+  const r = await loginOtp(ADMIN.mobile);
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.token.length >= 43);
+  assert.equal(r.body.user.mobile, ADMIN.mobile);
+  assert.equal(r.body.user.org.id, 'd-doj');
+  assert.equal(r.body.user.org.under, 'Ministry of Law and Justice');
+  assert.deepEqual(r.body.user.roles, [{ role: 'mdo_admin', org_id: 'd-doj' }]);
+  assert.equal(r.body.user.official_email, true);
+  const setc = r.headers.getSetCookie();
+  assert.ok(setc.some((c) => /^pravesh_session=[^;]+;.*HttpOnly/.test(c) && /SameSite=Lax/.test(c)));
+  assert.ok(setc.some((c) => /^pravesh_csrf=/.test(c) && !/HttpOnly/.test(c)));
+  const jar = cookiesOf(r);
+  const cookie = `pravesh_session=${jar.pravesh_session}; pravesh_csrf=${jar.pravesh_csrf}`;
+
+  const me1 = await req(srv.url, 'GET', '/api/v1/me', { bearer: r.body.token });
+  assert.equal(me1.status, 200);
+  assert.equal(me1.body.first_name, 'Meera');
+  const me2 = await req(srv.url, 'GET', '/api/v1/me', { cookie });
+  assert.equal(me2.status, 200);
+
+  const noCsrf = await req(srv.url, 'POST', '/api/v1/auth/logout', { cookie });
+  assert.equal(noCsrf.status, 403);
+  assert.equal(noCsrf.body.code, 'csrf_failed');
+  const wrongCsrf = await req(srv.url, 'POST', '/api/v1/auth/logout', { cookie, csrf: 'x'.repeat(43) });
+  assert.equal(wrongCsrf.body.code, 'csrf_failed');
+  const out = await req(srv.url, 'POST', '/api/v1/auth/logout', { cookie, csrf: jar.pravesh_csrf });
+  assert.equal(out.status, 204);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { cookie })).status, 401);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: r.body.token })).status, 401);
+});
+
+test('every login gets a new token; bearer logout needs no CSRF', async () => {
+  const a = await loginOtp(ADMIN.mobile);
+  const b = await loginOtp(ADMIN.mobile);
+  assert.notEqual(a.body.token, b.body.token);
+  assert.equal((await req(srv.url, 'POST', '/api/v1/auth/logout', { bearer: a.body.token })).status, 204);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: a.body.token })).status, 401);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: b.body.token })).status, 200);
+});
+
+test('unauthenticated and malformed requests', async () => {
+  const r = await req(srv.url, 'GET', '/api/v1/me');
+  assert.equal(r.status, 401);
+  assert.equal(r.body.code, 'unauthenticated');
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: 'nonsense' })).status, 401);
+  const bad = await req(srv.url, 'POST', '/api/v1/otp', { body: '{"mobile":', headers: { 'content-type': 'application/json' } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 'malformed_json');
+  const inv = await post('/api/v1/otp', { mobile: '12345', purpose: 'login' });
+  assert.equal(inv.status, 400);
+  assert.equal(inv.body.code, 'invalid_mobile');
+  assert.equal(inv.body.errors[0].message, 'Please add a valid mobile number');
+  const pur = await post('/api/v1/otp', { mobile: '9876543210', purpose: 'dance' });
+  assert.equal(pur.body.code, 'invalid_purpose');
+  const types = await post('/api/v1/otp', { mobile: 9876543210, purpose: ['login'] });
+  assert.equal(types.status, 400);
+  const taken = await post('/api/v1/otp', { mobile: ADMIN.mobile, purpose: 'register' });
+  assert.equal(taken.status, 409);
+  assert.equal(taken.body.code, 'mobile_taken');
+});
+
+test('verification: wrong codes count down, then the code dies; a right code gives a single token', async () => {
+  const mobile = '9000011111';
+  const { message } = await nextMessage(sms, mobile, () => post('/api/v1/otp', { mobile, purpose: 'register' }));
+  const code = codeOf(message);
+  const wrong = code === '111111' ? '222222' : '111111';
+  let r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code: wrong });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'otp_invalid');
+  assert.equal(r.body.attempts_left, 2);
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'request', code });
+  assert.equal(r.body.code, 'otp_invalid', 'a register code does not verify a request');
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code: wrong });
+  assert.equal(r.body.attempts_left, 1);
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code: wrong });
+  assert.equal(r.status, 429);
+  assert.equal(r.body.code, 'otp_locked');
+  assert.ok(r.headers.get('retry-after'));
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code });
+  assert.equal(r.status, 429, 'a dead code stays dead, even when right');
+
+  const again = await nextMessage(sms, mobile, () => post('/api/v1/otp', { mobile, purpose: 'register' }));
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code: codeOf(again.message) });
+  assert.equal(r.status, 200);
+  assert.ok(r.body.verification_token.length >= 43);
+  assert.equal(r.body.expires_in, 900);
+  r = await post('/api/v1/otp/verify', { mobile, purpose: 'register', code: codeOf(again.message) });
+  assert.equal(r.body.code, 'otp_invalid', 'single use');
+});
+
+test('a login code cannot be used to verify, nor a register code to log in', async () => {
+  const { message } = await nextMessage(sms, ADMIN.mobile, () => post('/api/v1/otp', { mobile: ADMIN.mobile, purpose: 'request' }));
+  const r = await post('/api/v1/auth/otp', { mobile: ADMIN.mobile, code: codeOf(message) });
+  assert.equal(r.status, 401);
+  const v = await post('/api/v1/otp/verify', { mobile: ADMIN.mobile, purpose: 'login', code: '123456' });
+  assert.equal(v.body.code, 'invalid_purpose');
+});
+
+test('password login: same answer for unknown user and wrong password; success', async () => {
+  const a = await post('/api/v1/auth/password', { username: 'nobody-here', password: 'whatever whatever' });
+  const b = await post('/api/v1/auth/password', { username: ADMIN.username, password: 'wrong password!!' });
+  assert.equal(a.status, 401);
+  assert.equal(a.text, b.text);
+  const ok = await post('/api/v1/auth/password', { username: ADMIN.username.toUpperCase(), password: ADMIN.password });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.user.roles[0].role, 'mdo_admin');
+  const missing = await post('/api/v1/auth/password', {});
+  assert.equal(missing.status, 401);
+});
+
+test('no code, token or password in any log line', async () => {
+  await new Promise((r) => setTimeout(r, 300));
+  const logs = srv.logs.join('\n');
+  for (const m of messages(sms)) {
+    assert.ok(!logs.includes(codeOf(m)) || /"ms":"[^"]*"/.test(logs) && !new RegExp(`[^0-9.]${codeOf(m)}[^0-9]`).test(logs.replace(/"ms":"[0-9.]+"/g, '')), 'code in logs');
+  }
+  assert.ok(!logs.includes(ADMIN.password));
+  for (const line of srv.logs) JSON.parse(line);
+});

@@ -1,0 +1,24 @@
+// Reads what the file: transports wrote (one JSON object a line).
+import { readFileSync, existsSync } from 'node:fs';
+
+export function messages(file, to) {
+  if (!existsSync(file)) return [];
+  const all = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return to ? all.filter((m) => m.to === to) : all;
+}
+
+// Runs send() and waits for the new message to `to` that it causes (the
+// outbox delivers asynchronously); returns it.
+export async function nextMessage(file, to, send, timeoutMs = 15000) {
+  const before = messages(file, to).length;
+  const r = await send();
+  const t0 = Date.now();
+  for (;;) {
+    const m = messages(file, to);
+    if (m.length > before) return { response: r, message: m[m.length - 1] };
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no message to ${to} in ${file} (${JSON.stringify(r && r.body)})`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+export const codeOf = (m) => m.text.match(/\b(\d{6})\b/)[1];
