@@ -116,7 +116,89 @@ paths = {
                                        tags=["sessions"], auth=True)},
     "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
                              tags=["sessions"], auth=True)},
+    "/api/v1/registrations": {"post": op(
+        "Self-registration (the SOP's Register screen)",
+        desc="The mobile number is proven by a verification token (POST /api/v1/otp/verify, purpose register). Any valid e-mail is accepted; it is flagged official when its domain is one of the official domains. The user starts pending_activation; an activation link is e-mailed. All field errors are listed at once.",
+        body=obj({"first_name": S, "last_name": S, "position_id": S, "email": S, "mobile": mobile,
+                  "verification_token": S, "org_id": S, "declaration": B, "terms": B,
+                  "lang": {"type": "string", "enum": ["en", "hi"]}},
+                 ["first_name", "last_name", "position_id", "email", "mobile", "verification_token", "org_id",
+                  "declaration", "terms"]),
+        responses={"201": js(obj({"user_id": S, "status": {"const": "pending_activation"}, "official_email": B})),
+                   "400": PROB, "409": PROB}, tags=["registration"])},
+    "/api/v1/activation": {"post": op("Activate an account with the token of the e-mailed link",
+                                      body=obj({"token": S}, ["token"]),
+                                      responses={"200": js(obj({"status": {"const": "active"}})), "400": PROB},
+                                      tags=["registration"])},
+    "/api/v1/activation/resend": {"post": op(
+        "Send the activation link again (202 whatever the address: no account enumeration; at most 3 an hour)",
+        body=obj({"email": S}, ["email"]), responses={"202": js(obj({}))}, tags=["registration"])},
+    "/api/v1/requests": {"post": op(
+        "Request a new position or organisation (\"Request for help\")",
+        desc="The mobile number is proven by a verification token (purpose request). A pending request of the same kind and name (case-insensitive) is not duplicated: 200 with the existing one.",
+        body=obj({"kind": {"type": "string", "enum": ["position", "organisation"]}, "full_name": S, "email": S,
+                  "mobile": mobile, "verification_token": S, "name": S, "details": S,
+                  "sector": {"type": "string", "enum": ["center", "state"]}, "parent_id": S, "declaration": B},
+                 ["kind", "full_name", "email", "mobile", "verification_token", "name", "declaration"]),
+        responses={"201": js(obj({"id": S, "kind": S, "status": {"const": "pending"}})),
+                   "200": js(obj({"id": S, "kind": S, "status": S}), "the existing pending request"),
+                   "400": PROB}, tags=["registration"])},
+    "/api/v1/admin/requests": {"get": op(
+        "Requests, oldest first (spv_admin)",
+        params=[q("status", "pending, approved or rejected"), q("kind", "position or organisation"),
+                q("page", "from 1", schema=I), q("per_page", "1-100, default 20", schema=I)],
+        responses={"200": js(REF("RequestList")), "400": PROB, "401": PROB, "403": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/requests/{id}/approve": {"post": op(
+        "Approve: creates the position or organisation (searchable at once) and tells the requester by SMS and e-mail",
+        params=[p("id", "request id")],
+        body=obj({"name": S, "sector": {"type": "string", "enum": ["center", "state"]}, "type": S, "parent_id": S}),
+        responses={"200": js(REF("Request")), "400": PROB, "404": PROB, "409": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/requests/{id}/reject": {"post": op(
+        "Reject with a reason; the requester is told by SMS and e-mail",
+        params=[p("id", "request id")], body=obj({"reason": S}, ["reason"]),
+        responses={"200": js(REF("Request")), "400": PROB, "404": PROB, "409": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/orgs": {"post": op(
+        "Add an organisation", body=obj({"name": S, "sector": {"type": "string", "enum": ["center", "state"]},
+                                         "type": S, "parent_id": S}, ["name", "sector", "type"]),
+        responses={"201": js(obj({"id": S, "name": S, "sector": S, "type": S, "parent_id": {"type": ["string", "null"]}})),
+                   "400": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/positions": {"post": op(
+        "Add a position", body=obj({"name": S}, ["name"]),
+        responses={"201": js(obj({"id": S, "name": S})), "400": PROB, "409": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/mdo-admins": {"post": op(
+        "Create an MDO administrator: an active user of the organisation with role mdo_admin and a password (at least 12 characters)",
+        body=obj({"org_id": S, "username": S, "password": S, "first_name": S, "last_name": S, "email": S,
+                  "mobile": mobile}, ["org_id", "username", "password", "first_name", "last_name", "email", "mobile"]),
+        responses={"201": js(REF("User")), "400": PROB, "409": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/audit": {"get": op(
+        "The audit log, newest first", params=[q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+        responses={"200": js(obj({"items": {"type": "array", "items": obj({
+            "id": I, "actor_id": S, "action": S, "target": S, "client_ip": S, "detail": {"type": "object"},
+            "at": {"type": "string", "format": "date-time"}})}, "total": I, "page": I, "per_page": I}))},
+        tags=["spv"], auth=True)},
+    "/api/v1/mdo/users": {"get": op(
+        "The organisation's users, newest first (mdo_admin; spv_admin adds ?org_id=)",
+        params=[q("org_id", "organisation (spv_admin; an mdo_admin of several)"),
+                q("status", "active, inactive or pending_activation"),
+                q("q", "part of a name, e-mail or mobile"), q("page", "from 1", schema=I),
+                q("per_page", "1-100", schema=I)],
+        responses={"200": js(obj({"items": {"type": "array", "items": REF("UserRow")}, "total": I, "page": I,
+                                  "per_page": I})), "400": PROB, "403": PROB}, tags=["mdo"], auth=True)},
+    "/api/v1/mdo/users/{id}/status": {"post": op(
+        "Activate or deactivate a user of the organisation; deactivation ends their sessions at once",
+        params=[p("id", "user id"), q("org_id", "organisation (spv_admin)")],
+        body=obj({"status": {"type": "string", "enum": ["active", "inactive"]}}, ["status"]),
+        responses={"200": js(REF("UserRow")), "400": PROB, "404": PROB}, tags=["mdo"], auth=True)},
 }
+
+request = obj({"id": S, "kind": S, "full_name": S, "email": S, "mobile": S, "name": S, "details": S, "sector": S,
+               "parent_id": S, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+               "reason": S, "created_id": S, "created_at": {"type": "string", "format": "date-time"},
+               "decided_at": {"type": ["string", "null"], "format": "date-time"}})
+user_row = obj({"id": S, "first_name": S, "last_name": S, "email": S, "official_email": B, "mobile": S,
+                "status": S, "source": {"type": "string", "enum": ["self", "bulk", "admin"]}, "org_id": S,
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"}})
 
 doc = {
     "openapi": "3.1.0",
@@ -125,7 +207,10 @@ doc = {
     "servers": [{"url": "/"}],
     "paths": paths,
     "components": {
-        "schemas": {"Org": org, "User": user, "Problem": obj({
+        "schemas": {"Org": org, "User": user, "Request": request, "UserRow": user_row,
+                    "RequestList": obj({"items": {"type": "array", "items": REF("Request")}, "total": I,
+                                        "page": I, "per_page": I}),
+                    "Problem": obj({
             "type": S, "title": S, "status": I, "code": S, "detail": S,
             "errors": {"type": "array", "items": obj({"field": S, "code": S, "message": S})}},
             ["type", "title", "status", "code"])},

@@ -8,6 +8,8 @@
 #include "core/directory.h"
 #include "core/keys.h"
 #include "core/otp.h"
+#include "core/registration.h"
+#include "core/requests.h"
 #include "core/sessions.h"
 #include "store/store.h"
 
@@ -19,6 +21,8 @@ typedef struct app {
 	otp_svc otp;
 	sess_svc sess;
 	acct_policy acct;
+	reg_svc reg;
+	rq_svc rq;
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
 } app;

@@ -370,6 +370,16 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	a.sess.idle_s = cfg->session_idle;
 	a.sess.absolute_s = cfg->session_absolute;
 	main_acct_policy(cfg, &a.acct);
+	a.reg.st = a.st;
+	a.reg.dir = a.dir;
+	a.reg.otp = &a.otp;
+	a.reg.official_domains = cfg->official_domains;
+	a.reg.public_url = a.public_url; /* filled in below, before serving */
+	a.reg.activation_ttl_s = 24 * 3600;
+	a.reg.resend_per_hour = 3;
+	a.rq.st = a.st;
+	a.rq.dir = a.dir;
+	a.rq.otp = &a.otp;
 	if (notify_templates_load(cfg->templates, &tpl, err, sizeof err) != PV_OK ||
 	    notify_sms_open(cfg->sms, &hc, &sms, err, sizeof err) != PV_OK ||
 	    notify_mail_open(cfg->mail, cfg->mail_from, &mail, err, sizeof err) != PV_OK) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/audit.h"
 #include "core/validate.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -86,15 +87,15 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 		ferr_add(fe, "password", "weak_password",
 			 "Passwords have at least 12 characters");
 	if (!a->org_id || !*a->org_id || s->ops->org_get(s, a->org_id, &org) != PV_OK)
-		ferr_add(fe, "org_id", "unknown_org", "Please choose an organisation from the list");
+		ferr_add(fe, "org_id", "unknown_org", MSG_UNKNOWN_ORG);
 	if (!a->first_name || !val_name(a->first_name, strlen(a->first_name)))
-		ferr_add(fe, "first_name", "invalid_name", "Please enter a valid first name");
+		ferr_add(fe, "first_name", "invalid_name", MSG_INVALID_NAME);
 	if (!a->last_name || !val_name(a->last_name, strlen(a->last_name)))
-		ferr_add(fe, "last_name", "invalid_name", "Please enter a valid surname");
+		ferr_add(fe, "last_name", "invalid_name", MSG_INVALID_NAME);
 	if (!a->email || !val_email(a->email, strlen(a->email)))
-		ferr_add(fe, "email", "invalid_email", "Please enter a valid email address");
+		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
 	if (!a->mobile || !val_mobile(a->mobile, strlen(a->mobile), u.mobile))
-		ferr_add(fe, "mobile", "invalid_mobile", "Please add a valid mobile number");
+		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
 	if (fe->n)
 		return PV_EINVAL;
 	util_uuid(u.id);
@@ -121,9 +122,9 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	rc = s->ops->user_insert(s, &u, &conflict);
 	if (rc == PV_ECONFLICT) {
 		if (conflict & STORE_CONFLICT_EMAIL)
-			ferr_add(fe, "email", "email_taken", "Email id already registered");
+			ferr_add(fe, "email", "email_taken", MSG_EMAIL_TAKEN);
 		if (conflict & STORE_CONFLICT_MOBILE)
-			ferr_add(fe, "mobile", "mobile_taken", "Mobile number is already registered");
+			ferr_add(fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
 		goto out;
 	}
 	if (rc != PV_OK || (rc = s->ops->role_add(s, u.id, &r)) != PV_OK)
@@ -134,6 +135,12 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 		goto out;
 	}
 	if (rc != PV_OK)
+		goto out;
+	if (a->actor_id &&
+	    (rc = audit_record(s, a->actor_id, "create_admin", u.id, a->ip,
+			       json_pack("{s:s, s:s, s:s}", "role", role, "username",
+					 c.username, "org_id", u.org_id),
+			       now)) != PV_OK)
 		goto out;
 	if ((rc = s->ops->tx_commit(s)) != PV_OK)
 		goto out;
@@ -219,4 +226,46 @@ int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 	       size_t *n)
 {
 	return s->ops->role_list(s, user_id, roles, max, n);
+}
+
+int acct_set_status(store *s, const char *org_id, const char *user_id,
+		    const char *status, const char *actor_id, const char *ip,
+		    int64_t now, store_user *out)
+{
+	store_user u;
+	int rc, in_tx = 0;
+
+	if (strcmp(status, STORE_USER_ACTIVE) != 0 && strcmp(status, STORE_USER_INACTIVE) != 0)
+		return PV_EINVAL;
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	in_tx = 1;
+	if ((rc = s->ops->user_get(s, user_id, &u)) != PV_OK)
+		goto out;
+	if (strcmp(u.org_id, org_id) != 0) {
+		rc = PV_ENOTFOUND; /* another organisation's user: not revealed */
+		goto out;
+	}
+	if (strcmp(u.status, status) != 0) {
+		if ((rc = s->ops->user_set_status(s, u.id, status, now)) != PV_OK)
+			goto out;
+		if (strcmp(status, STORE_USER_INACTIVE) == 0 &&
+		    (rc = s->ops->session_revoke_user(s, u.id)) != PV_OK)
+			goto out;
+		if ((rc = audit_record(s, actor_id,
+				       strcmp(status, STORE_USER_ACTIVE) == 0 ? "activate" : "deactivate",
+				       u.id, ip, json_pack("{s:s, s:s}", "from", u.status, "org_id", org_id),
+				       now)) != PV_OK)
+			goto out;
+		util_strlcpy(u.status, status, sizeof u.status);
+		u.updated_at = now;
+	}
+	if ((rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	*out = u;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	return rc;
 }

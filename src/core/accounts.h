@@ -21,6 +21,8 @@ typedef struct acct_admin {
 	const char *username, *password;
 	const char *org_id; /* required for mdo; the SPV's own org for spv */
 	const char *first_name, *last_name, *email, *mobile;
+	/* who creates it, for the audit log (NULL: the command line) */
+	const char *actor_id, *ip;
 } acct_admin;
 
 /* Password-login throttles (per username and per client address). */
@@ -52,6 +54,13 @@ int acct_password_login(store *s, const acct_policy *pol,
 /* The roles of a user. */
 int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 	       size_t *n);
+
+/* An administrator's change of a user's status ("active" / "inactive"),
+ * limited to users of org_id (PV_ENOTFOUND for anyone else's). Deactivating
+ * ends the user's sessions at once. Audited. *out gets the user. */
+int acct_set_status(store *s, const char *org_id, const char *user_id,
+		    const char *status, const char *actor_id, const char *ip,
+		    int64_t now, store_user *out);
 
 /* 1 when any administrator credential exists with this username. */
 int acct_username_exists(store *s, const char *username);

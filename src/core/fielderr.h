@@ -7,6 +7,21 @@
 
 #define FIELDERR_MAX 24
 
+/* The user-facing messages of field errors, one place for every caller
+ * (docs/rules.md). */
+#define MSG_REQUIRED "This field is required"
+#define MSG_INVALID_NAME "Please enter a valid name"
+#define MSG_INVALID_EMAIL "Please enter a valid email id"
+#define MSG_INVALID_MOBILE "Please add a valid mobile number"
+#define MSG_UNKNOWN_POSITION "Please choose a position from the list"
+#define MSG_UNKNOWN_ORG "Please choose an organisation from the list"
+#define MSG_DECLARATION "Please confirm that the above provided information is accurate"
+#define MSG_TERMS "Please agree to the Terms of Service"
+#define MSG_VERIFICATION "Please verify your mobile number with the OTP sent to it"
+#define MSG_EMAIL_TAKEN "Email id already registered"
+#define MSG_MOBILE_TAKEN "Mobile number is already registered"
+#define MSG_INVALID_TEXT "Please remove control characters and keep it shorter"
+
 typedef struct field_err {
 	const char *field, *code, *message;
 } field_err;

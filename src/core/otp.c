@@ -242,7 +242,12 @@ static int otp_check_tx(const otp_svc *svc, const char *mobile,
 	}
 	otp_mac(svc, mobile, purpose, wellformed ? code : "x", mac);
 	if (wellformed && sodium_memcmp(mac, o.code_mac, sizeof mac) == 0) {
-		if ((rc = s->ops->otp_update(s, o.id, o.attempts, STORE_OTP_USED)) != PV_OK)
+		rc = s->ops->otp_update(s, o.id, o.attempts, STORE_OTP_USED);
+		if (rc == PV_ECONFLICT) { /* another check used it first */
+			res->status = OTP_INVALID;
+			goto failed;
+		}
+		if (rc != PV_OK)
 			return rc;
 		if (login) {
 			otp_lock_key(mobile, key, sizeof key);
@@ -260,9 +265,9 @@ static int otp_check_tx(const otp_svc *svc, const char *mobile,
 	} else {
 		res->status = OTP_INVALID;
 	}
-	if ((rc = s->ops->otp_update(s, o.id, o.attempts,
-				     res->status == OTP_LOCKED ? STORE_OTP_DEAD
-							       : STORE_OTP_LIVE)) != PV_OK)
+	rc = s->ops->otp_update(s, o.id, o.attempts,
+				res->status == OTP_LOCKED ? STORE_OTP_DEAD : STORE_OTP_LIVE);
+	if (rc != PV_OK && rc != PV_ECONFLICT)
 		return rc;
 failed:
 	return login ? otp_login_failed(svc, mobile, now) : PV_OK;

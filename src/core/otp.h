@@ -89,9 +89,10 @@ int otp_token_issue(const otp_svc *svc, const char *mobile,
 		    char token[OTP_TOKEN_LEN]);
 
 /* Consumes a verification token for this number and purpose. PV_OK, or
- * PV_ENOTFOUND (unknown, used, or bound to another number or purpose:
- * such a token is burned), PV_EEXPIRED. Call it inside the transaction
- * that acts on the proof, so a rollback leaves the token unused. */
+ * PV_ENOTFOUND (unknown, used, or bound to another number or purpose),
+ * PV_EEXPIRED. Call it inside the transaction that acts on the proof: a
+ * rollback (any refusal) leaves the token unused, so it keeps proving its
+ * own number and purpose, and only those. */
 int otp_token_consume(const otp_svc *svc, const char *token,
 		      const char *mobile, const char *purpose, int64_t now);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fielderr.h"
 #include "core/validate.h"
 #include "http/http.h"
 #include "notify/notify.h"
@@ -16,9 +17,8 @@ void api_auth_otp(http_req *req, http_resp *resp);
 void api_auth_password(http_req *req, http_resp *resp);
 void api_auth_logout(http_req *req, http_resp *resp);
 void api_me(http_req *req, http_resp *resp);
-json_t *api_user_json(http_req *req, const store_user *u);
+json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles);
 
-static const char MSG_MOBILE[] = "Please add a valid mobile number";
 
 static void aa_retry_after(http_resp *resp, int64_t s)
 {
@@ -42,9 +42,9 @@ static int aa_mobile(json_t *body, http_resp *resp, char out[11])
 
 	if (m && val_mobile(m, strlen(m), out))
 		return 1;
-	http_problem(resp, 400, "invalid_mobile", MSG_MOBILE,
+	http_problem(resp, 400, "invalid_mobile", MSG_INVALID_MOBILE,
 		     json_pack("[o]", http_field_error("mobile", m ? "invalid_mobile" : "required",
-						       MSG_MOBILE)));
+						       MSG_INVALID_MOBILE)));
 	return 0;
 }
 
@@ -76,9 +76,9 @@ void api_otp_send(http_req *req, http_resp *resp)
 	}
 	registered = rc == PV_OK;
 	if (registered && strcmp(purpose, OTP_PURPOSE_REGISTER) == 0) {
-		http_problem(resp, 409, "mobile_taken", "Mobile number is already registered",
+		http_problem(resp, 409, "mobile_taken", MSG_MOBILE_TAKEN,
 			     json_pack("[o]", http_field_error("mobile", "mobile_taken",
-							       "Mobile number is already registered")));
+							       MSG_MOBILE_TAKEN)));
 		goto out;
 	}
 	/* for login the SMS goes only to registered numbers, but the
@@ -183,7 +183,7 @@ static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
 	req->user = *u;
 	acct_roles(a->st, u->id, req->roles, ACCT_ROLES_MAX, &req->nroles);
 	doc = json_pack("{s:s, s:s, s:o}", "token", token, "csrf_token", csrf, "user",
-			api_user_json(req, u));
+			api_user_json(a, u, req->roles, req->nroles));
 	sodium_memzero(token, sizeof token);
 	sodium_memzero(cookie, sizeof cookie);
 	http_json(resp, 200, doc);
@@ -292,11 +292,11 @@ void api_auth_logout(http_req *req, http_resp *resp)
 	resp->status = 204;
 }
 
-json_t *api_user_json(http_req *req, const store_user *u)
+json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles)
 {
 	char created[32];
-	json_t *doc, *roles = json_array(), *org = json_null(), *pos = json_null();
-	dir_snap *sn = dir_acquire(req->app->dir);
+	json_t *doc, *jroles = json_array(), *org = json_null(), *pos = json_null();
+	dir_snap *sn = dir_acquire(a->dir);
 
 	if (sn) {
 		const dir_org *o = dir_org_by_id(sn, u->org_id);
@@ -315,24 +315,24 @@ json_t *api_user_json(http_req *req, const store_user *u)
 		}
 		if (p)
 			pos = json_pack("{s:s, s:s}", "id", p->id, "name", p->name);
-		dir_release(req->app->dir, sn);
+		dir_release(a->dir, sn);
 	}
-	for (size_t i = 0; i < req->nroles; i++) {
-		if (req->roles[i].org_id[0])
-			json_array_append_new(roles, json_pack("{s:s, s:s}", "role", req->roles[i].role,
-							       "org_id", req->roles[i].org_id));
+	for (size_t i = 0; i < nroles; i++) {
+		if (roles[i].org_id[0])
+			json_array_append_new(jroles, json_pack("{s:s, s:s}", "role", roles[i].role,
+								"org_id", roles[i].org_id));
 		else
-			json_array_append_new(roles, json_pack("{s:s}", "role", req->roles[i].role));
+			json_array_append_new(jroles, json_pack("{s:s}", "role", roles[i].role));
 	}
 	util_rfc3339(u->created_at, created);
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:s}", "id", u->id,
 			"first_name", u->first_name, "last_name", u->last_name, "email", u->email,
 			"official_email", u->official_email, "mobile", u->mobile, "status", u->status,
-			"org", org, "position", pos, "roles", roles, "created_at", created);
+			"org", org, "position", pos, "roles", jroles, "created_at", created);
 	return doc;
 }
 
 void api_me(http_req *req, http_resp *resp)
 {
-	http_json(resp, 200, api_user_json(req, &req->user));
+	http_json(resp, 200, api_user_json(req->app, &req->user, req->roles, req->nroles));
 }

@@ -136,6 +136,21 @@ int http_mdo_org(http_req *req, http_resp *resp, char org[STORE_ID_MAX]);
 /* The client's preferred language for messages: "hi" or "en", from the
  * body's "lang" if given, else Accept-Language. */
 const char *http_lang(http_req *req, json_t *body);
+/* 1 only when the member is JSON true. */
+int http_jbool(json_t *obj, const char *key);
+/* Field errors as a JSON array (new reference). */
+struct field_errs;
+json_t *http_field_errors(const struct field_errs *fe);
+/* 400 validation_failed naming every wrongly typed member among keys
+ * (each must be a string when present); returns 0 after writing it. */
+int http_check_strings(json_t *body, const char *const *names, http_resp *resp);
+/* page and per_page from the query (default 1 and 20, at most 100);
+ * writes 400 invalid_page and returns 0 when malformed. */
+int http_page(http_req *req, http_resp *resp, store_page *pg);
+/* {"items":items,"total","page","per_page"} (items stolen). */
+json_t *http_list(json_t *items, int64_t total, store_page pg);
+/* An RFC 3339 time string as JSON, or null for 0. */
+json_t *http_time(int64_t ms);
 /* A string member of a JSON object, or NULL when absent or not a string. */
 const char *http_jstr(json_t *obj, const char *key);
 

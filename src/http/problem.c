@@ -7,6 +7,8 @@
 #include "http/http.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/util.h"
+#include "core/fielderr.h"
 
 static const char *prob_title(int status)
 {
@@ -164,4 +166,81 @@ json_t *http_body_json(http_req *req, http_resp *resp)
 		return NULL;
 	}
 	return doc;
+}
+
+int http_jbool(json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(obj, key));
+}
+
+json_t *http_field_errors(const struct field_errs *fe)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < fe->n; i++)
+		json_array_append_new(a, http_field_error(fe->e[i].field, fe->e[i].code,
+							  fe->e[i].message));
+	return a;
+}
+
+int http_check_strings(json_t *body, const char *const *names, http_resp *resp)
+{
+	json_t *errs = json_array();
+
+	for (; *names; names++) {
+		json_t *v = json_object_get(body, *names);
+
+		if (v && !json_is_string(v) && !json_is_null(v))
+			json_array_append_new(errs, http_field_error(*names, "invalid_type",
+								     "This field must be text"));
+	}
+	if (json_array_size(errs) == 0) {
+		json_decref(errs);
+		return 1;
+	}
+	http_problem(resp, 400, "validation_failed", "Some fields are not valid.", errs);
+	return 0;
+}
+
+static int prob_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s)
+		return 1;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+int http_page(http_req *req, http_resp *resp, store_page *pg)
+{
+	pg->page = 1;
+	pg->per_page = 20;
+	if (!prob_num(http_query(req, "page"), 1, 1000000, &pg->page) ||
+	    !prob_num(http_query(req, "per_page"), 1, 100, &pg->per_page)) {
+		http_problem(resp, 400, "invalid_page",
+			     "page is a whole number from 1; per_page from 1 to 100.", NULL);
+		return 0;
+	}
+	return 1;
+}
+
+json_t *http_list(json_t *items, int64_t total, store_page pg)
+{
+	return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total,
+			 "page", (json_int_t)pg.page, "per_page", (json_int_t)pg.per_page);
+}
+
+json_t *http_time(int64_t ms)
+{
+	char t[32];
+
+	if (!ms)
+		return json_null();
+	util_rfc3339(ms, t);
+	return json_string(t);
 }

@@ -14,6 +14,19 @@ void api_auth_otp(http_req *req, http_resp *resp);
 void api_auth_password(http_req *req, http_resp *resp);
 void api_auth_logout(http_req *req, http_resp *resp);
 void api_me(http_req *req, http_resp *resp);
+void api_registrations(http_req *req, http_resp *resp);
+void api_activation(http_req *req, http_resp *resp);
+void api_activation_resend(http_req *req, http_resp *resp);
+void api_requests_submit(http_req *req, http_resp *resp);
+void api_admin_requests(http_req *req, http_resp *resp);
+void api_admin_approve(http_req *req, http_resp *resp);
+void api_admin_reject(http_req *req, http_resp *resp);
+void api_admin_orgs(http_req *req, http_resp *resp);
+void api_admin_positions(http_req *req, http_resp *resp);
+void api_admin_mdo_admins(http_req *req, http_resp *resp);
+void api_admin_audit(http_req *req, http_resp *resp);
+void api_mdo_users(http_req *req, http_resp *resp);
+void api_mdo_user_status(http_req *req, http_resp *resp);
 
 const struct http_route http_routes[] = {
 	{"GET", "/healthz", api_healthz, AUTH_NONE, "healthz", NULL},
@@ -28,6 +41,19 @@ const struct http_route http_routes[] = {
 	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL},
 	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL},
 	{"GET", "/api/v1/me", api_me, AUTH_USER, "me", NULL},
+	{"POST", "/api/v1/registrations", api_registrations, AUTH_NONE, "registrations", NULL},
+	{"POST", "/api/v1/activation", api_activation, AUTH_NONE, "activation", NULL},
+	{"POST", "/api/v1/activation/resend", api_activation_resend, AUTH_NONE, "activation_resend", NULL},
+	{"POST", "/api/v1/requests", api_requests_submit, AUTH_NONE, "requests_submit", NULL},
+	{"GET", "/api/v1/admin/requests", api_admin_requests, AUTH_SPV, "admin_requests", NULL},
+	{"POST", "/api/v1/admin/requests/{id}/approve", api_admin_approve, AUTH_SPV, "admin_approve", NULL},
+	{"POST", "/api/v1/admin/requests/{id}/reject", api_admin_reject, AUTH_SPV, "admin_reject", NULL},
+	{"POST", "/api/v1/admin/orgs", api_admin_orgs, AUTH_SPV, "admin_orgs", NULL},
+	{"POST", "/api/v1/admin/positions", api_admin_positions, AUTH_SPV, "admin_positions", NULL},
+	{"POST", "/api/v1/admin/mdo-admins", api_admin_mdo_admins, AUTH_SPV, "admin_mdo_admins", NULL},
+	{"GET", "/api/v1/admin/audit", api_admin_audit, AUTH_SPV, "admin_audit", NULL},
+	{"GET", "/api/v1/mdo/users", api_mdo_users, AUTH_MDO, "mdo_users", NULL},
+	{"POST", "/api/v1/mdo/users/{id}/status", api_mdo_user_status, AUTH_MDO, "mdo_user_status", NULL},
 };
 
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

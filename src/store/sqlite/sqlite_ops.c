@@ -256,14 +256,17 @@ static const char *const sql[Q_END] = {
 			" 'queued' AND next_at <= ?2 AND lease_until <= ?2"
 			" ORDER BY id LIMIT 1) AND status = 'queued' AND"
 			" lease_until <= ?2 RETURNING " OUT_COLS,
+	/* a delivered or abandoned message keeps no parameters: they held
+	 * codes and links */
 	[Q_OUT_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2,"
-		       " claimed_by = '', lease_until = 0 WHERE id = ?1",
+		       " params = '{}', claimed_by = '', lease_until = 0"
+		       " WHERE id = ?1",
 	[Q_OUT_RETRY] = "UPDATE outbox SET status = 'queued', attempts = ?2,"
 			" next_at = ?3, last_error = ?4, claimed_by = '',"
 			" lease_until = 0 WHERE id = ?1",
 	[Q_OUT_FAIL] = "UPDATE outbox SET status = 'failed', attempts = ?2,"
-		       " last_error = ?3, claimed_by = '', lease_until = 0"
-		       " WHERE id = ?1",
+		       " last_error = ?3, params = '{}', claimed_by = '',"
+		       " lease_until = 0 WHERE id = ?1",
 	[Q_OUT_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE status ="
 			" 'queued'), (SELECT count(*) FROM outbox WHERE status"
 			" = 'failed')",

@@ -1,0 +1,52 @@
+/* registration: self-registration of an employee (the SOP's Register
+ * screen), e-mail activation, and its re-sending. */
+#ifndef PV_REGISTRATION_H
+#define PV_REGISTRATION_H
+
+#include <stdint.h>
+
+#include "core/directory.h"
+#include "core/fielderr.h"
+#include "core/otp.h"
+#include "store/store.h"
+
+/* The versions of the texts a user accepts, recorded as consent. */
+#define REG_DECLARATION_VERSION "declaration-2023-05-30"
+#define REG_TERMS_VERSION "terms-2023-05-30"
+
+typedef struct reg_svc {
+	store *st;
+	directory *dir;
+	const otp_svc *otp; /* verification tokens; its keys hash activation tokens */
+	const char *official_domains;
+	const char *public_url; /* activation links */
+	int activation_ttl_s;   /* 86400 */
+	int resend_per_hour;    /* activation e-mails per address per hour: 3 */
+} reg_svc;
+
+/* Strings may be NULL (absent); booleans: 1 true, 0 false or absent. */
+typedef struct reg_input {
+	const char *first_name, *last_name, *position_id, *email, *mobile,
+		*verification_token, *org_id;
+	int declaration, terms;
+	const char *ip, *lang;
+} reg_input;
+
+/* Registers a pending user: every field problem into fe (PV_EINVAL), a
+ * missing/used/expired/foreign verification token as verification_required
+ * (PV_EINVAL), a duplicate e-mail or mobile as PV_ECONFLICT with fe naming
+ * it (email_taken, mobile_taken). On success the user, both consents, the
+ * activation token and its e-mail are written in one transaction. */
+int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
+		 field_errs *fe, store_user *out);
+
+/* Activates the user of an activation token: PV_OK, PV_ENOTFOUND
+ * (unknown or used), PV_EEXPIRED. */
+int reg_activate(const reg_svc *svc, const char *token, int64_t now);
+
+/* Sends a new activation link when email belongs to a pending user (at
+ * most resend_per_hour an hour); says nothing either way. */
+int reg_resend(const reg_svc *svc, const char *email, const char *lang,
+	       int64_t now);
+
+#endif

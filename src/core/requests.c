@@ -1,0 +1,371 @@
+#include "core/requests.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/validate.h"
+#include "notify/notify.h"
+#include "util/err.h"
+#include "util/util.h"
+
+#define RQ_NAME_MAX 300 /* bytes of a position or organisation name */
+#define RQ_DETAILS_MAX 2000
+
+static int rq_trim(const char *s, char *out, size_t cap)
+{
+	size_t n;
+	const char *p;
+
+	if (!s)
+		return 0;
+	p = util_trim(s, strlen(s), &n);
+	if (n == 0)
+		return 0;
+	if (n >= cap)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 1;
+}
+
+/* A directory name: trimmed, 2-300 bytes of text without control
+ * characters. */
+static int rq_dir_name(field_errs *fe, const char *field, const char *in,
+		       char *out, size_t cap, int required)
+{
+	int t = rq_trim(in, out, cap < RQ_NAME_MAX + 1 ? cap : RQ_NAME_MAX + 1);
+
+	if (t == 0) {
+		if (required)
+			ferr_add(fe, field, "required", MSG_REQUIRED);
+		return 0;
+	}
+	if (t < 0 || strlen(out) < 2 || !val_utf8(out, strlen(out)) ||
+	    !val_text(out, strlen(out), 0)) {
+		ferr_add(fe, field, "invalid_name", MSG_INVALID_NAME);
+		return 0;
+	}
+	return 1;
+}
+
+static int rq_sector_ok(const char *s)
+{
+	return s && (strcmp(s, "center") == 0 || strcmp(s, "state") == 0);
+}
+
+static int rq_org_exists(const rq_svc *svc, const char *id)
+{
+	store_org o;
+
+	return svc->st->ops->org_get(svc->st, id, &o) == PV_OK && o.active;
+}
+
+int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
+	      field_errs *fe, store_request *out, int *existing)
+{
+	store *s = svc->st;
+	store_request r;
+	char tmp[STORE_EMAIL_MAX];
+	int t, rc, in_tx = 0;
+
+	memset(&r, 0, sizeof r);
+	fe->n = 0;
+	*existing = 0;
+	if (!in->kind || (strcmp(in->kind, "position") && strcmp(in->kind, "organisation")))
+		ferr_add(fe, "kind", "invalid_kind", "kind must be position or organisation");
+	else
+		util_strlcpy(r.kind, in->kind, sizeof r.kind);
+	t = rq_trim(in->full_name, r.full_name, sizeof r.full_name);
+	if (t == 0)
+		ferr_add(fe, "full_name", "required", MSG_REQUIRED);
+	else if (t < 0 || !val_name(r.full_name, strlen(r.full_name)))
+		ferr_add(fe, "full_name", "invalid_name", MSG_INVALID_NAME);
+	t = rq_trim(in->email, r.email, sizeof r.email);
+	if (t == 0)
+		ferr_add(fe, "email", "required", MSG_REQUIRED);
+	else if (t < 0 || !val_email(r.email, strlen(r.email)))
+		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
+	t = rq_trim(in->mobile, tmp, sizeof tmp);
+	if (t == 0)
+		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
+	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r.mobile))
+		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
+	rq_dir_name(fe, "name", in->name, r.name, sizeof r.name, 1);
+	t = rq_trim(in->details, r.details, RQ_DETAILS_MAX + 1);
+	if (t < 0 || (t > 0 && !val_text(r.details, strlen(r.details), 1)))
+		ferr_add(fe, "details", "invalid_text", MSG_INVALID_TEXT);
+	if (in->sector && *in->sector) {
+		if (!rq_sector_ok(in->sector))
+			ferr_add(fe, "sector", "invalid_sector", "sector must be center or state");
+		else
+			util_strlcpy(r.sector, in->sector, sizeof r.sector);
+	}
+	if (in->parent_id && *in->parent_id) {
+		if (strlen(in->parent_id) >= sizeof r.parent_id || !rq_org_exists(svc, in->parent_id))
+			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		else
+			util_strlcpy(r.parent_id, in->parent_id, sizeof r.parent_id);
+	}
+	if (!in->declaration)
+		ferr_add(fe, "declaration", "declaration_required", MSG_DECLARATION);
+	if (!in->verification_token || !*in->verification_token)
+		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
+	if (fe->n)
+		return PV_EINVAL;
+	util_uuid(r.id);
+	util_strlcpy(r.status, STORE_REQ_PENDING, sizeof r.status);
+	r.created_at = now;
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	in_tx = 1;
+	rc = otp_token_consume(svc->otp, in->verification_token, r.mobile, OTP_PURPOSE_REQUEST, now);
+	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
+		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
+		rc = PV_EINVAL;
+		goto out;
+	}
+	if (rc != PV_OK)
+		goto out;
+	rc = s->ops->request_insert(s, &r, out);
+	if (rc == PV_ECONFLICT) {
+		*existing = 1;
+		rc = PV_OK; /* rolled back below: the token stays usable */
+		goto out;
+	}
+	if (rc != PV_OK || (rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	*out = r;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	return rc;
+}
+
+/* Queues the SMS and the e-mail telling the requester the decision. */
+static int rq_notify(store *s, const store_request *r, int approved)
+{
+	char sms_t[48], mail_t[48], *params;
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "full_name", r->full_name, "kind", r->kind,
+			      "name", r->name, "reason", r->reason);
+	int rc;
+
+	params = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (!params)
+		return PV_ENOMEM;
+	snprintf(sms_t, sizeof sms_t, "request_%s_sms", approved ? "approved" : "rejected");
+	snprintf(mail_t, sizeof mail_t, "request_%s_email", approved ? "approved" : "rejected");
+	rc = notify_enqueue(s, NOTIFY_CHANNEL_SMS, r->mobile, sms_t, "en", params, NULL);
+	if (rc == PV_OK)
+		rc = notify_enqueue(s, NOTIFY_CHANNEL_EMAIL, r->email, mail_t, "en", params, NULL);
+	free(params);
+	return rc;
+}
+
+/* Creates what an approved request asks for; sets r->created_id. */
+static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision *d,
+			 int64_t now, field_errs *fe)
+{
+	store *s = svc->st;
+	int rc;
+
+	if (strcmp(r->kind, "position") == 0) {
+		store_position p;
+
+		memset(&p, 0, sizeof p);
+		util_uuid(p.id);
+		util_strlcpy(p.name, r->name, sizeof p.name);
+		p.active = 1;
+		p.created_at = now;
+		rc = s->ops->position_insert(s, &p);
+		if (rc == PV_ECONFLICT) {
+			ferr_add(fe, "name", "position_exists", "A position with this name exists");
+			return PV_EDENIED;
+		}
+		if (rc == PV_OK)
+			util_strlcpy(r->created_id, p.id, sizeof r->created_id);
+		return rc;
+	} else {
+		store_org o;
+		const char *sector = d->sector && *d->sector ? d->sector : r->sector;
+		const char *parent = d->parent_id && *d->parent_id ? d->parent_id : r->parent_id;
+
+		memset(&o, 0, sizeof o);
+		if (!rq_sector_ok(sector))
+			ferr_add(fe, "sector", sector && *sector ? "invalid_sector" : "required",
+				 "sector must be center or state");
+		if (parent && *parent && (strlen(parent) >= sizeof o.parent_id || !rq_org_exists(svc, parent)))
+			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		if (d->type && (!*d->type || strlen(d->type) >= sizeof o.type))
+			ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
+		if (fe->n)
+			return PV_EINVAL;
+		util_uuid(o.id);
+		util_strlcpy(o.name, r->name, sizeof o.name);
+		util_strlcpy(o.sector, sector, sizeof o.sector);
+		util_strlcpy(o.type, d->type ? d->type : "organisation", sizeof o.type);
+		util_strlcpy(o.parent_id, parent ? parent : "", sizeof o.parent_id);
+		o.active = 1;
+		o.created_at = o.updated_at = now;
+		if ((rc = s->ops->org_upsert(s, &o)) == PV_OK) {
+			util_strlcpy(r->created_id, o.id, sizeof r->created_id);
+			util_strlcpy(r->sector, o.sector, sizeof r->sector);
+			util_strlcpy(r->parent_id, o.parent_id, sizeof r->parent_id);
+		}
+		return rc;
+	}
+}
+
+static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
+		     int approve, int64_t now, field_errs *fe, store_request *out)
+{
+	store *s = svc->st;
+	store_request r;
+	int rc, in_tx = 0;
+
+	fe->n = 0;
+	if (approve && d->name && *d->name) {
+		char name[STORE_NAME_MAX];
+
+		if (!rq_dir_name(fe, "name", d->name, name, sizeof name, 0))
+			return PV_EINVAL;
+	}
+	if (!approve) {
+		char reason[STORE_TEXT_MAX];
+		int t = rq_trim(d->reason, reason, 1001);
+
+		if (t == 0)
+			ferr_add(fe, "reason", "required", MSG_REQUIRED);
+		else if (t < 0 || !val_text(reason, strlen(reason), 1))
+			ferr_add(fe, "reason", "invalid_text", MSG_INVALID_TEXT);
+		if (fe->n)
+			return PV_EINVAL;
+	}
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	in_tx = 1;
+	if ((rc = s->ops->request_get(s, id, &r)) != PV_OK)
+		goto out;
+	if (strcmp(r.status, STORE_REQ_PENDING) != 0) {
+		rc = PV_ECONFLICT;
+		goto out;
+	}
+	if (approve && d->name && *d->name)
+		rq_trim(d->name, r.name, sizeof r.name);
+	if (!approve)
+		rq_trim(d->reason, r.reason, sizeof r.reason);
+	if (approve && (rc = rq_create_for(svc, &r, d, now, fe)) != PV_OK)
+		goto out;
+	util_strlcpy(r.status, approve ? STORE_REQ_APPROVED : STORE_REQ_REJECTED, sizeof r.status);
+	util_strlcpy(r.decided_by, d->actor_id, sizeof r.decided_by);
+	r.decided_at = now;
+	if ((rc = s->ops->request_decide(s, &r)) != PV_OK ||
+	    (rc = rq_notify(s, &r, approve)) != PV_OK ||
+	    (rc = audit_record(s, d->actor_id, approve ? "approve" : "reject", r.id, d->ip,
+			       json_pack("{s:s, s:s, s:s}", "kind", r.kind, "name", r.name,
+					 "created_id", r.created_id),
+			       now)) != PV_OK)
+		goto out;
+	if ((rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	if (approve)
+		dir_invalidate(svc->dir);
+	notify_kick();
+	*out = r;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	return rc;
+}
+
+int rq_approve(const rq_svc *svc, const char *id, const rq_decision *d,
+	       int64_t now, field_errs *fe, store_request *out)
+{
+	return rq_decide(svc, id, d, 1, now, fe, out);
+}
+
+int rq_reject(const rq_svc *svc, const char *id, const rq_decision *d,
+	      int64_t now, field_errs *fe, store_request *out)
+{
+	return rq_decide(svc, id, d, 0, now, fe, out);
+}
+
+int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
+		  const char *type, const char *parent_id, const char *actor_id,
+		  const char *ip, int64_t now, field_errs *fe, store_org *out)
+{
+	store *s = svc->st;
+	store_org o;
+	int rc, in_tx = 0;
+
+	memset(&o, 0, sizeof o);
+	fe->n = 0;
+	rq_dir_name(fe, "name", name, o.name, sizeof o.name, 1);
+	if (!rq_sector_ok(sector))
+		ferr_add(fe, "sector", sector ? "invalid_sector" : "required", "sector must be center or state");
+	if (!type || !*type || strlen(type) >= sizeof o.type || !val_text(type, strlen(type), 0))
+		ferr_add(fe, "type", type ? "invalid_type" : "required", "type is a short word such as department");
+	if (parent_id && *parent_id && (strlen(parent_id) >= sizeof o.parent_id || !rq_org_exists(svc, parent_id)))
+		ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	if (fe->n)
+		return PV_EINVAL;
+	util_uuid(o.id);
+	util_strlcpy(o.sector, sector, sizeof o.sector);
+	util_strlcpy(o.type, type, sizeof o.type);
+	util_strlcpy(o.parent_id, parent_id ? parent_id : "", sizeof o.parent_id);
+	o.active = 1;
+	o.created_at = o.updated_at = now;
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	in_tx = 1;
+	if ((rc = s->ops->org_upsert(s, &o)) != PV_OK ||
+	    (rc = audit_record(s, actor_id, "create_org", o.id, ip,
+			       json_pack("{s:s, s:s}", "name", o.name, "parent_id", o.parent_id),
+			       now)) != PV_OK ||
+	    (rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	dir_invalidate(svc->dir);
+	*out = o;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	return rc;
+}
+
+int rq_position_create(const rq_svc *svc, const char *name,
+		       const char *actor_id, const char *ip, int64_t now,
+		       field_errs *fe, store_position *out)
+{
+	store *s = svc->st;
+	store_position p;
+	int rc, in_tx = 0;
+
+	memset(&p, 0, sizeof p);
+	fe->n = 0;
+	if (!rq_dir_name(fe, "name", name, p.name, sizeof p.name, 1))
+		return PV_EINVAL;
+	util_uuid(p.id);
+	p.active = 1;
+	p.created_at = now;
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	in_tx = 1;
+	if ((rc = s->ops->position_insert(s, &p)) != PV_OK ||
+	    (rc = audit_record(s, actor_id, "create_position", p.id, ip,
+			       json_pack("{s:s}", "name", p.name), now)) != PV_OK ||
+	    (rc = s->ops->tx_commit(s)) != PV_OK)
+		goto out;
+	in_tx = 0;
+	dir_invalidate(svc->dir);
+	*out = p;
+out:
+	if (in_tx)
+		s->ops->tx_rollback(s);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* requests: "Request for help" — an employee asks for a new position or
+ * organisation; an SPV administrator approves (creating it) or rejects;
+ * the requester is told by SMS and e-mail either way. Also the SPV's
+ * direct additions to the directory. */
+#ifndef PV_REQUESTS_H
+#define PV_REQUESTS_H
+
+#include <stdint.h>
+
+#include "core/directory.h"
+#include "core/fielderr.h"
+#include "core/otp.h"
+#include "store/store.h"
+
+typedef struct rq_svc {
+	store *st;
+	directory *dir;
+	const otp_svc *otp;
+} rq_svc;
+
+typedef struct rq_input {
+	const char *kind, *full_name, *email, *mobile, *verification_token,
+		*name, *details, *sector, *parent_id;
+	int declaration;
+	const char *lang;
+} rq_input;
+
+/* Files a request (verified mobile, purpose "request"). PV_OK with *out
+ * and *existing = 0; or *existing = 1 and *out the pending request of the
+ * same kind and name (nothing written, the token stays unused); PV_EINVAL
+ * with fe. */
+int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
+	      field_errs *fe, store_request *out, int *existing);
+
+/* The administrator's decision. For approve, name/sector/type/parent_id
+ * (may be NULL or "") correct the request; an organisation needs a sector
+ * (from the request or here). PV_ENOTFOUND, PV_ECONFLICT (already
+ * decided), PV_EINVAL with fe, or for a position whose name now exists
+ * PV_EDENIED. The creation, the decision, the notifications and the audit
+ * row are one transaction. */
+typedef struct rq_decision {
+	const char *name, *sector, *type, *parent_id, *reason;
+	const char *actor_id, *ip;
+} rq_decision;
+int rq_approve(const rq_svc *svc, const char *id, const rq_decision *d,
+	       int64_t now, field_errs *fe, store_request *out);
+int rq_reject(const rq_svc *svc, const char *id, const rq_decision *d,
+	      int64_t now, field_errs *fe, store_request *out);
+
+/* Direct additions by an SPV administrator, audited. */
+int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
+		  const char *type, const char *parent_id, const char *actor_id,
+		  const char *ip, int64_t now, field_errs *fe, store_org *out);
+/* PV_ECONFLICT when the name exists (case-insensitive). */
+int rq_position_create(const rq_svc *svc, const char *name,
+		       const char *actor_id, const char *ip, int64_t now,
+		       field_errs *fe, store_position *out);
+
+#endif

@@ -1,0 +1,314 @@
+/* SPV administration (role spv_admin) and MDO administration of users
+ * (role mdo_admin of an organisation, or spv_admin naming one). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/requests.h"
+#include "http/http.h"
+#include "util/err.h"
+#include "util/util.h"
+
+void api_admin_requests(http_req *req, http_resp *resp);
+void api_admin_approve(http_req *req, http_resp *resp);
+void api_admin_reject(http_req *req, http_resp *resp);
+void api_admin_orgs(http_req *req, http_resp *resp);
+void api_admin_positions(http_req *req, http_resp *resp);
+void api_admin_mdo_admins(http_req *req, http_resp *resp);
+void api_admin_audit(http_req *req, http_resp *resp);
+void api_mdo_users(http_req *req, http_resp *resp);
+void api_mdo_user_status(http_req *req, http_resp *resp);
+json_t *api_request_json(const store_request *r);
+
+static void ad_invalid(http_resp *resp, const field_errs *fe)
+{
+	http_problem(resp, 400, "validation_failed", "Some fields are not valid.",
+		     http_field_errors(fe));
+}
+
+void api_admin_requests(http_req *req, http_resp *resp)
+{
+	const char *status = http_query(req, "status"), *kind = http_query(req, "kind");
+	store *s = req->app->st;
+	store_request *items = NULL;
+	store_page pg;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *arr;
+	int rc;
+
+	if (!http_page(req, resp, &pg))
+		return;
+	if (status && *status && strcmp(status, STORE_REQ_PENDING) && strcmp(status, STORE_REQ_APPROVED) &&
+	    strcmp(status, STORE_REQ_REJECTED)) {
+		http_problem(resp, 400, "invalid_status", "status must be pending, approved or rejected.", NULL);
+		return;
+	}
+	if (kind && *kind && strcmp(kind, "position") && strcmp(kind, "organisation")) {
+		http_problem(resp, 400, "invalid_kind", "kind must be position or organisation.", NULL);
+		return;
+	}
+	rc = s->ops->request_list(s, status ? status : "", kind ? kind : "", pg, &items, &n, &total);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, api_request_json(&items[i]));
+	free(items);
+	http_json(resp, 200, http_list(arr, total, pg));
+}
+
+static void ad_decide(http_req *req, http_resp *resp, int approve)
+{
+	static const char *const strs[] = {"name", "sector", "type", "parent_id", "reason", NULL};
+	json_t *body = http_body_json(req, resp);
+	rq_decision d;
+	field_errs fe;
+	store_request r;
+	int rc;
+
+	if (!body || !http_check_strings(body, strs, resp))
+		goto out;
+	memset(&d, 0, sizeof d);
+	d.name = http_jstr(body, "name");
+	d.sector = http_jstr(body, "sector");
+	d.type = http_jstr(body, "type");
+	d.parent_id = http_jstr(body, "parent_id");
+	d.reason = http_jstr(body, "reason");
+	d.actor_id = req->user.id;
+	d.ip = req->ip;
+	rc = (approve ? rq_approve : rq_reject)(&req->app->rq, http_param(req, "id"), &d,
+						util_now_ms(), &fe, &r);
+	if (rc == PV_EINVAL)
+		ad_invalid(resp, &fe);
+	else if (rc == PV_ENOTFOUND)
+		http_problem(resp, 404, "request_not_found", "There is no request with this id.", NULL);
+	else if (rc == PV_ECONFLICT)
+		http_problem(resp, 409, "already_decided", "This request was already decided.", NULL);
+	else if (rc == PV_EDENIED)
+		http_problem(resp, 409, "position_exists", "A position with this name exists.",
+			     http_field_errors(&fe));
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		http_json(resp, 200, api_request_json(&r));
+out:
+	json_decref(body);
+}
+
+void api_admin_approve(http_req *req, http_resp *resp)
+{
+	ad_decide(req, resp, 1);
+}
+
+void api_admin_reject(http_req *req, http_resp *resp)
+{
+	ad_decide(req, resp, 0);
+}
+
+void api_admin_orgs(http_req *req, http_resp *resp)
+{
+	static const char *const strs[] = {"name", "sector", "type", "parent_id", NULL};
+	json_t *body = http_body_json(req, resp);
+	field_errs fe;
+	store_org o;
+	int rc;
+
+	if (!body || !http_check_strings(body, strs, resp))
+		goto out;
+	rc = rq_org_create(&req->app->rq, http_jstr(body, "name"), http_jstr(body, "sector"),
+			   http_jstr(body, "type"), http_jstr(body, "parent_id"), req->user.id, req->ip,
+			   util_now_ms(), &fe, &o);
+	if (rc == PV_EINVAL)
+		ad_invalid(resp, &fe);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		http_json(resp, 201, json_pack("{s:s, s:s, s:s, s:s, s:s*}", "id", o.id, "name", o.name,
+					       "sector", o.sector, "type", o.type, "parent_id",
+					       o.parent_id[0] ? o.parent_id : NULL));
+out:
+	json_decref(body);
+}
+
+void api_admin_positions(http_req *req, http_resp *resp)
+{
+	static const char *const strs[] = {"name", NULL};
+	json_t *body = http_body_json(req, resp);
+	field_errs fe;
+	store_position p;
+	int rc;
+
+	if (!body || !http_check_strings(body, strs, resp))
+		goto out;
+	rc = rq_position_create(&req->app->rq, http_jstr(body, "name"), req->user.id, req->ip,
+				util_now_ms(), &fe, &p);
+	if (rc == PV_EINVAL)
+		ad_invalid(resp, &fe);
+	else if (rc == PV_ECONFLICT)
+		http_problem(resp, 409, "position_exists", "A position with this name exists.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		http_json(resp, 201, json_pack("{s:s, s:s}", "id", p.id, "name", p.name));
+out:
+	json_decref(body);
+}
+
+json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles);
+
+void api_admin_mdo_admins(http_req *req, http_resp *resp)
+{
+	static const char *const strs[] = {"org_id", "username", "password", "first_name",
+					   "last_name", "email", "mobile", NULL};
+	json_t *body = http_body_json(req, resp);
+	acct_admin ad;
+	field_errs fe;
+	store_user u;
+	int rc;
+
+	if (!body || !http_check_strings(body, strs, resp))
+		goto out;
+	memset(&ad, 0, sizeof ad);
+	ad.role = "mdo";
+	ad.org_id = http_jstr(body, "org_id");
+	ad.username = http_jstr(body, "username");
+	ad.password = http_jstr(body, "password");
+	ad.first_name = http_jstr(body, "first_name");
+	ad.last_name = http_jstr(body, "last_name");
+	ad.email = http_jstr(body, "email");
+	ad.mobile = http_jstr(body, "mobile");
+	ad.actor_id = req->user.id;
+	ad.ip = req->ip;
+	rc = acct_admin_create(req->app->st, &req->app->acct, &ad, util_now_ms(), &fe, &u);
+	if (rc == PV_EINVAL) {
+		ad_invalid(resp, &fe);
+	} else if (rc == PV_ECONFLICT) {
+		http_problem(resp, 409, fe.n ? fe.e[0].code : "conflict",
+			     fe.n ? fe.e[0].message : "Already exists.", http_field_errors(&fe));
+	} else if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+	} else {
+		json_t *doc;
+		store_role role;
+
+		memset(&role, 0, sizeof role);
+		util_strlcpy(role.role, "mdo_admin", sizeof role.role);
+		util_strlcpy(role.org_id, u.org_id, sizeof role.org_id);
+		doc = api_user_json(req->app, &u, &role, 1);
+		json_object_set_new(doc, "username", json_string(ad.username));
+		http_json(resp, 201, doc);
+	}
+out:
+	json_decref(body);
+}
+
+void api_admin_audit(http_req *req, http_resp *resp)
+{
+	store *s = req->app->st;
+	store_audit *items = NULL;
+	store_page pg;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *arr;
+	int rc;
+
+	if (!http_page(req, resp, &pg))
+		return;
+	if ((rc = s->ops->audit_list(s, pg, &items, &n, &total)) != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *detail = json_loads(items[i].detail, 0, NULL);
+
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+						     (json_int_t)items[i].id, "actor_id",
+						     items[i].actor_id, "action", items[i].action,
+						     "target", items[i].target, "client_ip",
+						     items[i].client_ip, "detail",
+						     detail ? detail : json_object(), "at",
+						     http_time(items[i].at)));
+	}
+	free(items);
+	http_json(resp, 200, http_list(arr, total, pg));
+}
+
+static json_t *ad_user_row(const store_user *u)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "id", u->id,
+			 "first_name", u->first_name, "last_name", u->last_name, "email", u->email,
+			 "official_email", u->official_email, "mobile", u->mobile, "status", u->status,
+			 "source", u->source, "org_id", u->org_id, "created_at",
+			 http_time(u->created_at), "updated_at", http_time(u->updated_at));
+}
+
+void api_mdo_users(http_req *req, http_resp *resp)
+{
+	const char *status = http_query(req, "status"), *q = http_query(req, "q");
+	store *s = req->app->st;
+	store_user *items = NULL;
+	store_page pg;
+	char org[STORE_ID_MAX];
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *arr;
+	int rc;
+
+	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &pg))
+		return;
+	if (status && *status && strcmp(status, STORE_USER_ACTIVE) && strcmp(status, STORE_USER_INACTIVE) &&
+	    strcmp(status, STORE_USER_PENDING)) {
+		http_problem(resp, 400, "invalid_status",
+			     "status must be active, inactive or pending_activation.", NULL);
+		return;
+	}
+	if (q && strlen(q) > 200) {
+		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
+		return;
+	}
+	rc = s->ops->user_list(s, org, status ? status : "", q ? q : "", pg, &items, &n, &total);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, ad_user_row(&items[i]));
+	free(items);
+	http_json(resp, 200, http_list(arr, total, pg));
+}
+
+void api_mdo_user_status(http_req *req, http_resp *resp)
+{
+	json_t *body;
+	const char *status;
+	char org[STORE_ID_MAX];
+	store_user u;
+	int rc;
+
+	if (http_mdo_org(req, resp, org) != PV_OK)
+		return;
+	if (!(body = http_body_json(req, resp)))
+		return;
+	status = http_jstr(body, "status");
+	if (!status || (strcmp(status, STORE_USER_ACTIVE) && strcmp(status, STORE_USER_INACTIVE))) {
+		http_problem(resp, 400, "validation_failed", "status must be active or inactive.",
+			     json_pack("[o]", http_field_error("status", "invalid_status",
+							       "status must be active or inactive")));
+		goto out;
+	}
+	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id, req->ip,
+			     util_now_ms(), &u);
+	if (rc == PV_ENOTFOUND)
+		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		http_json(resp, 200, ad_user_row(&u));
+out:
+	json_decref(body);
+}
