@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
   libsodium-dev libsqlite3-dev sqlite3 libcurl4-gnutls-dev libcsv-dev
   libzip-dev libexpat1-dev libxlsxwriter-dev libiddawc-dev)
 test_pkgs=(libcmocka-dev curl python3 nodejs npm)
-bench_pkgs=(wrk time)
+bench_pkgs=(wrk time bc python3 sqlite3)
 
 pkgs=("${build_pkgs[@]}")
 case "$want" in

@@ -29,6 +29,7 @@ struct dir_snap {
 	size_t npos, poscap;
 	uint32_t *pos_byid;
 	sidx *org_idx, *pos_idx;
+	char **render; /* per organisation, filled lazily (atomics) */
 };
 
 struct directory {
@@ -73,6 +74,9 @@ static void dir_snap_free(dir_snap *sn)
 		sn->blocks = b->next;
 		free(b);
 	}
+	for (size_t i = 0; sn->render && i < sn->norgs; i++)
+		free(sn->render[i]);
+	free(sn->render);
 	free(sn->orgs);
 	free(sn->parent_ids);
 	free(sn->org_byid);
@@ -232,9 +236,10 @@ static int dir_build(store *st, dir_snap **out)
 	rc = PV_ENOMEM;
 	sn->org_byid = malloc((sn->norgs ? sn->norgs : 1) * sizeof(uint32_t));
 	sn->pos_byid = malloc((sn->npos ? sn->npos : 1) * sizeof(uint32_t));
+	sn->render = calloc(sn->norgs ? sn->norgs : 1, sizeof *sn->render);
 	nitems = sn->norgs > sn->npos ? sn->norgs : sn->npos;
 	items = malloc((nitems ? nitems : 1) * sizeof *items);
-	if (!sn->org_byid || !sn->pos_byid || !items)
+	if (!sn->org_byid || !sn->pos_byid || !items || !sn->render)
 		goto out;
 	for (i = 0; i < sn->norgs; i++)
 		sn->org_byid[i] = (uint32_t)i;
@@ -464,4 +469,20 @@ size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 size_t dir_org_count(const dir_snap *sn)
 {
 	return sn->norgs;
+}
+
+const char *dir_org_render_get(const dir_snap *sn, const dir_org *org)
+{
+	return __atomic_load_n(&sn->render[org - sn->orgs], __ATOMIC_ACQUIRE);
+}
+
+const char *dir_org_render_put(const dir_snap *sn, const dir_org *org, char *s)
+{
+	char *expected = NULL;
+
+	if (__atomic_compare_exchange_n(&sn->render[org - sn->orgs], &expected, s, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return s;
+	free(s);
+	return expected;
 }

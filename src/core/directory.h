@@ -60,4 +60,12 @@ size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 		    const dir_org **path, size_t max);
 size_t dir_org_count(const dir_snap *sn);
 
+/* A per-organisation slot where a caller may keep a rendering of it (the
+ * HTTP layer keeps its JSON), valid as long as the snapshot: organisations
+ * do not change within a snapshot. get returns NULL when empty; put takes
+ * ownership of s (malloc'd) and returns the string that won when two
+ * threads raced (the loser's is freed). Freed with the snapshot. */
+const char *dir_org_render_get(const dir_snap *sn, const dir_org *org);
+const char *dir_org_render_put(const dir_snap *sn, const dir_org *org, char *s);
+
 #endif

@@ -138,9 +138,20 @@ void api_orgs_search(http_req *req, http_resp *resp)
 	buf_init(&b, 1u << 20);
 	buf_adds(&b, "{\"items\":[");
 	for (size_t i = 0; i < n; i++) {
+		const char *json = dir_org_render_get(sn, found[i]);
+
 		if (i)
-			buf_adds(&b, ",");
-		da_org(&b, sn, found[i], 0);
+			buf_add(&b, ",", 1);
+		if (!json) { /* first time this organisation is shown */
+			buf one;
+
+			buf_init(&one, 64u << 10);
+			da_org(&one, sn, found[i], 0);
+			json = one.p ? dir_org_render_put(sn, found[i], buf_steal(&one, NULL)) : NULL;
+			buf_free(&one);
+		}
+		if (json)
+			buf_adds(&b, json);
 	}
 	buf_adds(&b, "]}");
 	dir_release(req->app->dir, sn);

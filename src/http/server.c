@@ -41,6 +41,18 @@ static int srv_valid_rid(const char *s)
 	return n >= 8;
 }
 
+/* Request ids need to be unique, not secret: a per-thread random prefix
+ * (one getrandom per thread) and a counter. */
+static void srv_new_rid(char *out, size_t cap)
+{
+	static __thread char prefix[12];
+	static __thread unsigned long long n;
+
+	if (!prefix[0])
+		util_random_b64url(6, prefix, sizeof prefix);
+	snprintf(out, cap, "%s%08llx", prefix, ++n);
+}
+
 static void srv_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -76,7 +88,7 @@ static http_req *srv_req_new(app *a, struct MHD_Connection *c,
 	if (rid && srv_valid_rid(rid))
 		util_strlcpy(r->rid, rid, sizeof r->rid);
 	else
-		util_random_b64url(12, r->rid, sizeof r->rid);
+		srv_new_rid(r->rid, sizeof r->rid);
 	srv_client_ip(c, r->ip, sizeof r->ip);
 	return r;
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Search benchmark (issue 2): 100,000 generated organisations in 4 levels,
+# wrk at 64 connections against GET /api/v1/orgs?q=... with rotating
+# queries, and in the same run against a hello-world libmicrohttpd server
+# built in the same mode (the floor). Prints both requests/s, both p99
+# latencies and the ratio. Goals: search >= 40% of the floor, p99 < 5 ms.
+# Usage: bench/search.sh [N_ORGS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+SECS=${2:-10}
+CONNS=64
+scripts/install-deps.sh bench
+make --no-print-directory build/pravesh >/dev/null
+out=bench/out; mkdir -p "$out"
+cc -O2 -o "$out/hello" bench/hello.c $(pkg-config --cflags --libs libmicrohttpd)
+python3 bench/gen_orgs.py "$N" > "$out/orgs.csv"
+d=$(mktemp -d)
+export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn PRAVESH_MAIL=log PRAVESH_SMS=log
+t0=$(date +%s.%N)
+build/pravesh orgs load "$out/orgs.csv" >/dev/null
+t1=$(date +%s.%N)
+echo "loaded $N organisations in $(echo "$t1 - $t0" | bc) s"
+
+PORT_P=18080; PORT_H=18081
+build/pravesh serve --listen 127.0.0.1:$PORT_P --workers 2 >/dev/null 2>"$out/serve.log" &
+PP=$!
+"$out/hello" $PORT_H 2 >/dev/null &
+HP=$!
+trap 'kill $PP $HP 2>/dev/null; rm -rf "$d"' EXIT
+for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$PORT_P/api/v1/orgs?q=justice&limit=3" | head -c 300; echo
+
+run() { # url [script]
+  if [ -n "${2:-}" ]; then wrk -t2 -c$CONNS -d${SECS}s --latency -s "$2" "$1"; else wrk -t2 -c$CONNS -d${SECS}s --latency "$1"; fi
+}
+rps() { awk '/^Requests\/sec/ {print $2}'; }
+p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
+
+run "http://127.0.0.1:$PORT_H/" > "$out/hello.txt"
+run "http://127.0.0.1:$PORT_P" bench/queries.lua > "$out/search.txt"
+# the floor again, so that noise on a shared machine shows
+run "http://127.0.0.1:$PORT_H/" > "$out/hello2.txt"
+
+h1=$(rps < "$out/hello.txt"); h2=$(rps < "$out/hello2.txt"); s=$(rps < "$out/search.txt")
+hp=$(p99 < "$out/hello.txt"); sp=$(p99 < "$out/search.txt")
+errs=$(grep -E 'Non-2xx|Socket errors' "$out/search.txt" || true)
+floor=$(echo "($h1 + $h2) / 2" | bc -l)
+printf 'floor (hello world): %.0f req/s (runs %.0f and %.0f), p99 %.2f ms\n' "$floor" "$h1" "$h2" "$hp"
+printf 'search:              %.0f req/s, p99 %.2f ms %s\n' "$s" "$sp" "$errs"
+printf 'ratio search/floor:  %.2f (goal >= 0.40); p99 goal < 5 ms\n' "$(echo "$s / $floor" | bc -l)"
