@@ -110,21 +110,21 @@ static int otp_issue_tx(const otp_svc *svc, const char *mobile,
 	if (rc != PV_OK && rc != PV_ENOTFOUND)
 		return rc;
 	/* hourly and daily windows per number, hourly per address */
-	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_HOUR_MS + 1, &n)) != PV_OK)
+	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_HOUR_MS + 1, p->per_hour, &n)) != PV_OK)
 		return rc;
 	if (n >= p->per_hour) {
 		res->status = OTP_RATE_LIMITED;
 		res->retry_after_s = 60;
 		return PV_OK;
 	}
-	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_DAY_MS + 1, &n)) != PV_OK)
+	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_DAY_MS + 1, p->per_day, &n)) != PV_OK)
 		return rc;
 	if (n >= p->per_day) {
 		res->status = OTP_RATE_LIMITED;
 		res->retry_after_s = 3600;
 		return PV_OK;
 	}
-	if ((rc = s->ops->otp_count_ip(s, ip, now - OTP_HOUR_MS + 1, &n)) != PV_OK)
+	if ((rc = s->ops->otp_count_ip(s, ip, now - OTP_HOUR_MS + 1, p->per_ip_hour, &n)) != PV_OK)
 		return rc;
 	if (n >= p->per_ip_hour) {
 		res->status = OTP_RATE_LIMITED;
@@ -211,9 +211,9 @@ static int otp_login_failed(const otp_svc *svc, const char *mobile, int64_t now)
 	return svc->st->ops->throttle_put(svc->st, &t);
 }
 
-static int otp_check_tx(const otp_svc *svc, const char *mobile,
-			const char *purpose, const char *code, int64_t now,
-			otp_result *res)
+static int otp_check_body(const otp_svc *svc, const char *mobile,
+			  const char *purpose, const char *code, int64_t now,
+			  otp_result *res)
 {
 	store *s = svc->st;
 	int login = strcmp(purpose, OTP_PURPOSE_LOGIN) == 0;
@@ -273,6 +273,18 @@ failed:
 	return login ? otp_login_failed(svc, mobile, now) : PV_OK;
 }
 
+int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
+		 const char *code, int64_t now, otp_result *res)
+{
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	rc = otp_check_body(svc, mobile, purpose, code, now, res);
+	if (rc == PV_OK)
+		otp_count(res->status == OTP_OK ? &otp_stats.verified : &otp_stats.failed);
+	return rc;
+}
+
 int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
 	      const char *code, int64_t now, otp_result *res)
 {
@@ -287,8 +299,6 @@ int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
 		rc = s->ops->tx_commit(s);
 	if (rc != PV_OK)
 		s->ops->tx_rollback(s);
-	else
-		otp_count(res->status == OTP_OK ? &otp_stats.verified : &otp_stats.failed);
 	return rc;
 }
 

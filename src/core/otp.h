@@ -68,6 +68,11 @@ int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
 	      const char *ip, int deliver, const char *lang, int64_t now,
 	      char *code_out, otp_result *res);
 
+/* The same inside the caller's transaction (for a login that checks the
+ * code and starts the session in one transaction). */
+int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
+		 const char *code, int64_t now, otp_result *res);
+
 /* Checks a code; a right code is used up. For purpose login, failures
  * count towards the number's consecutive-failure lock and a success
  * clears it. Returns PV_OK with res->status, or a store error. */

@@ -76,8 +76,74 @@ int sess_csrf_ok(const sess_svc *svc, const store_session *se, const char *csrf)
 int sess_revoke(const sess_svc *svc, const char *token)
 {
 	unsigned char h[STORE_HASH_LEN];
+	int rc;
 
 	if (sess_hash(svc, token, h) != PV_OK)
 		return PV_OK;
-	return svc->st->ops->session_revoke(svc->st, h);
+	rc = svc->st->ops->session_revoke(svc->st, h);
+	return rc == PV_ENOTFOUND ? PV_OK : rc; /* unknown tokens are fine */
+}
+
+/* The body of sess_login_otp, inside its transaction. */
+static int sess_login_tx(const sess_svc *svc, const otp_svc *otp, const char *mobile,
+			 const char *code, int64_t now, sess_login_result *res)
+{
+	store *s = svc->st;
+	otp_result o;
+	int rc = otp_check_tx(otp, mobile, OTP_PURPOSE_LOGIN, code, now, &o);
+
+	if (rc != PV_OK)
+		return rc;
+	switch (o.status) {
+	case OTP_OK:
+		break;
+	case OTP_NUMBER_LOCKED:
+		res->status = SESS_LOGIN_NUMBER_LOCKED;
+		res->retry_after_s = o.retry_after_s;
+		return PV_OK;
+	case OTP_LOCKED:
+		res->status = SESS_LOGIN_CODE_DEAD;
+		res->retry_after_s = otp->pol.resend_s;
+		return PV_OK;
+	default:
+		res->status = SESS_LOGIN_FAILED;
+		return PV_OK;
+	}
+	rc = s->ops->user_by_mobile(s, mobile, &res->user);
+	if (rc == PV_ENOTFOUND) {
+		res->status = SESS_LOGIN_FAILED; /* a guessed code of an unknown number */
+		return PV_OK;
+	}
+	if (rc != PV_OK)
+		return rc;
+	if (strcmp(res->user.status, STORE_USER_PENDING) == 0) {
+		res->status = SESS_LOGIN_NOT_ACTIVATED;
+		return PV_OK;
+	}
+	if (strcmp(res->user.status, STORE_USER_ACTIVE) != 0) {
+		res->status = SESS_LOGIN_INACTIVE;
+		return PV_OK;
+	}
+	res->status = SESS_LOGIN_OK;
+	return sess_create(svc, res->user.id, now, res->token, res->csrf);
+}
+
+int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
+		   const char *code, int64_t now, sess_login_result *res)
+{
+	store *s = svc->st;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+		return rc;
+	rc = sess_login_tx(svc, otp, mobile, code ? code : "", now, res);
+	if (rc == PV_OK)
+		rc = s->ops->tx_commit(s);
+	if (rc != PV_OK) {
+		s->ops->tx_rollback(s);
+		sodium_memzero(res->token, sizeof res->token);
+		res->status = SESS_LOGIN_FAILED;
+	}
+	return rc;
 }

@@ -25,6 +25,27 @@ typedef struct sess_svc {
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 		char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
 
+
+/* Logs in with a mobile number and a login code, in ONE store
+ * transaction: the code is checked (and used up, or its failure counted),
+ * the user looked up and, when active, a session started. */
+enum sess_login {
+	SESS_LOGIN_OK = 0,
+	SESS_LOGIN_FAILED,        /* wrong, expired or no code; unknown number */
+	SESS_LOGIN_CODE_DEAD,     /* too many wrong tries: a new code is needed */
+	SESS_LOGIN_NUMBER_LOCKED, /* retry_after_s */
+	SESS_LOGIN_NOT_ACTIVATED,
+	SESS_LOGIN_INACTIVE
+};
+typedef struct sess_login_result {
+	enum sess_login status;
+	int64_t retry_after_s;
+	store_user user;
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+} sess_login_result;
+int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
+		   const char *code, int64_t now, sess_login_result *res);
+
 /* Resolves a token to its session and active user. PV_OK, PV_ENOTFOUND
  * (unknown or revoked), PV_EEXPIRED (idle or absolute limit passed: the
  * session is revoked), PV_EDENIED (the user is no longer active). */

@@ -160,19 +160,12 @@ out:
 	json_decref(body);
 }
 
-/* Sets the session cookies and answers {"token","user"}. */
-static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
+void api_session_cookies(http_req *req, http_resp *resp, const char *token, const char *csrf)
 {
 	app *a = req->app;
-	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN], cookie[256];
+	char cookie[256];
 	const char *secure = a->secure_cookies ? "; Secure" : "";
-	json_t *doc;
-	int rc;
 
-	if ((rc = sess_create(&a->sess, u->id, util_now_ms(), token, csrf)) != PV_OK) {
-		http_problem_err(resp, rc);
-		return;
-	}
 	snprintf(cookie, sizeof cookie, "pravesh_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
 		 token, a->sess.absolute_s, secure);
 	http_add_header(resp, "Set-Cookie", cookie);
@@ -180,73 +173,77 @@ static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
 		 a->sess.absolute_s, secure);
 	http_add_header(resp, "Set-Cookie", cookie);
 	http_add_header(resp, "Cache-Control", "no-store");
+	sodium_memzero(cookie, sizeof cookie);
+}
+
+/* Answers a login: the session's cookies and {"token","csrf_token","user"}. */
+static void aa_login_answer(http_req *req, http_resp *resp, const store_user *u,
+			    const char *token, const char *csrf)
+{
+	app *a = req->app;
+	json_t *doc;
+
+	api_session_cookies(req, resp, token, csrf);
 	req->user = *u;
 	acct_roles(a->st, u->id, req->roles, ACCT_ROLES_MAX, &req->nroles);
 	doc = json_pack("{s:s, s:s, s:o}", "token", token, "csrf_token", csrf, "user",
 			api_user_json(a, u, req->roles, req->nroles));
-	sodium_memzero(token, sizeof token);
-	sodium_memzero(cookie, sizeof cookie);
 	http_json(resp, 200, doc);
 }
 
-static void aa_login_failed(http_resp *resp)
+static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
 {
-	http_problem(resp, 401, "login_failed", "The mobile number or the code is not right.", NULL);
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	int rc = sess_create(&req->app->sess, u->id, util_now_ms(), token, csrf);
+
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	aa_login_answer(req, resp, u, token, csrf);
+	sodium_memzero(token, sizeof token);
 }
 
 void api_auth_otp(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	const char *code;
 	char mobile[11];
-	otp_result res;
-	store_user u;
+	sess_login_result res;
 	int rc;
 
 	if (!body)
 		return;
 	if (!aa_mobile(body, resp, mobile))
 		goto out;
-	code = http_jstr(body, "code");
-	rc = otp_check(&a->otp, mobile, OTP_PURPOSE_LOGIN, code ? code : "", util_now_ms(), &res);
+	rc = sess_login_otp(&a->sess, &a->otp, mobile, http_jstr(body, "code"), util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
 	}
-	if (res.status == OTP_NUMBER_LOCKED) {
+	switch (res.status) {
+	case SESS_LOGIN_OK:
+		aa_login_answer(req, resp, &res.user, res.token, res.csrf);
+		break;
+	case SESS_LOGIN_NUMBER_LOCKED:
 		aa_rate_limited(resp, res.retry_after_s,
 				"Too many failed logins for this number; please wait.");
-		goto out;
-	}
-	if (res.status == OTP_LOCKED) {
-		aa_rate_limited(resp, a->otp.pol.resend_s,
+		break;
+	case SESS_LOGIN_CODE_DEAD:
+		aa_rate_limited(resp, res.retry_after_s,
 				"Too many wrong codes; please ask for a new one.");
-		goto out;
-	}
-	if (res.status != OTP_OK) {
-		aa_login_failed(resp);
-		goto out;
-	}
-	rc = a->st->ops->user_by_mobile(a->st, mobile, &u);
-	if (rc == PV_ENOTFOUND) {
-		aa_login_failed(resp);
-		goto out;
-	}
-	if (rc != PV_OK) {
-		http_problem_err(resp, rc);
-		goto out;
-	}
-	if (strcmp(u.status, STORE_USER_PENDING) == 0) {
+		break;
+	case SESS_LOGIN_NOT_ACTIVATED:
 		http_problem(resp, 403, "not_activated",
 			     "Please activate your account with the link sent to your e-mail first.", NULL);
-		goto out;
-	}
-	if (strcmp(u.status, STORE_USER_ACTIVE) != 0) {
+		break;
+	case SESS_LOGIN_INACTIVE:
 		http_problem(resp, 403, "account_inactive", "This account has been deactivated.", NULL);
-		goto out;
+		break;
+	default:
+		http_problem(resp, 401, "login_failed", "The mobile number or the code is not right.", NULL);
 	}
-	aa_login_ok(req, resp, &u);
+	sodium_memzero(&res, sizeof res);
 out:
 	json_decref(body);
 }

@@ -316,10 +316,12 @@ struct store_ops {
 	int (*otp_last)(store *s, const char *mobile, const char *purpose,
 			store_otp *out);
 	int (*otp_update)(store *s, int64_t id, int attempts, int state);
+	/* Counting stops at cap: *n = min(count, cap), so a limit check costs
+	 * at most cap index entries however many codes an address asked for. */
 	int (*otp_count_mobile)(store *s, const char *mobile, int64_t since,
-				int64_t *n);
+				int64_t cap, int64_t *n);
 	int (*otp_count_ip)(store *s, const char *ip, int64_t since,
-			    int64_t *n);
+			    int64_t cap, int64_t *n);
 
 	/* Throttles: get answers PV_ENOTFOUND when the key has none; put
 	 * inserts or replaces; del of a missing key is PV_OK. */
@@ -373,7 +375,10 @@ struct store_ops {
 	 * upload_finish sets a final status and error and releases the lease
 	 * (STORE_UP_QUEUED is accepted too, to hand an upload back at
 	 * shutdown); an error longer than the field is cut. upload_list: one
-	 * organisation's uploads, newest first. upload_failure_add answers
+	 * organisation's uploads, newest first. upload_insert stores
+	 * claimed_by and lease_until as given, so an upload can be inserted
+	 * already claimed (IN_PROGRESS, leased to its creator: the import
+	 * CLI). upload_failure_add answers
 	 * PV_ECONFLICT for a row already recorded. */
 	int (*upload_insert)(store *s, const store_upload *u);
 	int (*upload_get)(store *s, const char *id, store_upload *out);

@@ -718,16 +718,20 @@ static void test_otp(void **state)
 			 PV_ENOTFOUND);
 
 	/* Counts since a time, any purpose. */
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, &n), PV_OK);
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, 100, &n), PV_OK);
 	assert_true(n == 3);
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 5, &n),
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, 2, &n), PV_OK);
+	assert_true(n == 2); /* capped */
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 5, 100, &n),
 			 PV_OK);
 	assert_true(n == 2);
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 11, &n),
+	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 11, 100, &n),
 			 PV_OK);
 	assert_true(n == 0);
-	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, &n), PV_OK);
+	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, 100, &n), PV_OK);
 	assert_true(n == 2);
+	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, 1, &n), PV_OK);
+	assert_true(n == 1);
 }
 
 static void test_throttles(void **state)
@@ -1205,6 +1209,41 @@ static void test_upload_claims(void **state)
 			 PV_ECONFLICT);
 }
 
+/* An upload inserted already claimed (the import CLI) is not claimable
+ * while its lease runs, and its holder may report progress at once. */
+static void test_upload_insert_claimed(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_upload a, got;
+	int64_t now = T0 + 5000000;
+
+	(void)state;
+	drain_queues();
+	new_org(org, NULL);
+	make_upload(&a, org, T0 + 3);
+	snprintf(a.status, sizeof a.status, "%s", STORE_UP_IN_PROGRESS);
+	snprintf(a.claimed_by, sizeof a.claimed_by, "cli-1");
+	a.lease_until = now + LEASE;
+	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
+	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.claimed_by, "cli-1");
+	assert_true(got.lease_until == now + LEASE);
+	assert_int_equal(S->ops->upload_claim(S, "w-x", now + 1, LEASE, &got),
+			 PV_ENOTFOUND);
+	a.cursor = 7;
+	assert_int_equal(S->ops->upload_progress(S, &a, "cli-1", now + 2, LEASE),
+			 PV_OK);
+	/* after its lease, a worker may take it over */
+	assert_int_equal(S->ops->upload_claim(S, "w-x", now + 3 + LEASE, LEASE,
+					      &got),
+			 PV_OK);
+	assert_string_equal(got.id, a.id);
+	assert_true(got.cursor == 7);
+	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_FAILED, "x",
+					       now + 4 + LEASE),
+			 PV_OK);
+}
+
 static void make_msg(store_outbox *m, int64_t at, int64_t next_at)
 {
 	memset(m, 0, sizeof *m);
@@ -1664,6 +1703,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_upload_claims),
+		cmocka_unit_test(test_upload_insert_claimed),
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_tx),

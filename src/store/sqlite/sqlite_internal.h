@@ -6,6 +6,7 @@
 #ifndef PV_SQLITE_INTERNAL_H
 #define PV_SQLITE_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ struct sqs_conn {
 	sqlite3_stmt *stmt[SQS_SLOTS]; /* prepared once, reset after each use */
 	int in_tx;   /* the caller's tx_begin() is open on this connection */
 	int tx_lost; /* pv_err that ended the caller's transaction, or 0 */
+	/* This connection holds its store's writer lock: for a transaction
+	 * (from BEGIN IMMEDIATE to its end), or for one autocommit write
+	 * statement (from its first step to its reset). */
+	int wl_tx, wl_stmt;
+	struct sqs_store *owner;
 	struct sqs_conn *next; /* in sqs_store.conns, under the registry lock */
 };
 
@@ -32,6 +38,11 @@ struct sqs_store {
 	char *path;
 	struct sqs_conn *conns;  /* every thread's connection (registry lock) */
 	struct sqs_store *next;  /* in the list of open stores (registry lock) */
+	/* Writers of this process take turns here before SQLite's own lock:
+	 * a thread waiting for SQLite's write lock would sleep in the busy
+	 * handler (milliseconds each time); waiting on a mutex wakes at once.
+	 * Other processes are still kept out by SQLite (busy_timeout). */
+	pthread_mutex_t wlock;
 };
 
 extern const struct store_ops sqs_ops;
@@ -65,6 +76,9 @@ int sqs_error(struct sqs_conn *c, int rc, const char *op);
  * caller's transaction is open (*own tells which); sqs_write_end commits
  * (err == PV_OK) or rolls back what it opened and returns the final error. */
 int sqs_write_begin(struct sqs_conn *c, int *own);
+/* Before the first step of a statement: takes the writer lock for an
+ * autocommit write (released by sqs_release). */
+void sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st);
 int sqs_write_end(struct sqs_conn *c, int own, int err);
 /* A consistent snapshot for reads made of several statements. */
 int sqs_read_begin(struct sqs_conn *c, int *own);

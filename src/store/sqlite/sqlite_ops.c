@@ -177,10 +177,10 @@ static const char *const sql[Q_END] = {
 	[Q_OTP_UPDATE] = "UPDATE otps SET attempts = ?2, state = ?3"
 			 " WHERE id = ?1 AND state = 0",
 	[Q_OTP_EXISTS] = "SELECT 1 FROM otps WHERE id = ?1",
-	[Q_OTP_COUNT_MOBILE] = "SELECT count(*) FROM otps WHERE mobile = ?1"
-			       " AND created_at >= ?2",
-	[Q_OTP_COUNT_IP] = "SELECT count(*) FROM otps WHERE client_ip = ?1"
-			   " AND created_at >= ?2",
+	[Q_OTP_COUNT_MOBILE] = "SELECT count(*) FROM (SELECT 1 FROM otps WHERE"
+			       " mobile = ?1 AND created_at >= ?2 LIMIT ?3)",
+	[Q_OTP_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM otps WHERE"
+			   " client_ip = ?1 AND created_at >= ?2 LIMIT ?3)",
 	[Q_THR_GET] = "SELECT tkey, hits, window_start, locked_until"
 		      " FROM throttles WHERE tkey = ?1",
 	[Q_THR_PUT] = "INSERT INTO throttles (tkey, hits, window_start,"
@@ -219,7 +219,7 @@ static const char *const sql[Q_END] = {
 		       " ORDER BY created_at, rowid LIMIT :limit OFFSET :offset",
 	[Q_REQ_COUNT] = "SELECT count(*)" REQ_FILTER,
 	[Q_UP_INSERT] = "INSERT INTO uploads (" UP_COLS ") VALUES (?1, ?2, ?3,"
-			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', 0, ?13, ?14)",
+			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, ?16, ?13, ?14)",
 	[Q_UP_GET] = "SELECT " UP_COLS " FROM uploads WHERE id = ?1",
 	[Q_UP_LIST] = "SELECT " UP_COLS " FROM uploads WHERE org_id = ?1"
 		      " ORDER BY created_at DESC, rowid DESC"
@@ -251,10 +251,15 @@ static const char *const sql[Q_END] = {
 			 " lang, params, status, attempts, next_at, created_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8)"
 			 " RETURNING id",
+	/* ORDER BY next_at, id walks the (status, next_at) index in order
+	 * (its entries end with the rowid): ORDER BY id alone made SQLite
+	 * collect and sort every due message for each claim, which with the
+	 * 2 million welcome messages of a bulk upload held the write lock for
+	 * tens of milliseconds per claim. */
 	[Q_OUT_CLAIM] = "UPDATE outbox SET claimed_by = ?1, lease_until = ?3"
 			" WHERE id = (SELECT id FROM outbox WHERE status ="
 			" 'queued' AND next_at <= ?2 AND lease_until <= ?2"
-			" ORDER BY id LIMIT 1) AND status = 'queued' AND"
+			" ORDER BY next_at, id LIMIT 1) AND status = 'queued' AND"
 			" lease_until <= ?2 RETURNING " OUT_COLS,
 	/* a delivered or abandoned message keeps no parameters: they held
 	 * codes and links */
@@ -389,6 +394,7 @@ static int step_row(struct sqs_conn *c, struct bnd *b, const char *op)
 
 	if (b->rc != SQLITE_OK)
 		return sqs_error(c, b->rc, op);
+	sqs_stmt_lock(c, b->st);
 	rc = sqlite3_step(b->st);
 	if (rc == SQLITE_ROW)
 		return PV_OK;
@@ -404,6 +410,7 @@ static int step_done(struct sqs_conn *c, struct bnd *b, const char *op)
 
 	if (b->rc != SQLITE_OK)
 		return sqs_error(c, b->rc, op);
+	sqs_stmt_lock(c, b->st);
 	for (int guard = 0; guard < 2; guard++) {
 		rc = sqlite3_step(b->st);
 		if (rc == SQLITE_DONE)
@@ -1330,21 +1337,43 @@ static int sq_otp_update(store *s, int64_t id, int attempts, int state)
 	return err == PV_OK ? PV_ECONFLICT : err;
 }
 
-static int sq_otp_count_mobile(store *s, const char *mobile, int64_t since,
-			       int64_t *n)
+/* count(*) of a capped subquery: ?1 key, ?2 since, ?3 cap */
+static int count_capped(store *s, int q, const char *op, const char *key,
+			int64_t since, int64_t cap, int64_t *out)
 {
-	if (!mobile || !n)
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!key || !out || cap < 0)
 		return PV_EINVAL;
-	return get_number(s, Q_OTP_COUNT_MOBILE, "otp_count_mobile", mobile,
-			  &since, n);
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	b_int(&b, 2, since);
+	b_int(&b, 3, cap);
+	err = step_row(c, &b, op);
+	if (!err)
+		*out = sqlite3_column_int64(st, 0);
+	else if (err == PV_ENOTFOUND)
+		err = PV_ESTORE; /* a count always has a row */
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_otp_count_mobile(store *s, const char *mobile, int64_t since,
+			       int64_t cap, int64_t *n)
+{
+	return count_capped(s, Q_OTP_COUNT_MOBILE, "otp_count_mobile", mobile,
+			    since, cap, n);
 }
 
 static int sq_otp_count_ip(store *s, const char *ip, int64_t since,
-			   int64_t *n)
+			   int64_t cap, int64_t *n)
 {
-	if (!ip || !n)
-		return PV_EINVAL;
-	return get_number(s, Q_OTP_COUNT_IP, "otp_count_ip", ip, &since, n);
+	return count_capped(s, Q_OTP_COUNT_IP, "otp_count_ip", ip, since, cap, n);
 }
 
 static int sq_throttle_get(store *s, const char *key, store_throttle *out)
@@ -1702,6 +1731,8 @@ static int sq_upload_insert(store *s, const store_upload *u)
 	B_FIELD(&b, 12, u->error);
 	b_int(&b, 13, u->created_at);
 	b_int(&b, 14, u->updated_at ? u->updated_at : u->created_at);
+	B_FIELD(&b, 15, u->claimed_by);
+	b_int(&b, 16, u->lease_until);
 	err = step_done(c, &b, "upload_insert");
 	sqs_release(c, Q_UP_INSERT, st);
 	return err;
