@@ -50,6 +50,17 @@ static int acct_username_ok(const char *u)
 	return 1;
 }
 
+/* Characters (code points) of well-formed UTF-8: the minimum length of a
+ * password counts characters, the maximum bytes. */
+static size_t acct_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 int acct_username_exists(store *s, const char *username)
 {
 	store_cred c;
@@ -83,7 +94,8 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 		ferr_add(fe, "username", "invalid_username",
 			 "Usernames are 3-64 letters, digits or . _ - @");
 	n = a->password ? strlen(a->password) : 0;
-	if (n < ACCT_PASSWORD_MIN || n > ACCT_PASSWORD_MAX || !val_utf8(a->password, n))
+	if (n < ACCT_PASSWORD_MIN || n > ACCT_PASSWORD_MAX || !val_utf8(a->password, n) ||
+	    acct_chars(a->password) < ACCT_PASSWORD_MIN)
 		ferr_add(fe, "password", "weak_password",
 			 "Passwords have at least 12 characters");
 	if (!a->org_id || !*a->org_id || s->ops->org_get(s, a->org_id, &org) != PV_OK)

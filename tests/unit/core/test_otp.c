@@ -1,0 +1,646 @@
+/* test_otp.c: every OTP rule with an injected clock, against the SQLite
+ * store on a fresh temporary file per test. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/keys.h"
+#include "core/otp.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define T0 1700000000000LL
+#define SEC 1000LL
+#define HOUR (3600 * SEC)
+#define DAY (24 * HOUR)
+
+#define M1 "9876543210"
+#define M2 "9876543211"
+#define IP1 "10.0.0.1"
+#define IP2 "10.0.0.2"
+
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+typedef struct fx {
+	char dir[64], path[128];
+	store *st;
+	keys k;
+	otp_svc svc;
+} fx;
+
+/* A small policy keeps the lock tests short. */
+static void small_policy(otp_policy *p)
+{
+	otp_policy_default(p);
+	p->fail_lock = 5;
+	p->fail_lock_s = 600;
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	char url[160];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/pv-otp-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/pravesh.db", f->dir);
+	snprintf(url, sizeof url, "sqlite:%s", f->path);
+	if (store_open(url, &f->st) != PV_OK || f->st->ops->migrate(f->st) != PV_OK)
+		return -1;
+	if (keys_load(NULL, KEY_HEX, &f->k) != PV_OK)
+		return -1;
+	f->svc.st = f->st;
+	f->svc.k = &f->k;
+	small_policy(&f->svc.pol);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	char p[160];
+
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Issues a code that must be granted; returns it in code. */
+static void issue_ok(fx *f, const char *mobile, const char *purpose,
+		     const char *ip, int64_t now, char code[7])
+{
+	otp_result r;
+
+	assert_int_equal(otp_issue(&f->svc, mobile, purpose, ip, 0, "en", now, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(strlen(code), 6);
+	assert_int_equal(strspn(code, "0123456789"), 6);
+}
+
+/* An issue that must be refused; returns its status and retry_after. */
+static enum otp_status issue_refused(fx *f, const char *mobile,
+				     const char *purpose, const char *ip,
+				     int64_t now, int64_t *retry)
+{
+	otp_result r;
+	char code[7] = "";
+
+	assert_int_equal(otp_issue(&f->svc, mobile, purpose, ip, 0, "en", now, code, &r), PV_OK);
+	assert_int_not_equal(r.status, OTP_OK);
+	assert_string_equal(code, ""); /* no code comes out of a refusal */
+	if (retry)
+		*retry = r.retry_after_s;
+	return r.status;
+}
+
+static otp_result check(fx *f, const char *mobile, const char *purpose,
+			const char *code, int64_t now)
+{
+	otp_result r;
+
+	assert_int_equal(otp_check(&f->svc, mobile, purpose, code, now, &r), PV_OK);
+	return r;
+}
+
+/* A well-formed code that is surely not `code`. */
+static void wrong_of(const char *code, char out[7])
+{
+	char tmp[24];
+
+	snprintf(tmp, sizeof tmp, "%06ld", (strtol(code, NULL, 10) + 1) % 1000000);
+	memcpy(out, tmp, 7);
+}
+
+static void test_purpose_valid(void **state)
+{
+	(void)state;
+	assert_true(otp_purpose_valid("register"));
+	assert_true(otp_purpose_valid("request"));
+	assert_true(otp_purpose_valid("login"));
+	assert_false(otp_purpose_valid("Login"));
+	assert_false(otp_purpose_valid(""));
+	assert_false(otp_purpose_valid(NULL));
+	assert_false(otp_purpose_valid("registerx"));
+}
+
+static void test_issue_and_single_use(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char code[7];
+
+	assert_int_equal(otp_issue(&f->svc, M1, "register", IP1, 0, "en", T0, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(r.expires_in_s, 300);
+	assert_int_equal(r.resend_in_s, 30);
+	r = check(f, M1, "register", code, T0 + 5 * SEC);
+	assert_int_equal(r.status, OTP_OK);
+	/* used up: the same right code fails at once */
+	r = check(f, M1, "register", code, T0 + 6 * SEC);
+	assert_int_equal(r.status, OTP_INVALID);
+	assert_int_equal(r.attempts_left, 0);
+	/* no code at all for another number */
+	r = check(f, M2, "register", code, T0 + 6 * SEC);
+	assert_int_equal(r.status, OTP_INVALID);
+}
+
+static void test_expiry(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char a[7], b[7];
+	int64_t t1 = T0 + 400 * SEC;
+
+	issue_ok(f, M1, "register", IP1, T0, a);
+	r = check(f, M1, "register", a, T0 + 300 * SEC); /* exactly ttl */
+	assert_int_equal(r.status, OTP_EXPIRED);
+	r = check(f, M1, "register", a, T0 + 301 * SEC);
+	assert_int_equal(r.status, OTP_EXPIRED);
+
+	issue_ok(f, M1, "register", IP1, t1, b);
+	r = check(f, M1, "register", b, t1 + 300 * SEC - 1); /* ttl - 1 ms */
+	assert_int_equal(r.status, OTP_OK);
+}
+
+static void test_three_wrong_tries(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char code[7], wrong[7];
+
+	issue_ok(f, M1, "register", IP1, T0, code);
+	wrong_of(code, wrong);
+	r = check(f, M1, "register", wrong, T0 + 1);
+	assert_int_equal(r.status, OTP_INVALID);
+	assert_int_equal(r.attempts_left, 2);
+	r = check(f, M1, "register", "12ab56", T0 + 2); /* malformed counts too */
+	assert_int_equal(r.status, OTP_INVALID);
+	assert_int_equal(r.attempts_left, 1);
+	r = check(f, M1, "register", wrong, T0 + 3);
+	assert_int_equal(r.status, OTP_LOCKED);
+	assert_int_equal(r.attempts_left, 0);
+	/* the code is dead: even the right one fails */
+	r = check(f, M1, "register", code, T0 + 4);
+	assert_int_equal(r.status, OTP_LOCKED);
+	/* a new code after the resend window works */
+	issue_ok(f, M1, "register", IP1, T0 + 30 * SEC, code);
+	r = check(f, M1, "register", code, T0 + 31 * SEC);
+	assert_int_equal(r.status, OTP_OK);
+}
+
+static void test_malformed_codes(void **state)
+{
+	fx *f = *state;
+	static const char *const bad[] = {"", "12345", "1234567", "abcdef", " 12345"};
+	otp_result r;
+	char code[7];
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		issue_ok(f, M1, "request", IP1, T0 + (int64_t)i * 30 * SEC, code);
+		r = check(f, M1, "request", bad[i], T0 + (int64_t)i * 30 * SEC + 1);
+		assert_int_equal(r.status, OTP_INVALID);
+		assert_int_equal(r.attempts_left, 2);
+		/* a code followed by more characters is not the code */
+		if (i == 0) {
+			char longer[8];
+			snprintf(longer, sizeof longer, "%s0", code);
+			r = check(f, M1, "request", longer, T0 + 2);
+			assert_int_equal(r.status, OTP_INVALID);
+			assert_int_equal(r.attempts_left, 1);
+		}
+	}
+}
+
+static void test_new_code_kills_old(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char a[7], b[7];
+	int64_t t = T0;
+	int i;
+
+	issue_ok(f, M1, "register", IP1, t, a);
+	/* codes are random: in the one-in-a-million case that the new code
+	 * equals the old, ask again */
+	for (i = 0; i < 3; i++) {
+		t += 30 * SEC;
+		issue_ok(f, M1, "register", IP1, t, b);
+		if (strcmp(a, b) != 0)
+			break;
+	}
+	assert_string_not_equal(a, b);
+	r = check(f, M1, "register", a, t + 1);
+	assert_int_equal(r.status, OTP_INVALID);
+	r = check(f, M1, "register", b, t + 2);
+	assert_int_equal(r.status, OTP_OK);
+	r = check(f, M1, "register", a, t + 3);
+	assert_int_equal(r.status, OTP_INVALID);
+}
+
+static void test_resend_window(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char code[7];
+	int64_t retry;
+
+	issue_ok(f, M1, "register", IP1, T0, code);
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 1, &retry), OTP_RATE_LIMITED);
+	assert_int_equal(retry, 30);
+	assert_int_equal(issue_refused(f, M1, "register", IP2, T0 + 10 * SEC, &retry), OTP_RATE_LIMITED);
+	assert_int_equal(retry, 20);
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 29 * SEC, &retry), OTP_RATE_LIMITED);
+	assert_int_equal(retry, 1);
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 30 * SEC - 1, &retry), OTP_RATE_LIMITED);
+	assert_int_equal(retry, 1);
+	/* the refusals did not replace the live code */
+	r = check(f, M1, "register", code, T0 + 30 * SEC - 1);
+	assert_int_equal(r.status, OTP_OK);
+	issue_ok(f, M1, "register", IP1, T0 + 30 * SEC, code);
+	/* the window is per number and purpose */
+	issue_ok(f, M1, "login", IP1, T0 + 30 * SEC, code);
+	issue_ok(f, M2, "register", IP1, T0 + 30 * SEC, code);
+}
+
+static void test_hourly_window(void **state)
+{
+	fx *f = *state;
+	char code[7];
+	int64_t retry;
+	int i;
+
+	/* per_hour counts codes of every purpose */
+	for (i = 0; i < 5; i++)
+		issue_ok(f, M1, i % 2 ? "login" : "register", IP1, T0 + i * 30 * SEC, code);
+	assert_int_equal(issue_refused(f, M1, "request", IP1, T0 + 150 * SEC, &retry), OTP_RATE_LIMITED);
+	assert_true(retry > 0);
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + HOUR - 1, &retry), OTP_RATE_LIMITED);
+	/* the first code slides out of the hour */
+	issue_ok(f, M1, "register", IP1, T0 + HOUR, code);
+	assert_int_equal(issue_refused(f, M1, "request", IP1, T0 + HOUR + 30 * SEC - 1, NULL), OTP_RATE_LIMITED);
+	issue_ok(f, M1, "request", IP1, T0 + HOUR + 30 * SEC, code);
+	/* other numbers are not affected */
+	issue_ok(f, M2, "register", IP1, T0 + 150 * SEC, code);
+}
+
+static void test_daily_window(void **state)
+{
+	fx *f = *state;
+	char code[7];
+	int64_t retry;
+	int i;
+
+	f->svc.pol.per_day = 7;
+	for (i = 0; i < 5; i++)
+		issue_ok(f, M1, "register", IP1, T0 + i * 30 * SEC, code);
+	for (i = 0; i < 2; i++)
+		issue_ok(f, M1, "register", IP1, T0 + HOUR + i * 30 * SEC, code);
+	/* the hour has room, the day has not */
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 2 * HOUR, &retry), OTP_RATE_LIMITED);
+	assert_true(retry > 0);
+	assert_int_equal(issue_refused(f, M1, "login", IP1, T0 + DAY - 1, NULL), OTP_RATE_LIMITED);
+	issue_ok(f, M1, "login", IP1, T0 + DAY, code);
+	issue_ok(f, M1, "register", IP1, T0 + DAY + 30 * SEC, code);
+	/* the code of T0 + 60 s still counts, then slides out */
+	assert_int_equal(issue_refused(f, M1, "request", IP1, T0 + DAY + 60 * SEC - 1, NULL), OTP_RATE_LIMITED);
+	issue_ok(f, M1, "request", IP1, T0 + DAY + 60 * SEC, code);
+}
+
+static void test_ip_window(void **state)
+{
+	fx *f = *state;
+	char code[7], mobile[11];
+	int64_t retry;
+	int i;
+
+	f->svc.pol.per_ip_hour = 4;
+	for (i = 0; i < 4; i++) {
+		snprintf(mobile, sizeof mobile, "98000000%02u", (unsigned)i % 100);
+		issue_ok(f, mobile, "register", IP1, T0 + i * SEC, code);
+	}
+	assert_int_equal(issue_refused(f, "9800000099", "register", IP1, T0 + 10 * SEC, &retry), OTP_RATE_LIMITED);
+	assert_true(retry > 0);
+	issue_ok(f, "9800000099", "register", IP2, T0 + 11 * SEC, code);
+	assert_int_equal(issue_refused(f, "9800000098", "login", IP1, T0 + HOUR - 1, NULL), OTP_RATE_LIMITED);
+	/* the first code of IP1 slides out */
+	issue_ok(f, "9800000098", "login", IP1, T0 + HOUR, code);
+	assert_int_equal(issue_refused(f, "9800000097", "login", IP1, T0 + HOUR + 1, NULL), OTP_RATE_LIMITED);
+}
+
+/* n failed logins for M1 from time t, one ms apart, with a wrong code;
+ * none may be refused by the number lock. Returns the next time. */
+static int64_t fail_logins(fx *f, int n, int64_t t, const char *wrong)
+{
+	otp_result r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		r = check(f, M1, "login", wrong, t++);
+		assert_int_not_equal(r.status, OTP_NUMBER_LOCKED);
+		assert_int_not_equal(r.status, OTP_OK);
+	}
+	return t;
+}
+
+static void test_fail_lock(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char code[7], wrong[7];
+	int64_t t, locked_at, retry;
+
+	/* failures of other purposes do not count towards the login lock */
+	t = T0;
+	issue_ok(f, M1, "register", IP1, t, code);
+	for (int i = 0; i < 8; i++)
+		check(f, M1, "register", "000000", t + i);
+
+	/* fail_lock failures lock the number */
+	t = fail_logins(f, 5, T0 + 10 * SEC, "000000"); /* no login code */
+	locked_at = t - 1;
+	r = check(f, M1, "login", "000000", t);
+	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
+	assert_int_equal(r.retry_after_s, 600);
+	assert_int_equal(issue_refused(f, M1, "login", IP1, t + 100 * SEC, &retry), OTP_NUMBER_LOCKED);
+	assert_int_equal(retry, 500);
+	/* not other numbers */
+	issue_ok(f, M2, "login", IP1, t, code);
+	r = check(f, M2, "login", code, t + 1);
+	assert_int_equal(r.status, OTP_OK);
+	/* at the last ms of the lock, still locked; even a right code is not
+	 * looked at (none can be issued) */
+	r = check(f, M1, "login", "123456", locked_at + 600 * SEC - 1);
+	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
+	assert_int_equal(r.retry_after_s, 1);
+
+	/* the lock served: the count restarts */
+	t = locked_at + 600 * SEC;
+	issue_ok(f, M1, "login", IP1, t, code);
+	wrong_of(code, wrong);
+	t = fail_logins(f, 4, t + 1, wrong);
+	r = check(f, M1, "login", code, t++); /* the code took 3 wrong tries */
+	assert_int_equal(r.status, OTP_LOCKED);
+	r = check(f, M1, "login", code, t);
+	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
+}
+
+static void test_fail_lock_reset_by_success(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char code[7];
+	int64_t t;
+
+	t = fail_logins(f, 4, T0, "000000");
+	issue_ok(f, M1, "login", IP1, t, code);
+	r = check(f, M1, "login", code, t + 1);
+	assert_int_equal(r.status, OTP_OK);
+	/* the count starts again from zero: four more, then the fifth locks */
+	t = fail_logins(f, 5, t + 2, "000000"); /* the code is used */
+	r = check(f, M1, "login", "000000", t);
+	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
+}
+
+static void test_purpose_binding(void **state)
+{
+	fx *f = *state;
+	otp_result r;
+	char reg[7], login[7];
+
+	issue_ok(f, M1, "register", IP1, T0, reg);
+	r = check(f, M1, "login", reg, T0 + 1);
+	assert_int_equal(r.status, OTP_INVALID);
+	r = check(f, M1, "request", reg, T0 + 2);
+	assert_int_equal(r.status, OTP_INVALID);
+	/* a login code alongside: each verifies only its own purpose */
+	issue_ok(f, M1, "login", IP1, T0 + 3, login);
+	if (strcmp(reg, login) != 0) {
+		r = check(f, M1, "register", login, T0 + 4);
+		assert_int_equal(r.status, OTP_INVALID);
+		assert_int_equal(r.attempts_left, 2);
+	}
+	r = check(f, M1, "register", reg, T0 + 5);
+	assert_int_equal(r.status, OTP_OK);
+	r = check(f, M1, "login", login, T0 + 6);
+	assert_int_equal(r.status, OTP_OK);
+}
+
+static void test_deliver(void **state)
+{
+	fx *f = *state;
+	store *s = f->st;
+	otp_result r;
+	store_outbox m;
+	char code[7], want[64];
+	int64_t queued, failed;
+
+	assert_int_equal(otp_issue(&f->svc, M1, "login", IP1, 0, "hi", T0, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(s->ops->outbox_stats(s, &queued, &failed), PV_OK);
+	assert_int_equal(queued, 0);
+	/* the undelivered challenge still counts: same answer and limits */
+	assert_int_equal(issue_refused(f, M1, "login", IP1, T0 + 1, NULL), OTP_RATE_LIMITED);
+
+	assert_int_equal(otp_issue(&f->svc, M2, "register", IP1, 1, "hi", T0, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(s->ops->outbox_stats(s, &queued, &failed), PV_OK);
+	assert_int_equal(queued, 1);
+	assert_int_equal(failed, 0);
+	assert_int_equal(s->ops->outbox_claim(s, "test", util_now_ms() + DAY, 1000, &m), PV_OK);
+	assert_string_equal(m.channel, "sms");
+	assert_string_equal(m.to_addr, M2);
+	assert_string_equal(m.template_name, "otp_sms");
+	assert_string_equal(m.lang, "hi");
+	snprintf(want, sizeof want, "\"code\":\"%s\"", code);
+	assert_non_null(strstr(m.params, want));
+	assert_non_null(strstr(m.params, "\"minutes\":5"));
+	assert_non_null(strstr(m.params, "\"purpose\":\"register\""));
+
+	/* no language: English */
+	assert_int_equal(otp_issue(&f->svc, M2, "request", IP1, 1, NULL, T0, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(s->ops->outbox_claim(s, "test", util_now_ms() + DAY, 1000, &m), PV_OK);
+	assert_string_equal(m.lang, "en");
+	/* a refused issue writes no row */
+	assert_int_equal(otp_issue(&f->svc, M2, "request", IP1, 1, "en", T0 + 1, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_RATE_LIMITED);
+	assert_int_equal(s->ops->outbox_claim(s, "test", util_now_ms() + DAY, 1000, &m), PV_ENOTFOUND);
+}
+
+static void test_tokens(void **state)
+{
+	fx *f = *state;
+	char tok[OTP_TOKEN_LEN], tok2[OTP_TOKEN_LEN], longer[OTP_TOKEN_LEN + 2];
+
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	assert_int_equal(strlen(tok), OTP_TOKEN_LEN - 1);
+	assert_int_equal(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+			 OTP_TOKEN_LEN - 1);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_OK);
+	/* single use */
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 2), PV_ENOTFOUND);
+
+	/* for another number: refused and burned */
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M2, "register", T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 2), PV_ENOTFOUND);
+	/* for another purpose: the same */
+	assert_int_equal(otp_token_issue(&f->svc, M1, "request", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "request", T0 + 2), PV_ENOTFOUND);
+
+	/* expiry: verify_ttl_s */
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok2), PV_OK);
+	assert_string_not_equal(tok, tok2);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 900 * SEC), PV_EEXPIRED);
+	assert_int_equal(otp_token_consume(&f->svc, tok2, M1, "register", T0 + 900 * SEC - 1), PV_OK);
+
+	/* unknown and malformed tokens */
+	assert_int_equal(otp_token_consume(&f->svc, NULL, M1, "register", T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, "", M1, "register", T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, "abc", M1, "register", T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	snprintf(longer, sizeof longer, "%sA", tok);
+	assert_int_equal(otp_token_consume(&f->svc, longer, M1, "register", T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_OK);
+}
+
+static void test_counters(void **state)
+{
+	fx *f = *state;
+	otp_counters a, b;
+	otp_result r;
+	char code[7];
+
+	otp_counters_get(&a);
+	issue_ok(f, M1, "login", IP1, T0, code);
+	issue_refused(f, M1, "login", IP1, T0 + 1, NULL);
+	r = check(f, M1, "login", "000000", T0 + 2);
+	if (strcmp(code, "000000") == 0)
+		assert_int_equal(r.status, OTP_OK);
+	else
+		assert_int_equal(r.status, OTP_INVALID);
+	r = check(f, M1, "login", code, T0 + 3);
+	otp_counters_get(&b);
+	assert_int_equal(b.sent - a.sent, 1);
+	assert_int_equal(b.rate_limited - a.rate_limited, 1);
+	assert_int_equal(b.verified - a.verified, 1);
+	assert_int_equal(b.failed - a.failed, 1);
+}
+
+/* The default policy: the numbers of the SOP. */
+static void test_defaults(void **state)
+{
+	fx *f = *state;
+	otp_policy p;
+	otp_result r;
+	char code[7], wrong[7], mobile[11];
+	int64_t t, retry;
+	int i;
+
+	otp_policy_default(&p);
+	assert_int_equal(p.ttl_s, 300);
+	assert_int_equal(p.resend_s, 30);
+	assert_int_equal(p.max_tries, 3);
+	assert_int_equal(p.per_hour, 5);
+	assert_int_equal(p.per_day, 20);
+	assert_int_equal(p.per_ip_hour, 30);
+	assert_int_equal(p.fail_lock, 100);
+	assert_int_equal(p.fail_lock_s, 3600);
+	assert_int_equal(p.verify_ttl_s, 900);
+	f->svc.pol = p;
+
+	/* 3 tries, then dead */
+	issue_ok(f, M1, "login", IP1, T0, code);
+	wrong_of(code, wrong);
+	for (i = 2; i >= 0; i--) {
+		r = check(f, M1, "login", wrong, T0 + 1);
+		assert_int_equal(r.status, i ? OTP_INVALID : OTP_LOCKED);
+		assert_int_equal(r.attempts_left, i);
+	}
+	/* 5 codes an hour for a number (one is issued already) */
+	for (i = 1; i < 5; i++)
+		issue_ok(f, M1, "login", IP1, T0 + i * 30 * SEC, code);
+	assert_int_equal(issue_refused(f, M1, "login", IP1, T0 + 5 * 30 * SEC, &retry), OTP_RATE_LIMITED);
+	/* 20 a day */
+	for (t = T0 + HOUR, i = 5; i < 20; i++, t += (i % 5) ? 30 * SEC : HOUR)
+		issue_ok(f, M1, "login", IP2, t, code);
+	assert_int_equal(issue_refused(f, M1, "login", IP2, T0 + 5 * HOUR, NULL), OTP_RATE_LIMITED);
+	issue_ok(f, M1, "login", IP2, T0 + DAY, code);
+	/* 30 an hour for an address (IP1 has 5 from the first hour) */
+	for (i = 0; i < 25; i++) {
+		snprintf(mobile, sizeof mobile, "97000000%02u", (unsigned)i % 100);
+		issue_ok(f, mobile, "register", IP1, T0 + 200 * SEC + i, code);
+	}
+	assert_int_equal(issue_refused(f, "9700000099", "register", IP1, T0 + 300 * SEC, NULL), OTP_RATE_LIMITED);
+	/* 100 failed logins lock a number for an hour; 99 do not */
+	t = T0 + 2 * DAY;
+	for (i = 0; i < 99; i++) {
+		r = check(f, M2, "login", "000000", t + i);
+		assert_int_equal(r.status, OTP_INVALID);
+	}
+	issue_ok(f, M2, "login", IP2, t + 99, code);
+	r = check(f, M2, "login", code, t + 100);
+	assert_int_equal(r.status, OTP_OK);
+	for (i = 0; i < 100; i++) {
+		r = check(f, M2, "login", "000000", t + 200 + i);
+		assert_int_equal(r.status, OTP_INVALID);
+	}
+	r = check(f, M2, "login", "000000", t + 300);
+	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
+	assert_int_equal(r.retry_after_s, 3600);
+	r = check(f, M2, "login", "000000", t + 299 + HOUR);
+	assert_int_equal(r.status, OTP_INVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_purpose_valid),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_issue_and_single_use),
+		T(test_expiry),
+		T(test_three_wrong_tries),
+		T(test_malformed_codes),
+		T(test_new_code_kills_old),
+		T(test_resend_window),
+		T(test_hourly_window),
+		T(test_daily_window),
+		T(test_ip_window),
+		T(test_fail_lock),
+		T(test_fail_lock_reset_by_success),
+		T(test_purpose_binding),
+		T(test_deliver),
+		T(test_tokens),
+		T(test_counters),
+		T(test_defaults),
+#undef T
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	log_set_level(LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
