@@ -13,29 +13,10 @@
 
 #define REG_TOKEN_KIND "activation"
 
-/* Trims s into out (cap bytes); 0 when absent or empty after trimming, -1
- * when too long. */
-static int reg_trim(const char *s, char *out, size_t cap)
-{
-	size_t n;
-	const char *p;
-
-	if (!s)
-		return 0;
-	p = util_trim(s, strlen(s), &n);
-	if (n == 0)
-		return 0;
-	if (n >= cap)
-		return -1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 1;
-}
-
 static void reg_name(field_errs *fe, const char *field, const char *in, char *out,
 		     size_t cap)
 {
-	int t = reg_trim(in, out, cap);
+	int t = util_trim_copy(in, out, cap);
 
 	if (t == 0)
 		ferr_add(fe, field, "required", MSG_REQUIRED);
@@ -53,12 +34,12 @@ static void reg_check(const reg_svc *svc, const reg_input *in, store_user *u,
 
 	reg_name(fe, "first_name", in->first_name, u->first_name, sizeof u->first_name);
 	reg_name(fe, "last_name", in->last_name, u->last_name, sizeof u->last_name);
-	t = reg_trim(in->email, u->email, sizeof u->email);
+	t = util_trim_copy(in->email, u->email, sizeof u->email);
 	if (t == 0)
 		ferr_add(fe, "email", "required", MSG_REQUIRED);
 	else if (t < 0 || !val_email(u->email, strlen(u->email)))
 		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
-	t = reg_trim(in->mobile, tmp, sizeof tmp);
+	t = util_trim_copy(in->mobile, tmp, sizeof tmp);
 	if (t == 0)
 		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
 	else if (t < 0 || !val_mobile(tmp, strlen(tmp), u->mobile))

@@ -14,29 +14,12 @@
 #define RQ_NAME_MAX 300 /* bytes of a position or organisation name */
 #define RQ_DETAILS_MAX 2000
 
-static int rq_trim(const char *s, char *out, size_t cap)
-{
-	size_t n;
-	const char *p;
-
-	if (!s)
-		return 0;
-	p = util_trim(s, strlen(s), &n);
-	if (n == 0)
-		return 0;
-	if (n >= cap)
-		return -1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 1;
-}
-
 /* A directory name: trimmed, 2-300 bytes of text without control
  * characters. */
 static int rq_dir_name(field_errs *fe, const char *field, const char *in,
 		       char *out, size_t cap, int required)
 {
-	int t = rq_trim(in, out, cap < RQ_NAME_MAX + 1 ? cap : RQ_NAME_MAX + 1);
+	int t = util_trim_copy(in, out, cap < RQ_NAME_MAX + 1 ? cap : RQ_NAME_MAX + 1);
 
 	if (t == 0) {
 		if (required)
@@ -78,23 +61,23 @@ int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
 		ferr_add(fe, "kind", "invalid_kind", "kind must be position or organisation");
 	else
 		util_strlcpy(r.kind, in->kind, sizeof r.kind);
-	t = rq_trim(in->full_name, r.full_name, sizeof r.full_name);
+	t = util_trim_copy(in->full_name, r.full_name, sizeof r.full_name);
 	if (t == 0)
 		ferr_add(fe, "full_name", "required", MSG_REQUIRED);
 	else if (t < 0 || !val_name(r.full_name, strlen(r.full_name)))
 		ferr_add(fe, "full_name", "invalid_name", MSG_INVALID_NAME);
-	t = rq_trim(in->email, r.email, sizeof r.email);
+	t = util_trim_copy(in->email, r.email, sizeof r.email);
 	if (t == 0)
 		ferr_add(fe, "email", "required", MSG_REQUIRED);
 	else if (t < 0 || !val_email(r.email, strlen(r.email)))
 		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
-	t = rq_trim(in->mobile, tmp, sizeof tmp);
+	t = util_trim_copy(in->mobile, tmp, sizeof tmp);
 	if (t == 0)
 		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
 	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r.mobile))
 		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
 	rq_dir_name(fe, "name", in->name, r.name, sizeof r.name, 1);
-	t = rq_trim(in->details, r.details, RQ_DETAILS_MAX + 1);
+	t = util_trim_copy(in->details, r.details, RQ_DETAILS_MAX + 1);
 	if (t < 0 || (t > 0 && !val_text(r.details, strlen(r.details), 1)))
 		ferr_add(fe, "details", "invalid_text", MSG_INVALID_TEXT);
 	if (in->sector && *in->sector) {
@@ -236,7 +219,7 @@ static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 	}
 	if (!approve) {
 		char reason[STORE_TEXT_MAX];
-		int t = rq_trim(d->reason, reason, 1001);
+		int t = util_trim_copy(d->reason, reason, 1001);
 
 		if (t == 0)
 			ferr_add(fe, "reason", "required", MSG_REQUIRED);
@@ -255,9 +238,9 @@ static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 		goto out;
 	}
 	if (approve && d->name && *d->name)
-		rq_trim(d->name, r.name, sizeof r.name);
+		util_trim_copy(d->name, r.name, sizeof r.name);
 	if (!approve)
-		rq_trim(d->reason, r.reason, sizeof r.reason);
+		util_trim_copy(d->reason, r.reason, sizeof r.reason);
 	if (approve && (rc = rq_create_for(svc, &r, d, now, fe)) != PV_OK)
 		goto out;
 	util_strlcpy(r.status, approve ? STORE_REQ_APPROVED : STORE_REQ_REJECTED, sizeof r.status);

@@ -20,12 +20,6 @@ void api_mdo_users(http_req *req, http_resp *resp);
 void api_mdo_user_status(http_req *req, http_resp *resp);
 json_t *api_request_json(const store_request *r);
 
-static void ad_invalid(http_resp *resp, const field_errs *fe)
-{
-	http_problem(resp, 400, "validation_failed", "Some fields are not valid.",
-		     http_field_errors(fe));
-}
-
 void api_admin_requests(http_req *req, http_resp *resp)
 {
 	const char *status = http_query(req, "status"), *kind = http_query(req, "kind");
@@ -82,7 +76,7 @@ static void ad_decide(http_req *req, http_resp *resp, int approve)
 	rc = (approve ? rq_approve : rq_reject)(&req->app->rq, http_param(req, "id"), &d,
 						util_now_ms(), &fe, &r);
 	if (rc == PV_EINVAL)
-		ad_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "request_not_found", "There is no request with this id.", NULL);
 	else if (rc == PV_ECONFLICT)
@@ -122,7 +116,7 @@ void api_admin_orgs(http_req *req, http_resp *resp)
 			   http_jstr(body, "type"), http_jstr(body, "parent_id"), req->user.id, req->ip,
 			   util_now_ms(), &fe, &o);
 	if (rc == PV_EINVAL)
-		ad_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	else if (rc != PV_OK)
 		http_problem_err(resp, rc);
 	else
@@ -146,7 +140,7 @@ void api_admin_positions(http_req *req, http_resp *resp)
 	rc = rq_position_create(&req->app->rq, http_jstr(body, "name"), req->user.id, req->ip,
 				util_now_ms(), &fe, &p);
 	if (rc == PV_EINVAL)
-		ad_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	else if (rc == PV_ECONFLICT)
 		http_problem(resp, 409, "position_exists", "A position with this name exists.", NULL);
 	else if (rc != PV_OK)
@@ -184,7 +178,7 @@ void api_admin_mdo_admins(http_req *req, http_resp *resp)
 	ad.ip = req->ip;
 	rc = acct_admin_create(req->app->st, &req->app->acct, &ad, util_now_ms(), &fe, &u);
 	if (rc == PV_EINVAL) {
-		ad_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	} else if (rc == PV_ECONFLICT) {
 		http_problem(resp, 409, fe.n ? fe.e[0].code : "conflict",
 			     fe.n ? fe.e[0].message : "Already exists.", http_field_errors(&fe));

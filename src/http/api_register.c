@@ -13,12 +13,6 @@ void api_activation_resend(http_req *req, http_resp *resp);
 void api_requests_submit(http_req *req, http_resp *resp);
 json_t *api_request_json(const store_request *r);
 
-static void ar_invalid(http_resp *resp, const field_errs *fe)
-{
-	http_problem(resp, 400, "validation_failed", "Some fields are not valid.",
-		     http_field_errors(fe));
-}
-
 /* 409 for a taken e-mail or mobile: the code of the first, every one
  * listed. */
 static void ar_conflict(http_resp *resp, const field_errs *fe)
@@ -54,7 +48,7 @@ void api_registrations(http_req *req, http_resp *resp)
 	in.lang = http_lang(req, body);
 	rc = reg_register(&a->reg, &in, util_now_ms(), &fe, &u);
 	if (rc == PV_EINVAL)
-		ar_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	else if (rc == PV_ECONFLICT)
 		ar_conflict(resp, &fe);
 	else if (rc != PV_OK)
@@ -137,7 +131,7 @@ void api_requests_submit(http_req *req, http_resp *resp)
 	in.lang = http_lang(req, body);
 	rc = rq_submit(&req->app->rq, &in, util_now_ms(), &fe, &r, &existing);
 	if (rc == PV_EINVAL)
-		ar_invalid(resp, &fe);
+		http_problem_fields(resp, &fe);
 	else if (rc != PV_OK)
 		http_problem_err(resp, rc);
 	else

@@ -244,3 +244,9 @@ json_t *http_time(int64_t ms)
 	util_rfc3339(ms, t);
 	return json_string(t);
 }
+
+void http_problem_fields(http_resp *resp, const struct field_errs *fe)
+{
+	http_problem(resp, 400, "validation_failed", "Some fields are not valid.",
+		     http_field_errors(fe));
+}

@@ -105,3 +105,20 @@ const char *util_trim(const char *s, size_t n, size_t *len)
 	*len = n;
 	return s;
 }
+
+int util_trim_copy(const char *s, char *out, size_t cap)
+{
+	size_t n;
+	const char *p;
+
+	if (!s)
+		return 0;
+	p = util_trim(s, strlen(s), &n);
+	if (n == 0)
+		return 0;
+	if (n >= cap)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 1;
+}

@@ -31,5 +31,8 @@ void util_lower_ascii(char *s);
 int util_eq_ci(const char *a, const char *b);
 /* Trims ASCII white space on both ends; returns the start, sets *len. */
 const char *util_trim(const char *s, size_t n, size_t *len);
+/* Copies s trimmed into out (cap bytes): 1 when copied, 0 when s is NULL
+ * or blank, -1 when it does not fit. */
+int util_trim_copy(const char *s, char *out, size_t cap);
 
 #endif
