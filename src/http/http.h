@@ -141,6 +141,8 @@ int http_jbool(json_t *obj, const char *key);
 /* Field errors as a JSON array (new reference). */
 struct field_errs;
 json_t *http_field_errors(const struct field_errs *fe);
+/* 400 validation_failed with every field error of fe. */
+void http_problem_fields(http_resp *resp, const struct field_errs *fe);
 /* 400 validation_failed naming every wrongly typed member among keys
  * (each must be a string when present); returns 0 after writing it. */
 int http_check_strings(json_t *body, const char *const *names, http_resp *resp);
@@ -153,6 +155,11 @@ json_t *http_list(json_t *items, int64_t total, store_page pg);
 json_t *http_time(int64_t ms);
 /* A string member of a JSON object, or NULL when absent or not a string. */
 const char *http_jstr(json_t *obj, const char *key);
+
+/* Sets the cookies of a new session (pravesh_session, HttpOnly, and
+ * pravesh_csrf) and Cache-Control: no-store (api_auth.c). */
+void api_session_cookies(http_req *req, http_resp *resp, const char *token,
+			 const char *csrf);
 
 /* Decides whether the request may reach its route (auth.c): resolves the
  * session, checks the route's role and CSRF. Returns PV_OK, or an error
