@@ -15,6 +15,7 @@
 #include "core/keys.h"
 #include "core/otp.h"
 #include "store/store.h"
+#include "support/tmpstore.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -49,16 +50,10 @@ static void small_policy(otp_policy *p)
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
-	char url[160];
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/pv-otp-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof f->path, "%s/pravesh.db", f->dir);
-	snprintf(url, sizeof url, "sqlite:%s", f->path);
-	if (store_open(url, &f->st) != PV_OK || f->st->ops->migrate(f->st) != PV_OK)
+	if (tmpstore_open(f->dir, sizeof f->dir, f->path, sizeof f->path, &f->st) != 0)
 		return -1;
 	if (keys_load(NULL, KEY_HEX, &f->k) != PV_OK)
 		return -1;
@@ -72,15 +67,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char p[160];
 
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	tmpstore_remove(f->st, f->dir, f->path);
 	free(f);
 	return 0;
 }

@@ -1,0 +1,35 @@
+#include "tmpstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util/err.h"
+
+int tmpstore_open(char *dir, size_t dcap, char *path, size_t pcap, store **st)
+{
+	char url[256];
+
+	*st = NULL;
+	if ((size_t)snprintf(dir, dcap, "/tmp/pv-test-XXXXXX") >= dcap || !mkdtemp(dir))
+		return -1;
+	if ((size_t)snprintf(path, pcap, "%s/pravesh.db", dir) >= pcap)
+		return -1;
+	snprintf(url, sizeof url, "sqlite:%s", path);
+	if (store_open(url, st) != PV_OK || (*st)->ops->migrate(*st) != PV_OK)
+		return -1;
+	return 0;
+}
+
+void tmpstore_remove(store *st, const char *dir, const char *path)
+{
+	char p[512];
+
+	store_close(st);
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+	rmdir(dir);
+}
