@@ -1,0 +1,170 @@
+/* Single sign-on (Parichay or an OpenID provider): the redirect to the
+ * provider, its callback, and whether the login page shows the button.
+ * The protocol lives in sso/; here the browser side: the state is bound to
+ * the browser by a short-lived cookie (so nobody can log a victim into
+ * their own account with a callback URL), the verified e-mail is mapped to
+ * a user, and every failure is a redirect to the login page with a reason
+ * in the log and none in the URL beyond the error word. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+void api_sso_start(http_req *req, http_resp *resp);
+void api_sso_callback(http_req *req, http_resp *resp);
+void api_sso_info(http_req *req, http_resp *resp);
+
+#define SSO_COOKIE "pravesh_sso"
+#define SSO_CALLBACK_PATH "/auth/sso/parichay/callback"
+
+/* A 302; no_store adds Cache-Control (the session cookies add their own). */
+static void as_redirect(http_resp *resp, const char *location, int no_store)
+{
+	resp->status = 302;
+	http_add_header(resp, "Location", location);
+	if (no_store)
+		http_add_header(resp, "Cache-Control", "no-store");
+}
+
+/* The login page with an error word, and the log line saying why. */
+static void as_refuse(http_resp *resp, const char *error, const char *why)
+{
+	char loc[64];
+
+	log_kv(LOG_WARN, "sso login refused", "error", error, "reason", why, NULL);
+	snprintf(loc, sizeof loc, "/login?error=%s", error);
+	as_redirect(resp, loc, 1);
+}
+
+static int as_off(http_req *req, http_resp *resp)
+{
+	if (req->app->sso)
+		return 0;
+	http_problem(resp, 404, "not_found", "Single sign-on is not configured.", NULL);
+	return 1;
+}
+
+static void as_callback_uri(const app *a, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s", a->public_url, SSO_CALLBACK_PATH);
+}
+
+/* The binding cookie: set with the state, cleared at the callback. */
+static void as_bind_cookie(http_req *req, http_resp *resp, const char *state)
+{
+	char c[256];
+
+	snprintf(c, sizeof c, "%s=%s; Path=/auth/sso; HttpOnly; SameSite=Lax; Max-Age=%d%s", SSO_COOKIE,
+		 state, state[0] ? SSO_MAX_AGE_S : 0, req->app->secure_cookies ? "; Secure" : "");
+	http_add_header(resp, "Set-Cookie", c);
+}
+
+/* The value of cookie `name`, into out; 0 when absent or too long. */
+static int as_cookie(http_req *req, const char *name, char *out, size_t cap)
+{
+	const char *h = http_header_in(req, "Cookie");
+	size_t nl = strlen(name);
+
+	while (h && *h) {
+		while (*h == ' ' || *h == ';')
+			h++;
+		if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
+			const char *v = h + nl + 1;
+
+			return util_strncpy0(out, cap, v, strcspn(v, ";")) == PV_OK;
+		}
+		h = strchr(h, ';');
+	}
+	return 0;
+}
+
+void api_sso_start(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	char cb[600], state[SSO_STATE_MAX], why[SSO_WHY_MAX];
+	char *url = NULL;
+	int rc;
+
+	if (as_off(req, resp))
+		return;
+	as_callback_uri(a, cb, sizeof cb);
+	rc = sso_begin(a->sso, cb, util_now_ms(), &url, state, why);
+	if (rc != PV_OK) {
+		as_refuse(resp, "sso_failed", why);
+		return;
+	}
+	as_bind_cookie(req, resp, state);
+	as_redirect(resp, url, 1);
+	sodium_memzero(state, sizeof state);
+	free(url);
+}
+
+void api_sso_callback(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	const char *state = http_query(req, "state");
+	const char *code = http_query(req, "code");
+	char cb[600], bound[SSO_STATE_MAX], why[SSO_WHY_MAX] = "";
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	sso_identity id;
+	store_user u;
+	int rc;
+
+	if (as_off(req, resp))
+		return;
+	as_bind_cookie(req, resp, ""); /* one callback per attempt */
+	if (!state || !as_cookie(req, SSO_COOKIE, bound, sizeof bound) ||
+	    strlen(bound) != strlen(state) || sodium_memcmp(bound, state, strlen(state)) != 0) {
+		as_refuse(resp, "sso_failed", "the state is not the one this browser started with");
+		return;
+	}
+	as_callback_uri(a, cb, sizeof cb);
+	rc = sso_finish(a->sso, cb, code, state, http_query(req, "error") != NULL, util_now_ms(),
+			&id, why);
+	if (rc != PV_OK) {
+		as_refuse(resp, "sso_failed", why);
+		return;
+	}
+	rc = a->st->ops->user_by_email(a->st, id.email, &u);
+	if (rc == PV_ENOTFOUND) {
+		as_refuse(resp, "sso_not_registered", "no user has the e-mail the provider vouched for");
+		return;
+	}
+	if (rc != PV_OK) {
+		as_refuse(resp, "sso_failed", pv_strerror(rc));
+		return;
+	}
+	if (!u.official_email) {
+		log_kv(LOG_INFO, "sso login of a user without an official e-mail", "user", u.id, NULL);
+		as_refuse(resp, "sso_not_registered", "the user's e-mail is not an official one");
+		return;
+	}
+	if (strcmp(u.status, STORE_USER_ACTIVE) != 0) {
+		log_kv(LOG_INFO, "sso login of a user who is not active", "user", u.id, "status", u.status, NULL);
+		as_refuse(resp, "sso_inactive", "the user is not active");
+		return;
+	}
+	if ((rc = sess_create(&a->sess, u.id, util_now_ms(), token, csrf)) != PV_OK) {
+		as_refuse(resp, "sso_failed", pv_strerror(rc));
+		return;
+	}
+	api_session_cookies(req, resp, token, csrf);
+	sodium_memzero(token, sizeof token);
+	sodium_memzero(csrf, sizeof csrf);
+	log_kv(LOG_INFO, "sso login", "user", u.id, NULL);
+	as_redirect(resp, "/", 0);
+}
+
+void api_sso_info(http_req *req, http_resp *resp)
+{
+	const app *a = req->app;
+	const char *name = a->sso ? sso_name(a->sso) : a->cfg->sso_name;
+
+	http_json(resp, 200, json_pack("{s:b, s:s}", "enabled", a->sso != NULL, "name",
+				       name && *name ? name : "Parichay"));
+}
