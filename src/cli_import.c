@@ -1,0 +1,285 @@
+/* cli_import: `pravesh import --org ID [--result OUT] FILE`, a bulk upload
+ * through the server's engine (import/job.c) without a server. The file is
+ * copied into <data-dir>/uploads like an uploaded one and recorded as an
+ * upload of the organisation (so it shows in the upload list, with its
+ * file and result), already claimed by this process. Users are created and
+ * the welcome SMS and e-mails are written to the outbox in the same
+ * transactions as the server would; the running server (`pravesh serve`)
+ * delivers them. Ctrl-C stops between chunks and hands the upload back to
+ * the queue, where a server resumes it. Exit codes: 0 SUCCESSFUL,
+ * 1 FAILED (or interrupted, or a store failure), 2 usage or file error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "import/job.h"
+#include "import/reader.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/util.h"
+
+int cmd_import(pv_config *cfg, const char **pos, size_t npos);
+
+static atomic_int imp_stop;
+
+static void imp_on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&imp_stop, 1);
+}
+
+typedef struct imp_progress {
+	int tty;
+	int64_t t0, last;
+	int final_shown;
+	const char *name;
+} imp_progress;
+
+static void imp_show(void *ctx, int phase, int64_t done, int64_t total)
+{
+	imp_progress *p = ctx;
+	int64_t now = util_mono_ns();
+	double secs = (double)(now - p->t0) / 1e9;
+	double rate = secs > 0 ? (double)done / secs : 0;
+	int final = done >= total;
+
+	if (phase == JOB_SCANNING) {
+		if (p->tty)
+			fprintf(stderr, "\r%s: %lld rows to import\033[K", p->name,
+				(long long)total);
+		p->t0 = now;
+		p->last = now;
+		return;
+	}
+	if (final && p->final_shown)
+		return;
+	p->final_shown = final;
+	if (p->tty) {
+		if (!final && now - p->last < 200000000)
+			return;
+		fprintf(stderr, "\r%s: %lld/%lld rows, %.0f rows/s", p->name,
+			(long long)done, (long long)total, rate);
+		if (!final && rate > 0)
+			fprintf(stderr, ", about %.0f s left", (double)(total - done) / rate);
+		fprintf(stderr, "\033[K%s", final ? "\n" : "");
+	} else {
+		if (!final && now - p->last < 10000000000LL)
+			return;
+		fprintf(stderr, "pravesh import: %s: %lld/%lld rows, %.0f rows/s\n",
+			p->name, (long long)done, (long long)total, rate);
+	}
+	p->last = now;
+}
+
+/* Copies src to dst (created, never overwritten). */
+static int imp_copy(const char *src, const char *dst)
+{
+	char b[65536];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = PV_OK;
+	ssize_t n;
+
+	if (in < 0)
+		return PV_EIO;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
+		goto out;
+	}
+	while ((n = read(in, b, sizeof b)) > 0) {
+		for (ssize_t o = 0; o < n;) {
+			ssize_t w = write(out, b + o, (size_t)(n - o));
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = PV_EIO;
+				goto out;
+			}
+			o += w;
+		}
+	}
+	if (n < 0 || fsync(out) != 0)
+		rc = PV_EIO;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0)
+		rc = PV_EIO;
+	if (rc != PV_OK && rc != PV_ECONFLICT)
+		unlink(dst);
+	return rc;
+}
+
+/* The default result path: FILE with ".result" before the extension. */
+static void imp_result_path(const char *file, char *out, size_t cap)
+{
+	const char *slash = strrchr(file, '/');
+	const char *dot = strrchr(file, '.');
+
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : file))
+		snprintf(out, cap, "%s.result", file);
+	else
+		snprintf(out, cap, "%.*s.result%s", (int)(dot - file), file, dot);
+}
+
+static int imp_usage(void)
+{
+	fprintf(stderr, "usage: pravesh import --org ID [--result OUT] FILE\n");
+	return 2;
+}
+
+int cmd_import(pv_config *cfg, const char **pos, size_t npos)
+{
+	const char *org = NULL, *result = NULL, *file = NULL;
+	char dir[STORE_PATH_MAX - 200], safe[128], res_path[STORE_PATH_MAX], err[256];
+	char login[600], worker[64], run[UUID_STR_LEN];
+	store *st = NULL;
+	store_upload u;
+	store_org o;
+	imp_reader *r = NULL;
+	imp_progress prog;
+	job_env env;
+	struct sigaction sa;
+	int rc, code = 1;
+
+	for (size_t i = 0; i < npos; i++) {
+		if (strcmp(pos[i], "--org") == 0 && i + 1 < npos)
+			org = pos[++i];
+		else if (strncmp(pos[i], "--org=", 6) == 0)
+			org = pos[i] + 6;
+		else if (strcmp(pos[i], "--result") == 0 && i + 1 < npos)
+			result = pos[++i];
+		else if (strncmp(pos[i], "--result=", 9) == 0)
+			result = pos[i] + 9;
+		else if (pos[i][0] == '-' || file)
+			return imp_usage();
+		else
+			file = pos[i];
+	}
+	if (!org || !*org || !file)
+		return imp_usage();
+	/* a file that is not there, or not CSV or XLSX, is a usage error:
+	 * nothing is recorded */
+	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s: %s\n", file, err);
+		return 2;
+	}
+	imp_close(r);
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+		return 1;
+	}
+	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = st->ops->migrate(st)) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
+		goto out;
+	}
+	if ((rc = st->ops->org_get(st, org, &o)) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", rc == PV_ENOTFOUND ? "no organisation with this id"
+								    : pv_strerror(rc));
+		code = rc == PV_ENOTFOUND ? 2 : 1;
+		goto out;
+	}
+	snprintf(dir, sizeof dir, "%s/uploads", cfg->data_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	memset(&u, 0, sizeof u);
+	job_safe_name(file, safe, sizeof safe);
+	for (int tries = 0;; tries++) {
+		int64_t ms = util_now_ms() + tries;
+
+		char name[160];
+
+		snprintf(name, sizeof name, "%lld_%s", (long long)ms, safe);
+		util_strlcpy(u.file_name, name, sizeof u.file_name);
+		snprintf(u.stored_path, sizeof u.stored_path, "%s/%s", dir, name);
+		rc = imp_copy(file, u.stored_path);
+		if (rc != PV_ECONFLICT || tries > 100)
+			break;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: cannot copy %s into %s\n", file, dir);
+		code = 2;
+		goto out;
+	}
+	util_uuid(u.id);
+	util_uuid(run);
+	snprintf(worker, sizeof worker, "cli-%.8s", run);
+	util_strlcpy(u.org_id, org, sizeof u.org_id);
+	if (imp_open(u.stored_path, NULL, &r, err, sizeof err) == PV_OK) {
+		util_strlcpy(u.format, imp_get_format(r) == IMP_XLSX ? "xlsx" : "csv",
+			     sizeof u.format);
+		imp_close(r);
+	}
+	util_strlcpy(u.status, STORE_UP_IN_PROGRESS, sizeof u.status);
+	util_strlcpy(u.claimed_by, worker, sizeof u.claimed_by);
+	u.created_at = u.updated_at = util_now_ms();
+	u.lease_until = u.created_at + JOB_LEASE_MS;
+	if ((rc = st->ops->upload_insert(st, &u)) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot record the upload: %s\n", pv_strerror(rc));
+		unlink(u.stored_path);
+		goto out;
+	}
+	if (cfg->public_url && *cfg->public_url)
+		snprintf(login, sizeof login, "%s/login", cfg->public_url);
+	else
+		snprintf(login, sizeof login, "http://%s/login", cfg->listen);
+	memset(&prog, 0, sizeof prog);
+	prog.tty = isatty(STDERR_FILENO);
+	prog.t0 = prog.last = util_mono_ns();
+	prog.name = file;
+	memset(&env, 0, sizeof env);
+	env.st = st;
+	env.worker = worker;
+	env.official_domains = cfg->official_domains;
+	env.login_url = login;
+	env.lang = "en";
+	env.stop = &imp_stop;
+	env.progress = imp_show;
+	env.progress_ctx = &prog;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = imp_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = job_run(&env, &u);
+	if (rc == PV_EBUSY) {
+		fprintf(stderr, "\npravesh: interrupted after %lld rows; upload %s is queued again "
+				"and a running server will finish it\n",
+			(long long)(u.success_records + u.failed_records), u.id);
+		goto out;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: the import stopped: %s\n", pv_strerror(rc));
+		goto out;
+	}
+	printf("upload %s: %s, %lld rows, %lld created, %lld failed\n", u.id, u.status,
+	       (long long)u.total_records, (long long)u.success_records,
+	       (long long)u.failed_records);
+	if (u.error[0]) {
+		printf("error: %s\n", u.error);
+	} else {
+		if (result)
+			util_strlcpy(res_path, result, sizeof res_path);
+		else
+			imp_result_path(file, res_path, sizeof res_path);
+		rc = job_result(st, &u, NULL, res_path);
+		if (rc != PV_OK) {
+			fprintf(stderr, "pravesh: cannot write the result file %s: %s\n", res_path,
+				pv_strerror(rc));
+			goto out;
+		}
+		printf("result file: %s\n", res_path);
+	}
+	printf("welcome messages are in the outbox; `pravesh serve` delivers them\n");
+	code = strcmp(u.status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
+out:
+	store_close(st);
+	return code;
+}

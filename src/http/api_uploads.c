@@ -1,0 +1,491 @@
+/* api_uploads: MDO bulk uploads (api.md, bulk-upload.md). The POST body
+ * streams to a temporary file in <data-dir>/uploads as it arrives (a
+ * multipart/form-data parser from libmicrohttpd, fed by the route's body
+ * callback), never held in memory. The request is authorised on its first
+ * body bytes, so an anonymous client cannot make the server store
+ * anything. Another organisation's upload answers 404, as if it did not
+ * exist. */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "import/job.h"
+#include "import/reader.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define UP_PP_BUF 65536
+
+typedef struct up_state {
+	struct MHD_PostProcessor *pp;
+	int fd;
+	char tmp[STORE_PATH_MAX];
+	uint64_t bytes;
+	int64_t max;
+	int refused;       /* not authorised: the body is dropped */
+	int not_multipart; /* no multipart/form-data parser could be made */
+	int too_large, io_error, has_file, parse_error;
+	char fname[256];
+} up_state;
+
+static void up_free(void *p)
+{
+	up_state *s = p;
+
+	if (!s)
+		return;
+	if (s->pp)
+		MHD_destroy_post_processor(s->pp);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->tmp[0])
+		unlink(s->tmp);
+	free(s);
+}
+
+static void up_resp_clear(http_resp *r)
+{
+	free(r->body);
+	for (size_t i = 0; i < r->nhdr; i++)
+		free(r->hval[i]);
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+static int up_dir(const app *a, char *out, size_t cap)
+{
+	if ((size_t)snprintf(out, cap, "%s/uploads", a->cfg->data_dir) >= cap)
+		return PV_ELIMIT;
+	if (mkdir(out, 0700) != 0 && errno != EEXIST)
+		return PV_EIO;
+	return PV_OK;
+}
+
+static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *ctype,
+			       const char *enc, const char *data, uint64_t off,
+			       size_t size)
+{
+	up_state *s = cls;
+
+	(void)kind;
+	(void)ctype;
+	(void)enc;
+	(void)off;
+	if (!key || strcmp(key, "file") != 0)
+		return MHD_YES;
+	if (!s->has_file) {
+		s->has_file = 1;
+		util_strlcpy(s->fname, filename ? filename : "", sizeof s->fname);
+	}
+	if (s->fd < 0)
+		return MHD_YES; /* a second file part: ignored */
+	if (size == 0)
+		return MHD_YES;
+	s->bytes += size;
+	if (s->bytes > (uint64_t)s->max) {
+		s->too_large = 1;
+		return MHD_NO;
+	}
+	while (size) {
+		ssize_t w = write(s->fd, data, size);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			s->io_error = 1;
+			return MHD_NO;
+		}
+		data += w;
+		size -= (size_t)w;
+	}
+	return MHD_YES;
+}
+
+/* First body bytes: authorise, then set up the parser and the file. */
+static up_state *up_begin(http_req *req)
+{
+	up_state *s = calloc(1, sizeof *s);
+	http_resp tmp;
+	char org[STORE_ID_MAX], dir[STORE_PATH_MAX - 64];
+
+	if (!s)
+		return NULL;
+	s->fd = -1;
+	s->max = req->app->cfg->upload_max_bytes > 0 ? req->app->cfg->upload_max_bytes
+						      : (int64_t)100 << 20;
+	req->ext = s;
+	req->ext_free = up_free;
+	memset(&tmp, 0, sizeof tmp);
+	tmp.fd = -1;
+	if (http_authorise(req, &tmp) != PV_OK || http_mdo_org(req, &tmp, org) != PV_OK) {
+		s->refused = 1;
+		up_resp_clear(&tmp);
+		return s;
+	}
+	up_resp_clear(&tmp);
+	s->pp = MHD_create_post_processor(req->conn, UP_PP_BUF, up_iter, s);
+	if (!s->pp) {
+		s->not_multipart = 1;
+		return s;
+	}
+	if (up_dir(req->app, dir, sizeof dir) != PV_OK) {
+		s->io_error = 1;
+		return s;
+	}
+	snprintf(s->tmp, sizeof s->tmp, "%s/.part-%s", dir, req->rid);
+	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (s->fd < 0) {
+		s->tmp[0] = '\0';
+		s->io_error = 1;
+	}
+	return s;
+}
+
+void api_uploads_body(http_req *req, const char *data, size_t n)
+{
+	up_state *s = req->ext;
+
+	if (!s && !(s = up_begin(req)))
+		return;
+	if (s->refused || s->not_multipart || s->too_large || s->io_error ||
+	    s->parse_error || !s->pp)
+		return;
+	if (MHD_post_process(s->pp, data, n) != MHD_YES && !s->too_large && !s->io_error)
+		s->parse_error = 1;
+}
+
+/* ---- shapes ---- */
+
+static json_t *up_json(const store_upload *u)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
+			 "id", u->id, "file_name", u->file_name, "format", u->format,
+			 "status", u->status, "failed_records", (json_int_t)u->failed_records,
+			 "success_records", (json_int_t)u->success_records,
+			 "total_records", (json_int_t)u->total_records,
+			 "error", u->error[0] ? json_string(u->error) : json_null(),
+			 "created_at", http_time(u->created_at),
+			 "updated_at", http_time(u->updated_at));
+}
+
+static const char *up_ctype(const char *format)
+{
+	return strcmp(format, "xlsx") == 0
+		       ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		       : "text/csv; charset=utf-8";
+}
+
+/* Content-Disposition for a download named name (made safe). */
+static void up_disposition(http_resp *resp, const char *name)
+{
+	char safe[160], v[220];
+
+	job_safe_name(name, safe, sizeof safe);
+	snprintf(v, sizeof v, "attachment; filename=\"%s\"", safe);
+	http_add_header(resp, "Content-Disposition", v);
+}
+
+static int up_send_file(http_resp *resp, const char *path, const char *ctype,
+			const char *name)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return PV_ENOTFOUND;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return PV_EIO;
+	}
+	resp->status = 200;
+	resp->ctype = ctype;
+	resp->fd = fd;
+	resp->fd_size = (uint64_t)sb.st_size;
+	up_disposition(resp, name);
+	http_add_header(resp, "Cache-Control", "no-store");
+	return PV_OK;
+}
+
+/* ---- handlers ---- */
+
+void api_uploads_template(http_req *req, http_resp *resp)
+{
+	const char *f = http_query(req, "format");
+	int xlsx;
+	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX];
+	int rc;
+
+	if (f && strcmp(f, "csv") != 0 && strcmp(f, "xlsx") != 0) {
+		http_problem(resp, 400, "invalid_format", "format is csv or xlsx.", NULL);
+		return;
+	}
+	xlsx = f && strcmp(f, "xlsx") == 0;
+	if (up_dir(req->app, dir, sizeof dir) != PV_OK) {
+		http_problem_err(resp, PV_EIO);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/.template-%s.%s", dir, req->rid, xlsx ? "xlsx" : "csv");
+	rc = imp_write_template(path, xlsx ? IMP_XLSX : IMP_CSV);
+	if (rc == PV_OK)
+		rc = up_send_file(resp, path, up_ctype(xlsx ? "xlsx" : "csv"),
+				  xlsx ? "users-template.xlsx" : "users-template.csv");
+	unlink(path); /* the open descriptor keeps the bytes */
+	if (rc != PV_OK)
+		http_problem_err(resp, rc);
+}
+
+void api_uploads_create(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	up_state *s = req->ext;
+	store *st = a->st;
+	store_upload u;
+	store_audit au;
+	char org[STORE_ID_MAX], safe[128], dir[STORE_PATH_MAX - 200], head[4096];
+	ssize_t hn;
+	int fd, fmt, rc;
+	buf detail;
+
+	if (http_mdo_org(req, resp, org) != PV_OK)
+		return;
+	if (!s || s->not_multipart) {
+		http_problem(resp, 400, "file_required",
+			     "Send multipart/form-data with the file in a field named file.", NULL);
+		return;
+	}
+	if (s->refused) { /* authorised now but not then: cannot happen twice */
+		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
+		return;
+	}
+	if (s->pp && !s->too_large && !s->io_error && !s->parse_error &&
+	    MHD_destroy_post_processor(s->pp) != MHD_YES)
+		s->parse_error = 1;
+	s->pp = NULL;
+	if (s->too_large) {
+		char d[128];
+
+		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)s->max);
+		http_problem(resp, 413, "file_too_large", d, NULL);
+		return;
+	}
+	if (s->io_error) {
+		http_problem_err(resp, PV_EIO);
+		return;
+	}
+	if (!s->has_file && !s->parse_error) {
+		http_problem(resp, 400, "file_required",
+			     "Send multipart/form-data with the file in a field named file.", NULL);
+		return;
+	}
+	if (s->parse_error) {
+		http_problem(resp, 400, "malformed_multipart", "The multipart body could not be read.",
+			     NULL);
+		return;
+	}
+	if (s->bytes == 0) {
+		http_problem(resp, 400, "empty_file", "The file is empty.", NULL);
+		return;
+	}
+	if (fsync(s->fd) != 0 || close(s->fd) != 0) {
+		s->fd = -1;
+		http_problem_err(resp, PV_EIO);
+		return;
+	}
+	s->fd = -1;
+	fd = open(s->tmp, O_RDONLY | O_CLOEXEC);
+	hn = fd >= 0 ? read(fd, head, sizeof head) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (hn < 0) {
+		http_problem_err(resp, PV_EIO);
+		return;
+	}
+	fmt = imp_sniff(head, (size_t)hn);
+	if (fmt != IMP_CSV && fmt != IMP_XLSX) {
+		http_problem(resp, 415, "unsupported_file",
+			     "The file is not a CSV or XLSX file.", NULL);
+		return;
+	}
+	memset(&u, 0, sizeof u);
+	job_safe_name(s->fname, safe, sizeof safe);
+	if (up_dir(a, dir, sizeof dir) != PV_OK) {
+		http_problem_err(resp, PV_EIO);
+		return;
+	}
+	for (int tries = 0;; tries++) {
+		char name[160];
+
+		snprintf(name, sizeof name, "%lld_%s", (long long)(util_now_ms() + tries), safe);
+		util_strlcpy(u.file_name, name, sizeof u.file_name);
+		snprintf(u.stored_path, sizeof u.stored_path, "%s/%s", dir, name);
+		if (link(s->tmp, u.stored_path) == 0)
+			break;
+		if (errno != EEXIST || tries > 100) {
+			http_problem_err(resp, PV_EIO);
+			return;
+		}
+	}
+	unlink(s->tmp);
+	s->tmp[0] = '\0';
+	util_uuid(u.id);
+	util_strlcpy(u.org_id, org, sizeof u.org_id);
+	util_strlcpy(u.uploader_id, req->user.id, sizeof u.uploader_id);
+	util_strlcpy(u.format, fmt == IMP_XLSX ? "xlsx" : "csv", sizeof u.format);
+	util_strlcpy(u.status, STORE_UP_QUEUED, sizeof u.status);
+	u.created_at = u.updated_at = util_now_ms();
+	memset(&au, 0, sizeof au);
+	util_strlcpy(au.actor_id, req->user.id, sizeof au.actor_id);
+	util_strlcpy(au.action, "upload", sizeof au.action);
+	util_strlcpy(au.target, u.id, sizeof au.target);
+	util_strlcpy(au.client_ip, req->ip, sizeof au.client_ip);
+	buf_init(&detail, sizeof au.detail - 1);
+	buf_adds(&detail, "{\"org_id\":\"");
+	buf_add_json_str(&detail, org, strlen(org));
+	buf_adds(&detail, "\",\"file_name\":\"");
+	buf_add_json_str(&detail, u.file_name, strlen(u.file_name));
+	buf_addf(&detail, "\",\"bytes\":%llu}", (unsigned long long)s->bytes);
+	util_strlcpy(au.detail, detail.p ? detail.p : "{}", sizeof au.detail);
+	buf_free(&detail);
+	au.at = u.created_at;
+	rc = st->ops->tx_begin(st);
+	if (rc == PV_OK && (rc = st->ops->upload_insert(st, &u)) == PV_OK &&
+	    (rc = st->ops->audit_add(st, &au)) == PV_OK)
+		rc = st->ops->tx_commit(st);
+	if (rc != PV_OK) {
+		st->ops->tx_rollback(st);
+		unlink(u.stored_path);
+		if (rc == PV_ENOTFOUND)
+			http_problem(resp, 404, "org_not_found", "There is no organisation with this id.",
+				     NULL);
+		else
+			http_problem_err(resp, rc);
+		return;
+	}
+	job_kick();
+	log_kv(LOG_INFO, "upload queued", "id", u.id, "org", org, "file", u.file_name, NULL);
+	http_json(resp, 202, up_json(&u));
+}
+
+/* The upload named by the path, if it belongs to the organisation the
+ * request acts on; else writes the problem (404 for another's). */
+static int up_load(http_req *req, http_resp *resp, store_upload *u)
+{
+	char org[STORE_ID_MAX];
+	int rc;
+
+	if (http_mdo_org(req, resp, org) != PV_OK)
+		return PV_EDENIED;
+	rc = req->app->st->ops->upload_get(req->app->st, http_param(req, "id"), u);
+	if (rc == PV_OK && strcmp(u->org_id, org) != 0)
+		rc = PV_ENOTFOUND;
+	if (rc == PV_ENOTFOUND)
+		http_problem(resp, 404, "not_found", "There is no such upload.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	return rc;
+}
+
+void api_uploads_list(http_req *req, http_resp *resp)
+{
+	char org[STORE_ID_MAX];
+	store_page pg;
+	store_upload *items = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *arr;
+	int rc;
+
+	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &pg))
+		return;
+	rc = req->app->st->ops->upload_list(req->app->st, org, pg, &items, &n, &total);
+	if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, up_json(&items[i]));
+	free(items);
+	http_json(resp, 200, http_list(arr, total, pg));
+}
+
+void api_uploads_get(http_req *req, http_resp *resp)
+{
+	store_upload u;
+
+	if (up_load(req, resp, &u) == PV_OK)
+		http_json(resp, 200, up_json(&u));
+}
+
+/* The original name: the stored name without its "<ms>_" prefix. */
+static const char *up_orig(const store_upload *u)
+{
+	const char *us = strchr(u->file_name, '_');
+
+	return us && us[1] ? us + 1 : u->file_name;
+}
+
+void api_uploads_file(http_req *req, http_resp *resp)
+{
+	store_upload u;
+
+	if (up_load(req, resp, &u) != PV_OK)
+		return;
+	if (up_send_file(resp, u.stored_path, up_ctype(u.format), up_orig(&u)) != PV_OK)
+		http_problem(resp, 404, "file_gone", "The uploaded file is no longer stored.", NULL);
+}
+
+void api_uploads_result(http_req *req, http_resp *resp)
+{
+	store_upload u;
+	char cache[STORE_PATH_MAX + 16], tmp[STORE_PATH_MAX + 64], name[STORE_PATH_MAX + 32];
+	const char *orig, *dot;
+	int rc;
+
+	if (up_load(req, resp, &u) != PV_OK)
+		return;
+	if (strcmp(u.status, STORE_UP_SUCCESSFUL) != 0 && strcmp(u.status, STORE_UP_FAILED) != 0) {
+		http_problem(resp, 409, "not_finished",
+			     "The upload is still being processed; try again when it has finished.",
+			     NULL);
+		return;
+	}
+	if (u.error[0]) {
+		http_problem(resp, 409, "no_result", u.error, NULL);
+		return;
+	}
+	snprintf(cache, sizeof cache, "%s.result", u.stored_path);
+	orig = up_orig(&u);
+	dot = strrchr(orig, '.');
+	if (dot && dot != orig)
+		snprintf(name, sizeof name, "%.*s.result%s", (int)(dot - orig), orig, dot);
+	else
+		snprintf(name, sizeof name, "%.900s.result.%.8s", orig, u.format);
+	if (access(cache, R_OK) != 0) {
+		/* made once, then kept: written beside and renamed, so that two
+		 * requests at once never serve a half-written file */
+		snprintf(tmp, sizeof tmp, "%s.part-%s", cache, req->rid);
+		rc = job_result(req->app->st, &u, NULL, tmp);
+		if (rc == PV_OK && rename(tmp, cache) != 0)
+			rc = PV_EIO;
+		if (rc != PV_OK) {
+			unlink(tmp);
+			if (rc == PV_EFORMAT)
+				http_problem(resp, 409, "no_result",
+					     "The uploaded file can no longer be read.", NULL);
+			else
+				http_problem_err(resp, rc);
+			return;
+		}
+	}
+	if (up_send_file(resp, cache, up_ctype(u.format), name) != PV_OK)
+		http_problem_err(resp, PV_EIO);
+}

@@ -1,0 +1,105 @@
+/* job: the bulk-upload engine, used by the server's upload workers and by
+ * `pravesh import` alike (docs/bulk-upload.md).
+ *
+ * A job reads its file twice. The scan (pass 1) checks that the whole file
+ * is readable, finds the header, counts the data rows and records, for
+ * every valid e-mail and mobile number, the first row that holds it (sorted
+ * arrays of exact mobiles and 64-bit e-mail hashes with their row numbers,
+ * never the strings). Pass 2 validates each row, inserts the valid ones and writes,
+ * per chunk of rows and in ONE store transaction, the users, the rows'
+ * failures, the welcome SMS and e-mail of each new user (outbox) and the
+ * upload's counts and cursor (the last row number committed). The cursor
+ * write checks the worker's lease, so a worker that lost its lease writes
+ * nothing more. A resumed job scans again (so the in-file duplicate set is
+ * whole) and skips the rows up to the cursor: it reports exactly what an
+ * uninterrupted run reports, and creates no user twice.
+ *
+ * A file that cannot be read, has no header, lacks a required column or
+ * has no data row fails as a whole before anything is written.
+ *
+ * Every function returns PV_OK or a negative pv_err (util/err.h). */
+#ifndef PV_IMPORT_JOB_H
+#define PV_IMPORT_JOB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "import/reader.h"
+#include "store/store.h"
+
+#define JOB_CHUNK_ROWS 5000
+#define JOB_LEASE_MS 15000
+
+/* Phases reported to job_env.progress. */
+enum job_phase { JOB_SCANNING = 1, JOB_WRITING = 2 };
+
+typedef struct job_env {
+	store *st;                    /* required */
+	const char *worker;           /* lease holder id, required */
+	const char *official_domains; /* "gov.in,nic.in" */
+	const char *login_url;        /* {{login_url}} of the welcome texts */
+	const char *lang;             /* language of the welcome texts: "en" */
+	const imp_limits *lim;        /* NULL: the reader's defaults */
+	int64_t chunk_rows;           /* 0: JOB_CHUNK_ROWS */
+	int64_t lease_ms;             /* 0: JOB_LEASE_MS */
+	const atomic_int *stop;       /* non-zero: stop between chunks; may be NULL */
+	/* Called after the scan and after every committed chunk (done = data
+	 * rows seen so far, total = data rows of the file); may be NULL. */
+	void (*progress)(void *ctx, int phase, int64_t done, int64_t total);
+	void *progress_ctx;
+} job_env;
+
+/* Runs the upload u, which the caller has claimed (IN_PROGRESS, leased to
+ * env->worker), from its cursor to the end, updating *u as it goes.
+ * Returns
+ *   PV_OK        finished: u->status is SUCCESSFUL or FAILED, in the store too;
+ *   PV_EBUSY     stopped by env->stop between chunks, handed back QUEUED;
+ *   PV_ECONFLICT the lease was lost to another worker: nothing more written;
+ *   another pv_err the store failed; what was committed stays, the upload
+ *                is left leased (the caller hands it back or lets the
+ *                lease expire). */
+int job_run(const job_env *env, store_upload *u);
+
+/* Writes the result file of a finished upload to out_path: the uploaded
+ * rows in the uploaded format with Status and Error Details (the input's
+ * own Status / Error Details columns are dropped, rows are cut or padded to
+ * the header's width). PV_EINVAL when the upload has no result (it failed
+ * as a whole: unreadable, no header, missing column), PV_EFORMAT when the
+ * stored file cannot be read any more, else PV_OK or the error. */
+int job_result(store *st, const store_upload *u, const imp_limits *lim,
+	       const char *out_path);
+
+/* Data rows committed by jobs of this process since it started, for
+ * metrics. */
+uint64_t job_rows_processed(void);
+
+/* The safe base name of an uploaded file name: the part after the last
+ * '/' or '\\', every byte other than A-Z a-z 0-9 . _ - replaced by '_',
+ * leading dots dropped, at most 120 bytes (the extension kept), "upload"
+ * when nothing is left. out has cap bytes (at least 8). */
+void job_safe_name(const char *name, char *out, size_t cap);
+
+/* The row-level messages of bulk-upload.md, in the order a row reports
+ * them. Exposed for tests and docs. */
+extern const char *const job_messages[];
+
+/* ---- upload workers (worker.c) ---- */
+
+typedef struct job_workers job_workers;
+
+/* Starts n threads (1..16) that claim uploads from env->st and run them.
+ * env is copied (its strings and store are borrowed: they must outlive
+ * job_workers_stop); env->worker and env->stop are set per thread. *out is
+ * released by job_workers_stop(). One set per process (PV_EBUSY else). */
+int job_workers_start(const job_env *env, int n, job_workers **out);
+
+/* Wakes an idle worker to look at the queue now (after an upload has been
+ * committed). Safe from any thread; a no-op when no workers run. */
+void job_kick(void);
+
+/* Asks the workers to stop between chunks (a running upload is handed back
+ * QUEUED and resumes at the next start), joins them, frees w. Accepts NULL. */
+void job_workers_stop(job_workers *w);
+
+#endif
