@@ -1,0 +1,34 @@
+// Administrators' login with username and password; then to the SPV or
+// MDO page (or ?next=).
+import { init } from './i18n.js';
+import { post } from './api.js';
+import { $, showApiError, clearErrors, busy, getParam } from './ui.js';
+
+await init();
+
+const form = $('#alogin-form');
+
+function target(user) {
+  const n = getParam('next');
+  if (n && /^\/[A-Za-z0-9_\-/]*$/.test(n) && !n.startsWith('//')) return n;
+  const roles = (user && user.roles) || [];
+  if (roles.some((r) => r.role === 'spv_admin')) return '/spv';
+  if (roles.some((r) => r.role === 'mdo_admin')) return '/mdo';
+  return '/';
+}
+
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(form);
+  const button = $('#alogin-submit');
+  busy(button, true);
+  try {
+    const r = await post('/api/v1/auth/password', { username: $('#username').value, password: $('#password').value });
+    location.assign(target(r.user));
+  } catch (err) {
+    showApiError(form, err);
+    $('#password').focus();
+  } finally {
+    busy(button, false);
+  }
+});
