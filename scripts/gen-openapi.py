@@ -116,6 +116,20 @@ paths = {
                                        tags=["sessions"], auth=True)},
     "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
                              tags=["sessions"], auth=True)},
+    "/api/v1/sso": {"get": op(
+        "Whether single sign-on (Parichay) is configured, for the login page's button",
+        responses={"200": js(obj({"enabled": B, "name": S}, ["enabled", "name"]))}, tags=["sso"])},
+    "/auth/sso/parichay": {"get": op(
+        "Start an official e-mail login through single sign-on",
+        desc="A browser navigation, not an API call. Redirects (302) to the identity provider's authorization endpoint (authorization code flow with PKCE S256, state and nonce) and sets the HttpOnly cookie pravesh_sso that binds the state to this browser for at most 10 minutes. When the provider cannot be reached: 302 to /login?error=sso_failed. See docs/sso.md.",
+        responses={"302": {"description": "to the provider, or to /login?error=sso_failed"}, "404": PROB},
+        tags=["sso"])},
+    "/auth/sso/parichay/callback": {"get": op(
+        "Where the identity provider sends the browser back",
+        desc="Only code and state are read (an error parameter from the provider makes the login fail). The state must be the one this browser started with and is spent whatever happens. On success: the session cookies and 302 to /. Otherwise 302 to /login?error=sso_not_registered (no user with an official e-mail equal to the verified one, case-insensitive), sso_inactive (the user is not active) or sso_failed (anything else; the server log says why).",
+        params=[q("code", "authorization code from the provider"), q("state", "the state of the login attempt")],
+        responses={"302": {"description": "to / with the session cookies, or to /login?error=..."}, "404": PROB},
+        tags=["sso"])},
     "/api/v1/registrations": {"post": op(
         "Self-registration (the SOP's Register screen)",
         desc="The mobile number is proven by a verification token (POST /api/v1/otp/verify, purpose register). Any valid e-mail is accepted; it is flagged official when its domain is one of the official domains. The user starts pending_activation; an activation link is e-mailed. All field errors are listed at once.",
@@ -191,6 +205,54 @@ paths = {
         responses={"200": js(REF("UserRow")), "400": PROB, "404": PROB}, tags=["mdo"], auth=True)},
 }
 
+upload = obj({
+    "id": S, "file_name": {"type": "string", "description": "<milliseconds since epoch>_<safe original name>"},
+    "format": {"type": "string", "enum": ["csv", "xlsx"]},
+    "status": {"type": "string", "enum": ["QUEUED", "IN_PROGRESS", "SUCCESSFUL", "FAILED"]},
+    "failed_records": I, "success_records": I,
+    "total_records": {"type": "integer", "description": "data rows of the file (known once processing starts)"},
+    "error": {"type": ["string", "null"], "description": "why the whole upload failed (unreadable file, missing column, no data rows)"},
+    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}},
+    ["id", "file_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
+     "updated_at"])
+ORGQ = q("org_id", "organisation (spv_admin; an mdo_admin of several)")
+FILE_RESP = lambda d: {"description": d, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}
+paths.update({
+    "/api/v1/mdo/uploads/template": {"get": op(
+        "The bulk upload template (First Name, Last Name, Email Id, Mobile Number) as an attachment",
+        params=[q("format", "csv (default) or xlsx"), ORGQ],
+        responses={"200": FILE_RESP("the template"), "400": PROB}, tags=["mdo"], auth=True)},
+    "/api/v1/mdo/uploads": {
+        "post": dict(op(
+            "Upload a CSV or XLSX file of users; processed in the background",
+            desc="multipart/form-data with the file in field `file`, streamed to disk. The format is decided by content.",
+            params=[ORGQ],
+            responses={"202": js(REF("Upload"), "queued"), "400": PROB, "403": PROB, "413": PROB, "415": PROB},
+            tags=["mdo"], auth=True),
+            requestBody={"required": True, "content": {"multipart/form-data": {"schema": obj(
+                {"file": {"type": "string", "format": "binary"}}, ["file"])}}}),
+        "get": op("The organisation's uploads, newest first",
+                  params=[ORGQ, q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+                  responses={"200": js(obj({"items": {"type": "array", "items": REF("Upload")}, "total": I,
+                                            "page": I, "per_page": I})), "400": PROB, "403": PROB},
+                  tags=["mdo"], auth=True)},
+    "/api/v1/mdo/uploads/{id}": {"get": op(
+        "One upload; counts are live while it runs", params=[p("id", "upload id"), ORGQ],
+        responses={"200": js(REF("Upload")), "404": PROB}, tags=["mdo"], auth=True)},
+    "/api/v1/mdo/uploads/{id}/file": {"get": op(
+        "The file as uploaded", params=[p("id", "upload id"), ORGQ],
+        responses={"200": FILE_RESP("the uploaded file"), "404": PROB}, tags=["mdo"], auth=True)},
+    "/api/v1/mdo/uploads/{id}/result": {"get": op(
+        "The uploaded rows with Status and Error Details, in the uploaded format",
+        params=[p("id", "upload id"), ORGQ],
+        responses={"200": FILE_RESP("the result file"), "404": PROB,
+                   "409": {"description": "not_finished while it runs; no_result when the upload failed as a whole",
+                           "content": {"application/problem+json": {"schema": REF("Problem")}}}},
+        tags=["mdo"], auth=True)},
+})
+
 request = obj({"id": S, "kind": S, "full_name": S, "email": S, "mobile": S, "name": S, "details": S, "sector": S,
                "parent_id": S, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
                "reason": S, "created_id": S, "created_at": {"type": "string", "format": "date-time"},
@@ -207,7 +269,7 @@ doc = {
     "servers": [{"url": "/"}],
     "paths": paths,
     "components": {
-        "schemas": {"Org": org, "User": user, "Request": request, "UserRow": user_row,
+        "schemas": {"Org": org, "User": user, "Request": request, "UserRow": user_row, "Upload": upload,
                     "RequestList": obj({"items": {"type": "array", "items": REF("Request")}, "total": I,
                                         "page": I, "per_page": I}),
                     "Problem": obj({

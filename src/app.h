@@ -11,6 +11,7 @@
 #include "core/registration.h"
 #include "core/requests.h"
 #include "core/sessions.h"
+#include "sso/sso.h"
 #include "store/store.h"
 
 typedef struct app {
@@ -25,6 +26,7 @@ typedef struct app {
 	rq_svc rq;
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
+	sso *sso; /* single sign-on; NULL when off */
 } app;
 
 #endif

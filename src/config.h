@@ -36,6 +36,8 @@ typedef struct pv_config {
 	const char *sso_mode, *sso_issuer, *sso_client_id, *sso_client_secret,
 		*sso_scope, *sso_authorize_url, *sso_token_url,
 		*sso_userinfo_url, *sso_revoke_url, *sso_email_claim;
+	const char *sso_name, *sso_token_auth;
+	int sso_max_age, sso_timeout;
 	/* the bootstrap administrator (make run) */
 	const char *bootstrap_admin, *bootstrap_org;
 	/* the server key (hex), else <data-dir>/server.key */

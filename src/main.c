@@ -21,12 +21,15 @@
 #include "core/directory.h"
 #include "http/http.h"
 #include "import/dirload.h"
+#include "import/job.h"
 #include "notify/notify.h"
 #include "http/metrics.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
+
+int cmd_import(pv_config *cfg, const char **pos, size_t npos); /* cli_import.c */
 
 #define PRAVESH_VERSION "0.1.0"
 #define MAIN_MAX_POS 32
@@ -304,6 +307,22 @@ static void main_otp_metrics(void *ctx, buf *out)
 		 (unsigned long long)c.failed, (unsigned long long)c.rate_limited);
 }
 
+static void main_upload_metrics(void *ctx, buf *out)
+{
+	app *a = ctx;
+	int64_t q = 0, ip = 0, ok = 0, fl = 0;
+
+	buf_addf(out, "# HELP pravesh_upload_rows_total Bulk upload rows processed by this process.\n"
+		      "# TYPE pravesh_upload_rows_total counter\npravesh_upload_rows_total %llu\n",
+		 (unsigned long long)job_rows_processed());
+	if (a->st->ops->upload_status_counts(a->st, &q, &ip, &ok, &fl) != PV_OK)
+		return;
+	buf_addf(out, "# HELP pravesh_uploads Bulk uploads by status.\n# TYPE pravesh_uploads gauge\n"
+		      "pravesh_uploads{status=\"QUEUED\"} %lld\npravesh_uploads{status=\"IN_PROGRESS\"} %lld\n"
+		      "pravesh_uploads{status=\"SUCCESSFUL\"} %lld\npravesh_uploads{status=\"FAILED\"} %lld\n",
+		 (long long)q, (long long)ip, (long long)ok, (long long)fl);
+}
+
 static int cmd_version(pv_config *cfg, const char **pos, size_t npos)
 {
 	(void)cfg;
@@ -332,6 +351,9 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	notify_templates *tpl = NULL;
 	notify_transport *sms = NULL, *mail = NULL;
 	notify_runtime *nrt = NULL;
+	job_workers *jw = NULL;
+	job_env je;
+	char login_url[600];
 	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
 	notify_config nc;
 	unsigned port = 0;
@@ -380,6 +402,10 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	a.rq.st = a.st;
 	a.rq.dir = a.dir;
 	a.rq.otp = &a.otp;
+	if (sso_open(cfg, a.st, &a.key, &a.sso, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		goto out;
+	}
 	if (notify_templates_load(cfg->templates, &tpl, err, sizeof err) != PV_OK ||
 	    notify_sms_open(cfg->sms, &hc, &sms, err, sizeof err) != PV_OK ||
 	    notify_mail_open(cfg->mail, cfg->mail_from, &mail, err, sizeof err) != PV_OK) {
@@ -399,6 +425,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	metrics_add_source(main_outbox_metrics, &a);
 	metrics_add_source(main_notify_metrics, nrt);
 	metrics_add_source(main_otp_metrics, NULL);
+	metrics_add_source(main_upload_metrics, &a);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = main_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -423,6 +450,16 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
 	if (main_bootstrap(&a) != PV_OK)
 		goto out;
+	memset(&je, 0, sizeof je);
+	snprintf(login_url, sizeof login_url, "%s/login", a.public_url);
+	je.st = a.st;
+	je.official_domains = cfg->official_domains;
+	je.login_url = login_url;
+	je.lang = "en";
+	if (job_workers_start(&je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, &jw) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot start the upload workers\n");
+		goto out;
+	}
 	log_kv(LOG_INFO, "listening", "url", a.public_url, NULL);
 	printf("Pravesh is serving on http://%.*s:%u (public URL %s)\n",
 	       (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, port,
@@ -434,7 +471,9 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	rc = 0;
 out:
 	http_server_stop(srv);
+	job_workers_stop(jw);
 	notify_stop(nrt);
+	sso_free(a.sso);
 	notify_transport_free(sms);
 	notify_transport_free(mail);
 	notify_templates_free(tpl);
@@ -456,6 +495,8 @@ static const struct main_cmd main_cmds[] = {
 	{"admin", "create", cmd_admin_create,
 	 "admin create --role spv|mdo --username U [--org ID] --first-name F --last-name L --email E --mobile M",
 	 "create an administrator; the password is read from the terminal or standard input"},
+	{"import", NULL, cmd_import, "import --org ID [--result OUT] FILE",
+	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)"},
 	{"version", NULL, cmd_version, "version",
 	 "the version and the libraries' versions"},
 };

@@ -14,6 +14,9 @@ void api_auth_otp(http_req *req, http_resp *resp);
 void api_auth_password(http_req *req, http_resp *resp);
 void api_auth_logout(http_req *req, http_resp *resp);
 void api_me(http_req *req, http_resp *resp);
+void api_sso_start(http_req *req, http_resp *resp);
+void api_sso_callback(http_req *req, http_resp *resp);
+void api_sso_info(http_req *req, http_resp *resp);
 void api_registrations(http_req *req, http_resp *resp);
 void api_activation(http_req *req, http_resp *resp);
 void api_activation_resend(http_req *req, http_resp *resp);
@@ -27,6 +30,13 @@ void api_admin_mdo_admins(http_req *req, http_resp *resp);
 void api_admin_audit(http_req *req, http_resp *resp);
 void api_mdo_users(http_req *req, http_resp *resp);
 void api_mdo_user_status(http_req *req, http_resp *resp);
+void api_uploads_template(http_req *req, http_resp *resp);
+void api_uploads_create(http_req *req, http_resp *resp);
+void api_uploads_body(http_req *req, const char *data, size_t n);
+void api_uploads_list(http_req *req, http_resp *resp);
+void api_uploads_get(http_req *req, http_resp *resp);
+void api_uploads_file(http_req *req, http_resp *resp);
+void api_uploads_result(http_req *req, http_resp *resp);
 
 const struct http_route http_routes[] = {
 	{"GET", "/healthz", api_healthz, AUTH_NONE, "healthz", NULL},
@@ -41,6 +51,9 @@ const struct http_route http_routes[] = {
 	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL},
 	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL},
 	{"GET", "/api/v1/me", api_me, AUTH_USER, "me", NULL},
+	{"GET", "/api/v1/sso", api_sso_info, AUTH_NONE, "sso_info", NULL},
+	{"GET", "/auth/sso/parichay", api_sso_start, AUTH_NONE, "sso_start", NULL},
+	{"GET", "/auth/sso/parichay/callback", api_sso_callback, AUTH_NONE, "sso_callback", NULL},
 	{"POST", "/api/v1/registrations", api_registrations, AUTH_NONE, "registrations", NULL},
 	{"POST", "/api/v1/activation", api_activation, AUTH_NONE, "activation", NULL},
 	{"POST", "/api/v1/activation/resend", api_activation_resend, AUTH_NONE, "activation_resend", NULL},
@@ -54,6 +67,12 @@ const struct http_route http_routes[] = {
 	{"GET", "/api/v1/admin/audit", api_admin_audit, AUTH_SPV, "admin_audit", NULL},
 	{"GET", "/api/v1/mdo/users", api_mdo_users, AUTH_MDO, "mdo_users", NULL},
 	{"POST", "/api/v1/mdo/users/{id}/status", api_mdo_user_status, AUTH_MDO, "mdo_user_status", NULL},
+	{"GET", "/api/v1/mdo/uploads/template", api_uploads_template, AUTH_MDO, "uploads_template", NULL},
+	{"POST", "/api/v1/mdo/uploads", api_uploads_create, AUTH_MDO, "uploads_create", api_uploads_body},
+	{"GET", "/api/v1/mdo/uploads", api_uploads_list, AUTH_MDO, "uploads_list", NULL},
+	{"GET", "/api/v1/mdo/uploads/{id}", api_uploads_get, AUTH_MDO, "uploads_get", NULL},
+	{"GET", "/api/v1/mdo/uploads/{id}/file", api_uploads_file, AUTH_MDO, "uploads_file", NULL},
+	{"GET", "/api/v1/mdo/uploads/{id}/result", api_uploads_result, AUTH_MDO, "uploads_result", NULL},
 };
 
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];
