@@ -33,6 +33,7 @@ TEST_SUPPORT := $(shell find tests/support -name '*.c' 2>/dev/null | sort)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all run deps test-deps check unit api browser test clean bench-deps
+.SECONDARY: $(TEST_SUPPORT_OBJ)
 
 all: $(BIN)
 
