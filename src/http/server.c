@@ -347,16 +347,18 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 	if (!srv)
 		return PV_ENOMEM;
 	srv->app = a;
+	/* ITC: MHD_quiesce_daemon needs it to stop the listening thread
+	 * cleanly; the logger goes first so that MHD prints nothing itself */
 	srv->d = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC,
 		ntohs(sa.sin_port), NULL, NULL, srv_access, a,
+		MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 		MHD_OPTION_CONNECTION_LIMIT, 4096u,
-		MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape, NULL,
 		MHD_OPTION_END);
 	if (!srv->d) {
