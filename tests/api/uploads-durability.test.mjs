@@ -136,3 +136,49 @@ test('two uploads racing over the same people: no duplicate, every loser row rep
   for (const m of msgs) assert.ok(['[Email id already registered]', '[Mobile number is already registered]'].includes(m), m);
   rmSync(d, { recursive: true, force: true });
 });
+
+test('an upload racing self-registrations of the same people: one user each, the loser told', { timeout: 300000 }, async () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'pravesh-race2-'));
+  const smsFile = `${d}/sms.jsonl`;
+  const srv = await setup({ PRAVESH_SMS: `file:${smsFile}`, PRAVESH_MAIL: `file:${d}/mail.jsonl`, PRAVESH_LOG: 'warn',
+    PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_IP_HOUR: '100000' });
+  const token = await login(srv.url);
+  const { nextMessage, codeOf } = await import('./lib/sms.mjs');
+  const M = 3000, K = 40;
+  const person = (i) => ({ email: `r${i}@example.in`, mobile: String(7100000000 + i) });
+  const racers = Array.from({ length: K }, (_, k) => k * 73 + 5);
+  // each racer proves their number first, so that registration is ready to go
+  const tokens = [];
+  for (const i of racers) {
+    const { message } = await nextMessage(smsFile, person(i).mobile, () =>
+      req(srv.url, 'POST', '/api/v1/otp', { json: { mobile: person(i).mobile, purpose: 'register' } }));
+    const v = await req(srv.url, 'POST', '/api/v1/otp/verify', { json: { mobile: person(i).mobile, purpose: 'register', code: codeOf(message) } });
+    assert.equal(v.status, 200, v.text);
+    tokens.push(v.body.verification_token);
+  }
+  const position = (await req(srv.url, 'GET', '/api/v1/positions?q=director')).body.items[0].id;
+  const lines = ['First Name,Last Name,Email Id,Mobile Number'];
+  for (let i = 0; i < M; i++) lines.push(`Ravi,Nair,${person(i).email},${person(i).mobile}`);
+  const [up, ...regs] = await Promise.all([
+    upload(srv.url, token, 'staff.csv', lines.join('\n')),
+    ...racers.map((i, k) => req(srv.url, 'POST', '/api/v1/registrations', { json: {
+      first_name: 'Ravi', last_name: 'Nair', email: person(i).email, mobile: person(i).mobile, position_id: position,
+      org_id: 'd-doj', verification_token: tokens[k], declaration: true, terms: true } })),
+  ]);
+  assert.equal(up.status, 202, up.text);
+  const done = await poll(srv.url, token, up.body.id, finished, 240000);
+  const won = regs.filter((r) => r.status === 201).length;
+  console.log(`registrations won ${won} of ${K} races`);
+  for (const r of regs) assert.ok(r.status === 201 || (r.status === 409 && ['email_taken', 'mobile_taken'].includes(r.body.code)), r.text);
+  assert.equal(done.success_records, M - won);
+  assert.equal(done.failed_records, won);
+  const db = path.join(srv.dir, 'pravesh.db');
+  assert.equal(Number(sql(db, "SELECT count(*) FROM users WHERE email LIKE 'r%@example.in'")), M);
+  assert.equal(sql(db, 'SELECT count(*) = count(DISTINCT lower(email)) AND count(*) = count(DISTINCT mobile) FROM users'), '1');
+  // every racer who registered made the upload's row fail with both messages
+  const failedRows = sql(db, `SELECT row_no || '|' || errors FROM upload_failures WHERE upload_id = '${up.body.id}' ORDER BY row_no`);
+  const expected = racers.filter((_, k) => regs[k].status === 201)
+    .map((i) => `${i + 2}|[Email id already registered, Mobile number is already registered]`).join('\n');
+  assert.equal(failedRows, expected);
+  rmSync(d, { recursive: true, force: true });
+});
