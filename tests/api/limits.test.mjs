@@ -77,7 +77,7 @@ test('1,000 guesses never log in: the number locks after 100 consecutive failure
 });
 
 test('codes expire; sessions end after the idle and the absolute limits', async () => {
-  await withServer({ PRAVESH_OTP_TTL: '1', PRAVESH_OTP_RESEND: '0', PRAVESH_SESSION_IDLE: '1' }, async (srv, sms) => {
+  await withServer({ PRAVESH_OTP_TTL: '1', PRAVESH_OTP_RESEND: '0', PRAVESH_SESSION_IDLE: '3' }, async (srv, sms) => {
     const mobile = '9876500002';
     const { message } = await nextMessage(sms, mobile, () => post(srv, '/api/v1/otp', { mobile, purpose: 'request' }));
     await new Promise((r) => setTimeout(r, 1200));
@@ -87,7 +87,7 @@ test('codes expire; sessions end after the idle and the absolute limits', async 
     const login = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW });
     assert.equal(login.status, 200);
     assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: login.body.token })).status, 200);
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 3200)); // idle limit 3 s: room for a slow machine before it
     const me = await req(srv.url, 'GET', '/api/v1/me', { bearer: login.body.token });
     assert.equal(me.status, 401);
   });
