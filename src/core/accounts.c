@@ -193,6 +193,29 @@ static void acct_count_fail(store *s, const char *key, int limit, int window_s,
 	s->ops->throttle_put(s, &t);
 }
 
+/* Reserves an attempt for the username, in one transaction with the lock
+ * checks: concurrent guesses cannot all slip past a count they have not
+ * yet added to. Returns PV_OK, PV_ELIMIT (*wait set) or a store error. */
+static int acct_reserve(store *s, const acct_policy *pol, const char *ukey,
+			const char *ikey, int64_t now, int64_t *wait)
+{
+	int rc = s->ops->tx_begin(s);
+
+	if (rc != PV_OK)
+		return rc;
+	*wait = acct_locked(s, ukey, now);
+	if (!*wait)
+		*wait = acct_locked(s, ikey, now);
+	if (!*wait)
+		acct_count_fail(s, ukey, pol->user_fails, pol->window_s, now);
+	rc = s->ops->tx_commit(s);
+	if (rc != PV_OK) {
+		s->ops->tx_rollback(s);
+		return rc;
+	}
+	return *wait ? PV_ELIMIT : PV_OK;
+}
+
 int acct_password_login(store *s, const acct_policy *pol,
 			const char *username, const char *password,
 			const char *ip, int64_t now, store_user *user,
@@ -200,37 +223,35 @@ int acct_password_login(store *s, const acct_policy *pol,
 {
 	char ukey[STORE_USERNAME_MAX + 16], ikey[STORE_IP_MAX + 16];
 	store_cred c;
-	int found, ok;
-	int64_t wait;
+	int found, ok, rc;
 
 	*retry_after_s = 0;
 	snprintf(ukey, sizeof ukey, "pw-user:%.64s", username ? username : "");
 	util_lower_ascii(ukey);
 	snprintf(ikey, sizeof ikey, "pw-ip:%s", ip);
-	wait = acct_locked(s, ukey, now);
-	if (!wait)
-		wait = acct_locked(s, ikey, now);
-	if (wait) {
-		*retry_after_s = wait;
-		return PV_ELIMIT;
-	}
+	if ((rc = acct_reserve(s, pol, ukey, ikey, now, retry_after_s)) != PV_OK)
+		return rc;
 	pthread_once(&acct_dummy_once, acct_make_dummy);
 	found = username && password && strlen(username) < STORE_USERNAME_MAX &&
 		strlen(password) <= ACCT_PASSWORD_MAX &&
 		s->ops->cred_by_username(s, username, &c) == PV_OK;
 	if (!found)
 		util_strlcpy(c.pwhash, acct_dummy, sizeof c.pwhash);
+	/* the slow part, outside any transaction */
 	ok = crypto_pwhash_str_verify(c.pwhash, password ? password : "",
 				      password ? strlen(password) : 0) == 0;
 	ok = ok && found && s->ops->user_get(s, c.user_id, user) == PV_OK &&
 	     strcmp(user->status, STORE_USER_ACTIVE) == 0;
 	if (!ok) {
-		acct_count_fail(s, ukey, pol->user_fails, pol->window_s, now);
-		acct_count_fail(s, ikey, pol->ip_fails, pol->window_s, now);
+		if (s->ops->tx_begin(s) == PV_OK) {
+			acct_count_fail(s, ikey, pol->ip_fails, pol->window_s, now);
+			if (s->ops->tx_commit(s) != PV_OK)
+				s->ops->tx_rollback(s);
+		}
 		log_kv(LOG_INFO, "password login failed", NULL);
 		return PV_EDENIED;
 	}
-	s->ops->throttle_del(s, ukey);
+	s->ops->throttle_del(s, ukey); /* a success clears the username's count */
 	return PV_OK;
 }
 
@@ -241,14 +262,18 @@ int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 }
 
 int acct_set_status(store *s, const char *org_id, const char *user_id,
-		    const char *status, const char *actor_id, const char *ip,
-		    int64_t now, store_user *out)
+		    const char *status, const char *actor_id, int actor_is_spv,
+		    const char *ip, int64_t now, store_user *out)
 {
 	store_user u;
+	store_role roles[ACCT_ROLES_MAX];
+	size_t nroles = 0;
 	int rc, in_tx = 0;
 
 	if (strcmp(status, STORE_USER_ACTIVE) != 0 && strcmp(status, STORE_USER_INACTIVE) != 0)
 		return PV_EINVAL;
+	if (actor_id && strcmp(actor_id, user_id) == 0)
+		return PV_EDENIED;
 	if ((rc = s->ops->tx_begin(s)) != PV_OK)
 		return rc;
 	in_tx = 1;
@@ -257,6 +282,15 @@ int acct_set_status(store *s, const char *org_id, const char *user_id,
 	if (strcmp(u.org_id, org_id) != 0) {
 		rc = PV_ENOTFOUND; /* another organisation's user: not revealed */
 		goto out;
+	}
+	if (!actor_is_spv) {
+		if ((rc = s->ops->role_list(s, u.id, roles, ACCT_ROLES_MAX, &nroles)) != PV_OK)
+			goto out;
+		for (size_t i = 0; i < nroles; i++)
+			if (strcmp(roles[i].role, ACCT_ROLE_SPV) == 0)
+				rc = PV_ENOTFOUND;
+		if (rc != PV_OK)
+			goto out;
 	}
 	if (strcmp(u.status, status) != 0) {
 		if ((rc = s->ops->user_set_status(s, u.id, status, now)) != PV_OK)

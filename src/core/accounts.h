@@ -56,11 +56,14 @@ int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 	       size_t *n);
 
 /* An administrator's change of a user's status ("active" / "inactive"),
- * limited to users of org_id (PV_ENOTFOUND for anyone else's). Deactivating
- * ends the user's sessions at once. Audited. *out gets the user. */
+ * limited to users of org_id (PV_ENOTFOUND for anyone else's). Unless the
+ * actor is an SPV administrator, users holding spv_admin are out of reach
+ * (PV_ENOTFOUND too). Nobody changes their own status (PV_EDENIED).
+ * Deactivating ends the user's sessions at once. Audited. *out gets the
+ * user. */
 int acct_set_status(store *s, const char *org_id, const char *user_id,
-		    const char *status, const char *actor_id, const char *ip,
-		    int64_t now, store_user *out);
+		    const char *status, const char *actor_id, int actor_is_spv,
+		    const char *ip, int64_t now, store_user *out);
 
 /* 1 when any administrator credential exists with this username. */
 int acct_username_exists(store *s, const char *username);

@@ -295,9 +295,11 @@ void api_mdo_user_status(http_req *req, http_resp *resp)
 							       "status must be active or inactive")));
 		goto out;
 	}
-	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id, req->ip,
-			     util_now_ms(), &u);
-	if (rc == PV_ENOTFOUND)
+	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id,
+			     http_has_role(req, "spv_admin", NULL), req->ip, util_now_ms(), &u);
+	if (rc == PV_EDENIED)
+		http_problem(resp, 403, "forbidden", "You cannot change your own status.", NULL);
+	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
 	else if (rc != PV_OK)
 		http_problem_err(resp, rc);

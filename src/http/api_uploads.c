@@ -32,6 +32,7 @@ typedef struct up_state {
 	int refused;       /* not authorised: the body is dropped */
 	int not_multipart; /* no multipart/form-data parser could be made */
 	int too_large, io_error, has_file, parse_error;
+	int later_part; /* a second "file" part began: its bytes are dropped */
 	char fname[256];
 } up_state;
 
@@ -78,15 +79,17 @@ static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *k
 	(void)kind;
 	(void)ctype;
 	(void)enc;
-	(void)off;
 	if (!key || strcmp(key, "file") != 0)
 		return MHD_YES;
+	/* a part's data starts at offset 0: a second "file" part is ignored */
+	if (off == 0 && s->has_file && s->bytes > 0)
+		s->later_part = 1;
 	if (!s->has_file) {
 		s->has_file = 1;
 		util_strlcpy(s->fname, filename ? filename : "", sizeof s->fname);
 	}
-	if (s->fd < 0)
-		return MHD_YES; /* a second file part: ignored */
+	if (s->fd < 0 || s->later_part)
+		return MHD_YES;
 	if (size == 0)
 		return MHD_YES;
 	s->bytes += size;
@@ -114,7 +117,7 @@ static up_state *up_begin(http_req *req)
 {
 	up_state *s = calloc(1, sizeof *s);
 	http_resp tmp;
-	char org[STORE_ID_MAX], dir[STORE_PATH_MAX - 64];
+	char org[STORE_ID_MAX], dir[STORE_PATH_MAX - 64], uid[UUID_STR_LEN];
 
 	if (!s)
 		return NULL;
@@ -140,7 +143,8 @@ static up_state *up_begin(http_req *req)
 		s->io_error = 1;
 		return s;
 	}
-	snprintf(s->tmp, sizeof s->tmp, "%s/.part-%s", dir, req->rid);
+	util_uuid(uid);
+	snprintf(s->tmp, sizeof s->tmp, "%s/.part-%s", dir, uid);
 	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (s->fd < 0) {
 		s->tmp[0] = '\0';
@@ -149,17 +153,18 @@ static up_state *up_begin(http_req *req)
 	return s;
 }
 
-void api_uploads_body(http_req *req, const char *data, size_t n)
+int api_uploads_body(http_req *req, const char *data, size_t n)
 {
 	up_state *s = req->ext;
 
 	if (!s && !(s = up_begin(req)))
-		return;
+		return PV_ENOMEM;
 	if (s->refused || s->not_multipart || s->too_large || s->io_error ||
 	    s->parse_error || !s->pp)
-		return;
+		return PV_EDENIED;
 	if (MHD_post_process(s->pp, data, n) != MHD_YES && !s->too_large && !s->io_error)
 		s->parse_error = 1;
+	return PV_OK;
 }
 
 /* ---- shapes ---- */
@@ -220,7 +225,7 @@ void api_uploads_template(http_req *req, http_resp *resp)
 {
 	const char *f = http_query(req, "format");
 	int xlsx;
-	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX];
+	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX], uid[UUID_STR_LEN];
 	int rc;
 
 	if (f && strcmp(f, "csv") != 0 && strcmp(f, "xlsx") != 0) {
@@ -232,7 +237,8 @@ void api_uploads_template(http_req *req, http_resp *resp)
 		http_problem_err(resp, PV_EIO);
 		return;
 	}
-	snprintf(path, sizeof path, "%s/.template-%s.%s", dir, req->rid, xlsx ? "xlsx" : "csv");
+	util_uuid(uid);
+	snprintf(path, sizeof path, "%s/.template-%s.%s", dir, uid, xlsx ? "xlsx" : "csv");
 	rc = imp_write_template(path, xlsx ? IMP_XLSX : IMP_CSV);
 	if (rc == PV_OK)
 		rc = up_send_file(resp, path, up_ctype(xlsx ? "xlsx" : "csv"),
@@ -265,10 +271,13 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
 		return;
 	}
-	if (s->pp && !s->too_large && !s->io_error && !s->parse_error &&
-	    MHD_destroy_post_processor(s->pp) != MHD_YES)
-		s->parse_error = 1;
-	s->pp = NULL;
+	if (s->pp) {
+		int ok = MHD_destroy_post_processor(s->pp) == MHD_YES;
+
+		s->pp = NULL;
+		if (!ok && !s->too_large && !s->io_error)
+			s->parse_error = 1;
+	}
 	if (s->too_large) {
 		char d[128];
 
@@ -472,7 +481,10 @@ void api_uploads_result(http_req *req, http_resp *resp)
 	if (access(cache, R_OK) != 0) {
 		/* made once, then kept: written beside and renamed, so that two
 		 * requests at once never serve a half-written file */
-		snprintf(tmp, sizeof tmp, "%s.part-%s", cache, req->rid);
+		char uid[UUID_STR_LEN];
+
+		util_uuid(uid);
+		snprintf(tmp, sizeof tmp, "%s.part-%s", cache, uid);
 		rc = job_result(req->app->st, &u, NULL, tmp);
 		if (rc == PV_OK && rename(tmp, cache) != 0)
 			rc = PV_EIO;

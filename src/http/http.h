@@ -69,8 +69,10 @@ struct http_route {
 	enum http_auth auth;
 	const char *name; /* for metrics: "orgs_get" */
 	/* A route that streams its body (uploads) gets the bytes here as they
-	 * arrive, instead of a bounded buffer; NULL for JSON routes. */
-	void (*body)(http_req *req, const char *data, size_t n);
+	 * arrive, instead of a bounded buffer; NULL for JSON routes. It answers
+	 * PV_OK to go on, or an error once it wants no more bytes (refused,
+	 * too large): the rest is then read and dropped, up to a bound. */
+	int (*body)(http_req *req, const char *data, size_t n);
 };
 
 /* The route table (routes.c) and its size. */

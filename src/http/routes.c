@@ -32,7 +32,7 @@ void api_mdo_users(http_req *req, http_resp *resp);
 void api_mdo_user_status(http_req *req, http_resp *resp);
 void api_uploads_template(http_req *req, http_resp *resp);
 void api_uploads_create(http_req *req, http_resp *resp);
-void api_uploads_body(http_req *req, const char *data, size_t n);
+int api_uploads_body(http_req *req, const char *data, size_t n);
 void api_uploads_list(http_req *req, http_resp *resp);
 void api_uploads_get(http_req *req, http_resp *resp);
 void api_uploads_file(http_req *req, http_resp *resp);

@@ -147,9 +147,13 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (req->body_too_large) {
-		http_problem(resp, 413, "payload_too_large",
-			     "The request body is larger than this endpoint accepts.",
-			     NULL);
+		if (rt && rt->body)
+			http_problem(resp, 413, "file_too_large",
+				     "The file is larger than uploads may be.", NULL);
+		else
+			http_problem(resp, 413, "payload_too_large",
+				     "The request body is larger than this endpoint accepts.",
+				     NULL);
 		return;
 	}
 	if (!rt) {
@@ -196,8 +200,12 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 					      sizeof req->allowed);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && !(req->route && req->route->body) &&
-		    strtoull(cl, NULL, 10) > (unsigned long long)a->cfg->max_body) {
+		/* a streaming route (uploads) may take up to the upload limit
+		 * plus room for the multipart framing */
+		if (cl && strtoull(cl, NULL, 10) >
+				  (req->route && req->route->body
+					   ? (unsigned long long)a->cfg->upload_max_bytes + (1u << 20)
+					   : (unsigned long long)a->cfg->max_body)) {
 			req->body_too_large = 1;
 			/* A body we will drop is read and discarded so that the
 			 * client gets its 413 rather than a reset; past
@@ -214,10 +222,13 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 	}
 	log_set_request_id(req->rid);
 	if (*upload_data_size) {
-		if (req->route && req->route->body) {
+		if (req->route && req->route->body && !req->body_too_large) {
 			/* a streaming route (uploads) takes the bytes itself and
-			 * records its own failure for its handler */
-			req->route->body(req, upload_data, *upload_data_size);
+			 * records its own failure for its handler; what it no
+			 * longer wants is dropped, up to a bound */
+			if (req->route->body(req, upload_data, *upload_data_size) != PV_OK &&
+			    (req->drained += *upload_data_size) > SRV_DRAIN_MAX)
+				return MHD_NO;
 		} else if (!req->body_too_large) {
 			if (buf_add(&req->body, upload_data, *upload_data_size) != PV_OK) {
 				req->body_too_large = 1;

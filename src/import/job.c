@@ -683,7 +683,7 @@ static void job_report(const job *j, int phase)
  * open). */
 static int job_finish(job *j, const char *status, const char *error, int64_t now)
 {
-	int rc = j->st->ops->upload_finish(j->st, j->u->id, status, error, now);
+	int rc = j->st->ops->upload_finish(j->st, j->u->id, status, error, j->env->worker, now);
 
 	if (rc == PV_OK) {
 		util_strlcpy(j->u->status, status, sizeof j->u->status);

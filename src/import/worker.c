@@ -85,7 +85,7 @@ static void *wk_main(void *arg)
 				/* the store failed: hand the upload back and
 				 * try again a little later */
 				st->ops->upload_finish(st, u.id, STORE_UP_QUEUED, "",
-						       util_now_ms());
+						       me->id, util_now_ms());
 				wk_wait(s, seen, WORKER_POLL_MS);
 			}
 			continue;

@@ -536,6 +536,19 @@ static json_t *sso_keys_for(sso *s, const sso_eps *e, const char *kid, int64_t n
 
 /* --- the login --- */
 
+/* The nonce and the PKCE verifier of a login attempt are derived from its
+ * state under the server key, so neither is ever stored: the store keeps
+ * only the keyed hash of the state. */
+static void sso_derive(const sso *s, const char *domain, const char *state,
+		       char out[64])
+{
+	unsigned char mac[STORE_HASH_LEN];
+
+	keys_mac(s->k, domain, state, strlen(state), mac);
+	sodium_bin2base64(out, 64, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(mac, sizeof mac);
+}
+
 int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	      char state_out[SSO_STATE_MAX], char why[SSO_WHY_MAX])
 {
@@ -554,12 +567,12 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	state_out[0] = '\0';
 	if ((rc = sso_endpoints(s, now_ms, &e, why)) != PV_OK)
 		goto out;
-	if ((rc = util_random_b64url(SSO_RANDOM_BYTES, state_out, SSO_STATE_MAX)) != PV_OK ||
-	    (rc = util_random_b64url(SSO_RANDOM_BYTES, nonce, sizeof nonce)) != PV_OK ||
-	    (rc = util_random_b64url(SSO_RANDOM_BYTES, verifier, sizeof verifier)) != PV_OK) {
+	if ((rc = util_random_b64url(SSO_RANDOM_BYTES, state_out, SSO_STATE_MAX)) != PV_OK) {
 		sso_why(why, "cannot draw random values");
 		goto out;
 	}
+	sso_derive(s, "sso-nonce", state_out, nonce);
+	sso_derive(s, "sso-pkce", state_out, verifier);
 	rc = PV_EINVAL;
 	if (i_init_session(&is) != I_OK) {
 		sso_why(why, "cannot start an iddawc session");
@@ -587,8 +600,8 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	alen = strlen(e.authorize);
 	if (strchr(e.authorize, '?') && strncmp(u, e.authorize, alen) == 0 && u[alen] == '?')
 		u[alen] = '&';
-	/* the attempt, kept server-side: the verifier never leaves it */
-	extra = json_pack("{s:s, s:s}", "v", verifier, "n", nonce);
+	/* the attempt: only its state's keyed hash and its expiry are kept */
+	extra = json_object();
 	if (!extra || !(dump = json_dumps(extra, JSON_COMPACT)) || strlen(dump) >= STORE_JSON_MAX) {
 		rc = PV_ENOMEM;
 		goto out;
@@ -870,8 +883,9 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	unsigned char h[STORE_HASH_LEN];
 	store_token t;
 	sso_eps e;
-	json_t *att = NULL, *tok = NULL, *claims = NULL, *ui = NULL;
+	json_t *tok = NULL, *claims = NULL, *ui = NULL;
 	const char *verifier, *nonce, *access, *idt, *refresh;
+	char nonce_buf[64], verifier_buf[64];
 	buf form, body;
 	char auth[1500];
 	long status;
@@ -913,14 +927,10 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 		rc = PV_EINVAL;
 		goto out;
 	}
-	att = json_loads(t.extra, 0, NULL);
-	verifier = json_string_value(json_object_get(att, "v"));
-	nonce = json_string_value(json_object_get(att, "n"));
-	if (!verifier || !nonce) {
-		sso_why(why, "the stored login attempt is damaged");
-		rc = PV_EINVAL;
-		goto out;
-	}
+	sso_derive(s, "sso-nonce", state, nonce_buf);
+	sso_derive(s, "sso-pkce", state, verifier_buf);
+	nonce = nonce_buf;
+	verifier = verifier_buf;
 	if ((rc = sso_endpoints(s, now_ms, &e, why)) != PV_OK)
 		goto out;
 	/* the code for tokens, with the PKCE verifier */
@@ -1011,7 +1021,8 @@ out:
 		sodium_memzero(body.p, body.len);
 	buf_free(&form);
 	buf_free(&body);
-	json_decref(att);
+	sodium_memzero(nonce_buf, sizeof nonce_buf);
+	sodium_memzero(verifier_buf, sizeof verifier_buf);
 	json_decref(tok);
 	json_decref(claims);
 	json_decref(ui);

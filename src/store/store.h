@@ -374,7 +374,9 @@ struct store_ops {
 	 * still holds it (else PV_ECONFLICT; PV_ENOTFOUND when unknown).
 	 * upload_finish sets a final status and error and releases the lease
 	 * (STORE_UP_QUEUED is accepted too, to hand an upload back at
-	 * shutdown); an error longer than the field is cut. upload_list: one
+	 * shutdown), only while `worker` holds it (PV_ECONFLICT otherwise;
+	 * worker NULL or "": whoever holds it); an error longer than the field
+	 * is cut. upload_list: one
 	 * organisation's uploads, newest first. upload_insert stores
 	 * claimed_by and lease_until as given, so an upload can be inserted
 	 * already claimed (IN_PROGRESS, leased to its creator: the import
@@ -390,7 +392,7 @@ struct store_ops {
 			       const char *worker, int64_t now,
 			       int64_t lease_ms);
 	int (*upload_finish)(store *s, const char *id, const char *status,
-			     const char *error, int64_t now);
+			     const char *error, const char *worker, int64_t now);
 	int (*upload_failure_add)(store *s, const char *upload_id,
 				  const store_upload_failure *f);
 	/* failures of an upload in row order */

@@ -282,3 +282,40 @@ test('the template in both formats', async () => {
   r = await req(srv.url, 'GET', '/api/v1/mdo/uploads/template');
   assert.equal(r.status, 401);
 });
+
+test('only the first file part of a request is read', async () => {
+  const fd = new FormData();
+  fd.append('file', new Blob(['First Name,Last Name,Email Id,Mobile Number\nAsha,Rao,two.parts1@example.in,9123456701\n']), 'one.csv');
+  fd.append('file', new Blob(['First Name,Last Name,Email Id,Mobile Number\nBina,Rao,two.parts2@example.in,9123456702\n']), 'two.csv');
+  const r = await req(srv.url, 'POST', '/api/v1/mdo/uploads', { body: fd, bearer: tokens.doj });
+  assert.equal(r.status, 202, r.text);
+  const done = await waitDone(tokens.doj, r.body.id);
+  assert.equal(done.total_records, 1);
+  assert.equal(done.success_records, 1);
+  assert.match(done.file_name, /one\.csv$/);
+});
+
+test('an MDO administrator cannot change an SPV administrator of its organisation, nor itself', async () => {
+  const spvMe = await req(srv.url, 'GET', '/api/v1/me', { bearer: tokens.spv });
+  assert.equal(spvMe.body.org.id, 'd-dopt');
+  const r = await req(srv.url, 'POST', `/api/v1/mdo/users/${spvMe.body.id}/status`, { json: { status: 'inactive' }, bearer: tokens.dopt });
+  assert.equal(r.status, 404);
+  const me = await req(srv.url, 'GET', '/api/v1/me', { bearer: tokens.dopt });
+  const self = await req(srv.url, 'POST', `/api/v1/mdo/users/${me.body.id}/status`, { json: { status: 'inactive' }, bearer: tokens.dopt });
+  assert.equal(self.status, 403);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: tokens.spv })).status, 200);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: tokens.dopt })).status, 200);
+});
+
+test('an anonymous body bigger than any upload is refused at its headers', async () => {
+  const r = await fetch(srv.url + '/api/v1/mdo/uploads', {
+    method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(MAX + 2 * 1024 * 1024) },
+    body: Buffer.alloc(MAX + 2 * 1024 * 1024), duplex: 'half',
+  }).catch((e) => e);
+  // either the 413 arrives, or the connection is closed while the client still sends
+  if (!(r instanceof Error)) {
+    assert.equal(r.status, 413);
+    assert.equal((await r.json()).code, 'file_too_large');
+  }
+  assert.equal((await req(srv.url, 'GET', '/healthz')).status, 200);
+});

@@ -1109,7 +1109,7 @@ static void test_uploads(void **state)
 
 	/* Finish without a claim (e.g. an unreadable file). */
 	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
-					       "The file could not be read",
+					       "The file could not be read", NULL,
 					       T0 + 20),
 			 PV_OK);
 	assert_int_equal(S->ops->upload_get(S, b.id, &got), PV_OK);
@@ -1117,7 +1117,7 @@ static void test_uploads(void **state)
 	assert_string_equal(got.error, "The file could not be read");
 	assert_true(got.updated_at == T0 + 20);
 	assert_int_equal(S->ops->upload_finish(S, "no-such-up", STORE_UP_FAILED,
-					       "", T0),
+					       "", NULL, T0),
 			 PV_ENOTFOUND);
 	assert_int_equal(S->ops->upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
 			 PV_OK);
@@ -1184,17 +1184,21 @@ static void test_upload_claims(void **state)
 	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
 						 LEASE),
 			 PV_OK);
+	/* nor may it finish or hand back what another worker holds */
+	assert_int_equal(S->ops->upload_finish(S, c1.id, STORE_UP_QUEUED, "",
+					       "w-a", later + 1),
+			 PV_ECONFLICT);
 	snprintf(c1.id, sizeof c1.id, "no-such-up");
 	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
 						 LEASE),
 			 PV_ENOTFOUND);
 
 	/* Finished uploads are never claimed again. */
-	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_SUCCESSFUL, "",
+	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_SUCCESSFUL, "", NULL,
 					       later + 2),
 			 PV_OK);
 	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
-					       "row errors", later + 2),
+					       "row errors", NULL, later + 2),
 			 PV_OK);
 	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_SUCCESSFUL);
@@ -1239,7 +1243,7 @@ static void test_upload_insert_claimed(void **state)
 			 PV_OK);
 	assert_string_equal(got.id, a.id);
 	assert_true(got.cursor == 7);
-	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_FAILED, "x",
+	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_FAILED, "x", NULL,
 					       now + 4 + LEASE),
 			 PV_OK);
 }

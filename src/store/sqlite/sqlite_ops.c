@@ -241,7 +241,7 @@ static const char *const sql[Q_END] = {
 	[Q_UP_EXISTS] = "SELECT 1 FROM uploads WHERE id = ?1",
 	[Q_UP_FINISH] = "UPDATE uploads SET status = ?2, error = ?3,"
 			" claimed_by = '', lease_until = 0, updated_at = ?4"
-			" WHERE id = ?1",
+			" WHERE id = ?1 AND (?5 = '' OR claimed_by = ?5)",
 	[Q_UP_FAIL_ADD] = "INSERT INTO upload_failures (upload_id, row_no,"
 			  " errors) VALUES (?1, ?2, ?3)",
 	[Q_UP_FAIL_EACH] = "SELECT row_no, errors FROM upload_failures"
@@ -1821,7 +1821,7 @@ static int sq_upload_progress(store *s, const store_upload *u,
 }
 
 static int sq_upload_finish(store *s, const char *id, const char *status,
-			    const char *error, int64_t now)
+			    const char *error, const char *worker, int64_t now)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
@@ -1837,7 +1837,13 @@ static int sq_upload_finish(store *s, const char *id, const char *status,
 	b_text(&b, 2, status, NOCAP);
 	b_text_fit(&b, 3, error, STORE_TEXT_MAX);
 	b_int(&b, 4, now);
-	return run_change(c, Q_UP_FINISH, st, &b, "upload_finish");
+	b_text(&b, 5, worker ? worker : "", NOCAP);
+	err = run_change(c, Q_UP_FINISH, st, &b, "upload_finish");
+	/* no row changed: unknown, or another worker holds it now */
+	if (err == PV_ENOTFOUND && worker && *worker &&
+	    exists_text(c, Q_UP_EXISTS, id, "upload_finish") == PV_OK)
+		err = PV_ECONFLICT;
+	return err;
 }
 
 static int sq_upload_failure_add(store *s, const char *upload_id,
