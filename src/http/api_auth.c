@@ -305,9 +305,14 @@ json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size
 			char under[2048] = "";
 			size_t used = 0;
 
-			for (size_t i = 0; i < n; i++)
-				used += (size_t)snprintf(under + used, used < sizeof under ? sizeof under - used : 0,
-							 "%s%s", i ? " > " : "", path[i]->name);
+			for (size_t i = 0; i < n && used < sizeof under - 1; i++) {
+				int w = snprintf(under + used, sizeof under - used, "%s%s",
+						 i ? " > " : "", path[i]->name);
+
+				used = w < 0 ? sizeof under - 1
+					     : used + (size_t)w < sizeof under ? used + (size_t)w
+									       : sizeof under - 1;
+			}
 			org = json_pack("{s:s, s:s, s:s}", "id", o->id, "name", o->name, "under", under);
 		}
 		if (p)

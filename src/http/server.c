@@ -143,7 +143,7 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 static void srv_dispatch(http_req *req, http_resp *resp)
 {
 	const struct http_route *rt = req->route;
-	int api = strncmp(req->path, "/api/", 5) == 0;
+	int api = strncmp(req->path, "/api/", 5) == 0; /* else a page or a file */
 	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (req->body_too_large) {
@@ -163,10 +163,6 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 			http_add_header(resp, "Allow", req->allowed);
 		} else if (!api && get) {
 			http_static(req, resp);
-		} else if (!api) {
-			http_problem(resp, 405, "method_not_allowed",
-				     "This method is not allowed here.", NULL);
-			http_add_header(resp, "Allow", "GET, HEAD");
 		} else {
 			http_problem(resp, 404, "not_found",
 				     "There is nothing at this address.", NULL);

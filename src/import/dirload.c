@@ -287,7 +287,8 @@ int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
 			res->inserted++;
 	}
 	rc = s->ops->tx_commit(s);
-	in_tx = 0;
+	if (rc == PV_OK)
+		in_tx = 0; /* else rolled back below */
 out:
 	if (in_tx)
 		s->ops->tx_rollback(s);
@@ -351,7 +352,8 @@ int dirload_positions(store *s, const char *path, int64_t now,
 		goto out;
 	}
 	rc = s->ops->tx_commit(s);
-	in_tx = 0;
+	if (rc == PV_OK)
+		in_tx = 0; /* else rolled back below */
 out:
 	if (in_tx)
 		s->ops->tx_rollback(s);

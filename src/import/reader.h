@@ -71,6 +71,11 @@ typedef enum imp_format { IMP_CSV = 1, IMP_XLSX = 2 } imp_format;
  * imp_open() looks at the first 4 KiB. */
 int imp_sniff(const void *head, size_t n);
 
+/* For a file that sniffs as a ZIP archive: 1 when it holds a workbook
+ * (xl/workbook.xml), 0 when it is some other archive (not an XLSX file),
+ * -1 when the archive cannot be read (a damaged XLSX: left to imp_open). */
+int imp_zip_is_workbook(const char *path);
+
 /* Opens path, deciding the format by content. On failure returns a
  * negative pv_err and writes a user-facing message into err (e.g. "The
  * file is not a CSV or XLSX file"). *out is released by imp_close(). */

@@ -1246,3 +1246,15 @@ const struct imp_reader_ops imp_xlsx_ops = {
 	.error = xlsx_error_impl,
 	.close = xlsx_close_impl,
 };
+
+int imp_zip_is_workbook(const char *path)
+{
+	int zerr = 0, found;
+	zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
+
+	if (!z)
+		return -1;
+	found = zip_name_locate(z, "xl/workbook.xml", 0) >= 0;
+	zip_discard(z);
+	return found;
+}

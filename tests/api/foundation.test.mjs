@@ -103,6 +103,7 @@ test('unknown paths, wrong methods and huge bodies answer problem+json', async (
   const big = await req(srv.url, 'POST', '/api/v1/orgs', { body: 'x'.repeat(10 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
   assertProblem(big, 413, 'payload_too_large');
   assertProblem(await req(srv.url, 'GET', '/no-such-page.html'), 404, 'not_found');
+  assertProblem(await req(srv.url, 'POST', '/no-such-page', { json: {} }), 404, 'not_found');
   // the server is still healthy after all of it
   assert.equal((await req(srv.url, 'GET', '/healthz')).status, 200);
 });

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startServer, req, cli } from './lib/server.mjs';
 import { messages } from './lib/sms.mjs';
-import { xlsx, readXlsx } from './lib/xlsx.mjs';
+import { xlsx, readXlsx, zip } from './lib/xlsx.mjs';
 
 let srv, sms, mail;
 const tokens = {};
@@ -318,4 +318,11 @@ test('an anonymous body bigger than any upload is refused at its headers', async
     assert.equal((await r.json()).code, 'file_too_large');
   }
   assert.equal((await req(srv.url, 'GET', '/healthz')).status, 200);
+});
+
+test('a ZIP archive that is not a workbook is refused as unsupported, whatever its name', async () => {
+  const r = await upload(tokens.doj, 'staff.xlsx', zip([['notes.txt', 'hello'], ['photo.csv', 'a,b\n']]),
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  assert.equal(r.status, 415);
+  assert.equal(r.body.code, 'unsupported_file');
 });

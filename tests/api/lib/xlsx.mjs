@@ -4,7 +4,7 @@
 // exact text.
 import { crc32 } from 'node:zlib';
 
-function zip(parts) {
+export function zip(parts) {
   const chunks = []; const central = []; let off = 0;
   for (const [name, text] of parts) {
     const data = Buffer.from(text, 'utf8'); const nb = Buffer.from(name, 'utf8'); const crc = crc32(data) >>> 0;
