@@ -145,9 +145,7 @@ test('the OpenAPI document describes every route', async () => {
 
 test('access logs are JSON lines with the request id and no query string', async () => {
   await req(srv.url, 'GET', '/api/v1/orgs?q=secretvalue', { headers: { 'x-request-id': 'logcheck-12345' } });
-  for (let i = 0; i < 250 && !srv.logs.some((l) => l.includes('logcheck-12345')); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await srv.waitLog(/logcheck-12345/);
   const line = srv.logs.find((l) => l.includes('logcheck-12345'));
   assert.ok(line, 'logged');
   const rec = JSON.parse(line);

@@ -64,6 +64,17 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
   const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
   return {
     url, dir, logs, child, env: base, stdoutText: () => stdout,
+    // The server's log lines from index `from` on, once one matches re (its
+    // standard error reaches us asynchronously); throws after timeoutMs.
+    async waitLog(re, from = 0, timeoutMs = 10000) {
+      const t0 = Date.now();
+      for (;;) {
+        const text = logs.slice(from).join('\n');
+        if (re.test(text)) return text;
+        if (Date.now() - t0 > timeoutMs) throw new Error(`no log line matching ${re}:\n${text}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop({ keep = false, signal = 'SIGTERM' } = {}) {
       child.kill(signal);
       const r = await exited;
