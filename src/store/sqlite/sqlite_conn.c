@@ -250,9 +250,9 @@ static int conn_open(const char *path, struct sqs_conn **out)
 		       "path", path, NULL);
 	rc = sqlite3_exec(c->db,
 			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
-			  /* reads through mmap (no copy per page), a 16 MB
-			   * page cache per connection */
-			  " PRAGMA mmap_size=268435456; PRAGMA cache_size=-16000",
+			  /* a 16 MB page cache per connection; no mmap, so that
+			   * memory use stays what the process itself holds */
+			  " PRAGMA cache_size=-16000",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqs_error(c, rc, "open");
