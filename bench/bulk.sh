@@ -41,10 +41,9 @@ INSERT INTO users SELECT id, first_name, last_name, email, CAST(official_email A
 EOF
 }
 
-# seconds, peak RSS (kB, /usr/bin/time -v) and peak anonymous RSS (kB,
-# sampled from /proc every 0.1 s: RSS also counts the pages of the database
-# file that SQLite maps into memory, PRAGMA mmap_size, which are file-backed
-# and reclaimable) of a command
+# seconds, peak RSS (kB, /usr/bin/time -v; the goal's figure) and peak
+# anonymous RSS (kB, sampled from /proc every 0.1 s: the process's own
+# memory, without file-backed pages) of a command
 measure() {
 	local log=$1
 	shift
