@@ -249,7 +249,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	rc = job_run(&env, &u);
-	if (rc == PV_EBUSY) {
+	if (rc == PV_ESTOPPED) {
 		fprintf(stderr, "\npravesh: interrupted after %lld rows; upload %s is queued again "
 				"and a running server will finish it\n",
 			(long long)(u.success_records + u.failed_records), u.id);

@@ -486,7 +486,7 @@ static int job_scan(job *j)
 		j->data_rows++;
 		rc = PV_OK;
 		if ((j->data_rows & 4095) == 0 && job_stopping(j)) {
-			rc = PV_EBUSY;
+			rc = PV_ESTOPPED;
 			goto out;
 		}
 		/* a long scan keeps its lease (and learns when it lost it) */
@@ -714,7 +714,7 @@ static int job_write(job *j)
 			if (job_stopping(j)) {
 				rc = job_finish(j, STORE_UP_QUEUED, "", util_now_ms());
 				if (rc == PV_OK)
-					rc = PV_EBUSY;
+					rc = PV_ESTOPPED;
 				goto out;
 			}
 			if ((rc = st->ops->tx_begin(st)) != PV_OK)
@@ -829,10 +829,10 @@ int job_run(const job_env *env, store_upload *u)
 	if (rc != PV_OK)
 		goto out;
 	rc = job_scan(&j);
-	if (rc == PV_EBUSY) {
+	if (rc == PV_ESTOPPED) {
 		rc = job_finish(&j, STORE_UP_QUEUED, "", util_now_ms());
 		if (rc == PV_OK)
-			rc = PV_EBUSY;
+			rc = PV_ESTOPPED;
 		goto out;
 	}
 	if (rc == PV_EFORMAT) {
@@ -860,7 +860,7 @@ out:
 		log_kv(LOG_INFO, "upload finished", "id", u->id, "status", u->status,
 		       "total", tot, "success", ok, "failed", bad, NULL);
 	} else {
-		log_kv(rc == PV_EBUSY ? LOG_INFO : LOG_WARN, "upload interrupted",
+		log_kv(rc == PV_ESTOPPED ? LOG_INFO : LOG_WARN, "upload interrupted",
 		       "id", u->id, "reason", pv_strerror(rc), NULL);
 	}
 	kset_free(&j.keys);

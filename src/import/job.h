@@ -54,7 +54,7 @@ typedef struct job_env {
  * env->worker), from its cursor to the end, updating *u as it goes.
  * Returns
  *   PV_OK        finished: u->status is SUCCESSFUL or FAILED, in the store too;
- *   PV_EBUSY     stopped by env->stop between chunks, handed back QUEUED;
+ *   PV_ESTOPPED  stopped by env->stop between chunks, handed back QUEUED;
  *   PV_ECONFLICT the lease was lost to another worker: nothing more written;
  *   another pv_err the store failed; what was committed stays, the upload
  *                is left leased (the caller hands it back or lets the

@@ -81,7 +81,7 @@ static void *wk_main(void *arg)
 		rc = st->ops->upload_claim(st, me->id, util_now_ms(), lease, &u);
 		if (rc == PV_OK) {
 			rc = job_run(&env, &u);
-			if (rc != PV_OK && rc != PV_EBUSY && rc != PV_ECONFLICT) {
+			if (rc != PV_OK && rc != PV_ESTOPPED && rc != PV_ECONFLICT) {
 				/* the store failed: hand the upload back and
 				 * try again a little later */
 				st->ops->upload_finish(st, u.id, STORE_UP_QUEUED, "",

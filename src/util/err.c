@@ -15,6 +15,7 @@ const char *pv_strerror(int err)
 	case PV_EEXPIRED: return "expired";
 	case PV_EDENIED: return "denied";
 	case PV_EFORMAT: return "unreadable or unsupported content";
+	case PV_ESTOPPED: return "stopped";
 	default: return "unknown error";
 	}
 }

@@ -17,6 +17,7 @@ enum pv_err {
 	PV_EEXPIRED = -9,  /* a code, token or lease has expired */
 	PV_EDENIED = -10,  /* not allowed */
 	PV_EFORMAT = -11,  /* unreadable or unsupported file content */
+	PV_ESTOPPED = -12, /* stopped on request (shutdown) before the end */
 };
 
 /* A short static English text for an error code; never NULL. */

@@ -409,7 +409,7 @@ static void test_resume(void **state)
 	e.chunk_rows = 3;
 	e.stop = &stop_flag;
 	e.progress = stop_after_two;
-	assert_int_equal(job_run(&e, &ub), PV_EBUSY);
+	assert_int_equal(job_run(&e, &ub), PV_ESTOPPED);
 	assert_int_equal(b->ops->upload_get(b, ub.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_QUEUED);
 	assert_int_equal(got.success_records + got.failed_records, 6);
