@@ -53,6 +53,10 @@ static void otp_mac(const otp_svc *svc, const char *mobile, const char *purpose,
 	char msg[64];
 	int n = snprintf(msg, sizeof msg, "%s|%s|%s", mobile, purpose, code);
 
+	/* callers pass a 10-digit mobile, a purpose word and a 6-digit code;
+	 * anything longer is cut to the buffer rather than read past it */
+	if (n < 0 || (size_t)n >= sizeof msg)
+		n = (int)sizeof msg - 1;
 	keys_mac(svc->k, "otp", msg, (size_t)n, out);
 	sodium_memzero(msg, sizeof msg);
 }
