@@ -18,7 +18,6 @@ void api_admin_mdo_admins(http_req *req, http_resp *resp);
 void api_admin_audit(http_req *req, http_resp *resp);
 void api_mdo_users(http_req *req, http_resp *resp);
 void api_mdo_user_status(http_req *req, http_resp *resp);
-json_t *api_request_json(const store_request *r);
 
 void api_admin_requests(http_req *req, http_resp *resp)
 {
@@ -150,8 +149,6 @@ void api_admin_positions(http_req *req, http_resp *resp)
 out:
 	json_decref(body);
 }
-
-json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles);
 
 void api_admin_mdo_admins(http_req *req, http_resp *resp)
 {

@@ -17,7 +17,6 @@ void api_auth_otp(http_req *req, http_resp *resp);
 void api_auth_password(http_req *req, http_resp *resp);
 void api_auth_logout(http_req *req, http_resp *resp);
 void api_me(http_req *req, http_resp *resp);
-json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles);
 
 
 static void aa_retry_after(http_resp *resp, int64_t s)

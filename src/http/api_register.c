@@ -11,7 +11,6 @@ void api_registrations(http_req *req, http_resp *resp);
 void api_activation(http_req *req, http_resp *resp);
 void api_activation_resend(http_req *req, http_resp *resp);
 void api_requests_submit(http_req *req, http_resp *resp);
-json_t *api_request_json(const store_request *r);
 
 /* 409 for a taken e-mail or mobile: the code of the first, every one
  * listed. */

@@ -158,6 +158,11 @@ json_t *http_time(int64_t ms);
 /* A string member of a JSON object, or NULL when absent or not a string. */
 const char *http_jstr(json_t *obj, const char *key);
 
+/* Shared renderings: a user as GET /api/v1/me shows it (api_auth.c) and a
+ * request for help (api_register.c). New references. */
+json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size_t nroles);
+json_t *api_request_json(const store_request *r);
+
 /* Sets the cookies of a new session (pravesh_session, HttpOnly, and
  * pravesh_csrf) and Cache-Control: no-store (api_auth.c). */
 void api_session_cookies(http_req *req, http_resp *resp, const char *token,
