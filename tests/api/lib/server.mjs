@@ -62,8 +62,10 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
   });
   child.removeAllListeners('exit');
   const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
+  const mm = stdout.match(/Metrics are served on (http:\/\/[0-9.]+:\d+)\/metrics/);
   return {
     url, dir, logs, child, env: base, stdoutText: () => stdout,
+    metricsUrl: mm ? mm[1] : null,
     // The server's log lines from index `from` on, once one matches re (its
     // standard error reaches us asynchronously); throws after timeoutMs.
     async waitLog(re, from = 0, timeoutMs = 10000) {
