@@ -148,6 +148,11 @@ int http_is_json_type(const char *s);
 /* Static files under the web root; answers 404 problem when absent. */
 void http_static(http_req *req, http_resp *resp);
 
+/* Counts one request of kind from the client's address against a limit
+ * per hour (kind "anon" for anonymous writes, "sso-ip"...): PV_OK, or an
+ * error after writing the problem (429 rate_limited with Retry-After). */
+int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour);
+
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */
 int http_has_role(const http_req *req, const char *role, const char *org);

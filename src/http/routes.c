@@ -15,6 +15,7 @@ const struct http_route http_routes[] = {
 	{"POST", "/api/v1/otp/verify", api_otp_verify, AUTH_NONE, "otp_verify", NULL, EXEC_POOL},
 	{"POST", "/api/v1/auth/otp", api_auth_otp, AUTH_NONE, "auth_otp", NULL, EXEC_POOL},
 	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL, EXEC_POOL},
+	{"POST", "/api/v1/auth/password/otp", api_auth_password_otp, AUTH_NONE, "auth_password_otp", NULL, EXEC_POOL},
 	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL, EXEC_POOL},
 	{"GET", "/api/v1/me", api_me, AUTH_USER, "me", NULL, EXEC_POOL},
 	{"GET", "/api/v1/sso", api_sso_info, AUTH_NONE, "sso_info", NULL, EXEC_INLINE},

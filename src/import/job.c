@@ -573,9 +573,10 @@ static int job_welcome(job *j, const store_user *usr, int64_t now)
 	if ((rc = buf_adds(&j->params, j->params_tail)) != PV_OK)
 		return rc;
 	for (int i = 0; i < 2; i++) {
-		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK ||
-		    util_strlcpy(m[i]->params, j->params.p, sizeof m[i]->params) != PV_OK)
+		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK)
 			return PV_ELIMIT;
+		if ((rc = notify_seal_params(j->params.p, m[i]->params, sizeof m[i]->params)) != PV_OK)
+			return rc;
 		m[i]->id = 0;
 		m[i]->next_at = m[i]->created_at = now;
 		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)

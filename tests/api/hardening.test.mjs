@@ -163,3 +163,72 @@ test('the log does not fill with a line per refused socket', async () => {
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(srv.logs.length - before < 40, `${srv.logs.length - before} log lines for 200 refused sockets`);
 });
+
+test('anonymous writes are limited per address (registrations, activations, re-sends, requests)', async () => {
+  const s2 = await startServer({ env: { PRAVESH_ANON_PER_IP_HOUR: '4', PRAVESH_TRUSTED_PROXIES: '127.0.0.1' } });
+  try {
+    const from = (ip) => ({ headers: { 'x-forwarded-for': ip } });
+    const calls = [
+      ['/api/v1/activation', { token: 'nope' }],
+      ['/api/v1/activation/resend', { email: 'a@example.com' }],
+      ['/api/v1/registrations', {}],
+      ['/api/v1/requests', {}],
+    ];
+    for (const [p, json] of calls) {
+      const r = await req(s2.url, 'POST', p, { json, ...from('203.0.113.40') });
+      assert.notEqual(r.status, 429, p);
+    }
+    for (const [p, json] of calls) {
+      const r = await req(s2.url, 'POST', p, { json, ...from('203.0.113.40') });
+      assert.equal(r.status, 429, p);
+      assert.equal(r.body.code, 'rate_limited');
+      assert.ok(Number(r.headers.get('retry-after')) > 0);
+    }
+    // another address is not affected
+    const other = await req(s2.url, 'POST', '/api/v1/activation', { json: { token: 'nope' }, ...from('203.0.113.41') });
+    assert.equal(other.status, 400);
+  } finally { await s2.stop(); }
+});
+
+test('what Pravesh creates is private to its user; a readable data folder is warned about', async () => {
+  const { statSync, chmodSync, readdirSync } = await import('node:fs');
+  for (const f of readdirSync(srv.dir)) {
+    const st = statSync(`${srv.dir}/${f}`);
+    assert.equal(st.mode & 0o077, 0, `${f} is ${(st.mode & 0o777).toString(8)}`);
+  }
+  assert.equal(statSync(srv.dir).mode & 0o077, 0);
+  // a folder made readable by hand: the next start says so
+  const s2 = await startServer({ loadDefaults: false });
+  const dir = s2.dir;
+  await s2.stop({ keep: true });
+  chmodSync(dir, 0o755);
+  const s3 = await startServer({ dataDir: dir });
+  try {
+    await s3.waitLog(/data folder can be read by other users/);
+  } finally { await s3.stop(); }
+});
+
+test('overload: a full work queue answers 503 with Retry-After at once; /healthz stays up; then all is normal', async () => {
+  const s2 = await startServer({ env: { PRAVESH_POOL_THREADS: '1', PRAVESH_QUEUE_MAX: '3', PRAVESH_ADMIN_SECOND_FACTOR: 'off' } });
+  try {
+    // password checks are slow on purpose (argon2id): 40 at once overflow
+    // a queue of three behind one thread
+    const burstP = Promise.all(Array.from({ length: 40 }, (_, i) =>
+      req(s2.url, 'POST', '/api/v1/auth/password', { json: { username: `u${i}`, password: 'wrong wrong wrong' } })));
+    // while the work queue is full, health (answered by the HTTP threads) is served
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await req(s2.url, 'GET', '/healthz')).status, 200);
+    const burst = await burstP;
+    const shed = burst.filter((r) => r.status === 503);
+    assert.ok(shed.length > 0, 'some were shed');
+    assert.ok(burst.every((r) => r.status === 503 || r.status === 401 || r.status === 429));
+    for (const r of shed) {
+      assert.equal(r.body.code, 'overloaded');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.equal((await req(s2.url, 'GET', '/healthz')).status, 200);
+    // after the burst, served normally
+    const after = await req(s2.url, 'POST', '/api/v1/otp', { json: { mobile: '9876512399', purpose: 'login' } });
+    assert.equal(after.status, 202);
+  } finally { await s2.stop(); }
+});
