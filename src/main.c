@@ -296,8 +296,10 @@ static int main_bootstrap(app *a)
 	}
 	printf("\nBootstrap SPV administrator created. Log in at %s/admin-login with\n"
 	       "  username: %s\n  password: %s\n"
+	       "then the 6-digit code sent by SMS to its mobile %s (with the default\n"
+	       "PRAVESH_SMS=log the SMS is printed on standard error).\n"
 	       "This password is shown once; keep it somewhere safe.\n\n",
-	       a->public_url, cfg->bootstrap_admin, pw);
+	       a->public_url, cfg->bootstrap_admin, pw, ad.mobile);
 	fflush(stdout);
 	sodium_memzero(pw, sizeof pw);
 	return PV_OK;

@@ -51,7 +51,8 @@ int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 
 /* Logs in the user whose e-mail a single sign-on provider vouched for:
  * only an active user whose e-mail is official and proven (activation link
- * used, or vouched for by an MDO's bulk upload; an administrator activating
+ * used, or vouched for by an MDO's bulk upload or by the administrator who
+ * created the account; an administrator activating
  * a pending self-registration proves nothing) gets an ordinary user's
  * session. */
 enum sess_sso { SESS_SSO_OK = 0, SESS_SSO_NOT_REGISTERED, SESS_SSO_INACTIVE };

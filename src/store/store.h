@@ -111,7 +111,8 @@ typedef struct store_user {
 	char status[STORE_SHORT_MAX];   /* STORE_USER_* */
 	char source[STORE_SHORT_MAX];   /* "self", "bulk", "admin" */
 	/* 1 when the e-mail is proven: its activation link was used, or an
-	 * MDO's bulk upload vouched for it */
+	 * MDO's bulk upload or the administrator who created the account
+	 * vouched for it */
 	int email_verified;
 	int64_t created_at, updated_at;
 } store_user;

@@ -322,7 +322,7 @@ test('SPV adds organisations, positions and MDO administrators; MDO administers 
   for (const a of ['approve', 'reject', 'create_org', 'create_position', 'create_admin', 'activate', 'deactivate']) {
     assert.ok(actions.includes(a), `${a} in ${actions}`);
   }
-  const deact = audit.body.items.find((a) => a.action === 'deactivate');
+  const deact = audit.body.items.find((a) => a.action === 'deactivate' && a.target === suresh.id);
   assert.equal(deact.target, suresh.id);
   assert.ok(deact.client_ip);
   assert.equal((await get('/api/v1/admin/audit', { bearer: doj })).status, 403);
