@@ -573,9 +573,10 @@ static int job_welcome(job *j, const store_user *usr, int64_t now)
 	if ((rc = buf_adds(&j->params, j->params_tail)) != PV_OK)
 		return rc;
 	for (int i = 0; i < 2; i++) {
-		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK ||
-		    util_strlcpy(m[i]->params, j->params.p, sizeof m[i]->params) != PV_OK)
+		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK)
 			return PV_ELIMIT;
+		if ((rc = notify_seal_params(j->params.p, m[i]->params, sizeof m[i]->params)) != PV_OK)
+			return rc;
 		m[i]->id = 0;
 		m[i]->next_at = m[i]->created_at = now;
 		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)
@@ -629,6 +630,7 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 		util_strlcpy(usr.org_id, j->u->org_id, sizeof usr.org_id);
 		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
 		util_strlcpy(usr.source, "bulk", sizeof usr.source);
+		usr.email_verified = 1; /* vouched for by the organisation */
 		usr.created_at = usr.updated_at = now;
 		rc = store_user_insert(j->st, &usr, &conflict);
 		if (rc == PV_OK) {

@@ -23,7 +23,7 @@ function admin(role, username, org, mobile, email) {
 }
 
 async function login(username) {
-  const r = await req(srv.url, 'POST', '/api/v1/auth/password', { json: { username, password: 'a long enough password' } });
+  const r = await srv.adminLogin(username, 'a long enough password');
   assert.equal(r.status, 200, r.text);
   return r.body.token;
 }
