@@ -24,7 +24,8 @@
  *   "Invalid UTF-8 in row N" (NUL bytes included),
  *   "Invalid CSV quoting in row N",
  *   "The XLSX file is damaged", "The XLSX file has no worksheet",
- *   "The XLSX file has too many parts (limit 10000)",
+ *   "The XLSX file has too many parts (limit N)",
+ *   "The XLSX file's directory is too large (limit N bytes)",
  *   "The XLSX file expands too much (possible ZIP bomb)",
  *   "XML with a DTD or entities is not accepted",
  *   "Shared strings table too large (limit N bytes)",
@@ -45,6 +46,11 @@ typedef struct imp_limits {
 	int64_t max_ratio;         /* XLSX: inflated / compressed per entry
 				    * (entries over 1 MiB), 200 */
 	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB */
+	int64_t max_zip_entries;   /* XLSX: entries of the ZIP archive, 10,000 */
+	int64_t max_zip_dir_bytes; /* XLSX: size of its central directory,
+				    * 4 MiB. Both are checked on the file's
+				    * own end records before libzip reads
+				    * the directory into memory. */
 } imp_limits;
 
 /* The defaults above. */
@@ -73,8 +79,11 @@ int imp_sniff(const void *head, size_t n);
 
 /* For a file that sniffs as a ZIP archive: 1 when it holds a workbook
  * (xl/workbook.xml), 0 when it is some other archive (not an XLSX file),
- * -1 when the archive cannot be read (a damaged XLSX: left to imp_open). */
-int imp_zip_is_workbook(const char *path);
+ * -1 when the archive cannot be read or is over lim's ZIP bounds (a
+ * damaged XLSX, or one with too many parts: left to imp_open, which says
+ * which). The ZIP bounds are checked before libzip opens the archive.
+ * lim may be NULL for the defaults. */
+int imp_zip_is_workbook(const char *path, const imp_limits *lim);
 
 /* Opens path, deciding the format by content. On failure returns a
  * negative pv_err and writes a user-facing message into err (e.g. "The

@@ -1,12 +1,14 @@
 /* xlsx_reader: the XLSX side of reader.h, on libzip + expat.
  *
- * Opening: the end-of-central-directory record is read by hand first so
- * an archive announcing more than MAX_ENTRIES parts is refused before
- * libzip allocates anything for it; then libzip opens the archive with
- * ZIP_CHECKCONS. The first worksheet is found through xl/workbook.xml (the
- * first <sheet> whose relationship is a worksheet; a chartsheet is
- * skipped) and xl/_rels/workbook.xml.rels (Target relative to xl/, or
- * absolute "/xl/..."), never by the name sheet1.xml. The shared strings
+ * Opening: the archive's end records are read by hand first (zip_check),
+ * so that an archive announcing more than max_zip_entries parts, or a
+ * central directory over max_zip_dir_bytes, is refused before libzip
+ * builds its directory in memory (it allocates for every entry an archive
+ * announces); then libzip opens the archive with ZIP_CHECKCONS. The first
+ * worksheet is found through xl/workbook.xml (the first <sheet> whose
+ * relationship is a worksheet; a chartsheet is skipped) and
+ * xl/_rels/workbook.xml.rels (Target relative to xl/, or absolute
+ * "/xl/..."), never by the name sheet1.xml. The shared strings
  * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) are
  * loaded into memory, bounded by max_shared_bytes: rich text runs are
  * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded.
@@ -38,7 +40,8 @@
  *   "The file is not a CSV or XLSX file"  a ZIP without xl/workbook.xml
  *   "The XLSX file is damaged"            ZIP or XML unreadable, bad refs
  *   "The XLSX file has no worksheet"
- *   "The XLSX file has too many parts (limit 10000)"
+ *   "The XLSX file has too many parts (limit N)"
+ *   "The XLSX file's directory is too large (limit N bytes)"
  *   "The XLSX file expands too much (possible ZIP bomb)"
  *   "XML with a DTD or entities is not accepted"
  *   "Shared strings table too large (limit N bytes)"
@@ -46,6 +49,7 @@
  *   "Cell too large in row N (limit N bytes)"
  *   "Out of memory", "Cannot read the file" */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +65,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define MAX_ENTRIES 10000
 #define RATIO_GRACE (1024 * 1024)
 #define TOKEN_MAX (4 * 1024 * 1024)
 #define MAX_DEPTH 256
@@ -952,6 +955,11 @@ static void XMLCALL sh_text(void *ud, const XML_Char *s, int len)
 
 /* ---- opening ---- */
 
+static uint16_t le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -979,61 +987,191 @@ static int pread_all(int fd, void *dst, size_t n, off_t at)
 	return 0;
 }
 
-/* The number of entries the archive announces, from its end of central
- * directory record (ZIP64 included). */
-static int zip_entry_count(xlsx_rd *x, int fd, uint64_t *count)
+/* The ZIP records zip_check reads (APPNOTE.TXT 4.3.12-4.3.16) and how much
+ * of the file's end libzip searches for the end record: a comment of up
+ * to 64 KiB, the end record and the ZIP64 locator before it. */
+enum {
+	EOCD_LEN = 22,
+	LOC64_LEN = 20,
+	EOCD64_LEN = 56,
+	CDH_LEN = 46,
+	TAIL_LEN = 65536 + EOCD_LEN + LOC64_LEN,
+	CD_WINDOW = 64 * 1024,
+	MAX_EOCDS = 8, /* end records in the tail; a real archive has one */
+};
+
+/* What an end record says about the central directory. */
+typedef struct zdir {
+	uint64_t entries, size, offset;
+} zdir;
+
+/* The end record whose signature is at tail[i] (file offset base + i),
+ * read as libzip 1.7 reads it (zip_open.c, _zip_read_eocd and
+ * _zip_read_eocd64): through the ZIP64 locator and record when the
+ * locator sits just before it. 1 when libzip would take it for an end
+ * record and build a directory for it, 0 when it would pass it over,
+ * PV_EIO. */
+static int eocd_read(int fd, const unsigned char *tail, size_t n, size_t i,
+		     uint64_t base, zdir *d)
 {
-	enum { EOCD = 22, LOC64 = 20, EOCD64 = 56, TAIL = 65535 + EOCD + LOC64 };
-	unsigned char *tail = NULL, rec[EOCD64];
+	const unsigned char *e = tail + i, *loc, *r;
+	unsigned char rec[EOCD64_LEN];
+	uint64_t at;
+	uint32_t disks, disk;
+
+	if (i < LOC64_LEN || le32(e - LOC64_LEN) != 0x07064b50u) {
+		if (le32(e + 4) != 0 || le16(e + 8) != le16(e + 10))
+			return 0; /* several disks */
+		d->entries = le16(e + 10);
+		d->size = le32(e + 12);
+		d->offset = le32(e + 16);
+		return 1;
+	}
+	loc = e - LOC64_LEN;
+	disks = le16(loc + 4);
+	disk = le16(loc + 6);
+	at = le64(loc + 8);
+	if (at > INT64_MAX || at + EOCD64_LEN > base + i - LOC64_LEN)
+		return 0;
+	if (at >= base && at - base + EOCD64_LEN <= n) {
+		r = tail + (at - base);
+	} else {
+		/* before the locator, so inside the file */
+		if (pread_all(fd, rec, sizeof(rec), (off_t)at) != 0)
+			return PV_EIO;
+		r = rec;
+	}
+	if (le32(r) != 0x06064b50u)
+		return 0;
+	if (disks == 0xFFFF)
+		disks = le32(r + 16);
+	if (disk == 0xFFFF)
+		disk = le32(r + 20);
+	if (disks || disk || le64(r + 24) != le64(r + 32))
+		return 0;
+	d->entries = le64(r + 32);
+	d->size = le64(r + 40);
+	d->offset = le64(r + 48);
+	return 1;
+}
+
+/* Counts the entries of the directory d by their headers, as libzip will
+ * read them (it reads past the announced count while bytes are left: the
+ * InfoZIP convention for more than 65,535 entries without ZIP64), and
+ * stops at max + 1 or at the first bad signature (where libzip fails). */
+static int cd_count(int fd, const zdir *d, unsigned char *win, uint64_t max,
+		    uint64_t *count)
+{
+	uint64_t pos = d->offset, end = d->offset + d->size, wpos = 0, wlen = 0;
+
+	*count = 0;
+	/* Each turn moves on by CDH_LEN bytes at least; at most max + 1. */
+	while (end - pos >= CDH_LEN && *count <= max) {
+		const unsigned char *h;
+
+		if (pos < wpos || pos + CDH_LEN > wpos + wlen) {
+			wlen = end - pos < CD_WINDOW ? end - pos : CD_WINDOW;
+			wpos = pos;
+			if (pread_all(fd, win, (size_t)wlen, (off_t)pos) != 0)
+				return PV_EIO;
+		}
+		h = win + (pos - wpos);
+		if (le32(h) != 0x02014b50u)
+			break;
+		++*count;
+		pos += CDH_LEN + (uint64_t)le16(h + 28) + le16(h + 30) + le16(h + 32);
+		if (pos > end)
+			break;
+	}
+	return PV_OK;
+}
+
+/* Checks the end records of the ZIP archive on fd against lim before
+ * libzip reads it: every record libzip would build a directory for
+ * (libzip 1.7 builds one for each it finds in the tail) must announce at
+ * most max_zip_entries entries and a directory of at most
+ * max_zip_dir_bytes, and hold no more entries than that. Reads at most
+ * the tail (TAIL_LEN bytes) and, per record, the directory's headers.
+ * PV_OK; PV_ELIMIT or PV_EFORMAT (no end record) with a message in err;
+ * PV_EIO, PV_ENOMEM. Leaves fd's offset alone (pread). */
+static int zip_check(int fd, const imp_limits *lim, char *err, size_t errlen)
+{
+	unsigned char *tail = NULL, *win;
+	uint64_t count, max = lim->max_zip_entries > 0 ? (uint64_t)lim->max_zip_entries : 0;
 	struct stat st;
 	size_t n, i;
 	int rc = PV_OK, found = 0;
 
-	if (fstat(fd, &st) != 0)
-		return fail(x, PV_EIO, "Cannot read the file");
-	if (st.st_size < EOCD)
-		return damaged(x);
-	n = st.st_size < TAIL ? (size_t)st.st_size : TAIL;
-	tail = malloc(n);
-	if (!tail)
-		return fail(x, PV_ENOMEM, "Out of memory");
+	if (fstat(fd, &st) != 0 || st.st_size < 0) {
+		snprintf(err, errlen, "Cannot read the file");
+		return PV_EIO;
+	}
+	if (st.st_size < EOCD_LEN) {
+		snprintf(err, errlen, "%s", MSG_DAMAGED);
+		return PV_EFORMAT;
+	}
+	n = st.st_size < TAIL_LEN ? (size_t)st.st_size : TAIL_LEN;
+	tail = malloc(TAIL_LEN + CD_WINDOW);
+	if (!tail) {
+		snprintf(err, errlen, "Out of memory");
+		return PV_ENOMEM;
+	}
+	win = tail + TAIL_LEN;
 	if (pread_all(fd, tail, n, st.st_size - (off_t)n) != 0) {
-		rc = fail(x, PV_EIO, "Cannot read the file");
+		rc = PV_EIO;
 		goto out;
 	}
-	for (i = n - EOCD + 1; i-- > 0;) {
-		if (tail[i] == 'P' && tail[i + 1] == 'K' && tail[i + 2] == 5 &&
-		    tail[i + 3] == 6 &&
-		    i + EOCD + ((size_t)tail[i + 20] | (size_t)tail[i + 21] << 8) <= n) {
-			found = 1;
-			break;
+	/* Where libzip looks: every signature with a whole record after it,
+	 * from the start of the tail (past the locator's room when the tail
+	 * is full). At most n turns. */
+	for (i = n == TAIL_LEN ? LOC64_LEN : 0; i + EOCD_LEN <= n; i++) {
+		uint64_t base = (uint64_t)st.st_size - n;
+		zdir d;
+		int k;
+
+		if (tail[i] != 'P' || le32(tail + i) != 0x06054b50u)
+			continue;
+		k = eocd_read(fd, tail, n, i, base, &d);
+		if (k < 0) {
+			rc = k;
+			goto out;
 		}
+		if (k == 0)
+			continue;
+		if (++found > MAX_EOCDS) {
+			snprintf(err, errlen, "%s", MSG_DAMAGED);
+			rc = PV_EFORMAT;
+			goto out;
+		}
+		if (d.entries > max)
+			goto too_many;
+		if (lim->max_zip_dir_bytes < 0 || d.size > (uint64_t)lim->max_zip_dir_bytes) {
+			snprintf(err, errlen,
+				 "The XLSX file's directory is too large (limit %" PRId64 " bytes)",
+				 lim->max_zip_dir_bytes);
+			rc = PV_ELIMIT;
+			goto out;
+		}
+		if (d.offset > (uint64_t)st.st_size || d.size > (uint64_t)st.st_size - d.offset)
+			continue; /* libzip will not read it */
+		rc = cd_count(fd, &d, win, max, &count);
+		if (rc)
+			goto out;
+		if (count > max)
+			goto too_many;
 	}
 	if (!found) {
-		rc = damaged(x);
-		goto out;
+		snprintf(err, errlen, "%s", MSG_DAMAGED);
+		rc = PV_EFORMAT;
 	}
-	*count = (uint64_t)tail[i + 10] | (uint64_t)tail[i + 11] << 8;
-	if (*count == 0xFFFF || le32(tail + i + 12) == 0xFFFFFFFFu ||
-	    le32(tail + i + 16) == 0xFFFFFFFFu) {
-		/* ZIP64: the locator sits just before the record. */
-		uint64_t at;
-
-		if (i < LOC64 || le32(tail + i - LOC64) != 0x07064b50u) {
-			if (*count == 0xFFFF)
-				rc = damaged(x);
-			goto out;
-		}
-		at = le64(tail + i - LOC64 + 8);
-		if (at > (uint64_t)st.st_size - EOCD64 ||
-		    pread_all(fd, rec, EOCD64, (off_t)at) != 0 ||
-		    le32(rec) != 0x06064b50u) {
-			rc = damaged(x);
-			goto out;
-		}
-		*count = le64(rec + 32);
-	}
+	goto out;
+too_many:
+	snprintf(err, errlen, "The XLSX file has too many parts (limit %" PRId64 ")",
+		 lim->max_zip_entries);
+	rc = PV_ELIMIT;
 out:
+	if (rc == PV_EIO)
+		snprintf(err, errlen, "Cannot read the file");
 	free(tail);
 	return rc;
 }
@@ -1067,14 +1205,11 @@ static int open_workbook(xlsx_rd *x, int fd)
 {
 	char path[PATH_MAX_LEN];
 	zip_uint64_t idx;
-	uint64_t count = 0;
 	int rc, zerr = 0;
 
-	rc = zip_entry_count(x, fd, &count);
-	if (!rc && count > MAX_ENTRIES)
-		rc = fail(x, PV_ELIMIT, "The XLSX file has too many parts (limit %d)",
-			  MAX_ENTRIES);
+	rc = zip_check(fd, &x->lim, x->err, sizeof(x->err));
 	if (rc) {
+		x->rc = rc;
 		close(fd);
 		return rc;
 	}
@@ -1247,13 +1382,31 @@ const struct imp_reader_ops imp_xlsx_ops = {
 	.close = xlsx_close_impl,
 };
 
-int imp_zip_is_workbook(const char *path)
+int imp_zip_is_workbook(const char *path, const imp_limits *lim)
 {
-	int zerr = 0, found;
-	zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
+	imp_limits def;
+	char err[IMP_ERRLEN];
+	zip_t *z;
+	int fd, zerr = 0, found;
 
-	if (!z)
+	if (!lim) {
+		imp_limits_default(&def);
+		lim = &def;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
+	/* The file checked is the file libzip opens. */
+	if (zip_check(fd, lim, err, sizeof(err)) != PV_OK) {
+		close(fd);
+		return -1;
+	}
+	z = zip_fdopen(fd, ZIP_RDONLY, &zerr);
+	if (!z) {
+		close(fd);
+		return -1;
+	}
+	/* fd now belongs to z. */
 	found = zip_name_locate(z, "xl/workbook.xml", 0) >= 0;
 	zip_discard(z);
 	return found;
