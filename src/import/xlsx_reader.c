@@ -1086,6 +1086,33 @@ static int cd_count(int fd, const zdir *d, unsigned char *win, uint64_t max,
 	return PV_OK;
 }
 
+/* The bounds of lim against the directory of one end record: PV_OK,
+ * PV_ELIMIT with a message in err, or PV_EIO. */
+static int dir_check(int fd, const zdir *d, uint64_t fsize, const imp_limits *lim,
+		     unsigned char *win, char *err, size_t errlen)
+{
+	uint64_t count, max = lim->max_zip_entries > 0 ? (uint64_t)lim->max_zip_entries : 0;
+	int rc;
+
+	if (d->entries > max)
+		goto too_many;
+	if (lim->max_zip_dir_bytes < 0 || d->size > (uint64_t)lim->max_zip_dir_bytes) {
+		snprintf(err, errlen,
+			 "The XLSX file's directory is too large (limit %" PRId64 " bytes)",
+			 lim->max_zip_dir_bytes);
+		return PV_ELIMIT;
+	}
+	if (d->offset > fsize || d->size > fsize - d->offset)
+		return PV_OK; /* outside the file: libzip reads nothing of it */
+	rc = cd_count(fd, d, win, max, &count);
+	if (rc || count <= max)
+		return rc;
+too_many:
+	snprintf(err, errlen, "The XLSX file has too many parts (limit %" PRId64 ")",
+		 lim->max_zip_entries);
+	return PV_ELIMIT;
+}
+
 /* Checks the end records of the ZIP archive on fd against lim before
  * libzip reads it: every record libzip would build a directory for
  * (libzip 1.7 builds one for each it finds in the tail) must announce at
@@ -1096,9 +1123,9 @@ static int cd_count(int fd, const zdir *d, unsigned char *win, uint64_t max,
  * PV_EIO, PV_ENOMEM. Leaves fd's offset alone (pread). */
 static int zip_check(int fd, const imp_limits *lim, char *err, size_t errlen)
 {
-	unsigned char *tail = NULL, *win;
-	uint64_t count, max = lim->max_zip_entries > 0 ? (uint64_t)lim->max_zip_entries : 0;
+	unsigned char *tail = NULL;
 	struct stat st;
+	uint64_t base;
 	size_t n, i;
 	int rc = PV_OK, found = 0;
 
@@ -1111,64 +1138,41 @@ static int zip_check(int fd, const imp_limits *lim, char *err, size_t errlen)
 		return PV_EFORMAT;
 	}
 	n = st.st_size < TAIL_LEN ? (size_t)st.st_size : TAIL_LEN;
-	tail = malloc(TAIL_LEN + CD_WINDOW);
+	base = (uint64_t)st.st_size - n;
+	tail = malloc(TAIL_LEN + CD_WINDOW); /* the tail, then a window */
 	if (!tail) {
 		snprintf(err, errlen, "Out of memory");
 		return PV_ENOMEM;
 	}
-	win = tail + TAIL_LEN;
-	if (pread_all(fd, tail, n, st.st_size - (off_t)n) != 0) {
+	if (pread_all(fd, tail, n, (off_t)base) != 0) {
 		rc = PV_EIO;
 		goto out;
 	}
 	/* Where libzip looks: every signature with a whole record after it,
 	 * from the start of the tail (past the locator's room when the tail
 	 * is full). At most n turns. */
-	for (i = n == TAIL_LEN ? LOC64_LEN : 0; i + EOCD_LEN <= n; i++) {
-		uint64_t base = (uint64_t)st.st_size - n;
+	for (i = n == TAIL_LEN ? LOC64_LEN : 0; i + EOCD_LEN <= n && !rc; i++) {
 		zdir d;
 		int k;
 
 		if (tail[i] != 'P' || le32(tail + i) != 0x06054b50u)
 			continue;
 		k = eocd_read(fd, tail, n, i, base, &d);
-		if (k < 0) {
+		if (k < 0)
 			rc = k;
-			goto out;
-		}
-		if (k == 0)
-			continue;
+		if (k <= 0)
+			continue; /* not a record libzip takes, or PV_EIO */
 		if (++found > MAX_EOCDS) {
 			snprintf(err, errlen, "%s", MSG_DAMAGED);
 			rc = PV_EFORMAT;
 			goto out;
 		}
-		if (d.entries > max)
-			goto too_many;
-		if (lim->max_zip_dir_bytes < 0 || d.size > (uint64_t)lim->max_zip_dir_bytes) {
-			snprintf(err, errlen,
-				 "The XLSX file's directory is too large (limit %" PRId64 " bytes)",
-				 lim->max_zip_dir_bytes);
-			rc = PV_ELIMIT;
-			goto out;
-		}
-		if (d.offset > (uint64_t)st.st_size || d.size > (uint64_t)st.st_size - d.offset)
-			continue; /* libzip will not read it */
-		rc = cd_count(fd, &d, win, max, &count);
-		if (rc)
-			goto out;
-		if (count > max)
-			goto too_many;
+		rc = dir_check(fd, &d, (uint64_t)st.st_size, lim, tail + TAIL_LEN, err, errlen);
 	}
-	if (!found) {
+	if (!rc && !found) {
 		snprintf(err, errlen, "%s", MSG_DAMAGED);
 		rc = PV_EFORMAT;
 	}
-	goto out;
-too_many:
-	snprintf(err, errlen, "The XLSX file has too many parts (limit %" PRId64 ")",
-		 lim->max_zip_entries);
-	rc = PV_ELIMIT;
 out:
 	if (rc == PV_EIO)
 		snprintf(err, errlen, "Cannot read the file");
