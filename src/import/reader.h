@@ -1,9 +1,9 @@
 /* reader: one streaming row iterator over an uploaded file, with two
  * implementations (CSV on libcsv, XLSX on libzip + expat). The format is
  * decided by content: a ZIP archive is XLSX, valid UTF-8 text is CSV,
- * anything else is refused. Memory stays bounded whatever the file size
- * (a shared-strings table costs memory in proportion to its size, bounded
- * by max_shared_bytes).
+ * anything else is refused. Memory stays bounded whatever the file size:
+ * a shared-strings table larger than max_shared_mem moves to two unlinked
+ * temporary files in tmp_dir (their size bounded by max_shared_bytes).
  *
  * CSV (csv_reader.c): UTF-8 BOM stripped; CR, LF or CRLF line ends; RFC
  * 4180 quoting, quoted newlines included; ';' as the separator when the
@@ -29,7 +29,8 @@
  *   "The XLSX file expands too much (possible ZIP bomb)",
  *   "XML with a DTD or entities is not accepted",
  *   "Shared strings table too large (limit N bytes)",
- *   "Cannot read the file", "Out of memory". */
+ *   "Cannot read the file", "Cannot use a temporary file (REASON)",
+ *   "Out of memory". */
 #ifndef PV_IMPORT_READER_H
 #define PV_IMPORT_READER_H
 
@@ -45,12 +46,19 @@ typedef struct imp_limits {
 	int64_t max_uncompressed;  /* XLSX: total inflated bytes, 1 GiB */
 	int64_t max_ratio;         /* XLSX: inflated / compressed per entry
 				    * (entries over 1 MiB), 200 */
-	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB */
+	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB
+				    * (text plus 4 bytes a string) */
+	int64_t max_shared_mem;    /* XLSX: that table in memory, 8 MiB; a
+				    * larger one moves to two temporary
+				    * files, read through a 1 MiB cache */
 	int64_t max_zip_entries;   /* XLSX: entries of the ZIP archive, 10,000 */
 	int64_t max_zip_dir_bytes; /* XLSX: size of its central directory,
 				    * 4 MiB. Both are checked on the file's
 				    * own end records before libzip reads
 				    * the directory into memory. */
+	const char *tmp_dir;       /* XLSX: folder of those files (unlinked
+				    * at once); NULL: $TMPDIR, else /tmp.
+				    * Borrowed until imp_open returns. */
 } imp_limits;
 
 /* The defaults above. */

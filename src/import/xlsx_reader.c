@@ -9,9 +9,12 @@
  * relationship is a worksheet; a chartsheet is skipped) and
  * xl/_rels/workbook.xml.rels (Target relative to xl/, or absolute
  * "/xl/..."), never by the name sheet1.xml. The shared strings
- * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) are
- * loaded into memory, bounded by max_shared_bytes: rich text runs are
- * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded.
+ * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) go
+ * into a strtab (strtab.h): in memory up to max_shared_mem, in a temporary
+ * file beyond, bounded by max_shared_bytes. Rich text runs are
+ * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded; a
+ * string longer than max_cell_bytes is kept cut to max_cell_bytes + 1
+ * bytes (a cell that uses it fails all the same).
  *
  * Reading: the sheet is inflated in IMP_BLOCK chunks with zip_fread and
  * fed to expat, which is suspended at each </row>, so memory holds one
@@ -47,7 +50,8 @@
  *   "Shared strings table too large (limit N bytes)"
  *   "Too many columns (limit N)"
  *   "Cell too large in row N (limit N bytes)"
- *   "Out of memory", "Cannot read the file" */
+ *   "Out of memory", "Cannot read the file",
+ *   "Cannot use a temporary file (REASON)" */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -62,6 +66,7 @@
 #include <zip.h>
 
 #include "import/reader_int.h"
+#include "import/strtab.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -102,14 +107,16 @@ typedef struct xlsx_rd {
 	size_t best_sheet; /* index into sheet_ids of the chosen sheet */
 	char *sheet_target, *sst_target;
 
-	/* shared strings: string i is sst[off[i] .. off[i+1] or sst_len) */
-	char *sst;
-	size_t sst_len, sst_cap;
-	uint32_t *sst_off;
-	size_t sst_n, sst_ncap;
-	size_t sst_limit; /* bytes for text and offsets together */
+	/* shared strings: the table, and the raw text of the <si> being read:
+	 * its first si.max bytes, enough to tell a string too long for any
+	 * cell (an _xHHHH_ escape turns 7 bytes into at least 1) */
+	strtab *sst;
+	buf si;
+	int64_t si_raw;    /* raw bytes of the <si>, all of them */
+	int si_over;       /* si_raw > si.max: si holds only the start */
+	int64_t sst_bytes; /* decoded bytes of the strings before it */
+	size_t sst_limit;  /* bytes for text and 4 a string together */
 	int in_si, rph, collect;
-	size_t si_start;
 
 	/* the sheet */
 	zentry sheet;
@@ -570,28 +577,35 @@ static int resolve(const char *target, char *out, size_t cap)
 
 /* ---- sharedStrings.xml ---- */
 
-static int sst_reserve(xlsx_rd *x, size_t extra)
+/* Room for extra more raw bytes of the current string: the text and 4
+ * bytes a string count against max_shared_bytes, as they did when the
+ * table was all in memory. */
+static int sst_room(xlsx_rd *x, size_t extra)
 {
-	size_t need, ncap;
-	char *np;
+	uint64_t lim = x->sst_limit;
+	uint64_t used = (uint64_t)x->sst_bytes + (uint64_t)x->si_raw;
 
-	/* The text and the offsets count against the same bound. */
-	if (extra > x->sst_limit || x->sst_len > x->sst_limit - extra ||
-	    (x->sst_n + 1) > (x->sst_limit - x->sst_len - extra) / sizeof(uint32_t))
+	if (extra > lim || used > lim - extra ||
+	    ((uint64_t)strtab_count(x->sst) + 1) > (lim - used - extra) / sizeof(uint32_t))
 		return fail(x, PV_ELIMIT, "Shared strings table too large (limit %" PRId64 " bytes)",
 			    x->lim.max_shared_bytes);
-	need = x->sst_len + extra;
-	if (need <= x->sst_cap)
-		return PV_OK;
-	ncap = x->sst_cap ? x->sst_cap : 64 * 1024;
-	while (ncap < need)
-		ncap = ncap > x->sst_limit / 2 ? x->sst_limit : ncap * 2;
-	np = realloc(x->sst, ncap);
-	if (!np)
-		return fail(x, PV_ENOMEM, "Out of memory");
-	x->sst = np;
-	x->sst_cap = ncap;
 	return PV_OK;
+}
+
+/* A failure of the string table as the reader's failure. */
+static int sst_fail(xlsx_rd *x, int rc)
+{
+	char tmp[96];
+
+	if (rc == PV_EIO)
+		return fail(x, PV_EIO, "Cannot use a temporary file (%s)",
+			    strerror_r(strtab_errno(x->sst), tmp, sizeof(tmp)));
+	if (rc == PV_ELIMIT)
+		return fail(x, PV_ELIMIT, "Shared strings table too large (limit %" PRId64 " bytes)",
+			    x->lim.max_shared_bytes);
+	if (rc == PV_ENOMEM)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	return damaged(x);
 }
 
 static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
@@ -606,12 +620,37 @@ static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **a
 		x->in_si = 1;
 		x->rph = 0;
 		x->collect = 0;
-		x->si_start = x->sst_len;
+		buf_reset(&x->si);
+		x->si_raw = 0;
+		x->si_over = 0;
 	} else if (x->in_si && strcmp(l, "rPh") == 0) {
 		x->rph++;
 	} else if (x->in_si && !x->rph && strcmp(l, "t") == 0) {
 		x->collect = 1;
 	}
+}
+
+/* The end of an <si>: its decoded text goes into the table, cut to
+ * max_cell_bytes + 1 bytes (no cell can hold more). */
+static void sst_si_end(xlsx_rd *x)
+{
+	size_t cut = x->lim.max_cell_bytes < SIZE_MAX ? x->lim.max_cell_bytes + 1 : SIZE_MAX;
+	size_t n, keep;
+	int rc;
+
+	if (sst_room(x, 0))
+		return;
+	if (x->si_over) {
+		n = (size_t)x->si_raw; /* the decoded size is not known: count raw */
+		keep = cut < x->si.len ? cut : x->si.len;
+	} else {
+		n = x->si.len ? decode_x(x->si.p, x->si.len) : 0;
+		keep = cut < n ? cut : n;
+	}
+	x->sst_bytes += (int64_t)n;
+	rc = strtab_add(x->sst, keep ? x->si.p : "", keep);
+	if (rc)
+		sst_fail(x, rc);
 }
 
 static void XMLCALL sst_end(void *ud, const XML_Char *name)
@@ -631,45 +670,31 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 	} else if (strcmp(l, "si") == 0) {
 		x->in_si = 0;
 		x->collect = 0;
-		if (sst_reserve(x, 0))
-			return;
-		if (x->sst_n == x->sst_ncap) {
-			size_t ncap = x->sst_ncap ? x->sst_ncap * 2 : 4096;
-			uint32_t *no = realloc(x->sst_off, ncap * sizeof(*no));
-
-			if (!no) {
-				fail(x, PV_ENOMEM, "Out of memory");
-				return;
-			}
-			x->sst_off = no;
-			x->sst_ncap = ncap;
-		}
-		x->sst_len = x->si_start + decode_x(x->sst + x->si_start,
-						    x->sst_len - x->si_start);
-		x->sst_off[x->sst_n++] = (uint32_t)x->si_start;
+		sst_si_end(x);
 	}
 }
 
 static void XMLCALL sst_text(void *ud, const XML_Char *s, int len)
 {
 	xlsx_rd *x = ud;
+	int rc;
 
 	mark(x);
 	if (x->rc || !x->collect || len <= 0)
 		return;
-	if (sst_reserve(x, (size_t)len))
+	if (sst_room(x, (size_t)len))
 		return;
-	memcpy(x->sst + x->sst_len, s, (size_t)len);
-	x->sst_len += (size_t)len;
-}
-
-static void sst_get(const xlsx_rd *x, size_t i, const char **p, size_t *n)
-{
-	size_t start = x->sst_off[i];
-	size_t end = i + 1 < x->sst_n ? x->sst_off[i + 1] : x->sst_len;
-
-	*p = x->sst + start;
-	*n = end - start;
+	x->si_raw += len;
+	if (x->si_over)
+		return;
+	rc = buf_add(&x->si, s, (size_t)len);
+	if (rc == PV_ELIMIT) {
+		/* Too long for any cell: keep what fits, count the rest. */
+		x->si_over = 1;
+		rc = buf_add(&x->si, s, x->si.max - x->si.len);
+	}
+	if (rc)
+		fail(x, PV_ENOMEM, "Out of memory");
 }
 
 /* ---- the worksheet ---- */
@@ -794,6 +819,7 @@ static void cell_end(xlsx_rd *x)
 		size_t idx = 0, k;
 		const char *s;
 		size_t sn;
+		int rc;
 
 		if (n == 0)
 			break; /* no value: an empty cell */
@@ -808,11 +834,15 @@ static void cell_end(xlsx_rd *x)
 			}
 			idx = idx * 10 + (size_t)(v[k] - '0');
 		}
-		if (idx >= x->sst_n) {
+		if (idx >= strtab_count(x->sst)) {
 			damaged(x);
 			return;
 		}
-		sst_get(x, idx, &s, &sn);
+		rc = strtab_get(x->sst, idx, &s, &sn);
+		if (rc) {
+			sst_fail(x, rc);
+			return;
+		}
 		if (sn > x->lim.max_cell_bytes) {
 			fail_cell(x);
 			return;
@@ -1196,8 +1226,8 @@ static void xlsx_close_impl(void *impl)
 		free(x->sheet_ids[i]);
 	free(x->sheet_target);
 	free(x->sst_target);
-	free(x->sst);
-	free(x->sst_off);
+	strtab_free(x->sst);
+	buf_free(&x->si);
 	buf_free(&x->arena);
 	free(x->off);
 	free(x->len);
@@ -1243,6 +1273,13 @@ static int open_workbook(xlsx_rd *x, int fd)
 		return fail(x, PV_EFORMAT, "The XLSX file has no worksheet");
 
 	/* Shared strings, when there are any. */
+	rc = strtab_new(x->lim.max_shared_mem <= 0 ? 0
+			: (uint64_t)x->lim.max_shared_mem > SIZE_MAX
+				? SIZE_MAX
+				: (size_t)x->lim.max_shared_mem,
+			x->lim.tmp_dir, &x->sst);
+	if (rc)
+		return fail(x, rc, "Out of memory");
 	if (x->sst_target) {
 		if (resolve(x->sst_target, path, sizeof(path)) != PV_OK)
 			return damaged(x);
@@ -1257,6 +1294,10 @@ static int open_workbook(xlsx_rd *x, int fd)
 	}
 	if (rc)
 		return rc;
+	rc = strtab_seal(x->sst);
+	if (rc)
+		return sst_fail(x, rc);
+	buf_free(&x->si);
 	x->in_si = x->rph = x->collect = 0;
 
 	/* The sheet: opened here, read by next(). */
@@ -1299,6 +1340,9 @@ int imp_xlsx_open(int fd, const imp_limits *lim, void **impl, char *err,
 			    ? (x->lim.max_cell_bytes + 8) * x->lim.max_columns + 1
 			    : SIZE_MAX / 4;
 	buf_init(&x->arena, arena_max);
+	buf_init(&x->si, x->lim.max_cell_bytes < SIZE_MAX / 8
+				 ? 7 * (x->lim.max_cell_bytes + 1)
+				 : SIZE_MAX / 8);
 	rc = open_workbook(x, fd);
 	if (rc) {
 		snprintf(err, errlen, "%s", x->err);
