@@ -44,7 +44,7 @@ for mode in H B X; do
 	all=$(wc -l < "$W/health-$mode")
 	max=$(sort -k2 -n "$W/health-$mode" | tail -1 | awk '{print $2}')
 	med=$(sort -k2 -n "$W/health-$mode" | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}')
-	conn=$(grep -o 'connected: *[0-9]*' "$W/slow-$mode.txt" | tail -1 || true)
+	conn=$(grep -Eo 'connected:[[:space:]]+[0-9]+' "$W/slow-$mode.txt" | tail -1 | tr -s ' \t' ' ' || true)
 	echo "$name: /healthz $ok/$all answered, median ${med}s, slowest ${max}s; slowhttptest last $conn"
 done
 grep -c '' "$W/err" | xargs -I{} echo "server log lines during the run: {}"
