@@ -15,7 +15,8 @@
 #define POS_COLS "id, name, active, created_at"
 #define USER_COLS                                                              \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
-	"position_id, status, source, created_at, updated_at, email_verified"
+	"position_id, status, source, created_at, updated_at, email_verified, " \
+	"upload_id, upload_row"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
@@ -36,6 +37,10 @@
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
 	"sent_at"
 #define AUDIT_COLS "id, actor_id, action_name, target, client_ip, detail, at"
+#define CAMP_COLS                                                              \
+	"id, upload_id, channel, template_name, lang, params, status, "        \
+	"cursor_row, handled, claimed_by, lease_until, next_at, created_at, "  \
+	"finished_at"
 
 /* Filter of user_list: ?1 org, ?2 status or '', ?3 LIKE pattern or ''. */
 #define USER_FILTER                                                            \
@@ -120,6 +125,17 @@ enum {
 	Q_AUDIT_ADD,
 	Q_AUDIT_LIST,
 	Q_AUDIT_COUNT,
+	Q_USER_INSERT_BATCH,
+	Q_SAVEPOINT,
+	Q_SAVEPOINT_RELEASE,
+	Q_SAVEPOINT_UNDO,
+	Q_CAMP_INSERT,
+	Q_CAMP_CLAIM,
+	Q_CAMP_USERS,
+	Q_CAMP_ADVANCE,
+	Q_CAMP_RELEASE,
+	Q_CAMP_FINISH,
+	Q_CAMP_STATE,
 	Q_END
 };
 
@@ -149,7 +165,16 @@ static const char *const sql[Q_END] = {
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
 	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			  " ?15)",
+	/* A collision refuses the row without an error, so the statement
+	 * never aborts (and never writes a statement journal). */
+	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ") VALUES (?1,"
+				" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+				" ?13, ?14, ?15) ON CONFLICT DO NOTHING",
+	[Q_SAVEPOINT] = "SAVEPOINT batch",
+	[Q_SAVEPOINT_RELEASE] = "RELEASE batch",
+	[Q_SAVEPOINT_UNDO] = "ROLLBACK TO batch",
 	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
 				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
@@ -306,8 +331,42 @@ static const char *const sql[Q_END] = {
 		       " last_error = ?3, params = '{}', claimed_by = '',"
 		       " lease_until = 0 WHERE id = ?1",
 	[Q_OUT_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE status ="
-			" 'queued'), (SELECT count(*) FROM outbox WHERE status"
-			" = 'failed')",
+			" 'queued') + (SELECT coalesce(sum(max(u.success_records"
+			" - c.handled, 0)), 0) FROM campaigns c JOIN uploads u ON"
+			" u.id = c.upload_id WHERE c.status = 'active'),"
+			" (SELECT count(*) FROM outbox WHERE status = 'failed')",
+	[Q_CAMP_INSERT] = "INSERT INTO campaigns (upload_id, channel,"
+			  " template_name, lang, params, status, next_at,"
+			  " created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6,"
+			  " ?7) ON CONFLICT (upload_id, channel) DO NOTHING"
+			  " RETURNING id",
+	[Q_CAMP_CLAIM] = "UPDATE campaigns SET claimed_by = ?1, lease_until = ?3"
+			 " WHERE id = (SELECT id FROM campaigns WHERE status ="
+			 " 'active' AND next_at <= ?2 AND lease_until <= ?2"
+			 " ORDER BY next_at, id LIMIT 1) AND status = 'active'"
+			 " AND lease_until <= ?2 RETURNING " CAMP_COLS,
+	[Q_CAMP_USERS] = "SELECT " USER_COLS " FROM users WHERE upload_id = ?1"
+			 " AND upload_row > ?2 ORDER BY upload_row LIMIT ?3",
+	[Q_CAMP_ADVANCE] = "UPDATE campaigns SET cursor_row = ?3, handled ="
+			   " handled + 1, lease_until = ?4 WHERE id = ?1 AND"
+			   " claimed_by = ?2 AND status = 'active' AND"
+			   " cursor_row < ?3",
+	[Q_CAMP_RELEASE] = "UPDATE campaigns SET claimed_by = '', lease_until ="
+			   " 0, next_at = ?3 WHERE id = ?1 AND claimed_by = ?2"
+			   " AND status = 'active'",
+	/* One statement decides "the upload has finished and nobody is
+	 * left after the cursor": the upload's last chunk commits its users
+	 * and its final status together. */
+	[Q_CAMP_FINISH] = "UPDATE campaigns SET status = 'done', finished_at ="
+			  " ?3, claimed_by = '', lease_until = 0 WHERE id = ?1"
+			  " AND claimed_by = ?2 AND status = 'active' AND EXISTS"
+			  " (SELECT 1 FROM uploads WHERE uploads.id ="
+			  " campaigns.upload_id AND uploads.status IN"
+			  " ('SUCCESSFUL', 'FAILED')) AND NOT EXISTS (SELECT 1"
+			  " FROM users WHERE users.upload_id = campaigns.upload_id"
+			  " AND users.upload_row > campaigns.cursor_row)",
+	[Q_CAMP_STATE] = "SELECT claimed_by, status, cursor_row FROM campaigns"
+			 " WHERE id = ?1",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (actor_id, action_name, target,"
 			" client_ip, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 			" RETURNING id",
@@ -589,6 +648,8 @@ static void rd_user(sqlite3_stmt *st, void *p)
 	u->created_at = sqlite3_column_int64(st, 10);
 	u->updated_at = sqlite3_column_int64(st, 11);
 	u->email_verified = sqlite3_column_int(st, 12);
+	C_TEXT(st, 13, u->upload_id); /* NULL reads as "" */
+	u->upload_row = sqlite3_column_int64(st, 14);
 }
 
 static void rd_cred(sqlite3_stmt *st, void *p)
@@ -1009,50 +1070,147 @@ static int user_key_taken(struct sqs_conn *c, int q, const char *key,
 	return err == PV_ENOTFOUND ? PV_OK : err;
 }
 
+/* A record user_insert accepts (see store.h). */
+static int valid_user(const store_user *u)
+{
+	return u && u->id[0] && u->email[0] && u->mobile[0] && u->org_id[0] &&
+	       valid_user_status(u->status) &&
+	       (u->upload_id[0] ? u->upload_row > 0 : u->upload_row == 0);
+}
+
+static void bind_user(struct bnd *b, const store_user *u)
+{
+	B_FIELD(b, 1, u->id);
+	B_FIELD(b, 2, u->first_name);
+	B_FIELD(b, 3, u->last_name);
+	B_FIELD(b, 4, u->email);
+	b_int(b, 5, u->official_email ? 1 : 0);
+	B_FIELD(b, 6, u->mobile);
+	B_FIELD(b, 7, u->org_id);
+	b_text_null(b, 8, u->position_id, sizeof u->position_id);
+	B_FIELD(b, 9, u->status);
+	B_FIELD(b, 10, u->source);
+	b_int(b, 11, u->created_at);
+	b_int(b, 12, u->updated_at ? u->updated_at : u->created_at);
+	b_int(b, 13, u->email_verified ? 1 : 0);
+	b_text_null(b, 14, u->upload_id, sizeof u->upload_id);
+	if (u->upload_id[0])
+		b_int(b, 15, u->upload_row);
+	else if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_null(b->st, 15);
+}
+
+/* Which unique keys of u other users hold, as STORE_CONFLICT_* bits
+ * (STORE_CONFLICT_KEY when neither the e-mail nor the mobile): after a
+ * refused insert, in the same transaction. Rows are never deleted, so the
+ * row that beat u is still there to be found. */
+static int user_conflicts(struct sqs_conn *c, const store_user *u, int *bits)
+{
+	int err, taken;
+
+	*bits = 0;
+	err = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
+			     &taken);
+	if (!err && taken)
+		*bits |= STORE_CONFLICT_EMAIL;
+	if (!err)
+		err = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
+				     sizeof u->mobile, &taken);
+	if (!err && taken)
+		*bits |= STORE_CONFLICT_MOBILE;
+	if (!*bits)
+		*bits = STORE_CONFLICT_KEY;
+	return err;
+}
+
 static int sq_user_insert(store *s, const store_user *u, int *conflict)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
-	int err, e2, taken;
+	int err, bits;
 
 	if (conflict)
 		*conflict = 0;
-	if (!u || !u->id[0] || !u->email[0] || !u->mobile[0] ||
-	    !u->org_id[0] || !valid_user_status(u->status))
+	if (!valid_user(u))
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
 	if (err || (err = stmt(c, Q_USER_INSERT, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	B_FIELD(&b, 1, u->id);
-	B_FIELD(&b, 2, u->first_name);
-	B_FIELD(&b, 3, u->last_name);
-	B_FIELD(&b, 4, u->email);
-	b_int(&b, 5, u->official_email ? 1 : 0);
-	B_FIELD(&b, 6, u->mobile);
-	B_FIELD(&b, 7, u->org_id);
-	b_text_null(&b, 8, u->position_id, sizeof u->position_id);
-	B_FIELD(&b, 9, u->status);
-	B_FIELD(&b, 10, u->source);
-	b_int(&b, 11, u->created_at);
-	b_int(&b, 12, u->updated_at ? u->updated_at : u->created_at);
-	b_int(&b, 13, u->email_verified ? 1 : 0);
+	bind_user(&b, u);
 	err = step_done(c, &b, "user_insert");
 	sqs_release(c, Q_USER_INSERT, st);
 	if (err != PV_ECONFLICT)
 		return err;
-	/* Which keys collide: rows are never deleted, so the row that beat
-	 * us is still there to be found. */
-	e2 = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
-			    &taken);
-	if (!e2 && taken && conflict)
-		*conflict |= STORE_CONFLICT_EMAIL;
-	if (!e2)
-		e2 = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
-				    sizeof u->mobile, &taken);
-	if (!e2 && taken && conflict)
-		*conflict |= STORE_CONFLICT_MOBILE;
-	return e2 ? e2 : PV_ECONFLICT;
+	err = user_conflicts(c, u, &bits);
+	if (!err && conflict)
+		*conflict = bits & ~STORE_CONFLICT_KEY;
+	return err ? err : PV_ECONFLICT;
+}
+
+/* Runs a statement of the batch's savepoint. */
+static int savepoint(struct sqs_conn *c, int q)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	err = step_done(c, &b, "user_insert_batch");
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* One prepared statement in a loop. Inside the caller's transaction a
+ * savepoint makes the call undo itself when it fails; outside, the call
+ * is its own transaction. */
+static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
+				int *conflicts)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	int err, own = 0, saved = 0;
+	size_t i;
+
+	if (n > STORE_BATCH_MAX || (n && (!users || !conflicts)))
+		return PV_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!valid_user(&users[i]))
+			return PV_EINVAL;
+	if (!n)
+		return PV_OK;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	if (!own) {
+		if ((err = savepoint(c, Q_SAVEPOINT)))
+			goto out;
+		saved = 1;
+	}
+	if ((err = stmt(c, Q_USER_INSERT_BATCH, &st)))
+		goto out;
+	for (i = 0; i < n && !err; i++) {
+		struct bnd b = {st, SQLITE_OK};
+
+		bind_user(&b, &users[i]);
+		err = step_done(c, &b, "user_insert_batch");
+		sqlite3_reset(st);
+		conflicts[i] = 0;
+		if (!err && sqlite3_changes(c->db) == 0)
+			err = user_conflicts(c, &users[i], &conflicts[i]);
+	}
+out:
+	sqs_release(c, Q_USER_INSERT_BATCH, st);
+	if (saved && err && !c->tx_lost)
+		savepoint(c, Q_SAVEPOINT_UNDO);
+	if (saved && !c->tx_lost) {
+		int e2 = savepoint(c, Q_SAVEPOINT_RELEASE);
+
+		if (!err)
+			err = e2;
+	}
+	return sqs_write_end(c, own, err);
 }
 
 static int sq_user_get(store *s, const char *id, store_user *out)
@@ -2236,6 +2394,235 @@ static int sq_outbox_stats(store *s, int64_t *queued, int64_t *failed)
 	return err;
 }
 
+/* ---- campaigns ------------------------------------------------------------------ */
+
+static void rd_campaign(sqlite3_stmt *st, void *p)
+{
+	store_campaign *m = p;
+
+	memset(m, 0, sizeof *m);
+	m->id = sqlite3_column_int64(st, 0);
+	C_TEXT(st, 1, m->upload_id);
+	C_TEXT(st, 2, m->channel);
+	C_TEXT(st, 3, m->template_name);
+	C_TEXT(st, 4, m->lang);
+	C_TEXT(st, 5, m->params);
+	C_TEXT(st, 6, m->status);
+	m->cursor = sqlite3_column_int64(st, 7);
+	m->handled = sqlite3_column_int64(st, 8);
+	C_TEXT(st, 9, m->claimed_by);
+	m->lease_until = sqlite3_column_int64(st, 10);
+	m->next_at = sqlite3_column_int64(st, 11);
+	m->created_at = sqlite3_column_int64(st, 12);
+	m->finished_at = sqlite3_column_int64(st, 13);
+}
+
+static int sq_campaign_insert(store *s, store_campaign *m)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!m || !m->upload_id[0] || !m->channel[0] || !m->template_name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, m->upload_id);
+	B_FIELD(&b, 2, m->channel);
+	B_FIELD(&b, 3, m->template_name);
+	B_FIELD(&b, 4, m->lang);
+	b_text(&b, 5, m->params[0] ? m->params : "{}", sizeof m->params);
+	b_int(&b, 6, m->next_at);
+	b_int(&b, 7, m->created_at);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "campaign_insert");
+		goto out;
+	}
+	sqs_stmt_lock(c, st);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		err = PV_ECONFLICT; /* DO NOTHING: the upload has one */
+	else if (rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "campaign_insert"); /* unknown upload */
+	if (!err) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		err = step_finish(c, st, "campaign_insert");
+		if (!err)
+			m->id = id;
+	}
+out:
+	sqs_release(c, Q_CAMP_INSERT, st);
+	return err;
+}
+
+static int sq_campaign_claim(store *s, const char *worker, int64_t now,
+			     int64_t lease_ms, store_campaign *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0 || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_CLAIM, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, worker, STORE_ID_MAX - 1);
+	b_int(&b, 2, now);
+	b_int(&b, 3, add_sat(now, lease_ms));
+	err = step_row(c, &b, "campaign_claim");
+	if (!err) {
+		rd_campaign(st, out);
+		err = step_finish(c, st, "campaign_claim");
+	}
+	sqs_release(c, Q_CAMP_CLAIM, st);
+	return err;
+}
+
+static int sq_campaign_users(store *s, const char *upload_id, int64_t after,
+			     size_t max, store_user *out, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+	size_t got = 0;
+
+	if (!n)
+		return PV_EINVAL;
+	*n = 0;
+	if (!upload_id || !upload_id[0] || !out || !max || max > INT_MAX)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_USERS, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, upload_id, NOCAP);
+	b_int(&b, 2, after);
+	b_int(&b, 3, (int64_t)max);
+	if (b.rc != SQLITE_OK)
+		err = sqs_error(c, b.rc, "campaign_users");
+	while (!err && got < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd_user(st, &out[got++]);
+	if (!err && got < max && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "campaign_users");
+	sqs_release(c, Q_CAMP_USERS, st);
+	if (!err)
+		*n = got;
+	return err;
+}
+
+/* After a campaign change that changed nothing: PV_ENOTFOUND for an
+ * unknown campaign, else PV_ECONFLICT (another worker holds it, it is
+ * done, or the cursor would not move forward). */
+static int campaign_why_not(struct sqs_conn *c, int64_t id, const char *op)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_CAMP_STATE, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	err = step_row(c, &b, op);
+	sqs_release(c, Q_CAMP_STATE, st);
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
+static int sq_campaign_advance(store *s, int64_t id, const char *worker,
+			       int64_t cursor, int64_t now, int64_t lease_ms)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_ADVANCE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_text(&b, 2, worker, NOCAP);
+	b_int(&b, 3, cursor);
+	b_int(&b, 4, add_sat(now, lease_ms));
+	err = run_change(c, Q_CAMP_ADVANCE, st, &b, "campaign_advance");
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id, "campaign_advance")
+				   : err;
+}
+
+static int sq_campaign_release(store *s, int64_t id, const char *worker,
+			       int64_t next_at)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_RELEASE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_text(&b, 2, worker, NOCAP);
+	b_int(&b, 3, next_at);
+	err = run_change(c, Q_CAMP_RELEASE, st, &b, "campaign_release");
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id, "campaign_release")
+				   : err;
+}
+
+static int sq_campaign_finish(store *s, int64_t id, const char *worker,
+			      int64_t now, int *done)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, own = 0;
+
+	if (!worker || !worker[0] || !done)
+		return PV_EINVAL;
+	*done = 0;
+	err = sqs_enter(s, &c);
+	if (err)
+		return err;
+	/* the change and, when it changed nothing, the reason: one snapshot */
+	if ((err = sqs_write_begin(c, &own)))
+		return err;
+	if ((err = stmt(c, Q_CAMP_FINISH, &st)))
+		return sqs_write_end(c, own, err);
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_text(&b, 2, worker, NOCAP);
+	b_int(&b, 3, now);
+	err = run_change(c, Q_CAMP_FINISH, st, &b, "campaign_finish");
+	if (!err) {
+		*done = 1;
+	} else if (err == PV_ENOTFOUND) {
+		sqlite3_stmt *q;
+
+		err = stmt(c, Q_CAMP_STATE, &q);
+		if (!err) {
+			struct bnd bq = {q, SQLITE_OK};
+			char by[STORE_ID_MAX], status[STORE_SHORT_MAX];
+
+			b_int(&bq, 1, id);
+			err = step_row(c, &bq, "campaign_finish");
+			if (!err) {
+				C_TEXT(q, 0, by);
+				C_TEXT(q, 1, status);
+				if (strcmp(by, worker) != 0 ||
+				    strcmp(status, STORE_CAMPAIGN_ACTIVE) != 0)
+					err = PV_ECONFLICT;
+			}
+			sqs_release(c, Q_CAMP_STATE, q);
+		}
+	}
+	return sqs_write_end(c, own, err);
+}
+
 /* ---- audit ---------------------------------------------------------------------------- */
 
 static int sq_audit_add(store *s, store_audit *a)
@@ -2303,6 +2690,7 @@ const struct store_ops sqs_ops = {
 	.position_get = sq_position_get,
 	.position_each = sq_position_each,
 	.user_insert = sq_user_insert,
+	.user_insert_batch = sq_user_insert_batch,
 	.user_get = sq_user_get,
 	.user_by_email = sq_user_by_email,
 	.user_by_mobile = sq_user_by_mobile,
@@ -2350,6 +2738,12 @@ const struct store_ops sqs_ops = {
 	.outbox_retry = sq_outbox_retry,
 	.outbox_fail = sq_outbox_fail,
 	.outbox_stats = sq_outbox_stats,
+	.campaign_insert = sq_campaign_insert,
+	.campaign_claim = sq_campaign_claim,
+	.campaign_users = sq_campaign_users,
+	.campaign_advance = sq_campaign_advance,
+	.campaign_release = sq_campaign_release,
+	.campaign_finish = sq_campaign_finish,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
 };
