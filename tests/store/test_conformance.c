@@ -1577,6 +1577,37 @@ static void test_user_insert_batch(void **state)
 	assert_int_equal(store_user_get(S, before.id, &got), PV_OK);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(store_user_get(S, c[i].id, &got), PV_OK);
+	/* a large batch: collisions anywhere in it, told row by row */
+	enum { BIG = 150 };
+	store_user *big = calloc(BIG, sizeof *big);
+	int *bc = calloc(BIG, sizeof *bc);
+	assert_non_null(big);
+	assert_non_null(bc);
+	for (int i = 0; i < BIG; i++)
+		make_bulk_user(&big[i], org, up, 1000 + i);
+	snprintf(big[3].email, sizeof big[3].email, "%s", upper);           /* held */
+	snprintf(big[40].mobile, sizeof big[40].mobile, "%s", held.mobile); /* held */
+	snprintf(big[41].email, sizeof big[41].email, "%s", big[40].email); /* 40 refused */
+	snprintf(big[50].email, sizeof big[50].email, "%s", big[45].email); /* earlier row */
+	snprintf(big[51].mobile, sizeof big[51].mobile, "%s", big[52].mobile); /* later row */
+	snprintf(big[77].id, sizeof big[77].id, "%s", big[70].id);          /* earlier id */
+	big[99].upload_row = big[98].upload_row;                           /* earlier row */
+	snprintf(big[149].mobile, sizeof big[149].mobile, "%s", big[0].mobile);
+	assert_int_equal(store_user_insert_batch(S, big, BIG, bc), PV_OK);
+	for (int i = 0; i < BIG; i++) {
+		int want = i == 3 ? STORE_CONFLICT_EMAIL
+			   : i == 40 || i == 149 ? STORE_CONFLICT_MOBILE
+			   : i == 50 || i == 52 ? (i == 50 ? STORE_CONFLICT_EMAIL : STORE_CONFLICT_MOBILE)
+			   : i == 77 || i == 99 ? STORE_CONFLICT_KEY : 0;
+
+		assert_int_equal(bc[i], want);
+		assert_int_equal(store_user_get(S, big[i].id, &got), want && i != 77 ? PV_ENOTFOUND : PV_OK);
+	}
+	assert_int_equal(store_user_get(S, big[77].id, &got), PV_OK);
+	assert_string_equal(got.email, big[70].email); /* the first of the two */
+	free(big);
+	free(bc);
+
 	/* bounds */
 	assert_int_equal(store_user_insert_batch(S, c, 0, NULL), PV_OK);
 	assert_int_equal(store_user_insert_batch(S, c, STORE_BATCH_MAX + 1, conflicts),

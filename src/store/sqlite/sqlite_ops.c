@@ -3,6 +3,7 @@
  * sqlite_conn.c), binds every value, and maps SQLite's answers to pv_err.
  * Uniqueness is decided by the unique indexes, never by a prior read. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,8 @@ enum {
 	Q_AUDIT_LIST,
 	Q_AUDIT_COUNT,
 	Q_USER_INSERT_BATCH,
+	Q_USER_INSERT_MANY,
+	Q_USER_MINE,
 	Q_SAVEPOINT,
 	Q_SAVEPOINT_RELEASE,
 	Q_SAVEPOINT_UNDO,
@@ -172,6 +175,10 @@ static const char *const sql[Q_END] = {
 	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ") VALUES (?1,"
 				" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
 				" ?13, ?14, ?15) ON CONFLICT DO NOTHING",
+	/* Q_USER_INSERT_MANY: the same for BATCH_ROWS users, made once by
+	 * many_sql() from this text alone */
+	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
+			" mobile = ?3",
 	[Q_SAVEPOINT] = "SAVEPOINT batch",
 	[Q_SAVEPOINT_RELEASE] = "RELEASE batch",
 	[Q_SAVEPOINT_UNDO] = "ROLLBACK TO batch",
@@ -1051,11 +1058,15 @@ static int valid_user_status(const char *st)
 }
 
 /* Whether some user holds this key (statement q), on connection c: after a
- * refused insert, in the same transaction as the insert. */
+ * refused insert, in the same transaction as the insert. A holder among
+ * later[0..nlater) does not count: those were inserted after the refused
+ * row, in the same statement. */
 static int user_key_taken(struct sqs_conn *c, int q, const char *key,
-			  size_t cap, int *taken)
+			  size_t cap, const store_user *later, int nlater,
+			  int *taken)
 {
 	sqlite3_stmt *st;
+	char holder[STORE_ID_MAX];
 	int err = stmt(c, q, &st);
 
 	*taken = 0;
@@ -1064,8 +1075,13 @@ static int user_key_taken(struct sqs_conn *c, int q, const char *key,
 	struct bnd b = {st, SQLITE_OK};
 	b_text(&b, 1, key, cap);
 	err = step_row(c, &b, "user_insert");
-	if (err == PV_OK)
+	if (err == PV_OK) {
+		C_TEXT(st, 0, holder);
 		*taken = 1;
+		for (int i = 0; i < nlater; i++)
+			if (strcmp(later[i].id, holder) == 0)
+				*taken = 0;
+	}
 	sqs_release(c, q, st);
 	return err == PV_ENOTFOUND ? PV_OK : err;
 }
@@ -1078,44 +1094,47 @@ static int valid_user(const store_user *u)
 	       (u->upload_id[0] ? u->upload_row > 0 : u->upload_row == 0);
 }
 
-static void bind_user(struct bnd *b, const store_user *u)
+/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_COLS order. */
+#define USER_PARAMS 15
+static void bind_user(struct bnd *b, const store_user *u, int at)
 {
-	B_FIELD(b, 1, u->id);
-	B_FIELD(b, 2, u->first_name);
-	B_FIELD(b, 3, u->last_name);
-	B_FIELD(b, 4, u->email);
-	b_int(b, 5, u->official_email ? 1 : 0);
-	B_FIELD(b, 6, u->mobile);
-	B_FIELD(b, 7, u->org_id);
-	b_text_null(b, 8, u->position_id, sizeof u->position_id);
-	B_FIELD(b, 9, u->status);
-	B_FIELD(b, 10, u->source);
-	b_int(b, 11, u->created_at);
-	b_int(b, 12, u->updated_at ? u->updated_at : u->created_at);
-	b_int(b, 13, u->email_verified ? 1 : 0);
-	b_text_null(b, 14, u->upload_id, sizeof u->upload_id);
+	B_FIELD(b, at + 1, u->id);
+	B_FIELD(b, at + 2, u->first_name);
+	B_FIELD(b, at + 3, u->last_name);
+	B_FIELD(b, at + 4, u->email);
+	b_int(b, at + 5, u->official_email ? 1 : 0);
+	B_FIELD(b, at + 6, u->mobile);
+	B_FIELD(b, at + 7, u->org_id);
+	b_text_null(b, at + 8, u->position_id, sizeof u->position_id);
+	B_FIELD(b, at + 9, u->status);
+	B_FIELD(b, at + 10, u->source);
+	b_int(b, at + 11, u->created_at);
+	b_int(b, at + 12, u->updated_at ? u->updated_at : u->created_at);
+	b_int(b, at + 13, u->email_verified ? 1 : 0);
+	b_text_null(b, at + 14, u->upload_id, sizeof u->upload_id);
 	if (u->upload_id[0])
-		b_int(b, 15, u->upload_row);
+		b_int(b, at + 15, u->upload_row);
 	else if (b->rc == SQLITE_OK)
-		b->rc = sqlite3_bind_null(b->st, 15);
+		b->rc = sqlite3_bind_null(b->st, at + 15);
 }
 
 /* Which unique keys of u other users hold, as STORE_CONFLICT_* bits
  * (STORE_CONFLICT_KEY when neither the e-mail nor the mobile): after a
  * refused insert, in the same transaction. Rows are never deleted, so the
  * row that beat u is still there to be found. */
-static int user_conflicts(struct sqs_conn *c, const store_user *u, int *bits)
+static int user_conflicts(struct sqs_conn *c, const store_user *u,
+			  const store_user *later, int nlater, int *bits)
 {
 	int err, taken;
 
 	*bits = 0;
 	err = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
-			     &taken);
+			     later, nlater, &taken);
 	if (!err && taken)
 		*bits |= STORE_CONFLICT_EMAIL;
 	if (!err)
 		err = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
-				     sizeof u->mobile, &taken);
+				     sizeof u->mobile, later, nlater, &taken);
 	if (!err && taken)
 		*bits |= STORE_CONFLICT_MOBILE;
 	if (!*bits)
@@ -1137,12 +1156,12 @@ static int sq_user_insert(store *s, const store_user *u, int *conflict)
 	if (err || (err = stmt(c, Q_USER_INSERT, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	bind_user(&b, u);
+	bind_user(&b, u, 0);
 	err = step_done(c, &b, "user_insert");
 	sqs_release(c, Q_USER_INSERT, st);
 	if (err != PV_ECONFLICT)
 		return err;
-	err = user_conflicts(c, u, &bits);
+	err = user_conflicts(c, u, NULL, 0, &bits);
 	if (!err && conflict)
 		*conflict = bits & ~STORE_CONFLICT_KEY;
 	return err ? err : PV_ECONFLICT;
@@ -1162,14 +1181,87 @@ static int savepoint(struct sqs_conn *c, int q)
 	return err;
 }
 
-/* One prepared statement in a loop. Inside the caller's transaction a
- * savepoint makes the call undo itself when it fails; outside, the call
- * is its own transaction. */
+/* Users per statement of a batch: one INSERT of many rows opens the
+ * table's and the indexes' cursors once for all of them (per row, opening
+ * and closing seven cursors cost a fifth of the insert). */
+#define BATCH_ROWS 32
+
+static pthread_once_t many_once = PTHREAD_ONCE_INIT;
+static char many_text[BATCH_ROWS * (USER_PARAMS * 7 + 4) + 256];
+
+/* Q_USER_INSERT_MANY's text, from constants only. */
+static void many_build(void)
+{
+	size_t o;
+
+	o = (size_t)snprintf(many_text, sizeof many_text,
+			     "INSERT INTO users (" USER_COLS ") VALUES ");
+	for (int r = 0; r < BATCH_ROWS; r++)
+		for (int k = 1; k <= USER_PARAMS; k++)
+			o += (size_t)snprintf(many_text + o, sizeof many_text - o, "%s?%d%s",
+					      k == 1 ? (r ? ",(" : "(") : "",
+					      r * USER_PARAMS + k, k == USER_PARAMS ? ")" : ",");
+	snprintf(many_text + o, sizeof many_text - o, " ON CONFLICT DO NOTHING");
+}
+
+/* 1 when u is in the table as inserted (after a statement of the batch
+ * that changed fewer rows than it had). */
+static int user_is_mine(struct sqs_conn *c, const store_user *u, int *mine)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_USER_MINE, &st);
+
+	*mine = 0;
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, u->id);
+	B_FIELD(&b, 2, u->email);
+	B_FIELD(&b, 3, u->mobile);
+	err = step_row(c, &b, "user_insert_batch");
+	sqs_release(c, Q_USER_MINE, st);
+	*mine = err == PV_OK;
+	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
+/* Inserts users[0..k) with statement q (k rows, or 1); conflicts[] as for
+ * user_insert_batch. */
+static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
+		      int *conflicts)
+{
+	sqlite3_stmt *st;
+	int err, mine, changed;
+
+	err = q == Q_USER_INSERT_MANY ? sqs_prepare(c, q, many_text, &st) : stmt(c, q, &st);
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	for (int r = 0; r < k; r++)
+		bind_user(&b, &users[r], r * USER_PARAMS);
+	err = step_done(c, &b, "user_insert_batch");
+	changed = err ? 0 : sqlite3_changes(c->db);
+	sqs_release(c, q, st);
+	for (int r = 0; r < k && !err; r++) {
+		conflicts[r] = 0;
+		if (changed == k)
+			continue;
+		/* refused rows (rare): which ones, and why (rows after r in
+		 * the statement were not there yet when r was refused) */
+		err = k == 1 ? PV_OK : user_is_mine(c, &users[r], &mine);
+		if (!err && (k == 1 || !mine))
+			err = user_conflicts(c, &users[r], users + r + 1, k - r - 1,
+					     &conflicts[r]);
+	}
+	return err;
+}
+
+/* BATCH_ROWS users per statement, the rest one by one. Inside the
+ * caller's transaction a savepoint makes the call undo itself when it
+ * fails; outside, the call is its own transaction. */
 static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 				int *conflicts)
 {
 	struct sqs_conn *c;
-	sqlite3_stmt *st = NULL;
 	int err, own = 0, saved = 0;
 	size_t i;
 
@@ -1180,6 +1272,7 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 			return PV_EINVAL;
 	if (!n)
 		return PV_OK;
+	pthread_once(&many_once, many_build);
 	err = sqs_enter(s, &c);
 	if (err || (err = sqs_write_begin(c, &own)))
 		return err;
@@ -1188,20 +1281,14 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 			goto out;
 		saved = 1;
 	}
-	if ((err = stmt(c, Q_USER_INSERT_BATCH, &st)))
-		goto out;
-	for (i = 0; i < n && !err; i++) {
-		struct bnd b = {st, SQLITE_OK};
+	for (i = 0; i < n && !err;) {
+		int k = n - i >= BATCH_ROWS ? BATCH_ROWS : 1;
 
-		bind_user(&b, &users[i]);
-		err = step_done(c, &b, "user_insert_batch");
-		sqlite3_reset(st);
-		conflicts[i] = 0;
-		if (!err && sqlite3_changes(c->db) == 0)
-			err = user_conflicts(c, &users[i], &conflicts[i]);
+		err = batch_step(c, k > 1 ? Q_USER_INSERT_MANY : Q_USER_INSERT_BATCH,
+				 &users[i], k, &conflicts[i]);
+		i += (size_t)k;
 	}
 out:
-	sqs_release(c, Q_USER_INSERT_BATCH, st);
 	if (saved && err && !c->tx_lost)
 		savepoint(c, Q_SAVEPOINT_UNDO);
 	if (saved && !c->tx_lost) {
