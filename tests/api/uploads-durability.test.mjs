@@ -68,7 +68,9 @@ test('SIGKILL mid-way: after a restart the upload finishes exactly once with the
   const N = 100000;
   const d = mkdtempSync(path.join(tmpdir(), 'pravesh-dur-'));
   // the second administrator login, after the restart, may come within
-  // the OTP resend interval of the first
+  // the OTP resend interval of the first; its code does not wait behind
+  // the upload's 200,000 welcome messages (the outbox goes before the
+  // welcome campaigns), so the second factor stays on
   const env = { PRAVESH_SMS: `file:${d}/sms.jsonl`, PRAVESH_MAIL: `file:${d}/mail.jsonl`, PRAVESH_LOG: 'warn',
     PRAVESH_OTP_RESEND: '0' };
   const srv = await setup(env);
