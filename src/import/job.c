@@ -523,7 +523,6 @@ typedef struct job {
 	store_org org;
 	char *welcome; /* {"org_name":"...","login_url":"..."}: the campaigns' */
 	int campaigns; /* the welcome campaigns exist (committed) */
-	uint64_t id_seed, id_ctr;
 	buf msg;
 	char err[STORE_TEXT_MAX];
 	/* The chunk being written, read into memory first so that its
@@ -623,38 +622,6 @@ out:
 	return rc;
 }
 
-/* A time-ordered UUID (version 7 layout): 48 bits of milliseconds, then a
- * 36-bit counter of the job and 36 random bits drawn once per job, so that
- * the users' primary key index grows at its end and no id costs a call to
- * the random generator. */
-static void job_uuid7(char out[UUID_STR_LEN], int64_t ms, uint64_t ctr,
-		      uint64_t seed)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint64_t t = (uint64_t)ms;
-	char *p = out;
-
-	for (int i = 44; i >= 0; i -= 4) {
-		*p++ = hex[(t >> i) & 15];
-		if (p - out == 8)
-			*p++ = '-';
-	}
-	*p++ = '-';
-	*p++ = '7';
-	for (int i = 32; i >= 24; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	*p++ = '-';
-	*p++ = '8';
-	for (int i = 20; i >= 12; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	*p++ = '-';
-	for (int i = 8; i >= 0; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	for (int i = 32; i >= 0; i -= 4)
-		*p++ = hex[(seed >> i) & 15];
-	*p = '\0';
-}
-
 /* Pass 2 for one row, into the chunk: the checks, the in-file
  * duplicates and, for a valid row, its user. */
 static void job_take(job *j, const imp_row *r, int64_t now)
@@ -692,7 +659,9 @@ static void job_take(job *j, const imp_row *r, int64_t now)
 	 * is set for every user: no memset of 1.5 KB per row (the chunk's
 	 * array is larger than the caches). position_id stays "". */
 	usr = &j->users[j->nusers++];
-	job_uuid7(usr->id, now, j->id_ctr++, j->id_seed);
+	/* the row's own id: a row creates one user at most (the limits keep
+	 * row numbers in range: job_run) */
+	store_upload_user_id(j->u, r->number, usr->id, sizeof usr->id);
 	util_strncpy0(usr->first_name, sizeof usr->first_name, v.first, v.first_n);
 	util_strncpy0(usr->last_name, sizeof usr->last_name, v.last, v.last_n);
 	util_strncpy0(usr->email, sizeof usr->email, v.email, v.email_n);
@@ -703,8 +672,6 @@ static void job_take(job *j, const imp_row *r, int64_t now)
 	util_strlcpy(usr->source, "bulk", sizeof usr->source);
 	usr->email_verified = 1; /* vouched for by the organisation */
 	usr->created_at = usr->updated_at = now;
-	util_strlcpy(usr->upload_id, j->u->id, sizeof usr->upload_id);
-	usr->upload_row = r->number;
 }
 
 /* Records the failure of chunk row c, inside the chunk's transaction:
@@ -972,14 +939,11 @@ int job_run(const job_env *env, store_upload *u)
 		j.lim = *env->lim;
 	else
 		imp_limits_default(&j.lim);
+	/* a user's id holds its row number (store_upload_user_id) */
+	if (j.lim.max_rows > STORE_UPLOAD_ROW_MAX - 1)
+		j.lim.max_rows = STORE_UPLOAD_ROW_MAX - 1;
 	job_tmp_dir(&j.lim, u->stored_path, j.tmp_dir, sizeof j.tmp_dir);
 	buf_init(&j.msg, STORE_TEXT_MAX);
-	{
-		char seed[UUID_STR_LEN];
-
-		util_uuid(seed);
-		j.id_seed = strtoull(seed + 24, NULL, 16);
-	}
 	log_kv(LOG_INFO, "upload started", "id", u->id, "org", u->org_id,
 	       "worker", env->worker, NULL);
 	rc = job_welcome_params(&j);

@@ -118,7 +118,7 @@ static int camp_spill_tx(store *st, void *ctx)
 	store_outbox m;
 	int r;
 
-	r = store_campaign_advance(st, x->c.id, x->worker, sp->u->upload_row,
+	r = store_campaign_advance(st, x->c.id, x->worker, store_upload_user_row(sp->u->id),
 				   sp->now, cfg->lease_ms);
 	if (r != PV_OK)
 		return r;
@@ -172,7 +172,7 @@ static int camp_one(cslice *x, const store_user *u)
 		   : PV_EINVAL;
 	now = util_now_ms();
 	if (r == PV_OK) {
-		r = store_campaign_advance(rt->cfg.st, x->c.id, x->worker, u->upload_row, now,
+		r = store_campaign_advance(rt->cfg.st, x->c.id, x->worker, store_upload_user_row(u->id), now,
 					   rt->cfg.lease_ms);
 		if (r == PV_OK) { /* a send means a known channel */
 			atomic_fetch_add(&rt->sent[x->ch], 1);

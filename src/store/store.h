@@ -115,18 +115,13 @@ typedef struct store_user {
 	 * vouched for it */
 	int email_verified;
 	int64_t created_at, updated_at;
-	/* The bulk upload that created the user and the spreadsheet row it
-	 * came from: unique together, so that one row of one upload creates
-	 * at most one user. "" and 0 for every other user. */
-	char upload_id[STORE_ID_MAX];
-	int64_t upload_row;
 } store_user;
 
 /* Which unique constraint a refused user insert hit (bit set). */
 #define STORE_CONFLICT_EMAIL 1
 #define STORE_CONFLICT_MOBILE 2
-/* user_insert_batch only: neither of the above, but the id, or the
- * upload and row, were taken */
+/* user_insert_batch only: neither of the above, but the id was taken (for
+ * a user of a bulk upload: its row created one already) */
 #define STORE_CONFLICT_KEY 4
 /* Users in one user_insert_batch call, at most. */
 #define STORE_BATCH_MAX 10000
@@ -338,10 +333,8 @@ struct store_ops {
 
 	/* Users. user_insert answers PV_ECONFLICT and sets *conflict to the
 	 * STORE_CONFLICT_* bits of every unique key the row collides with
-	 * (conflict may be NULL; 0 when only the id, or the upload and row,
-	 * collided); status must be a STORE_USER_* word, and upload_row > 0
-	 * exactly when upload_id is set (PV_EINVAL). The upload is not
-	 * checked to exist. */
+	 * (conflict may be NULL; 0 when only the id collided); status must be
+	 * a STORE_USER_* word (PV_EINVAL). */
 	int (*user_insert)(store *s, const store_user *u, int *conflict);
 	/* Inserts users[0..n) as n user_insert calls would, in order (so a
 	 * user may collide with an earlier one of the same call), for a bulk
@@ -537,11 +530,12 @@ struct store_ops {
 	 * - campaign_claim leases to `worker` the active campaign with the
 	 *   oldest next_at (then id) that is due (next_at <= now) and whose
 	 *   lease is free or expired; PV_ENOTFOUND when none.
-	 * - campaign_users: the users created by the upload (upload_id) from
-	 *   rows after `after`, in row order, at most max of them, into out
-	 *   (max entries, caller's); *n how many. A user committed later never
-	 *   has a row at or before one seen earlier (the upload's rows are
-	 *   written in order), so a cursor never skips one.
+	 * - campaign_users: the users that the upload's rows after `after`
+	 *   created (their ids made by store_upload_user_id), in row order, at
+	 *   most max of them, into out (max entries, caller's); *n how many;
+	 *   PV_ENOTFOUND for an unknown upload. A user committed later never
+	 *   comes from a row at or before one seen earlier (an upload's rows
+	 *   are written in order), so a cursor never skips one.
 	 * - campaign_advance moves the cursor forward to `cursor` (> the
 	 *   current one), counts one more user handled, renews the lease to
 	 *   now + lease_ms; only while `worker` holds the lease of the active
@@ -589,6 +583,20 @@ void store_close(store *s);
 /* The backends built in and their libraries' versions, for `pravesh
  * version`: a static string such as "sqlite 3.40.1". */
 const char *store_versions(void);
+
+/* The id of the user that row `row` (1 .. 2^24 - 1) of upload u creates:
+ * a time-ordered UUID (version 7 layout) of the upload's creation time, 48
+ * bits of a hash of the upload's id, and the row. So one row can create at
+ * most one user (the primary key says so, with no index of its own), and
+ * an upload's users are one range of ids in row order, which campaigns
+ * walk. out has cap (at least 37) bytes; PV_EINVAL for a row out
+ * of range. */
+int store_upload_user_id(const store_upload *u, int64_t row, char *out,
+			 size_t cap);
+/* The row in an id made by store_upload_user_id (0 for an id of another
+ * shape; meaningful only for ids known to come from one upload). */
+int64_t store_upload_user_row(const char *id);
+#define STORE_UPLOAD_ROW_MAX ((INT64_C(1) << 24) - 1)
 
 /* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
  * answers PV_OK, rolls back and answers fn's error otherwise. When begin,

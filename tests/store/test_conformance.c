@@ -1483,7 +1483,7 @@ static void test_outbox(void **state)
 }
 
 /* A user of a bulk upload: row `row` of upload `up`, fresh keys. */
-static void make_bulk_user(store_user *u, const char *org, const char *up,
+static void make_bulk_user(store_user *u, const char *org, const store_upload *up,
 			   int64_t row)
 {
 	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
@@ -1494,19 +1494,21 @@ static void make_bulk_user(store_user *u, const char *org, const char *up,
 	make_user(u, org, email, mobile, T0);
 	snprintf(u->status, sizeof u->status, "%s", STORE_USER_ACTIVE);
 	snprintf(u->source, sizeof u->source, "bulk");
-	snprintf(u->upload_id, sizeof u->upload_id, "%s", up);
-	u->upload_row = row;
+	assert_int_equal(store_upload_user_id(up, row, u->id, sizeof u->id), PV_OK);
 }
 
 static void test_user_insert_batch(void **state)
 {
-	char org[STORE_ID_MAX], up[STORE_ID_MAX], upper[STORE_EMAIL_MAX];
+	char org[STORE_ID_MAX], upper[STORE_EMAIL_MAX], id[STORE_ID_MAX];
 	store_user held, b[8], got;
+	store_upload upr, *up = &upr;
 	int conflicts[8];
 
 	(void)state;
 	new_org(org, NULL);
-	uniq(up, sizeof up, "up");
+	memset(&upr, 0, sizeof upr); /* ids of its users need no stored upload */
+	uniq(upr.id, sizeof upr.id, "up");
+	upr.created_at = T0;
 	add_user(&held, org, T0);
 	snprintf(upper, sizeof upper, "%s", held.email);
 	for (char *c = upper; *c; c++)
@@ -1521,9 +1523,9 @@ static void test_user_insert_batch(void **state)
 	snprintf(b[3].mobile, sizeof b[3].mobile, "%s", held.mobile);
 	/* 5 repeats the e-mail of 4, in the same call */
 	snprintf(b[5].email, sizeof b[5].email, "%s", b[4].email);
-	/* 6: the id of 0; 7: the upload row of 0 */
+	/* 6: the id of 0; 7: from the same row as 0 */
 	snprintf(b[6].id, sizeof b[6].id, "%s", b[0].id);
-	b[7].upload_row = b[0].upload_row;
+	assert_int_equal(store_upload_user_id(up, 2, b[7].id, sizeof b[7].id), PV_OK);
 	for (int i = 0; i < 8; i++)
 		conflicts[i] = -1;
 	assert_int_equal(store_user_insert_batch(S, b, 8, conflicts), PV_OK);
@@ -1536,24 +1538,34 @@ static void test_user_insert_batch(void **state)
 	assert_int_equal(conflicts[6], STORE_CONFLICT_KEY);
 	assert_int_equal(conflicts[7], STORE_CONFLICT_KEY);
 	assert_int_equal(store_user_get(S, b[0].id, &got), PV_OK);
-	assert_string_equal(got.upload_id, up);
-	assert_true(got.upload_row == 2);
+	assert_true(store_upload_user_row(got.id) == 2);
 	assert_string_equal(got.source, "bulk");
 	assert_string_equal(got.email, b[0].email);
 	assert_int_equal(store_user_by_mobile(S, b[4].mobile, &got), PV_OK);
-	assert_true(got.upload_row == 6);
+	assert_true(store_upload_user_row(got.id) == 6);
 	assert_int_equal(store_user_by_mobile(S, b[5].mobile, &got), PV_ENOTFOUND);
 	assert_int_equal(store_user_by_mobile(S, b[7].mobile, &got), PV_ENOTFOUND);
-	/* a user of no upload reads without one */
-	assert_int_equal(store_user_get(S, held.id, &got), PV_OK);
-	assert_string_equal(got.upload_id, "");
-	assert_true(got.upload_row == 0);
-	/* an upload row without an upload, or an upload without a row */
-	store_user bad;
-	make_bulk_user(&bad, org, up, 0);
-	assert_int_equal(store_user_insert(S, &bad, NULL), PV_EINVAL);
-	make_bulk_user(&bad, org, "", 5);
-	assert_int_equal(store_user_insert(S, &bad, NULL), PV_EINVAL);
+	/* the ids of an upload's users: one per row, in row order, apart
+	 * from another upload's; rows out of range refused */
+	assert_int_equal(store_upload_user_id(up, 3, id, sizeof id), PV_OK);
+	assert_true(strcmp(b[0].id, id) < 0 && strcmp(id, b[2].id) < 0);
+	assert_true(store_upload_user_row(id) == 3);
+	assert_int_equal(store_upload_user_id(up, STORE_UPLOAD_ROW_MAX, id, sizeof id), PV_OK);
+	assert_true(store_upload_user_row(id) == STORE_UPLOAD_ROW_MAX);
+	assert_true(strcmp(b[5].id, id) < 0);
+	assert_int_equal(store_upload_user_id(up, 0, id, sizeof id), PV_EINVAL);
+	assert_int_equal(store_upload_user_id(up, STORE_UPLOAD_ROW_MAX + 1, id, sizeof id),
+			 PV_EINVAL);
+	assert_int_equal(store_upload_user_id(up, 1, id, 36), PV_EINVAL);
+	{
+		store_upload other = upr;
+
+		uniq(other.id, sizeof other.id, "up");
+		assert_int_equal(store_upload_user_id(&other, 3, id, sizeof id), PV_OK);
+		assert_string_not_equal(id, b[1].id);
+		assert_true(store_upload_user_row(id) == 3);
+	}
+	assert_true(store_upload_user_row(held.id) == 0);
 
 	/* A refused record or an unknown organisation undoes the whole call,
 	 * and inside a transaction only the call. */
@@ -1591,7 +1603,7 @@ static void test_user_insert_batch(void **state)
 	snprintf(big[50].email, sizeof big[50].email, "%s", big[45].email); /* earlier row */
 	snprintf(big[51].mobile, sizeof big[51].mobile, "%s", big[52].mobile); /* later row */
 	snprintf(big[77].id, sizeof big[77].id, "%s", big[70].id);          /* earlier id */
-	big[99].upload_row = big[98].upload_row;                           /* earlier row */
+	snprintf(big[99].id, sizeof big[99].id, "%s", big[98].id);         /* earlier row */
 	snprintf(big[149].mobile, sizeof big[149].mobile, "%s", big[0].mobile);
 	assert_int_equal(store_user_insert_batch(S, big, BIG, bc), PV_OK);
 	for (int i = 0; i < BIG; i++) {
@@ -1601,7 +1613,8 @@ static void test_user_insert_batch(void **state)
 			   : i == 77 || i == 99 ? STORE_CONFLICT_KEY : 0;
 
 		assert_int_equal(bc[i], want);
-		assert_int_equal(store_user_get(S, big[i].id, &got), want && i != 77 ? PV_ENOTFOUND : PV_OK);
+		assert_int_equal(store_user_get(S, big[i].id, &got),
+				 want && i != 77 && i != 99 ? PV_ENOTFOUND : PV_OK);
 	}
 	assert_int_equal(store_user_get(S, big[77].id, &got), PV_OK);
 	assert_string_equal(got.email, big[70].email); /* the first of the two */
@@ -1658,9 +1671,9 @@ static void test_campaigns(void **state)
 	assert_int_equal(store_campaign_insert(S, &got), PV_ENOTFOUND);
 
 	/* the upload's first chunk: rows 2, 3 and 5 create users */
-	make_bulk_user(&users[0], org, up.id, 2);
-	make_bulk_user(&users[1], org, up.id, 3);
-	make_bulk_user(&users[2], org, up.id, 5);
+	make_bulk_user(&users[0], org, &up, 2);
+	make_bulk_user(&users[1], org, &up, 3);
+	make_bulk_user(&users[2], org, &up, 5);
 	assert_int_equal(store_user_insert_batch(S, users, 3, conflicts), PV_OK);
 	up.success_records = 3;
 	up.cursor = 5;
@@ -1689,14 +1702,14 @@ static void test_campaigns(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(seen[0].id, users[0].id);
 	assert_string_equal(seen[1].id, users[1].id);
-	assert_true(seen[1].upload_row == 3);
+	assert_true(store_upload_user_row(seen[1].id) == 3);
 	assert_string_equal(seen[1].mobile, users[1].mobile);
 	assert_int_equal(store_campaign_users(S, up.id, 3, 4, seen, &n), PV_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(seen[0].id, users[2].id);
 	assert_int_equal(store_campaign_users(S, up.id, 5, 4, seen, &n), PV_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_campaign_users(S, "no-such-up", 0, 4, seen, &n), PV_OK);
+	assert_int_equal(store_campaign_users(S, "no-such-up", 0, 4, seen, &n), PV_ENOTFOUND);
 	assert_int_equal(n, 0);
 
 	/* the cursor moves forward, only for the lease holder */
@@ -1725,7 +1738,7 @@ static void test_campaigns(void **state)
 	assert_int_equal(done, 0);
 
 	/* the last chunk: one more user, and the upload finishes */
-	make_bulk_user(&users[3], org, up.id, 9);
+	make_bulk_user(&users[3], org, &up, 9);
 	assert_int_equal(store_tx_begin(S), PV_OK);
 	assert_int_equal(store_user_insert_batch(S, &users[3], 1, conflicts), PV_OK);
 	up.success_records = 4;

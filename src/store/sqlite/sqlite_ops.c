@@ -16,8 +16,7 @@
 #define POS_COLS "id, name, active, created_at"
 #define USER_COLS                                                              \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
-	"position_id, status, source, created_at, updated_at, email_verified, " \
-	"upload_id, upload_row"
+	"position_id, status, source, created_at, updated_at, email_verified"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
@@ -168,13 +167,12 @@ static const char *const sql[Q_END] = {
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
 	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-			  " ?15)",
+			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	/* A collision refuses the row without an error, so the statement
 	 * never aborts (and never writes a statement journal). */
 	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ") VALUES (?1,"
 				" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-				" ?13, ?14, ?15) ON CONFLICT DO NOTHING",
+				" ?13) ON CONFLICT DO NOTHING",
 	/* Q_USER_INSERT_MANY: the same for BATCH_ROWS users, made once by
 	 * many_sql() from this text alone */
 	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
@@ -352,8 +350,10 @@ static const char *const sql[Q_END] = {
 			 " 'active' AND next_at <= ?2 AND lease_until <= ?2"
 			 " ORDER BY next_at, id LIMIT 1) AND status = 'active'"
 			 " AND lease_until <= ?2 RETURNING " CAMP_COLS,
-	[Q_CAMP_USERS] = "SELECT " USER_COLS " FROM users WHERE upload_id = ?1"
-			 " AND upload_row > ?2 ORDER BY upload_row LIMIT ?3",
+	/* ?1, ?2: the ids of the upload's first and last possible rows after
+	 * the cursor (store_upload_user_id) */
+	[Q_CAMP_USERS] = "SELECT " USER_COLS " FROM users WHERE id >= ?1 AND"
+			 " id <= ?2 ORDER BY id LIMIT ?3",
 	[Q_CAMP_ADVANCE] = "UPDATE campaigns SET cursor_row = ?3, handled ="
 			   " handled + 1, lease_until = ?4 WHERE id = ?1 AND"
 			   " claimed_by = ?2 AND status = 'active' AND"
@@ -362,18 +362,19 @@ static const char *const sql[Q_END] = {
 			   " 0, next_at = ?3 WHERE id = ?1 AND claimed_by = ?2"
 			   " AND status = 'active'",
 	/* One statement decides "the upload has finished and nobody is
-	 * left after the cursor": the upload's last chunk commits its users
-	 * and its final status together. */
+	 * left after the cursor" (?4, ?5: the id range after it): the
+	 * upload's last chunk commits its users and its final status
+	 * together. */
 	[Q_CAMP_FINISH] = "UPDATE campaigns SET status = 'done', finished_at ="
 			  " ?3, claimed_by = '', lease_until = 0 WHERE id = ?1"
-			  " AND claimed_by = ?2 AND status = 'active' AND EXISTS"
-			  " (SELECT 1 FROM uploads WHERE uploads.id ="
-			  " campaigns.upload_id AND uploads.status IN"
-			  " ('SUCCESSFUL', 'FAILED')) AND NOT EXISTS (SELECT 1"
-			  " FROM users WHERE users.upload_id = campaigns.upload_id"
-			  " AND users.upload_row > campaigns.cursor_row)",
-	[Q_CAMP_STATE] = "SELECT claimed_by, status, cursor_row FROM campaigns"
-			 " WHERE id = ?1",
+			  " AND claimed_by = ?2 AND status = 'active' AND"
+			  " cursor_row = ?6 AND EXISTS (SELECT 1 FROM uploads"
+			  " WHERE uploads.id = campaigns.upload_id AND"
+			  " uploads.status IN ('SUCCESSFUL', 'FAILED')) AND NOT"
+			  " EXISTS (SELECT 1 FROM users WHERE id >= ?4 AND"
+			  " id <= ?5)",
+	[Q_CAMP_STATE] = "SELECT claimed_by, status, cursor_row, upload_id"
+			 " FROM campaigns WHERE id = ?1",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (actor_id, action_name, target,"
 			" client_ip, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 			" RETURNING id",
@@ -655,8 +656,6 @@ static void rd_user(sqlite3_stmt *st, void *p)
 	u->created_at = sqlite3_column_int64(st, 10);
 	u->updated_at = sqlite3_column_int64(st, 11);
 	u->email_verified = sqlite3_column_int(st, 12);
-	C_TEXT(st, 13, u->upload_id); /* NULL reads as "" */
-	u->upload_row = sqlite3_column_int64(st, 14);
 }
 
 static void rd_cred(sqlite3_stmt *st, void *p)
@@ -1090,12 +1089,11 @@ static int user_key_taken(struct sqs_conn *c, int q, const char *key,
 static int valid_user(const store_user *u)
 {
 	return u && u->id[0] && u->email[0] && u->mobile[0] && u->org_id[0] &&
-	       valid_user_status(u->status) &&
-	       (u->upload_id[0] ? u->upload_row > 0 : u->upload_row == 0);
+	       valid_user_status(u->status);
 }
 
 /* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_COLS order. */
-#define USER_PARAMS 15
+#define USER_PARAMS 13
 static void bind_user(struct bnd *b, const store_user *u, int at)
 {
 	B_FIELD(b, at + 1, u->id);
@@ -1111,11 +1109,6 @@ static void bind_user(struct bnd *b, const store_user *u, int at)
 	b_int(b, at + 11, u->created_at);
 	b_int(b, at + 12, u->updated_at ? u->updated_at : u->created_at);
 	b_int(b, at + 13, u->email_verified ? 1 : 0);
-	b_text_null(b, at + 14, u->upload_id, sizeof u->upload_id);
-	if (u->upload_id[0])
-		b_int(b, at + 15, u->upload_row);
-	else if (b->rc == SQLITE_OK)
-		b->rc = sqlite3_bind_null(b->st, at + 15);
 }
 
 /* Which unique keys of u other users hold, as STORE_CONFLICT_* bits
@@ -2570,11 +2563,31 @@ static int sq_campaign_claim(store *s, const char *worker, int64_t now,
 	return err;
 }
 
+/* The ids of the users from rows after `after` of upload upload_id:
+ * [lo, hi] (store_upload_user_id; an empty range, lo > hi, after the last
+ * possible row); PV_ENOTFOUND for an unknown upload. */
+static int campaign_range(store *s, const char *upload_id, int64_t after,
+			  char lo[STORE_ID_MAX], char hi[STORE_ID_MAX])
+{
+	store_upload u;
+	int err = get_by_text(s, Q_UP_GET, "campaign_users", upload_id, rd_upload, &u);
+
+	if (err)
+		return err;
+	err = store_upload_user_id(&u, STORE_UPLOAD_ROW_MAX, hi, STORE_ID_MAX);
+	if (!err && after >= STORE_UPLOAD_ROW_MAX)
+		snprintf(lo, STORE_ID_MAX, "%s~", hi); /* after every id */
+	else if (!err)
+		err = store_upload_user_id(&u, after < 1 ? 1 : after + 1, lo, STORE_ID_MAX);
+	return err;
+}
+
 static int sq_campaign_users(store *s, const char *upload_id, int64_t after,
 			     size_t max, store_user *out, size_t *n)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
+	char lo[STORE_ID_MAX], hi[STORE_ID_MAX];
 	int err, rc = SQLITE_DONE;
 	size_t got = 0;
 
@@ -2584,11 +2597,13 @@ static int sq_campaign_users(store *s, const char *upload_id, int64_t after,
 	if (!upload_id || !upload_id[0] || !out || !max || max > INT_MAX)
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, Q_CAMP_USERS, &st)))
+	if (err || (err = campaign_range(s, upload_id, after, lo, hi)))
+		return err;
+	if ((err = stmt(c, Q_CAMP_USERS, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	b_text(&b, 1, upload_id, NOCAP);
-	b_int(&b, 2, after);
+	b_text(&b, 1, lo, NOCAP);
+	b_text(&b, 2, hi, NOCAP);
 	b_int(&b, 3, (int64_t)max);
 	if (b.rc != SQLITE_OK)
 		err = sqs_error(c, b.rc, "campaign_users");
@@ -2662,50 +2677,65 @@ static int sq_campaign_release(store *s, int64_t id, const char *worker,
 				   : err;
 }
 
+/* The campaign's holder, status, cursor and upload, for campaign_finish. */
+static int campaign_state(struct sqs_conn *c, int64_t id, char by[STORE_ID_MAX],
+			  char status[STORE_SHORT_MAX], int64_t *cursor,
+			  char upload[STORE_ID_MAX])
+{
+	sqlite3_stmt *q;
+	int err = stmt(c, Q_CAMP_STATE, &q);
+
+	if (err)
+		return err;
+	struct bnd b = {q, SQLITE_OK};
+	b_int(&b, 1, id);
+	err = step_row(c, &b, "campaign_finish");
+	if (!err) {
+		c_text(q, 0, by, STORE_ID_MAX);
+		c_text(q, 1, status, STORE_SHORT_MAX);
+		*cursor = sqlite3_column_int64(q, 2);
+		c_text(q, 3, upload, STORE_ID_MAX);
+	}
+	sqs_release(c, Q_CAMP_STATE, q);
+	return err;
+}
+
+/* In one write transaction: the campaign's state, then the change that
+ * decides the end. */
 static int sq_campaign_finish(store *s, int64_t id, const char *worker,
 			      int64_t now, int *done)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
+	char by[STORE_ID_MAX], status[STORE_SHORT_MAX], up[STORE_ID_MAX];
+	char lo[STORE_ID_MAX], hi[STORE_ID_MAX];
+	int64_t cursor = 0;
 	int err, own = 0;
 
 	if (!worker || !worker[0] || !done)
 		return PV_EINVAL;
 	*done = 0;
 	err = sqs_enter(s, &c);
-	if (err)
+	if (err || (err = sqs_write_begin(c, &own)))
 		return err;
-	/* the change and, when it changed nothing, the reason: one snapshot */
-	if ((err = sqs_write_begin(c, &own)))
-		return err;
-	if ((err = stmt(c, Q_CAMP_FINISH, &st)))
-		return sqs_write_end(c, own, err);
-	struct bnd b = {st, SQLITE_OK};
-	b_int(&b, 1, id);
-	b_text(&b, 2, worker, NOCAP);
-	b_int(&b, 3, now);
-	err = run_change(c, Q_CAMP_FINISH, st, &b, "campaign_finish");
-	if (!err) {
-		*done = 1;
-	} else if (err == PV_ENOTFOUND) {
-		sqlite3_stmt *q;
+	err = campaign_state(c, id, by, status, &cursor, up);
+	if (!err && (strcmp(by, worker) != 0 || strcmp(status, STORE_CAMPAIGN_ACTIVE) != 0))
+		err = PV_ECONFLICT;
+	if (!err)
+		err = campaign_range(s, up, cursor, lo, hi);
+	if (!err && !(err = stmt(c, Q_CAMP_FINISH, &st))) {
+		struct bnd b = {st, SQLITE_OK};
 
-		err = stmt(c, Q_CAMP_STATE, &q);
-		if (!err) {
-			struct bnd bq = {q, SQLITE_OK};
-			char by[STORE_ID_MAX], status[STORE_SHORT_MAX];
-
-			b_int(&bq, 1, id);
-			err = step_row(c, &bq, "campaign_finish");
-			if (!err) {
-				C_TEXT(q, 0, by);
-				C_TEXT(q, 1, status);
-				if (strcmp(by, worker) != 0 ||
-				    strcmp(status, STORE_CAMPAIGN_ACTIVE) != 0)
-					err = PV_ECONFLICT;
-			}
-			sqs_release(c, Q_CAMP_STATE, q);
-		}
+		b_int(&b, 1, id);
+		b_text(&b, 2, worker, NOCAP);
+		b_int(&b, 3, now);
+		b_text(&b, 4, lo, NOCAP);
+		b_text(&b, 5, hi, NOCAP);
+		b_int(&b, 6, cursor);
+		err = run_change(c, Q_CAMP_FINISH, st, &b, "campaign_finish");
+		*done = err == PV_OK;
+		if (err == PV_ENOTFOUND)
+			err = PV_OK; /* the upload runs, or users are left */
 	}
 	return sqs_write_end(c, own, err);
 }

@@ -264,10 +264,10 @@ static const char migration_3[] =
 /* 4: bulk uploads without an outbox row per message, and only the indexes
  * some query needs.
  * - Welcome messages are campaigns (one per upload and channel) that walk
- *   the users the upload created: users say which upload and which row of
- *   it created them, unique together (one row creates at most one user),
- *   which is also the index the campaigns walk in row order. Partial: other
- *   users have no upload and no entry.
+ *   the users the upload created: their ids are made from the upload and
+ *   the row (store_upload_user_id), so they are one range of the primary
+ *   key, in row order, and one row can create only one user; no column
+ *   and no index of their own.
  * - Every index, checked against the statements of sqlite_ops.c (EXPLAIN
  *   QUERY PLAN); an index is kept when a statement searches it or when it
  *   enforces a rule, and none is kept for a foreign key whose parent rows
@@ -276,12 +276,11 @@ static const char migration_3[] =
  *     orgs_parent             org_children (parent_id = ?)
  *     positions_name          unique names; position by name
  *     users (id)              user_get; parent key of roles, credentials,
- *                             consents, sessions
+ *                             consents, sessions; campaign_users and the
+ *                             end test of campaign_finish (an id range)
  *     users_email             unique, case-insensitive; user_by_email
  *     users_mobile            unique; user_by_mobile
  *     users_org_created       user_list: org_id = ? ORDER BY created_at
- *     users_upload_row        unique upload row; campaign_users, the end
- *                             test of campaign_finish
  *     users_position          DROPPED: no statement searches users by
  *                             position; positions are never deleted
  *     credentials_username    unique, case-insensitive; cred_by_username
@@ -304,10 +303,6 @@ static const char migration_3[] =
  *   and audit are what their statements search. Add an index together
  *   with the statement that needs it. */
 static const char migration_4[] =
-	"ALTER TABLE users ADD COLUMN upload_id TEXT;"
-	"ALTER TABLE users ADD COLUMN upload_row INTEGER;"
-	"CREATE UNIQUE INDEX users_upload_row ON users (upload_id, upload_row)"
-	" WHERE upload_id IS NOT NULL;"
 	"DROP INDEX users_position;"
 	"DROP INDEX consents_user;"
 	"DROP INDEX requests_status_created;"

@@ -241,9 +241,13 @@ static void check_campaigns(store *st, const store_upload *u, int64_t nsuccess)
 	assert_int_equal(store_campaign_users(st, u->id, 0, 64, users, &n), PV_OK);
 	assert_int_equal(n, nsuccess);
 	for (size_t i = 0; i < n; i++) {
-		assert_true(users[i].upload_row > last);
-		last = users[i].upload_row;
-		assert_string_equal(users[i].upload_id, u->id);
+		char id[STORE_ID_MAX];
+		int64_t row = store_upload_user_row(users[i].id);
+
+		assert_true(row > last);
+		last = row;
+		assert_int_equal(store_upload_user_id(u, row, id, sizeof id), PV_OK);
+		assert_string_equal(users[i].id, id);
 		assert_string_equal(users[i].source, "bulk");
 	}
 }
@@ -477,7 +481,7 @@ static void test_resume(void **state)
 	assert_int_equal(store_campaign_users(b, ub.id, 0, 32, wb, &nb), PV_OK);
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++) {
-		assert_true(wa[i].upload_row == wb[i].upload_row);
+		assert_true(store_upload_user_row(wa[i].id) == store_upload_user_row(wb[i].id));
 		assert_string_equal(wa[i].email, wb[i].email);
 	}
 	check_campaigns(b, &ub, (int64_t)nb);

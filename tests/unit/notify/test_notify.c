@@ -1654,7 +1654,7 @@ static void camp_users(store *st, store_upload *up, int from, int to)
 
 	for (int row = from; row < to; row++, n++) {
 		memset(&u[n], 0, sizeof u[n]);
-		snprintf(u[n].id, sizeof u[n].id, "camp-user-%d", row);
+		assert_int_equal(store_upload_user_id(up, row, u[n].id, sizeof u[n].id), PV_OK);
 		snprintf(u[n].first_name, sizeof u[n].first_name, "Gita%c", 'a' + row % 26);
 		snprintf(u[n].last_name, sizeof u[n].last_name, "Rao");
 		snprintf(u[n].email, sizeof u[n].email, "%s%d@example.com",
@@ -1663,8 +1663,6 @@ static void camp_users(store *st, store_upload *up, int from, int to)
 		snprintf(u[n].org_id, sizeof u[n].org_id, "camp-org");
 		snprintf(u[n].status, sizeof u[n].status, STORE_USER_ACTIVE);
 		snprintf(u[n].source, sizeof u[n].source, "bulk");
-		snprintf(u[n].upload_id, sizeof u[n].upload_id, "%s", up->id);
-		u[n].upload_row = row;
 		u[n].created_at = 1;
 	}
 	assert_int_equal(store_tx_begin(st), PV_OK);
