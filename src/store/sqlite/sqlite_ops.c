@@ -128,9 +128,9 @@ enum {
 	Q_USER_INSERT_BATCH,
 	Q_USER_INSERT_MANY,
 	Q_USER_MINE,
-	Q_SAVEPOINT,
-	Q_SAVEPOINT_RELEASE,
-	Q_SAVEPOINT_UNDO,
+	Q_TEMP_MEMORY,
+	Q_ORG_EXISTS,
+	Q_POS_EXISTS,
 	Q_CAMP_INSERT,
 	Q_CAMP_CLAIM,
 	Q_CAMP_USERS,
@@ -177,9 +177,9 @@ static const char *const sql[Q_END] = {
 	 * many_sql() from this text alone */
 	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
 			" mobile = ?3",
-	[Q_SAVEPOINT] = "SAVEPOINT batch",
-	[Q_SAVEPOINT_RELEASE] = "RELEASE batch",
-	[Q_SAVEPOINT_UNDO] = "ROLLBACK TO batch",
+	[Q_TEMP_MEMORY] = "PRAGMA temp_store = MEMORY",
+	[Q_ORG_EXISTS] = "SELECT 1 FROM orgs WHERE id = ?1",
+	[Q_POS_EXISTS] = "SELECT 1 FROM positions WHERE id = ?1",
 	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
 				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
@@ -1160,8 +1160,8 @@ static int sq_user_insert(store *s, const store_user *u, int *conflict)
 	return err ? err : PV_ECONFLICT;
 }
 
-/* Runs a statement of the batch's savepoint. */
-static int savepoint(struct sqs_conn *c, int q)
+/* Runs statement q, which has no parameters and no rows of interest. */
+static int run_plain(struct sqs_conn *c, int q, const char *op)
 {
 	sqlite3_stmt *st;
 	int err = stmt(c, q, &st);
@@ -1169,8 +1169,29 @@ static int savepoint(struct sqs_conn *c, int q)
 	if (err)
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	err = step_done(c, &b, "user_insert_batch");
+	err = step_done(c, &b, op);
 	sqs_release(c, q, st);
+	return err;
+}
+
+/* PV_ENOTFOUND unless every organisation and position the users refer
+ * to exists (each value asked once in a row of equal ones). */
+static int batch_refs(struct sqs_conn *c, const store_user *users, size_t n)
+{
+	const char *org = NULL, *pos = NULL;
+	int err = PV_OK;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!org || strcmp(org, users[i].org_id) != 0) {
+			org = users[i].org_id;
+			err = exists_text(c, Q_ORG_EXISTS, org, "user_insert_batch");
+		}
+		if (!err && users[i].position_id[0] &&
+		    (!pos || strcmp(pos, users[i].position_id) != 0)) {
+			pos = users[i].position_id;
+			err = exists_text(c, Q_POS_EXISTS, pos, "user_insert_batch");
+		}
+	}
 	return err;
 }
 
@@ -1248,14 +1269,22 @@ static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
 	return err;
 }
 
-/* BATCH_ROWS users per statement, the rest one by one. Inside the
- * caller's transaction a savepoint makes the call undo itself when it
- * fails; outside, the call is its own transaction. */
+/* BATCH_ROWS users per statement, the rest one by one.
+ *
+ * A statement that writes several rows keeps a statement journal of every
+ * page it changes (so that it can undo itself), because the users table's
+ * expression index and immediate foreign keys could make it fail half-way;
+ * kept in a temporary file, the journal cost a page write per user, more
+ * than the table and the indexes themselves. So the journal stays in memory
+ * (temp_store), a statement's at a time (no savepoint around the call: a
+ * savepoint journals every page the whole call changes), and the
+ * references are checked first, so that the only refusal (an unknown
+ * organisation or position) comes before anything is written. */
 static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 				int *conflicts)
 {
 	struct sqs_conn *c;
-	int err, own = 0, saved = 0;
+	int err, own = 0;
 	size_t i;
 
 	if (n > STORE_BATCH_MAX || (n && (!users || !conflicts)))
@@ -1269,26 +1298,15 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 	err = sqs_enter(s, &c);
 	if (err || (err = sqs_write_begin(c, &own)))
 		return err;
-	if (!own) {
-		if ((err = savepoint(c, Q_SAVEPOINT)))
-			goto out;
-		saved = 1;
-	}
+	err = run_plain(c, Q_TEMP_MEMORY, "user_insert_batch");
+	if (!err)
+		err = batch_refs(c, users, n);
 	for (i = 0; i < n && !err;) {
 		int k = n - i >= BATCH_ROWS ? BATCH_ROWS : 1;
 
 		err = batch_step(c, k > 1 ? Q_USER_INSERT_MANY : Q_USER_INSERT_BATCH,
 				 &users[i], k, &conflicts[i]);
 		i += (size_t)k;
-	}
-out:
-	if (saved && err && !c->tx_lost)
-		savepoint(c, Q_SAVEPOINT_UNDO);
-	if (saved && !c->tx_lost) {
-		int e2 = savepoint(c, Q_SAVEPOINT_RELEASE);
-
-		if (!err)
-			err = e2;
 	}
 	return sqs_write_end(c, own, err);
 }
