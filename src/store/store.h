@@ -342,8 +342,11 @@ struct store_ops {
 	 * users[i] was inserted, else the STORE_CONFLICT_* bits of every
 	 * unique key it collides with, and the call answers PV_OK. Any other
 	 * refusal (PV_EINVAL for a bad record or n > STORE_BATCH_MAX,
-	 * PV_ENOTFOUND for an unknown organisation or position) or failure
-	 * undoes the whole call. n = 0 is PV_OK. */
+	 * PV_ENOTFOUND for an unknown organisation or position) comes before
+	 * anything is written. A failure (busy, I/O, memory) may leave part
+	 * of the call written: its transaction is to be rolled back, as
+	 * store_tx does. n = 0 is PV_OK. Meant for a transaction that holds
+	 * the call and the rest of a bulk upload's chunk. */
 	int (*user_insert_batch)(store *s, const store_user *users, size_t n,
 				 int *conflicts);
 	int (*user_get)(store *s, const char *id, store_user *out);
