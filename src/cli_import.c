@@ -145,8 +145,13 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
-	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = store_migrate(st)) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms},
+				  &st)) != PV_OK ||
+	    (rc = store_migrate(st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
 		goto out;
 	}
 	if ((rc = store_org_get(st, org, &o)) != PV_OK) {

@@ -66,9 +66,12 @@ static int main_store(const pv_config *cfg, store **st)
 
 	if (rc)
 		return rc;
-	if ((rc = store_open(cfg->db, st)) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db,
-			pv_strerror(rc));
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms},
+				  st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
 		return rc;
 	}
 	if ((rc = store_migrate(*st)) != PV_OK) {
@@ -89,7 +92,7 @@ static int cmd_migrate(pv_config *cfg, const char **pos, size_t npos)
 		return main_usage();
 	rc = main_store(cfg, &st);
 	if (rc == PV_OK)
-		printf("store is up to date: %s\n", cfg->db);
+		printf("store is up to date (%s)\n", store_backend_name(st));
 	store_close(st);
 	return rc ? 1 : 0;
 }
