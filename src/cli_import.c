@@ -99,7 +99,7 @@ static int imp_usage(void)
 int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 {
 	const char *org = NULL, *result = NULL, *file = NULL, *format;
-	char res_path[STORE_PATH_MAX], err[256];
+	char res_path[STORE_PATH_MAX], err[256], tmp_dir[STORE_PATH_MAX];
 	char login[600], worker[64], run[UUID_STR_LEN];
 	store *st = NULL;
 	store_upload u;
@@ -145,6 +145,11 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
+	snprintf(tmp_dir, sizeof tmp_dir, "%s/uploads", cfg->data_dir);
+	if (mkdir(tmp_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", tmp_dir, strerror(errno));
+		return 1;
+	}
 	if ((rc = store_open_with(cfg->db,
 				  &(store_options){cfg->pg_statement_timeout_ms,
 						   cfg->pg_lock_timeout_ms},
@@ -163,8 +168,8 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	util_uuid(run);
 	snprintf(worker, sizeof worker, "cli-%.8s", run);
 	rc = job_intake(st,
-			&(job_intake_in){cfg->data_dir, file, 0, file, org, format, NULL, NULL,
-				      worker, (uint64_t)bytes, util_now_ms()},
+			&(job_intake_in){file, 0, file, org, format, NULL, NULL, worker,
+				      (uint64_t)bytes, util_now_ms()},
 			&u);
 	if (rc != PV_OK) {
 		fprintf(stderr, "pravesh: cannot record %s as an upload: %s\n", file,
@@ -187,6 +192,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	env.login_url = login;
 	env.lang = "en";
 	env.stop = &imp_stop;
+	env.tmp_dir = tmp_dir;
 	env.progress = imp_show;
 	env.progress_ctx = &prog;
 	memset(&sa, 0, sizeof sa);

@@ -412,6 +412,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	notify_runtime *nrt = NULL;
 	job_workers *jw = NULL;
 	job_env je;
+	char upload_dir[STORE_PATH_MAX];
 	char login_url[600];
 	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
 	notify_config nc;
@@ -491,6 +492,12 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	je.official_domains = cfg->official_domains;
 	je.login_url = login_url;
 	je.lang = "en";
+	snprintf(upload_dir, sizeof upload_dir, "%s/uploads", cfg->data_dir);
+	if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", upload_dir, strerror(errno));
+		goto out;
+	}
+	je.tmp_dir = upload_dir;
 	if (job_workers_start(&je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, &jw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the upload workers\n");
 		goto out;
