@@ -72,7 +72,7 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
   const dir = dataDir || mkdtempSync(path.join(tmpdir(), 'pravesh-test-'));
   const base = {
     PRAVESH_DATA_DIR: dir,
-    PRAVESH_DB: storeUrl(dir),
+    PRAVESH_DB: env.PRAVESH_DB || storeUrl(dir),
     PRAVESH_LISTEN: '127.0.0.1:0',
     PRAVESH_WEB_ROOT: path.join(root, 'web'),
     PRAVESH_TEMPLATES: path.join(root, 'templates'),
