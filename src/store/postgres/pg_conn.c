@@ -442,6 +442,71 @@ static int conn_prepare(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	return err;
 }
 
+/* Sends BEGIN and the prepared statement name together (libpq's pipeline
+ * mode: one round trip instead of two) and returns the statement's result;
+ * NULL with the connection marked lost when the exchange broke. Called for
+ * the first statement of a transaction, whose BEGIN tx_begin() deferred. */
+static PGresult *exec_with_begin(struct pgs_conn *c, const char *name,
+				 const struct pgs_args *a, int binary)
+{
+	PGresult *r, *stmt = NULL, *begin = NULL;
+	int syncs = 0, results = 0;
+
+	c->begin_pending = 0;
+	if (!PQenterPipelineMode(c->pg))
+		goto plain;
+	if (!PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary) ||
+	    !PQpipelineSync(c->pg)) {
+		PQexitPipelineMode(c->pg);
+		c->lost = PQstatus(c->pg) != CONNECTION_OK;
+		return NULL;
+	}
+	/* results: BEGIN's, the statement's (or "aborted" when BEGIN
+	 * failed), each followed by NULL, then the sync */
+	while (!syncs) {
+		r = PQgetResult(c->pg);
+		if (!r) {
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		switch (PQresultStatus(r)) {
+		case PGRES_PIPELINE_SYNC:
+			syncs++;
+			PQclear(r);
+			break;
+		default:
+			if (results++ == 0) {
+				begin = r;
+			} else if (!stmt) {
+				stmt = r;
+			} else {
+				PQclear(r);
+			}
+		}
+	}
+	PQexitPipelineMode(c->pg);
+	if (!syncs)
+		c->lost = 1;
+	if (begin && PQresultStatus(begin) != PGRES_COMMAND_OK && stmt &&
+	    PQresultStatus(stmt) == PGRES_PIPELINE_ABORTED) {
+		/* BEGIN's own error is the one to report */
+		PQclear(stmt);
+		stmt = begin;
+		begin = NULL;
+	}
+	PQclear(begin);
+	return stmt;
+plain:
+	/* no pipeline: BEGIN on its own */
+	r = PQexec(c->pg, "BEGIN");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return r;
+	PQclear(r);
+	return PQexecPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
+}
+
 int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	     const struct pgs_args *a, int binary, PGresult **res)
 {
@@ -463,8 +528,10 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 		if (!(c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
 			err = conn_prepare(c, slot, q, name);
 		if (err == PV_OK) {
-			PGresult *r = PQexecPrepared(c->pg, name, a->n, a->v,
-						     a->len, a->fmt, binary);
+			PGresult *r = c->begin_pending
+					      ? exec_with_begin(c, name, a, binary)
+					      : PQexecPrepared(c->pg, name, a->n, a->v,
+							       a->len, a->fmt, binary);
 			ExecStatusType st = PQresultStatus(r);
 
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -511,16 +578,17 @@ int pgs_tx_begin(store *s)
 	if (c->in_tx)
 		return PV_EINVAL; /* transactions do not nest */
 	c->tx_lost = 0;
-	err = pgs_simple(c, "BEGIN", "tx_begin");
-	if (!err)
-		c->in_tx = 1;
-	return err;
+	/* BEGIN goes with the first statement (exec_with_begin) */
+	c->in_tx = 1;
+	c->begin_pending = 1;
+	return PV_OK;
 }
 
 void pgs_abandon(struct pgs_conn *c)
 {
 	c->in_tx = 0;
 	c->tx_lost = 0;
+	c->begin_pending = 0;
 	if (!c->lost && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		pgs_simple(c, "ROLLBACK", "tx_rollback");
 }
@@ -540,6 +608,10 @@ int pgs_tx_commit(store *s)
 	}
 	if (!c->in_tx)
 		return PV_EINVAL;
+	if (c->begin_pending) { /* no statement ran: nothing to commit */
+		pgs_abandon(c);
+		return PV_OK;
+	}
 	r = PQexec(c->pg, "COMMIT");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		err = pgs_error(c, r, "tx_commit");
@@ -567,6 +639,7 @@ int pgs_tx_rollback(store *s)
 		return err;
 	c->tx_lost = 0;
 	c->in_tx = 0;
+	c->begin_pending = 0;
 	if (c->lost || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		return PV_OK;
 	err = pgs_simple(c, "ROLLBACK", "tx_rollback");

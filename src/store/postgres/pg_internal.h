@@ -47,6 +47,8 @@ struct pgs_conn {
 	PGconn *pg;
 	uint64_t prepared[PGS_Q_MAX / 64]; /* bit q: slot q is prepared here */
 	int in_tx;   /* the caller's tx_begin() is open on this connection */
+	int begin_pending; /* in_tx, but BEGIN not sent yet: it goes with the
+			    * transaction's first statement (one round trip) */
 	int tx_lost; /* pv_err that ended the caller's transaction, or 0 */
 	int lost;    /* the connection failed: reconnect before the next use */
 	struct pgs_store *owner;
