@@ -34,7 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn PRAVESH_MAIL=log \
-  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0
+  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0 \
+  PRAVESH_ANON_PER_IP_HOUR=1000000000 PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000
 # N active users, written straight into the benchmark's own store (set-up
 # only: registration through the API would need N e-mail activations)
 if [ "$PG" = 1 ]; then

@@ -447,6 +447,7 @@ typedef struct job {
 	store *st;
 	store_upload *u;
 	imp_limits lim;
+	char tmp_dir[STORE_PATH_MAX]; /* lim.tmp_dir unless env->lim has one */
 	hdr h;
 	kset keys;
 	int64_t data_rows; /* from the scan */
@@ -459,6 +460,26 @@ typedef struct job {
 	char src[STORE_PATH_MAX]; /* the uploaded file, fetched from the store */
 	int src_temp;             /* src is a copy, deleted at the end */
 } job;
+
+/* Unless lim names one, the folder of the reader's temporary files is the
+ * folder of the local copy of the uploaded file (job_fetch: the uploads
+ * folder, in the data folder): room
+ * for uploads is room for their shared strings, where /tmp may be small or
+ * in memory. dir has cap bytes and must outlive the reader's opening. */
+static void job_tmp_dir(imp_limits *lim, const char *stored_path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(stored_path, '/');
+	size_t n;
+
+	if (lim->tmp_dir || !slash)
+		return;
+	n = slash == stored_path ? 1 : (size_t)(slash - stored_path);
+	if (n >= cap)
+		return;
+	memcpy(dir, stored_path, n);
+	dir[n] = '\0';
+	lim->tmp_dir = dir;
+}
 
 static int job_stopping(const job *j)
 {
@@ -575,9 +596,10 @@ static int job_welcome(job *j, const store_user *usr, int64_t now)
 	if ((rc = buf_adds(&j->params, j->params_tail)) != PV_OK)
 		return rc;
 	for (int i = 0; i < 2; i++) {
-		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK ||
-		    util_strlcpy(m[i]->params, j->params.p, sizeof m[i]->params) != PV_OK)
+		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK)
 			return PV_ELIMIT;
+		if ((rc = notify_seal_params(j->params.p, m[i]->params, sizeof m[i]->params)) != PV_OK)
+			return rc;
 		m[i]->id = 0;
 		m[i]->next_at = m[i]->created_at = now;
 		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)
@@ -631,6 +653,7 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 		util_strlcpy(usr.org_id, j->u->org_id, sizeof usr.org_id);
 		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
 		util_strlcpy(usr.source, "bulk", sizeof usr.source);
+		usr.email_verified = 1; /* vouched for by the organisation */
 		usr.created_at = usr.updated_at = now;
 		rc = store_user_insert(j->st, &usr, &conflict);
 		if (rc == PV_OK) {
@@ -842,6 +865,7 @@ int job_run(const job_env *env, store_upload *u)
 	}
 	if (rc != PV_OK)
 		goto out;
+	job_tmp_dir(&j.lim, j.src, j.tmp_dir, sizeof j.tmp_dir);
 	rc = job_scan(&j);
 	if (rc == PV_ESTOPPED) {
 		rc = job_finish(&j, STORE_UP_QUEUED, "", util_now_ms());
@@ -969,7 +993,8 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	res x;
 	hdr h;
 	imp_row row;
-	char err[256], dir[STORE_PATH_MAX], src[STORE_PATH_MAX];
+	imp_limits rlim;
+	char err[256], dir[STORE_PATH_MAX], src[STORE_PATH_MAX], tmp_dir[STORE_PATH_MAX];
 	int rc, n, temp = 0;
 
 	memset(&x, 0, sizeof x);
@@ -983,7 +1008,12 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	rc = job_fetch(st, u, dir, src, sizeof src, &temp);
 	if (rc != PV_OK)
 		return rc;
-	rc = imp_open(src, lim, &x.r, err, sizeof err);
+	if (lim)
+		rlim = *lim;
+	else
+		imp_limits_default(&rlim);
+	job_tmp_dir(&rlim, src, tmp_dir, sizeof tmp_dir);
+	rc = imp_open(src, &rlim, &x.r, err, sizeof err);
 	if (rc != PV_OK) {
 		rc = rc == PV_ENOMEM ? rc : PV_EFORMAT;
 		goto out;

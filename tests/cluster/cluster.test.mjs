@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync, r
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, req, cli, sql, pgBase, createPgDatabase, bin, root } from '../api/lib/server.mjs';
+import { startServer, req, cli, sql, pgBase, createPgDatabase, bin, root, adminLogin } from '../api/lib/server.mjs';
 import { nextMessage, codeOf, messages } from '../api/lib/sms.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -94,7 +94,9 @@ before(async () => {
     PRAVESH_DB: dbUrl, PRAVESH_SECRET_KEY: randomBytes(32).toString('hex'),
     PRAVESH_SMS: `file:${sms}`, PRAVESH_MAIL: `file:${mail}`, PRAVESH_LOG: 'info',
     PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '4', PRAVESH_OTP_PER_DAY: '1000',
-    PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in',
+    PRAVESH_OTP_NUMBER_PER_HOUR: '1000', PRAVESH_OTP_NUMBER_PER_DAY: '1000',
+    PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_ANON_PER_IP_HOUR: '100000',
+    PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in',
   };
 });
 
@@ -217,7 +219,10 @@ test('an SPV approval on one instance is seen in search on the other', { skip },
   let r = cli(['admin', 'create', '--role', 'spv', '--username', 'spv.cluster', '--org', 'd-dopt', '--first-name', 'Sita',
     '--last-name', 'Ram', '--email', 'spv.cluster@dopt.gov.in', '--mobile', '9999900011'], { ...env, PRAVESH_DATA_DIR: A.dir }, PW + '\n');
   assert.equal(r.status, 0, r.stderr);
-  const spv = (await post(B.url, '/api/v1/auth/password', { username: 'spv.cluster', password: PW })).body.token;
+  // the password on B, its second factor (the SMS code) on B too
+  const login = await adminLogin(B.url, env.PRAVESH_SMS, 'spv.cluster', PW);
+  assert.equal(login.status, 200, login.text);
+  const spv = login.body.token;
   const tok = await verified(lb, '9844400021', 'request');
   r = await post(lb, '/api/v1/requests', { kind: 'organisation', full_name: 'Rita Das', email: 'rita.das@example.com', mobile: '9844400021', verification_token: tok, name: 'Cluster Judicial Grid Cell', declaration: true });
   assert.equal(r.status, 201, r.text);
@@ -244,7 +249,7 @@ async function mdoToken(base) {
     assert.equal(r.status, 0, r.stderr);
     writeFileSync(path.join(dir, '.mdo'), '');
   }
-  const r = await post(base, '/api/v1/auth/password', { username: 'mdo.cluster', password: PW });
+  const r = await adminLogin(base, env.PRAVESH_SMS, 'mdo.cluster', PW);
   assert.equal(r.status, 200, r.text);
   return r.body.token;
 }

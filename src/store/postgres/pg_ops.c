@@ -37,7 +37,8 @@
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
 #define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
 #define SES_COLS                                                               \
-	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked"
+	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked, " \
+	"elevated"
 #define REQ_COLS                                                               \
 	"id, kind, full_name, email, mobile, name, details, sector, "          \
 	"parent_id, status, reason, created_id, decided_by, created_at, "      \
@@ -113,6 +114,7 @@ enum {
 	Q_SWEEP_THROTTLES,
 	Q_TOKEN_INSERT,
 	Q_TOKEN_CONSUME,
+	Q_TOKEN_GET,
 	Q_TOKEN_STATE,
 	Q_SES_INSERT,
 	Q_SES_GET,
@@ -312,14 +314,17 @@ static const struct pgs_query Q[Q_END] = {
 			      " AND kind = $2 AND used_at = 0 AND expires_at >"
 			      " $4 RETURNING " TOKEN_COLS,
 			      "btii", "token_consume"),
+	[Q_TOKEN_GET] = R("SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1 AND"
+			  " kind = $2 AND used_at = 0 AND expires_at > $3",
+			  "bti", "token_get"),
 	[Q_TOKEN_STATE] = R("SELECT expires_at, used_at FROM tokens WHERE hash"
 			    " = $1 AND kind = $2",
 			    "bt", "token_consume"),
 	[Q_SES_INSERT] = W("INSERT INTO sessions (" SES_COLS ") SELECT $1, $2,"
-			   " $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM"
+			   " $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM"
 			   " users WHERE id = $2) ON CONFLICT DO NOTHING"
 			   " RETURNING 1",
-			   "btbiiii", "session_insert"),
+			   "btbiiiii", "session_insert"),
 	[Q_SES_GET] = R("SELECT " SES_COLS " FROM sessions WHERE hash = $1",
 			"b", "session_get"),
 	[Q_SES_TOUCH] = W("UPDATE sessions SET last_seen = $2 WHERE hash = $1",
@@ -700,6 +705,7 @@ static void rd_session(const PGresult *r, int i, int k, void *p)
 	se->last_seen = c_int(r, i, k + 4);
 	se->expires_at = c_int(r, i, k + 5);
 	se->revoked = (int)c_int(r, i, k + 6);
+	se->elevated = (int)c_int(r, i, k + 7);
 }
 
 static void rd_request(const PGresult *r, int i, int k, void *p)
@@ -1431,6 +1437,27 @@ static int pq_sweep(store *s, int64_t now, int64_t grace_ms, int64_t idle_ms,
 
 /* ---- tokens and sessions ----------------------------------------------------- */
 
+/* After a token lookup that found no usable token: PV_EEXPIRED when it is
+ * unused and expired, else PV_ENOTFOUND (unknown or already used). */
+static int token_why_not(struct pgs_conn *c, const char *kind,
+			 const unsigned char *hash, int64_t now)
+{
+	struct pgs_args b = {0};
+	PGresult *r;
+	int err;
+
+	pgs_p_bytea(&b, hash, STORE_HASH_LEN);
+	pgs_p_text(&b, kind, NOCAP);
+	err = run_on(c, Q_TOKEN_STATE, &b, &r);
+	if (!err)
+		err = PQntuples(r) == 1 && c_int(r, 0, 1) == 0 &&
+				      c_int(r, 0, 0) <= now
+			      ? PV_EEXPIRED
+			      : PV_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
 static int pq_token_insert(store *s, const store_token *t)
 {
 	struct pgs_args a = {0};
@@ -1456,7 +1483,7 @@ static int pq_token_consume(store *s, const char *kind,
 			    const unsigned char hash[STORE_HASH_LEN],
 			    int64_t now, store_token *out)
 {
-	struct pgs_args a = {0}, b = {0};
+	struct pgs_args a = {0};
 	struct pgs_conn *c;
 	PGresult *r;
 	int err;
@@ -1473,19 +1500,31 @@ static int pq_token_consume(store *s, const char *kind,
 	if (!err && out)
 		rd_token(r, 0, 0, out);
 	PQclear(r);
-	if (err != PV_ENOTFOUND)
-		return err;
 	/* Why not: expired, or unknown / already used. */
-	pgs_p_bytea(&b, hash, STORE_HASH_LEN);
-	pgs_p_text(&b, kind, NOCAP);
-	err = run_on(c, Q_TOKEN_STATE, &b, &r);
+	return err == PV_ENOTFOUND ? token_why_not(c, kind, hash, now) : err;
+}
+
+static int pq_token_get(store *s, const char *kind,
+			const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			store_token *out)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	PGresult *r;
+	int err;
+
+	if (!kind || !hash || !out)
+		return PV_EINVAL;
+	pgs_p_bytea(&a, hash, STORE_HASH_LEN);
+	pgs_p_text(&a, kind, NOCAP);
+	pgs_p_int(&a, now);
+	err = run(s, Q_TOKEN_GET, &a, &r, &c);
+	if (!err && PQntuples(r) == 0)
+		err = PV_ENOTFOUND;
 	if (!err)
-		err = PQntuples(r) == 1 && c_int(r, 0, 1) == 0 &&
-				      c_int(r, 0, 0) <= now
-			      ? PV_EEXPIRED
-			      : PV_ENOTFOUND;
+		rd_token(r, 0, 0, out);
 	PQclear(r);
-	return err;
+	return err == PV_ENOTFOUND ? token_why_not(c, kind, hash, now) : err;
 }
 
 static int pq_session_insert(store *s, const store_session *se)
@@ -1504,6 +1543,7 @@ static int pq_session_insert(store *s, const store_session *se)
 	pgs_p_int(&a, se->last_seen);
 	pgs_p_int(&a, se->expires_at);
 	pgs_p_int(&a, se->revoked ? 1 : 0);
+	pgs_p_int(&a, se->elevated ? 1 : 0);
 	err = run(s, Q_SES_INSERT, &a, &r, &c);
 	if (!err && PQntuples(r) == 0)
 		err = user_row_why(c, se->user_id);
@@ -2060,6 +2100,7 @@ const struct store_ops pgs_ops = {
 	.sweep = pq_sweep,
 	.token_insert = pq_token_insert,
 	.token_consume = pq_token_consume,
+	.token_get = pq_token_get,
 	.session_insert = pq_session_insert,
 	.session_get = pq_session_get,
 	.session_touch = pq_session_touch,
