@@ -57,7 +57,8 @@ case "${1:-}" in
   stop) stop "${2:?folder}" ;;
   run)
     shift
-    read -r dir url < <(start)
+    read -r dir url < <(start) || true
+    [ -n "${url:-}" ] || { echo "pg-cluster: could not start PostgreSQL" >&2; exit 1; }
     trap 'stop "$dir"' EXIT
     trap 'exit 130' INT TERM
     echo "pg-cluster: PostgreSQL for the tests at $url" >&2

@@ -229,9 +229,13 @@ static void conn_notice(void *arg, const char *msg)
 /* Connects c->pg to the store's URL and sets the session's timeouts. */
 static int conn_connect(struct pgs_conn *c, const struct pgs_store *s)
 {
-	static const char *const kw[] = {"dbname", "fallback_application_name",
+	/* the URL's own values win over those before "dbname" (a connect
+	 * timeout, so that an unreachable server fails in seconds rather
+	 * than the system's minutes), not over those after it */
+	static const char *const kw[] = {"connect_timeout", "dbname",
+					 "fallback_application_name",
 					 "client_encoding", NULL};
-	const char *val[] = {s->url, "pravesh", "UTF8", NULL};
+	const char *val[] = {"10", s->url, "pravesh", "UTF8", NULL};
 	char st[24], lt[24];
 	const char *pv[2] = {st, lt};
 	PGresult *r;
