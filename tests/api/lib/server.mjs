@@ -53,7 +53,7 @@ export function storeUrl(dir) {
   const f = path.join(dir, '.test-pg-url');
   if (existsSync(f)) return readFileSync(f, 'utf8').trim();
   const url = createPgDatabase();
-  writeFileSync(f, url);
+  writeFileSync(f, url, { mode: 0o600 });
   return url;
 }
 
