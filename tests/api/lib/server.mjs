@@ -161,8 +161,10 @@ function smsFileMessages(smsSetting) {
 }
 
 // Both steps of an administrator's login. The code is read from the SMS
-// file (the newest message to a number ending with the hint's digits).
-export async function adminLogin(url, smsSetting, username, password, { headers = {} } = {}) {
+// file (the newest message to a number ending with the hint's digits). The
+// code waits its turn in the outbox: after a large upload it may stand
+// behind tens of thousands of welcome messages, hence the long wait.
+export async function adminLogin(url, smsSetting, username, password, { headers = {}, timeoutMs = 90000 } = {}) {
   const before = smsFileMessages(smsSetting).length;
   const first = await req(url, 'POST', '/api/v1/auth/password', { json: { username, password }, headers });
   if (first.status !== 200 || !first.body.challenge) return first;
@@ -174,7 +176,7 @@ export async function adminLogin(url, smsSetting, username, password, { headers 
       const code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
       return req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
     }
-    if (Date.now() - t0 > 15000) throw new Error(`no second-factor code for ${username}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no second-factor code for ${username}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
