@@ -68,7 +68,7 @@ test('SIGKILL mid-way: after a restart the upload finishes exactly once with the
   const d = mkdtempSync(path.join(tmpdir(), 'pravesh-dur-'));
   const env = { PRAVESH_SMS: `file:${d}/sms.jsonl`, PRAVESH_MAIL: `file:${d}/mail.jsonl`, PRAVESH_LOG: 'warn', PRAVESH_OTP_RESEND: '0' };
   const srv = await setup(env);
-  let token = await login(srv);
+  const token = await login(srv);
   const { text, failures } = bigFile(N);
   const r = await upload(srv.url, token, 'big.csv', text);
   assert.equal(r.status, 202, r.text);
@@ -80,7 +80,9 @@ test('SIGKILL mid-way: after a restart the upload finishes exactly once with the
 
   const again = await startServer({ dataDir: srv.dir, env });
   servers.push(again);
-  token = await login(again);
+  // the session made before the kill lives in the store: it still works
+  // (a new login would wait for its second-factor SMS behind the welcome
+  // messages the upload queued, long enough for the upload to finish)
   const before = await poll(again.url, token, id, () => true, 5000);
   assert.ok(before.success_records + before.failed_records < N, 'progress was committed in chunks');
   const done = await poll(again.url, token, id, finished, 300000);
