@@ -170,11 +170,19 @@ export async function adminLogin(url, smsSetting, username, password, { headers 
   if (first.status !== 200 || !first.body.challenge) return first;
   const tail = first.body.mobile_hint.replace(/\*/g, '');
   const t0 = Date.now();
+  // The outbox delivers asynchronously: the code of an earlier login to the
+  // same number (which this one killed) may arrive after `before`, even
+  // after ours. A refused code is therefore followed by the next one to
+  // arrive (each wrong try costs one of the challenge's three).
+  const tried = new Set();
   for (;;) {
     const m = smsFileMessages(smsSetting).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
-    if (m.length) {
-      const code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
-      return req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
+    const code = m.map((x) => x.text.match(/\b(\d{6})\b/)[1]).reverse().find((c) => !tried.has(c));
+    if (code) {
+      tried.add(code);
+      const r = await req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
+      if (r.status !== 401 || r.body.code !== 'login_failed' || !(r.body.attempts_left > 0)) return r;
+      continue;
     }
     if (Date.now() - t0 > timeoutMs) throw new Error(`no second-factor code for ${username}`);
     await new Promise((r) => setTimeout(r, 20));
