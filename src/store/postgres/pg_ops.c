@@ -239,7 +239,11 @@ static const struct pgs_query Q[Q_END] = {
 			    " RETURNING 1",
 			    "tttti", "consent_add"),
 	/* one statement: the live challenges die and the new one is born
-	 * together */
+	 * together. Two inserts for the same subject at the same instant
+	 * (read committed: neither sees the other's new row) may both stay
+	 * live, where SQLite's single writer would kill the first; harmless,
+	 * as every check takes the newest (otp_last) and each is still used
+	 * at most once. */
 	[Q_OTP_INSERT] = W("WITH k AS (UPDATE otps SET state = 2 WHERE subject"
 			   " = $1 AND purpose = $2 AND state = 0) INSERT INTO"
 			   " otps (subject, purpose, code_mac, created_at,"
