@@ -88,12 +88,12 @@ check: $(BIN) $(UNIT_BIN)
 		psql "$$PRAVESH_TEST_PG_URL/postgres" -qAtX -c "CREATE DATABASE $$db" && \
 		echo "conformance suite against PostgreSQL" && \
 		PRAVESH_TEST_STORE_URL="$$PRAVESH_TEST_PG_URL/$$db" scripts/run-unit.sh $(BUILD)/tests/store/test_conformance; fi
-	@env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/api/
+	@env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/api/
 	@if [ "$(PG_HTTP)" = 1 ] && [ -n "$$PRAVESH_TEST_PG_URL" ]; then \
 		echo "HTTP suite and cluster test against PostgreSQL" && \
-		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/api/ $$(ls -d tests/cluster 2>/dev/null); fi
+		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/api/ $$(ls -d tests/cluster 2>/dev/null); fi
 	@if [ "$(SAN)" != 1 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
-		env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/browser/; fi
+		env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/browser/; fi
 
 # make test runs both builds inside a throwaway PostgreSQL cluster
 # (scripts/pg-cluster.sh run: initdb in a temporary folder, a free loopback

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "util/utf8.h"
 
 /* Bytes in the UTF-8 sequence that starts with lead byte c. */
 static size_t intake_seq_len(unsigned char c)
@@ -32,7 +33,7 @@ void job_display_name(const char *name, char *out, size_t cap)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
 	/* a name that is not UTF-8 is shown as its safe form */
-	if (!val_utf8(base, strlen(base))) {
+	if (!utf8_valid(base, strlen(base))) {
 		job_safe_name(base, out, cap);
 		return;
 	}
