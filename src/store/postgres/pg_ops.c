@@ -470,14 +470,16 @@ static const struct pgs_query Q[Q_END] = {
 			       "", "user_insert_batch"),
 	/* rows whose keys nobody holds; a row committed meanwhile by another
 	 * transaction makes the statement fail (23505), the call answer
-	 * PV_EBUSY, and the transaction, run again, see it */
+	 * PV_EBUSY, and the transaction, run again, see it. OFFSET 0 keeps
+	 * each test a probe of its index: without it, knowing nothing of the
+	 * staging table, the planner hashed the whole users table per chunk. */
 	[Q_BATCH_INSERT_NEW] = W("INSERT INTO users (" USER_COLS ") SELECT "
 				 USER_COLS " FROM pv_batch b WHERE NOT EXISTS"
-				 " (SELECT 1 FROM users u WHERE u.id = b.id) AND"
-				 " NOT EXISTS (SELECT 1 FROM users u WHERE"
-				 " lower(u.email) = lower(b.email)) AND NOT EXISTS"
-				 " (SELECT 1 FROM users u WHERE u.mobile ="
-				 " b.mobile) ORDER BY n RETURNING id",
+				 " (SELECT 1 FROM users u WHERE u.id = b.id OFFSET"
+				 " 0) AND NOT EXISTS (SELECT 1 FROM users u WHERE"
+				 " lower(u.email) = lower(b.email) OFFSET 0) AND NOT"
+				 " EXISTS (SELECT 1 FROM users u WHERE u.mobile ="
+				 " b.mobile OFFSET 0) ORDER BY n RETURNING id",
 				 "", "user_insert_batch"),
 	/* when rows of the call share a key: row by row, in order */
 	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_COLS ") SELECT "
@@ -489,10 +491,11 @@ static const struct pgs_query Q[Q_END] = {
 	[Q_BATCH_WHY] = W("SELECT b.n, EXISTS (SELECT 1 FROM users u WHERE"
 			  " lower(u.email) = lower(b.email) AND NOT EXISTS"
 			  " (SELECT 1 FROM pv_batch l WHERE l.n > b.n AND l.id ="
-			  " u.id)), EXISTS (SELECT 1 FROM users u WHERE u.mobile ="
-			  " b.mobile AND NOT EXISTS (SELECT 1 FROM pv_batch l"
-			  " WHERE l.n > b.n AND l.id = u.id)) FROM pv_batch b"
-			  " WHERE b.n = ANY ($1::bigint[]) ORDER BY b.n",
+			  " u.id) OFFSET 0), EXISTS (SELECT 1 FROM users u WHERE"
+			  " u.mobile = b.mobile AND NOT EXISTS (SELECT 1 FROM"
+			  " pv_batch l WHERE l.n > b.n AND l.id = u.id) OFFSET 0)"
+			  " FROM pv_batch b WHERE b.n = ANY ($1::bigint[]) ORDER"
+			  " BY b.n",
 			  "t", "user_insert_batch"),
 	[Q_CAMP_INSERT] = W("INSERT INTO campaigns (upload_id, channel,"
 			    " template_name, lang, params, status, next_at,"
