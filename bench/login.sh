@@ -15,7 +15,9 @@ out=bench/out; mkdir -p "$out"
 cc -O2 -o "$out/hello" bench/hello.c $(pkg-config --cflags --libs libmicrohttpd)
 d=$(mktemp -d)
 export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn PRAVESH_MAIL=log \
-  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0
+  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0 \
+  PRAVESH_ANON_PER_IP_HOUR=1000000000 PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000 PRAVESH_MAX_CONN_PER_IP=1000 \
+  PRAVESH_METRICS_LISTEN=127.0.0.1:18082
 build/pravesh orgs load data/orgs.csv >/dev/null
 # N active users, written straight into the benchmark's own store (set-up
 # only: registration through the API would need N e-mail activations)
@@ -36,8 +38,9 @@ node bench/send_codes.mjs "http://127.0.0.1:$PORT_P" "$N" "$d/sms.jsonl" "$out/p
 t1=$(date +%s.%N)
 printf 'sent %d codes in %.1f s (%.0f/s, delivered through the outbox)\n' "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$N / ($t1 - $t0)" | bc -l)"
 
-ok() { curl -s "http://127.0.0.1:$PORT_P/metrics" | awk -F' ' '/^pravesh_http_requests_total\{route="auth_otp",status="200"\}/ {print $2}'; }
+ok() { curl -s "http://127.0.0.1:18082/metrics" | awk -F' ' '/^pravesh_http_requests_total\{route="auth_otp",status="200"\}/ {print $2}'; }
 before=$(ok); before=${before:-0}
+if [ "${PERF:-0}" = 1 ]; then perf record -F 499 -g -p $PP -o "$out/login.perf" 2>/dev/null & PERFP=$!; fi
 # wrk runs for its whole duration even when every thread has stopped, so the
 # time of the logins is taken from the server's own count, polled every 20 ms
 wrk -t2 -c$CONNS -d120s --latency -s bench/login.lua "http://127.0.0.1:$PORT_P" -- 2 > "$out/login.txt" &
@@ -62,9 +65,11 @@ secs=$(echo "$t1 - $t0" | bc -l)
 logins=$((after - before))
 lps=$(echo "$logins / $secs" | bc -l)
 p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
+[ -z "${PERFP:-}" ] || { kill -INT $PERFP; wait $PERFP 2>/dev/null || true; }
 wrk -t2 -c$CONNS -d10s --latency "http://127.0.0.1:$PORT_H/" > "$out/login-hello.txt"
 h=$(awk '/^Requests\/sec/ {print $2}' "$out/login-hello.txt")
 printf 'logins: %d of %d succeeded in %.2f s\n' "$logins" "$N" "$secs"
 printf 'login:  %.0f logins/s, p99 %.2f ms\n' "$lps" "$(p99 < "$out/login.txt")"
 printf 'floor:  %.0f req/s (hello world), p99 %.2f ms\n' "$h" "$(p99 < "$out/login-hello.txt")"
 printf 'ratio login/floor: %.3f (goal: >= 10,000 logins/s)\n' "$(echo "$lps / $h" | bc -l)"
+[ -z "${PERFP:-}" ] || perf report -i "$out/login.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -25
