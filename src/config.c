@@ -24,6 +24,8 @@ struct cfg_setting {
 static const struct cfg_setting cfg_table[] = {
 	S("db", "PRAVESH_DB", "sqlite:./pravesh-data/pravesh.db", db,
 	  "the store: sqlite:PATH or a bare path (postgres://... later)"),
+	S(NULL, "PRAVESH_SQLITE_SYNC", "full", sqlite_sync,
+	  "SQLite: full (every write is on disk before it is answered) or normal (faster; the last writes before a power cut may be lost)"),
 	S("data-dir", "PRAVESH_DATA_DIR", "./pravesh-data", data_dir,
 	  "uploaded and result files, the server key"),
 	S("listen", "PRAVESH_LISTEN", "127.0.0.1:8080", listen,

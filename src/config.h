@@ -12,6 +12,7 @@
 typedef struct pv_config {
 	/* storage */
 	const char *db, *data_dir;
+	const char *sqlite_sync; /* "full" or "normal", read by the SQLite backend */
 	/* HTTP */
 	const char *listen, *public_url, *web_root, *metrics_listen;
 	const char *trusted_proxies;

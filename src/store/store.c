@@ -1,6 +1,7 @@
 /* store.c: chooses the store backend once, from the URL, and runs
- * transactions for callers (store_tx). The backend table is the only place
- * that knows which backends exist. */
+ * transactions for callers (store_tx: the retries are here; one attempt is
+ * the backend's when it batches attempts, else begin/fn/commit here). The
+ * backend table is the only place that knows which backends exist. */
 #include "store/store.h"
 
 #include <sodium.h>
@@ -86,6 +87,23 @@ static void store_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* One attempt of a transaction on the calling thread's connection. */
+static int store_tx_once(store *s, store_tx_fn fn, void *ctx)
+{
+	int rc = store_tx_begin(s);
+
+	if (rc == PV_EINVAL)
+		return rc; /* one is already open: not ours to end */
+	if (rc == PV_OK) {
+		rc = fn(s, ctx);
+		if (rc == PV_OK)
+			rc = store_tx_commit(s);
+	}
+	if (rc != PV_OK)
+		store_tx_rollback(s);
+	return rc;
+}
+
 int store_tx(store *s, store_tx_fn fn, void *ctx)
 {
 	int rc = PV_EBUSY;
@@ -93,16 +111,10 @@ int store_tx(store *s, store_tx_fn fn, void *ctx)
 	for (int i = 0; i < STORE_TX_TRIES && rc == PV_EBUSY; i++) {
 		if (i)
 			store_backoff(i - 1);
-		rc = store_tx_begin(s);
+		rc = s->ops->tx_attempt ? s->ops->tx_attempt(s, fn, ctx)
+					: store_tx_once(s, fn, ctx);
 		if (rc == PV_EINVAL)
-			return rc; /* one is already open: not ours to end */
-		if (rc == PV_OK) {
-			rc = fn(s, ctx);
-			if (rc == PV_OK)
-				rc = store_tx_commit(s);
-		}
-		if (rc != PV_OK)
-			store_tx_rollback(s);
+			return rc;
 	}
 	if (rc == PV_EBUSY)
 		log_kv(LOG_WARN, "store transaction given up after retries", NULL);

@@ -274,6 +274,9 @@ typedef int (*store_org_cb)(void *ctx, const store_org *org);
 typedef int (*store_position_cb)(void *ctx, const store_position *pos);
 typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
 
+/* A function that store_tx() runs in a transaction (see there). */
+typedef int (*store_tx_fn)(store *s, void *ctx);
+
 struct store_ops {
 	const char *name; /* "sqlite" */
 	void (*close)(store *s);
@@ -284,6 +287,13 @@ struct store_ops {
 	int (*tx_begin)(store *s);
 	int (*tx_commit)(store *s);
 	int (*tx_rollback)(store *s); /* safe to call when no tx is open */
+	/* Optional (NULL: store_tx runs begin, fn, commit on the calling
+	 * thread). One attempt of store_tx(): runs fn in a transaction and
+	 * commits it, or undoes all that fn did; answers PV_OK, fn's error,
+	 * PV_EBUSY (store_tx runs it again), or PV_EINVAL when the calling
+	 * thread has a transaction open. The SQLite backend batches the
+	 * attempts of concurrent threads (group commit, see store_tx). */
+	int (*tx_attempt)(store *s, store_tx_fn fn, void *ctx);
 
 	/* Directory. org_upsert inserts or updates by id and bumps the
 	 * directory version; org_each visits every organisation (active or
@@ -506,15 +516,33 @@ void store_close(store *s);
  * version`: a static string such as "sqlite 3.40.1". */
 const char *store_versions(void);
 
-/* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
- * answers PV_OK, rolls back and answers fn's error otherwise. When begin,
- * fn or commit answers PV_EBUSY, the transaction is rolled back and run
- * again from the start, at most STORE_TX_TRIES times in all, after a short
- * random pause; fn must therefore put nothing outside the store before the
- * commit (and reset whatever it fills in for the caller each time it
- * starts). Not for use inside another transaction (PV_EINVAL). */
+/* Runs fn(s, ctx) in a transaction: commits when fn answers PV_OK, undoes
+ * everything fn did and answers fn's error otherwise. When begin, fn or
+ * commit answers PV_EBUSY, what fn did is undone and fn is run again from
+ * the start, at most STORE_TX_TRIES times in all, after a short random
+ * pause; fn must therefore put nothing outside the store before the commit
+ * (and reset whatever it fills in for the caller each time it starts). Not
+ * for use inside another transaction (PV_EINVAL), nor from inside fn.
+ *
+ * Group commit: a backend may run the functions of concurrent callers one
+ * after another in one transaction of its own, on whichever of the
+ * callers' threads leads the batch, and commit them together (the SQLite
+ * backend does: one commit, and one sync to disk, for many callers). Each
+ * caller still gets its own answer, and all or nothing of its own work:
+ * a function that fails is undone alone (a savepoint), the others' work
+ * stays; when the batch's transaction itself is lost (busy, I/O), every
+ * function of the batch is run again. So fn
+ * - may run on another thread than its caller's: it must not use
+ *   thread-local state (errno aside), nor wait for other callers of
+ *   store_tx;
+ * - sees what the functions before it in its batch wrote, as if they had
+ *   committed just before it started (they commit with it or not at all,
+ *   so this is the read committed promised above);
+ * - may be run again, before any answer, when another function of its
+ *   batch failed (so it may run more often than STORE_TX_TRIES);
+ * - must not call store_tx, tx_begin, tx_commit or tx_rollback
+ *   (PV_EINVAL). */
 #define STORE_TX_TRIES 5
-typedef int (*store_tx_fn)(store *s, void *ctx);
 int store_tx(store *s, store_tx_fn fn, void *ctx);
 
 /* ---- one wrapper per operation: call sites never spell s->ops ---- */

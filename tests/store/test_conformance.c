@@ -1832,6 +1832,117 @@ static void test_store_tx(void **state)
 	assert_int_equal(store_tx_rollback(S), PV_OK);
 }
 
+/* store_tx called by many threads at once (a backend may batch them into
+ * one transaction: group commit): each caller gets its own answer and all
+ * or nothing of its own work, whatever the others' functions answer; a
+ * refused call inside a function undoes only itself; store_tx and
+ * tx_begin are refused inside a function. */
+#define TXC_THREADS 8
+#define TXC_EACH 30
+
+struct txc {
+	char shared[STORE_KEY_MAX];
+	char own[TXC_THREADS][STORE_KEY_MAX];
+	store_user taken; /* a user whose mobile is taken */
+	char org[STORE_ID_MAX];
+};
+
+struct txc_arg {
+	struct txc *c;
+	int t, i;
+	int calls;     /* runs of fn for the current call */
+	int nested;    /* what a nested store_tx / tx_begin answered */
+	int ok, refused, bad;
+};
+
+static int txc_fn(store *s, void *ctx)
+{
+	struct txc_arg *a = ctx;
+	int rc;
+
+	a->calls++;
+	if ((rc = store_throttle_hit(s, a->c->shared, T0, 3600000, 0, 0, NULL)) != PV_OK ||
+	    (rc = store_throttle_hit(s, a->c->own[a->t], T0, 3600000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	if (a->i % 5 == 1) { /* a refused call undoes only itself */
+		store_user u = a->c->taken;
+		int conflict = 0;
+
+		snprintf(u.id, sizeof u.id, "txc-%08x-%d-%d", run_tag, a->t, a->i);
+		rc = store_user_insert(s, &u, &conflict);
+		if (rc != PV_ECONFLICT || conflict != (STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE))
+			return PV_ESTORE;
+	}
+	if (a->i % 7 == 2) {
+		a->nested = store_tx(s, txc_fn, a) == PV_EINVAL && store_tx_begin(s) == PV_EINVAL;
+		if (!a->nested)
+			return PV_ESTORE;
+	}
+	if (a->i % 4 == 3 && a->calls == 1)
+		return PV_EBUSY; /* run again */
+	return a->i % 3 == 0 ? PV_ECONFLICT : PV_OK; /* every third fails */
+}
+
+static void *txc_thread(void *p)
+{
+	struct txc_arg *a = p;
+
+	for (a->i = 0; a->i < TXC_EACH; a->i++) {
+		int rc;
+
+		a->calls = 0;
+		rc = store_tx(S, txc_fn, a);
+		if (rc == PV_OK && a->i % 3 != 0)
+			a->ok++;
+		else if (rc == PV_ECONFLICT && a->i % 3 == 0)
+			a->refused++;
+		else if (rc != PV_EBUSY) /* given up under load: not counted */
+			a->bad++;
+		if (a->i % 4 == 3 && rc == PV_OK && a->calls < 2)
+			a->bad++; /* the busy run was not run again */
+	}
+	return NULL;
+}
+
+static void test_store_tx_concurrent(void **state)
+{
+	struct txc *c = calloc(1, sizeof *c);
+	struct txc_arg args[TXC_THREADS];
+	pthread_t th[TXC_THREADS];
+	store_throttle t;
+	int ok = 0;
+
+	(void)state;
+	assert_non_null(c);
+	uniq(c->shared, sizeof c->shared, "txc:");
+	for (int i = 0; i < TXC_THREADS; i++)
+		uniq(c->own[i], sizeof c->own[i], "txc-own:");
+	new_org(c->org, NULL);
+	add_user(&c->taken, c->org, T0);
+	for (int i = 0; i < TXC_THREADS; i++) {
+		args[i] = (struct txc_arg){.c = c, .t = i};
+		assert_int_equal(pthread_create(&th[i], NULL, txc_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < TXC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < TXC_THREADS; i++) {
+		assert_int_equal(args[i].bad, 0);
+		assert_true(args[i].refused <= (TXC_EACH + 2) / 3);
+		/* exactly the work of the callers answered PV_OK remains */
+		if (args[i].ok) {
+			assert_int_equal(store_throttle_peek(S, c->own[i], T0, &t), PV_OK);
+			assert_int_equal(t.count, args[i].ok);
+		} else {
+			assert_int_equal(store_throttle_peek(S, c->own[i], T0, &t), PV_ENOTFOUND);
+		}
+		ok += args[i].ok;
+	}
+	assert_true(ok > 0);
+	assert_int_equal(store_throttle_peek(S, c->shared, T0, &t), PV_OK);
+	assert_int_equal(t.count, ok);
+	free(c);
+}
+
 #define CLAIM_THREADS 4
 #define CLAIM_ITEMS 40
 
@@ -1965,6 +2076,7 @@ int main(void)
 		cmocka_unit_test(test_user_race),
 		cmocka_unit_test(test_counter_race),
 		cmocka_unit_test(test_store_tx),
+		cmocka_unit_test(test_store_tx_concurrent),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
 	};

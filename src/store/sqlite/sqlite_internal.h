@@ -1,8 +1,9 @@
 /* sqlite_internal.h: shared by the files of the SQLite backend and by
- * nothing else. sqlite_conn.c owns connections (one per thread and store),
- * transactions, error mapping, the statement cache and migrations;
- * sqlite_ops.c holds the SQL of every store operation; sqlite_schema.c the
- * migrations. */
+ * nothing else. sqlite_conn.c owns connections (one per thread and store,
+ * and each store's writer connection), transactions, error mapping, the
+ * statement cache and migrations; sqlite_batch.c runs store_tx() as group
+ * commit on the writer connection; sqlite_ops.c holds the SQL of every
+ * store operation; sqlite_schema.c the migrations. */
 #ifndef PV_SQLITE_INTERNAL_H
 #define PV_SQLITE_INTERNAL_H
 
@@ -13,12 +14,24 @@
 #include "store/store.h"
 
 /* Statement cache slots per connection. Slots below SQS_SLOT_FIRST_OP are
- * used by sqlite_conn.c itself, the rest by sqlite_ops.c. */
-#define SQS_SLOT_FIRST_OP 8
+ * used by sqlite_conn.c and sqlite_batch.c, the rest by sqlite_ops.c. */
+enum {
+	SQS_SLOT_BEGIN,
+	SQS_SLOT_BEGIN_IMMEDIATE,
+	SQS_SLOT_COMMIT,
+	SQS_SLOT_ROLLBACK,
+	SQS_SLOT_USER_VERSION,
+	SQS_SLOT_SAVEPOINT,
+	SQS_SLOT_RELEASE,
+	SQS_SLOT_ROLLBACK_TO,
+	SQS_SLOT_FIRST_OP
+};
 #define SQS_SLOTS 128
 
-/* One connection, used by exactly one thread (opened with
- * SQLITE_OPEN_NOMUTEX). Closed by store_close() or when its thread exits. */
+/* One connection, used by one thread at a time (opened with
+ * SQLITE_OPEN_NOMUTEX): a thread's own connection, closed by store_close()
+ * or when its thread exits; or a store's writer connection, used only
+ * under the store's wlock and closed by store_close(). */
 struct sqs_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQS_SLOTS]; /* prepared once, reset after each use */
@@ -43,6 +56,17 @@ struct sqs_store {
 	 * handler (milliseconds each time); waiting on a mutex wakes at once.
 	 * Other processes are still kept out by SQLite (busy_timeout). */
 	pthread_mutex_t wlock;
+	/* The writer connection: the batches of store_tx() run on it (one
+	 * connection whose page cache stays warm, since nothing else in this
+	 * process writes as much), on the thread leading the batch, under
+	 * wlock. */
+	struct sqs_conn *wconn;
+	int sync_full; /* PRAGMA synchronous=FULL (else NORMAL) */
+	/* Group commit (sqlite_batch.c): the attempts of store_tx() waiting,
+	 * oldest first; the first is the leader's, whose batch runs now. */
+	pthread_mutex_t gc_lock;
+	struct sqs_gc_req *gc_head, *gc_tail; /* under gc_lock */
+	uint64_t gc_batches, gc_txs;          /* under gc_lock */
 };
 
 extern const struct store_ops sqs_ops;
@@ -84,6 +108,18 @@ int sqs_write_end(struct sqs_conn *c, int own, int err);
 int sqs_read_begin(struct sqs_conn *c, int *own);
 void sqs_read_end(struct sqs_conn *c, int own);
 
+/* Runs a statement without parameters or rows of interest on c. */
+int sqs_exec(struct sqs_conn *c, int slot, const char *sql, const char *op);
+
+/* The writer connection of s becomes the calling thread's connection to s
+ * (every store call of the thread uses it) until sqs_writer_unbind().
+ * The caller holds s->wlock. */
+void sqs_writer_bind(struct sqs_store *s);
+void sqs_writer_unbind(struct sqs_store *s);
+/* 1 when the calling thread has a transaction open on s (its own, or a
+ * batch it leads). Opens no connection. */
+int sqs_thread_in_tx(struct sqs_store *s);
+
 /* store_ops entries implemented in sqlite_conn.c */
 void sqs_close(store *s);
 int sqs_migrate(store *s);
@@ -91,5 +127,9 @@ int sqs_ping(store *s);
 int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
+
+/* store_ops entry implemented in sqlite_batch.c: one attempt of
+ * store_tx(), batched with those of other threads. */
+int sqs_tx_attempt(store *s, store_tx_fn fn, void *ctx);
 
 #endif

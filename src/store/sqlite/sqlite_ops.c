@@ -2293,6 +2293,7 @@ const struct store_ops sqs_ops = {
 	.tx_begin = sqs_tx_begin,
 	.tx_commit = sqs_tx_commit,
 	.tx_rollback = sqs_tx_rollback,
+	.tx_attempt = sqs_tx_attempt,
 	.org_upsert = sq_org_upsert,
 	.org_get = sq_org_get,
 	.org_each = sq_org_each,
