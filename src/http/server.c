@@ -596,7 +596,7 @@ static int srv_start_workers(http_server *srv, unsigned cores)
 	const pv_config *cfg = srv->app->cfg;
 	char bad[64];
 	conns_cfg cc;
-	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * 4;
+	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * 16;
 
 	if (net_cidrs_parse(cfg->trusted_proxies, &srv->trusted, bad, sizeof bad) != PV_OK) {
 		log_kv(LOG_ERROR, "PRAVESH_TRUSTED_PROXIES: not an address or range", "item", bad, NULL);
