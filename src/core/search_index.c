@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/util.h"
 
 /* Layout (all arrays owned by the index):
  * - norm[i]: normalised name of item i (one arena); name[i] the original.
@@ -51,41 +52,9 @@ static uint64_t sidx_key(const char *s, size_t n)
 	return k;
 }
 
-static int sidx_is_word_byte(unsigned char c)
-{
-	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z');
-}
-
 size_t sidx_normalise(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t i = 0, o = 0;
-
-	if (cap == 0)
-		return 0;
-	while (i < n) {
-		size_t start, wlen;
-
-		while (i < n && !sidx_is_word_byte((unsigned char)s[i]))
-			i++;
-		start = i;
-		while (i < n && sidx_is_word_byte((unsigned char)s[i]))
-			i++;
-		wlen = i - start;
-		if (!wlen)
-			break;
-		if (o + (o ? 1 : 0) + wlen + 1 > cap)
-			break;
-		if (o)
-			out[o++] = ' ';
-		for (size_t k = 0; k < wlen; k++) {
-			char c = s[start + k];
-
-			out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-		}
-	}
-	out[o] = '\0';
-	return o;
+	return util_words(s, n, out, cap);
 }
 
 /* qsort has no context argument; the build runs under the caller's lock

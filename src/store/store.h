@@ -268,6 +268,46 @@ typedef struct store_page {
 	int64_t page, per_page;
 } store_page;
 
+/* A query of one organisation's users (user_list). Users are listed
+ * newest first: in the order they were added to the organisation, the last
+ * added first (users are never deleted nor moved). q chooses which:
+ * - "" (or NULL): all of them;
+ * - exactly 10 digits: the user whose mobile is that number (callers
+ *   normalise a number first);
+ * - text with an '@': the user whose e-mail is that address, with ASCII
+ *   letters compared case-insensitively;
+ * - other text, split into words as the directory search splits names
+ *   (runs of ASCII letters and digits or of non-ASCII bytes; ASCII letters
+ *   folded to lower case; everything else separates words, so % _ * "
+ *   are nothing special): the users whose first and last names have, for
+ *   every word of q, a word that starts with it. Text without a word
+ *   matches nobody; more than STORE_USER_Q_WORDS words, or more than
+ *   STORE_USER_Q_MAX bytes: PV_EINVAL.
+ * status "" (or NULL) = any, else only users with that status. A page is
+ * pg.per_page users (1..100): the pg.page-th page (from 1), or, when
+ * after > 0, the users that come after the cursor `after`, a `next` from
+ * an earlier answer to the same query (pg.page is then ignored).
+ * The answer's info: total, the users that match, at most
+ * STORE_USER_COUNT_MAX for a name search (then total_exact is 0: more
+ * match); next, the cursor of the following page, 0 when no user follows
+ * this page. */
+#define STORE_USER_Q_MAX 256
+#define STORE_USER_Q_WORDS 8
+#define STORE_USER_COUNT_MAX 1000
+typedef struct store_user_query {
+	const char *org_id;
+	const char *status;
+	const char *q;
+	store_page pg;
+	int64_t after;
+} store_user_query;
+
+typedef struct store_user_list_info {
+	int64_t total;
+	int total_exact;
+	int64_t next;
+} store_user_list_info;
+
 /* Callback for whole-table iteration; return non-zero to stop (the value is
  * returned by the iterating function). */
 typedef int (*store_org_cb)(void *ctx, const store_org *org);
@@ -326,15 +366,14 @@ struct store_ops {
 			       int64_t now);
 	/* Marks the user's e-mail proven (email_verified = 1). */
 	int (*user_verify_email)(store *s, const char *id, int64_t now);
-	/* Users of one organisation, newest first. status "" = any; q "" = no
-	 * filter, else a case-insensitive substring of first name, last name,
-	 * e-mail or mobile. *items is malloc'd (caller frees), *n its length,
-	 * *total the count of all matches. q is taken literally (% and _ are
-	 * no wildcards), at most 256 bytes (else PV_EINVAL); case is folded
-	 * for ASCII letters only. */
-	int (*user_list)(store *s, const char *org_id, const char *status,
-			 const char *q, store_page pg, store_user **items,
-			 size_t *n, int64_t *total);
+	/* Users of one organisation (see store_user_query): *items is
+	 * malloc'd (caller frees), *n its length, *info the total and the
+	 * cursor of the next page. Every kind of query answers in time
+	 * independent of the organisation's size (an index, a kept count),
+	 * but page N of a list filtered by status, and of a name search,
+	 * which step over what comes before them: the cursor does not. */
+	int (*user_list)(store *s, const store_user_query *q, store_user **items,
+			 size_t *n, store_user_list_info *info);
 
 	/* PV_ECONFLICT when the user already has that role (and org). */
 	int (*role_add)(store *s, const char *user_id, const store_role *r);
@@ -652,9 +691,9 @@ static inline int store_user_verify_email(store *s, const char *id, int64_t now)
 	return s->ops->user_verify_email(s, id, now);
 }
 
-static inline int store_user_list(store *s, const char *org_id, const char *status, const char *q, store_page pg, store_user **items, size_t *n, int64_t *total)
+static inline int store_user_list(store *s, const store_user_query *q, store_user **items, size_t *n, store_user_list_info *info)
 {
-	return s->ops->user_list(s, org_id, status, q, pg, items, n, total);
+	return s->ops->user_list(s, q, items, n, info);
 }
 
 static inline int store_role_add(store *s, const char *user_id, const store_role *r)

@@ -451,12 +451,23 @@ static void test_user_insert_conflicts(void **state)
 			 PV_ENOTFOUND);
 }
 
+/* user_list with its query: a helper that asserts PV_OK. */
+static void ulist(const char *org, const char *status, const char *q, int64_t page,
+		  int64_t per_page, int64_t after, store_user **items, size_t *n,
+		  store_user_list_info *info)
+{
+	store_user_query uq = {org, status, q, {page, per_page}, after};
+
+	*items = NULL;
+	assert_int_equal(store_user_list(S, &uq, items, n, info), PV_OK);
+}
+
 static void test_user_list(void **state)
 {
 	char org[STORE_ID_MAX], other[STORE_ID_MAX];
 	store_user u[6], x, *items = NULL;
+	store_user_list_info info;
 	size_t n = 99;
-	int64_t total = -1;
 
 	(void)state;
 	new_org(org, NULL);
@@ -464,139 +475,166 @@ static void test_user_list(void **state)
 	for (int i = 0; i < 6; i++)
 		add_user(&u[i], org, T0 + 100 * i);
 	add_user(&x, other, T0 + 1000);
-	/* Names that only literal % and _ match. */
-	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE,
-						 T0),
-			 PV_OK);
-	assert_int_equal(store_user_set_status(S, u[3].id, STORE_USER_ACTIVE,
-						 T0),
-			 PV_OK);
+	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE, T0), PV_OK);
+	assert_int_equal(store_user_set_status(S, u[3].id, STORE_USER_ACTIVE, T0), PV_OK);
 
 	/* Page 1 of 2 per page: newest first. */
-	store_page pg = {1, 2};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 6);
+	ulist(org, "", "", 1, 2, 0, &items, &n, &info);
+	assert_true(info.total == 6 && info.total_exact);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[5].id);
 	assert_string_equal(items[1].id, u[4].id);
+	assert_true(info.next > 0);
 	free(items);
-	pg.page = 3;
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
+	ulist(org, "", "", 3, 2, 0, &items, &n, &info);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[1].id);
 	assert_string_equal(items[1].id, u[0].id);
+	assert_true(info.next == 0); /* nothing follows */
 	free(items);
-	pg.page = 4; /* past the end */
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
+	ulist(org, "", "", 4, 2, 0, &items, &n, &info); /* past the end */
 	assert_int_equal(n, 0);
-	assert_true(total == 6);
-	free(items);
+	assert_null(items);
+	assert_true(info.total == 6 && info.next == 0);
 
-	/* Status filter. */
-	pg = (store_page){1, 100};
-	assert_int_equal(store_user_list(S, org, STORE_USER_ACTIVE, NULL, pg,
-					   &items, &n, &total),
-			 PV_OK);
-	assert_true(total == 2);
+	/* The cursor walks the same order as the pages. */
+	int64_t after = 0;
+	int seen = 0;
+	do {
+		ulist(org, "", "", 1, 4, after, &items, &n, &info);
+		for (size_t i = 0; i < n; i++, seen++)
+			assert_string_equal(items[i].id, u[5 - seen].id);
+		after = info.next;
+		free(items);
+	} while (after);
+	assert_int_equal(seen, 6);
+
+	/* Status filter, with kept counts that follow status changes. */
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 100, 0, &items, &n, &info);
+	assert_true(info.total == 2);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[3].id);
 	assert_string_equal(items[1].id, u[1].id);
 	free(items);
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 1, 0, &items, &n, &info);
+	assert_int_equal(n, 1);
+	after = info.next;
+	free(items);
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 1, after, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[1].id);
+	assert_true(info.next == 0);
+	free(items);
+	ulist(org, STORE_USER_PENDING, NULL, 1, 100, 0, &items, &n, &info);
+	assert_true(info.total == 4 && n == 4);
+	free(items);
 
-	/* Search: case-insensitive on e-mail and mobile. */
+	/* Exact mobile number and e-mail (case-insensitive), this
+	 * organisation's only. */
+	ulist(org, "", u[4].mobile, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 1 && n == 1);
+	assert_string_equal(items[0].id, u[4].id);
+	free(items);
 	char q[STORE_EMAIL_MAX];
 	snprintf(q, sizeof q, "%s", u[2].email);
-	q[strcspn(q, "@")] = '\0';
 	for (char *c = q; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 'a' + 'A');
-	assert_int_equal(store_user_list(S, org, "", q, pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_int_equal(n, 1);
+	ulist(org, "", q, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 1 && n == 1);
 	assert_string_equal(items[0].id, u[2].id);
 	free(items);
-	assert_int_equal(store_user_list(S, org, "", u[4].mobile + 2, pg,
-					   &items, &n, &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, u[4].id);
-	free(items);
-	/* Other organisations' users are not listed. */
-	assert_int_equal(store_user_list(S, org, "", x.mobile, pg, &items,
-					   &n, &total),
-			 PV_OK);
-	assert_true(total == 0);
-	assert_int_equal(n, 0);
-	free(items);
+	ulist(org, STORE_USER_ACTIVE, q, 1, 20, 0, &items, &n, &info); /* u[2] is pending */
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", x.mobile, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", x.email, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", u[4].mobile + 2, 1, 20, 0, &items, &n, &info); /* not a number */
+	assert_true(info.total == 0 && n == 0);
 
-	/* % and _ in q are literal characters: four decoys, then names that
-	 * an unescaped pattern would confuse. */
-	char org2[STORE_ID_MAX];
-	store_user decoy, p1, p2, p3, p4;
-	new_org(org2, NULL);
-	for (int i = 0; i < 4; i++)
-		add_user(&decoy, org2, T0 + 1 + i);
-	make_user(&p1, org2, "", "", T0 + 10);
-	make_user(&p2, org2, "", "", T0 + 11);
-	make_user(&p3, org2, "", "", T0 + 12);
-	make_user(&p4, org2, "", "", T0 + 13);
-	snprintf(p1.last_name, sizeof p1.last_name, "Rise50%%Now");
-	snprintf(p2.last_name, sizeof p2.last_name, "Rise5000Now");
-	snprintf(p3.last_name, sizeof p3.last_name, "a_b");
-	snprintf(p4.last_name, sizeof p4.last_name, "axb");
-	store_user *ps[4] = {&p1, &p2, &p3, &p4};
-	for (int i = 0; i < 4; i++) {
-		uniq(ps[i]->email, sizeof ps[i]->email, "lit");
-		strcat(ps[i]->email, "@example.org");
-		uniq_mobile(ps[i]->mobile);
-		assert_int_equal(store_user_insert(S, ps[i], NULL), PV_OK);
+	/* Bad pages and queries. */
+	store_user_query bad = {org, "", "", {0, 10}, 0};
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+	bad.pg = (store_page){1, 101};
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+	bad.pg = (store_page){1, 10};
+	bad.q = "a b c d e f g h i";
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+}
+
+/* Name search: every word of q starts a word of the first or last name;
+ * case folded for ASCII; punctuation separates words (no wildcards). */
+static void test_user_names(void **state)
+{
+	static const char *const names[][2] = {
+		{"Ram", "Kumar"}, {"Ramesh", "Kumar-Singh"}, {"Asha", "Ram"},
+		{"Sita", "Rise50%Now"}, {"Kumari", "a_b"}, {"राम", "प्रसाद"},
+	};
+	enum { N = sizeof names / sizeof names[0] };
+	char org[STORE_ID_MAX];
+	store_user u[N], *items;
+	store_user_list_info info;
+	size_t n;
+
+	(void)state;
+	new_org(org, NULL);
+	for (int i = 0; i < N; i++) {
+		char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+
+		uniq(email, sizeof email, "name");
+		strcat(email, "@example.org");
+		uniq_mobile(mobile);
+		make_user(&u[i], org, email, mobile, T0 + i);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "%s", names[i][0]);
+		snprintf(u[i].last_name, sizeof u[i].last_name, "%s", names[i][1]);
+		assert_int_equal(store_user_insert(S, &u[i], NULL), PV_OK);
 	}
-	assert_int_equal(store_user_list(S, org2, "", "50%", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, p1.id);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "A_B", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, p3.id);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "%", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "_", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 8);
-	assert_int_equal(n, 8);
-	free(items);
+	struct {
+		const char *q;
+		int want[N + 1]; /* indexes, newest first, -1 ends */
+	} cases[] = {
+		{"ram", {2, 1, 0, -1}},      {"RAM kum", {1, 0, -1}}, {"kumar", {4, 1, 0, -1}},
+		{"singh", {1, -1}},          {"kumar-singh", {1, -1}}, {"r", {3, 2, 1, 0, -1}},
+		{"rise50", {3, -1}},         {"50%", {-1}},            {"now", {3, -1}},
+		{"a_b", {4, -1}},            {"b", {4, -1}},           {"राम", {5, -1}},
+		{"प्र", {5, -1}},            {"ram asha", {2, -1}},    {"zz", {-1}},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		int k = 0;
 
-	/* Bad pages. */
-	pg = (store_page){0, 10};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_EINVAL);
-	pg = (store_page){1, 101};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_EINVAL);
+		ulist(org, "", cases[c].q, 1, 20, 0, &items, &n, &info);
+		while (cases[c].want[k] >= 0) {
+			assert_true((size_t)k < n);
+			assert_string_equal(items[k].id, u[cases[c].want[k]].id);
+			k++;
+		}
+		assert_int_equal(n, k);
+		assert_true(info.total == k && info.total_exact);
+		free(items);
+	}
+	/* No word at all: nobody. */
+	ulist(org, "", "%_*", 1, 20, 0, &items, &n, &info);
+	assert_true(n == 0 && info.total == 0);
+	/* Pages, a cursor and a status over a name search. */
+	ulist(org, "", "ram", 1, 2, 0, &items, &n, &info);
+	assert_int_equal(n, 2);
+	assert_true(info.total == 3 && info.next > 0);
+	free(items);
+	ulist(org, "", "ram", 1, 2, info.next, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[0].id);
+	assert_true(info.next == 0);
+	free(items);
+	ulist(org, "", "ram", 2, 2, 0, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[0].id);
+	free(items);
+	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE, T0), PV_OK);
+	ulist(org, STORE_USER_ACTIVE, "ram", 1, 20, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, u[1].id);
+	free(items);
 }
 
 static void test_roles_creds_consents(void **state)
@@ -1671,7 +1709,6 @@ static void test_user_race(void **state)
 	pthread_t th[RACE_THREADS];
 	store_user *items = NULL;
 	size_t n;
-	int64_t total;
 
 	(void)state;
 	assert_non_null(r);
@@ -1696,11 +1733,9 @@ static void test_user_race(void **state)
 	assert_int_equal(r->ok_own, RACE_THREADS * RACE_SHARED);
 	for (int k = 0; k < RACE_SHARED; k++)
 		assert_int_equal(r->wins[k], 1);
-	assert_int_equal(store_user_list(S, r->org, "", "",
-					   (store_page){1, 1}, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
+	store_user_list_info info;
+	ulist(r->org, "", "", 1, 1, 0, &items, &n, &info);
+	assert_true(info.total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
 	free(items);
 	free(r);
 }
@@ -2060,6 +2095,7 @@ int main(void)
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_user_insert_conflicts),
 		cmocka_unit_test(test_user_list),
+		cmocka_unit_test(test_user_names),
 		cmocka_unit_test(test_roles_creds_consents),
 		cmocka_unit_test(test_otp),
 		cmocka_unit_test(test_throttles),

@@ -3,6 +3,7 @@
  * sqlite_conn.c), binds every value, and maps SQLite's answers to pv_err.
  * Uniqueness is decided by the unique indexes, never by a prior read. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +38,10 @@
 	"sent_at"
 #define AUDIT_COLS "id, actor_id, action_name, target, client_ip, detail, at"
 
-/* Filter of user_list: ?1 org, ?2 status or '', ?3 LIKE pattern or ''. */
-#define USER_FILTER                                                            \
-	" FROM users WHERE org_id = ?1 AND (?2 = '' OR status = ?2) AND"       \
-	" (?3 = '' OR first_name LIKE ?3 ESCAPE '\\' OR last_name LIKE ?3"     \
-	" ESCAPE '\\' OR email LIKE ?3 ESCAPE '\\' OR mobile LIKE ?3"          \
-	" ESCAPE '\\')"
+/* user_list: users with org_seq, newest (highest) first; users_fts rows
+ * are user_orgs.num * 2^32 + org_seq (sqlite_schema.c, migration 4). */
+#define USER_SEQ_COLS USER_COLS ", org_seq"
+#define USER_FTS_SHIFT "4294967296"
 #define REQ_FILTER                                                             \
 	" FROM requests WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR kind = ?2)"
 
@@ -63,7 +62,15 @@ enum {
 	Q_USER_BY_MOBILE,
 	Q_USER_SET_STATUS,
 	Q_USER_LIST,
+	Q_USER_LIST_STATUS,
 	Q_USER_COUNT,
+	Q_USER_TOP,
+	Q_USER_ORG_NUM,
+	Q_USER_IN_ORG_MOBILE,
+	Q_USER_IN_ORG_EMAIL,
+	Q_USER_NAME,
+	Q_USER_NAME_COUNT,
+	Q_USER_NAME_COUNT_STATUS,
 	Q_ROLE_ADD,
 	Q_ROLE_LIST,
 	Q_CRED_INSERT,
@@ -148,8 +155,10 @@ static const char *const sql[Q_END] = {
 	[Q_POS_GET] = "SELECT " POS_COLS " FROM positions WHERE id = ?1",
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
-	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ", org_seq) VALUES"
+			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+			  " (SELECT ifnull(max(org_seq), 0) + 1 FROM users"
+			  " WHERE org_id = ?7))",
 	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
 				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
@@ -158,10 +167,40 @@ static const char *const sql[Q_END] = {
 	[Q_USER_BY_MOBILE] = "SELECT " USER_COLS " FROM users WHERE mobile = ?1",
 	[Q_USER_SET_STATUS] = "UPDATE users SET status = ?2, updated_at = ?3"
 			      " WHERE id = ?1",
-	[Q_USER_LIST] = "SELECT " USER_COLS USER_FILTER
-			" ORDER BY created_at DESC, rowid DESC"
-			" LIMIT :limit OFFSET :offset",
-	[Q_USER_COUNT] = "SELECT count(*)" USER_FILTER,
+	/* ?1 org, ?2 highest org_seq, ?3 limit, ?4 offset, ?5 status */
+	[Q_USER_LIST] = "SELECT " USER_SEQ_COLS " FROM users WHERE org_id = ?1"
+			" AND org_seq <= ?2 ORDER BY org_seq DESC LIMIT ?3 OFFSET ?4",
+	[Q_USER_LIST_STATUS] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+			       " org_id = ?1 AND status = ?5 AND org_seq <= ?2"
+			       " ORDER BY org_seq DESC LIMIT ?3 OFFSET ?4",
+	/* kept counts: ?1 org, ?2 status or '' */
+	[Q_USER_COUNT] = "SELECT ifnull(sum(n), 0) FROM user_counts WHERE"
+			 " org_id = ?1 AND (?2 = '' OR status = ?2)",
+	[Q_USER_TOP] = "SELECT ifnull(max(org_seq), 0) FROM users WHERE org_id = ?1",
+	[Q_USER_ORG_NUM] = "SELECT num FROM user_orgs WHERE org_id = ?1",
+	/* one user by a unique key within the org: ?1 key, ?2 org, ?3 status */
+	[Q_USER_IN_ORG_MOBILE] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+				 " mobile = ?1 AND org_id = ?2 AND (?3 = '' OR status = ?3)",
+	[Q_USER_IN_ORG_EMAIL] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+				" lower(email) = lower(?1) AND org_id = ?2 AND"
+				" (?3 = '' OR status = ?3)",
+	/* name search: ?1 match, ?2 ?3 rowid range, ?4 limit, ?5 org,
+	 * ?6 status or '', ?7 offset */
+	[Q_USER_NAME] = "SELECT u.id, u.first_name, u.last_name, u.email,"
+			" u.official_email, u.mobile, u.org_id, u.position_id, u.status,"
+			" u.source, u.created_at, u.updated_at, u.email_verified, u.org_seq"
+			" FROM users_fts f JOIN users u ON u.org_id = ?5 AND"
+			" u.org_seq = (f.rowid % " USER_FTS_SHIFT ") WHERE users_fts"
+			" MATCH ?1 AND f.rowid BETWEEN ?2 AND ?3 AND (?6 = '' OR"
+			" u.status = ?6) ORDER BY f.rowid DESC LIMIT ?4 OFFSET ?7",
+	[Q_USER_NAME_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM users_fts"
+			      " WHERE users_fts MATCH ?1 AND rowid BETWEEN ?2 AND"
+			      " ?3 LIMIT ?4)",
+	[Q_USER_NAME_COUNT_STATUS] = "SELECT count(*) FROM (SELECT 1 FROM"
+				     " users_fts f JOIN users u ON u.org_id = ?5"
+				     " AND u.org_seq = (f.rowid % " USER_FTS_SHIFT
+				     ") WHERE users_fts MATCH ?1 AND f.rowid"
+				     " BETWEEN ?2 AND ?3 AND u.status = ?6 LIMIT ?4)",
 	[Q_ROLE_ADD] = "INSERT INTO roles (user_id, role, org_id)"
 		       " VALUES (?1, ?2, ?3)",
 	[Q_ROLE_LIST] = "SELECT role, org_id FROM roles WHERE user_id = ?1"
@@ -1104,21 +1143,6 @@ static int sq_user_set_status(store *s, const char *id, const char *status,
 	return run_change(c, Q_USER_SET_STATUS, st, &b, "user_set_status");
 }
 
-struct user_filter {
-	const char *org_id, *status, *pattern;
-};
-
-static void bind_user_filter(struct bnd *b, const void *ctx)
-{
-	const struct user_filter *f = ctx;
-
-	b_text(b, 1, f->org_id, NOCAP);
-	b_text(b, 2, f->status, NOCAP);
-	b_text(b, 3, f->pattern, NOCAP);
-}
-
-#define USER_Q_MAX 256 /* bytes of search text */
-
 static int sq_user_verify_email(store *s, const char *id, int64_t now)
 {
 	struct sqs_conn *c;
@@ -1136,44 +1160,252 @@ static int sq_user_verify_email(store *s, const char *id, int64_t now)
 	return run_change(c, Q_USER_VERIFY_EMAIL, st, &b, "user_verify_email");
 }
 
-static int sq_user_list(store *s, const char *org_id, const char *status,
-			const char *q, store_page pg, store_user **items,
-			size_t *n, int64_t *total)
+/* ---- user_list (store.h: store_user_query) ---- */
+
+/* One user_list call: rows read so far (per_page + 1 at most: the one
+ * past the page tells that a next page exists). */
+struct uq {
+	struct sqs_conn *c;
+	const store_user_query *q;
+	const char *status;
+	store_user *items; /* malloc'd, per_page + 1 */
+	size_t n;
+	int64_t seq[101]; /* org_seq of each row read */
+};
+
+static int uq_rows(struct uq *x, struct bnd *b, const char *op)
 {
-	char pat[2 * USER_Q_MAX + 3];
-	size_t len, j = 0;
-	void *arr = NULL;
+	size_t max = (size_t)x->q->pg.per_page + 1;
+	int rc = SQLITE_DONE;
+
+	if (b->rc != SQLITE_OK)
+		return sqs_error(x->c, b->rc, op);
+	while (x->n < max && (rc = sqlite3_step(b->st)) == SQLITE_ROW) {
+		rd_user(b->st, &x->items[x->n]);
+		x->seq[x->n++] = sqlite3_column_int64(b->st, 13);
+	}
+	return x->n < max && rc != SQLITE_DONE ? sqs_error(x->c, rc, op) : PV_OK;
+}
+
+/* A number from statement q, whose parameters bind() sets. */
+static int uq_number(struct uq *x, int q, void (*bind)(struct bnd *, const void *),
+		     const void *ctx, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int err = stmt(x->c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	bind(&b, ctx);
+	err = step_row(x->c, &b, "user_list");
+	if (!err)
+		*out = sqlite3_column_int64(st, 0);
+	sqs_release(x->c, q, st);
+	return err;
+}
+
+static void uq_bind_org_status(struct bnd *b, const void *ctx)
+{
+	const struct uq *x = ctx;
+
+	b_text(b, 1, x->q->org_id, NOCAP);
+	b_text(b, 2, x->status, NOCAP);
+}
+
+static void uq_bind_org(struct bnd *b, const void *ctx)
+{
+	b_text(b, 1, ((const struct uq *)ctx)->q->org_id, NOCAP);
+}
+
+/* All users (of a status): the kept count; the page starts at a known
+ * org_seq when the organisation's numbers have no gap (no user was ever
+ * deleted) and no status filters them, else it steps over the pages
+ * before it; a cursor starts at its number. */
+static int uq_all(struct uq *x, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	int64_t bound = INT64_MAX, offset = 0, top = 0;
+	int qs = x->status[0] ? Q_USER_LIST_STATUS : Q_USER_LIST;
+	sqlite3_stmt *st;
 	int err;
 
-	if (!items || !n || !total)
+	if ((err = uq_number(x, Q_USER_COUNT, uq_bind_org_status, x, &info->total)))
+		return err;
+	if (q->after > 0)
+		bound = q->after - 1;
+	else if (!x->status[0] && (err = uq_number(x, Q_USER_TOP, uq_bind_org, x, &top)))
+		return err;
+	else if (!x->status[0] && top == info->total)
+		bound = top - (q->pg.page - 1) * q->pg.per_page;
+	else
+		offset = (q->pg.page - 1) * q->pg.per_page;
+	if ((err = stmt(x->c, qs, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, q->org_id, NOCAP);
+	b_int(&b, 2, bound);
+	b_int(&b, 3, q->pg.per_page + 1);
+	b_int(&b, 4, offset);
+	if (x->status[0])
+		b_text(&b, 5, x->status, NOCAP);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, qs, st);
+	return err;
+}
+
+/* The one user with a unique key (statement qk): total 0 or 1; listed on
+ * the first page, or after a cursor that comes before it. */
+static int uq_key(struct uq *x, int qk, const char *key, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	sqlite3_stmt *st;
+	int err = stmt(x->c, qk, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	b_text(&b, 2, q->org_id, NOCAP);
+	b_text(&b, 3, x->status, NOCAP);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, qk, st);
+	info->total = (int64_t)x->n;
+	if (!err && x->n && (q->after > 0 ? x->seq[0] >= q->after : q->pg.page != 1))
+		x->n = 0; /* it matches, but is not on this page */
+	return err;
+}
+
+struct uq_name_args {
+	const struct uq *x;
+	const char *match;
+	int64_t lo, hi, limit, offset;
+};
+
+static void uq_bind_name(struct bnd *b, const void *ctx)
+{
+	const struct uq_name_args *a = ctx;
+
+	b_text(b, 1, a->match, NOCAP);
+	b_int(b, 2, a->lo);
+	b_int(b, 3, a->hi);
+	b_int(b, 4, a->limit);
+	if (a->x->status[0]) {
+		b_text(b, 5, a->x->q->org_id, NOCAP);
+		b_text(b, 6, a->x->status, NOCAP);
+	}
+}
+
+/* A name search: the organisation's range of the name index, newest
+ * first; matches counted up to STORE_USER_COUNT_MAX + 1. */
+static int uq_name(struct uq *x, const char *match, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	struct uq_name_args a = {x, match, 0, 0, STORE_USER_COUNT_MAX + 1, 0};
+	int64_t num = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int err = uq_number(x, Q_USER_ORG_NUM, uq_bind_org, x, &num);
+
+	if (err)
+		return err == PV_ENOTFOUND ? PV_OK : err; /* no user at all */
+	a.lo = num * (INT64_C(1) << 32);
+	a.hi = a.lo + UINT32_MAX;
+	err = uq_number(x, x->status[0] ? Q_USER_NAME_COUNT_STATUS : Q_USER_NAME_COUNT,
+			uq_bind_name, &a, &cnt);
+	if (err)
+		return err;
+	info->total = cnt > STORE_USER_COUNT_MAX ? STORE_USER_COUNT_MAX : cnt;
+	info->total_exact = cnt <= STORE_USER_COUNT_MAX;
+	if (q->after > 0)
+		a.hi = a.lo + q->after - 1;
+	else
+		a.offset = (q->pg.page - 1) * q->pg.per_page;
+	if ((err = stmt(x->c, Q_USER_NAME, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, match, NOCAP);
+	b_int(&b, 2, a.lo);
+	b_int(&b, 3, a.hi);
+	b_int(&b, 4, q->pg.per_page + 1);
+	b_text(&b, 5, q->org_id, NOCAP);
+	b_text(&b, 6, x->status, NOCAP);
+	b_int(&b, 7, a.offset);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, Q_USER_NAME, st);
+	return err;
+}
+
+/* The name search expression of text: each word a prefix ("w"*), all
+ * of them (AND). Answers the number of words (0: none). */
+static int uq_match(const char *text, char *out, size_t cap)
+{
+	char words[STORE_USER_Q_MAX + 1];
+	size_t o = 0, nw = 0;
+
+	util_words(text, strlen(text), words, sizeof words);
+	for (char *w = words; *w;) {
+		size_t len = strcspn(w, " ");
+
+		if (++nw > STORE_USER_Q_WORDS || o + len + 10 > cap)
+			return -1;
+		o += (size_t)snprintf(out + o, cap - o, "%s\"%.*s\"*", nw > 1 ? " AND " : "",
+				      (int)len, w);
+		w += len + (w[len] == ' ');
+	}
+	out[o] = '\0';
+	return (int)nw;
+}
+
+static int sq_user_list(store *s, const store_user_query *q, store_user **items,
+			size_t *n, store_user_list_info *info)
+{
+	struct uq x = {0};
+	char match[STORE_USER_Q_MAX * 2 + STORE_USER_Q_WORDS * 10];
+	const char *text;
+	size_t len;
+	int err, own = 0, words = 0, mobile;
+
+	if (!items || !n || !info)
 		return PV_EINVAL;
 	*items = NULL;
 	*n = 0;
-	*total = 0;
-	if (!org_id)
+	memset(info, 0, sizeof *info);
+	info->total_exact = 1;
+	text = q && q->q ? q->q : "";
+	len = strlen(text);
+	if (!q || !q->org_id || !valid_page(q->pg) || q->after < 0 || len > STORE_USER_Q_MAX)
 		return PV_EINVAL;
-	if (!q)
-		q = "";
-	len = strlen(q);
-	if (len > USER_Q_MAX)
-		return PV_EINVAL;
-	/* "%text%" with the user's % _ and \ taken literally (ESCAPE '\'). */
-	if (len) {
-		pat[j++] = '%';
-		for (size_t i = 0; i < len; i++) {
-			if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-				pat[j++] = '\\';
-			pat[j++] = q[i];
-		}
-		pat[j++] = '%';
+	x.q = q;
+	x.status = q->status ? q->status : "";
+	mobile = len == 10 && strspn(text, "0123456789") == 10;
+	if (len && !mobile && !strchr(text, '@') &&
+	    (words = uq_match(text, match, sizeof match)) <= 0)
+		return words < 0 ? PV_EINVAL : PV_OK; /* no word: nobody */
+	if ((err = sqs_enter(s, &x.c)) || (err = sqs_read_begin(x.c, &own)))
+		return err;
+	if (!(x.items = malloc(((size_t)q->pg.per_page + 1) * sizeof *x.items))) {
+		err = PV_ENOMEM;
+		goto out;
 	}
-	pat[j] = '\0';
-	struct user_filter f = {org_id, status ? status : "", pat};
-	err = list_page(s, Q_USER_COUNT, Q_USER_LIST, "user_list",
-			bind_user_filter, &f, pg, sizeof(store_user), rd_user,
-			&arr, n, total);
-	*items = arr;
-	return err;
+	if (!len)
+		err = uq_all(&x, info);
+	else if (words)
+		err = uq_name(&x, match, info);
+	else
+		err = uq_key(&x, mobile ? Q_USER_IN_ORG_MOBILE : Q_USER_IN_ORG_EMAIL, text, info);
+	if (!err && x.n > (size_t)q->pg.per_page) {
+		x.n = (size_t)q->pg.per_page;
+		info->next = x.seq[x.n - 1];
+	}
+out:
+	sqs_read_end(x.c, own);
+	if (err || !x.n) {
+		free(x.items);
+		return err;
+	}
+	*items = x.items;
+	*n = x.n;
+	return PV_OK;
 }
 
 static int sq_role_add(store *s, const char *user_id, const store_role *r)
