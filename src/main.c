@@ -462,6 +462,19 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 	a->adm = &sv->adm;
 }
 
+/* glibc gives the free top of a thread's heap back to the kernel as soon
+ * as 128 KiB are free there (madvise), and each give-back flushes the TLB
+ * of every core: under a hypervisor that was a tenth of the cost of a
+ * login (SQLite frees its statement journals after each write). A server
+ * keeps what it has used, up to 64 MiB per heap; setting this also fixes
+ * glibc's mmap threshold, so blocks under 4 MiB stay in the heaps instead
+ * of costing an mmap and munmap each. */
+static void main_tune_malloc(void)
+{
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 {
 	app a;
@@ -484,15 +497,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	(void)pos;
 	if (npos)
 		return main_usage();
-	/* glibc gives the free top of a thread's heap back to the kernel as
-	 * soon as 128 KiB are free there (madvise), and each give-back flushes
-	 * the TLB of every core: under a hypervisor that was a tenth of the
-	 * cost of a login (SQLite frees its statement journals after each
-	 * write). A server keeps what it has used, up to 64 MiB per heap;
-	 * setting this also fixes glibc's mmap threshold, so blocks under 4 MiB
-	 * stay in the heaps instead of costing an mmap and munmap each. */
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	main_tune_malloc();
 	/* SIGINT and SIGTERM are held back, in this thread and in every thread
 	 * it starts, until the wait at the end: one that arrives during start-up
 	 * is not lost (sigsuspend unblocks and waits in one step), and none is
