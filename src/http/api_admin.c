@@ -271,7 +271,7 @@ static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 	const char *status = http_query(req, "status"), *q = http_query(req, "q");
 	const char *after = http_query(req, "after");
 	char mobile[STORE_MOBILE_MAX];
-	size_t len;
+	size_t len = 0;
 
 	memset(uq, 0, sizeof *uq);
 	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &uq->pg))
