@@ -6,7 +6,9 @@
  * The HTTP threads only read, route and write. A route's work runs on a
  * work pool (http/pool.h) while its connection is suspended, unless the
  * route is marked EXEC_INLINE (cheap answers from memory: health, the
- * directory search, static files); calls to a remote party (single sign-
+ * directory search, static files) or EXEC_ASYNC (the OTP login: its one
+ * transaction goes to the store's group commit, which answers it from its
+ * own thread, so no thread waits for it); calls to a remote party (single sign-
  * on) run on a pool of their own, so a slow provider holds only that one.
  * A full pool answers 503 with Retry-After at once. Connections are
  * watched by http/conns.h (per-address limit, header, body and answer
@@ -255,6 +257,32 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 	rt->fn(req, resp);
 }
 
+static int64_t srv_deferred; /* answers owed by other threads (http_defer) */
+
+void http_defer(http_req *req)
+{
+	req->deferred = 1;
+	__atomic_store_n(&req->defer_refs, 2, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&srv_deferred, 1, __ATOMIC_RELAXED);
+}
+
+/* The pool job and the deferred answer each drop a reference; the last
+ * one hands the answer back to the HTTP thread (the other may still be
+ * running when the first is done). */
+static void srv_defer_drop(http_req *req)
+{
+	if (__atomic_sub_fetch(&req->defer_refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	req->done = 1;
+	MHD_resume_connection(req->conn);
+	__atomic_fetch_sub(&srv_deferred, 1, __ATOMIC_RELEASE);
+}
+
+void http_defer_done(http_req *req)
+{
+	srv_defer_drop(req);
+}
+
 /* A route's work on a pool thread; the connection waits, suspended. */
 static void srv_pooled(void *arg, int stale)
 {
@@ -269,6 +297,10 @@ static void srv_pooled(void *arg, int stale)
 		srv_dispatch(req, &req->resp);
 	}
 	log_set_request_id(NULL);
+	if (req->deferred) {
+		srv_defer_drop(req);
+		return;
+	}
 	req->done = 1;
 	MHD_resume_connection(req->conn);
 }
@@ -285,9 +317,17 @@ static enum MHD_Result srv_finish(http_req *req)
 	conns_work(req->crec);
 	if (rt && !req->body_too_large)
 		pool = rt->exec == EXEC_POOL ? req->srv->work
-		       : rt->exec == EXEC_REMOTE ? req->srv->remote : NULL;
+		       : rt->exec == EXEC_REMOTE ? req->srv->remote
+		       : rt->exec == EXEC_ASYNC && store_tx_async_waits(req->app->st)
+			       ? req->srv->work
+			       : NULL;
 	if (!pool) {
 		srv_dispatch(req, &req->resp);
+		if (req->deferred) { /* answered later, from another thread */
+			MHD_suspend_connection(req->conn);
+			srv_defer_drop(req); /* after suspending: it may resume */
+			return MHD_YES;
+		}
 		return srv_send(req, &req->resp);
 	}
 	if (http_pool_reserve(pool) != PV_OK) {
@@ -709,6 +749,10 @@ void http_server_stop(http_server *srv)
 	MHD_quiesce_daemon(srv->d);
 	while (http_server_inflight() > 0 &&
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
+		usleep(10000);
+	/* an answer owed by another thread will resume its connection: the
+	 * daemon must outlive it (the store answers within its retries) */
+	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
 		usleep(10000);
 	http_pool_stop(srv->work);
 	http_pool_stop(srv->remote);

@@ -120,3 +120,17 @@ int store_tx(store *s, store_tx_fn fn, void *ctx)
 		log_kv(LOG_WARN, "store transaction given up after retries", NULL);
 	return rc;
 }
+
+void store_tx_async(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx)
+{
+	if (s->ops->tx_submit) {
+		s->ops->tx_submit(s, fn, ctx, done, done_ctx);
+		return;
+	}
+	done(done_ctx, store_tx(s, fn, ctx));
+}
+
+int store_tx_async_waits(store *s)
+{
+	return s->ops->tx_submit == NULL;
+}

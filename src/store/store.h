@@ -314,8 +314,10 @@ typedef int (*store_org_cb)(void *ctx, const store_org *org);
 typedef int (*store_position_cb)(void *ctx, const store_position *pos);
 typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
 
-/* A function that store_tx() runs in a transaction (see there). */
+/* A function that store_tx() runs in a transaction (see there), and what
+ * store_tx_async() calls with its answer. */
 typedef int (*store_tx_fn)(store *s, void *ctx);
+typedef void (*store_tx_done)(void *done_ctx, int rc);
 
 struct store_ops {
 	const char *name; /* "sqlite" */
@@ -334,6 +336,11 @@ struct store_ops {
 	 * thread has a transaction open. The SQLite backend batches the
 	 * attempts of concurrent threads (group commit, see store_tx). */
 	int (*tx_attempt)(store *s, store_tx_fn fn, void *ctx);
+	/* Optional (NULL: store_tx_async runs store_tx, then done, on the
+	 * calling thread). store_tx_async() of a backend that runs the
+	 * transaction on a thread of its own. */
+	void (*tx_submit)(store *s, store_tx_fn fn, void *ctx, store_tx_done done,
+			  void *done_ctx);
 
 	/* Directory. org_upsert inserts or updates by id and bumps the
 	 * directory version; org_each visits every organisation (active or
@@ -564,9 +571,9 @@ const char *store_versions(void);
  * for use inside another transaction (PV_EINVAL), nor from inside fn.
  *
  * Group commit: a backend may run the functions of concurrent callers one
- * after another in one transaction of its own, on whichever of the
- * callers' threads leads the batch, and commit them together (the SQLite
- * backend does: one commit, and one sync to disk, for many callers). Each
+ * after another in one transaction of its own, on a thread of its own,
+ * and commit them together (the SQLite backend does: one commit, and one
+ * sync to disk, for many callers). Each
  * caller still gets its own answer, and all or nothing of its own work:
  * a function that fails is undone alone (a savepoint), the others' work
  * stays; when the batch's transaction itself is lost (busy, I/O), every
@@ -583,6 +590,22 @@ const char *store_versions(void);
  *   (PV_EINVAL). */
 #define STORE_TX_TRIES 5
 int store_tx(store *s, store_tx_fn fn, void *ctx);
+
+/* store_tx without waiting: runs fn as store_tx does (the same retries,
+ * the same promises to and from fn), then calls done(done_ctx, rc) with
+ * what store_tx would have answered, once, after the commit. done runs on
+ * the calling thread before store_tx_async returns, or later on a thread
+ * of the backend (the SQLite backend's committer: then the caller's thread
+ * was free meanwhile); fn's ctx and done_ctx must live until done. done
+ * must be short, and must not call store_tx, store_tx_async or
+ * tx_begin (reads are fine): it holds up the transactions behind it. */
+void store_tx_async(store *s, store_tx_fn fn, void *ctx, store_tx_done done,
+		    void *done_ctx);
+/* 1 when store_tx_async runs the transaction on the calling thread (and
+ * so waits for the store), 0 when it hands it to a thread of the backend
+ * and returns at once: a thread that must never wait (an HTTP thread) may
+ * then call it. */
+int store_tx_async_waits(store *s);
 
 /* ---- one wrapper per operation: call sites never spell s->ops ---- */
 

@@ -1978,6 +1978,112 @@ static void test_store_tx_concurrent(void **state)
 	free(c);
 }
 
+/* store_tx_async from several threads: each done is called once with
+ * store_tx's answer, after the commit (its work is visible then), and only
+ * the work of those answered PV_OK remains. */
+#define TXA_THREADS 4
+#define TXA_EACH 40
+
+struct txa {
+	char shared[STORE_KEY_MAX];
+	pthread_mutex_t lock;
+	pthread_cond_t all_done;
+	int pending, ok, refused, bad;
+};
+
+struct txa_one {
+	struct txa *a;
+	char own[STORE_KEY_MAX];
+	int i, calls;
+};
+
+static int txa_fn(store *s, void *ctx)
+{
+	struct txa_one *o = ctx;
+	int rc;
+
+	o->calls++;
+	if ((rc = store_throttle_hit(s, o->a->shared, T0, 3600000, 0, 0, NULL)) != PV_OK ||
+	    (rc = store_throttle_hit(s, o->own, T0, 3600000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	if (o->i % 5 == 4 && o->calls == 1)
+		return PV_EBUSY;
+	return o->i % 3 == 0 ? PV_ECONFLICT : PV_OK;
+}
+
+static void txa_done(void *ctx, int rc)
+{
+	struct txa_one *o = ctx;
+	struct txa *a = o->a;
+	store_throttle t;
+	int seen = store_throttle_peek(S, o->own, T0, &t); /* committed: visible */
+
+	pthread_mutex_lock(&a->lock);
+	if (rc == PV_OK && o->i % 3 != 0 && seen == PV_OK && t.count == 1)
+		a->ok++;
+	else if (rc == PV_ECONFLICT && o->i % 3 == 0 && seen == PV_ENOTFOUND)
+		a->refused++;
+	else
+		a->bad++;
+	if (--a->pending == 0)
+		pthread_cond_signal(&a->all_done);
+	pthread_mutex_unlock(&a->lock);
+}
+
+struct txa_thread_arg {
+	struct txa *a;
+	struct txa_one *ones;
+	int t;
+};
+
+static void *txa_thread(void *p)
+{
+	struct txa_thread_arg *ta = p;
+
+	for (int i = 0; i < TXA_EACH; i++)
+		store_tx_async(S, txa_fn, &ta->ones[i], txa_done, &ta->ones[i]);
+	return NULL;
+}
+
+static void test_store_tx_async(void **state)
+{
+	struct txa a;
+	struct txa_one *ones = calloc(TXA_THREADS * TXA_EACH, sizeof *ones);
+	struct txa_thread_arg args[TXA_THREADS];
+	pthread_t th[TXA_THREADS];
+	store_throttle t;
+
+	(void)state;
+	assert_non_null(ones);
+	memset(&a, 0, sizeof a);
+	uniq(a.shared, sizeof a.shared, "txa:");
+	pthread_mutex_init(&a.lock, NULL);
+	pthread_cond_init(&a.all_done, NULL);
+	a.pending = TXA_THREADS * TXA_EACH;
+	for (int i = 0; i < TXA_THREADS * TXA_EACH; i++) {
+		ones[i].a = &a;
+		ones[i].i = i % TXA_EACH;
+		uniq(ones[i].own, sizeof ones[i].own, "txa-own:");
+	}
+	for (int i = 0; i < TXA_THREADS; i++) {
+		args[i] = (struct txa_thread_arg){&a, ones + i * TXA_EACH, i};
+		assert_int_equal(pthread_create(&th[i], NULL, txa_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < TXA_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_lock(&a.lock);
+	while (a.pending > 0)
+		pthread_cond_wait(&a.all_done, &a.lock);
+	pthread_mutex_unlock(&a.lock);
+	assert_int_equal(a.bad, 0);
+	assert_int_equal(a.ok + a.refused, TXA_THREADS * TXA_EACH);
+	assert_int_equal(store_throttle_peek(S, a.shared, T0, &t), PV_OK);
+	assert_int_equal(t.count, a.ok);
+	pthread_cond_destroy(&a.all_done);
+	pthread_mutex_destroy(&a.lock);
+	free(ones);
+}
+
 #define CLAIM_THREADS 4
 #define CLAIM_ITEMS 40
 
@@ -2113,6 +2219,7 @@ int main(void)
 		cmocka_unit_test(test_counter_race),
 		cmocka_unit_test(test_store_tx),
 		cmocka_unit_test(test_store_tx_concurrent),
+		cmocka_unit_test(test_store_tx_async),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
 	};

@@ -1,43 +1,49 @@
-/* sqlite_batch.c: group commit of the SQLite backend, behind store_tx().
+/* sqlite_batch.c: group commit of the SQLite backend, behind store_tx()
+ * and store_tx_async().
  *
  * SQLite has one writer at a time, and with synchronous=FULL each commit
- * waits for the disk. So the attempts of store_tx() made by concurrent
- * threads queue here, oldest first, and the oldest leads: it takes the
- * store's writer lock, binds the writer connection as its own, and runs up
- * to SQS_BATCH_MAX queued functions (its own first) one after another in
- * one transaction. A function that fails must be undone alone: the batch
- * runs first without savepoints (they cost a copy of every page changed,
- * and most batches have no failure); at the first failure the transaction
- * is rolled back, which undoes that function (its answer stands), and the
- * others run again with a savepoint around each, so that a later failure
- * is rolled back to its savepoint alone. One COMMIT (one sync to disk)
- * then serves the whole batch; the leader hands each caller its own answer, wakes it, and
- * wakes the next leader (the oldest attempt left), whose batch holds what
- * queued meanwhile. Callers that arrive while a batch runs are what makes
- * the next one large: no one waits on purpose.
+ * waits for the disk. So the transactions of all threads queue here,
+ * oldest first, and one committer thread per store (started at the first
+ * transaction) runs them: it takes the store's writer lock, binds the
+ * writer connection as its own, and runs up to SQS_BATCH_MAX queued
+ * functions one after another in one transaction. A function that fails
+ * must be undone alone: the batch runs first without savepoints (they
+ * cost a copy of every page changed, and most batches have no failure); at
+ * the first failure the transaction is rolled back, which undoes that
+ * function (its answer stands), and the others run again with a savepoint
+ * around each, so that a later failure is rolled back to its savepoint
+ * alone. One COMMIT (one sync to disk) then serves the whole batch, and
+ * each caller gets its own answer. What queued while a batch ran makes the
+ * next one: no one waits on purpose.
  *
  * When the batch's transaction is lost (busy, I/O, a failed savepoint or
  * commit), the functions whose work it undid and those not run yet are
- * answered PV_EBUSY, so store_tx runs them again; the one whose call lost
- * it gets its error, and those that had failed keep their own answers.
+ * answered PV_EBUSY, so that they run again; the one whose call lost it
+ * gets its error, and those that had failed keep their own answers.
  *
- * Ownership: a queued attempt (struct sqs_gc_req) lives on its caller's
- * stack; the caller waits until the leader has set its answer, which the
- * leader writes before it marks the attempt done under gc_lock. The queue
- * and the counters are guarded by gc_lock; the writer connection by wlock.
+ * A store_tx() attempt (sqs_tx_attempt) waits on its thread's semaphore
+ * for its answer; store_tx's retries stay with the caller. A
+ * store_tx_async() (sqs_tx_submit) waits for nothing: the committer calls
+ * its done, after the commit, outside the writer lock, and runs an attempt
+ * answered PV_EBUSY again itself (STORE_TX_TRIES in all). So a thread
+ * answering a request is not held while its transaction waits for others
+ * and for the disk, and a batch can hold as many transactions as requests
+ * arrived, not only as many as there are threads.
  *
- * Wake-ups: every queued attempt but one that finds the queue empty is
- * woken exactly once, by a post on its thread's semaphore: "done" by the
- * leader of its batch, or "you lead" by the leader before it. The posts
- * are made after gc_lock is released, so the woken thread does not at
- * once block on the lock its waker holds; and the semaphore is the
- * thread's own, alive as long as the thread, so a post that arrives as
- * the thread returns touches nothing that is gone. */
+ * Ownership: a waiting attempt lives on its caller's stack; the committer
+ * writes its answer, then posts the caller's semaphore, and never touches
+ * it afterwards (the semaphore is the thread's own and lives as long as
+ * the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
+ * the committer after its done. The queue, the counters and the
+ * committer's state are guarded by gc_lock; the writer connection by
+ * the writer lock (sqs_wlock). */
 #include "store/sqlite/sqlite_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -48,12 +54,17 @@
 struct sqs_gc_req {
 	store_tx_fn fn;
 	void *ctx;
-	int rc;   /* the answer, written by the leader */
-	int done; /* the answer is final (gc_lock) */
-	sem_t *wake; /* the caller's thread's semaphore */
+	int rc;                  /* the answer, written by the committer */
+	sem_t *wake;             /* a waiting caller's semaphore, or NULL */
+	store_tx_done done;      /* async: called with the answer */
+	void *done_ctx;
+	int tries;               /* async: attempts made */
 	struct sqs_gc_req *next; /* in the queue (gc_lock) */
 	char rid[64];            /* the caller's request id, for fn's logs */
 };
+
+/* The store whose committer runs on this thread, or NULL. */
+static __thread struct sqs_store *gc_tls_committer;
 
 /* Runs one function of the batch, inside a savepoint when sp. Answers its
  * result (never PV_OK when the transaction was lost); sets *lost when the
@@ -142,7 +153,7 @@ static void gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
 	size_t failed = 0;
 
 	util_strlcpy(rid, log_request_id(), sizeof rid);
-	pthread_mutex_lock(&s->wlock);
+	sqs_wlock(s);
 	sqs_writer_bind(s);
 	if (gc_pass(s, b, n, 0, &failed)) {
 		memcpy(rest, b, failed * sizeof *b);
@@ -151,12 +162,12 @@ static void gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
 			gc_pass(s, rest, n - 1, 1, &failed);
 	}
 	sqs_writer_unbind(s);
-	pthread_mutex_unlock(&s->wlock);
+	sqs_wunlock(s);
 	log_set_request_id(rid);
 }
 
 /* The calling thread's semaphore, made on first use, never destroyed
- * (see Wake-ups above). */
+ * (see Ownership above). */
 static sem_t *gc_thread_sem(void)
 {
 	static __thread sem_t sem;
@@ -170,56 +181,115 @@ static sem_t *gc_thread_sem(void)
 	return &sem;
 }
 
-/* Queues the attempt and waits until it is answered (answers 1) or leads
- * (answers 0 with its batch in b[0 .. *n)). Called and returns with
- * gc_lock held. */
-static int gc_wait(struct sqs_store *s, struct sqs_gc_req *me,
-		   struct sqs_gc_req **b, size_t *n)
+/* Hands a batch's answers out: a waiting caller is posted; an async one
+ * gets its done, or is queued again after PV_EBUSY (into *again). */
+static void gc_answer(struct sqs_store *s, struct sqs_gc_req **b, size_t n,
+		      struct sqs_gc_req **again)
 {
-	if (s->gc_tail)
-		s->gc_tail->next = me;
-	else
-		s->gc_head = me;
-	s->gc_tail = me;
-	if (s->gc_head != me) { /* one post will come: done, or lead */
-		pthread_mutex_unlock(&s->gc_lock);
-		while (sem_wait(me->wake) != 0 && errno == EINTR)
-			;
-		pthread_mutex_lock(&s->gc_lock);
-		if (me->done)
-			return 1;
+	char rid[sizeof b[0]->rid];
+
+	util_strlcpy(rid, log_request_id(), sizeof rid);
+	for (size_t i = 0; i < n; i++) {
+		struct sqs_gc_req *r = b[i];
+
+		if (r->wake) {
+			sem_post(r->wake);
+		} else if (r->rc == PV_EBUSY && ++r->tries < STORE_TX_TRIES) {
+			r->next = *again;
+			*again = r;
+		} else {
+			if (r->rc == PV_EBUSY)
+				log_kv(LOG_WARN, "store transaction given up after retries", NULL);
+			log_set_request_id(r->rid);
+			r->done(r->done_ctx, r->rc);
+			free(r);
+		}
 	}
-	*n = 0;
-	for (struct sqs_gc_req *r = me; r && *n < SQS_BATCH_MAX; r = r->next)
-		b[(*n)++] = r;
-	s->gc_batches++;
-	s->gc_txs += *n;
-	return 0;
+	(void)s;
+	log_set_request_id(rid);
 }
 
-/* After a batch: takes it off the queue and wakes its callers and the
- * next leader. Called with gc_lock held; returns with it released. */
-static void gc_finish(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
+static void gc_append(struct sqs_store *s, struct sqs_gc_req *r)
 {
-	struct sqs_gc_req *next;
+	r->next = NULL;
+	if (s->gc_tail)
+		s->gc_tail->next = r;
+	else
+		s->gc_head = r;
+	s->gc_tail = r;
+}
 
-	s->gc_head = next = b[n - 1]->next;
-	if (!next)
-		s->gc_tail = NULL;
-	for (size_t i = 1; i < n; i++)
-		b[i]->done = 1;
+/* The committer: batches while there is something queued, sleeps when
+ * not, leaves when the store closes and the queue is empty. */
+static void *gc_main(void *arg)
+{
+	struct sqs_store *s = arg;
+	struct sqs_gc_req *b[SQS_BATCH_MAX], *again = NULL;
+	size_t n;
+
+	gc_tls_committer = s;
+	pthread_mutex_lock(&s->gc_lock);
+	for (;;) {
+		while (!s->gc_head && !s->gc_stopping) {
+			s->gc_idle = 1;
+			pthread_cond_wait(&s->gc_cond, &s->gc_lock);
+			s->gc_idle = 0;
+		}
+		if (!s->gc_head)
+			break; /* stopping, and nothing left */
+		for (n = 0; s->gc_head && n < SQS_BATCH_MAX; n++) {
+			b[n] = s->gc_head;
+			s->gc_head = b[n]->next;
+		}
+		if (!s->gc_head)
+			s->gc_tail = NULL;
+		s->gc_batches++;
+		s->gc_txs += n;
+		s->gc_running = n;
+		pthread_mutex_unlock(&s->gc_lock);
+		gc_run_batch(s, b, n);
+		gc_answer(s, b, n, &again);
+		pthread_mutex_lock(&s->gc_lock);
+		s->gc_running = 0;
+		while (again) { /* run again after what waits: others' turn first */
+			struct sqs_gc_req *r = again;
+
+			again = r->next;
+			gc_append(s, r);
+		}
+	}
 	pthread_mutex_unlock(&s->gc_lock);
-	for (size_t i = 1; i < n; i++)
-		sem_post(b[i]->wake);
-	if (next)
-		sem_post(next->wake);
+	return NULL;
+}
+
+/* Queues r, starting the committer on first use and waking it when it
+ * sleeps. */
+static int gc_submit(struct sqs_store *s, struct sqs_gc_req *r)
+{
+	int wake, err = PV_OK;
+
+	util_strlcpy(r->rid, log_request_id(), sizeof r->rid);
+	pthread_mutex_lock(&s->gc_lock);
+	if (!s->gc_started) {
+		if (pthread_create(&s->gc_thread, NULL, gc_main, s) != 0)
+			err = PV_ENOMEM;
+		else
+			s->gc_started = 1;
+	}
+	if (!err)
+		gc_append(s, r);
+	wake = !err && s->gc_idle;
+	pthread_mutex_unlock(&s->gc_lock);
+	if (wake)
+		pthread_cond_signal(&s->gc_cond);
+	return err;
 }
 
 int sqs_tx_attempt(store *base, store_tx_fn fn, void *ctx)
 {
 	struct sqs_store *s = (struct sqs_store *)base;
-	struct sqs_gc_req me, *batch[SQS_BATCH_MAX];
-	size_t n = 0;
+	struct sqs_gc_req me, *one = &me;
+	int err;
 
 	if (!s || !fn)
 		return PV_EINVAL;
@@ -228,19 +298,56 @@ int sqs_tx_attempt(store *base, store_tx_fn fn, void *ctx)
 	memset(&me, 0, sizeof me);
 	me.fn = fn;
 	me.ctx = ctx;
-	if (!(me.wake = gc_thread_sem()))
-		return PV_ENOMEM;
-	util_strlcpy(me.rid, log_request_id(), sizeof me.rid);
-	pthread_mutex_lock(&s->gc_lock);
-	if (gc_wait(s, &me, batch, &n)) {
-		pthread_mutex_unlock(&s->gc_lock);
+	if (gc_tls_committer == s) { /* a done that writes: it cannot wait for itself */
+		util_strlcpy(me.rid, log_request_id(), sizeof me.rid);
+		gc_run_batch(s, &one, 1);
 		return me.rc;
 	}
-	pthread_mutex_unlock(&s->gc_lock);
-	gc_run_batch(s, batch, n);
-	pthread_mutex_lock(&s->gc_lock);
-	gc_finish(s, batch, n);
+	if (!(me.wake = gc_thread_sem()))
+		return PV_ENOMEM;
+	if ((err = gc_submit(s, &me)) != PV_OK)
+		return err;
+	while (sem_wait(me.wake) != 0 && errno == EINTR)
+		;
 	return me.rc;
+}
+
+void sqs_tx_submit(store *base, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	struct sqs_gc_req *r = calloc(1, sizeof *r);
+	int err = PV_ENOMEM;
+
+	if (r && sqs_thread_in_tx(s))
+		err = PV_EINVAL;
+	else if (r) {
+		r->fn = fn;
+		r->ctx = ctx;
+		r->done = done;
+		r->done_ctx = done_ctx;
+		if ((err = gc_submit(s, r)) == PV_OK)
+			return;
+	}
+	free(r);
+	done(done_ctx, err);
+}
+
+void sqs_batch_stop(struct sqs_store *s)
+{
+	char b[24], t[24];
+	int started;
+
+	pthread_mutex_lock(&s->gc_lock);
+	s->gc_stopping = 1;
+	started = s->gc_started;
+	pthread_mutex_unlock(&s->gc_lock);
+	pthread_cond_signal(&s->gc_cond);
+	if (!started)
+		return;
+	pthread_join(s->gc_thread, NULL);
+	snprintf(b, sizeof b, "%llu", (unsigned long long)s->gc_batches);
+	snprintf(t, sizeof t, "%llu", (unsigned long long)s->gc_txs);
+	log_kv(LOG_INFO, "store: group commit", "batches", b, "transactions", t, NULL);
 }
 
 void store_sqlite_batch_stats(store *base, uint64_t *batches, uint64_t *txs)
@@ -259,6 +366,7 @@ size_t store_sqlite_batch_waiting(store *base)
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->gc_lock);
+	n = s->gc_running;
 	for (struct sqs_gc_req *r = s->gc_head; r; r = r->next)
 		n++;
 	pthread_mutex_unlock(&s->gc_lock);

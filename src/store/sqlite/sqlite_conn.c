@@ -13,8 +13,8 @@
  * in use.
  *
  * Each store also has one writer connection, on which the batches of
- * store_tx() run (sqlite_batch.c): the thread leading a batch holds the
- * store's wlock and binds the writer connection as its own for the batch
+ * store_tx() run (sqlite_batch.c): the store's committer thread holds the
+ * store's writer lock and binds the writer connection as its own for a batch
  * (tls_writer), so the store operations called by the batch's functions
  * use it without knowing.
  *
@@ -123,9 +123,28 @@ int sqs_prepare(struct sqs_conn *c, int slot, const char *sql,
 	return PV_OK;
 }
 
+void sqs_wlock(struct sqs_store *s)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&s->wl_mu);
+	t = s->wl_next++;
+	while (s->wl_serving != t)
+		pthread_cond_wait(&s->wl_turn, &s->wl_mu);
+	pthread_mutex_unlock(&s->wl_mu);
+}
+
+void sqs_wunlock(struct sqs_store *s)
+{
+	pthread_mutex_lock(&s->wl_mu);
+	s->wl_serving++;
+	pthread_mutex_unlock(&s->wl_mu);
+	pthread_cond_broadcast(&s->wl_turn);
+}
+
 static void wl_take(struct sqs_conn *c, int *flag)
 {
-	pthread_mutex_lock(&c->owner->wlock);
+	sqs_wlock(c->owner);
 	*flag = 1;
 }
 
@@ -134,7 +153,7 @@ static void wl_drop(struct sqs_conn *c, int *flag)
 	if (!*flag)
 		return;
 	*flag = 0;
-	pthread_mutex_unlock(&c->owner->wlock);
+	sqs_wunlock(c->owner);
 }
 
 void sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st)
@@ -636,6 +655,7 @@ void sqs_close(store *base)
 
 	if (!s)
 		return;
+	sqs_batch_stop(s); /* its queue done: no transaction runs any more */
 	pthread_mutex_lock(&reg_lock);
 	for (struct sqs_store **pp = &reg_live; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -652,8 +672,10 @@ void sqs_close(store *base)
 		conn_close(c);
 	}
 	conn_close(s->wconn);
+	pthread_cond_destroy(&s->gc_cond);
 	pthread_mutex_destroy(&s->gc_lock);
-	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wl_turn);
+	pthread_mutex_destroy(&s->wl_mu);
 	free(s->path);
 	free(s);
 }
@@ -711,8 +733,10 @@ int store_sqlite_open(const char *path, store **out)
 		free(s);
 		return PV_ENOMEM;
 	}
-	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->wl_mu, NULL);
+	pthread_cond_init(&s->wl_turn, NULL);
 	pthread_mutex_init(&s->gc_lock, NULL);
+	pthread_cond_init(&s->gc_cond, NULL);
 	pthread_mutex_lock(&reg_lock);
 	s->serial = ++reg_serial;
 	s->next = reg_live;

@@ -31,7 +31,7 @@ enum {
 /* One connection, used by one thread at a time (opened with
  * SQLITE_OPEN_NOMUTEX): a thread's own connection, closed by store_close()
  * or when its thread exits; or a store's writer connection, used only
- * under the store's wlock and closed by store_close(). */
+ * under the store's writer lock and closed by store_close(). */
 struct sqs_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQS_SLOTS]; /* prepared once, reset after each use */
@@ -53,20 +53,31 @@ struct sqs_store {
 	struct sqs_store *next;  /* in the list of open stores (registry lock) */
 	/* Writers of this process take turns here before SQLite's own lock:
 	 * a thread waiting for SQLite's write lock would sleep in the busy
-	 * handler (milliseconds each time); waiting on a mutex wakes at once.
-	 * Other processes are still kept out by SQLite (busy_timeout). */
-	pthread_mutex_t wlock;
+	 * handler (milliseconds each time); waiting here wakes at once. Other
+	 * processes are still kept out by SQLite (busy_timeout). The turns
+	 * are first come, first served (a ticket lock: wl_next is the next
+	 * ticket, wl_serving the one served; under wl_mu): a thread writing
+	 * in a loop (the sweeper deleting 1,000 rows at a time) takes its
+	 * turn behind the group commit instead of taking the lock back the
+	 * moment it lets go. */
+	pthread_mutex_t wl_mu;
+	pthread_cond_t wl_turn;
+	uint64_t wl_next, wl_serving;
 	/* The writer connection: the batches of store_tx() run on it (one
 	 * connection whose page cache stays warm, since nothing else in this
 	 * process writes as much), on the thread leading the batch, under
 	 * wlock. */
 	struct sqs_conn *wconn;
 	int sync_full; /* PRAGMA synchronous=FULL (else NORMAL) */
-	/* Group commit (sqlite_batch.c): the attempts of store_tx() waiting,
-	 * oldest first; the first is the leader's, whose batch runs now. */
+	/* Group commit (sqlite_batch.c): the transactions waiting, oldest
+	 * first, and the committer thread that runs them; all under gc_lock. */
 	pthread_mutex_t gc_lock;
-	struct sqs_gc_req *gc_head, *gc_tail; /* under gc_lock */
-	uint64_t gc_batches, gc_txs;          /* under gc_lock */
+	pthread_cond_t gc_cond; /* the committer sleeps here */
+	struct sqs_gc_req *gc_head, *gc_tail;
+	size_t gc_running; /* in the batch that runs now */
+	int gc_started, gc_idle, gc_stopping;
+	pthread_t gc_thread;
+	uint64_t gc_batches, gc_txs;
 };
 
 extern const struct store_ops sqs_ops;
@@ -108,12 +119,16 @@ int sqs_write_end(struct sqs_conn *c, int own, int err);
 int sqs_read_begin(struct sqs_conn *c, int *own);
 void sqs_read_end(struct sqs_conn *c, int own);
 
+/* The store's writer lock (see sqs_store): first come, first served. */
+void sqs_wlock(struct sqs_store *s);
+void sqs_wunlock(struct sqs_store *s);
+
 /* Runs a statement without parameters or rows of interest on c. */
 int sqs_exec(struct sqs_conn *c, int slot, const char *sql, const char *op);
 
 /* The writer connection of s becomes the calling thread's connection to s
  * (every store call of the thread uses it) until sqs_writer_unbind().
- * The caller holds s->wlock. */
+ * The caller holds the writer lock (sqs_wlock). */
 void sqs_writer_bind(struct sqs_store *s);
 void sqs_writer_unbind(struct sqs_store *s);
 /* 1 when the calling thread has a transaction open on s (its own, or a
@@ -128,8 +143,12 @@ int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
 
-/* store_ops entry implemented in sqlite_batch.c: one attempt of
- * store_tx(), batched with those of other threads. */
+/* store_ops entries implemented in sqlite_batch.c: one attempt of
+ * store_tx(), and store_tx_async(), batched with those of other threads
+ * by the store's committer thread. */
 int sqs_tx_attempt(store *s, store_tx_fn fn, void *ctx);
+void sqs_tx_submit(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx);
+/* Stops the committer once the queue is empty (store_close). */
+void sqs_batch_stop(struct sqs_store *s);
 
 #endif

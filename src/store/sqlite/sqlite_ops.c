@@ -2526,6 +2526,7 @@ const struct store_ops sqs_ops = {
 	.tx_commit = sqs_tx_commit,
 	.tx_rollback = sqs_tx_rollback,
 	.tx_attempt = sqs_tx_attempt,
+	.tx_submit = sqs_tx_submit,
 	.org_upsert = sq_org_upsert,
 	.org_get = sq_org_get,
 	.org_each = sq_org_each,
