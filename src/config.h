@@ -12,7 +12,8 @@
 typedef struct pv_config {
 	/* storage */
 	const char *db, *data_dir;
-	const char *sqlite_sync; /* "full" or "normal", read by the SQLite backend */
+	const char *sqlite_sync; /* "full" or "normal" (store_options) */
+	int64_t pg_statement_timeout_ms, pg_lock_timeout_ms;
 	/* HTTP */
 	const char *listen, *public_url, *web_root, *metrics_listen;
 	const char *trusted_proxies;

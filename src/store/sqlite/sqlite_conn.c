@@ -20,7 +20,8 @@
  *
  * Durability: PRAGMA synchronous=FULL by default, so that a commit is on
  * disk when it returns (in WAL mode: the WAL is synced at every commit).
- * PRAVESH_SQLITE_SYNC=normal trades that for speed: a commit survives a
+ * PRAVESH_SQLITE_SYNC=normal (store_options.sqlite_sync) trades that for
+ * speed: a commit survives a
  * crash of the process but not a power cut (the WAL is synced only at
  * checkpoints). Group commit makes one sync serve a whole batch. */
 #include "store/sqlite/sqlite_internal.h"
@@ -680,27 +681,11 @@ void sqs_close(store *base)
 	free(s);
 }
 
-/* PRAVESH_SQLITE_SYNC: "full" (the default) or "normal". */
-static int conn_sync_mode(int *full)
-{
-	const char *v = getenv("PRAVESH_SQLITE_SYNC");
-
-	*full = 1;
-	if (!v || !*v || strcmp(v, "full") == 0)
-		return PV_OK;
-	if (strcmp(v, "normal") == 0) {
-		*full = 0;
-		return PV_OK;
-	}
-	log_kv(LOG_ERROR, "PRAVESH_SQLITE_SYNC must be full or normal", "value", v, NULL);
-	return PV_EINVAL;
-}
-
-int store_sqlite_open(const char *path, store **out)
+int store_sqlite_open(const char *path, int full, store **out)
 {
 	struct sqs_store *s = NULL;
 	struct sqs_conn *c;
-	int err, full;
+	int err;
 
 	if (!out)
 		return PV_EINVAL;
@@ -721,8 +706,6 @@ int store_sqlite_open(const char *path, store **out)
 		log_kv(LOG_ERROR, "store: database path too long", NULL);
 		return PV_EINVAL;
 	}
-	if ((err = conn_sync_mode(&full)) != PV_OK)
-		return err;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return PV_ENOMEM;

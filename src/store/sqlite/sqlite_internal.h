@@ -151,4 +151,9 @@ void sqs_tx_submit(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void
 /* Stops the committer once the queue is empty (store_close). */
 void sqs_batch_stop(struct sqs_store *s);
 
+/* store_ops entries implemented in sqlite_blob.c */
+int sqs_blob_put(store *s, const char *id, const char *path);
+int sqs_blob_get(store *s, const char *id, const char *path);
+int sqs_blob_delete(store *s, const char *id);
+
 #endif

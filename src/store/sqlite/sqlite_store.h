@@ -10,8 +10,9 @@
  * directory must exist). Opens the calling thread's connection at once, so
  * a wrong path fails here: PV_EINVAL for an empty path, ":memory:" or a URI
  * name, PV_EIO when the file cannot be opened, PV_ESTORE when it is not a
- * database. *out is released with store_close(). Does not migrate. */
-int store_sqlite_open(const char *path, store **out);
+ * database. sync_full: PRAGMA synchronous=FULL, else NORMAL. *out is
+ * released with store_close(). Does not migrate. */
+int store_sqlite_open(const char *path, int sync_full, store **out);
 
 /* Group commit (sqlite_batch.c), for tests and diagnostics: batches run
  * and store_tx() attempts they held since the store was opened, and the

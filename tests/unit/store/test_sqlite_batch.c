@@ -169,7 +169,8 @@ static void test_batches(void **state)
 	batch_round("mixed", mixed, mixed_runs, 3);
 }
 
-/* The default is synchronous=FULL; PRAVESH_SQLITE_SYNC chooses. */
+/* The default is synchronous=FULL; store_options (PRAVESH_SQLITE_SYNC)
+ * chooses. */
 static void test_sync_setting(void **state)
 {
 	char p2[160];
@@ -177,13 +178,12 @@ static void test_sync_setting(void **state)
 
 	(void)state;
 	snprintf(p2, sizeof p2, "%s/sync.db", dir);
-	setenv("PRAVESH_SQLITE_SYNC", "sometimes", 1);
-	assert_int_equal(store_open(p2, &s), PV_EINVAL);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "sometimes"}, &s), PV_EINVAL);
 	assert_null(s);
-	setenv("PRAVESH_SQLITE_SYNC", "normal", 1);
-	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "normal"}, &s), PV_OK);
 	store_close(s);
-	unsetenv("PRAVESH_SQLITE_SYNC");
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "full"}, &s), PV_OK);
+	store_close(s);
 	assert_int_equal(store_open(p2, &s), PV_OK);
 	store_close(s);
 }
