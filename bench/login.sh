@@ -35,7 +35,8 @@ cleanup() {
 trap cleanup EXIT
 export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn PRAVESH_MAIL=log \
   PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0 \
-  PRAVESH_ANON_PER_IP_HOUR=1000000000 PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000
+  PRAVESH_ANON_PER_IP_HOUR=1000000000 PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000 PRAVESH_MAX_CONN_PER_IP=1000 \
+  PRAVESH_METRICS_LISTEN=127.0.0.1:18082
 # N active users, written straight into the benchmark's own store (set-up
 # only: registration through the API would need N e-mail activations)
 if [ "$PG" = 1 ]; then
@@ -71,7 +72,7 @@ node bench/send_codes.mjs "http://127.0.0.1:$PORT_P" "$N" "$d/sms.jsonl" "$out/p
 t1=$(date +%s.%N)
 printf 'sent %d codes in %.1f s (%.0f/s, delivered through the outbox)\n' "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$N / ($t1 - $t0)" | bc -l)"
 
-ok() { curl -s "http://127.0.0.1:$PORT_P/metrics" | awk -F' ' '/^pravesh_http_requests_total\{route="auth_otp",status="200"\}/ {print $2}'; }
+ok() { curl -s "http://127.0.0.1:18082/metrics" | awk -F' ' '/^pravesh_http_requests_total\{route="auth_otp",status="200"\}/ {print $2}'; }
 before=$(ok); before=${before:-0}
 # pgbench runs just before and just after the logins (15 s each) and the two
 # are averaged, so that a machine whose load drifts during the run weighs on
@@ -116,7 +117,7 @@ h=$(awk '/^Requests\/sec/ {print $2}' "$out/login-hello.txt")
 printf 'logins: %d of %d succeeded in %.2f s\n' "$logins" "$N" "$secs"
 printf 'login:  %.0f logins/s, p99 %.2f ms\n' "$lps" "$(p99 < "$out/login.txt")"
 printf 'floor:  %.0f req/s (hello world), p99 %.2f ms\n' "$h" "$(p99 < "$out/login-hello.txt")"
-printf 'ratio login/floor: %.3f (goal: >= 10,000 logins/s)\n' "$(echo "$lps / $h" | bc -l)"
+printf 'ratio login/floor: %.3f (goal: >= 0.15, p99 < 10 ms)\n' "$(echo "$lps / $h" | bc -l)"
 
 if [ "$PG" = 1 ]; then
   psql "$PRAVESH_DB" -qAtX -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,

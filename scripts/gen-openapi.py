@@ -203,12 +203,24 @@ paths = {
         tags=["spv"], auth=True)},
     "/api/v1/mdo/users": {"get": op(
         "The organisation's users, newest first (mdo_admin; spv_admin adds ?org_id=)",
+        desc="q is a mobile number (the one user with it), an e-mail address (the one user with it, "
+             "case-insensitive), or words that each start a word of the first or last name. Pages by "
+             "number (page) or by cursor (after=the previous answer's next), which stays fast however "
+             "deep. A name search counts at most 1,000 matches (total_exact false beyond).",
         params=[q("org_id", "organisation (spv_admin; an mdo_admin of several)"),
                 q("status", "active, inactive or pending_activation"),
-                q("q", "part of a name, e-mail or mobile"), q("page", "from 1", schema=I),
+                q("q", "a mobile number, an e-mail address, or the starts of name words"),
+                q("page", "from 1 (not with after)", schema=I),
+                q("after", "the next of an earlier answer to the same query: the page after it"),
                 q("per_page", "1-100", schema=I)],
-        responses={"200": js(obj({"items": {"type": "array", "items": REF("UserRow")}, "total": I, "page": I,
-                                  "per_page": I})), "400": PROB, "403": PROB}, tags=["mdo"], auth=True)},
+        responses={"200": js(obj({"items": {"type": "array", "items": REF("UserRow")}, "total": I,
+                                  "total_exact": {"type": "boolean", "description":
+                                                  "false when a name search matched more than total"},
+                                  "page": {"type": ["integer", "null"], "description": "null with after"},
+                                  "per_page": I,
+                                  "next": {"type": ["string", "null"], "description":
+                                           "opaque cursor of the next page (after=), null on the last"}})),
+                   "400": PROB, "403": PROB}, tags=["mdo"], auth=True)},
     "/api/v1/mdo/users/{id}/status": {"post": op(
         "Activate or deactivate a user of the organisation; deactivation ends their sessions at once",
         params=[p("id", "user id"), q("org_id", "organisation (spv_admin)")],

@@ -160,7 +160,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	sodium_memzero(&key, sizeof key);
 	if ((rc = store_open_with(cfg->db,
 				  &(store_options){cfg->pg_statement_timeout_ms,
-						   cfg->pg_lock_timeout_ms},
+						   cfg->pg_lock_timeout_ms, cfg->sqlite_sync},
 				  &st)) != PV_OK ||
 	    (rc = store_migrate(st)) != PV_OK) {
 		/* the URL may hold a password: not printed */

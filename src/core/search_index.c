@@ -4,15 +4,24 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/util.h"
 
 /* Layout (all arrays owned by the index):
  * - norm[i]: normalised name of item i (one arena); name[i] the original.
  * - rank[i]: position of item i in the global order (depth, norm, name, i);
  *   order[r]: the item at rank r.
- * - byname[p]: items sorted by norm; st[j][p]: position in byname of the
- *   smallest rank in byname[p .. p + 2^j).
+ * - byname[p]: items sorted by norm; bypos[i]: the position of item i in
+ *   byname; st[j][p]: position in byname of the smallest rank in
+ *   byname[p .. p + 2^j).
  * - words: distinct words sorted; postings of word w are
- *   post[woff[w] .. woff[w + 1]), ranks ascending, one per item. */
+ *   post[woff[w] .. woff[w + 1]), ranks ascending, one per item.
+ * - iw[iwoff[i] .. iwoff[i + 1]): the ids (indexes in words) of the
+ *   distinct words of item i, so that "item i has a word starting with
+ *   q" is "one of its ids is in the range of words starting with q".
+ * - bkey[p] and wkey[w]: the first 8 bytes of norm[byname[p]] and of
+ *   words[w] as a big-endian number (NUL-padded), so that binary searches
+ *   compare numbers in one array rather than strings all over memory;
+ *   strings are compared only among equal keys. */
 struct sidx {
 	size_t n;
 	char *arena;
@@ -20,50 +29,32 @@ struct sidx {
 	const char **name;
 	int *depth;
 	unsigned *flags;
-	uint32_t *rank, *order, *byname;
+	uint32_t *rank, *order, *byname, *bypos;
+	uint64_t *bkey;
 	uint32_t **st;
 	int levels;
 	size_t nwords;
 	const char **words;
+	uint64_t *wkey;
 	char *warena;
 	uint32_t *woff, *post;
+	uint32_t *iwoff, *iw;
 };
 
-static int sidx_is_word_byte(unsigned char c)
+/* The first 8 bytes of s (at most n) as a big-endian number, NUL-padded:
+ * numbers compare as the strings' first 8 bytes do. */
+static uint64_t sidx_key(const char *s, size_t n)
 {
-	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z');
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | (i < n ? (unsigned char)s[i] : 0u);
+	return k;
 }
 
 size_t sidx_normalise(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t i = 0, o = 0;
-
-	if (cap == 0)
-		return 0;
-	while (i < n) {
-		size_t start, wlen;
-
-		while (i < n && !sidx_is_word_byte((unsigned char)s[i]))
-			i++;
-		start = i;
-		while (i < n && sidx_is_word_byte((unsigned char)s[i]))
-			i++;
-		wlen = i - start;
-		if (!wlen)
-			break;
-		if (o + (o ? 1 : 0) + wlen + 1 > cap)
-			break;
-		if (o)
-			out[o++] = ' ';
-		for (size_t k = 0; k < wlen; k++) {
-			char c = s[start + k];
-
-			out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-		}
-	}
-	out[o] = '\0';
-	return o;
+	return util_words(s, n, out, cap);
 }
 
 /* qsort has no context argument; the build runs under the caller's lock
@@ -131,7 +122,12 @@ void sidx_free(sidx *x)
 	free(x->rank);
 	free(x->order);
 	free(x->byname);
+	free(x->bypos);
+	free(x->bkey);
 	free(x->words);
+	free(x->wkey);
+	free(x->iwoff);
+	free(x->iw);
 	free(x->warena);
 	free(x->woff);
 	free(x->post);
@@ -183,6 +179,31 @@ static int sidx_same_word(const struct sidx_wp *a, const struct sidx_wp *b)
 	return a->len == b->len && memcmp(a->word, b->word, a->len) == 0;
 }
 
+/* Each item's word ids (iwoff, iw) from the postings: post[k] of word w
+ * says that the item of rank post[k] has word w. */
+static int sidx_build_item_words(sidx *x)
+{
+	size_t nposts = x->woff[x->nwords];
+
+	x->iwoff = calloc(x->n + 1, sizeof *x->iwoff);
+	x->iw = malloc((nposts ? nposts : 1) * sizeof *x->iw);
+	if (!x->iwoff || !x->iw)
+		return PV_ENOMEM;
+	for (size_t k = 0; k < nposts; k++)
+		x->iwoff[x->order[x->post[k]] + 1]++;
+	for (size_t i = 0; i < x->n; i++)
+		x->iwoff[i + 1] += x->iwoff[i];
+	/* fill from the back of each item's slice: iwoff[i + 1] counts down */
+	for (size_t w = x->nwords; w-- > 0;)
+		for (uint32_t k = x->woff[w]; k < x->woff[w + 1]; k++)
+			x->iw[--x->iwoff[x->order[x->post[k]] + 1]] = (uint32_t)w;
+	/* iwoff[i + 1] now holds the start of item i's slice; shift back */
+	for (size_t i = 0; i < x->n; i++)
+		x->iwoff[i] = x->iwoff[i + 1];
+	x->iwoff[x->n] = (uint32_t)nposts;
+	return PV_OK;
+}
+
 static int sidx_build_words(sidx *x)
 {
 	size_t cap = 0, np = 0, i, bytes = 0, o = 0, nw = 0, p = 0;
@@ -220,15 +241,17 @@ static int sidx_build_words(sidx *x)
 			bytes += wp[i].len + 1;
 	x->warena = malloc(bytes ? bytes : 1);
 	x->words = malloc((np ? np : 1) * sizeof *x->words);
+	x->wkey = malloc((np ? np : 1) * sizeof *x->wkey);
 	x->woff = malloc((np + 1) * sizeof *x->woff);
 	x->post = malloc((np ? np : 1) * sizeof *x->post);
-	if (!x->warena || !x->words || !x->woff || !x->post)
+	if (!x->warena || !x->words || !x->wkey || !x->woff || !x->post)
 		goto out;
 	for (i = 0; i < np; i++) {
 		if (i == 0 || !sidx_same_word(&wp[i], &wp[i - 1])) {
 			memcpy(x->warena + o, wp[i].word, wp[i].len);
 			x->warena[o + wp[i].len] = '\0';
 			x->words[nw] = x->warena + o;
+			x->wkey[nw] = sidx_key(wp[i].word, wp[i].len);
 			x->woff[nw] = (uint32_t)p;
 			o += wp[i].len + 1;
 			nw++;
@@ -239,7 +262,7 @@ static int sidx_build_words(sidx *x)
 	}
 	x->nwords = nw;
 	x->woff[nw] = (uint32_t)p;
-	rc = PV_OK;
+	rc = sidx_build_item_words(x);
 out:
 	free(wp);
 	return rc;
@@ -269,8 +292,10 @@ int sidx_build(const sidx_item *items, size_t n, sidx **out)
 	x->rank = malloc((n ? n : 1) * sizeof *x->rank);
 	x->order = malloc((n ? n : 1) * sizeof *x->order);
 	x->byname = malloc((n ? n : 1) * sizeof *x->byname);
+	x->bypos = malloc((n ? n : 1) * sizeof *x->bypos);
+	x->bkey = malloc((n ? n : 1) * sizeof *x->bkey);
 	if (!x->arena || !x->norm || !x->name || !x->depth || !x->flags ||
-	    !x->rank || !x->order || !x->byname)
+	    !x->rank || !x->order || !x->byname || !x->bypos || !x->bkey)
 		goto out;
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(items[i].name);
@@ -292,6 +317,12 @@ int sidx_build(const sidx_item *items, size_t n, sidx **out)
 	}
 	qsort(x->byname, n, sizeof *x->byname, sidx_cmp_name);
 	sidx_sort_ctx = NULL;
+	for (i = 0; i < n; i++) {
+		const char *nm = x->norm[x->byname[i]];
+
+		x->bypos[x->byname[i]] = (uint32_t)i;
+		x->bkey[i] = sidx_key(nm, strnlen(nm, 8));
+	}
 	if ((rc = sidx_build_sparse(x)) != PV_OK)
 		goto out;
 	if ((rc = sidx_build_words(x)) != PV_OK)
@@ -312,58 +343,98 @@ struct sidx_query {
 	size_t nlen;
 	const char *word[SIDX_MAX_WORDS];
 	size_t wlen[SIDX_MAX_WORDS];
+	uint32_t wa[SIDX_MAX_WORDS], wb[SIDX_MAX_WORDS]; /* words starting with it */
 	size_t nw;
+	uint32_t lo, hi; /* byname positions of the names starting with norm */
 };
 
-/* 1 when every query word is a prefix of some word of s (normalised) */
-static int sidx_all_words(const struct sidx_query *q, const char *s,
+/* 1 when item has, for every query word but skip, a word starting with
+ * it: one of its word ids in that query word's range. */
+static int sidx_all_words(const sidx *x, const struct sidx_query *q, uint32_t item,
 			  size_t skip)
 {
+	const uint32_t *w = x->iw + x->iwoff[item], *end = x->iw + x->iwoff[item + 1];
+
 	for (size_t k = 0; k < q->nw; k++) {
-		const char *p = s;
-		int hit = 0;
+		const uint32_t *p = w;
 
 		if (k == skip)
 			continue;
-		while (*p && !hit) {
-			size_t len = strcspn(p, " ");
-
-			hit = len >= q->wlen[k] &&
-			      memcmp(p, q->word[k], q->wlen[k]) == 0;
-			p += len;
-			if (*p == ' ')
-				p++;
-		}
-		if (!hit)
+		while (p < end && !(*p >= q->wa[k] && *p < q->wb[k]))
+			p++;
+		if (p == end)
 			return 0;
 	}
 	return 1;
 }
 
-static int sidx_starts(const char *s, const char *pre, size_t plen)
+/* In a sorted array of n strings str(x, i) whose first 8 bytes are
+ * keys[i]: *a is the first position whose string is >= q (compared over
+ * qlen bytes when prefix, else whole: q is then NUL-terminated), and when
+ * prefix, *b is the end of the run of strings that start with q. The keys
+ * narrow it down; strings are compared only among equal keys. */
+static void sidx_find(const uint64_t *keys, const char *(*str)(const sidx *, size_t),
+		      const sidx *x, size_t n, const char *q, size_t qlen, int prefix,
+		      uint32_t *a, uint32_t *b)
 {
-	return strncmp(s, pre, plen) == 0;
-}
+	uint64_t k = sidx_key(q, qlen), khi = k;
+	size_t lo = 0, hi = n, l, h;
 
-/* first position in byname whose norm is >= key (prefix compare when
- * prefix_upper: first position whose norm does not start with key and is
- * greater) */
-static size_t sidx_lower(const sidx *x, const char *key, size_t klen,
-			 int upper)
-{
-	size_t lo = 0, hi = x->n;
-
-	while (lo < hi) {
+	if (prefix && qlen < 8) /* every key whose first qlen bytes are q's */
+		khi |= UINT64_MAX >> (8 * qlen);
+	while (lo < hi) { /* first key >= k */
 		size_t mid = lo + (hi - lo) / 2;
-		const char *s = x->norm[x->byname[mid]];
-		int c = upper ? strncmp(s, key, klen) : strcmp(s, key);
 
-		if (c < 0 || (upper && c == 0))
+		if (keys[mid] < k)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
+	for (l = lo, h = n; l < h;) { /* first key > khi */
+		size_t mid = l + (h - l) / 2;
+
+		if (keys[mid] <= khi)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	hi = l;
+	/* before lo: less than q; from hi on: greater, and not starting with
+	 * q; in between, for a short prefix, exactly those starting with q */
+	if (!(prefix && qlen < 8)) {
+		for (l = lo, h = hi; l < h;) {
+			size_t mid = l + (h - l) / 2;
+			int c = prefix ? strncmp(str(x, mid), q, qlen) : strcmp(str(x, mid), q);
+
+			if (c < 0)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		lo = l;
+		for (h = hi; prefix && l < h;) {
+			size_t mid = l + (h - l) / 2;
+
+			if (strncmp(str(x, mid), q, qlen) <= 0)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		if (prefix)
+			hi = l;
+	}
+	*a = (uint32_t)lo;
+	*b = (uint32_t)hi;
+}
+
+static const char *sidx_byname_str(const sidx *x, size_t p)
+{
+	return x->norm[x->byname[p]];
+}
+
+static const char *sidx_word_str(const sidx *x, size_t w)
+{
+	return x->words[w];
 }
 
 struct sidx_iv {
@@ -425,27 +496,27 @@ static int sidx_take_range(const sidx *x, uint32_t a, uint32_t b,
 			   unsigned must, size_t limit, size_t *out,
 			   size_t *nout)
 {
-	struct sidx_iv *h;
-	size_t nh = 0, cap;
+	struct sidx_iv hbuf[64], *h = hbuf;
+	size_t nh = 0, cap = sizeof hbuf / sizeof hbuf[0];
 
 	if (a >= b || *nout >= limit)
 		return PV_OK;
-	cap = 64;
-	h = malloc(cap * sizeof *h);
-	if (!h)
-		return PV_ENOMEM;
 	sidx_iv_push(x, h, &nh, a, b);
 	while (nh && *nout < limit) {
 		struct sidx_iv iv = sidx_iv_pop(x, h, &nh);
 		uint32_t item = x->byname[iv.m];
 
 		if (nh + 2 > cap) {
-			struct sidx_iv *nhp = realloc(h, 2 * cap * sizeof *h);
+			struct sidx_iv *nhp = malloc(2 * cap * sizeof *h);
 
 			if (!nhp) {
-				free(h);
+				if (h != hbuf)
+					free(h);
 				return PV_ENOMEM;
 			}
+			memcpy(nhp, h, nh * sizeof *h);
+			if (h != hbuf)
+				free(h);
 			h = nhp;
 			cap *= 2;
 		}
@@ -455,35 +526,9 @@ static int sidx_take_range(const sidx *x, uint32_t a, uint32_t b,
 		sidx_iv_push(x, h, &nh, iv.a, iv.m);
 		sidx_iv_push(x, h, &nh, iv.m + 1, iv.b);
 	}
-	free(h);
+	if (h != hbuf)
+		free(h);
 	return PV_OK;
-}
-
-/* word range [*wa, *wb) of words starting with w */
-static void sidx_word_range(const sidx *x, const char *w, size_t wl,
-			    size_t *wa, size_t *wb)
-{
-	size_t lo = 0, hi = x->nwords;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strncmp(x->words[mid], w, wl) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*wa = lo;
-	hi = x->nwords;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strncmp(x->words[mid], w, wl) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*wb = lo;
 }
 
 struct sidx_cur {
@@ -517,30 +562,30 @@ static void sidx_cur_sift(const sidx *x, struct sidx_cur *h, size_t n, size_t i)
 /* Word-prefix class: merges the postings of the rarest query word's
  * range in rank order; skips items already taken by the name-prefix
  * classes (their norm starts with the whole query). */
-static int sidx_take_words(const sidx *x, const struct sidx_query *q,
+static int sidx_take_words(const sidx *x, struct sidx_query *q,
 			   unsigned must, size_t limit, size_t *out,
 			   size_t *nout)
 {
-	size_t best = 0, bestcost = (size_t)-1, wa = 0, wb = 0, nh = 0;
-	struct sidx_cur *h = NULL;
-	uint32_t last = UINT32_MAX;
+	size_t best = 0, bestcost = (size_t)-1, nh = 0;
+	struct sidx_cur hbuf[64], *h = hbuf;
+	uint32_t last = UINT32_MAX, wa, wb;
 
 	for (size_t k = 0; k < q->nw; k++) {
-		size_t a, b, cost;
+		size_t cost;
 
-		sidx_word_range(x, q->word[k], q->wlen[k], &a, &b);
-		cost = a < b ? x->woff[b] - x->woff[a] : 0;
+		sidx_find(x->wkey, sidx_word_str, x, x->nwords, q->word[k], q->wlen[k], 1,
+			  &q->wa[k], &q->wb[k]);
+		cost = x->woff[q->wb[k]] - x->woff[q->wa[k]];
 		if (cost < bestcost) {
 			bestcost = cost;
 			best = k;
-			wa = a;
-			wb = b;
 		}
 	}
 	if (bestcost == 0 || *nout >= limit)
 		return PV_OK;
-	h = malloc((wb - wa) * sizeof *h);
-	if (!h)
+	wa = q->wa[best];
+	wb = q->wb[best];
+	if (wb - wa > sizeof hbuf / sizeof hbuf[0] && !(h = malloc((wb - wa) * sizeof *h)))
 		return PV_ENOMEM;
 	for (size_t w = wa; w < wb; w++) {
 		if (x->woff[w] == x->woff[w + 1])
@@ -563,13 +608,14 @@ static int sidx_take_words(const sidx *x, const struct sidx_query *q,
 		last = r;
 		if ((x->flags[item] & must) != must)
 			continue;
-		if (sidx_starts(x->norm[item], q->norm, q->nlen))
-			continue;
-		if (!sidx_all_words(q, x->norm[item], best))
+		if (x->bypos[item] >= q->lo && x->bypos[item] < q->hi)
+			continue; /* a name prefix: taken already */
+		if (!sidx_all_words(x, q, item, best))
 			continue;
 		out[(*nout)++] = item;
 	}
-	free(h);
+	if (h != hbuf)
+		free(h);
 	return PV_OK;
 }
 
@@ -577,7 +623,7 @@ int sidx_search(const sidx *x, const char *qs, size_t qlen, unsigned must,
 		size_t limit, size_t *out, size_t *nout)
 {
 	struct sidx_query q;
-	size_t lo, ex, hi;
+	uint32_t ex;
 	const char *p;
 	int rc;
 
@@ -600,15 +646,13 @@ int sidx_search(const sidx *x, const char *qs, size_t qlen, unsigned must,
 	if (q.nw == 0 || limit == 0 || x->n == 0)
 		return PV_OK;
 	/* exact names, then name prefixes, each best rank first */
-	lo = sidx_lower(x, q.norm, q.nlen, 0);
-	ex = lo;
-	while (ex < x->n && strcmp(x->norm[x->byname[ex]], q.norm) == 0)
+	sidx_find(x->bkey, sidx_byname_str, x, x->n, q.norm, q.nlen, 1, &q.lo, &q.hi);
+	ex = q.lo;
+	while (ex < q.hi && x->norm[x->byname[ex]][q.nlen] == '\0')
 		ex++;
-	hi = sidx_lower(x, q.norm, q.nlen, 1);
-	rc = sidx_take_range(x, (uint32_t)lo, (uint32_t)ex, must, limit, out, nout);
+	rc = sidx_take_range(x, q.lo, ex, must, limit, out, nout);
 	if (rc == PV_OK)
-		rc = sidx_take_range(x, (uint32_t)ex, (uint32_t)hi, must, limit,
-				     out, nout);
+		rc = sidx_take_range(x, ex, q.hi, must, limit, out, nout);
 	if (rc == PV_OK)
 		rc = sidx_take_words(x, &q, must, limit, out, nout);
 	return rc;

@@ -12,7 +12,10 @@
  * Cost of a search: O(log n) for the name-prefix classes through a sparse
  * table (range minimum of rank), plus a k-way merge of the postings of the
  * rarest query word that stops as soon as `limit` results are found. No
- * search scans the whole directory. */
+ * search scans the whole directory. The binary searches compare 8-byte
+ * keys held in arrays of their own (strings only among equal keys), and a
+ * candidate's other words are checked as word ids against each query
+ * word's range of words: no string is scanned per candidate. */
 #ifndef PV_SEARCH_INDEX_H
 #define PV_SEARCH_INDEX_H
 

@@ -164,6 +164,44 @@ int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 	return rc;
 }
 
+/* The transaction of an asynchronous login: the job's copies of the
+ * arguments, through the same body as sess_login_otp. */
+static int sess_login_job_tx(store *s, void *ctx)
+{
+	sess_login_job *job = ctx;
+	struct sess_login_ctx x = {job->svc, job->otp, job->mobile, job->code, job->ip,
+				   job->now, &job->res};
+
+	return sess_login_tx(s, &x);
+}
+
+static void sess_login_job_done(void *ctx, int rc)
+{
+	sess_login_job *job = ctx;
+
+	if (rc != PV_OK) {
+		sodium_memzero(&job->res, sizeof job->res);
+		job->res.status = SESS_LOGIN_FAILED;
+	}
+	job->done(job, rc);
+}
+
+void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *mobile,
+			  const char *code, const char *ip, int64_t now,
+			  sess_login_job *job, sess_login_done done)
+{
+	job->svc = svc;
+	job->otp = otp;
+	job->now = now;
+	job->done = done;
+	util_strlcpy(job->mobile, mobile, sizeof job->mobile);
+	util_strlcpy(job->ip, ip ? ip : "", sizeof job->ip);
+	/* a code too long to keep is no code: checked as a wrong one */
+	if (!code || util_strlcpy(job->code, code, sizeof job->code) != PV_OK)
+		util_strlcpy(job->code, code ? "x" : "", sizeof job->code);
+	store_tx_async(svc->st, sess_login_job_tx, job, sess_login_job_done, job);
+}
+
 int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
 		   sess_sso_result *res)
 {

@@ -49,6 +49,28 @@ typedef struct sess_login_result {
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 		   const char *code, const char *ip, int64_t now, sess_login_result *res);
 
+/* The same login without waiting for the store (store_tx_async): done(job,
+ * rc) is called once with what sess_login_otp would have answered and
+ * job->res filled, on this thread before sess_login_otp_async returns or
+ * later on the store's thread (see store_tx_async: done must be short and
+ * must not start a transaction). The caller owns job (mobile, code and ip
+ * are copied into it) and keeps it until done; done may free it. */
+typedef struct sess_login_job sess_login_job;
+typedef void (*sess_login_done)(sess_login_job *job, int rc);
+struct sess_login_job {
+	sess_login_result res; /* the answer, for done */
+	void *ctx;             /* the caller's */
+	/* private */
+	const sess_svc *svc;
+	const otp_svc *otp;
+	char mobile[STORE_MOBILE_MAX], code[16], ip[STORE_IP_MAX];
+	int64_t now;
+	sess_login_done done;
+};
+void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *mobile,
+			  const char *code, const char *ip, int64_t now,
+			  sess_login_job *job, sess_login_done done);
+
 /* Logs in the user whose e-mail a single sign-on provider vouched for:
  * only an active user whose e-mail is official and proven (activation link
  * used, or vouched for by an MDO's bulk upload or by the administrator who

@@ -6,6 +6,7 @@
 #include "core/accounts.h"
 #include "core/audit.h"
 #include "core/requests.h"
+#include "core/validate.h"
 #include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
@@ -229,31 +230,94 @@ static json_t *ad_user_row(const store_user *u)
 			 http_time(u->created_at), "updated_at", http_time(u->updated_at));
 }
 
-void api_mdo_users(http_req *req, http_resp *resp)
+/* A cursor as the API shows it: "c" and the store's number in base 36.
+ * Opaque to clients; valid for the query that answered it. */
+static void ad_cursor_out(int64_t v, char out[24])
+{
+	char tmp[16];
+	size_t n = 0, o = 0;
+
+	do
+		tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+	while ((v /= 36) > 0 && n < sizeof tmp);
+	out[o++] = 'c';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+}
+
+/* 0 when s is not a cursor of ad_cursor_out. */
+static int64_t ad_cursor_in(const char *s)
+{
+	int64_t v = 0;
+
+	if (!s || s[0] != 'c' || !s[1] || strlen(s) > 8)
+		return 0;
+	for (s++; *s; s++) {
+		const char *d = strchr("0123456789abcdefghijklmnopqrstuvwxyz", *s);
+
+		if (!d || !*s)
+			return 0;
+		v = v * 36 + (d - "0123456789abcdefghijklmnopqrstuvwxyz");
+	}
+	return v <= UINT32_MAX ? v : 0;
+}
+
+/* Checks the query's parameters into uq (q normalised: a mobile number
+ * as its 10 digits); writes the problem and answers 0 when one is wrong. */
+static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
+			  char org[STORE_ID_MAX], char qbuf[STORE_USER_Q_MAX + 1])
 {
 	const char *status = http_query(req, "status"), *q = http_query(req, "q");
-	store *s = req->app->st;
-	store_user *items = NULL;
-	store_page pg;
-	char org[STORE_ID_MAX];
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *arr;
-	int rc;
+	const char *after = http_query(req, "after");
+	char mobile[STORE_MOBILE_MAX];
+	size_t len = 0;
 
-	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &pg))
-		return;
+	memset(uq, 0, sizeof *uq);
+	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &uq->pg))
+		return 0;
 	if (status && *status && strcmp(status, STORE_USER_ACTIVE) && strcmp(status, STORE_USER_INACTIVE) &&
 	    strcmp(status, STORE_USER_PENDING)) {
 		http_problem(resp, 400, "invalid_status",
 			     "status must be active, inactive or pending_activation.", NULL);
-		return;
+		return 0;
 	}
-	if (q && strlen(q) > 200) {
+	if (after && (!(uq->after = ad_cursor_in(after)) || http_query(req, "page"))) {
+		http_problem(resp, 400, "invalid_cursor",
+			     "after must be the next of an earlier answer, without page.", NULL);
+		return 0;
+	}
+	q = q ? util_trim(q, strlen(q), &len) : "";
+	if (!q || len > 200) {
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
+		return 0;
+	}
+	if (val_mobile(q, len, mobile))
+		q = mobile, len = strlen(mobile);
+	util_strncpy0(qbuf, STORE_USER_Q_MAX + 1, q, len);
+	uq->org_id = org;
+	uq->status = status ? status : "";
+	uq->q = qbuf;
+	return 1;
+}
+
+void api_mdo_users(http_req *req, http_resp *resp)
+{
+	store_user_query uq;
+	store_user_list_info info;
+	store_user *items = NULL;
+	char org[STORE_ID_MAX], qbuf[STORE_USER_Q_MAX + 1], next[24];
+	size_t n = 0;
+	json_t *arr;
+	int rc;
+
+	if (!ad_users_query(req, resp, &uq, org, qbuf))
+		return;
+	rc = store_user_list(req->app->st, &uq, &items, &n, &info);
+	if (rc == PV_EINVAL) {
+		http_problem(resp, 400, "query_too_long", "The search has too many words.", NULL);
 		return;
 	}
-	rc = store_user_list(s, org, status ? status : "", q ? q : "", pg, &items, &n, &total);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		return;
@@ -262,7 +326,14 @@ void api_mdo_users(http_req *req, http_resp *resp)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, ad_user_row(&items[i]));
 	free(items);
-	http_json(resp, 200, http_list(arr, total, pg));
+	if (info.next)
+		ad_cursor_out(info.next, next);
+	http_json(resp, 200,
+		  json_pack("{s:o, s:I, s:b, s:o, s:I, s:o}", "items", arr, "total",
+			    (json_int_t)info.total, "total_exact", info.total_exact, "page",
+			    uq.after ? json_null() : json_integer(uq.pg.page), "per_page",
+			    (json_int_t)uq.pg.per_page, "next",
+			    info.next ? json_string(next) : json_null()));
 }
 
 void api_mdo_user_status(http_req *req, http_resp *resp)

@@ -1,5 +1,6 @@
 /* One-time passwords, logins, logout and the current user. */
 #include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -182,38 +183,27 @@ static void aa_login_answer(http_req *req, http_resp *resp, const store_user *u,
 	http_json(resp, 200, doc);
 }
 
-void api_auth_otp(http_req *req, http_resp *resp)
+/* The answer to an OTP login. */
+static void aa_otp_answer(http_req *req, http_resp *resp, int rc, const sess_login_result *res)
 {
-	app *a = req->app;
-	json_t *body = http_body_json(req, resp);
-	char mobile[STORE_MOBILE_MAX];
-	sess_login_result res;
-	int rc;
-
-	if (!body)
-		return;
-	if (!aa_mobile(body, resp, mobile))
-		goto out;
-	rc = sess_login_otp(a->sess, a->otp, mobile, http_jstr(body, "code"), req->ip,
-			    util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
-		goto out;
+		return;
 	}
-	switch (res.status) {
+	switch (res->status) {
 	case SESS_LOGIN_OK:
-		aa_login_answer(req, resp, &res.user, res.token, res.csrf, 0);
+		aa_login_answer(req, resp, &res->user, res->token, res->csrf, 0);
 		break;
 	case SESS_LOGIN_RATE_LIMITED:
-		aa_rate_limited(resp, res.retry_after_s,
+		aa_rate_limited(resp, res->retry_after_s,
 				"Too many wrong codes from this address; please wait.");
 		break;
 	case SESS_LOGIN_NUMBER_LOCKED:
-		aa_rate_limited(resp, res.retry_after_s,
+		aa_rate_limited(resp, res->retry_after_s,
 				"Too many failed logins for this number; please wait.");
 		break;
 	case SESS_LOGIN_CODE_DEAD:
-		aa_rate_limited(resp, res.retry_after_s,
+		aa_rate_limited(resp, res->retry_after_s,
 				"Too many wrong codes; please ask for a new one.");
 		break;
 	case SESS_LOGIN_NOT_ACTIVATED:
@@ -226,7 +216,43 @@ void api_auth_otp(http_req *req, http_resp *resp)
 	default:
 		http_problem(resp, 401, "login_failed", "The mobile number or the code is not right.", NULL);
 	}
-	sodium_memzero(&res, sizeof res);
+}
+
+/* The login's transaction done (on the store's thread, or this one):
+ * answer, forget the secrets, hand the connection back. */
+static void aa_otp_done(sess_login_job *job, int rc)
+{
+	http_req *req = job->ctx;
+
+	log_set_request_id(req->rid);
+	aa_otp_answer(req, &req->resp, rc, &job->res);
+	sodium_memzero(job, sizeof *job);
+	free(job);
+	log_set_request_id(NULL);
+	http_defer_done(req);
+}
+
+/* The login runs as one store transaction that does not hold this thread
+ * while it waits for the group commit (sess_login_otp_async). */
+void api_auth_otp(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	char mobile[STORE_MOBILE_MAX];
+	sess_login_job *job;
+
+	if (!body)
+		return;
+	if (!aa_mobile(body, resp, mobile))
+		goto out;
+	if (!(job = calloc(1, sizeof *job))) {
+		http_problem_err(resp, PV_ENOMEM);
+		goto out;
+	}
+	job->ctx = req;
+	http_defer(req);
+	sess_login_otp_async(a->sess, a->otp, mobile, http_jstr(body, "code"), req->ip,
+			     util_now_ms(), job, aa_otp_done);
 out:
 	json_decref(body);
 }

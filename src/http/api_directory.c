@@ -114,13 +114,62 @@ static int da_query(http_req *req, http_resp *resp, const char **q,
 	return 1;
 }
 
+/* The rendering of an organisation kept with the snapshot (made on its
+ * first showing), or NULL without memory. */
+static const char *da_org_json(const dir_snap *sn, const dir_org *o)
+{
+	const char *json = dir_org_render_get(sn, o);
+	buf one;
+
+	if (json)
+		return json;
+	buf_init(&one, 64u << 10);
+	da_org(&one, sn, o, 0);
+	json = buf_error(&one) == PV_OK ? dir_org_render_put(sn, o, buf_steal(&one, NULL)) : NULL;
+	buf_free(&one);
+	return json;
+}
+
+/* {"items":[...]} from the kept renderings, in one allocation of the
+ * exact size (the hottest public answer: no growing, no second copy). */
+static int da_orgs_answer(http_resp *resp, const dir_snap *sn, const dir_org *const *found,
+			  size_t n)
+{
+	static const char head[] = "{\"items\":[", tail[] = "]}";
+	const char *json[DIRAPI_MAX_LIMIT];
+	size_t len[DIRAPI_MAX_LIMIT], total = sizeof head - 1 + sizeof tail - 1;
+	char *body, *w;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(json[i] = da_org_json(sn, found[i])))
+			return PV_ENOMEM; /* no half-written list */
+		len[i] = strlen(json[i]);
+		total += len[i] + (i > 0);
+	}
+	if (!(w = body = malloc(total + 1)))
+		return PV_ENOMEM;
+	memcpy(w, head, sizeof head - 1);
+	w += sizeof head - 1;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*w++ = ',';
+		memcpy(w, json[i], len[i]);
+		w += len[i];
+	}
+	memcpy(w, tail, sizeof tail); /* with its NUL */
+	resp->body = body;
+	resp->len = total;
+	resp->status = 200;
+	resp->ctype = "application/json";
+	return PV_OK;
+}
+
 void api_orgs_search(http_req *req, http_resp *resp)
 {
 	const char *q, *sector = http_query(req, "sector");
 	const dir_org *found[DIRAPI_MAX_LIMIT];
 	size_t qlen, limit, n = 0;
 	dir_snap *sn;
-	buf b;
 	int rc;
 
 	if (!da_query(req, resp, &q, &qlen, &limit))
@@ -140,37 +189,11 @@ void api_orgs_search(http_req *req, http_resp *resp)
 		http_problem(resp, 400, "query_too_long", "The search has too many words.", NULL);
 		return;
 	}
-	buf_init(&b, 1u << 20);
-	buf_adds(&b, "{\"items\":[");
-	for (size_t i = 0; i < n; i++) {
-		const char *json = dir_org_render_get(sn, found[i]);
-
-		if (i)
-			buf_add(&b, ",", 1);
-		if (!json) { /* first time this organisation is shown */
-			buf one;
-
-			buf_init(&one, 64u << 10);
-			da_org(&one, sn, found[i], 0);
-			json = buf_error(&one) == PV_OK
-				       ? dir_org_render_put(sn, found[i], buf_steal(&one, NULL))
-				       : NULL;
-			buf_free(&one);
-		}
-		if (!json) { /* out of memory: no half-written list */
-			rc = PV_ENOMEM;
-			break;
-		}
-		buf_adds(&b, json);
-	}
-	buf_adds(&b, "]}");
+	if (rc == PV_OK)
+		rc = da_orgs_answer(resp, sn, found, n);
 	dir_release(req->app->dir, sn);
-	if (rc != PV_OK) {
-		buf_free(&b);
+	if (rc != PV_OK)
 		http_problem_err(resp, rc);
-		return;
-	}
-	da_send(resp, &b);
 }
 
 void api_orgs_get(http_req *req, http_resp *resp)

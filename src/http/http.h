@@ -25,8 +25,12 @@ enum http_auth { AUTH_NONE = 0, AUTH_USER, AUTH_SPV, AUTH_MDO };
 
 /* Where a route's work runs (server.c): on the work pool while its
  * connection waits (the default), on the HTTP thread itself (answers from
- * memory, microseconds), or on the pool of calls to a remote party. */
-enum http_exec { EXEC_POOL = 0, EXEC_INLINE, EXEC_REMOTE };
+ * memory, microseconds), or on the pool of calls to a remote party.
+ * EXEC_ASYNC: a handler whose only store work is store_tx_async (then
+ * http_defer): on the HTTP thread when the store's transactions do not
+ * hold the calling thread (store_tx_async_waits() is 0), else on the
+ * work pool. */
+enum http_exec { EXEC_POOL = 0, EXEC_INLINE, EXEC_REMOTE, EXEC_ASYNC };
 
 typedef struct http_resp {
 	int status;
@@ -63,14 +67,22 @@ typedef struct http_req {
 	int status; /* of the answer, for the access log */
 	void *ext;  /* route-specific state (uploads), freed by ext_free */
 	void (*ext_free)(void *ext);
+	int deferred;   /* http_defer: the answer comes from another thread */
+	int defer_refs; /* atomic: the pool job and the answer, each drops one */
 	/* authentication, filled by auth.c for routes that need it */
 	int authed;
 	int via_cookie;
+	size_t nroles;
+	/* Last, and not zeroed when a request starts (3 KiB of the 5 that
+	 * every request, a search too, would clear): read only once authed
+	 * is set, or after a handler has filled them. */
 	store_session session;
 	store_user user;
 	store_role roles[HTTP_ROLES_MAX];
-	size_t nroles;
 } http_req;
+
+/* The part of an http_req zeroed when a request starts. */
+#define HTTP_REQ_ZEROED offsetof(http_req, session)
 
 
 typedef void (*http_handler)(http_req *req, http_resp *resp);
@@ -147,6 +159,14 @@ int http_is_json_type(const char *s);
 
 /* Static files under the web root; answers 404 problem when absent. */
 void http_static(http_req *req, http_resp *resp);
+
+/* A handler (of an EXEC_POOL or EXEC_ASYNC route) whose answer will be
+ * made by another thread (a store transaction's completion) calls
+ * http_defer first, returns without an answer, and that thread fills
+ * req->resp and calls http_defer_done, after which it must not touch req.
+ * The connection waits meanwhile, holding no thread. */
+void http_defer(http_req *req);
+void http_defer_done(http_req *req);
 
 /* Counts one request of kind from the client's address against a limit
  * per hour (kind "anon" for anonymous writes, "sso-ip"...): PV_OK, or an

@@ -119,8 +119,10 @@ void http_pool_submit(http_pool *p, http_pool_fn fn, void *arg)
 	/* reserved places never outnumber the ring: this slot is free */
 	p->q[(p->head + p->count) % p->queue_max] = (struct pool_job){fn, arg, util_mono_ns()};
 	p->count++;
-	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+	/* after the unlock: the woken thread does not at once block on the
+	 * lock this one still holds (the pool outlives every submit) */
+	pthread_cond_signal(&p->wake);
 }
 
 int64_t http_pool_depth(const http_pool *p)

@@ -13,7 +13,7 @@ const struct http_route http_routes[] = {
 	{"GET", "/api/v1/positions", api_positions_search, AUTH_NONE, "positions_search", NULL, EXEC_INLINE},
 	{"POST", "/api/v1/otp", api_otp_send, AUTH_NONE, "otp_send", NULL, EXEC_POOL},
 	{"POST", "/api/v1/otp/verify", api_otp_verify, AUTH_NONE, "otp_verify", NULL, EXEC_POOL},
-	{"POST", "/api/v1/auth/otp", api_auth_otp, AUTH_NONE, "auth_otp", NULL, EXEC_POOL},
+	{"POST", "/api/v1/auth/otp", api_auth_otp, AUTH_NONE, "auth_otp", NULL, EXEC_ASYNC},
 	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL, EXEC_POOL},
 	{"POST", "/api/v1/auth/password/otp", api_auth_password_otp, AUTH_NONE, "auth_password_otp", NULL, EXEC_POOL},
 	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL, EXEC_POOL},

@@ -6,7 +6,9 @@
  * The HTTP threads only read, route and write. A route's work runs on a
  * work pool (http/pool.h) while its connection is suspended, unless the
  * route is marked EXEC_INLINE (cheap answers from memory: health, the
- * directory search, static files); calls to a remote party (single sign-
+ * directory search, static files) or EXEC_ASYNC (the OTP login: its one
+ * transaction goes to the store's group commit, which answers it from its
+ * own thread, so no thread waits for it); calls to a remote party (single sign-
  * on) run on a pool of their own, so a slow provider holds only that one.
  * A full pool answers 503 with Retry-After at once. Connections are
  * watched by http/conns.h (per-address limit, header, body and answer
@@ -110,13 +112,14 @@ static http_req *srv_req_new(http_server *srv, struct MHD_Connection *c,
 			     const char *method, const char *url)
 {
 	app *a = srv->app;
-	http_req *r = calloc(1, sizeof *r);
+	http_req *r = malloc(sizeof *r);
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	const char *rid;
 
 	if (!r)
 		return NULL;
+	memset(r, 0, HTTP_REQ_ZEROED);
 	r->conn = c;
 	r->app = a;
 	r->srv = srv;
@@ -254,6 +257,32 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 	rt->fn(req, resp);
 }
 
+static int64_t srv_deferred; /* answers owed by other threads (http_defer) */
+
+void http_defer(http_req *req)
+{
+	req->deferred = 1;
+	__atomic_store_n(&req->defer_refs, 2, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&srv_deferred, 1, __ATOMIC_RELAXED);
+}
+
+/* The pool job and the deferred answer each drop a reference; the last
+ * one hands the answer back to the HTTP thread (the other may still be
+ * running when the first is done). */
+static void srv_defer_drop(http_req *req)
+{
+	if (__atomic_sub_fetch(&req->defer_refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	req->done = 1;
+	MHD_resume_connection(req->conn);
+	__atomic_fetch_sub(&srv_deferred, 1, __ATOMIC_RELEASE);
+}
+
+void http_defer_done(http_req *req)
+{
+	srv_defer_drop(req);
+}
+
 /* A route's work on a pool thread; the connection waits, suspended. */
 static void srv_pooled(void *arg, int stale)
 {
@@ -268,6 +297,10 @@ static void srv_pooled(void *arg, int stale)
 		srv_dispatch(req, &req->resp);
 	}
 	log_set_request_id(NULL);
+	if (req->deferred) {
+		srv_defer_drop(req);
+		return;
+	}
 	req->done = 1;
 	MHD_resume_connection(req->conn);
 }
@@ -284,9 +317,17 @@ static enum MHD_Result srv_finish(http_req *req)
 	conns_work(req->crec);
 	if (rt && !req->body_too_large)
 		pool = rt->exec == EXEC_POOL ? req->srv->work
-		       : rt->exec == EXEC_REMOTE ? req->srv->remote : NULL;
+		       : rt->exec == EXEC_REMOTE ? req->srv->remote
+		       : rt->exec == EXEC_ASYNC && store_tx_async_waits(req->app->st)
+			       ? req->srv->work
+			       : NULL;
 	if (!pool) {
 		srv_dispatch(req, &req->resp);
+		if (req->deferred) { /* answered later, from another thread */
+			MHD_suspend_connection(req->conn);
+			srv_defer_drop(req); /* after suspending: it may resume */
+			return MHD_YES;
+		}
 		return srv_send(req, &req->resp);
 	}
 	if (http_pool_reserve(pool) != PV_OK) {
@@ -374,6 +415,7 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	int64_t dur;
 	char ms[32], st[8];
 	size_t route;
+	int level;
 
 	(void)cls;
 	(void)c;
@@ -384,18 +426,20 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			   : (req->status && req->status != 404 && req->status != 405
 				      ? http_nroutes : http_nroutes + 1);
 	metrics_observe(route, req->status, dur);
-	snprintf(ms, sizeof ms, "%.3f", (double)dur / 1e6);
-	snprintf(st, sizeof st, "%d", req->status);
-	log_set_request_id(req->rid);
-	/* the path only: query strings (which may carry tokens) are never
-	 * logged */
-	log_kv(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
-	       "request", "method", req->method, "path",
-	       req->route ? req->route->pattern : req->path, "status", st,
-	       "ms", ms, "ip", req->ip,
-	       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "aborted",
-	       "true", NULL);
-	log_set_request_id(NULL);
+	level = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN;
+	if (log_enabled(level)) {
+		snprintf(ms, sizeof ms, "%.3f", (double)dur / 1e6);
+		snprintf(st, sizeof st, "%d", req->status);
+		log_set_request_id(req->rid);
+		/* the path only: query strings (which may carry tokens) are
+		 * never logged */
+		log_kv(level, "request", "method", req->method, "path",
+		       req->route ? req->route->pattern : req->path, "status", st,
+		       "ms", ms, "ip", req->ip,
+		       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "aborted",
+		       "true", NULL);
+		log_set_request_id(NULL);
+	}
 	conns_end(req->crec);
 	__atomic_fetch_sub(&srv_inflight, 1, __ATOMIC_RELAXED);
 	if (req->ext && req->ext_free)
@@ -596,7 +640,7 @@ static int srv_start_workers(http_server *srv, unsigned cores)
 	const pv_config *cfg = srv->app->cfg;
 	char bad[64];
 	conns_cfg cc;
-	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * 4;
+	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * 16;
 
 	if (net_cidrs_parse(cfg->trusted_proxies, &srv->trusted, bad, sizeof bad) != PV_OK) {
 		log_kv(LOG_ERROR, "PRAVESH_TRUSTED_PROXIES: not an address or range", "item", bad, NULL);
@@ -653,7 +697,10 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, srv_notify_conn, NULL,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+		/* a connection's buffer (request line and headers); MHD
+		 * zeroes all of it after every request, so its size is a
+		 * cost of every request: 64 KiB was 2 us of a search */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)(a->cfg->header_timeout > 0 ? a->cfg->header_timeout : 10),
 		MHD_OPTION_CONNECTION_LIMIT,
@@ -702,6 +749,10 @@ void http_server_stop(http_server *srv)
 	MHD_quiesce_daemon(srv->d);
 	while (http_server_inflight() > 0 &&
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
+		usleep(10000);
+	/* an answer owed by another thread will resume its connection: the
+	 * daemon must outlive it (the store answers within its retries) */
+	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
 		usleep(10000);
 	http_pool_stop(srv->work);
 	http_pool_stop(srv->remote);

@@ -1,6 +1,7 @@
 /* store.c: chooses the store backend once, from the URL, and runs
- * transactions for callers (store_tx). The backend table is the only place
- * that knows which backends exist. */
+ * transactions for callers (store_tx: the retries are here; one attempt is
+ * the backend's when it batches attempts, else begin/fn/commit here). The
+ * backend table is the only place that knows which backends exist. */
 #include "store/store.h"
 
 #include <pthread.h>
@@ -16,8 +17,14 @@
 static int store_open_sqlite(const char *path, const store_options *opt,
 			     store **out)
 {
-	(void)opt;
-	return store_sqlite_open(path, out);
+	const char *sync = opt->sqlite_sync;
+
+	*out = NULL;
+	if (sync && *sync && strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0) {
+		log_kv(LOG_ERROR, "PRAVESH_SQLITE_SYNC must be full or normal", "value", sync, NULL);
+		return PV_EINVAL;
+	}
+	return store_sqlite_open(path, !(sync && strcmp(sync, "normal") == 0), out);
 }
 
 struct store_backend {
@@ -40,7 +47,7 @@ int store_open(const char *url, store **out)
 int store_open_with(const char *url, const store_options *opt, store **out)
 {
 	static const store_options defaults = {STORE_STATEMENT_TIMEOUT_MS,
-					       STORE_LOCK_TIMEOUT_MS};
+					       STORE_LOCK_TIMEOUT_MS, NULL};
 	const char *rest;
 
 	if (!opt)
@@ -71,7 +78,7 @@ int store_open_with(const char *url, const store_options *opt, store **out)
 		       NULL);
 		return PV_EINVAL;
 	}
-	return store_sqlite_open(url, out); /* a bare path */
+	return store_open_sqlite(url, opt, out); /* a bare path */
 }
 
 void store_close(store *s)
@@ -196,6 +203,23 @@ static void store_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* One attempt of a transaction on the calling thread's connection. */
+static int store_tx_once(store *s, store_tx_fn fn, void *ctx)
+{
+	int rc = store_tx_begin(s);
+
+	if (rc == PV_EINVAL)
+		return rc; /* one is already open: not ours to end */
+	if (rc == PV_OK) {
+		rc = fn(s, ctx);
+		if (rc == PV_OK)
+			rc = store_tx_commit(s);
+	}
+	if (rc != PV_OK)
+		store_tx_rollback(s);
+	return rc;
+}
+
 int store_tx(store *s, store_tx_fn fn, void *ctx)
 {
 	int rc = PV_EBUSY;
@@ -203,18 +227,26 @@ int store_tx(store *s, store_tx_fn fn, void *ctx)
 	for (int i = 0; i < STORE_TX_TRIES && rc == PV_EBUSY; i++) {
 		if (i)
 			store_backoff(i - 1);
-		rc = store_tx_begin(s);
+		rc = s->ops->tx_attempt ? s->ops->tx_attempt(s, fn, ctx)
+					: store_tx_once(s, fn, ctx);
 		if (rc == PV_EINVAL)
-			return rc; /* one is already open: not ours to end */
-		if (rc == PV_OK) {
-			rc = fn(s, ctx);
-			if (rc == PV_OK)
-				rc = store_tx_commit(s);
-		}
-		if (rc != PV_OK)
-			store_tx_rollback(s);
+			return rc;
 	}
 	if (rc == PV_EBUSY)
 		log_kv(LOG_WARN, "store transaction given up after retries", NULL);
 	return rc;
+}
+
+void store_tx_async(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx)
+{
+	if (s->ops->tx_submit) {
+		s->ops->tx_submit(s, fn, ctx, done, done_ctx);
+		return;
+	}
+	done(done_ctx, store_tx(s, fn, ctx));
+}
+
+int store_tx_async_waits(store *s)
+{
+	return s->ops->tx_submit == NULL;
 }

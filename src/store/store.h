@@ -295,11 +295,56 @@ typedef struct store_page {
 	int64_t page, per_page;
 } store_page;
 
+/* A query of one organisation's users (user_list). Users are listed
+ * newest first: in the order they were added to the organisation, the last
+ * added first (users are never deleted nor moved). q chooses which:
+ * - "" (or NULL): all of them;
+ * - exactly 10 digits: the user whose mobile is that number (callers
+ *   normalise a number first);
+ * - text with an '@': the user whose e-mail is that address, with ASCII
+ *   letters compared case-insensitively;
+ * - other text, split into words as the directory search splits names
+ *   (runs of ASCII letters and digits or of non-ASCII bytes; ASCII letters
+ *   folded to lower case; everything else separates words, so % _ * "
+ *   are nothing special): the users whose first and last names have, for
+ *   every word of q, a word that starts with it. Text without a word
+ *   matches nobody; more than STORE_USER_Q_WORDS words, or more than
+ *   STORE_USER_Q_MAX bytes: PV_EINVAL.
+ * status "" (or NULL) = any, else only users with that status. A page is
+ * pg.per_page users (1..100): the pg.page-th page (from 1), or, when
+ * after > 0, the users that come after the cursor `after`, a `next` from
+ * an earlier answer to the same query (pg.page is then ignored).
+ * The answer's info: total, the users that match, at most
+ * STORE_USER_COUNT_MAX for a name search (then total_exact is 0: more
+ * match); next, the cursor of the following page, 0 when no user follows
+ * this page. */
+#define STORE_USER_Q_MAX 256
+#define STORE_USER_Q_WORDS 8
+#define STORE_USER_COUNT_MAX 1000
+typedef struct store_user_query {
+	const char *org_id;
+	const char *status;
+	const char *q;
+	store_page pg;
+	int64_t after;
+} store_user_query;
+
+typedef struct store_user_list_info {
+	int64_t total;
+	int total_exact;
+	int64_t next;
+} store_user_list_info;
+
 /* Callback for whole-table iteration; return non-zero to stop (the value is
  * returned by the iterating function). */
 typedef int (*store_org_cb)(void *ctx, const store_org *org);
 typedef int (*store_position_cb)(void *ctx, const store_position *pos);
 typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
+
+/* A function that store_tx() runs in a transaction (see there), and what
+ * store_tx_async() calls with its answer. */
+typedef int (*store_tx_fn)(store *s, void *ctx);
+typedef void (*store_tx_done)(void *done_ctx, int rc);
 
 struct store_ops {
 	const char *name; /* "sqlite", "postgres" */
@@ -311,6 +356,18 @@ struct store_ops {
 	int (*tx_begin)(store *s);
 	int (*tx_commit)(store *s);
 	int (*tx_rollback)(store *s); /* safe to call when no tx is open */
+	/* Optional (NULL: store_tx runs begin, fn, commit on the calling
+	 * thread). One attempt of store_tx(): runs fn in a transaction and
+	 * commits it, or undoes all that fn did; answers PV_OK, fn's error,
+	 * PV_EBUSY (store_tx runs it again), or PV_EINVAL when the calling
+	 * thread has a transaction open. The SQLite backend batches the
+	 * attempts of concurrent threads (group commit, see store_tx). */
+	int (*tx_attempt)(store *s, store_tx_fn fn, void *ctx);
+	/* Optional (NULL: store_tx_async runs store_tx, then done, on the
+	 * calling thread). store_tx_async() of a backend that runs the
+	 * transaction on a thread of its own. */
+	void (*tx_submit)(store *s, store_tx_fn fn, void *ctx, store_tx_done done,
+			  void *done_ctx);
 
 	/* Directory. org_upsert inserts or updates by id and bumps the
 	 * directory version; org_each visits every organisation (active or
@@ -356,15 +413,14 @@ struct store_ops {
 			       int64_t now);
 	/* Marks the user's e-mail proven (email_verified = 1). */
 	int (*user_verify_email)(store *s, const char *id, int64_t now);
-	/* Users of one organisation, newest first. status "" = any; q "" = no
-	 * filter, else a case-insensitive substring of first name, last name,
-	 * e-mail or mobile. *items is malloc'd (caller frees), *n its length,
-	 * *total the count of all matches. q is taken literally (% and _ are
-	 * no wildcards), at most 256 bytes (else PV_EINVAL); case is folded
-	 * for ASCII letters only. */
-	int (*user_list)(store *s, const char *org_id, const char *status,
-			 const char *q, store_page pg, store_user **items,
-			 size_t *n, int64_t *total);
+	/* Users of one organisation (see store_user_query): *items is
+	 * malloc'd (caller frees), *n its length, *info the total and the
+	 * cursor of the next page. Every kind of query answers in time
+	 * independent of the organisation's size (an index, a kept count),
+	 * but page N of a list filtered by status, and of a name search,
+	 * which step over what comes before them: the cursor does not. */
+	int (*user_list)(store *s, const store_user_query *q, store_user **items,
+			 size_t *n, store_user_list_info *info);
 
 	/* PV_ECONFLICT when the user already has that role (and org). */
 	int (*role_add)(store *s, const char *user_id, const store_role *r);
@@ -601,6 +657,10 @@ typedef struct store_options {
 	 * statement_timeout answers PV_ESTORE. SQLite waits for its write
 	 * lock for a fixed 5 s. */
 	int64_t statement_timeout_ms, lock_timeout_ms;
+	/* SQLite: "full" (NULL: the default; a commit is on disk when it
+	 * returns) or "normal" (a commit survives a crash of the process,
+	 * not a power cut); anything else: PV_EINVAL. See sqlite_conn.c. */
+	const char *sqlite_sync;
 } store_options;
 
 #define STORE_STATEMENT_TIMEOUT_MS 30000
@@ -639,16 +699,50 @@ int64_t store_upload_user_row(const char *id);
 /* 1 when id is a valid blob id (see blob_put), else 0. */
 int store_blob_id_valid(const char *id);
 
-/* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
- * answers PV_OK, rolls back and answers fn's error otherwise. When begin,
- * fn or commit answers PV_EBUSY, the transaction is rolled back and run
- * again from the start, at most STORE_TX_TRIES times in all, after a short
- * random pause; fn must therefore put nothing outside the store before the
- * commit (and reset whatever it fills in for the caller each time it
- * starts). Not for use inside another transaction (PV_EINVAL). */
+/* Runs fn(s, ctx) in a transaction: commits when fn answers PV_OK, undoes
+ * everything fn did and answers fn's error otherwise. When begin, fn or
+ * commit answers PV_EBUSY, what fn did is undone and fn is run again from
+ * the start, at most STORE_TX_TRIES times in all, after a short random
+ * pause; fn must therefore put nothing outside the store before the commit
+ * (and reset whatever it fills in for the caller each time it starts). Not
+ * for use inside another transaction (PV_EINVAL), nor from inside fn.
+ *
+ * Group commit: a backend may run the functions of concurrent callers one
+ * after another in one transaction of its own, on a thread of its own,
+ * and commit them together (the SQLite backend does: one commit, and one
+ * sync to disk, for many callers). Each
+ * caller still gets its own answer, and all or nothing of its own work:
+ * a function that fails is undone alone (a savepoint), the others' work
+ * stays; when the batch's transaction itself is lost (busy, I/O), every
+ * function of the batch is run again. So fn
+ * - may run on another thread than its caller's: it must not use
+ *   thread-local state (errno aside), nor wait for other callers of
+ *   store_tx;
+ * - sees what the functions before it in its batch wrote, as if they had
+ *   committed just before it started (they commit with it or not at all,
+ *   so this is the read committed promised above);
+ * - may be run again, before any answer, when another function of its
+ *   batch failed (so it may run more often than STORE_TX_TRIES);
+ * - must not call store_tx, tx_begin, tx_commit or tx_rollback
+ *   (PV_EINVAL). */
 #define STORE_TX_TRIES 5
-typedef int (*store_tx_fn)(store *s, void *ctx);
 int store_tx(store *s, store_tx_fn fn, void *ctx);
+
+/* store_tx without waiting: runs fn as store_tx does (the same retries,
+ * the same promises to and from fn), then calls done(done_ctx, rc) with
+ * what store_tx would have answered, once, after the commit. done runs on
+ * the calling thread before store_tx_async returns, or later on a thread
+ * of the backend (the SQLite backend's committer: then the caller's thread
+ * was free meanwhile); fn's ctx and done_ctx must live until done. done
+ * must be short, and must not call store_tx, store_tx_async or
+ * tx_begin (reads are fine): it holds up the transactions behind it. */
+void store_tx_async(store *s, store_tx_fn fn, void *ctx, store_tx_done done,
+		    void *done_ctx);
+/* 1 when store_tx_async runs the transaction on the calling thread (and
+ * so waits for the store), 0 when it hands it to a thread of the backend
+ * and returns at once: a thread that must never wait (an HTTP thread) may
+ * then call it. */
+int store_tx_async_waits(store *s);
 
 /* ---- one wrapper per operation: call sites never spell s->ops ---- */
 
@@ -762,9 +856,9 @@ static inline int store_user_verify_email(store *s, const char *id, int64_t now)
 	return s->ops->user_verify_email(s, id, now);
 }
 
-static inline int store_user_list(store *s, const char *org_id, const char *status, const char *q, store_page pg, store_user **items, size_t *n, int64_t *total)
+static inline int store_user_list(store *s, const store_user_query *q, store_user **items, size_t *n, store_user_list_info *info)
 {
-	return s->ops->user_list(s, org_id, status, q, pg, items, n, total);
+	return s->ops->user_list(s, q, items, n, info);
 }
 
 static inline int store_role_add(store *s, const char *user_id, const store_role *r)

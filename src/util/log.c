@@ -37,6 +37,11 @@ void log_set_request_id(const char *rid)
 }
 
 
+const char *log_request_id(void)
+{
+	return log_rid;
+}
+
 void log_kv(int level, const char *msg, ...)
 {
 	char ts[32];

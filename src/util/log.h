@@ -14,6 +14,9 @@ int log_enabled(int level);
 /* The request id of the calling thread, added to every line it logs;
  * NULL or "" clears it. */
 void log_set_request_id(const char *rid);
+/* The calling thread's request id ("" when none): group commit carries a
+ * caller's id to the thread that runs its transaction. */
+const char *log_request_id(void);
 
 /* log_kv(LOG_INFO, "upload finished", "id", id, "status", st, NULL) */
 void log_kv(int level, const char *msg, ...) __attribute__((sentinel));

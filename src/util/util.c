@@ -118,3 +118,40 @@ int util_trim_copy(const char *s, char *out, size_t cap)
 	out[n] = '\0';
 	return 1;
 }
+
+static int util_is_word_byte(unsigned char c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+size_t util_words(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		size_t start, wlen;
+
+		while (i < n && !util_is_word_byte((unsigned char)s[i]))
+			i++;
+		start = i;
+		while (i < n && util_is_word_byte((unsigned char)s[i]))
+			i++;
+		wlen = i - start;
+		if (!wlen)
+			break;
+		if (o + (o ? 1 : 0) + wlen + 1 > cap)
+			break;
+		if (o)
+			out[o++] = ' ';
+		for (size_t k = 0; k < wlen; k++) {
+			char c = s[start + k];
+
+			out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -29,6 +29,12 @@ int util_strncpy0(char *dst, size_t cap, const char *src, size_t n);
 void util_lower_ascii(char *s);
 /* Trims ASCII white space on both ends; returns the start, sets *len. */
 const char *util_trim(const char *s, size_t n, size_t *len);
+/* The words of s (n bytes) as the searches see them: runs of ASCII
+ * letters and digits or of non-ASCII bytes (so words of any script), ASCII
+ * letters lower-cased, joined by single spaces into out (cap bytes,
+ * NUL-terminated, cut at a word boundary when it does not fit). Returns the
+ * length. Used by the directory search and the store's name search. */
+size_t util_words(const char *s, size_t n, char *out, size_t cap);
 /* Copies s trimmed into out (cap bytes): 1 when copied, 0 when s is NULL
  * or blank, -1 when it does not fit. */
 int util_trim_copy(const char *s, char *out, size_t cap);

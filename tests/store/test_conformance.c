@@ -460,12 +460,23 @@ static void test_user_insert_conflicts(void **state)
 			 PV_ENOTFOUND);
 }
 
+/* user_list with its query: a helper that asserts PV_OK. */
+static void ulist(const char *org, const char *status, const char *q, int64_t page,
+		  int64_t per_page, int64_t after, store_user **items, size_t *n,
+		  store_user_list_info *info)
+{
+	store_user_query uq = {org, status, q, {page, per_page}, after};
+
+	*items = NULL;
+	assert_int_equal(store_user_list(S, &uq, items, n, info), PV_OK);
+}
+
 static void test_user_list(void **state)
 {
 	char org[STORE_ID_MAX], other[STORE_ID_MAX];
 	store_user u[6], x, *items = NULL;
+	store_user_list_info info;
 	size_t n = 99;
-	int64_t total = -1;
 
 	(void)state;
 	new_org(org, NULL);
@@ -473,139 +484,166 @@ static void test_user_list(void **state)
 	for (int i = 0; i < 6; i++)
 		add_user(&u[i], org, T0 + 100 * i);
 	add_user(&x, other, T0 + 1000);
-	/* Names that only literal % and _ match. */
-	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE,
-						 T0),
-			 PV_OK);
-	assert_int_equal(store_user_set_status(S, u[3].id, STORE_USER_ACTIVE,
-						 T0),
-			 PV_OK);
+	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE, T0), PV_OK);
+	assert_int_equal(store_user_set_status(S, u[3].id, STORE_USER_ACTIVE, T0), PV_OK);
 
 	/* Page 1 of 2 per page: newest first. */
-	store_page pg = {1, 2};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 6);
+	ulist(org, "", "", 1, 2, 0, &items, &n, &info);
+	assert_true(info.total == 6 && info.total_exact);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[5].id);
 	assert_string_equal(items[1].id, u[4].id);
+	assert_true(info.next > 0);
 	free(items);
-	pg.page = 3;
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
+	ulist(org, "", "", 3, 2, 0, &items, &n, &info);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[1].id);
 	assert_string_equal(items[1].id, u[0].id);
+	assert_true(info.next == 0); /* nothing follows */
 	free(items);
-	pg.page = 4; /* past the end */
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
+	ulist(org, "", "", 4, 2, 0, &items, &n, &info); /* past the end */
 	assert_int_equal(n, 0);
-	assert_true(total == 6);
-	free(items);
+	assert_null(items);
+	assert_true(info.total == 6 && info.next == 0);
 
-	/* Status filter. */
-	pg = (store_page){1, 100};
-	assert_int_equal(store_user_list(S, org, STORE_USER_ACTIVE, NULL, pg,
-					   &items, &n, &total),
-			 PV_OK);
-	assert_true(total == 2);
+	/* The cursor walks the same order as the pages. */
+	int64_t after = 0;
+	int seen = 0;
+	do {
+		ulist(org, "", "", 1, 4, after, &items, &n, &info);
+		for (size_t i = 0; i < n; i++, seen++)
+			assert_string_equal(items[i].id, u[5 - seen].id);
+		after = info.next;
+		free(items);
+	} while (after);
+	assert_int_equal(seen, 6);
+
+	/* Status filter, with kept counts that follow status changes. */
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 100, 0, &items, &n, &info);
+	assert_true(info.total == 2);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].id, u[3].id);
 	assert_string_equal(items[1].id, u[1].id);
 	free(items);
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 1, 0, &items, &n, &info);
+	assert_int_equal(n, 1);
+	after = info.next;
+	free(items);
+	ulist(org, STORE_USER_ACTIVE, NULL, 1, 1, after, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[1].id);
+	assert_true(info.next == 0);
+	free(items);
+	ulist(org, STORE_USER_PENDING, NULL, 1, 100, 0, &items, &n, &info);
+	assert_true(info.total == 4 && n == 4);
+	free(items);
 
-	/* Search: case-insensitive on e-mail and mobile. */
+	/* Exact mobile number and e-mail (case-insensitive), this
+	 * organisation's only. */
+	ulist(org, "", u[4].mobile, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 1 && n == 1);
+	assert_string_equal(items[0].id, u[4].id);
+	free(items);
 	char q[STORE_EMAIL_MAX];
 	snprintf(q, sizeof q, "%s", u[2].email);
-	q[strcspn(q, "@")] = '\0';
 	for (char *c = q; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 'a' + 'A');
-	assert_int_equal(store_user_list(S, org, "", q, pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_int_equal(n, 1);
+	ulist(org, "", q, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 1 && n == 1);
 	assert_string_equal(items[0].id, u[2].id);
 	free(items);
-	assert_int_equal(store_user_list(S, org, "", u[4].mobile + 2, pg,
-					   &items, &n, &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, u[4].id);
-	free(items);
-	/* Other organisations' users are not listed. */
-	assert_int_equal(store_user_list(S, org, "", x.mobile, pg, &items,
-					   &n, &total),
-			 PV_OK);
-	assert_true(total == 0);
-	assert_int_equal(n, 0);
-	free(items);
+	ulist(org, STORE_USER_ACTIVE, q, 1, 20, 0, &items, &n, &info); /* u[2] is pending */
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", x.mobile, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", x.email, 1, 20, 0, &items, &n, &info);
+	assert_true(info.total == 0 && n == 0);
+	ulist(org, "", u[4].mobile + 2, 1, 20, 0, &items, &n, &info); /* not a number */
+	assert_true(info.total == 0 && n == 0);
 
-	/* % and _ in q are literal characters: four decoys, then names that
-	 * an unescaped pattern would confuse. */
-	char org2[STORE_ID_MAX];
-	store_user decoy, p1, p2, p3, p4;
-	new_org(org2, NULL);
-	for (int i = 0; i < 4; i++)
-		add_user(&decoy, org2, T0 + 1 + i);
-	make_user(&p1, org2, "", "", T0 + 10);
-	make_user(&p2, org2, "", "", T0 + 11);
-	make_user(&p3, org2, "", "", T0 + 12);
-	make_user(&p4, org2, "", "", T0 + 13);
-	snprintf(p1.last_name, sizeof p1.last_name, "Rise50%%Now");
-	snprintf(p2.last_name, sizeof p2.last_name, "Rise5000Now");
-	snprintf(p3.last_name, sizeof p3.last_name, "a_b");
-	snprintf(p4.last_name, sizeof p4.last_name, "axb");
-	store_user *ps[4] = {&p1, &p2, &p3, &p4};
-	for (int i = 0; i < 4; i++) {
-		uniq(ps[i]->email, sizeof ps[i]->email, "lit");
-		strcat(ps[i]->email, "@example.org");
-		uniq_mobile(ps[i]->mobile);
-		assert_int_equal(store_user_insert(S, ps[i], NULL), PV_OK);
+	/* Bad pages and queries. */
+	store_user_query bad = {org, "", "", {0, 10}, 0};
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+	bad.pg = (store_page){1, 101};
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+	bad.pg = (store_page){1, 10};
+	bad.q = "a b c d e f g h i";
+	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
+}
+
+/* Name search: every word of q starts a word of the first or last name;
+ * case folded for ASCII; punctuation separates words (no wildcards). */
+static void test_user_names(void **state)
+{
+	static const char *const names[][2] = {
+		{"Ram", "Kumar"}, {"Ramesh", "Kumar-Singh"}, {"Asha", "Ram"},
+		{"Sita", "Rise50%Now"}, {"Kumari", "a_b"}, {"राम", "प्रसाद"},
+	};
+	enum { N = sizeof names / sizeof names[0] };
+	char org[STORE_ID_MAX];
+	store_user u[N], *items;
+	store_user_list_info info;
+	size_t n;
+
+	(void)state;
+	new_org(org, NULL);
+	for (int i = 0; i < N; i++) {
+		char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+
+		uniq(email, sizeof email, "name");
+		strcat(email, "@example.org");
+		uniq_mobile(mobile);
+		make_user(&u[i], org, email, mobile, T0 + i);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "%s", names[i][0]);
+		snprintf(u[i].last_name, sizeof u[i].last_name, "%s", names[i][1]);
+		assert_int_equal(store_user_insert(S, &u[i], NULL), PV_OK);
 	}
-	assert_int_equal(store_user_list(S, org2, "", "50%", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, p1.id);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "A_B", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	assert_string_equal(items[0].id, p3.id);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "%", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "_", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 1);
-	free(items);
-	assert_int_equal(store_user_list(S, org2, "", "", pg, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == 8);
-	assert_int_equal(n, 8);
-	free(items);
+	struct {
+		const char *q;
+		int want[N + 1]; /* indexes, newest first, -1 ends */
+	} cases[] = {
+		{"ram", {2, 1, 0, -1}},      {"RAM kum", {1, 0, -1}}, {"kumar", {4, 1, 0, -1}},
+		{"singh", {1, -1}},          {"kumar-singh", {1, -1}}, {"r", {3, 2, 1, 0, -1}},
+		{"rise50", {3, -1}},         {"50%", {-1}},            {"now", {3, -1}},
+		{"a_b", {4, -1}},            {"b", {4, -1}},           {"राम", {5, -1}},
+		{"प्र", {5, -1}},            {"ram asha", {2, -1}},    {"zz", {-1}},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		int k = 0;
 
-	/* Bad pages. */
-	pg = (store_page){0, 10};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_EINVAL);
-	pg = (store_page){1, 101};
-	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
-					   &total),
-			 PV_EINVAL);
+		ulist(org, "", cases[c].q, 1, 20, 0, &items, &n, &info);
+		while (cases[c].want[k] >= 0) {
+			assert_true((size_t)k < n);
+			assert_string_equal(items[k].id, u[cases[c].want[k]].id);
+			k++;
+		}
+		assert_int_equal(n, k);
+		assert_true(info.total == k && info.total_exact);
+		free(items);
+	}
+	/* No word at all: nobody. */
+	ulist(org, "", "%_*", 1, 20, 0, &items, &n, &info);
+	assert_true(n == 0 && info.total == 0);
+	/* Pages, a cursor and a status over a name search. */
+	ulist(org, "", "ram", 1, 2, 0, &items, &n, &info);
+	assert_int_equal(n, 2);
+	assert_true(info.total == 3 && info.next > 0);
+	free(items);
+	ulist(org, "", "ram", 1, 2, info.next, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[0].id);
+	assert_true(info.next == 0);
+	free(items);
+	ulist(org, "", "ram", 2, 2, 0, &items, &n, &info);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, u[0].id);
+	free(items);
+	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE, T0), PV_OK);
+	ulist(org, STORE_USER_ACTIVE, "ram", 1, 20, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, u[1].id);
+	free(items);
 }
 
 static void test_roles_creds_consents(void **state)
@@ -1497,6 +1535,60 @@ static void make_bulk_user(store_user *u, const char *org, const store_upload *u
 	assert_int_equal(store_upload_user_id(up, row, u->id, sizeof u->id), PV_OK);
 }
 
+/* The organisation's list after a batch with refused rows: every user
+ * once, newest first, by cursor and by page number alike, the batch's last
+ * stored user first. */
+static void batch_listed(const char *org, const store_user *big, const int *bc,
+			 int nbig)
+{
+	store_user *items, *pg2;
+	store_user_list_info info, info2;
+	size_t n, n2, seen = 0;
+	int64_t after = 0, total = -1;
+	char (*ids)[STORE_ID_MAX] = calloc(4096, sizeof *ids);
+	int last = nbig - 1;
+
+	assert_non_null(ids);
+	while (last >= 0 && bc[last])
+		last--;
+	for (int page = 1; page < 100; page++) {
+		ulist(org, "", "", after ? 1 : page, 50, after, &items, &n, &info);
+		if (page == 1) {
+			total = info.total;
+			assert_true(n > 0);
+			assert_string_equal(items[0].id, big[last].id);
+		}
+		if (page == 2) { /* the same page by its number */
+			ulist(org, "", "", 2, 50, 0, &pg2, &n2, &info2);
+			assert_int_equal(n2, n);
+			for (size_t i = 0; i < n; i++)
+				assert_string_equal(pg2[i].id, items[i].id);
+			free(pg2);
+		}
+		for (size_t i = 0; i < n; i++) {
+			for (size_t j = 0; j < seen; j++)
+				assert_string_not_equal(ids[j], items[i].id);
+			assert_true(seen < 4096);
+			snprintf(ids[seen++], STORE_ID_MAX, "%s", items[i].id);
+		}
+		free(items);
+		after = info.next;
+		if (!after)
+			break;
+	}
+	assert_int_equal((int64_t)seen, total);
+	for (int i = 0; i < nbig; i++) {
+		int found = 0;
+
+		if (bc[i] == STORE_CONFLICT_KEY)
+			continue; /* its id is an earlier row's */
+		for (size_t j = 0; j < seen && !found; j++)
+			found = strcmp(ids[j], big[i].id) == 0;
+		assert_int_equal(found, bc[i] == 0);
+	}
+	free(ids);
+}
+
 static void test_user_insert_batch(void **state)
 {
 	char org[STORE_ID_MAX], upper[STORE_EMAIL_MAX], id[STORE_ID_MAX];
@@ -1618,6 +1710,7 @@ static void test_user_insert_batch(void **state)
 	}
 	assert_int_equal(store_user_get(S, big[77].id, &got), PV_OK);
 	assert_string_equal(got.email, big[70].email); /* the first of the two */
+	batch_listed(org, big, bc, BIG);
 	free(big);
 	free(bc);
 
@@ -1975,7 +2068,6 @@ static void test_user_race(void **state)
 	pthread_t th[RACE_THREADS];
 	store_user *items = NULL;
 	size_t n;
-	int64_t total;
 
 	(void)state;
 	assert_non_null(r);
@@ -2000,11 +2092,9 @@ static void test_user_race(void **state)
 	assert_int_equal(r->ok_own, RACE_THREADS * RACE_SHARED);
 	for (int k = 0; k < RACE_SHARED; k++)
 		assert_int_equal(r->wins[k], 1);
-	assert_int_equal(store_user_list(S, r->org, "", "",
-					   (store_page){1, 1}, &items, &n,
-					   &total),
-			 PV_OK);
-	assert_true(total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
+	store_user_list_info info;
+	ulist(r->org, "", "", 1, 1, 0, &items, &n, &info);
+	assert_true(info.total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
 	free(items);
 	free(r);
 }
@@ -2134,6 +2224,223 @@ static void test_store_tx(void **state)
 	assert_int_equal(store_tx_begin(S), PV_OK);
 	assert_int_equal(store_tx(S, tx_fn, &a), PV_EINVAL);
 	assert_int_equal(store_tx_rollback(S), PV_OK);
+}
+
+/* store_tx called by many threads at once (a backend may batch them into
+ * one transaction: group commit): each caller gets its own answer and all
+ * or nothing of its own work, whatever the others' functions answer; a
+ * refused call inside a function undoes only itself; store_tx and
+ * tx_begin are refused inside a function. */
+#define TXC_THREADS 8
+#define TXC_EACH 30
+
+struct txc {
+	char shared[STORE_KEY_MAX];
+	char own[TXC_THREADS][STORE_KEY_MAX];
+	store_user taken; /* a user whose mobile is taken */
+	char org[STORE_ID_MAX];
+};
+
+struct txc_arg {
+	struct txc *c;
+	int t, i;
+	int calls;     /* runs of fn for the current call */
+	int nested;    /* what a nested store_tx / tx_begin answered */
+	int ok, refused, bad;
+};
+
+static int txc_fn(store *s, void *ctx)
+{
+	struct txc_arg *a = ctx;
+	int rc;
+
+	a->calls++;
+	if ((rc = store_throttle_hit(s, a->c->shared, T0, 3600000, 0, 0, NULL)) != PV_OK ||
+	    (rc = store_throttle_hit(s, a->c->own[a->t], T0, 3600000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	if (a->i % 5 == 1) { /* a refused call undoes only itself */
+		store_user u = a->c->taken;
+		int conflict = 0;
+
+		snprintf(u.id, sizeof u.id, "txc-%08x-%d-%d", run_tag, a->t, a->i);
+		rc = store_user_insert(s, &u, &conflict);
+		if (rc != PV_ECONFLICT || conflict != (STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE))
+			return PV_ESTORE;
+	}
+	if (a->i % 7 == 2) {
+		a->nested = store_tx(s, txc_fn, a) == PV_EINVAL && store_tx_begin(s) == PV_EINVAL;
+		if (!a->nested)
+			return PV_ESTORE;
+	}
+	if (a->i % 4 == 3 && a->calls == 1)
+		return PV_EBUSY; /* run again */
+	return a->i % 3 == 0 ? PV_ECONFLICT : PV_OK; /* every third fails */
+}
+
+static void *txc_thread(void *p)
+{
+	struct txc_arg *a = p;
+
+	for (a->i = 0; a->i < TXC_EACH; a->i++) {
+		int rc;
+
+		a->calls = 0;
+		rc = store_tx(S, txc_fn, a);
+		if (rc == PV_OK && a->i % 3 != 0)
+			a->ok++;
+		else if (rc == PV_ECONFLICT && a->i % 3 == 0)
+			a->refused++;
+		else if (rc != PV_EBUSY) /* given up under load: not counted */
+			a->bad++;
+		if (a->i % 4 == 3 && rc == PV_OK && a->calls < 2)
+			a->bad++; /* the busy run was not run again */
+	}
+	return NULL;
+}
+
+static void test_store_tx_concurrent(void **state)
+{
+	struct txc *c = calloc(1, sizeof *c);
+	struct txc_arg args[TXC_THREADS];
+	pthread_t th[TXC_THREADS];
+	store_throttle t;
+	int ok = 0;
+
+	(void)state;
+	assert_non_null(c);
+	uniq(c->shared, sizeof c->shared, "txc:");
+	for (int i = 0; i < TXC_THREADS; i++)
+		uniq(c->own[i], sizeof c->own[i], "txc-own:");
+	new_org(c->org, NULL);
+	add_user(&c->taken, c->org, T0);
+	for (int i = 0; i < TXC_THREADS; i++) {
+		args[i] = (struct txc_arg){.c = c, .t = i};
+		assert_int_equal(pthread_create(&th[i], NULL, txc_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < TXC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < TXC_THREADS; i++) {
+		assert_int_equal(args[i].bad, 0);
+		assert_true(args[i].refused <= (TXC_EACH + 2) / 3);
+		/* exactly the work of the callers answered PV_OK remains */
+		if (args[i].ok) {
+			assert_int_equal(store_throttle_peek(S, c->own[i], T0, &t), PV_OK);
+			assert_int_equal(t.count, args[i].ok);
+		} else {
+			assert_int_equal(store_throttle_peek(S, c->own[i], T0, &t), PV_ENOTFOUND);
+		}
+		ok += args[i].ok;
+	}
+	assert_true(ok > 0);
+	assert_int_equal(store_throttle_peek(S, c->shared, T0, &t), PV_OK);
+	assert_int_equal(t.count, ok);
+	free(c);
+}
+
+/* store_tx_async from several threads: each done is called once with
+ * store_tx's answer, after the commit (its work is visible then), and only
+ * the work of those answered PV_OK remains. */
+#define TXA_THREADS 4
+#define TXA_EACH 40
+
+struct txa {
+	char shared[STORE_KEY_MAX];
+	pthread_mutex_t lock;
+	pthread_cond_t all_done;
+	int pending, ok, refused, bad;
+};
+
+struct txa_one {
+	struct txa *a;
+	char own[STORE_KEY_MAX];
+	int i, calls;
+};
+
+static int txa_fn(store *s, void *ctx)
+{
+	struct txa_one *o = ctx;
+	int rc;
+
+	o->calls++;
+	if ((rc = store_throttle_hit(s, o->a->shared, T0, 3600000, 0, 0, NULL)) != PV_OK ||
+	    (rc = store_throttle_hit(s, o->own, T0, 3600000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	if (o->i % 5 == 4 && o->calls == 1)
+		return PV_EBUSY;
+	return o->i % 3 == 0 ? PV_ECONFLICT : PV_OK;
+}
+
+static void txa_done(void *ctx, int rc)
+{
+	struct txa_one *o = ctx;
+	struct txa *a = o->a;
+	store_throttle t;
+	int seen = store_throttle_peek(S, o->own, T0, &t); /* committed: visible */
+
+	pthread_mutex_lock(&a->lock);
+	if (rc == PV_OK && o->i % 3 != 0 && seen == PV_OK && t.count == 1)
+		a->ok++;
+	else if (rc == PV_ECONFLICT && o->i % 3 == 0 && seen == PV_ENOTFOUND)
+		a->refused++;
+	else
+		a->bad++;
+	if (--a->pending == 0)
+		pthread_cond_signal(&a->all_done);
+	pthread_mutex_unlock(&a->lock);
+}
+
+struct txa_thread_arg {
+	struct txa *a;
+	struct txa_one *ones;
+	int t;
+};
+
+static void *txa_thread(void *p)
+{
+	struct txa_thread_arg *ta = p;
+
+	for (int i = 0; i < TXA_EACH; i++)
+		store_tx_async(S, txa_fn, &ta->ones[i], txa_done, &ta->ones[i]);
+	return NULL;
+}
+
+static void test_store_tx_async(void **state)
+{
+	struct txa a;
+	struct txa_one *ones = calloc(TXA_THREADS * TXA_EACH, sizeof *ones);
+	struct txa_thread_arg args[TXA_THREADS];
+	pthread_t th[TXA_THREADS];
+	store_throttle t;
+
+	(void)state;
+	assert_non_null(ones);
+	memset(&a, 0, sizeof a);
+	uniq(a.shared, sizeof a.shared, "txa:");
+	pthread_mutex_init(&a.lock, NULL);
+	pthread_cond_init(&a.all_done, NULL);
+	a.pending = TXA_THREADS * TXA_EACH;
+	for (int i = 0; i < TXA_THREADS * TXA_EACH; i++) {
+		ones[i].a = &a;
+		ones[i].i = i % TXA_EACH;
+		uniq(ones[i].own, sizeof ones[i].own, "txa-own:");
+	}
+	for (int i = 0; i < TXA_THREADS; i++) {
+		args[i] = (struct txa_thread_arg){&a, ones + i * TXA_EACH, i};
+		assert_int_equal(pthread_create(&th[i], NULL, txa_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < TXA_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_lock(&a.lock);
+	while (a.pending > 0)
+		pthread_cond_wait(&a.all_done, &a.lock);
+	pthread_mutex_unlock(&a.lock);
+	assert_int_equal(a.bad, 0);
+	assert_int_equal(a.ok + a.refused, TXA_THREADS * TXA_EACH);
+	assert_int_equal(store_throttle_peek(S, a.shared, T0, &t), PV_OK);
+	assert_int_equal(t.count, a.ok);
+	pthread_cond_destroy(&a.all_done);
+	pthread_mutex_destroy(&a.lock);
+	free(ones);
 }
 
 #define CLAIM_THREADS 4
@@ -2346,6 +2653,7 @@ int main(void)
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_user_insert_conflicts),
 		cmocka_unit_test(test_user_list),
+		cmocka_unit_test(test_user_names),
 		cmocka_unit_test(test_roles_creds_consents),
 		cmocka_unit_test(test_otp),
 		cmocka_unit_test(test_throttles),
@@ -2364,6 +2672,8 @@ int main(void)
 		cmocka_unit_test(test_user_race),
 		cmocka_unit_test(test_counter_race),
 		cmocka_unit_test(test_store_tx),
+		cmocka_unit_test(test_store_tx_concurrent),
+		cmocka_unit_test(test_store_tx_async),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
 		cmocka_unit_test(test_blobs),

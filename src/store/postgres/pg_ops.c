@@ -64,12 +64,9 @@
  * that both sides fold ASCII letters only (see pg_schema.c). */
 #define LOWER(p) "lower(" p " COLLATE \"C\")"
 
-/* Filter of user_list: $1 org, $2 status or '', $3 text or ''. */
-#define USER_WHERE                                                             \
-	" WHERE org_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR"      \
-	" strpos(lower(first_name), " LOWER("$3") ") > 0 OR"                   \
-	" strpos(lower(last_name), " LOWER("$3") ") > 0 OR"                    \
-	" strpos(lower(email), " LOWER("$3") ") > 0 OR strpos(mobile, $3) > 0)"
+/* user_list: users with org_seq, newest (highest) first (pg_schema.c,
+ * migration 3). */
+#define USER_SEQ_COLS USER_COLS ", org_seq"
 #define REQ_WHERE " WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)"
 /* A count and one page in one statement: one row with a NULL page when
  * the page is past the end. */
@@ -101,6 +98,13 @@ enum {
 	Q_USER_SET_STATUS,
 	Q_USER_VERIFY_EMAIL,
 	Q_USER_LIST,
+	Q_USER_LIST_STATUS,
+	Q_USER_COUNT,
+	Q_USER_TOP,
+	Q_USER_IN_ORG_MOBILE,
+	Q_USER_IN_ORG_EMAIL,
+	Q_USER_NAME,
+	Q_USER_NAME_COUNT,
 	Q_ROLE_ADD,
 	Q_ROLE_LIST,
 	Q_CRED_INSERT,
@@ -209,8 +213,9 @@ static const struct pgs_query Q[Q_END] = {
 		"INSERT INTO users (" USER_COLS ") SELECT $1, $2, $3, $4, $5,"
 		" $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1"
 		" FROM orgs WHERE id = $7) AND ($8 IS NULL OR EXISTS (SELECT 1"
-		" FROM positions WHERE id = $8)) ON CONFLICT DO NOTHING"
-		" RETURNING 1",
+		" FROM positions WHERE id = $8)) AND NOT EXISTS (SELECT 1 FROM"
+		" users WHERE id = $1 OR lower(email) = " LOWER("$4") " OR mobile"
+		" = $6) ON CONFLICT DO NOTHING RETURNING 1",
 		"ttttitttttiii", "user_insert"),
 	[Q_USER_WHY] = R("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email)"
 			 " = " LOWER("$1") "), EXISTS (SELECT 1 FROM users WHERE"
@@ -233,10 +238,39 @@ static const struct pgs_query Q[Q_END] = {
 	[Q_USER_VERIFY_EMAIL] = W("UPDATE users SET email_verified = 1,"
 				  " updated_at = $2 WHERE id = $1",
 				  "ti", "user_verify_email"),
-	[Q_USER_LIST] = R(PAGE(USER_COLS, "users", USER_WHERE,
-			       "created_at DESC, seq DESC",
-			       "LIMIT $4 OFFSET $5"),
-			  "tttii", "user_list"),
+	/* $1 org, $2 highest org_seq, $3 limit, $4 offset, $5 status */
+	[Q_USER_LIST] = R("SELECT " USER_SEQ_COLS " FROM users WHERE org_id = $1"
+			  " AND org_seq <= $2 ORDER BY org_seq DESC LIMIT $3 OFFSET $4",
+			  "tiii", "user_list"),
+	[Q_USER_LIST_STATUS] = R("SELECT " USER_SEQ_COLS " FROM users WHERE"
+				 " org_id = $1 AND status = $5 AND org_seq <= $2"
+				 " ORDER BY org_seq DESC LIMIT $3 OFFSET $4",
+				 "tiiit", "user_list"),
+	/* kept counts: $1 org, $2 status or '' */
+	[Q_USER_COUNT] = R("SELECT coalesce(sum(n), 0) FROM user_counts WHERE"
+			   " org_id = $1 AND ($2 = '' OR status = $2)",
+			   "tt", "user_list"),
+	[Q_USER_TOP] = R("SELECT coalesce(max(org_seq), 0) FROM users WHERE org_id = $1",
+			 "t", "user_list"),
+	/* one user by a unique key within the org: $1 key, $2 org, $3 status */
+	[Q_USER_IN_ORG_MOBILE] = R("SELECT " USER_SEQ_COLS " FROM users WHERE"
+				   " mobile = $1 AND org_id = $2 AND ($3 = '' OR"
+				   " status = $3)",
+				   "ttt", "user_list"),
+	[Q_USER_IN_ORG_EMAIL] = R("SELECT " USER_SEQ_COLS " FROM users WHERE"
+				  " lower(email) = " LOWER("$1") " AND org_id = $2"
+				  " AND ($3 = '' OR status = $3)",
+				  "ttt", "user_list"),
+	/* name search: $1 org, $2 status or '', $3 tsquery, $4 highest
+	 * org_seq, $5 limit, $6 offset */
+	[Q_USER_NAME] = R("SELECT " USER_SEQ_COLS " FROM users WHERE org_id = $1"
+			  " AND ($2 = '' OR status = $2) AND name_words @@ $3::tsquery"
+			  " AND org_seq <= $4 ORDER BY org_seq DESC LIMIT $5 OFFSET $6",
+			  "tttiii", "user_list"),
+	[Q_USER_NAME_COUNT] = R("SELECT count(*) FROM (SELECT 1 FROM users WHERE"
+				" org_id = $1 AND ($2 = '' OR status = $2) AND"
+				" name_words @@ $3::tsquery LIMIT $4) m",
+				"ttti", "user_list"),
 	[Q_ROLE_ADD] = W("INSERT INTO roles (user_id, role, org_id) SELECT $1,"
 			 " $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id ="
 			 " $1) ON CONFLICT DO NOTHING RETURNING 1",
@@ -1149,7 +1183,8 @@ static int pq_user_insert(store *s, const store_user *u, int *conflict)
 		return err;
 	/* Not inserted: which keys collide (rows are never deleted, so the
 	 * row that beat us is still there to be found), else a reference
-	 * that does not exist. */
+	 * that does not exist. (A key taken already is seen before the row's
+	 * org_seq is drawn: only a race leaves a gap in the numbers.) */
 	P_FIELD(&b, u->email);
 	P_FIELD(&b, u->mobile);
 	P_FIELD(&b, u->id);
@@ -1453,35 +1488,192 @@ static int pq_user_verify_email(store *s, const char *id, int64_t now)
 	return run_change(s, Q_USER_VERIFY_EMAIL, &a, NULL);
 }
 
-#define USER_Q_MAX 256 /* bytes of search text */
 
-static int pq_user_list(store *s, const char *org_id, const char *status,
-			const char *q, store_page pg, store_user **items,
-			size_t *n, int64_t *total)
+/* ---- user_list (store.h: store_user_query) ---- */
+
+/* One user_list call: rows read so far (per_page + 1 at most: the one
+ * past the page tells that a next page exists). */
+struct pq_uq {
+	store *s;
+	const store_user_query *q;
+	const char *status;
+	store_user *items; /* malloc'd, per_page + 1 */
+	size_t n;
+	int64_t seq[101]; /* org_seq of each row read */
+};
+
+static int pq_uq_rows(struct pq_uq *x, int qs, const struct pgs_args *a)
 {
-	struct pgs_args a = {0};
-	void *arr = NULL;
+	size_t max = (size_t)x->q->pg.per_page + 1;
+	PGresult *r;
+	int err = run(x->s, qs, a, &r, NULL);
+
+	for (int i = 0; !err && i < PQntuples(r) && x->n < max; i++) {
+		rd_user(r, i, 0, &x->items[x->n]);
+		x->seq[x->n++] = c_int(r, i, 13);
+	}
+	PQclear(r);
+	return err;
+}
+
+/* A number (one row, one column) from statement q. */
+static int pq_uq_number(struct pq_uq *x, int q, const struct pgs_args *a, int64_t *out)
+{
+	PGresult *r;
+	int err = run(x->s, q, a, &r, NULL);
+
+	if (!err && PQntuples(r) != 1)
+		err = PV_ESTORE;
+	if (!err)
+		*out = c_int(r, 0, 0);
+	PQclear(r);
+	return err;
+}
+
+/* All users (of a status): the kept count; the page starts at a known
+ * org_seq when the organisation's numbers have no gap and no status
+ * filters them, else it steps over the pages before it; a cursor starts
+ * at its number. */
+static int pq_uq_all(struct pq_uq *x, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	struct pgs_args c = {0}, t = {0}, a = {0};
+	int64_t bound = INT64_MAX, offset = 0, top = 0;
 	int err;
 
-	if (!items || !n || !total)
+	pgs_p_text(&c, q->org_id, NOCAP);
+	pgs_p_text(&c, x->status, NOCAP);
+	if ((err = pq_uq_number(x, Q_USER_COUNT, &c, &info->total)))
+		return err;
+	pgs_p_text(&t, q->org_id, NOCAP);
+	if (q->after > 0)
+		bound = q->after - 1;
+	else if (!x->status[0] && (err = pq_uq_number(x, Q_USER_TOP, &t, &top)))
+		return err;
+	else if (!x->status[0] && top == info->total)
+		bound = top - (q->pg.page - 1) * q->pg.per_page;
+	else
+		offset = (q->pg.page - 1) * q->pg.per_page;
+	pgs_p_text(&a, q->org_id, NOCAP);
+	pgs_p_int(&a, bound);
+	pgs_p_int(&a, q->pg.per_page + 1);
+	pgs_p_int(&a, offset);
+	if (x->status[0])
+		pgs_p_text(&a, x->status, NOCAP);
+	return pq_uq_rows(x, x->status[0] ? Q_USER_LIST_STATUS : Q_USER_LIST, &a);
+}
+
+/* The one user with a unique key (statement qk): total 0 or 1; listed on
+ * the first page, or after a cursor that comes before it. */
+static int pq_uq_key(struct pq_uq *x, int qk, const char *key, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	struct pgs_args a = {0};
+	int err;
+
+	pgs_p_text(&a, key, NOCAP);
+	pgs_p_text(&a, q->org_id, NOCAP);
+	pgs_p_text(&a, x->status, NOCAP);
+	err = pq_uq_rows(x, qk, &a);
+	info->total = (int64_t)x->n;
+	if (!err && x->n && (q->after > 0 ? x->seq[0] >= q->after : q->pg.page != 1))
+		x->n = 0; /* it matches, but is not on this page */
+	return err;
+}
+
+/* A name search through name_words (tsq: 'w':* & ...), newest first;
+ * matches counted up to STORE_USER_COUNT_MAX + 1. */
+static int pq_uq_name(struct pq_uq *x, const char *tsq, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	struct pgs_args c = {0}, a = {0};
+	int64_t cnt = 0;
+	int err;
+
+	pgs_p_text(&c, q->org_id, NOCAP);
+	pgs_p_text(&c, x->status, NOCAP);
+	pgs_p_text(&c, tsq, NOCAP);
+	pgs_p_int(&c, STORE_USER_COUNT_MAX + 1);
+	if ((err = pq_uq_number(x, Q_USER_NAME_COUNT, &c, &cnt)))
+		return err;
+	info->total = cnt > STORE_USER_COUNT_MAX ? STORE_USER_COUNT_MAX : cnt;
+	info->total_exact = cnt <= STORE_USER_COUNT_MAX;
+	pgs_p_text(&a, q->org_id, NOCAP);
+	pgs_p_text(&a, x->status, NOCAP);
+	pgs_p_text(&a, tsq, NOCAP);
+	pgs_p_int(&a, q->after > 0 ? q->after - 1 : INT64_MAX);
+	pgs_p_int(&a, q->pg.per_page + 1);
+	pgs_p_int(&a, q->after > 0 ? 0 : (q->pg.page - 1) * q->pg.per_page);
+	return pq_uq_rows(x, Q_USER_NAME, &a);
+}
+
+/* The tsquery of text: each word a prefix ('w':*), all of them (&).
+ * Answers the number of words (0: none, -1: too many). The words hold no
+ * quote nor backslash (util_words keeps ASCII letters and digits only). */
+static int pq_uq_tsquery(const char *text, char *out, size_t cap)
+{
+	char words[STORE_USER_Q_MAX + 1];
+	size_t o = 0, nw = 0;
+
+	util_words(text, strlen(text), words, sizeof words);
+	for (char *w = words; *w;) {
+		size_t len = strcspn(w, " ");
+
+		if (++nw > STORE_USER_Q_WORDS || o + len + 10 > cap)
+			return -1;
+		o += (size_t)snprintf(out + o, cap - o, "%s'%.*s':*", nw > 1 ? " & " : "",
+				      (int)len, w);
+		w += len + (w[len] == ' ');
+	}
+	out[o] = '\0';
+	return (int)nw;
+}
+
+static int pq_user_list(store *s, const store_user_query *q, store_user **items,
+			size_t *n, store_user_list_info *info)
+{
+	struct pq_uq x = {0};
+	char tsq[STORE_USER_Q_MAX * 2 + STORE_USER_Q_WORDS * 10];
+	const char *text;
+	size_t len;
+	int err, words = 0, mobile;
+
+	if (!items || !n || !info)
 		return PV_EINVAL;
 	*items = NULL;
 	*n = 0;
-	*total = 0;
-	if (!org_id)
+	memset(info, 0, sizeof *info);
+	info->total_exact = 1;
+	text = q && q->q ? q->q : "";
+	len = strlen(text);
+	if (!q || !q->org_id || !valid_page(q->pg) || q->after < 0 || len > STORE_USER_Q_MAX)
 		return PV_EINVAL;
-	if (!q)
-		q = "";
-	if (strlen(q) > USER_Q_MAX)
-		return PV_EINVAL;
-	/* the text is matched as it is (strpos): no character is special */
-	pgs_p_text(&a, org_id, NOCAP);
-	pgs_p_text(&a, status ? status : "", NOCAP);
-	pgs_p_text(&a, q, NOCAP);
-	err = list_page(s, Q_USER_LIST, &a, pg, sizeof(store_user), rd_user,
-			&arr, n, total);
-	*items = arr;
-	return err;
+	x.s = s;
+	x.q = q;
+	x.status = q->status ? q->status : "";
+	mobile = len == 10 && strspn(text, "0123456789") == 10;
+	if (len && !mobile && !strchr(text, '@') &&
+	    (words = pq_uq_tsquery(text, tsq, sizeof tsq)) <= 0)
+		return words < 0 ? PV_EINVAL : PV_OK; /* no word: nobody */
+	if (!(x.items = malloc(((size_t)q->pg.per_page + 1) * sizeof *x.items)))
+		return PV_ENOMEM;
+	if (!len)
+		err = pq_uq_all(&x, info);
+	else if (words)
+		err = pq_uq_name(&x, tsq, info);
+	else
+		err = pq_uq_key(&x, mobile ? Q_USER_IN_ORG_MOBILE : Q_USER_IN_ORG_EMAIL, text, info);
+	if (!err && x.n > (size_t)q->pg.per_page) {
+		x.n = (size_t)q->pg.per_page;
+		info->next = x.seq[x.n - 1];
+	}
+	if (err || !x.n) {
+		free(x.items);
+		return err;
+	}
+	*items = x.items;
+	*n = x.n;
+	return PV_OK;
 }
 
 /* An insert of a row that belongs to a user ($1), refused: the row exists

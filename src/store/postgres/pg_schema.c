@@ -253,7 +253,7 @@ static const char migration_1[] =
  *                             test of campaign_finish (an id range)
  *     users_email             unique, case-insensitive; user_by_email
  *     users_mobile            unique; user_by_mobile
- *     users_org_created       user_list: org_id = $1 ORDER BY created_at, seq
+ *     users_org_created       user_list (replaced by org_seq: migration 3)
  *     users_position          DROPPED: no statement searches users by
  *                             position; positions are never deleted
  *     credentials_username    unique, case-insensitive; cred_by_username
@@ -305,9 +305,88 @@ static const char migration_2[] =
 	"CREATE UNIQUE INDEX campaigns_upload ON campaigns (upload_id, channel);"
 	"CREATE INDEX campaigns_due ON campaigns (next_at, id) WHERE status = 'active';";
 
+/* 3: an organisation's users listed without counting or scanning them
+ * (a million users in one organisation), as in SQLite (sqlite_schema.c,
+ * migration 5):
+ * - org_seq numbers each organisation's users 1, 2, 3... in the order they
+ *   were added, from user_orgs.last_seq (a row per organisation, locked by
+ *   the inserting transaction: inserts into one organisation take turns);
+ *   a trigger sets it before the row is written, and only rows that are
+ *   written take a number (user_insert inserts only when no key collides;
+ *   a race between two inserts of one key can still leave a gap, which the
+ *   list sees and then pages by offset);
+ * - user_counts keeps each organisation's users per status;
+ * - name_words holds the words of first and last names as the searches
+ *   split them (runs of ASCII letters and digits or of other characters,
+ *   ASCII lower-cased: lower() folds ASCII only in the C collation), a
+ *   tsvector made from those words as they are (no parser, no
+ *   dictionary), so that a prefix query ('ram':*) finds exactly the words
+ *   that start with it, through a GIN index;
+ * - users_org_created, which only the list used, is gone. */
+static const char migration_3[] =
+	"ALTER TABLE users ADD COLUMN org_seq bigint;"
+	"WITH n AS (SELECT id, row_number() OVER (PARTITION BY org_id ORDER BY"
+	" created_at, seq) AS s FROM users)"
+	" UPDATE users u SET org_seq = n.s FROM n WHERE u.id = n.id;"
+	"CREATE UNIQUE INDEX users_org_seq ON users (org_id, org_seq);"
+	"CREATE INDEX users_org_status_seq ON users (org_id, status, org_seq);"
+	"DROP INDEX IF EXISTS users_org_created;"
+	"ALTER TABLE users ADD COLUMN name_words tsvector GENERATED ALWAYS AS"
+	" (array_to_tsvector(array_remove(regexp_split_to_array(lower(first_name"
+	" || ' ' || last_name), '[\\x01-\\x2f\\x3a-\\x60\\x7b-\\x7f]+'), ''))) STORED;"
+	"CREATE INDEX users_name_words ON users USING gin (name_words);"
+
+	"CREATE TABLE user_orgs ("
+	" org_id " T " PRIMARY KEY,"
+	" last_seq bigint NOT NULL);"
+	"INSERT INTO user_orgs SELECT org_id, max(org_seq) FROM users GROUP BY org_id;"
+	"CREATE TABLE user_counts ("
+	" org_id " T " NOT NULL,"
+	" status " T " NOT NULL,"
+	" n bigint NOT NULL,"
+	" PRIMARY KEY (org_id, status));"
+	"INSERT INTO user_counts SELECT org_id, status, count(*) FROM users"
+	" GROUP BY org_id, status;"
+
+	"CREATE FUNCTION pravesh_user_seq() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"BEGIN"
+	" IF NEW.org_seq IS NULL THEN"
+	"  INSERT INTO user_orgs VALUES (NEW.org_id, 1) ON CONFLICT (org_id) DO UPDATE"
+	"   SET last_seq = user_orgs.last_seq + 1 RETURNING last_seq INTO NEW.org_seq;"
+	" ELSE"
+	"  INSERT INTO user_orgs VALUES (NEW.org_id, NEW.org_seq) ON CONFLICT (org_id)"
+	"   DO UPDATE SET last_seq = greatest(user_orgs.last_seq, NEW.org_seq);"
+	" END IF;"
+	" RETURN NEW;"
+	"END$$;"
+	"CREATE TRIGGER users_seq BEFORE INSERT ON users"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_user_seq();"
+	"CREATE FUNCTION pravesh_user_counts() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"BEGIN"
+	" IF TG_OP <> 'INSERT' THEN"
+	"  UPDATE user_counts SET n = n - 1 WHERE org_id = OLD.org_id AND status = OLD.status;"
+	" END IF;"
+	" IF TG_OP <> 'DELETE' THEN"
+	"  INSERT INTO user_counts VALUES (NEW.org_id, NEW.status, 1) ON CONFLICT"
+	"   (org_id, status) DO UPDATE SET n = user_counts.n + 1;"
+	" END IF;"
+	" RETURN NULL;"
+	"END$$;"
+	"CREATE TRIGGER users_counts AFTER INSERT OR DELETE ON users"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_user_counts();"
+	"CREATE TRIGGER users_counts_status AFTER UPDATE OF status ON users"
+	" FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)"
+	" EXECUTE FUNCTION pravesh_user_counts();"
+	"CREATE FUNCTION pravesh_user_org_fixed() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"BEGIN RAISE EXCEPTION 'users do not change organisation'; END$$;"
+	"CREATE TRIGGER users_org_fixed BEFORE UPDATE OF org_id ON users"
+	" FOR EACH ROW WHEN (OLD.org_id IS DISTINCT FROM NEW.org_id)"
+	" EXECUTE FUNCTION pravesh_user_org_fixed();";
+
 const char *const pgs_migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 const int pgs_migrations_n =

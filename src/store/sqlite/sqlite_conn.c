@@ -10,7 +10,20 @@
  * all; a thread that exits closes its own connections first. Both paths run
  * under one registry lock, which guards the list of open stores and each
  * store's list of connections; the lock is never held while a connection is
- * in use. */
+ * in use.
+ *
+ * Each store also has one writer connection, on which the batches of
+ * store_tx() run (sqlite_batch.c): the store's committer thread holds the
+ * store's writer lock and binds the writer connection as its own for a batch
+ * (tls_writer), so the store operations called by the batch's functions
+ * use it without knowing.
+ *
+ * Durability: PRAGMA synchronous=FULL by default, so that a commit is on
+ * disk when it returns (in WAL mode: the WAL is synced at every commit).
+ * PRAVESH_SQLITE_SYNC=normal (store_options.sqlite_sync) trades that for
+ * speed: a commit survives a
+ * crash of the process but not a power cut (the WAL is synced only at
+ * checkpoints). Group commit makes one sync serve a whole batch. */
 #include "store/sqlite/sqlite_internal.h"
 
 #include <errno.h>
@@ -26,14 +39,6 @@
 #define SQS_BUSY_MS 5000
 #define SQS_TLS_SLOTS 8 /* stores one thread may use at once */
 
-enum {
-	SLOT_BEGIN,
-	SLOT_BEGIN_IMMEDIATE,
-	SLOT_COMMIT,
-	SLOT_ROLLBACK,
-	SLOT_USER_VERSION,
-};
-
 struct sqs_tls {
 	struct {
 		uint64_t serial; /* 0: free */
@@ -48,6 +53,8 @@ static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
 static int tls_key_ok;
 static __thread struct sqs_tls *tls_cell;
+/* The store whose writer connection this thread drives now, or NULL. */
+static __thread struct sqs_store *tls_writer;
 
 int sqs_error(struct sqs_conn *c, int rc, const char *op)
 {
@@ -117,9 +124,28 @@ int sqs_prepare(struct sqs_conn *c, int slot, const char *sql,
 	return PV_OK;
 }
 
+void sqs_wlock(struct sqs_store *s)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&s->wl_mu);
+	t = s->wl_next++;
+	while (s->wl_serving != t)
+		pthread_cond_wait(&s->wl_turn, &s->wl_mu);
+	pthread_mutex_unlock(&s->wl_mu);
+}
+
+void sqs_wunlock(struct sqs_store *s)
+{
+	pthread_mutex_lock(&s->wl_mu);
+	s->wl_serving++;
+	pthread_mutex_unlock(&s->wl_mu);
+	pthread_cond_broadcast(&s->wl_turn);
+}
+
 static void wl_take(struct sqs_conn *c, int *flag)
 {
-	pthread_mutex_lock(&c->owner->wlock);
+	sqs_wlock(c->owner);
 	*flag = 1;
 }
 
@@ -128,7 +154,7 @@ static void wl_drop(struct sqs_conn *c, int *flag)
 	if (!*flag)
 		return;
 	*flag = 0;
-	pthread_mutex_unlock(&c->owner->wlock);
+	sqs_wunlock(c->owner);
 }
 
 void sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st)
@@ -151,8 +177,7 @@ void sqs_release(struct sqs_conn *c, int slot, sqlite3_stmt *st)
 	wl_drop(c, &c->wl_stmt);
 }
 
-/* Runs a statement without parameters or rows of interest. */
-static int conn_exec(struct sqs_conn *c, int slot, const char *sql,
+int sqs_exec(struct sqs_conn *c, int slot, const char *sql,
 		     const char *op)
 {
 	sqlite3_stmt *st;
@@ -215,7 +240,7 @@ static void conn_log_cantopen(const char *path, const char *msg)
 	       msg, NULL);
 }
 
-static int conn_open(const char *path, struct sqs_conn **out)
+static int conn_open(const char *path, int sync_full, struct sqs_conn **out)
 {
 	struct sqs_conn *c;
 	int rc, wal = 0, err = PV_OK;
@@ -249,10 +274,13 @@ static int conn_open(const char *path, struct sqs_conn **out)
 		log_kv(LOG_WARN, "store: WAL journal mode not available",
 		       "path", path, NULL);
 	rc = sqlite3_exec(c->db,
-			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
-			  /* a 16 MB page cache per connection; no mmap, so that
-			   * memory use stays what the process itself holds */
-			  " PRAGMA cache_size=-16000",
+			  sync_full ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
+				      /* a 16 MB page cache per connection; no
+				       * mmap, so that memory use stays what the
+				       * process itself holds */
+				      " PRAGMA cache_size=-16000"
+				    : "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+				      " PRAGMA cache_size=-16000",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqs_error(c, rc, "open");
@@ -330,7 +358,7 @@ static int conn_attach(struct sqs_store *s, struct sqs_conn **out)
 		}
 		tls_cell = cell;
 	}
-	err = conn_open(s->path, &c);
+	err = conn_open(s->path, s->sync_full, &c);
 	if (err)
 		return err;
 	c->owner = s;
@@ -366,6 +394,10 @@ static int conn_of(store *base, struct sqs_conn **out)
 	*out = NULL;
 	if (!s)
 		return PV_EINVAL;
+	if (tls_writer == s) {
+		*out = s->wconn;
+		return PV_OK;
+	}
 	if (cell) {
 		for (int i = 0; i < SQS_TLS_SLOTS; i++) {
 			if (cell->slot[i].serial == s->serial) {
@@ -388,13 +420,36 @@ int sqs_enter(store *s, struct sqs_conn **out)
 	return PV_OK;
 }
 
+void sqs_writer_bind(struct sqs_store *s)
+{
+	tls_writer = s;
+}
+
+void sqs_writer_unbind(struct sqs_store *s)
+{
+	if (tls_writer == s)
+		tls_writer = NULL;
+}
+
+int sqs_thread_in_tx(struct sqs_store *s)
+{
+	struct sqs_tls *cell = tls_cell;
+
+	if (tls_writer == s)
+		return 1;
+	for (int i = 0; cell && i < SQS_TLS_SLOTS; i++)
+		if (cell->slot[i].serial == s->serial)
+			return cell->slot[i].conn->in_tx;
+	return 0;
+}
+
 int sqs_write_begin(struct sqs_conn *c, int *own)
 {
 	*own = 0;
 	if (c->in_tx)
 		return PV_OK;
 	wl_take(c, &c->wl_tx);
-	int err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
+	int err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
 			    "begin");
 	if (!err)
 		*own = 1;
@@ -408,14 +463,14 @@ int sqs_write_end(struct sqs_conn *c, int own, int err)
 	if (!own)
 		return err;
 	if (!err) {
-		err = conn_exec(c, SLOT_COMMIT, "COMMIT", "commit");
+		err = sqs_exec(c, SQS_SLOT_COMMIT, "COMMIT", "commit");
 		if (!err) {
 			wl_drop(c, &c->wl_tx);
 			return PV_OK;
 		}
 	}
 	if (!sqlite3_get_autocommit(c->db))
-		conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "rollback");
+		sqs_exec(c, SQS_SLOT_ROLLBACK, "ROLLBACK", "rollback");
 	wl_drop(c, &c->wl_tx);
 	return err;
 }
@@ -425,7 +480,7 @@ int sqs_read_begin(struct sqs_conn *c, int *own)
 	*own = 0;
 	if (c->in_tx)
 		return PV_OK;
-	int err = conn_exec(c, SLOT_BEGIN, "BEGIN", "begin");
+	int err = sqs_exec(c, SQS_SLOT_BEGIN, "BEGIN", "begin");
 	if (!err)
 		*own = 1;
 	return err;
@@ -435,9 +490,9 @@ void sqs_read_end(struct sqs_conn *c, int own)
 {
 	if (!own || sqlite3_get_autocommit(c->db))
 		return;
-	if (conn_exec(c, SLOT_COMMIT, "COMMIT", "commit") != PV_OK &&
+	if (sqs_exec(c, SQS_SLOT_COMMIT, "COMMIT", "commit") != PV_OK &&
 	    !sqlite3_get_autocommit(c->db))
-		conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "rollback");
+		sqs_exec(c, SQS_SLOT_ROLLBACK, "ROLLBACK", "rollback");
 }
 
 int sqs_tx_begin(store *s)
@@ -451,7 +506,7 @@ int sqs_tx_begin(store *s)
 		return PV_EINVAL; /* transactions do not nest */
 	c->tx_lost = 0;
 	wl_take(c, &c->wl_tx);
-	err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "tx_begin");
+	err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "tx_begin");
 	if (!err)
 		c->in_tx = 1;
 	else
@@ -462,8 +517,11 @@ int sqs_tx_begin(store *s)
 int sqs_tx_commit(store *s)
 {
 	struct sqs_conn *c;
-	int err = conn_of(s, &c);
+	int err;
 
+	if (tls_writer == (struct sqs_store *)s)
+		return PV_EINVAL; /* inside a batch: not the caller's to end */
+	err = conn_of(s, &c);
 	if (err)
 		return err;
 	if (c->tx_lost) {
@@ -473,7 +531,7 @@ int sqs_tx_commit(store *s)
 	}
 	if (!c->in_tx)
 		return PV_EINVAL;
-	err = conn_exec(c, SLOT_COMMIT, "COMMIT", "tx_commit");
+	err = sqs_exec(c, SQS_SLOT_COMMIT, "COMMIT", "tx_commit");
 	/* A failed COMMIT (busy) leaves the transaction open: the caller may
 	 * retry or roll back. */
 	if (!err || sqlite3_get_autocommit(c->db)) {
@@ -487,8 +545,11 @@ int sqs_tx_commit(store *s)
 int sqs_tx_rollback(store *s)
 {
 	struct sqs_conn *c;
-	int err = conn_of(s, &c);
+	int err;
 
+	if (tls_writer == (struct sqs_store *)s)
+		return PV_EINVAL; /* inside a batch: not the caller's to end */
+	err = conn_of(s, &c);
 	if (err)
 		return err;
 	c->tx_lost = 0;
@@ -497,7 +558,7 @@ int sqs_tx_rollback(store *s)
 		wl_drop(c, &c->wl_tx);
 		return PV_OK;
 	}
-	err = conn_exec(c, SLOT_ROLLBACK, "ROLLBACK", "tx_rollback");
+	err = sqs_exec(c, SQS_SLOT_ROLLBACK, "ROLLBACK", "tx_rollback");
 	c->tx_lost = 0;
 	wl_drop(c, &c->wl_tx);
 	return sqlite3_get_autocommit(c->db) ? PV_OK : err;
@@ -508,7 +569,7 @@ static int conn_user_version(struct sqs_conn *c, int64_t *v)
 	sqlite3_stmt *st;
 	int err, rc;
 
-	err = sqs_prepare(c, SLOT_USER_VERSION, "PRAGMA user_version", &st);
+	err = sqs_prepare(c, SQS_SLOT_USER_VERSION, "PRAGMA user_version", &st);
 	if (err)
 		return err;
 	rc = sqlite3_step(st);
@@ -517,7 +578,7 @@ static int conn_user_version(struct sqs_conn *c, int64_t *v)
 	else
 		err = sqs_error(c, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
 				"user_version");
-	sqs_release(c, SLOT_USER_VERSION, st);
+	sqs_release(c, SQS_SLOT_USER_VERSION, st);
 	return err;
 }
 
@@ -536,7 +597,7 @@ int sqs_migrate(store *s)
 	/* One migration per transaction; the version is read again under the
 	 * write lock, so two processes migrating at once apply each step once. */
 	for (int step = 0; step <= sqs_migrations_n; step++) {
-		err = conn_exec(c, SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
+		err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
 				"migrate");
 		if (err)
 			return err;
@@ -595,6 +656,7 @@ void sqs_close(store *base)
 
 	if (!s)
 		return;
+	sqs_batch_stop(s); /* its queue done: no transaction runs any more */
 	pthread_mutex_lock(&reg_lock);
 	for (struct sqs_store **pp = &reg_live; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -610,12 +672,16 @@ void sqs_close(store *base)
 		next = c->next;
 		conn_close(c);
 	}
-	pthread_mutex_destroy(&s->wlock);
+	conn_close(s->wconn);
+	pthread_cond_destroy(&s->gc_cond);
+	pthread_mutex_destroy(&s->gc_lock);
+	pthread_cond_destroy(&s->wl_turn);
+	pthread_mutex_destroy(&s->wl_mu);
 	free(s->path);
 	free(s);
 }
 
-int store_sqlite_open(const char *path, store **out)
+int store_sqlite_open(const char *path, int full, store **out)
 {
 	struct sqs_store *s = NULL;
 	struct sqs_conn *c;
@@ -644,18 +710,24 @@ int store_sqlite_open(const char *path, store **out)
 	if (!s)
 		return PV_ENOMEM;
 	s->base.ops = &sqs_ops;
+	s->sync_full = full;
 	s->path = strdup(path);
 	if (!s->path) {
 		free(s);
 		return PV_ENOMEM;
 	}
-	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->wl_mu, NULL);
+	pthread_cond_init(&s->wl_turn, NULL);
+	pthread_mutex_init(&s->gc_lock, NULL);
+	pthread_cond_init(&s->gc_cond, NULL);
 	pthread_mutex_lock(&reg_lock);
 	s->serial = ++reg_serial;
 	s->next = reg_live;
 	reg_live = s;
 	pthread_mutex_unlock(&reg_lock);
 	err = conn_of(&s->base, &c); /* fail now on a wrong path */
+	if (!err && (err = conn_open(path, full, &s->wconn)) == PV_OK)
+		s->wconn->owner = s;
 	if (err) {
 		sqs_close(&s->base);
 		return err;

@@ -1,8 +1,9 @@
 /* sqlite_internal.h: shared by the files of the SQLite backend and by
- * nothing else. sqlite_conn.c owns connections (one per thread and store),
- * transactions, error mapping, the statement cache and migrations;
- * sqlite_ops.c holds the SQL of every store operation; sqlite_schema.c the
- * migrations. */
+ * nothing else. sqlite_conn.c owns connections (one per thread and store,
+ * and each store's writer connection), transactions, error mapping, the
+ * statement cache and migrations; sqlite_batch.c runs store_tx() as group
+ * commit on the writer connection; sqlite_ops.c holds the SQL of every
+ * store operation; sqlite_schema.c the migrations. */
 #ifndef PV_SQLITE_INTERNAL_H
 #define PV_SQLITE_INTERNAL_H
 
@@ -13,12 +14,24 @@
 #include "store/store.h"
 
 /* Statement cache slots per connection. Slots below SQS_SLOT_FIRST_OP are
- * used by sqlite_conn.c itself, the rest by sqlite_ops.c. */
-#define SQS_SLOT_FIRST_OP 8
+ * used by sqlite_conn.c and sqlite_batch.c, the rest by sqlite_ops.c. */
+enum {
+	SQS_SLOT_BEGIN,
+	SQS_SLOT_BEGIN_IMMEDIATE,
+	SQS_SLOT_COMMIT,
+	SQS_SLOT_ROLLBACK,
+	SQS_SLOT_USER_VERSION,
+	SQS_SLOT_SAVEPOINT,
+	SQS_SLOT_RELEASE,
+	SQS_SLOT_ROLLBACK_TO,
+	SQS_SLOT_FIRST_OP
+};
 #define SQS_SLOTS 128
 
-/* One connection, used by exactly one thread (opened with
- * SQLITE_OPEN_NOMUTEX). Closed by store_close() or when its thread exits. */
+/* One connection, used by one thread at a time (opened with
+ * SQLITE_OPEN_NOMUTEX): a thread's own connection, closed by store_close()
+ * or when its thread exits; or a store's writer connection, used only
+ * under the store's writer lock and closed by store_close(). */
 struct sqs_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQS_SLOTS]; /* prepared once, reset after each use */
@@ -40,9 +53,31 @@ struct sqs_store {
 	struct sqs_store *next;  /* in the list of open stores (registry lock) */
 	/* Writers of this process take turns here before SQLite's own lock:
 	 * a thread waiting for SQLite's write lock would sleep in the busy
-	 * handler (milliseconds each time); waiting on a mutex wakes at once.
-	 * Other processes are still kept out by SQLite (busy_timeout). */
-	pthread_mutex_t wlock;
+	 * handler (milliseconds each time); waiting here wakes at once. Other
+	 * processes are still kept out by SQLite (busy_timeout). The turns
+	 * are first come, first served (a ticket lock: wl_next is the next
+	 * ticket, wl_serving the one served; under wl_mu): a thread writing
+	 * in a loop (the sweeper deleting 1,000 rows at a time) takes its
+	 * turn behind the group commit instead of taking the lock back the
+	 * moment it lets go. */
+	pthread_mutex_t wl_mu;
+	pthread_cond_t wl_turn;
+	uint64_t wl_next, wl_serving;
+	/* The writer connection: the batches of store_tx() run on it (one
+	 * connection whose page cache stays warm, since nothing else in this
+	 * process writes as much), on the thread leading the batch, under
+	 * wlock. */
+	struct sqs_conn *wconn;
+	int sync_full; /* PRAGMA synchronous=FULL (else NORMAL) */
+	/* Group commit (sqlite_batch.c): the transactions waiting, oldest
+	 * first, and the committer thread that runs them; all under gc_lock. */
+	pthread_mutex_t gc_lock;
+	pthread_cond_t gc_cond; /* the committer sleeps here */
+	struct sqs_gc_req *gc_head, *gc_tail;
+	size_t gc_running; /* in the batch that runs now */
+	int gc_started, gc_idle, gc_stopping;
+	pthread_t gc_thread;
+	uint64_t gc_batches, gc_txs;
 };
 
 extern const struct store_ops sqs_ops;
@@ -84,6 +119,22 @@ int sqs_write_end(struct sqs_conn *c, int own, int err);
 int sqs_read_begin(struct sqs_conn *c, int *own);
 void sqs_read_end(struct sqs_conn *c, int own);
 
+/* The store's writer lock (see sqs_store): first come, first served. */
+void sqs_wlock(struct sqs_store *s);
+void sqs_wunlock(struct sqs_store *s);
+
+/* Runs a statement without parameters or rows of interest on c. */
+int sqs_exec(struct sqs_conn *c, int slot, const char *sql, const char *op);
+
+/* The writer connection of s becomes the calling thread's connection to s
+ * (every store call of the thread uses it) until sqs_writer_unbind().
+ * The caller holds the writer lock (sqs_wlock). */
+void sqs_writer_bind(struct sqs_store *s);
+void sqs_writer_unbind(struct sqs_store *s);
+/* 1 when the calling thread has a transaction open on s (its own, or a
+ * batch it leads). Opens no connection. */
+int sqs_thread_in_tx(struct sqs_store *s);
+
 /* store_ops entries implemented in sqlite_conn.c */
 void sqs_close(store *s);
 int sqs_migrate(store *s);
@@ -91,6 +142,14 @@ int sqs_ping(store *s);
 int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
+
+/* store_ops entries implemented in sqlite_batch.c: one attempt of
+ * store_tx(), and store_tx_async(), batched with those of other threads
+ * by the store's committer thread. */
+int sqs_tx_attempt(store *s, store_tx_fn fn, void *ctx);
+void sqs_tx_submit(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx);
+/* Stops the committer once the queue is empty (store_close). */
+void sqs_batch_stop(struct sqs_store *s);
 
 /* store_ops entries implemented in sqlite_blob.c */
 int sqs_blob_put(store *s, const char *id, const char *path);

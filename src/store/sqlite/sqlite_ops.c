@@ -42,12 +42,10 @@
 	"cursor_row, handled, claimed_by, lease_until, next_at, created_at, "  \
 	"finished_at"
 
-/* Filter of user_list: ?1 org, ?2 status or '', ?3 LIKE pattern or ''. */
-#define USER_FILTER                                                            \
-	" FROM users WHERE org_id = ?1 AND (?2 = '' OR status = ?2) AND"       \
-	" (?3 = '' OR first_name LIKE ?3 ESCAPE '\\' OR last_name LIKE ?3"     \
-	" ESCAPE '\\' OR email LIKE ?3 ESCAPE '\\' OR mobile LIKE ?3"          \
-	" ESCAPE '\\')"
+/* user_list: users with org_seq, newest (highest) first; users_fts rows
+ * are user_orgs.num * 2^32 + org_seq (sqlite_schema.c, migration 5). */
+#define USER_SEQ_COLS USER_COLS ", org_seq"
+#define USER_FTS_SHIFT "4294967296"
 #define REQ_FILTER                                                             \
 	" FROM requests WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR kind = ?2)"
 
@@ -68,7 +66,15 @@ enum {
 	Q_USER_BY_MOBILE,
 	Q_USER_SET_STATUS,
 	Q_USER_LIST,
+	Q_USER_LIST_STATUS,
 	Q_USER_COUNT,
+	Q_USER_TOP,
+	Q_USER_ORG_NUM,
+	Q_USER_IN_ORG_MOBILE,
+	Q_USER_IN_ORG_EMAIL,
+	Q_USER_NAME,
+	Q_USER_NAME_COUNT,
+	Q_USER_NAME_COUNT_STATUS,
 	Q_ROLE_ADD,
 	Q_ROLE_LIST,
 	Q_CRED_INSERT,
@@ -166,15 +172,18 @@ static const char *const sql[Q_END] = {
 	[Q_POS_GET] = "SELECT " POS_COLS " FROM positions WHERE id = ?1",
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
-	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ", org_seq) VALUES"
+			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+			  " (SELECT ifnull(max(org_seq), 0) + 1 FROM users"
+			  " WHERE org_id = ?7))",
 	/* A collision refuses the row without an error, so the statement
 	 * never aborts (and never writes a statement journal). */
-	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ") VALUES (?1,"
-				" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-				" ?13) ON CONFLICT DO NOTHING",
-	/* Q_USER_INSERT_MANY: the same for BATCH_ROWS users, made once by
-	 * many_sql() from this text alone */
+	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ", org_seq)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+				" ?11, ?12, ?13, (SELECT ifnull(max(org_seq), 0) + 1"
+				" FROM users WHERE org_id = ?7)) ON CONFLICT DO NOTHING",
+	/* Q_USER_INSERT_MANY: BATCH_ROWS users of one organisation, each
+	 * with its org_seq bound, made once by many_sql() from constants */
 	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
 			" mobile = ?3",
 	[Q_TEMP_MEMORY] = "PRAGMA temp_store = MEMORY",
@@ -188,10 +197,40 @@ static const char *const sql[Q_END] = {
 	[Q_USER_BY_MOBILE] = "SELECT " USER_COLS " FROM users WHERE mobile = ?1",
 	[Q_USER_SET_STATUS] = "UPDATE users SET status = ?2, updated_at = ?3"
 			      " WHERE id = ?1",
-	[Q_USER_LIST] = "SELECT " USER_COLS USER_FILTER
-			" ORDER BY created_at DESC, rowid DESC"
-			" LIMIT :limit OFFSET :offset",
-	[Q_USER_COUNT] = "SELECT count(*)" USER_FILTER,
+	/* ?1 org, ?2 highest org_seq, ?3 limit, ?4 offset, ?5 status */
+	[Q_USER_LIST] = "SELECT " USER_SEQ_COLS " FROM users WHERE org_id = ?1"
+			" AND org_seq <= ?2 ORDER BY org_seq DESC LIMIT ?3 OFFSET ?4",
+	[Q_USER_LIST_STATUS] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+			       " org_id = ?1 AND status = ?5 AND org_seq <= ?2"
+			       " ORDER BY org_seq DESC LIMIT ?3 OFFSET ?4",
+	/* kept counts: ?1 org, ?2 status or '' */
+	[Q_USER_COUNT] = "SELECT ifnull(sum(n), 0) FROM user_counts WHERE"
+			 " org_id = ?1 AND (?2 = '' OR status = ?2)",
+	[Q_USER_TOP] = "SELECT ifnull(max(org_seq), 0) FROM users WHERE org_id = ?1",
+	[Q_USER_ORG_NUM] = "SELECT num FROM user_orgs WHERE org_id = ?1",
+	/* one user by a unique key within the org: ?1 key, ?2 org, ?3 status */
+	[Q_USER_IN_ORG_MOBILE] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+				 " mobile = ?1 AND org_id = ?2 AND (?3 = '' OR status = ?3)",
+	[Q_USER_IN_ORG_EMAIL] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
+				" lower(email) = lower(?1) AND org_id = ?2 AND"
+				" (?3 = '' OR status = ?3)",
+	/* name search: ?1 match, ?2 ?3 rowid range, ?4 limit, ?5 org,
+	 * ?6 status or '', ?7 offset */
+	[Q_USER_NAME] = "SELECT u.id, u.first_name, u.last_name, u.email,"
+			" u.official_email, u.mobile, u.org_id, u.position_id, u.status,"
+			" u.source, u.created_at, u.updated_at, u.email_verified, u.org_seq"
+			" FROM users_fts f JOIN users u ON u.org_id = ?5 AND"
+			" u.org_seq = (f.rowid % " USER_FTS_SHIFT ") WHERE users_fts"
+			" MATCH ?1 AND f.rowid BETWEEN ?2 AND ?3 AND (?6 = '' OR"
+			" u.status = ?6) ORDER BY f.rowid DESC LIMIT ?4 OFFSET ?7",
+	[Q_USER_NAME_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM users_fts"
+			      " WHERE users_fts MATCH ?1 AND rowid BETWEEN ?2 AND"
+			      " ?3 LIMIT ?4)",
+	[Q_USER_NAME_COUNT_STATUS] = "SELECT count(*) FROM (SELECT 1 FROM"
+				     " users_fts f JOIN users u ON u.org_id = ?5"
+				     " AND u.org_seq = (f.rowid % " USER_FTS_SHIFT
+				     ") WHERE users_fts MATCH ?1 AND f.rowid"
+				     " BETWEEN ?2 AND ?3 AND u.status = ?6 LIMIT ?4)",
 	[Q_ROLE_ADD] = "INSERT INTO roles (user_id, role, org_id)"
 		       " VALUES (?1, ?2, ?3)",
 	[Q_ROLE_LIST] = "SELECT role, org_id FROM roles WHERE user_id = ?1"
@@ -1201,7 +1240,8 @@ static int batch_refs(struct sqs_conn *c, const store_user *users, size_t n)
 #define BATCH_ROWS 32
 
 static pthread_once_t many_once = PTHREAD_ONCE_INIT;
-static char many_text[BATCH_ROWS * (USER_PARAMS * 7 + 4) + 256];
+#define MANY_PARAMS (USER_PARAMS + 1) /* a user's columns and its org_seq */
+static char many_text[BATCH_ROWS * (MANY_PARAMS * 7 + 4) + 256];
 
 /* Q_USER_INSERT_MANY's text, from constants only. */
 static void many_build(void)
@@ -1209,12 +1249,12 @@ static void many_build(void)
 	size_t o;
 
 	o = (size_t)snprintf(many_text, sizeof many_text,
-			     "INSERT INTO users (" USER_COLS ") VALUES ");
+			     "INSERT INTO users (" USER_COLS ", org_seq) VALUES ");
 	for (int r = 0; r < BATCH_ROWS; r++)
-		for (int k = 1; k <= USER_PARAMS; k++)
+		for (int k = 1; k <= MANY_PARAMS; k++)
 			o += (size_t)snprintf(many_text + o, sizeof many_text - o, "%s?%d%s",
 					      k == 1 ? (r ? ",(" : "(") : "",
-					      r * USER_PARAMS + k, k == USER_PARAMS ? ")" : ",");
+					      r * MANY_PARAMS + k, k == MANY_PARAMS ? ")" : ",");
 	snprintf(many_text + o, sizeof many_text - o, " ON CONFLICT DO NOTHING");
 }
 
@@ -1238,20 +1278,56 @@ static int user_is_mine(struct sqs_conn *c, const store_user *u, int *mine)
 	return err == PV_ENOTFOUND ? PV_OK : err;
 }
 
-/* Inserts users[0..k) with statement q (k rows, or 1); conflicts[] as for
- * user_insert_batch. */
+/* The highest org_seq of org's users (0 without any). */
+static int batch_top(struct sqs_conn *c, const char *org, int64_t *top)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_USER_TOP, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, org, NOCAP);
+	err = step_row(c, &b, "user_insert_batch");
+	if (!err)
+		*top = sqlite3_column_int64(st, 0);
+	else if (err == PV_ENOTFOUND)
+		err = PV_ESTORE; /* max() always has a row */
+	sqs_release(c, Q_USER_TOP, st);
+	return err;
+}
+
+/* 1 when users[0..k) all belong to users[0]'s organisation. */
+static int batch_one_org(const store_user *users, size_t k)
+{
+	for (size_t r = 1; r < k; r++)
+		if (strcmp(users[r].org_id, users[0].org_id) != 0)
+			return 0;
+	return 1;
+}
+
+/* Inserts users[0..k) with statement q (k rows of one organisation, or 1);
+ * conflicts[] as for user_insert_batch. The k rows are numbered after the
+ * organisation's highest org_seq (the caller holds the writer); a row
+ * refused leaves its number unused, a gap that user_list steps over. */
 static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
 		      int *conflicts)
 {
 	sqlite3_stmt *st;
 	int err, mine, changed;
+	int64_t top = 0;
 
+	if (q == Q_USER_INSERT_MANY && (err = batch_top(c, users[0].org_id, &top)))
+		return err;
 	err = q == Q_USER_INSERT_MANY ? sqs_prepare(c, q, many_text, &st) : stmt(c, q, &st);
 	if (err)
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	for (int r = 0; r < k; r++)
-		bind_user(&b, &users[r], r * USER_PARAMS);
+	for (int r = 0; r < k; r++) {
+		bind_user(&b, &users[r], r * (k > 1 ? MANY_PARAMS : USER_PARAMS));
+		if (k > 1)
+			b_int(&b, r * MANY_PARAMS + MANY_PARAMS, top + 1 + r);
+	}
 	err = step_done(c, &b, "user_insert_batch");
 	changed = err ? 0 : sqlite3_changes(c->db);
 	sqs_release(c, q, st);
@@ -1302,7 +1378,8 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 	if (!err)
 		err = batch_refs(c, users, n);
 	for (i = 0; i < n && !err;) {
-		int k = n - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+		int k = n - i >= BATCH_ROWS && batch_one_org(&users[i], BATCH_ROWS)
+				? BATCH_ROWS : 1;
 
 		err = batch_step(c, k > 1 ? Q_USER_INSERT_MANY : Q_USER_INSERT_BATCH,
 				 &users[i], k, &conflicts[i]);
@@ -1360,21 +1437,6 @@ static int sq_user_set_status(store *s, const char *id, const char *status,
 	return run_change(c, Q_USER_SET_STATUS, st, &b, "user_set_status");
 }
 
-struct user_filter {
-	const char *org_id, *status, *pattern;
-};
-
-static void bind_user_filter(struct bnd *b, const void *ctx)
-{
-	const struct user_filter *f = ctx;
-
-	b_text(b, 1, f->org_id, NOCAP);
-	b_text(b, 2, f->status, NOCAP);
-	b_text(b, 3, f->pattern, NOCAP);
-}
-
-#define USER_Q_MAX 256 /* bytes of search text */
-
 static int sq_user_verify_email(store *s, const char *id, int64_t now)
 {
 	struct sqs_conn *c;
@@ -1392,44 +1454,252 @@ static int sq_user_verify_email(store *s, const char *id, int64_t now)
 	return run_change(c, Q_USER_VERIFY_EMAIL, st, &b, "user_verify_email");
 }
 
-static int sq_user_list(store *s, const char *org_id, const char *status,
-			const char *q, store_page pg, store_user **items,
-			size_t *n, int64_t *total)
+/* ---- user_list (store.h: store_user_query) ---- */
+
+/* One user_list call: rows read so far (per_page + 1 at most: the one
+ * past the page tells that a next page exists). */
+struct uq {
+	struct sqs_conn *c;
+	const store_user_query *q;
+	const char *status;
+	store_user *items; /* malloc'd, per_page + 1 */
+	size_t n;
+	int64_t seq[101]; /* org_seq of each row read */
+};
+
+static int uq_rows(struct uq *x, struct bnd *b, const char *op)
 {
-	char pat[2 * USER_Q_MAX + 3];
-	size_t len, j = 0;
-	void *arr = NULL;
+	size_t max = (size_t)x->q->pg.per_page + 1;
+	int rc = SQLITE_DONE;
+
+	if (b->rc != SQLITE_OK)
+		return sqs_error(x->c, b->rc, op);
+	while (x->n < max && (rc = sqlite3_step(b->st)) == SQLITE_ROW) {
+		rd_user(b->st, &x->items[x->n]);
+		x->seq[x->n++] = sqlite3_column_int64(b->st, 13);
+	}
+	return x->n < max && rc != SQLITE_DONE ? sqs_error(x->c, rc, op) : PV_OK;
+}
+
+/* A number from statement q, whose parameters bind() sets. */
+static int uq_number(struct uq *x, int q, void (*bind)(struct bnd *, const void *),
+		     const void *ctx, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int err = stmt(x->c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	bind(&b, ctx);
+	err = step_row(x->c, &b, "user_list");
+	if (!err)
+		*out = sqlite3_column_int64(st, 0);
+	sqs_release(x->c, q, st);
+	return err;
+}
+
+static void uq_bind_org_status(struct bnd *b, const void *ctx)
+{
+	const struct uq *x = ctx;
+
+	b_text(b, 1, x->q->org_id, NOCAP);
+	b_text(b, 2, x->status, NOCAP);
+}
+
+static void uq_bind_org(struct bnd *b, const void *ctx)
+{
+	b_text(b, 1, ((const struct uq *)ctx)->q->org_id, NOCAP);
+}
+
+/* All users (of a status): the kept count; the page starts at a known
+ * org_seq when the organisation's numbers have no gap (no user was ever
+ * deleted) and no status filters them, else it steps over the pages
+ * before it; a cursor starts at its number. */
+static int uq_all(struct uq *x, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	int64_t bound = INT64_MAX, offset = 0, top = 0;
+	int qs = x->status[0] ? Q_USER_LIST_STATUS : Q_USER_LIST;
+	sqlite3_stmt *st;
 	int err;
 
-	if (!items || !n || !total)
+	if ((err = uq_number(x, Q_USER_COUNT, uq_bind_org_status, x, &info->total)))
+		return err;
+	if (q->after > 0)
+		bound = q->after - 1;
+	else if (!x->status[0] && (err = uq_number(x, Q_USER_TOP, uq_bind_org, x, &top)))
+		return err;
+	else if (!x->status[0] && top == info->total)
+		bound = top - (q->pg.page - 1) * q->pg.per_page;
+	else
+		offset = (q->pg.page - 1) * q->pg.per_page;
+	if ((err = stmt(x->c, qs, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, q->org_id, NOCAP);
+	b_int(&b, 2, bound);
+	b_int(&b, 3, q->pg.per_page + 1);
+	b_int(&b, 4, offset);
+	if (x->status[0])
+		b_text(&b, 5, x->status, NOCAP);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, qs, st);
+	return err;
+}
+
+/* The one user with a unique key (statement qk): total 0 or 1; listed on
+ * the first page, or after a cursor that comes before it. */
+static int uq_key(struct uq *x, int qk, const char *key, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	sqlite3_stmt *st;
+	int err = stmt(x->c, qk, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	b_text(&b, 2, q->org_id, NOCAP);
+	b_text(&b, 3, x->status, NOCAP);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, qk, st);
+	info->total = (int64_t)x->n;
+	if (!err && x->n && (q->after > 0 ? x->seq[0] >= q->after : q->pg.page != 1))
+		x->n = 0; /* it matches, but is not on this page */
+	return err;
+}
+
+struct uq_name_args {
+	const struct uq *x;
+	const char *match;
+	int64_t lo, hi, limit, offset;
+};
+
+static void uq_bind_name(struct bnd *b, const void *ctx)
+{
+	const struct uq_name_args *a = ctx;
+
+	b_text(b, 1, a->match, NOCAP);
+	b_int(b, 2, a->lo);
+	b_int(b, 3, a->hi);
+	b_int(b, 4, a->limit);
+	if (a->x->status[0]) {
+		b_text(b, 5, a->x->q->org_id, NOCAP);
+		b_text(b, 6, a->x->status, NOCAP);
+	}
+}
+
+/* A name search: the organisation's range of the name index, newest
+ * first; matches counted up to STORE_USER_COUNT_MAX + 1. */
+static int uq_name(struct uq *x, const char *match, store_user_list_info *info)
+{
+	const store_user_query *q = x->q;
+	struct uq_name_args a = {x, match, 0, 0, STORE_USER_COUNT_MAX + 1, 0};
+	int64_t num = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int err = uq_number(x, Q_USER_ORG_NUM, uq_bind_org, x, &num);
+
+	if (err)
+		return err == PV_ENOTFOUND ? PV_OK : err; /* no user at all */
+	a.lo = num * (INT64_C(1) << 32);
+	a.hi = a.lo + UINT32_MAX;
+	err = uq_number(x, x->status[0] ? Q_USER_NAME_COUNT_STATUS : Q_USER_NAME_COUNT,
+			uq_bind_name, &a, &cnt);
+	if (err)
+		return err;
+	info->total = cnt > STORE_USER_COUNT_MAX ? STORE_USER_COUNT_MAX : cnt;
+	info->total_exact = cnt <= STORE_USER_COUNT_MAX;
+	if (q->after > 0)
+		a.hi = a.lo + q->after - 1;
+	else
+		a.offset = (q->pg.page - 1) * q->pg.per_page;
+	if ((err = stmt(x->c, Q_USER_NAME, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, match, NOCAP);
+	b_int(&b, 2, a.lo);
+	b_int(&b, 3, a.hi);
+	b_int(&b, 4, q->pg.per_page + 1);
+	b_text(&b, 5, q->org_id, NOCAP);
+	b_text(&b, 6, x->status, NOCAP);
+	b_int(&b, 7, a.offset);
+	err = uq_rows(x, &b, "user_list");
+	sqs_release(x->c, Q_USER_NAME, st);
+	return err;
+}
+
+/* The name search expression of text: each word a prefix ("w"*), all
+ * of them (AND). Answers the number of words (0: none). */
+static int uq_match(const char *text, char *out, size_t cap)
+{
+	char words[STORE_USER_Q_MAX + 1];
+	size_t o = 0, nw = 0;
+
+	util_words(text, strlen(text), words, sizeof words);
+	for (char *w = words; *w;) {
+		size_t len = strcspn(w, " ");
+
+		if (++nw > STORE_USER_Q_WORDS || o + len + 10 > cap)
+			return -1;
+		o += (size_t)snprintf(out + o, cap - o, "%s\"%.*s\"*", nw > 1 ? " AND " : "",
+				      (int)len, w);
+		w += len + (w[len] == ' ');
+	}
+	out[o] = '\0';
+	return (int)nw;
+}
+
+static int sq_user_list(store *s, const store_user_query *q, store_user **items,
+			size_t *n, store_user_list_info *info)
+{
+	struct uq x = {0};
+	char match[STORE_USER_Q_MAX * 2 + STORE_USER_Q_WORDS * 10];
+	const char *text;
+	size_t len;
+	int err, own = 0, words = 0, mobile;
+
+	if (!items || !n || !info)
 		return PV_EINVAL;
 	*items = NULL;
 	*n = 0;
-	*total = 0;
-	if (!org_id)
+	memset(info, 0, sizeof *info);
+	info->total_exact = 1;
+	text = q && q->q ? q->q : "";
+	len = strlen(text);
+	if (!q || !q->org_id || !valid_page(q->pg) || q->after < 0 || len > STORE_USER_Q_MAX)
 		return PV_EINVAL;
-	if (!q)
-		q = "";
-	len = strlen(q);
-	if (len > USER_Q_MAX)
-		return PV_EINVAL;
-	/* "%text%" with the user's % _ and \ taken literally (ESCAPE '\'). */
-	if (len) {
-		pat[j++] = '%';
-		for (size_t i = 0; i < len; i++) {
-			if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-				pat[j++] = '\\';
-			pat[j++] = q[i];
-		}
-		pat[j++] = '%';
+	x.q = q;
+	x.status = q->status ? q->status : "";
+	mobile = len == 10 && strspn(text, "0123456789") == 10;
+	if (len && !mobile && !strchr(text, '@') &&
+	    (words = uq_match(text, match, sizeof match)) <= 0)
+		return words < 0 ? PV_EINVAL : PV_OK; /* no word: nobody */
+	if ((err = sqs_enter(s, &x.c)) || (err = sqs_read_begin(x.c, &own)))
+		return err;
+	if (!(x.items = malloc(((size_t)q->pg.per_page + 1) * sizeof *x.items))) {
+		err = PV_ENOMEM;
+		goto out;
 	}
-	pat[j] = '\0';
-	struct user_filter f = {org_id, status ? status : "", pat};
-	err = list_page(s, Q_USER_COUNT, Q_USER_LIST, "user_list",
-			bind_user_filter, &f, pg, sizeof(store_user), rd_user,
-			&arr, n, total);
-	*items = arr;
-	return err;
+	if (!len)
+		err = uq_all(&x, info);
+	else if (words)
+		err = uq_name(&x, match, info);
+	else
+		err = uq_key(&x, mobile ? Q_USER_IN_ORG_MOBILE : Q_USER_IN_ORG_EMAIL, text, info);
+	if (!err && x.n > (size_t)q->pg.per_page) {
+		x.n = (size_t)q->pg.per_page;
+		info->next = x.seq[x.n - 1];
+	}
+out:
+	sqs_read_end(x.c, own);
+	if (err || !x.n) {
+		free(x.items);
+		return err;
+	}
+	*items = x.items;
+	*n = x.n;
+	return PV_OK;
 }
 
 static int sq_role_add(store *s, const char *user_id, const store_role *r)
@@ -2815,6 +3085,8 @@ const struct store_ops sqs_ops = {
 	.tx_begin = sqs_tx_begin,
 	.tx_commit = sqs_tx_commit,
 	.tx_rollback = sqs_tx_rollback,
+	.tx_attempt = sqs_tx_attempt,
+	.tx_submit = sqs_tx_submit,
 	.org_upsert = sq_org_upsert,
 	.org_get = sq_org_get,
 	.org_each = sq_org_each,

@@ -1,5 +1,6 @@
 /* sqlite_store.h: the entry point of the SQLite backend, seen by store.c
- * only. It carries no sqlite3.h, so the dispatcher stays free of it. */
+ * (and by tests of the backend). It carries no sqlite3.h, so the
+ * dispatcher stays free of it. */
 #ifndef PV_SQLITE_STORE_H
 #define PV_SQLITE_STORE_H
 
@@ -9,8 +10,15 @@
  * directory must exist). Opens the calling thread's connection at once, so
  * a wrong path fails here: PV_EINVAL for an empty path, ":memory:" or a URI
  * name, PV_EIO when the file cannot be opened, PV_ESTORE when it is not a
- * database. *out is released with store_close(). Does not migrate. */
-int store_sqlite_open(const char *path, store **out);
+ * database. sync_full: PRAGMA synchronous=FULL, else NORMAL. *out is
+ * released with store_close(). Does not migrate. */
+int store_sqlite_open(const char *path, int sync_full, store **out);
+
+/* Group commit (sqlite_batch.c), for tests and diagnostics: batches run
+ * and store_tx() attempts they held since the store was opened, and the
+ * attempts queued now (the running batch's among them). */
+void store_sqlite_batch_stats(store *s, uint64_t *batches, uint64_t *txs);
+size_t store_sqlite_batch_waiting(store *s);
 
 /* "sqlite 3.x.y": the library this backend was built with. */
 const char *store_sqlite_version(void);

@@ -104,7 +104,7 @@ static store *open_migrated(int64_t statement_ms, int64_t lock_ms)
 	store *s = NULL;
 
 	assert_int_equal(store_open_with(url,
-					 &(store_options){statement_ms, lock_ms},
+					 &(store_options){statement_ms, lock_ms, NULL},
 					 &s),
 			 PV_OK);
 	assert_int_equal(store_migrate(s), PV_OK);

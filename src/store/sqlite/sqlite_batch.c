@@ -1,0 +1,374 @@
+/* sqlite_batch.c: group commit of the SQLite backend, behind store_tx()
+ * and store_tx_async().
+ *
+ * SQLite has one writer at a time, and with synchronous=FULL each commit
+ * waits for the disk. So the transactions of all threads queue here,
+ * oldest first, and one committer thread per store (started at the first
+ * transaction) runs them: it takes the store's writer lock, binds the
+ * writer connection as its own, and runs up to SQS_BATCH_MAX queued
+ * functions one after another in one transaction. A function that fails
+ * must be undone alone: the batch runs first without savepoints (they
+ * cost a copy of every page changed, and most batches have no failure); at
+ * the first failure the transaction is rolled back, which undoes that
+ * function (its answer stands), and the others run again with a savepoint
+ * around each, so that a later failure is rolled back to its savepoint
+ * alone. One COMMIT (one sync to disk) then serves the whole batch, and
+ * each caller gets its own answer. What queued while a batch ran makes the
+ * next one: no one waits on purpose.
+ *
+ * When the batch's transaction is lost (busy, I/O, a failed savepoint or
+ * commit), the functions whose work it undid and those not run yet are
+ * answered PV_EBUSY, so that they run again; the one whose call lost it
+ * gets its error, and those that had failed keep their own answers.
+ *
+ * A store_tx() attempt (sqs_tx_attempt) waits on its thread's semaphore
+ * for its answer; store_tx's retries stay with the caller. A
+ * store_tx_async() (sqs_tx_submit) waits for nothing: the committer calls
+ * its done, after the commit, outside the writer lock, and runs an attempt
+ * answered PV_EBUSY again itself (STORE_TX_TRIES in all). So a thread
+ * answering a request is not held while its transaction waits for others
+ * and for the disk, and a batch can hold as many transactions as requests
+ * arrived, not only as many as there are threads.
+ *
+ * Ownership: a waiting attempt lives on its caller's stack; the committer
+ * writes its answer, then posts the caller's semaphore, and never touches
+ * it afterwards (the semaphore is the thread's own and lives as long as
+ * the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
+ * the committer after its done. The queue, the counters and the
+ * committer's state are guarded by gc_lock; the writer connection by
+ * the writer lock (sqs_wlock). */
+#include "store/sqlite/sqlite_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+#define SQS_BATCH_MAX 64
+
+struct sqs_gc_req {
+	store_tx_fn fn;
+	void *ctx;
+	int rc;                  /* the answer, written by the committer */
+	sem_t *wake;             /* a waiting caller's semaphore, or NULL */
+	store_tx_done done;      /* async: called with the answer */
+	void *done_ctx;
+	int tries;               /* async: attempts made */
+	struct sqs_gc_req *next; /* in the queue (gc_lock) */
+	char rid[64];            /* the caller's request id, for fn's logs */
+};
+
+/* The store whose committer runs on this thread, or NULL. */
+static __thread struct sqs_store *gc_tls_committer;
+
+/* Runs one function of the batch, inside a savepoint when sp. Answers its
+ * result (never PV_OK when the transaction was lost); sets *lost when the
+ * transaction is gone. */
+static int gc_run_one(struct sqs_store *s, struct sqs_gc_req *r, int sp, int *lost)
+{
+	struct sqs_conn *c = s->wconn;
+	int rc, err = PV_OK;
+
+	if (sp && (err = sqs_exec(c, SQS_SLOT_SAVEPOINT, "SAVEPOINT tx", "batch_savepoint"))) {
+		*lost = 1;
+		return err;
+	}
+	log_set_request_id(r->rid);
+	rc = r->fn(&s->base, r->ctx);
+	if (c->tx_lost || !c->in_tx) { /* the backend abandoned it */
+		*lost = 1;
+		return rc != PV_OK ? rc : c->tx_lost ? c->tx_lost : PV_EBUSY;
+	}
+	if (!sp)
+		return rc;
+	if (rc != PV_OK)
+		err = sqs_exec(c, SQS_SLOT_ROLLBACK_TO, "ROLLBACK TO tx", "batch_rollback_to");
+	if (!err)
+		err = sqs_exec(c, SQS_SLOT_RELEASE, "RELEASE tx", "batch_release");
+	if (err) {
+		*lost = 1;
+		return rc != PV_OK ? rc : err;
+	}
+	return rc;
+}
+
+/* One pass of a batch in a transaction of its own. Optimistic (sp 0): no
+ * savepoints; at the first function that fails, its answer stands, the
+ * transaction is rolled back (which undoes that function's work, and the
+ * work of those before it) and the pass answers 1 with *failed set to its
+ * index. With savepoints, or when none failed: sets every answer, commits
+ * what succeeded, answers 0. */
+static int gc_pass(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int sp,
+		   size_t *failed)
+{
+	struct sqs_conn *c = s->wconn;
+	size_t i, k;
+	int err, lost = 0, again = 0;
+
+	c->tx_lost = 0;
+	err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "batch_begin");
+	if (err) {
+		for (k = 0; k < n; k++)
+			b[k]->rc = err;
+		return 0;
+	}
+	c->in_tx = 1;
+	for (i = 0; i < n && !lost && !again; i++) {
+		b[i]->rc = gc_run_one(s, b[i], sp, &lost);
+		again = !sp && !lost && b[i]->rc != PV_OK;
+	}
+	*failed = i - 1;
+	if (again) {
+		/* rolled back below */
+	} else if (lost) { /* what ran is undone: run again, but i - 1 and refusals */
+		for (k = 0; k < n; k++)
+			if (k >= i || b[k]->rc == PV_OK)
+				b[k]->rc = PV_EBUSY;
+	} else if ((err = sqs_exec(c, SQS_SLOT_COMMIT, "COMMIT", "batch_commit")) != PV_OK) {
+		for (k = 0; k < n; k++)
+			if (b[k]->rc == PV_OK)
+				b[k]->rc = err;
+	}
+	c->in_tx = 0;
+	c->tx_lost = 0;
+	if (!sqlite3_get_autocommit(c->db)) /* a failure, lost, a failed COMMIT */
+		sqs_exec(c, SQS_SLOT_ROLLBACK, "ROLLBACK", "batch_rollback");
+	return again;
+}
+
+/* Runs a batch on the writer connection and sets every answer: first
+ * without savepoints (they cost a copy of every page changed, and most
+ * batches have no failure); after a failure, the others again, each in a
+ * savepoint. A function thus runs once per attempt, or twice when one
+ * after it in the batch failed. */
+static void gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
+{
+	struct sqs_gc_req *rest[SQS_BATCH_MAX];
+	char rid[sizeof b[0]->rid];
+	size_t failed = 0;
+
+	util_strlcpy(rid, log_request_id(), sizeof rid);
+	sqs_wlock(s);
+	sqs_writer_bind(s);
+	if (gc_pass(s, b, n, 0, &failed)) {
+		memcpy(rest, b, failed * sizeof *b);
+		memcpy(rest + failed, b + failed + 1, (n - failed - 1) * sizeof *b);
+		if (n > 1)
+			gc_pass(s, rest, n - 1, 1, &failed);
+	}
+	sqs_writer_unbind(s);
+	sqs_wunlock(s);
+	log_set_request_id(rid);
+}
+
+/* The calling thread's semaphore, made on first use, never destroyed
+ * (see Ownership above). */
+static sem_t *gc_thread_sem(void)
+{
+	static __thread sem_t sem;
+	static __thread int made;
+
+	if (!made) {
+		if (sem_init(&sem, 0, 0) != 0)
+			return NULL;
+		made = 1;
+	}
+	return &sem;
+}
+
+/* Hands a batch's answers out: a waiting caller is posted; an async one
+ * gets its done, or is queued again after PV_EBUSY (into *again). */
+static void gc_answer(struct sqs_store *s, struct sqs_gc_req **b, size_t n,
+		      struct sqs_gc_req **again)
+{
+	char rid[sizeof b[0]->rid];
+
+	util_strlcpy(rid, log_request_id(), sizeof rid);
+	for (size_t i = 0; i < n; i++) {
+		struct sqs_gc_req *r = b[i];
+
+		if (r->wake) {
+			sem_post(r->wake);
+		} else if (r->rc == PV_EBUSY && ++r->tries < STORE_TX_TRIES) {
+			r->next = *again;
+			*again = r;
+		} else {
+			if (r->rc == PV_EBUSY)
+				log_kv(LOG_WARN, "store transaction given up after retries", NULL);
+			log_set_request_id(r->rid);
+			r->done(r->done_ctx, r->rc);
+			free(r);
+		}
+	}
+	(void)s;
+	log_set_request_id(rid);
+}
+
+static void gc_append(struct sqs_store *s, struct sqs_gc_req *r)
+{
+	r->next = NULL;
+	if (s->gc_tail)
+		s->gc_tail->next = r;
+	else
+		s->gc_head = r;
+	s->gc_tail = r;
+}
+
+/* The committer: batches while there is something queued, sleeps when
+ * not, leaves when the store closes and the queue is empty. */
+static void *gc_main(void *arg)
+{
+	struct sqs_store *s = arg;
+	struct sqs_gc_req *b[SQS_BATCH_MAX], *again = NULL;
+	size_t n;
+
+	gc_tls_committer = s;
+	pthread_mutex_lock(&s->gc_lock);
+	for (;;) {
+		while (!s->gc_head && !s->gc_stopping) {
+			s->gc_idle = 1;
+			pthread_cond_wait(&s->gc_cond, &s->gc_lock);
+			s->gc_idle = 0;
+		}
+		if (!s->gc_head)
+			break; /* stopping, and nothing left */
+		for (n = 0; s->gc_head && n < SQS_BATCH_MAX; n++) {
+			b[n] = s->gc_head;
+			s->gc_head = b[n]->next;
+		}
+		if (!s->gc_head)
+			s->gc_tail = NULL;
+		s->gc_batches++;
+		s->gc_txs += n;
+		s->gc_running = n;
+		pthread_mutex_unlock(&s->gc_lock);
+		gc_run_batch(s, b, n);
+		gc_answer(s, b, n, &again);
+		pthread_mutex_lock(&s->gc_lock);
+		s->gc_running = 0;
+		while (again) { /* run again after what waits: others' turn first */
+			struct sqs_gc_req *r = again;
+
+			again = r->next;
+			gc_append(s, r);
+		}
+	}
+	pthread_mutex_unlock(&s->gc_lock);
+	return NULL;
+}
+
+/* Queues r, starting the committer on first use and waking it when it
+ * sleeps. */
+static int gc_submit(struct sqs_store *s, struct sqs_gc_req *r)
+{
+	int wake, err = PV_OK;
+
+	util_strlcpy(r->rid, log_request_id(), sizeof r->rid);
+	pthread_mutex_lock(&s->gc_lock);
+	if (!s->gc_started) {
+		if (pthread_create(&s->gc_thread, NULL, gc_main, s) != 0)
+			err = PV_ENOMEM;
+		else
+			s->gc_started = 1;
+	}
+	if (!err)
+		gc_append(s, r);
+	wake = !err && s->gc_idle;
+	pthread_mutex_unlock(&s->gc_lock);
+	if (wake)
+		pthread_cond_signal(&s->gc_cond);
+	return err;
+}
+
+int sqs_tx_attempt(store *base, store_tx_fn fn, void *ctx)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	struct sqs_gc_req me, *one = &me;
+	int err;
+
+	if (!s || !fn)
+		return PV_EINVAL;
+	if (sqs_thread_in_tx(s))
+		return PV_EINVAL; /* transactions do not nest */
+	memset(&me, 0, sizeof me);
+	me.fn = fn;
+	me.ctx = ctx;
+	if (gc_tls_committer == s) { /* a done that writes: it cannot wait for itself */
+		util_strlcpy(me.rid, log_request_id(), sizeof me.rid);
+		gc_run_batch(s, &one, 1);
+		return me.rc;
+	}
+	if (!(me.wake = gc_thread_sem()))
+		return PV_ENOMEM;
+	if ((err = gc_submit(s, &me)) != PV_OK)
+		return err;
+	while (sem_wait(me.wake) != 0 && errno == EINTR)
+		;
+	return me.rc;
+}
+
+void sqs_tx_submit(store *base, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	struct sqs_gc_req *r = calloc(1, sizeof *r);
+	int err = PV_ENOMEM;
+
+	if (r && sqs_thread_in_tx(s))
+		err = PV_EINVAL;
+	else if (r) {
+		r->fn = fn;
+		r->ctx = ctx;
+		r->done = done;
+		r->done_ctx = done_ctx;
+		if ((err = gc_submit(s, r)) == PV_OK)
+			return;
+	}
+	free(r);
+	done(done_ctx, err);
+}
+
+void sqs_batch_stop(struct sqs_store *s)
+{
+	char b[24], t[24];
+	int started;
+
+	pthread_mutex_lock(&s->gc_lock);
+	s->gc_stopping = 1;
+	started = s->gc_started;
+	pthread_mutex_unlock(&s->gc_lock);
+	pthread_cond_signal(&s->gc_cond);
+	if (!started)
+		return;
+	pthread_join(s->gc_thread, NULL);
+	snprintf(b, sizeof b, "%llu", (unsigned long long)s->gc_batches);
+	snprintf(t, sizeof t, "%llu", (unsigned long long)s->gc_txs);
+	log_kv(LOG_INFO, "store: group commit", "batches", b, "transactions", t, NULL);
+}
+
+void store_sqlite_batch_stats(store *base, uint64_t *batches, uint64_t *txs)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+
+	pthread_mutex_lock(&s->gc_lock);
+	*batches = s->gc_batches;
+	*txs = s->gc_txs;
+	pthread_mutex_unlock(&s->gc_lock);
+}
+
+size_t store_sqlite_batch_waiting(store *base)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->gc_lock);
+	n = s->gc_running;
+	for (struct sqs_gc_req *r = s->gc_head; r; r = r->next)
+		n++;
+	pthread_mutex_unlock(&s->gc_lock);
+	return n;
+}

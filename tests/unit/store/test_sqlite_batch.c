@@ -1,0 +1,199 @@
+/* test_sqlite_batch.c: group commit of the SQLite backend (sqlite_batch.c).
+ * The behaviour every backend shares (each caller's answer and all or
+ * nothing of its work under concurrency) is in tests/store; here, what is
+ * SQLite's own: concurrent attempts really share one transaction, a failed
+ * function inside a batch is undone alone, a busy one is run again in a
+ * later batch, and the durability setting.
+ *
+ * The batches are made deterministic without any timing: the first
+ * caller's function holds its batch open until the others are queued, one
+ * after another in a known order (store_sqlite_batch_waiting), so they all
+ * form the next batch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+#include "support/tmpstore.h"
+#include "util/log.h"
+
+#define T0 INT64_C(1750000000000)
+#define FOLLOWERS 6
+
+static char dir[64], path[128];
+static store *S;
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_ERROR + 1);
+	return tmpstore_open(dir, sizeof dir, path, sizeof path, &S);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tmpstore_remove(S, dir, path);
+	return 0;
+}
+
+static void pause_a_little(void)
+{
+	struct timespec ts = {0, 200000};
+
+	nanosleep(&ts, NULL);
+}
+
+enum kind { K_OK, K_FAIL, K_REFUSED_CALL, K_BUSY_ONCE };
+
+struct caller {
+	enum kind kind;
+	char key[STORE_KEY_MAX];
+	int runs, rc;
+	size_t wait_for; /* the leader: hold the batch until this many queue */
+};
+
+static int caller_fn(store *s, void *ctx)
+{
+	struct caller *c = ctx;
+	store_throttle t;
+	int rc;
+
+	c->runs++;
+	if ((rc = store_throttle_hit(s, c->key, T0, 3600000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	while (c->wait_for && store_sqlite_batch_waiting(s) < c->wait_for)
+		pause_a_little();
+	switch (c->kind) {
+	case K_FAIL:
+		return PV_ECONFLICT; /* after writing: undone alone */
+	case K_REFUSED_CALL: /* a refused call; the function goes on */
+		rc = store_otp_use(s, INT64_C(999999999));
+		if (rc != PV_ENOTFOUND)
+			return PV_ESTORE;
+		return store_throttle_peek(s, c->key, T0, &t);
+	case K_BUSY_ONCE:
+		return c->runs == 1 ? PV_EBUSY : PV_OK;
+	default:
+		return PV_OK;
+	}
+}
+
+static void *caller_main(void *p)
+{
+	struct caller *c = p;
+
+	c->rc = store_tx(S, caller_fn, c);
+	return NULL;
+}
+
+static int count_of(const char *key)
+{
+	store_throttle t;
+
+	if (store_throttle_peek(S, key, T0, &t) != PV_OK)
+		return 0;
+	return (int)t.count;
+}
+
+/* One leader, then FOLLOWERS callers queued behind it in the order of
+ * kinds: two batches, plus one for an attempt answered PV_EBUSY, which
+ * store_tx runs again. A batch runs first without savepoints; after a
+ * failure, the others run again with them: runs[i] is how often each
+ * function runs. */
+static void batch_round(const char *tag, const enum kind *kinds, const int *runs,
+			int batches)
+{
+	struct caller lead, f[FOLLOWERS];
+	pthread_t th, fth[FOLLOWERS];
+	uint64_t b0, t0, b1, t1;
+	int busy = 0;
+
+	store_sqlite_batch_stats(S, &b0, &t0);
+	memset(&lead, 0, sizeof lead);
+	snprintf(lead.key, sizeof lead.key, "%s-lead", tag);
+	lead.wait_for = 1 + FOLLOWERS;
+	assert_int_equal(pthread_create(&th, NULL, caller_main, &lead), 0);
+	while (store_sqlite_batch_waiting(S) < 1)
+		pause_a_little();
+	for (int i = 0; i < FOLLOWERS; i++) {
+		memset(&f[i], 0, sizeof f[i]);
+		f[i].kind = kinds[i];
+		snprintf(f[i].key, sizeof f[i].key, "%s-follower-%d", tag, i);
+		assert_int_equal(pthread_create(&fth[i], NULL, caller_main, &f[i]), 0);
+		while (store_sqlite_batch_waiting(S) < (size_t)i + 2)
+			pause_a_little();
+		busy += kinds[i] == K_BUSY_ONCE;
+	}
+	pthread_join(th, NULL);
+	for (int i = 0; i < FOLLOWERS; i++)
+		pthread_join(fth[i], NULL);
+	store_sqlite_batch_stats(S, &b1, &t1);
+	assert_int_equal(b1 - b0, batches);
+	assert_int_equal(t1 - t0, 1 + FOLLOWERS + busy);
+
+	assert_int_equal(lead.rc, PV_OK);
+	assert_int_equal(lead.runs, 1);
+	assert_int_equal(count_of(lead.key), 1);
+	for (int i = 0; i < FOLLOWERS; i++) {
+		int want = kinds[i] == K_FAIL ? PV_ECONFLICT : PV_OK;
+
+		assert_int_equal(f[i].rc, want);
+		assert_int_equal(count_of(f[i].key), kinds[i] == K_FAIL ? 0 : 1);
+		assert_int_equal(f[i].runs, runs[i]);
+	}
+}
+
+static void test_batches(void **state)
+{
+	static const enum kind ok[FOLLOWERS] = {K_OK, K_OK, K_REFUSED_CALL, K_OK, K_OK, K_OK};
+	static const int ok_runs[FOLLOWERS] = {1, 1, 1, 1, 1, 1};
+	/* the first failure (f1) is answered, and the others run again with
+	 * savepoints: f0 runs twice; f4 is busy there, and runs again alone */
+	static const enum kind mixed[FOLLOWERS] = {K_OK, K_FAIL, K_OK, K_REFUSED_CALL,
+						   K_BUSY_ONCE, K_FAIL};
+	static const int mixed_runs[FOLLOWERS] = {2, 1, 1, 1, 2, 1};
+
+	(void)state;
+	batch_round("ok", ok, ok_runs, 2);
+	batch_round("mixed", mixed, mixed_runs, 3);
+}
+
+/* The default is synchronous=FULL; store_options (PRAVESH_SQLITE_SYNC)
+ * chooses. */
+static void test_sync_setting(void **state)
+{
+	char p2[160];
+	store *s = NULL;
+
+	(void)state;
+	snprintf(p2, sizeof p2, "%s/sync.db", dir);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "sometimes"}, &s), PV_EINVAL);
+	assert_null(s);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "normal"}, &s), PV_OK);
+	store_close(s);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "full"}, &s), PV_OK);
+	store_close(s);
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_sync_setting),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
