@@ -1711,6 +1711,26 @@ static void test_user_insert_batch(void **state)
 	assert_int_equal(store_user_get(S, big[77].id, &got), PV_OK);
 	assert_string_equal(got.email, big[70].email); /* the first of the two */
 	batch_listed(org, big, bc, BIG);
+
+	/* A record repeated whole (id, e-mail and mobile): the user stored
+	 * earlier, or an earlier row of the same call, refuses it as n
+	 * user_insert calls would; it is not told inserted because a row
+	 * just like it is in the table. */
+	store_user prev = big[1]; /* inserted by the call above */
+
+	for (int i = 0; i < BIG; i++)
+		make_bulk_user(&big[i], org, up, 3000 + i);
+	big[0] = prev;
+	big[5] = big[2];   /* the same record twice in one statement */
+	big[40] = big[33]; /* and in the next one */
+	assert_int_equal(store_user_get(S, big[0].id, &got), PV_OK);
+	assert_int_equal(store_user_insert_batch(S, big, BIG, bc), PV_OK);
+	for (int i = 0; i < BIG; i++) {
+		int want = i == 0 || i == 5 || i == 40
+				   ? STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE : 0;
+
+		assert_int_equal(bc[i], want);
+	}
 	free(big);
 	free(bc);
 

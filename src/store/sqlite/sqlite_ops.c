@@ -184,8 +184,12 @@ static const char *const sql[Q_END] = {
 				" FROM users WHERE org_id = ?7)) ON CONFLICT DO NOTHING",
 	/* Q_USER_INSERT_MANY: BATCH_ROWS users of one organisation, each
 	 * with its org_seq bound, made once by many_sql() from constants */
-	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
-			" mobile = ?3",
+	/* the row a statement of a batch numbered ?2 in organisation ?1,
+	 * when it holds id ?3: that row of the statement went in (a user
+	 * stored before with the same id, e-mail and mobile has another
+	 * number) */
+	[Q_USER_MINE] = "SELECT 1 FROM users WHERE org_id = ?1 AND org_seq = ?2"
+			" AND id = ?3",
 	[Q_TEMP_MEMORY] = "PRAGMA temp_store = MEMORY",
 	[Q_ORG_EXISTS] = "SELECT 1 FROM orgs WHERE id = ?1",
 	[Q_POS_EXISTS] = "SELECT 1 FROM positions WHERE id = ?1",
@@ -1258,9 +1262,11 @@ static void many_build(void)
 	snprintf(many_text + o, sizeof many_text - o, " ON CONFLICT DO NOTHING");
 }
 
-/* 1 when u is in the table as inserted (after a statement of the batch
- * that changed fewer rows than it had). */
-static int user_is_mine(struct sqs_conn *c, const store_user *u, int *mine)
+/* 1 when u went in as the row numbered seq by a statement of the batch
+ * (after one that changed fewer rows than it had). The number tells: a
+ * user stored before, even one with u's id, e-mail and mobile, has
+ * another. */
+static int user_is_mine(struct sqs_conn *c, const store_user *u, int64_t seq, int *mine)
 {
 	sqlite3_stmt *st;
 	int err = stmt(c, Q_USER_MINE, &st);
@@ -1269,9 +1275,9 @@ static int user_is_mine(struct sqs_conn *c, const store_user *u, int *mine)
 	if (err)
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	B_FIELD(&b, 1, u->id);
-	B_FIELD(&b, 2, u->email);
-	B_FIELD(&b, 3, u->mobile);
+	B_FIELD(&b, 1, u->org_id);
+	b_int(&b, 2, seq);
+	B_FIELD(&b, 3, u->id);
 	err = step_row(c, &b, "user_insert_batch");
 	sqs_release(c, Q_USER_MINE, st);
 	*mine = err == PV_OK;
@@ -1337,7 +1343,7 @@ static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
 			continue;
 		/* refused rows (rare): which ones, and why (rows after r in
 		 * the statement were not there yet when r was refused) */
-		err = k == 1 ? PV_OK : user_is_mine(c, &users[r], &mine);
+		err = k == 1 ? PV_OK : user_is_mine(c, &users[r], top + 1 + r, &mine);
 		if (!err && (k == 1 || !mine))
 			err = user_conflicts(c, &users[r], users + r + 1, k - r - 1,
 					     &conflicts[r]);
