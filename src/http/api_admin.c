@@ -10,6 +10,7 @@
 #include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 void api_admin_requests(http_req *req, http_resp *resp)
@@ -290,6 +291,12 @@ static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 	q = q ? util_trim(q, strlen(q), &len) : "";
 	if (!q || len > 200) {
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
+		return 0;
+	}
+	/* as the directory search: the store (PostgreSQL) refuses such text,
+	 * which would be told as too many words */
+	if (!utf8_valid(q, len)) {
+		http_problem(resp, 400, "invalid_query", "The search text is not valid UTF-8.", NULL);
 		return 0;
 	}
 	if (val_mobile(q, len, mobile))

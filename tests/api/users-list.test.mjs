@@ -88,6 +88,13 @@ test('q: words that start name words, any case; punctuation separates words', as
   assert.equal((await names('sharma-singh')).total, (await names('singh')).total);
   assert.equal((await names('%')).total, 0);
   assert.equal((await names('zzz')).total, 0);
+  // bytes that are no UTF-8: refused as such (PostgreSQL would refuse
+  // them, told as too many words), never searched
+  for (const q of ['%FF', 'ram%C3', '%C3%28kum']) {
+    const bad = await get(`/api/v1/mdo/users?q=${q}`);
+    assert.equal(bad.status, 400, q);
+    assert.equal(bad.body.code, 'invalid_query', q);
+  }
   const tooMany = await get('/api/v1/mdo/users?q=a%20b%20c%20d%20e%20f%20g%20h%20i');
   assert.equal(tooMany.status, 400);
   assert.equal(tooMany.body.code, 'query_too_long');

@@ -1609,7 +1609,9 @@ static int pq_uq_name(struct pq_uq *x, const char *tsq, store_user_list_info *in
 
 /* The tsquery of text: each word a prefix ('w':*), all of them (&).
  * Answers the number of words (0: none, -1: too many). The words hold no
- * quote nor backslash (util_words keeps ASCII letters and digits only). */
+ * quote nor backslash (util_words keeps ASCII letters and digits and
+ * non-ASCII bytes, no other ASCII); text that is not UTF-8 is refused by
+ * the server (PV_EINVAL). */
 static int pq_uq_tsquery(const char *text, char *out, size_t cap)
 {
 	char words[STORE_USER_Q_MAX + 1];
