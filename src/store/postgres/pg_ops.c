@@ -2612,9 +2612,12 @@ static int pq_campaign_insert(store *s, store_campaign *m)
 	err = run(s, Q_CAMP_INSERT, &a, &r, &c);
 	if (!err && PQntuples(r) == 1)
 		m->id = c_int(r, 0, 0);
-	else if (!err) /* the upload has one already, or is unknown */
-		err = exists_text(c, Q_UP_EXISTS, m->upload_id) == PV_OK ? PV_ECONFLICT
-									: PV_ENOTFOUND;
+	else if (!err) { /* the upload has one already, or is unknown */
+		err = exists_text(c, Q_UP_EXISTS, m->upload_id);
+		/* a failed look-up (busy, connection lost) is told as such */
+		if (err == PV_OK)
+			err = PV_ECONFLICT;
+	}
 	PQclear(r);
 	return err;
 }
