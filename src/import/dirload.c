@@ -223,6 +223,52 @@ static int dl_orgs_tx(store *s, void *ctx)
 	return PV_OK;
 }
 
+/* Takes row's cells into o (copies o owns: dl_orgs_free) and reports what
+ * is wrong with them into f; PV_ENOMEM when a copy failed. */
+static int dl_org_take(struct dl_file *f, const imp_row *row, struct dl_org *o)
+{
+	memset(o, 0, sizeof *o);
+	o->line = (long)row->number;
+	o->key = dl_cell(row, f->col[0]);
+	o->name = dl_cell(row, f->col[1]);
+	o->sector = dl_cell(row, f->col[2]);
+	o->type = dl_cell(row, f->col[3]);
+	o->parent = dl_cell(row, f->col[4]);
+	if (!o->key || !o->name || !o->sector || !o->type || !o->parent)
+		return PV_ENOMEM;
+	util_lower_ascii(o->sector);
+	if (!dl_key_ok(o->key))
+		dl_err(f, o->line, "invalid key '%s' (letters, digits, . _ -; at most 64)", o->key);
+	if (!dl_name_ok(o->name))
+		dl_err(f, o->line, "invalid name%s", "");
+	if (strcmp(o->sector, "center") && strcmp(o->sector, "state"))
+		dl_err(f, o->line, "sector must be center or state, not '%s'", o->sector);
+	if (!o->type[0] || strlen(o->type) >= STORE_SHORT_MAX)
+		dl_err(f, o->line, "invalid type '%s'", o->type);
+	if (o->parent[0] && !dl_key_ok(o->parent))
+		dl_err(f, o->line, "invalid parent_key '%s'", o->parent);
+	return PV_OK;
+}
+
+/* Sorts v by key and reports into f the keys given twice and the parents
+ * unknown (in the file and in the store) or forming a cycle; sets each
+ * depth. */
+static void dl_orgs_check(store *s, struct dl_file *f, struct dl_org *v, size_t n)
+{
+	size_t i;
+
+	qsort(v, n, sizeof *v, dl_cmp_key);
+	for (i = 0; i + 1 < n; i++)
+		if (strcmp(v[i].key, v[i + 1].key) == 0)
+			dl_err(f, v[i + 1].line, "duplicate key '%s'", v[i].key);
+	for (i = 0; i < n; i++) {
+		v[i].depth = dl_depth(v, n, &v[i], s);
+		if (v[i].depth < 0)
+			dl_err(f, v[i].line, "parent_key '%s' is unknown, or the parents form a cycle",
+			       v[i].parent);
+	}
+}
+
 int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
 		 FILE *errs)
 {
@@ -259,43 +305,14 @@ int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
 			v = nv;
 		}
 		o = &v[n++];
-		memset(o, 0, sizeof *o);
-		o->line = (long)row.number;
-		o->key = dl_cell(&row, f.col[0]);
-		o->name = dl_cell(&row, f.col[1]);
-		o->sector = dl_cell(&row, f.col[2]);
-		o->type = dl_cell(&row, f.col[3]);
-		o->parent = dl_cell(&row, f.col[4]);
-		if (!o->key || !o->name || !o->sector || !o->type || !o->parent) {
-			rc = PV_ENOMEM;
+		if ((rc = dl_org_take(&f, &row, o)) != PV_OK)
 			goto out;
-		}
-		util_lower_ascii(o->sector);
-		if (!dl_key_ok(o->key))
-			dl_err(&f, o->line, "invalid key '%s' (letters, digits, . _ -; at most 64)", o->key);
-		if (!dl_name_ok(o->name))
-			dl_err(&f, o->line, "invalid name%s", "");
-		if (strcmp(o->sector, "center") && strcmp(o->sector, "state"))
-			dl_err(&f, o->line, "sector must be center or state, not '%s'", o->sector);
-		if (!o->type[0] || strlen(o->type) >= STORE_SHORT_MAX)
-			dl_err(&f, o->line, "invalid type '%s'", o->type);
-		if (o->parent[0] && !dl_key_ok(o->parent))
-			dl_err(&f, o->line, "invalid parent_key '%s'", o->parent);
 	}
 	if (rc < 0) {
 		dl_err(&f, 0, "%s", imp_error(f.r));
 		goto out;
 	}
-	qsort(v, n, sizeof *v, dl_cmp_key);
-	for (i = 0; i + 1 < n; i++)
-		if (strcmp(v[i].key, v[i + 1].key) == 0)
-			dl_err(&f, v[i + 1].line, "duplicate key '%s'", v[i].key);
-	for (i = 0; i < n; i++) {
-		v[i].depth = dl_depth(v, n, &v[i], s);
-		if (v[i].depth < 0)
-			dl_err(&f, v[i].line, "parent_key '%s' is unknown, or the parents form a cycle",
-			       v[i].parent);
-	}
+	dl_orgs_check(s, &f, v, n);
 	if (f.errors) {
 		if (f.errors > 50)
 			fprintf(errs, "... %d problems in all\n", f.errors);

@@ -927,6 +927,37 @@ static int job_chunk_alloc(job *j)
 	return j->rows && j->users && j->conflicts ? PV_OK : PV_ENOMEM;
 }
 
+/* The log line of a job's end: finished (any status) or interrupted. */
+static void job_log_end(const store_upload *u, int rc)
+{
+	char tot[24], ok[24], bad[24];
+
+	if (rc != PV_OK) {
+		log_kv(rc == PV_ESTOPPED ? LOG_INFO : LOG_WARN, "upload interrupted",
+		       "id", u->id, "reason", pv_strerror(rc), NULL);
+		return;
+	}
+	snprintf(tot, sizeof tot, "%lld", (long long)u->total_records);
+	snprintf(ok, sizeof ok, "%lld", (long long)u->success_records);
+	snprintf(bad, sizeof bad, "%lld", (long long)u->failed_records);
+	log_kv(LOG_INFO, "upload finished", "id", u->id, "status", u->status,
+	       "total", tot, "success", ok, "failed", bad, NULL);
+}
+
+/* Frees what job_run's job holds and removes its temporary copy. */
+static void job_release(job *j)
+{
+	if (j->src_temp)
+		unlink(j->src);
+	kset_free(&j->keys);
+	hdr_free(&j->h);
+	buf_free(&j->msg);
+	free(j->welcome);
+	free(j->rows);
+	free(j->users);
+	free(j->conflicts);
+}
+
 int job_run(const job_env *env, store_upload *u)
 {
 	job j;
@@ -990,27 +1021,8 @@ int job_run(const job_env *env, store_upload *u)
 	if (rc == PV_OK)
 		rc = job_write(&j);
 out:
-	if (rc == PV_OK) {
-		char tot[24], ok[24], bad[24];
-
-		snprintf(tot, sizeof tot, "%lld", (long long)u->total_records);
-		snprintf(ok, sizeof ok, "%lld", (long long)u->success_records);
-		snprintf(bad, sizeof bad, "%lld", (long long)u->failed_records);
-		log_kv(LOG_INFO, "upload finished", "id", u->id, "status", u->status,
-		       "total", tot, "success", ok, "failed", bad, NULL);
-	} else {
-		log_kv(rc == PV_ESTOPPED ? LOG_INFO : LOG_WARN, "upload interrupted",
-		       "id", u->id, "reason", pv_strerror(rc), NULL);
-	}
-	if (j.src_temp)
-		unlink(j.src);
-	kset_free(&j.keys);
-	hdr_free(&j.h);
-	buf_free(&j.msg);
-	free(j.welcome);
-	free(j.rows);
-	free(j.users);
-	free(j.conflicts);
+	job_log_end(u, rc);
+	job_release(&j);
 	return rc;
 }
 

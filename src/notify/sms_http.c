@@ -276,6 +276,44 @@ static int sms_parse_headers(http_transport *h, const char *spec,
 	return PV_OK;
 }
 
+/* h's body template (body, or the default when empty), its encoding from
+ * the content type ctype (or, without one, from the body's first
+ * character) and the Content-Type header a JSON or XML body without one
+ * needs. */
+static int sms_body_setup(http_transport *h, const char *body, const char *ctype)
+{
+	size_t bl;
+	const char *b0;
+	int looks_json;
+
+	if (!body || !body[0])
+		body = sms_http_default_body;
+	b0 = util_trim(body, strlen(body), &bl);
+	looks_json = bl && (b0[0] == '{' || b0[0] == '[');
+	h->body = strdup(body);
+	if (!h->body)
+		return PV_ENOMEM;
+	if (strstr(ctype, "xml") || (!ctype[0] && bl && b0[0] == '<'))
+		h->body_enc = ENC_XML;
+	else if (looks_json || strstr(ctype, "json"))
+		h->body_enc = ENC_JSON;
+	else if (!ctype[0] || strstr(ctype, "application/x-www-form-urlencoded"))
+		h->body_enc = ENC_URL;
+	else
+		h->body_enc = ENC_RAW;
+	if (!ctype[0] && (looks_json || h->body_enc == ENC_XML)) {
+		struct curl_slist *l = curl_slist_append(
+			h->headers, h->body_enc == ENC_XML
+					    ? "Content-Type: application/xml; charset=utf-8"
+					    : "Content-Type: application/json");
+
+		if (!l)
+			return PV_ENOMEM;
+		h->headers = l;
+	}
+	return PV_OK;
+}
+
 int notify__sms_http_new(const notify_http_cfg *cfg, notify_transport **out,
 			 char *err, size_t errlen)
 {
@@ -315,41 +353,9 @@ int notify__sms_http_new(const notify_http_cfg *cfg, notify_transport **out,
 			      err, errlen);
 	if (r != PV_OK)
 		goto out;
-	if (strcmp(h->method, "GET") != 0) {
-		const char *body = cfg->body && cfg->body[0]
-					   ? cfg->body
-					   : sms_http_default_body;
-		size_t bl;
-		const char *b0 = util_trim(body, strlen(body), &bl);
-		int looks_json = bl && (b0[0] == '{' || b0[0] == '[');
-
-		h->body = strdup(body);
-		if (!h->body) {
-			r = PV_ENOMEM;
-			goto out;
-		}
-		if (strstr(ctype, "xml") || (!ctype[0] && bl && b0[0] == '<'))
-			h->body_enc = ENC_XML;
-		else if (looks_json || strstr(ctype, "json"))
-			h->body_enc = ENC_JSON;
-		else if (!ctype[0] ||
-			 strstr(ctype, "application/x-www-form-urlencoded"))
-			h->body_enc = ENC_URL;
-		else
-			h->body_enc = ENC_RAW;
-		if (!ctype[0] && (looks_json || h->body_enc == ENC_XML)) {
-			struct curl_slist *l = curl_slist_append(
-				h->headers, h->body_enc == ENC_XML
-						    ? "Content-Type: application/xml; charset=utf-8"
-						    : "Content-Type: application/json");
-
-			if (!l) {
-				r = PV_ENOMEM;
-				goto out;
-			}
-			h->headers = l;
-		}
-	}
+	if (strcmp(h->method, "GET") != 0 &&
+	    (r = sms_body_setup(h, cfg->body, ctype)) != PV_OK)
+		goto out;
 	h->base.name = "http";
 	h->base.send = sms_http_send;
 	h->base.destroy = sms_http_destroy;

@@ -152,10 +152,67 @@ static int tpl_check_placeholders(const char *s, const char *file,
 	return PV_OK;
 }
 
+/* One header line p ("Name: value", NUL-terminated, modified in place)
+ * into t. */
+static int tpl_header(tpl *t, char *p, const char *file, int line, char *err,
+		      size_t errlen)
+{
+	char *colon = strchr(p, ':'), *v;
+
+	if (!colon || colon == p) {
+		tpl_err(err, errlen, "%s:%d: header line without a name", file, line);
+		return PV_EFORMAT;
+	}
+	*colon = '\0';
+	v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (char *e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	if (strcasecmp(p, "Subject") == 0) {
+		t->subject = v;
+	} else if (strcasecmp(p, "DLT-Template-Id") == 0) {
+		t->template_id = v;
+	} else if (strncasecmp(p, "Text-", 5) == 0) {
+		char *param = p + 5, *dash = strchr(param, '-');
+
+		if (!dash || dash == param || dash[1] == '\0' ||
+		    t->nchoices == TPL_MAX_CHOICES) {
+			tpl_err(err, errlen, "%s:%d: expected Text-<param>-<value>",
+				file, line);
+			return PV_EFORMAT;
+		}
+		*dash = '\0';
+		t->choices[t->nchoices].param = param;
+		t->choices[t->nchoices].value = dash + 1;
+		t->choices[t->nchoices].text = v;
+		t->nchoices++;
+	} else {
+		tpl_err(err, errlen, "%s:%d: unknown header \"%s\"", file, line, p);
+		return PV_EFORMAT;
+	}
+	return PV_OK;
+}
+
+/* The body p in place: CRLF to LF, trailing white space and newlines
+ * dropped. */
+static void tpl_body_trim(char *p)
+{
+	char *w = p, *end;
+
+	for (char *q = p; *q; q++)
+		if (!(q[0] == '\r' && q[1] == '\n'))
+			*w++ = *q;
+	*w = '\0';
+	end = w;
+	while (end > p && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+}
+
 /* Parses t->raw (NUL-terminated, modified in place). */
 static int tpl_parse(tpl *t, const char *file, char *err, size_t errlen)
 {
-	char *p = t->raw, *end;
+	char *p = t->raw;
 	int line = 0, r;
 
 	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
@@ -164,7 +221,7 @@ static int tpl_parse(tpl *t, const char *file, char *err, size_t errlen)
 	t->subject = "";
 	t->template_id = "";
 	for (;;) {
-		char *nl = strchr(p, '\n'), *colon, *v;
+		char *nl = strchr(p, '\n');
 		size_t len;
 
 		line++;
@@ -186,57 +243,11 @@ static int tpl_parse(tpl *t, const char *file, char *err, size_t errlen)
 			p = nl + 1;
 			continue;
 		}
-		colon = strchr(p, ':');
-		if (!colon || colon == p) {
-			tpl_err(err, errlen, "%s:%d: header line without a name",
-				file, line);
-			return PV_EFORMAT;
-		}
-		*colon = '\0';
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		for (char *e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t');)
-			*--e = '\0';
-		if (strcasecmp(p, "Subject") == 0) {
-			t->subject = v;
-		} else if (strcasecmp(p, "DLT-Template-Id") == 0) {
-			t->template_id = v;
-		} else if (strncasecmp(p, "Text-", 5) == 0) {
-			char *param = p + 5, *dash = strchr(param, '-');
-
-			if (!dash || dash == param || dash[1] == '\0' ||
-			    t->nchoices == TPL_MAX_CHOICES) {
-				tpl_err(err, errlen,
-					"%s:%d: expected Text-<param>-<value>",
-					file, line);
-				return PV_EFORMAT;
-			}
-			*dash = '\0';
-			t->choices[t->nchoices].param = param;
-			t->choices[t->nchoices].value = dash + 1;
-			t->choices[t->nchoices].text = v;
-			t->nchoices++;
-		} else {
-			tpl_err(err, errlen, "%s:%d: unknown header \"%s\"",
-				file, line, p);
-			return PV_EFORMAT;
-		}
+		if ((r = tpl_header(t, p, file, line, err, errlen)) != PV_OK)
+			return r;
 		p = nl + 1;
 	}
-	/* The body: CRLF to LF, trailing white space and newlines dropped. */
-	{
-		char *w = p;
-
-		for (char *q = p; *q; q++)
-			if (!(q[0] == '\r' && q[1] == '\n'))
-				*w++ = *q;
-		*w = '\0';
-		end = w;
-		while (end > p && (end[-1] == '\n' || end[-1] == ' ' ||
-				   end[-1] == '\t'))
-			*--end = '\0';
-	}
+	tpl_body_trim(p);
 	t->body = p;
 	if (t->body[0] == '\0') {
 		tpl_err(err, errlen, "%s: empty body", file);
