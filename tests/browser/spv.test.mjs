@@ -40,7 +40,7 @@ test('a position requested in the browser', async () => {
   await page.waitForSelector('#position-listbox:visible');
   assert.match(await page.textContent('#position-listbox'), /No matches/);
   await page.click('#request-position-link');
-  await page.waitForURL(/\/request-position\?name=chief/);
+  await page.waitForURL(/\/request\?kind=position&name=chief/);
   await ready(page);
   assert.equal(await page.inputValue('#full_name'), 'Kiran Rao');
   assert.equal(await page.inputValue('#email'), 'kiran.rao@example.com');
@@ -79,7 +79,11 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   const pos = page.locator('#requests article', { hasText: 'chief data steward' });
   await pos.locator('summary', { hasText: 'Approve' }).click();
   await pos.locator('input[id$=-name]').fill('Chief Data Steward');
-  await nextMessage(stack.sms, '9822200001', () => pos.locator('button', { hasText: 'Approve' }).click());
+  // it asks first; the SMS goes once confirmed
+  await pos.locator('button', { hasText: 'Approve' }).click();
+  await page.waitForSelector('dialog[open]');
+  assert.equal((await page.textContent('dialog h2')).trim(), 'Approve “Chief Data Steward”?');
+  await nextMessage(stack.sms, '9822200001', () => page.click('dialog button[data-confirm=yes]'));
   await page.waitForSelector('#spv-status.ok');
   assert.match(await page.textContent('#spv-status'), /Chief Data Steward/);
   await quiet(page);
@@ -92,6 +96,7 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   await org.locator('input[id$=-parent]').fill('justice');
   await org.locator('.option', { hasText: 'Department of Justice' }).first().click();
   await org.locator('button', { hasText: 'Approve' }).click();
+  await page.click('dialog button[data-confirm=yes]');
   await page.waitForFunction(() => /Directorate of Prosecution/.test(document.querySelector('#spv-status').textContent));
   await quiet(page);
 
@@ -100,8 +105,16 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   await bad.locator('summary', { hasText: 'Reject' }).click();
   await bad.locator('button', { hasText: 'Reject' }).click();
   await bad.locator('textarea[aria-invalid=true]').waitFor();
+  assert.equal(await page.locator('dialog').count(), 0, 'no question before a reason is given');
   await bad.locator('textarea').fill('Not a position in government service');
   await bad.locator('button', { hasText: 'Reject' }).click();
+  await page.waitForSelector('dialog[open]');
+  // Cancel leaves it pending
+  await page.click('dialog button[data-confirm=no]');
+  await page.waitForSelector('dialog', { state: 'detached' });
+  assert.match(await bad.textContent(), /Pending/);
+  await bad.locator('button', { hasText: 'Reject' }).click();
+  await page.click('dialog button[data-confirm=yes]');
   await page.waitForFunction(() => /rejected/.test(document.querySelector('#spv-status').textContent));
   await quiet(page);
   assert.match(await page.textContent('#requests'), /No requests here/);

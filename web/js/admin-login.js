@@ -2,7 +2,7 @@
 // MDO page (or ?next=).
 import { init } from './i18n.js';
 import { post } from './api.js';
-import { $, showApiError, clearErrors, busy, getParam } from './ui.js';
+import { $, showApiError, showErrors, clearErrors, busy, getParam, errKey } from './ui.js';
 
 await init();
 
@@ -20,14 +20,18 @@ function target(user) {
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   clearErrors(form);
+  const missing = ['username', 'password'].map((id) => $('#' + id)).filter((i) => !i.value.trim());
+  if (missing.length) {
+    showErrors(form, missing.map((input) => ({ input, key: errKey('required', input) })));
+    return;
+  }
   const button = $('#alogin-submit');
   busy(button, true);
   try {
     const r = await post('/api/v1/auth/password', { username: $('#username').value, password: $('#password').value });
     location.assign(target(r.user));
   } catch (err) {
-    showApiError(form, err);
-    $('#password').focus();
+    showApiError(form, err, {}, { login_failed: 'err.password_login_failed' });
   } finally {
     busy(button, false);
   }

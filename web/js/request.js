@@ -1,16 +1,27 @@
 // The SOP's "Request to add position" and "Request to add organisation"
-// screens: full name, e-mail, mobile with OTP, the name asked for, details
-// and the declaration. Starts with what was typed on the Register page.
-import { init } from './i18n.js';
+// screens, one page (/request?kind=position|organisation): full name,
+// e-mail, mobile with OTP, the name asked for, details and the
+// declaration; for an organisation also Center/State and its parent.
+// Starts with what was typed on the Register page.
+import { init, currentLang, titleState } from './i18n.js';
 import { post } from './api.js';
-import { $, showApiError, clearErrors, busy, getParam } from './ui.js';
+import { $, $$, showApiError, clearErrors, busy, getParam } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox } from './directory.js';
 
-await init();
-
+const kind = getParam('kind') === 'organisation' ? 'organisation' : 'position';
 const form = $('#req-form');
-const kind = form.dataset.kind;
+// the page's words for this kind, before the translation is applied
+for (const e of $$('[data-i18n-kind]')) {
+  const [pos, org] = e.dataset.i18nKind.split('|');
+  e.dataset.i18n = kind === 'organisation' ? org : pos;
+}
+for (const e of $$('[data-kind]')) e.hidden = e.dataset.kind !== kind;
+$('#name').dataset.msg = kind === 'organisation' ? 'org_name' : 'position_name';
+
+await init();
+titleState();
+
 const otp = new Otp({ mobile: $('#mobile'), sendButton: $('#mobile-send'), purpose: 'request' });
 const sector = () => (form.querySelector('input[name=sector]:checked') || {}).value || '';
 const parent = kind === 'organisation' ? orgCombobox($('#parent'), { sector }) : null;
@@ -37,7 +48,7 @@ form.addEventListener('submit', async (e) => {
   const body = {
     kind, full_name: $('#full_name').value, email: $('#email').value, mobile: $('#mobile').value,
     verification_token: otp.token || '', name: $('#name').value, details: $('#details').value,
-    declaration: $('#declaration').checked,
+    declaration: $('#declaration').checked, lang: currentLang(),
   };
   if (kind === 'organisation') {
     if (sector()) body.sector = sector();
@@ -52,6 +63,8 @@ form.addEventListener('submit', async (e) => {
     done.hidden = false;
     done.focus();
   } catch (err) {
+    const v = err.fields && err.fields.verification_token;
+    if (v && !err.fields.mobile) v.code = otp.problem() || v.code;
     showApiError(form, err, { verification_token: 'mobile', parent_id: 'parent', sector: 'sector-center' });
   } finally {
     busy(button, false);

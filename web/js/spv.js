@@ -1,10 +1,11 @@
 // SPV administration: the queue of requests (approve with an editable name,
 // and sector, type and parent for organisations; reject with a reason), new
 // organisations, positions and MDO administrators, and the audit log.
-import { init, t, fmtDate, fmtNum, errText } from './i18n.js';
+import { init, t, fmtDate, errText } from './i18n.js';
 import { get, post, me } from './api.js';
-import { $, el, tabs, busy, formAlert, clearErrors, showApiError } from './ui.js';
+import { $, el, tabs, busy, formAlert, clearErrors, showApiError, confirmDialog, pager, cell } from './ui.js';
 import { orgCombobox, underText } from './directory.js';
+import { sessionHeader } from './session.js';
 
 await init();
 
@@ -28,15 +29,7 @@ try { user = await me(); } catch (e) { meError = e; }
 if (meError) pageAlert(errText(meError));
 else if (!user) location.replace('/admin-login?next=/spv');
 else if (!(user.roles || []).some((r) => r.role === 'spv_admin')) pageAlert(t('err.forbidden'));
-
-function pager(box, st, total, reload) {
-  const pages = Math.max(1, Math.ceil((total || 0) / PER_PAGE));
-  const prev = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.prev', disabled: st.page <= 1 });
-  const nextB = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.next', disabled: st.page >= pages });
-  prev.addEventListener('click', () => { st.page -= 1; reload(); });
-  nextB.addEventListener('click', () => { st.page += 1; reload(); });
-  box.replaceChildren(el('span', { text: t('pager.status', { page: fmtNum(st.page), pages: fmtNum(pages), total: fmtNum(total || 0) }) }), prev, nextB);
-}
+sessionHeader(user);
 
 // A labelled field for the forms built here.
 function field(id, key, input, { req = false, hint } = {}) {
@@ -84,7 +77,7 @@ async function renderRequests() {
     for (const q of r.items) cards.push(await requestCard(q));
     box.replaceChildren(...cards);
   }
-  pager($('#requests-pager'), reqState, r.total, loadRequests);
+  pager($('#requests-pager'), reqState, r.total, loadRequests, PER_PAGE);
 }
 
 async function requestCard(q) {
@@ -112,7 +105,7 @@ async function requestCard(q) {
 function approveForm(q, n, parent) {
   const form = el('form', { novalidate: true, class: 'approve-form' });
   const name = el('input', { type: 'text', value: q.name });
-  form.append(el('p', { class: 'form-alert', role: 'alert' }), field(`ap${n}-name`, 'f.name', name, { req: true }));
+  form.append(el('p', { class: 'form-alert', role: 'status' }), field(`ap${n}-name`, 'f.name', name, { req: true }));
   let sector, type, par;
   if (q.kind === 'organisation') {
     sector = el('select', {},
@@ -138,6 +131,12 @@ function approveForm(q, n, parent) {
       body.type = type.value;
       if (par.value) body.parent_id = par.value.id;
     }
+    const ok = await confirmDialog({
+      title: t('spv.approve_confirm_title', { name: body.name }),
+      text: t(q.kind === 'organisation' ? 'spv.approve_confirm_org' : 'spv.approve_confirm_position', { name: body.name }),
+      confirm: t('spv.approve'),
+    });
+    if (!ok) return;
     busy(button, true);
     try {
       const r = await post(`/api/v1/admin/requests/${encodeURIComponent(q.id)}/approve`, body);
@@ -155,10 +154,21 @@ function rejectForm(q, n) {
   const form = el('form', { novalidate: true, class: 'reject-form' });
   const reason = el('textarea', { maxlength: '1000' });
   const button = el('button', { type: 'submit', class: 'danger small', i18n: 'spv.reject' });
-  form.append(el('p', { class: 'form-alert', role: 'alert' }), field(`rj${n}-reason`, 'spv.reason', reason, { req: true }), button);
+  form.append(el('p', { class: 'form-alert', role: 'status' }), field(`rj${n}-reason`, 'spv.reason', reason, { req: true }), button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
+    if (!reason.value.trim()) {
+      showApiError(form, { fields: { reason: { code: 'required' } } }, { reason: `rj${n}-reason` });
+      return;
+    }
+    const ok = await confirmDialog({
+      title: t('spv.reject_confirm_title', { name: q.name }),
+      text: t('spv.reject_confirm_text', { name: q.name }),
+      confirm: t('spv.reject'),
+      danger: true,
+    });
+    if (!ok) return;
     busy(button, true);
     try {
       await post(`/api/v1/admin/requests/${encodeURIComponent(q.id)}/reject`, { reason: reason.value });
@@ -255,17 +265,17 @@ function renderAudit() {
   if (!r) return;
   const body = $('#audit-table tbody');
   if (!r.items.length) {
-    body.replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'empty', i18n: 'spv.no_audit' })));
+    body.replaceChildren(el('tr', { class: 'empty-row' }, el('td', { colspan: '6', class: 'empty', i18n: 'spv.no_audit' })));
   } else {
     body.replaceChildren(...r.items.map((a) => el('tr', {},
-      el('td', { text: fmtDate(a.at) }),
-      el('td', { class: 'id', text: a.actor_id || '' }),
-      el('td', { text: t('audit.' + a.action) }),
-      el('td', { class: 'id', text: a.target || '' }),
-      el('td', { text: a.client_ip || '' }),
-      el('td', {}, el('pre', { class: 'detail', text: a.detail && Object.keys(a.detail).length ? JSON.stringify(a.detail) : '' })))));
+      cell('col.time', { text: fmtDate(a.at) }),
+      cell('col.actor', { class: 'id', text: a.actor_id || '' }),
+      cell('col.audit_action', { text: t('audit.' + a.action) }),
+      cell('col.target', { class: 'id', text: a.target || '' }),
+      cell('col.address', { text: a.client_ip || '' }),
+      cell('col.detail', {}, el('pre', { class: 'detail', text: a.detail && Object.keys(a.detail).length ? JSON.stringify(a.detail) : '' })))));
   }
-  pager($('#audit-pager'), auditState, r.total, loadAudit);
+  pager($('#audit-pager'), auditState, r.total, loadAudit, PER_PAGE);
 }
 
 document.addEventListener('langchange', () => {

@@ -84,13 +84,35 @@ export async function axeCheck(page, label) {
   assert.deepEqual(r, [], `axe violations on ${label}: ${JSON.stringify(r, null, 1)}`);
 }
 
+// Nothing sticks out sideways: the page never needs a horizontal scroll,
+// and no visible element (tables included) is cut off on the right.
+export async function noOverflow(page, label) {
+  const r = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const out = [];
+    // visually hidden (clipped) elements, such as a stacked table's header row
+    const clipped = (e) => { for (let x = e; x; x = x.parentElement) { const c = getComputedStyle(x); if (c.position === 'absolute' && c.clip !== 'auto') return true; } return false; };
+    if (document.documentElement.scrollWidth > w) out.push(`page ${document.documentElement.scrollWidth} > ${w}`);
+    for (const e of document.querySelectorAll('main *, header *')) {
+      if (!e.getClientRects().length || e.closest('[hidden], .sr-only, dialog:not([open])') || clipped(e)) continue;
+      const b = e.getBoundingClientRect();
+      if (b.width && b.right > w + 1) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} right ${Math.round(b.right)} > ${w}`);
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && e.clientWidth) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} scrolls sideways`);
+    }
+    return out.slice(0, 5);
+  });
+  assert.deepEqual(r, [], `${label}: something does not fit`);
+}
+
 // Full-page screenshots at phone and desktop widths, as <name>-phone.png
-// and <name>-desktop.png; leaves the page at the phone width.
+// and <name>-desktop.png, after checking that the page fits each width;
+// leaves the page at the phone width.
 export async function screenshots(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   for (const [w, vp] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(vp);
     await page.waitForTimeout(50);
+    await noOverflow(page, `${name} at ${vp.width} px`);
     await page.screenshot({ path: path.join(SHOTS, `${name}-${w}.png`), fullPage: true });
   }
 }
