@@ -77,44 +77,6 @@ static void imp_show(void *ctx, int phase, int64_t done, int64_t total)
 	p->last = now;
 }
 
-/* Copies src to dst (created, never overwritten). */
-static int imp_copy(const char *src, const char *dst)
-{
-	char b[65536];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = PV_OK;
-	ssize_t n;
-
-	if (in < 0)
-		return PV_EIO;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
-		goto out;
-	}
-	while ((n = read(in, b, sizeof b)) > 0) {
-		for (ssize_t o = 0; o < n;) {
-			ssize_t w = write(out, b + o, (size_t)(n - o));
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = PV_EIO;
-				goto out;
-			}
-			o += w;
-		}
-	}
-	if (n < 0 || fsync(out) != 0)
-		rc = PV_EIO;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out) != 0)
-		rc = PV_EIO;
-	if (rc != PV_OK && rc != PV_ECONFLICT)
-		unlink(dst);
-	return rc;
-}
 
 /* The default result path: FILE with ".result" before the extension. */
 static void imp_result_path(const char *file, char *out, size_t cap)
@@ -136,8 +98,8 @@ static int imp_usage(void)
 
 int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 {
-	const char *org = NULL, *result = NULL, *file = NULL;
-	char dir[STORE_PATH_MAX - 200], safe[128], res_path[STORE_PATH_MAX], err[256];
+	const char *org = NULL, *result = NULL, *file = NULL, *format;
+	char res_path[STORE_PATH_MAX], err[256];
 	char login[600], worker[64], run[UUID_STR_LEN];
 	store *st = NULL;
 	store_upload u;
@@ -146,6 +108,8 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	imp_progress prog;
 	job_env env;
 	struct sigaction sa;
+	struct stat sb;
+	off_t bytes;
 	int rc, code = 1;
 
 	for (size_t i = 0; i < npos; i++) {
@@ -170,61 +134,37 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: %s: %s\n", file, err);
 		return 2;
 	}
+	format = imp_get_format(r) == IMP_XLSX ? "xlsx" : "csv";
 	imp_close(r);
+	if (stat(file, &sb) != 0) {
+		fprintf(stderr, "pravesh: %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	bytes = sb.st_size;
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
-	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = st->ops->migrate(st)) != PV_OK) {
+	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = store_migrate(st)) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
 		goto out;
 	}
-	if ((rc = st->ops->org_get(st, org, &o)) != PV_OK) {
+	if ((rc = store_org_get(st, org, &o)) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", rc == PV_ENOTFOUND ? "no organisation with this id"
 								    : pv_strerror(rc));
 		code = rc == PV_ENOTFOUND ? 2 : 1;
 		goto out;
 	}
-	snprintf(dir, sizeof dir, "%s/uploads", cfg->data_dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "pravesh: cannot create %s: %s\n", dir, strerror(errno));
-		goto out;
-	}
-	memset(&u, 0, sizeof u);
-	job_safe_name(file, safe, sizeof safe);
-	for (int tries = 0;; tries++) {
-		int64_t ms = util_now_ms() + tries;
-
-		char name[160];
-
-		snprintf(name, sizeof name, "%lld_%s", (long long)ms, safe);
-		util_strlcpy(u.file_name, name, sizeof u.file_name);
-		snprintf(u.stored_path, sizeof u.stored_path, "%s/%s", dir, name);
-		rc = imp_copy(file, u.stored_path);
-		if (rc != PV_ECONFLICT || tries > 100)
-			break;
-	}
-	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: cannot copy %s into %s\n", file, dir);
-		code = 2;
-		goto out;
-	}
-	util_uuid(u.id);
 	util_uuid(run);
 	snprintf(worker, sizeof worker, "cli-%.8s", run);
-	util_strlcpy(u.org_id, org, sizeof u.org_id);
-	if (imp_open(u.stored_path, NULL, &r, err, sizeof err) == PV_OK) {
-		util_strlcpy(u.format, imp_get_format(r) == IMP_XLSX ? "xlsx" : "csv",
-			     sizeof u.format);
-		imp_close(r);
-	}
-	util_strlcpy(u.status, STORE_UP_IN_PROGRESS, sizeof u.status);
-	util_strlcpy(u.claimed_by, worker, sizeof u.claimed_by);
-	u.created_at = u.updated_at = util_now_ms();
-	u.lease_until = u.created_at + JOB_LEASE_MS;
-	if ((rc = st->ops->upload_insert(st, &u)) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot record the upload: %s\n", pv_strerror(rc));
-		unlink(u.stored_path);
+	rc = job_intake(st,
+			&(job_intake_in){cfg->data_dir, file, 0, file, org, format, NULL, NULL,
+				      worker, (uint64_t)bytes, util_now_ms()},
+			&u);
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: cannot record %s as an upload: %s\n", file,
+			pv_strerror(rc));
+		code = rc == PV_EIO ? 2 : 1;
 		goto out;
 	}
 	if (cfg->public_url && *cfg->public_url)

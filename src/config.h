@@ -27,6 +27,8 @@ typedef struct pv_config {
 	/* one-time passwords */
 	int otp_ttl, otp_resend, otp_max_tries, otp_per_hour, otp_per_day,
 		otp_per_ip_hour, login_fail_lock, login_fail_lock_secs;
+	/* activation links */
+	int activation_ttl, activation_resend_per_hour;
 	/* sessions */
 	int session_idle, session_absolute;
 	/* uploads */

@@ -5,7 +5,6 @@
 #include <microhttpd.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,14 @@
 
 #include "app.h"
 #include "config.h"
+#include "core/accounts.h"
 #include "core/directory.h"
+#include "core/keys.h"
+#include "core/otp.h"
+#include "core/registration.h"
+#include "core/requests.h"
+#include "core/sessions.h"
+#include "sso/sso.h"
 #include "http/http.h"
 #include "import/dirload.h"
 #include "import/job.h"
@@ -65,7 +71,7 @@ static int main_store(const pv_config *cfg, store **st)
 			pv_strerror(rc));
 		return rc;
 	}
-	if ((rc = (*st)->ops->migrate(*st)) != PV_OK) {
+	if ((rc = store_migrate(*st)) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot migrate the store: %s\n", pv_strerror(rc));
 		store_close(*st);
 		*st = NULL;
@@ -244,7 +250,7 @@ static int main_bootstrap(app *a)
 	ad.last_name = "Administrator";
 	ad.email = "spv-admin@localhost.localdomain";
 	ad.mobile = "6000000000";
-	rc = acct_admin_create(a->st, &a->acct, &ad, util_now_ms(), &fe, NULL);
+	rc = acct_admin_create(a->st, a->acct, &ad, util_now_ms(), &fe, NULL);
 	if (rc != PV_OK) {
 		main_print_field_errors(&fe);
 		fprintf(stderr, "pravesh: cannot create the bootstrap administrator: %s\n",
@@ -266,7 +272,7 @@ static void main_outbox_metrics(void *ctx, buf *out)
 	app *a = ctx;
 	int64_t queued = 0, failed = 0;
 
-	if (a->st->ops->outbox_stats(a->st, &queued, &failed) != PV_OK)
+	if (store_outbox_stats(a->st, &queued, &failed) != PV_OK)
 		return;
 	buf_addf(out, "# HELP pravesh_outbox_depth Messages waiting in the outbox.\n"
 		      "# TYPE pravesh_outbox_depth gauge\npravesh_outbox_depth %lld\n"
@@ -315,7 +321,7 @@ static void main_upload_metrics(void *ctx, buf *out)
 	buf_addf(out, "# HELP pravesh_upload_rows_total Bulk upload rows processed by this process.\n"
 		      "# TYPE pravesh_upload_rows_total counter\npravesh_upload_rows_total %llu\n",
 		 (unsigned long long)job_rows_processed());
-	if (a->st->ops->upload_status_counts(a->st, &q, &ip, &ok, &fl) != PV_OK)
+	if (store_upload_status_counts(a->st, &q, &ip, &ok, &fl) != PV_OK)
 		return;
 	buf_addf(out, "# HELP pravesh_uploads Bulk uploads by status.\n# TYPE pravesh_uploads gauge\n"
 		      "pravesh_uploads{status=\"QUEUED\"} %lld\npravesh_uploads{status=\"IN_PROGRESS\"} %lld\n"
@@ -329,8 +335,8 @@ static int cmd_version(pv_config *cfg, const char **pos, size_t npos)
 	(void)pos;
 	(void)npos;
 	printf("pravesh %s\n", PRAVESH_VERSION);
-	printf("libmicrohttpd %s, sqlite %s, jansson %s, libsodium %s, %s, libzip %s, libxlsxwriter %s\n",
-	       MHD_get_version(), sqlite3_libversion(), JANSSON_VERSION,
+	printf("libmicrohttpd %s, %s, jansson %s, libsodium %s, %s, libzip %s, libxlsxwriter %s\n",
+	       MHD_get_version(), store_versions(), JANSSON_VERSION,
 	       sodium_version_string(), curl_version(), zip_libzip_version(),
 	       LXW_VERSION);
 	return 0;
@@ -344,9 +350,59 @@ static void main_on_signal(int sig)
 	main_stop = 1;
 }
 
+/* The rules' services of a server, wired to its store and settings. */
+struct main_svcs {
+	keys key;
+	otp_svc otp;
+	sess_svc sess;
+	acct_policy acct;
+	reg_svc reg;
+	rq_svc rq;
+};
+
+/* Fills sv from the settings (sv->key loaded, a->st and a->dir open) and
+ * points a at it. a->public_url is read by the rules later, when it is
+ * set. */
+static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
+{
+	sv->otp.st = a->st;
+	sv->otp.k = &sv->key;
+	otp_policy_default(&sv->otp.pol);
+	sv->otp.pol.ttl_s = cfg->otp_ttl;
+	sv->otp.pol.resend_s = cfg->otp_resend;
+	sv->otp.pol.max_tries = cfg->otp_max_tries;
+	sv->otp.pol.per_hour = cfg->otp_per_hour;
+	sv->otp.pol.per_day = cfg->otp_per_day;
+	sv->otp.pol.per_ip_hour = cfg->otp_per_ip_hour;
+	sv->otp.pol.fail_lock = cfg->login_fail_lock;
+	sv->otp.pol.fail_lock_s = cfg->login_fail_lock_secs;
+	sv->sess.st = a->st;
+	sv->sess.k = &sv->key;
+	sv->sess.idle_s = cfg->session_idle;
+	sv->sess.absolute_s = cfg->session_absolute;
+	main_acct_policy(cfg, &sv->acct);
+	sv->acct.key = &sv->key;
+	sv->reg.st = a->st;
+	sv->reg.dir = a->dir;
+	sv->reg.otp = &sv->otp;
+	sv->reg.official_domains = cfg->official_domains;
+	sv->reg.public_url = a->public_url;
+	sv->reg.activation_ttl_s = cfg->activation_ttl;
+	sv->reg.resend_per_hour = cfg->activation_resend_per_hour;
+	sv->rq.st = a->st;
+	sv->rq.dir = a->dir;
+	sv->rq.otp = &sv->otp;
+	a->otp = &sv->otp;
+	a->sess = &sv->sess;
+	a->acct = &sv->acct;
+	a->reg = &sv->reg;
+	a->rq = &sv->rq;
+}
+
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 {
 	app a;
+	struct main_svcs sv;
 	http_server *srv = NULL;
 	notify_templates *tpl = NULL;
 	notify_transport *sms = NULL, *mail = NULL;
@@ -365,10 +421,11 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	if (npos)
 		return main_usage();
 	memset(&a, 0, sizeof a);
+	memset(&sv, 0, sizeof sv);
 	a.cfg = cfg;
 	if (main_store(cfg, &a.st) != PV_OK)
 		goto out;
-	if (keys_load(cfg->data_dir, cfg->secret_key, &a.key) != PV_OK) {
+	if (keys_load(cfg->data_dir, cfg->secret_key, &sv.key) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot load the server key\n");
 		goto out;
 	}
@@ -376,33 +433,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot read the directory\n");
 		goto out;
 	}
-	a.otp.st = a.st;
-	a.otp.k = &a.key;
-	otp_policy_default(&a.otp.pol);
-	a.otp.pol.ttl_s = cfg->otp_ttl;
-	a.otp.pol.resend_s = cfg->otp_resend;
-	a.otp.pol.max_tries = cfg->otp_max_tries;
-	a.otp.pol.per_hour = cfg->otp_per_hour;
-	a.otp.pol.per_day = cfg->otp_per_day;
-	a.otp.pol.per_ip_hour = cfg->otp_per_ip_hour;
-	a.otp.pol.fail_lock = cfg->login_fail_lock;
-	a.otp.pol.fail_lock_s = cfg->login_fail_lock_secs;
-	a.sess.st = a.st;
-	a.sess.k = &a.key;
-	a.sess.idle_s = cfg->session_idle;
-	a.sess.absolute_s = cfg->session_absolute;
-	main_acct_policy(cfg, &a.acct);
-	a.reg.st = a.st;
-	a.reg.dir = a.dir;
-	a.reg.otp = &a.otp;
-	a.reg.official_domains = cfg->official_domains;
-	a.reg.public_url = a.public_url; /* filled in below, before serving */
-	a.reg.activation_ttl_s = 24 * 3600;
-	a.reg.resend_per_hour = 3;
-	a.rq.st = a.st;
-	a.rq.dir = a.dir;
-	a.rq.otp = &a.otp;
-	if (sso_open(cfg, a.st, &a.key, &a.sso, err, sizeof err) != PV_OK) {
+	main_services(cfg, &a, &sv);
+	if (sso_open(cfg, a.st, &sv.key, &a.sso, err, sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
 	}
@@ -479,7 +511,7 @@ out:
 	notify_templates_free(tpl);
 	dir_close(a.dir);
 	store_close(a.st);
-	sodium_memzero(&a.key, sizeof a.key);
+	sodium_memzero(&sv, sizeof sv);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/keys.h"
 #include "core/validate.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -16,9 +17,9 @@
 
 void acct_policy_default(acct_policy *p)
 {
-	p->user_fails = 10;
-	p->ip_fails = 50;
-	p->window_s = 900;
+	p->user_fails = 50;
+	p->ip_fails = 10;
+	p->window_s = 3600;
 	p->official_domains = "gov.in,nic.in";
 }
 
@@ -65,7 +66,46 @@ int acct_username_exists(store *s, const char *username)
 {
 	store_cred c;
 
-	return s->ops->cred_by_username(s, username, &c) == PV_OK;
+	return store_cred_by_username(s, username, &c) == PV_OK;
+}
+
+/* The writes of a new administrator, in one transaction. */
+struct acct_create_tx {
+	const acct_admin *a;
+	const store_user *u;
+	const store_role *r;
+	const store_cred *c;
+	field_errs *fe;
+	int64_t now;
+};
+
+static int acct_create_tx(store *s, void *ctx)
+{
+	struct acct_create_tx *x = ctx;
+	int rc, conflict = 0;
+
+	x->fe->n = 0;
+	rc = store_user_insert(s, x->u, &conflict);
+	if (rc == PV_ECONFLICT) {
+		if (conflict & STORE_CONFLICT_EMAIL)
+			ferr_add(x->fe, "email", "email_taken", MSG_EMAIL_TAKEN);
+		if (conflict & STORE_CONFLICT_MOBILE)
+			ferr_add(x->fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
+		return rc;
+	}
+	if (rc != PV_OK || (rc = store_role_add(s, x->u->id, x->r)) != PV_OK)
+		return rc;
+	rc = store_cred_insert(s, x->c);
+	if (rc == PV_ECONFLICT) {
+		ferr_add(x->fe, "username", "username_taken", "This username is taken");
+		return rc;
+	}
+	if (rc != PV_OK || !x->a->actor_id)
+		return rc;
+	return audit_record(s, x->a->actor_id, "create_admin", x->u->id, x->a->ip,
+			    json_pack("{s:s, s:s, s:s}", "role", x->r->role, "username",
+				      x->c->username, "org_id", x->u->org_id),
+			    x->now);
 }
 
 int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
@@ -77,7 +117,7 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	store_org org;
 	const char *role;
 	size_t n;
-	int rc, conflict = 0, in_tx = 0;
+	int rc;
 
 	memset(&u, 0, sizeof u);
 	memset(&r, 0, sizeof r);
@@ -98,7 +138,7 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	    acct_chars(a->password) < ACCT_PASSWORD_MIN)
 		ferr_add(fe, "password", "weak_password",
 			 "Passwords have at least 12 characters");
-	if (!a->org_id || !*a->org_id || s->ops->org_get(s, a->org_id, &org) != PV_OK)
+	if (!a->org_id || !*a->org_id || store_org_get(s, a->org_id, &org) != PV_OK)
 		ferr_add(fe, "org_id", "unknown_org", MSG_UNKNOWN_ORG);
 	if (!a->first_name || !val_name(a->first_name, strlen(a->first_name)))
 		ferr_add(fe, "first_name", "invalid_name", MSG_INVALID_NAME);
@@ -128,92 +168,17 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	if (crypto_pwhash_str(c.pwhash, a->password, strlen(a->password), ACCT_OPS,
 			      ACCT_MEM) != 0)
 		return PV_ENOMEM;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		goto out;
-	in_tx = 1;
-	rc = s->ops->user_insert(s, &u, &conflict);
-	if (rc == PV_ECONFLICT) {
-		if (conflict & STORE_CONFLICT_EMAIL)
-			ferr_add(fe, "email", "email_taken", MSG_EMAIL_TAKEN);
-		if (conflict & STORE_CONFLICT_MOBILE)
-			ferr_add(fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
-		goto out;
-	}
-	if (rc != PV_OK || (rc = s->ops->role_add(s, u.id, &r)) != PV_OK)
-		goto out;
-	rc = s->ops->cred_insert(s, &c);
-	if (rc == PV_ECONFLICT) {
-		ferr_add(fe, "username", "username_taken", "This username is taken");
-		goto out;
-	}
-	if (rc != PV_OK)
-		goto out;
-	if (a->actor_id &&
-	    (rc = audit_record(s, a->actor_id, "create_admin", u.id, a->ip,
-			       json_pack("{s:s, s:s, s:s}", "role", role, "username",
-					 c.username, "org_id", u.org_id),
-			       now)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
-	if (out)
+	rc = store_tx(s, acct_create_tx,
+		      &(struct acct_create_tx){a, &u, &r, &c, fe, now});
+	if (rc == PV_OK && out)
 		*out = u;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
 	sodium_memzero(c.pwhash, sizeof c.pwhash);
 	return rc;
 }
 
-/* Reads a throttle; returns the seconds left of its lock (0: not locked). */
-static int64_t acct_locked(store *s, const char *key, int64_t now)
+static int64_t acct_wait_s(int64_t until, int64_t now)
 {
-	store_throttle t;
-
-	if (s->ops->throttle_get(s, key, &t) != PV_OK || t.locked_until <= now)
-		return 0;
-	return (t.locked_until - now + 999) / 1000;
-}
-
-static void acct_count_fail(store *s, const char *key, int limit, int window_s,
-			    int64_t now)
-{
-	store_throttle t;
-
-	if (s->ops->throttle_get(s, key, &t) != PV_OK ||
-	    now - t.window_start >= window_s * 1000LL) {
-		memset(&t, 0, sizeof t);
-		util_strlcpy(t.key, key, sizeof t.key);
-		t.window_start = now;
-	}
-	t.count++;
-	if (t.count >= limit)
-		t.locked_until = now + window_s * 1000LL;
-	s->ops->throttle_put(s, &t);
-}
-
-/* Reserves an attempt for the username, in one transaction with the lock
- * checks: concurrent guesses cannot all slip past a count they have not
- * yet added to. Returns PV_OK, PV_ELIMIT (*wait set) or a store error. */
-static int acct_reserve(store *s, const acct_policy *pol, const char *ukey,
-			const char *ikey, int64_t now, int64_t *wait)
-{
-	int rc = s->ops->tx_begin(s);
-
-	if (rc != PV_OK)
-		return rc;
-	*wait = acct_locked(s, ukey, now);
-	if (!*wait)
-		*wait = acct_locked(s, ikey, now);
-	if (!*wait)
-		acct_count_fail(s, ukey, pol->user_fails, pol->window_s, now);
-	rc = s->ops->tx_commit(s);
-	if (rc != PV_OK) {
-		s->ops->tx_rollback(s);
-		return rc;
-	}
-	return *wait ? PV_ELIMIT : PV_OK;
+	return until > now ? (until - now + 999) / 1000 : 1;
 }
 
 int acct_password_login(store *s, const acct_policy *pol,
@@ -221,97 +186,137 @@ int acct_password_login(store *s, const acct_policy *pol,
 			const char *ip, int64_t now, store_user *user,
 			int64_t *retry_after_s)
 {
-	char ukey[STORE_USERNAME_MAX + 16], ikey[STORE_IP_MAX + 16];
+	char lower[STORE_USERNAME_MAX], ukey[STORE_KEY_MAX], ikey[STORE_KEY_MAX];
+	int64_t window = pol->window_s * 1000LL;
+	store_throttle t;
 	store_cred c;
 	int found, ok, rc;
 
 	*retry_after_s = 0;
-	snprintf(ukey, sizeof ukey, "pw-user:%.64s", username ? username : "");
-	util_lower_ascii(ukey);
-	snprintf(ikey, sizeof ikey, "pw-ip:%s", ip);
-	if ((rc = acct_reserve(s, pol, ukey, ikey, now, retry_after_s)) != PV_OK)
+	util_strncpy0(lower, sizeof lower, username ? username : "",
+		      username ? strnlen(username, sizeof lower - 1) : 0);
+	util_lower_ascii(lower);
+	if ((rc = keys_subject(pol->key, "pw-ip", ip ? ip : "", ikey)) != PV_OK ||
+	    (rc = keys_subject(pol->key, "pw-user", lower, ukey)) != PV_OK)
 		return rc;
+	/* Every attempt is counted up front (a success gives it back), so
+	 * that concurrent guesses, on any number of servers, cannot slip past
+	 * a count they have not yet added to. The address first: it stops a
+	 * single client long before the username's own lock, which takes
+	 * several addresses to reach. */
+	if ((rc = store_throttle_hit(s, ikey, now, window, 0, 0, &t)) != PV_OK)
+		return rc;
+	if (t.count > pol->ip_fails) {
+		*retry_after_s = acct_wait_s(t.window_end, now);
+		return PV_ELIMIT;
+	}
+	rc = store_throttle_hit(s, ukey, now, window, pol->user_fails + 1LL, window, &t);
+	if (rc != PV_OK)
+		return rc;
+	if (t.locked_until > now) {
+		*retry_after_s = acct_wait_s(t.locked_until, now);
+		log_kv(LOG_WARN, "administrator login locked after failures", NULL);
+		return PV_ELIMIT;
+	}
 	pthread_once(&acct_dummy_once, acct_make_dummy);
 	found = username && password && strlen(username) < STORE_USERNAME_MAX &&
 		strlen(password) <= ACCT_PASSWORD_MAX &&
-		s->ops->cred_by_username(s, username, &c) == PV_OK;
+		store_cred_by_username(s, username, &c) == PV_OK;
 	if (!found)
 		util_strlcpy(c.pwhash, acct_dummy, sizeof c.pwhash);
 	/* the slow part, outside any transaction */
 	ok = crypto_pwhash_str_verify(c.pwhash, password ? password : "",
 				      password ? strlen(password) : 0) == 0;
-	ok = ok && found && s->ops->user_get(s, c.user_id, user) == PV_OK &&
+	ok = ok && found && store_user_get(s, c.user_id, user) == PV_OK &&
 	     strcmp(user->status, STORE_USER_ACTIVE) == 0;
+	sodium_memzero(c.pwhash, sizeof c.pwhash);
 	if (!ok) {
-		if (s->ops->tx_begin(s) == PV_OK) {
-			acct_count_fail(s, ikey, pol->ip_fails, pol->window_s, now);
-			if (s->ops->tx_commit(s) != PV_OK)
-				s->ops->tx_rollback(s);
-		}
 		log_kv(LOG_INFO, "password login failed", NULL);
 		return PV_EDENIED;
 	}
-	s->ops->throttle_del(s, ukey); /* a success clears the username's count */
+	/* a success clears the username's count and gives its attempt back
+	 * to the address */
+	if ((rc = store_throttle_clear(s, ukey)) != PV_OK ||
+	    (rc = store_throttle_undo(s, ikey, now)) != PV_OK)
+		return rc;
 	return PV_OK;
 }
 
 int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 	       size_t *n)
 {
-	return s->ops->role_list(s, user_id, roles, max, n);
+	return store_role_list(s, user_id, roles, max, n);
+}
+
+/* The status change, in one transaction. */
+struct acct_status_tx {
+	const char *org_id, *user_id, *status, *actor_id, *ip;
+	int actor_is_spv;
+	int64_t now;
+	store_user u; /* out */
+};
+
+static int acct_status_tx(store *s, void *ctx)
+{
+	struct acct_status_tx *x = ctx;
+	store_user *u = &x->u;
+	store_role roles[ACCT_ROLES_MAX];
+	size_t nroles = 0;
+	int rc;
+
+	if ((rc = store_user_get(s, x->user_id, u)) != PV_OK)
+		return rc;
+	if (strcmp(u->org_id, x->org_id) != 0)
+		return PV_ENOTFOUND; /* another organisation's user: not revealed */
+	if ((rc = store_role_list(s, u->id, roles, ACCT_ROLES_MAX, &nroles)) != PV_OK)
+		return rc;
+	/* only an SPV administrator changes an administrator's status; SPV
+	 * administrators are out of anyone else's sight */
+	for (size_t i = 0; i < nroles && !x->actor_is_spv; i++) {
+		if (strcmp(roles[i].role, ACCT_ROLE_SPV) == 0)
+			return PV_ENOTFOUND;
+		if (strcmp(roles[i].role, ACCT_ROLE_MDO) == 0)
+			rc = PV_EDENIED;
+	}
+	if (rc != PV_OK || strcmp(u->status, x->status) == 0)
+		return rc;
+	if ((rc = store_user_set_status(s, u->id, x->status, x->now)) != PV_OK)
+		return rc;
+	if (strcmp(x->status, STORE_USER_INACTIVE) == 0 &&
+	    (rc = store_session_revoke_user(s, u->id)) != PV_OK)
+		return rc;
+	rc = audit_record(s, x->actor_id,
+			  strcmp(x->status, STORE_USER_ACTIVE) == 0 ? "activate" : "deactivate",
+			  u->id, x->ip,
+			  json_pack("{s:s, s:s}", "from", u->status, "org_id", x->org_id), x->now);
+	if (rc != PV_OK)
+		return rc;
+	util_strlcpy(u->status, x->status, sizeof u->status);
+	u->updated_at = x->now;
+	return PV_OK;
 }
 
 int acct_set_status(store *s, const char *org_id, const char *user_id,
 		    const char *status, const char *actor_id, int actor_is_spv,
 		    const char *ip, int64_t now, store_user *out)
 {
-	store_user u;
-	store_role roles[ACCT_ROLES_MAX];
-	size_t nroles = 0;
-	int rc, in_tx = 0;
+	struct acct_status_tx x;
+	int rc;
 
+	memset(&x, 0, sizeof x);
+	x.org_id = org_id;
+	x.user_id = user_id;
+	x.status = status;
+	x.actor_id = actor_id;
+	x.ip = ip;
+	x.actor_is_spv = actor_is_spv;
+	x.now = now;
 	if (strcmp(status, STORE_USER_ACTIVE) != 0 && strcmp(status, STORE_USER_INACTIVE) != 0)
 		return PV_EINVAL;
 	if (actor_id && strcmp(actor_id, user_id) == 0)
 		return PV_EDENIED;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	in_tx = 1;
-	if ((rc = s->ops->user_get(s, user_id, &u)) != PV_OK)
-		goto out;
-	if (strcmp(u.org_id, org_id) != 0) {
-		rc = PV_ENOTFOUND; /* another organisation's user: not revealed */
-		goto out;
-	}
-	if (!actor_is_spv) {
-		if ((rc = s->ops->role_list(s, u.id, roles, ACCT_ROLES_MAX, &nroles)) != PV_OK)
-			goto out;
-		for (size_t i = 0; i < nroles; i++)
-			if (strcmp(roles[i].role, ACCT_ROLE_SPV) == 0)
-				rc = PV_ENOTFOUND;
-		if (rc != PV_OK)
-			goto out;
-	}
-	if (strcmp(u.status, status) != 0) {
-		if ((rc = s->ops->user_set_status(s, u.id, status, now)) != PV_OK)
-			goto out;
-		if (strcmp(status, STORE_USER_INACTIVE) == 0 &&
-		    (rc = s->ops->session_revoke_user(s, u.id)) != PV_OK)
-			goto out;
-		if ((rc = audit_record(s, actor_id,
-				       strcmp(status, STORE_USER_ACTIVE) == 0 ? "activate" : "deactivate",
-				       u.id, ip, json_pack("{s:s, s:s}", "from", u.status, "org_id", org_id),
-				       now)) != PV_OK)
-			goto out;
-		util_strlcpy(u.status, status, sizeof u.status);
-		u.updated_at = now;
-	}
-	if ((rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
-	*out = u;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
+	rc = store_tx(s, acct_status_tx, &x);
+	if (rc == PV_OK)
+		*out = x.u;
 	return rc;
 }

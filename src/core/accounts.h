@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/fielderr.h"
+#include "core/keys.h"
 #include "store/store.h"
 
 #define ACCT_PASSWORD_MIN 12
@@ -25,12 +26,17 @@ typedef struct acct_admin {
 	const char *actor_id, *ip;
 } acct_admin;
 
-/* Password-login throttles (per username and per client address). */
+/* Password-login limits. One address may try ip_fails passwords per
+ * window (any usernames; a success gives its attempt back); a username
+ * is locked for a window after user_fails failures within one, whatever
+ * the addresses: with the defaults one address alone can never lock an
+ * administrator out. */
 typedef struct acct_policy {
-	int user_fails;  /* 10 failures per window lock the username... */
-	int ip_fails;    /* 50 failures per window lock the address... */
-	int window_s;    /* ...the window and the lock: 900 s */
+	int user_fails;  /* 50 failures per window lock the username */
+	int ip_fails;    /* 10 attempts per window per address */
+	int window_s;    /* the window and the lock: 3600 s */
 	const char *official_domains;
+	const keys *key; /* the server key, for the limits' keys */
 } acct_policy;
 
 void acct_policy_default(acct_policy *p);
@@ -58,7 +64,9 @@ int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
 /* An administrator's change of a user's status ("active" / "inactive"),
  * limited to users of org_id (PV_ENOTFOUND for anyone else's). Unless the
  * actor is an SPV administrator, users holding spv_admin are out of reach
- * (PV_ENOTFOUND too). Nobody changes their own status (PV_EDENIED).
+ * (PV_ENOTFOUND too), and MDO administrators cannot be changed
+ * (PV_EDENIED): only an SPV administrator changes an administrator's
+ * status. Nobody changes their own status (PV_EDENIED).
  * Deactivating ends the user's sessions at once. Audited. *out gets the
  * user. */
 int acct_set_status(store *s, const char *org_id, const char *user_id,

@@ -26,5 +26,5 @@ int audit_record(store *s, const char *actor_id, const char *action,
 	free(d);
 	json_decref(detail);
 	a.at = now;
-	return s->ops->audit_add(s, &a);
+	return store_audit_add(s, &a);
 }

@@ -227,11 +227,11 @@ static int dir_build(store *st, dir_snap **out)
 	*out = NULL;
 	if (!sn)
 		goto out;
-	if ((rc = st->ops->dir_version(st, &sn->version)) != PV_OK)
+	if ((rc = store_dir_version(st, &sn->version)) != PV_OK)
 		goto out;
-	if ((rc = st->ops->org_each(st, dir_collect_org, sn)) != PV_OK)
+	if ((rc = store_org_each(st, dir_collect_org, sn)) != PV_OK)
 		goto out;
-	if ((rc = st->ops->position_each(st, dir_collect_pos, sn)) != PV_OK)
+	if ((rc = store_position_each(st, dir_collect_pos, sn)) != PV_OK)
 		goto out;
 	rc = PV_ENOMEM;
 	sn->org_byid = malloc((sn->norgs ? sn->norgs : 1) * sizeof(uint32_t));
@@ -335,7 +335,7 @@ dir_snap *dir_acquire(directory *d)
 		stale = d->stale;
 		d->stale = 0;
 		pthread_mutex_unlock(&d->mu);
-		if (d->st->ops->dir_version(d->st, &version) == PV_OK &&
+		if (store_dir_version(d->st, &version) == PV_OK &&
 		    (stale || !d->cur || version != d->cur->version)) {
 			if (dir_build(d->st, &fresh) != PV_OK)
 				log_kv(LOG_ERROR, "directory rebuild failed", NULL);

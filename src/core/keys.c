@@ -74,3 +74,19 @@ void keys_mac(const keys *k, const char *domain, const void *data, size_t n,
 	crypto_auth_hmacsha256_update(&st, data, n);
 	crypto_auth_hmacsha256_final(&st, out);
 }
+
+int keys_subject(const keys *k, const char *kind, const char *value,
+		 char out[STORE_KEY_MAX])
+{
+	unsigned char mac[STORE_HASH_LEN];
+	size_t kl = strlen(kind);
+
+	if (kl == 0 || kl + 1 + 2 * sizeof mac >= STORE_KEY_MAX)
+		return PV_EINVAL;
+	keys_mac(k, "subject", value, strlen(value), mac);
+	memcpy(out, kind, kl);
+	out[kl] = ':';
+	sodium_bin2hex(out + kl + 1, STORE_KEY_MAX - kl - 1, mac, sizeof mac);
+	sodium_memzero(mac, sizeof mac);
+	return PV_OK;
+}

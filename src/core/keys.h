@@ -23,4 +23,12 @@ int keys_load(const char *data_dir, const char *env_hex, keys *out);
 void keys_mac(const keys *k, const char *domain, const void *data, size_t n,
 	      unsigned char out[STORE_HASH_LEN]);
 
+/* The key under which a limit or a code about value (a mobile number, an
+ * address, a username...) is stored: kind ":" and the hex HMAC of value
+ * (domain "subject"), so the store never holds the value itself. kind is
+ * a short word ("otp", "login-fail"...). PV_OK, or PV_EINVAL when kind is
+ * empty or too long. */
+int keys_subject(const keys *k, const char *kind, const char *value,
+		 char out[STORE_KEY_MAX]);
+
 #endif

@@ -66,153 +66,148 @@ static int64_t otp_ceil_s(int64_t ms)
 	return ms <= 0 ? 0 : (ms + 999) / 1000;
 }
 
-static void otp_lock_key(const char *mobile, char *key, size_t cap)
+/* The key of a limit or challenge about value (never the value itself). */
+static int otp_key(const otp_svc *svc, const char *kind, const char *value,
+		   char out[STORE_KEY_MAX])
 {
-	snprintf(key, cap, "login-fail:%s", mobile);
+	return keys_subject(svc->k, kind, value, out);
 }
 
-/* Sets res for a number locked by failed logins; returns 1 when locked. */
+/* Sets res for a number locked by failed logins; answers 1 when locked,
+ * 0 when not, or a negative store error. */
 static int otp_number_locked(const otp_svc *svc, const char *mobile,
 			     int64_t now, otp_result *res)
 {
 	store_throttle t;
-	char key[64];
-
-	otp_lock_key(mobile, key, sizeof key);
-	if (svc->st->ops->throttle_get(svc->st, key, &t) != PV_OK)
-		return 0;
-	if (t.locked_until > now) {
-		res->status = OTP_NUMBER_LOCKED;
-		res->retry_after_s = otp_ceil_s(t.locked_until - now);
-		return 1;
-	}
-	return 0;
-}
-
-static int otp_issue_tx(const otp_svc *svc, const char *mobile,
-			const char *purpose, const char *ip, int deliver,
-			const char *lang, int64_t now, char *code_out,
-			otp_result *res)
-{
-	store *s = svc->st;
-	const otp_policy *p = &svc->pol;
-	store_otp last, o;
-	int64_t n;
-	char code[7], params[128];
+	char key[STORE_KEY_MAX];
 	int rc;
 
-	if (strcmp(purpose, OTP_PURPOSE_LOGIN) == 0 &&
-	    otp_number_locked(svc, mobile, now, res))
-		return PV_OK;
-	/* the resend window: one code per number and purpose per resend_s */
-	rc = s->ops->otp_last(s, mobile, purpose, &last);
-	if (rc == PV_OK && last.created_at + p->resend_s * 1000LL > now) {
-		res->status = OTP_RATE_LIMITED;
-		res->retry_after_s = otp_ceil_s(last.created_at + p->resend_s * 1000LL - now);
-		return PV_OK;
-	}
-	if (rc != PV_OK && rc != PV_ENOTFOUND)
+	if ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK)
 		return rc;
-	/* hourly and daily windows per number, hourly per address */
-	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_HOUR_MS + 1, p->per_hour, &n)) != PV_OK)
+	rc = store_throttle_peek(svc->st, key, now, &t);
+	if (rc == PV_ENOTFOUND || (rc == PV_OK && t.locked_until <= now))
+		return 0;
+	if (rc != PV_OK)
 		return rc;
-	if (n >= p->per_hour) {
-		res->status = OTP_RATE_LIMITED;
-		res->retry_after_s = 60;
-		return PV_OK;
-	}
-	if ((rc = s->ops->otp_count_mobile(s, mobile, now - OTP_DAY_MS + 1, p->per_day, &n)) != PV_OK)
+	res->status = OTP_NUMBER_LOCKED;
+	res->retry_after_s = otp_ceil_s(t.locked_until - now);
+	return 1;
+}
+
+/* Counts one hit of a limit of `limit` per window; PV_ELIMIT (with
+ * res->retry_after_s) when it is over. */
+static int otp_limit(const otp_svc *svc, const char *kind, const char *value,
+		     int64_t window_ms, int limit, int64_t now, otp_result *res)
+{
+	store_throttle t;
+	char key[STORE_KEY_MAX];
+	int rc;
+
+	if (window_ms <= 0)
+		return PV_OK; /* a limit set to 0 s is off */
+	if ((rc = otp_key(svc, kind, value, key)) != PV_OK ||
+	    (rc = store_throttle_hit(svc->st, key, now, window_ms, 0, 0, &t)) != PV_OK)
 		return rc;
-	if (n >= p->per_day) {
-		res->status = OTP_RATE_LIMITED;
-		res->retry_after_s = 3600;
+	if (t.count <= limit)
 		return PV_OK;
-	}
-	if ((rc = s->ops->otp_count_ip(s, ip, now - OTP_HOUR_MS + 1, p->per_ip_hour, &n)) != PV_OK)
+	res->status = OTP_RATE_LIMITED;
+	res->retry_after_s = otp_ceil_s(t.window_end - now);
+	return PV_ELIMIT;
+}
+
+struct otp_issue_tx {
+	const otp_svc *svc;
+	const char *mobile, *purpose, *ip, *lang;
+	int deliver;
+	int64_t now;
+	char code[7];
+	otp_result *res;
+};
+
+/* The limits and the challenge, in one transaction: a refusal (PV_ELIMIT)
+ * rolls every count of this request back, so only codes really sent are
+ * counted. */
+static int otp_issue_tx(store *s, void *ctx)
+{
+	struct otp_issue_tx *x = ctx;
+	const otp_svc *svc = x->svc;
+	const otp_policy *p = &svc->pol;
+	char rkey[STORE_MOBILE_MAX + STORE_SHORT_MAX + 2], params[128];
+	otp_result *res = x->res;
+	store_otp o;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (strcmp(x->purpose, OTP_PURPOSE_LOGIN) == 0 &&
+	    (rc = otp_number_locked(svc, x->mobile, x->now, res)) != 0)
+		return rc > 0 ? PV_ELIMIT : rc;
+	/* the resend window: one code per number and purpose per resend_s;
+	 * then the hourly and daily windows per number, hourly per address */
+	snprintf(rkey, sizeof rkey, "%s|%s", x->purpose, x->mobile);
+	if ((rc = otp_limit(svc, "otp-resend", rkey, p->resend_s * 1000LL, 1, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-hour", x->mobile, OTP_HOUR_MS, p->per_hour, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-day", x->mobile, OTP_DAY_MS, p->per_day, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-ip", x->ip, OTP_HOUR_MS, p->per_ip_hour, x->now, res)))
 		return rc;
-	if (n >= p->per_ip_hour) {
-		res->status = OTP_RATE_LIMITED;
-		res->retry_after_s = 60;
-		return PV_OK;
-	}
-	snprintf(code, sizeof code, "%06u", (unsigned)randombytes_uniform(1000000));
+	snprintf(x->code, sizeof x->code, "%06u", (unsigned)randombytes_uniform(1000000));
 	memset(&o, 0, sizeof o);
-	util_strlcpy(o.mobile, mobile, sizeof o.mobile);
-	util_strlcpy(o.purpose, purpose, sizeof o.purpose);
-	util_strlcpy(o.client_ip, ip, sizeof o.client_ip);
-	otp_mac(svc, mobile, purpose, code, o.code_mac);
-	o.created_at = now;
-	o.expires_at = now + p->ttl_s * 1000LL;
-	o.state = STORE_OTP_LIVE;
-	if ((rc = s->ops->otp_insert(s, &o)) != PV_OK)
-		goto out;
-	if (deliver) {
+	if ((rc = otp_key(svc, "otp", x->mobile, o.subject)) != PV_OK)
+		return rc;
+	util_strlcpy(o.purpose, x->purpose, sizeof o.purpose);
+	otp_mac(svc, x->mobile, x->purpose, x->code, o.code_mac);
+	o.created_at = x->now;
+	o.expires_at = x->now + p->ttl_s * 1000LL;
+	if ((rc = store_otp_insert(s, &o)) != PV_OK)
+		return rc;
+	if (x->deliver) {
 		snprintf(params, sizeof params,
-			 "{\"code\":\"%s\",\"minutes\":%d,\"purpose\":\"%s\"}", code,
-			 (p->ttl_s + 59) / 60, purpose);
-		rc = notify_enqueue(s, NOTIFY_CHANNEL_SMS, mobile, "otp_sms",
-				    lang ? lang : "en", params, NULL);
+			 "{\"code\":\"%s\",\"minutes\":%d,\"purpose\":\"%s\"}", x->code,
+			 (p->ttl_s + 59) / 60, x->purpose);
+		rc = notify_enqueue(s, NOTIFY_CHANNEL_SMS, x->mobile, "otp_sms",
+				    x->lang ? x->lang : "en", params, NULL);
 		sodium_memzero(params, sizeof params);
 		if (rc != PV_OK)
-			goto out;
+			return rc;
 	}
-	if (code_out)
-		memcpy(code_out, code, sizeof code);
 	res->status = OTP_OK;
 	res->expires_in_s = p->ttl_s;
 	res->resend_in_s = p->resend_s;
-out:
-	sodium_memzero(code, sizeof code);
-	return rc;
+	return PV_OK;
 }
 
 int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
 	      const char *ip, int deliver, const char *lang, int64_t now,
 	      char *code_out, otp_result *res)
 {
-	store *s = svc->st;
-	int rc;
+	struct otp_issue_tx x = {svc, mobile, purpose, ip ? ip : "", lang,
+				 deliver, now, "", res};
+	int rc = store_tx(svc->st, otp_issue_tx, &x);
 
-	memset(res, 0, sizeof *res);
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	rc = otp_issue_tx(svc, mobile, purpose, ip, deliver, lang, now, code_out, res);
-	if (rc == PV_OK)
-		rc = s->ops->tx_commit(s);
-	if (rc != PV_OK)
-		s->ops->tx_rollback(s);
-	else
+	if (rc == PV_ELIMIT)
+		rc = PV_OK; /* res says why */
+	if (rc == PV_OK) {
 		otp_count(res->status == OTP_OK ? &otp_stats.sent : &otp_stats.rate_limited);
+		if (code_out && res->status == OTP_OK)
+			memcpy(code_out, x.code, sizeof x.code);
+	}
+	sodium_memzero(x.code, sizeof x.code);
 	return rc;
 }
 
 /* Counts a failed login for the number; locks it at the limit. */
 static int otp_login_failed(const otp_svc *svc, const char *mobile, int64_t now)
 {
+	char key[STORE_KEY_MAX];
 	store_throttle t;
 	int rc;
 
-	memset(&t, 0, sizeof t);
-	otp_lock_key(mobile, t.key, sizeof t.key);
-	rc = svc->st->ops->throttle_get(svc->st, t.key, &t);
-	if (rc == PV_ENOTFOUND) {
-		otp_lock_key(mobile, t.key, sizeof t.key);
-		t.count = 0;
-		t.window_start = now;
-		t.locked_until = 0;
-	} else if (rc != PV_OK) {
+	if ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK)
 		return rc;
-	}
-	if (t.locked_until && t.locked_until <= now) {
-		t.count = 0; /* a lock served starts a new count */
-		t.locked_until = 0;
-	}
-	t.count++;
-	if (t.count >= svc->pol.fail_lock) {
-		t.locked_until = now + svc->pol.fail_lock_s * 1000LL;
-		log_kv(LOG_WARN, "mobile locked after consecutive failed logins", NULL);
-	}
-	return svc->st->ops->throttle_put(svc->st, &t);
+	rc = store_throttle_hit(svc->st, key, now, svc->pol.fail_lock_s * 1000LL,
+				svc->pol.fail_lock, svc->pol.fail_lock_s * 1000LL, &t);
+	if (rc == PV_OK && t.locked_until > now && t.count >= svc->pol.fail_lock)
+		log_kv(LOG_WARN, "mobile locked after failed logins", NULL);
+	return rc;
 }
 
 static int otp_check_body(const otp_svc *svc, const char *mobile,
@@ -222,13 +217,16 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	store *s = svc->st;
 	int login = strcmp(purpose, OTP_PURPOSE_LOGIN) == 0;
 	unsigned char mac[STORE_HASH_LEN];
+	char subject[STORE_KEY_MAX], key[STORE_KEY_MAX];
 	store_otp o;
-	char key[64];
-	int rc, wellformed = strlen(code) == 6 && strspn(code, "0123456789") == 6;
+	int rc, attempts = 0,
+		wellformed = strlen(code) == 6 && strspn(code, "0123456789") == 6;
 
-	if (login && otp_number_locked(svc, mobile, now, res))
-		return PV_OK;
-	rc = s->ops->otp_last(s, mobile, purpose, &o);
+	if (login && (rc = otp_number_locked(svc, mobile, now, res)) != 0)
+		return rc > 0 ? PV_OK : rc;
+	if ((rc = otp_key(svc, "otp", mobile, subject)) != PV_OK)
+		return rc;
+	rc = store_otp_last(s, subject, purpose, &o);
 	if (rc == PV_ENOTFOUND || (rc == PV_OK && o.state == STORE_OTP_USED)) {
 		res->status = OTP_INVALID;
 		res->attempts_left = 0;
@@ -246,33 +244,33 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	}
 	otp_mac(svc, mobile, purpose, wellformed ? code : "x", mac);
 	if (wellformed && sodium_memcmp(mac, o.code_mac, sizeof mac) == 0) {
-		rc = s->ops->otp_update(s, o.id, o.attempts, STORE_OTP_USED);
-		if (rc == PV_ECONFLICT) { /* another check used it first */
+		rc = store_otp_use(s, o.id);
+		if (rc == PV_ECONFLICT) { /* another check used or killed it first */
 			res->status = OTP_INVALID;
 			goto failed;
 		}
 		if (rc != PV_OK)
 			return rc;
-		if (login) {
-			otp_lock_key(mobile, key, sizeof key);
-			if ((rc = s->ops->throttle_del(s, key)) != PV_OK && rc != PV_ENOTFOUND)
-				return rc;
-		}
+		if (login && ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK ||
+			      (rc = store_throttle_clear(s, key)) != PV_OK))
+			return rc;
 		res->status = OTP_OK;
 		return PV_OK;
 	}
-	o.attempts++;
-	res->attempts_left = svc->pol.max_tries - o.attempts;
+	rc = store_otp_fail(s, o.id, svc->pol.max_tries, &attempts);
+	if (rc == PV_ECONFLICT) { /* used or killed meanwhile */
+		res->status = OTP_INVALID;
+		goto failed;
+	}
+	if (rc != PV_OK)
+		return rc;
+	res->attempts_left = svc->pol.max_tries - attempts;
 	if (res->attempts_left <= 0) {
 		res->attempts_left = 0;
 		res->status = OTP_LOCKED;
 	} else {
 		res->status = OTP_INVALID;
 	}
-	rc = s->ops->otp_update(s, o.id, o.attempts,
-				res->status == OTP_LOCKED ? STORE_OTP_DEAD : STORE_OTP_LIVE);
-	if (rc != PV_OK && rc != PV_ECONFLICT)
-		return rc;
 failed:
 	return login ? otp_login_failed(svc, mobile, now) : PV_OK;
 }
@@ -289,21 +287,27 @@ int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
 	return rc;
 }
 
+struct otp_check_ctx {
+	const otp_svc *svc;
+	const char *mobile, *purpose, *code;
+	int64_t now;
+	otp_result *res;
+};
+
+static int otp_check_cb(store *s, void *ctx)
+{
+	struct otp_check_ctx *x = ctx;
+
+	(void)s;
+	return otp_check_tx(x->svc, x->mobile, x->purpose, x->code, x->now, x->res);
+}
+
 int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
 	      const char *code, int64_t now, otp_result *res)
 {
-	store *s = svc->st;
-	int rc;
-
 	memset(res, 0, sizeof *res);
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	rc = otp_check_tx(svc, mobile, purpose, code, now, res);
-	if (rc == PV_OK)
-		rc = s->ops->tx_commit(s);
-	if (rc != PV_OK)
-		s->ops->tx_rollback(s);
-	return rc;
+	return store_tx(svc->st, otp_check_cb,
+			&(struct otp_check_ctx){svc, mobile, purpose, code, now, res});
 }
 
 int otp_token_issue(const otp_svc *svc, const char *mobile,
@@ -320,7 +324,7 @@ int otp_token_issue(const otp_svc *svc, const char *mobile,
 	snprintf(t.subject, sizeof t.subject, "%s:%s", purpose, mobile);
 	t.created_at = now;
 	t.expires_at = now + svc->pol.verify_ttl_s * 1000LL;
-	return svc->st->ops->token_insert(svc->st, &t);
+	return store_token_insert(svc->st, &t);
 }
 
 int otp_token_consume(const otp_svc *svc, const char *token,
@@ -334,7 +338,7 @@ int otp_token_consume(const otp_svc *svc, const char *token,
 	if (!token || !*token || strlen(token) >= OTP_TOKEN_LEN)
 		return PV_ENOTFOUND;
 	keys_mac(svc->k, "verify", token, strlen(token), h);
-	rc = svc->st->ops->token_consume(svc->st, "verify", h, now, &t);
+	rc = store_token_consume(svc->st, "verify", h, now, &t);
 	if (rc != PV_OK)
 		return rc;
 	snprintf(want, sizeof want, "%s:%s", purpose, mobile);

@@ -92,7 +92,7 @@ static int reg_send_activation(const reg_svc *svc, const store_user *u,
 	util_strlcpy(t.subject, u->id, sizeof t.subject);
 	t.created_at = now;
 	t.expires_at = now + svc->activation_ttl_s * 1000LL;
-	if ((rc = svc->st->ops->token_insert(svc->st, &t)) != PV_OK)
+	if ((rc = store_token_insert(svc->st, &t)) != PV_OK)
 		return rc;
 	snprintf(link, sizeof link, "%s/activate?token=%s", svc->public_url, token);
 	p = json_pack("{s:s, s:s, s:i}", "first_name", u->first_name, "link", link,
@@ -117,15 +117,52 @@ static int reg_consent(store *s, const char *user_id, const char *kind,
 	util_strlcpy(c.version, version, sizeof c.version);
 	util_strlcpy(c.client_ip, ip ? ip : "", sizeof c.client_ip);
 	c.at = now;
-	return s->ops->consent_add(s, &c);
+	return store_consent_add(s, &c);
+}
+
+struct reg_register_tx {
+	const reg_svc *svc;
+	const reg_input *in;
+	const store_user *u;
+	int64_t now;
+	field_errs *fe;
+};
+
+static int reg_register_tx(store *s, void *ctx)
+{
+	struct reg_register_tx *x = ctx;
+	const store_user *u = x->u;
+	int rc, conflict = 0;
+
+	x->fe->n = 0;
+	rc = otp_token_consume(x->svc->otp, x->in->verification_token, u->mobile,
+			       OTP_PURPOSE_REGISTER, x->now);
+	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
+		ferr_add(x->fe, "verification_token", "verification_required", MSG_VERIFICATION);
+		return PV_EINVAL;
+	}
+	if (rc != PV_OK)
+		return rc;
+	rc = store_user_insert(s, u, &conflict);
+	if (rc == PV_ECONFLICT) {
+		if (conflict & STORE_CONFLICT_EMAIL)
+			ferr_add(x->fe, "email", "email_taken", MSG_EMAIL_TAKEN);
+		if (conflict & STORE_CONFLICT_MOBILE)
+			ferr_add(x->fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
+		return rc; /* rolled back: the token stays unused */
+	}
+	if (rc != PV_OK ||
+	    (rc = reg_consent(s, u->id, "declaration", REG_DECLARATION_VERSION, x->in->ip, x->now)) != PV_OK ||
+	    (rc = reg_consent(s, u->id, "terms", REG_TERMS_VERSION, x->in->ip, x->now)) != PV_OK)
+		return rc;
+	return reg_send_activation(x->svc, u, x->in->lang, x->now);
 }
 
 int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
 		 field_errs *fe, store_user *out)
 {
-	store *s = svc->st;
 	store_user u;
-	int rc, conflict = 0, in_tx = 0;
+	int rc;
 
 	memset(&u, 0, sizeof u);
 	fe->n = 0;
@@ -137,121 +174,101 @@ int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
 	util_strlcpy(u.status, STORE_USER_PENDING, sizeof u.status);
 	util_strlcpy(u.source, "self", sizeof u.source);
 	u.created_at = u.updated_at = now;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		goto out;
-	in_tx = 1;
-	rc = otp_token_consume(svc->otp, in->verification_token, u.mobile,
-			       OTP_PURPOSE_REGISTER, now);
-	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
-		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
-		rc = PV_EINVAL;
-		goto out;
-	}
+	rc = store_tx(svc->st, reg_register_tx, &(struct reg_register_tx){svc, in, &u, now, fe});
 	if (rc != PV_OK)
-		goto out;
-	rc = s->ops->user_insert(s, &u, &conflict);
-	if (rc == PV_ECONFLICT) {
-		if (conflict & STORE_CONFLICT_EMAIL)
-			ferr_add(fe, "email", "email_taken", MSG_EMAIL_TAKEN);
-		if (conflict & STORE_CONFLICT_MOBILE)
-			ferr_add(fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
-		goto out;
-	}
-	if (rc != PV_OK ||
-	    (rc = reg_consent(s, u.id, "declaration", REG_DECLARATION_VERSION, in->ip, now)) != PV_OK ||
-	    (rc = reg_consent(s, u.id, "terms", REG_TERMS_VERSION, in->ip, now)) != PV_OK ||
-	    (rc = reg_send_activation(svc, &u, in->lang, now)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
+		return rc;
 	notify_kick();
 	log_kv(LOG_INFO, "user registered", "user_id", u.id, NULL);
 	if (out)
 		*out = u;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
-	return rc;
+	return PV_OK;
+}
+
+struct reg_activate_tx {
+	const unsigned char *h;
+	int64_t now;
+	char user_id[STORE_ID_MAX]; /* out */
+};
+
+/* Uses the token, activates a pending user and records that the e-mail
+ * is proven (the link reached it). */
+static int reg_activate_tx(store *s, void *ctx)
+{
+	struct reg_activate_tx *x = ctx;
+	store_token t;
+	store_user u;
+	int rc;
+
+	if ((rc = store_token_consume(s, REG_TOKEN_KIND, x->h, x->now, &t)) != PV_OK ||
+	    (rc = store_user_get(s, t.subject, &u)) != PV_OK)
+		return rc;
+	if (strcmp(u.status, STORE_USER_INACTIVE) == 0)
+		return PV_ENOTFOUND; /* deactivated by an administrator meanwhile */
+	if (strcmp(u.status, STORE_USER_PENDING) == 0 &&
+	    (rc = store_user_set_status(s, u.id, STORE_USER_ACTIVE, x->now)) != PV_OK)
+		return rc;
+	if ((rc = store_user_verify_email(s, u.id, x->now)) != PV_OK)
+		return rc;
+	util_strlcpy(x->user_id, u.id, sizeof x->user_id);
+	return PV_OK;
 }
 
 int reg_activate(const reg_svc *svc, const char *token, int64_t now)
 {
-	store *s = svc->st;
 	unsigned char h[STORE_HASH_LEN];
-	store_token t;
-	store_user u;
-	int rc, in_tx = 0;
+	struct reg_activate_tx x = {h, now, ""};
+	int rc;
 
 	if (!token || !*token || strlen(token) >= OTP_TOKEN_LEN)
 		return PV_ENOTFOUND;
 	keys_mac(svc->otp->k, REG_TOKEN_KIND, token, strlen(token), h);
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	in_tx = 1;
-	if ((rc = s->ops->token_consume(s, REG_TOKEN_KIND, h, now, &t)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->user_get(s, t.subject, &u)) != PV_OK)
-		goto out;
-	if (strcmp(u.status, STORE_USER_INACTIVE) == 0) {
-		rc = PV_ENOTFOUND; /* deactivated by an administrator meanwhile */
-		goto out;
-	}
-	if (strcmp(u.status, STORE_USER_PENDING) == 0 &&
-	    (rc = s->ops->user_set_status(s, u.id, STORE_USER_ACTIVE, now)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_commit(s)) == PV_OK) {
-		in_tx = 0;
-		log_kv(LOG_INFO, "user activated", "user_id", u.id, NULL);
-	}
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
+	rc = store_tx(svc->st, reg_activate_tx, &x);
+	if (rc == PV_OK)
+		log_kv(LOG_INFO, "user activated", "user_id", x.user_id, NULL);
 	return rc;
+}
+
+struct reg_resend_tx {
+	const reg_svc *svc;
+	const char *email, *lang;
+	int64_t now;
+	int sent; /* out */
+};
+
+static int reg_resend_tx(store *s, void *ctx)
+{
+	struct reg_resend_tx *x = ctx;
+	char key[STORE_KEY_MAX];
+	store_throttle t;
+	store_user u;
+	int rc;
+
+	x->sent = 0;
+	rc = store_user_by_email(s, x->email, &u);
+	if (rc == PV_ENOTFOUND || (rc == PV_OK && strcmp(u.status, STORE_USER_PENDING) != 0))
+		return PV_OK;
+	if (rc != PV_OK ||
+	    (rc = keys_subject(x->svc->otp->k, "act-resend", u.id, key)) != PV_OK ||
+	    (rc = store_throttle_hit(s, key, x->now, 3600 * 1000LL, 0, 0, &t)) != PV_OK)
+		return rc;
+	if (t.count > x->svc->resend_per_hour)
+		return PV_OK; /* quietly: the answer never tells */
+	if ((rc = reg_send_activation(x->svc, &u, x->lang, x->now)) != PV_OK)
+		return rc;
+	x->sent = 1;
+	return PV_OK;
 }
 
 int reg_resend(const reg_svc *svc, const char *email, const char *lang,
 	       int64_t now)
 {
-	store *s = svc->st;
-	store_user u;
-	store_throttle t;
-	int rc, in_tx = 0;
+	struct reg_resend_tx x = {svc, email, lang, now, 0};
+	int rc;
 
 	if (!email || !val_email(email, strlen(email)))
 		return PV_OK;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	in_tx = 1;
-	rc = s->ops->user_by_email(s, email, &u);
-	if (rc == PV_ENOTFOUND || (rc == PV_OK && strcmp(u.status, STORE_USER_PENDING) != 0)) {
-		rc = PV_OK;
-		goto out;
-	}
-	if (rc != PV_OK)
-		goto out;
-	memset(&t, 0, sizeof t);
-	snprintf(t.key, sizeof t.key, "act-resend:%s", u.id);
-	if (s->ops->throttle_get(s, t.key, &t) != PV_OK || now - t.window_start >= 3600 * 1000LL) {
-		snprintf(t.key, sizeof t.key, "act-resend:%s", u.id);
-		t.count = 0;
-		t.window_start = now;
-		t.locked_until = 0;
-	}
-	if (t.count >= svc->resend_per_hour) {
-		rc = PV_OK; /* quietly: the answer never tells */
-		goto out;
-	}
-	t.count++;
-	if ((rc = s->ops->throttle_put(s, &t)) != PV_OK ||
-	    (rc = reg_send_activation(svc, &u, lang, now)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_commit(s)) == PV_OK) {
-		in_tx = 0;
+	rc = store_tx(svc->st, reg_resend_tx, &x);
+	if (rc == PV_OK && x.sent)
 		notify_kick();
-	}
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
 	return rc;
 }

@@ -43,16 +43,45 @@ static int rq_org_exists(const rq_svc *svc, const char *id)
 {
 	store_org o;
 
-	return svc->st->ops->org_get(svc->st, id, &o) == PV_OK && o.active;
+	return store_org_get(svc->st, id, &o) == PV_OK && o.active;
+}
+
+/* A pending request of the same kind and name exists (internal to
+ * rq_submit: the transaction is rolled back, the answer is a success). */
+#define PV_EEXIST_PENDING PV_ECONFLICT
+
+struct rq_submit_tx {
+	const rq_svc *svc;
+	const rq_input *in;
+	const store_request *r;
+	int64_t now;
+	field_errs *fe;
+	store_request *existing; /* out */
+};
+
+static int rq_submit_tx(store *s, void *ctx)
+{
+	struct rq_submit_tx *x = ctx;
+	int rc;
+
+	x->fe->n = 0;
+	rc = otp_token_consume(x->svc->otp, x->in->verification_token, x->r->mobile,
+			       OTP_PURPOSE_REQUEST, x->now);
+	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
+		ferr_add(x->fe, "verification_token", "verification_required", MSG_VERIFICATION);
+		return PV_EINVAL;
+	}
+	if (rc != PV_OK)
+		return rc;
+	return store_request_insert(s, x->r, x->existing);
 }
 
 int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
 	      field_errs *fe, store_request *out, int *existing)
 {
-	store *s = svc->st;
 	store_request r;
 	char tmp[STORE_EMAIL_MAX];
-	int t, rc, in_tx = 0;
+	int t, rc;
 
 	memset(&r, 0, sizeof r);
 	fe->n = 0;
@@ -101,30 +130,13 @@ int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
 	util_uuid(r.id);
 	util_strlcpy(r.status, STORE_REQ_PENDING, sizeof r.status);
 	r.created_at = now;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	in_tx = 1;
-	rc = otp_token_consume(svc->otp, in->verification_token, r.mobile, OTP_PURPOSE_REQUEST, now);
-	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
-		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
-		rc = PV_EINVAL;
-		goto out;
+	rc = store_tx(svc->st, rq_submit_tx, &(struct rq_submit_tx){svc, in, &r, now, fe, out});
+	if (rc == PV_EEXIST_PENDING) {
+		*existing = 1; /* rolled back: the token stays usable */
+		return PV_OK;
 	}
-	if (rc != PV_OK)
-		goto out;
-	rc = s->ops->request_insert(s, &r, out);
-	if (rc == PV_ECONFLICT) {
-		*existing = 1;
-		rc = PV_OK; /* rolled back below: the token stays usable */
-		goto out;
-	}
-	if (rc != PV_OK || (rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
-	*out = r;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
+	if (rc == PV_OK)
+		*out = r;
 	return rc;
 }
 
@@ -164,7 +176,7 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 		util_strlcpy(p.name, r->name, sizeof p.name);
 		p.active = 1;
 		p.created_at = now;
-		rc = s->ops->position_insert(s, &p);
+		rc = store_position_insert(s, &p);
 		if (rc == PV_ECONFLICT) {
 			ferr_add(fe, "name", "position_exists", "A position with this name exists");
 			return PV_EDENIED;
@@ -194,7 +206,7 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 		util_strlcpy(o.parent_id, parent ? parent : "", sizeof o.parent_id);
 		o.active = 1;
 		o.created_at = o.updated_at = now;
-		if ((rc = s->ops->org_upsert(s, &o)) == PV_OK) {
+		if ((rc = store_org_upsert(s, &o)) == PV_OK) {
 			util_strlcpy(r->created_id, o.id, sizeof r->created_id);
 			util_strlcpy(r->sector, o.sector, sizeof r->sector);
 			util_strlcpy(r->parent_id, o.parent_id, sizeof r->parent_id);
@@ -203,12 +215,52 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 	}
 }
 
+struct rq_decide_tx {
+	const rq_svc *svc;
+	const char *id;
+	const rq_decision *d;
+	int approve;
+	int64_t now;
+	field_errs *fe;
+	store_request r; /* out */
+};
+
+static int rq_decide_tx(store *s, void *ctx)
+{
+	struct rq_decide_tx *x = ctx;
+	const rq_decision *d = x->d;
+	store_request *r = &x->r;
+	int rc;
+
+	x->fe->n = 0;
+	if ((rc = store_request_get(s, x->id, r)) != PV_OK)
+		return rc;
+	if (strcmp(r->status, STORE_REQ_PENDING) != 0)
+		return PV_ECONFLICT;
+	if (x->approve && d->name && *d->name)
+		util_trim_copy(d->name, r->name, sizeof r->name);
+	if (!x->approve)
+		util_trim_copy(d->reason, r->reason, sizeof r->reason);
+	if (x->approve && (rc = rq_create_for(x->svc, r, d, x->now, x->fe)) != PV_OK)
+		return rc;
+	util_strlcpy(r->status, x->approve ? STORE_REQ_APPROVED : STORE_REQ_REJECTED,
+		     sizeof r->status);
+	util_strlcpy(r->decided_by, d->actor_id, sizeof r->decided_by);
+	r->decided_at = x->now;
+	if ((rc = store_request_decide(s, r)) != PV_OK ||
+	    (rc = rq_notify(s, r, x->approve)) != PV_OK)
+		return rc;
+	return audit_record(s, d->actor_id, x->approve ? "approve" : "reject", r->id, d->ip,
+			    json_pack("{s:s, s:s, s:s}", "kind", r->kind, "name", r->name,
+				      "created_id", r->created_id),
+			    x->now);
+}
+
 static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 		     int approve, int64_t now, field_errs *fe, store_request *out)
 {
-	store *s = svc->st;
-	store_request r;
-	int rc, in_tx = 0;
+	struct rq_decide_tx x;
+	int rc;
 
 	fe->n = 0;
 	if (approve && d->name && *d->name) {
@@ -228,42 +280,20 @@ static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 		if (fe->n)
 			return PV_EINVAL;
 	}
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+	memset(&x, 0, sizeof x);
+	x.svc = svc;
+	x.id = id;
+	x.d = d;
+	x.approve = approve;
+	x.now = now;
+	x.fe = fe;
+	if ((rc = store_tx(svc->st, rq_decide_tx, &x)) != PV_OK)
 		return rc;
-	in_tx = 1;
-	if ((rc = s->ops->request_get(s, id, &r)) != PV_OK)
-		goto out;
-	if (strcmp(r.status, STORE_REQ_PENDING) != 0) {
-		rc = PV_ECONFLICT;
-		goto out;
-	}
-	if (approve && d->name && *d->name)
-		util_trim_copy(d->name, r.name, sizeof r.name);
-	if (!approve)
-		util_trim_copy(d->reason, r.reason, sizeof r.reason);
-	if (approve && (rc = rq_create_for(svc, &r, d, now, fe)) != PV_OK)
-		goto out;
-	util_strlcpy(r.status, approve ? STORE_REQ_APPROVED : STORE_REQ_REJECTED, sizeof r.status);
-	util_strlcpy(r.decided_by, d->actor_id, sizeof r.decided_by);
-	r.decided_at = now;
-	if ((rc = s->ops->request_decide(s, &r)) != PV_OK ||
-	    (rc = rq_notify(s, &r, approve)) != PV_OK ||
-	    (rc = audit_record(s, d->actor_id, approve ? "approve" : "reject", r.id, d->ip,
-			       json_pack("{s:s, s:s, s:s}", "kind", r.kind, "name", r.name,
-					 "created_id", r.created_id),
-			       now)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
 	if (approve)
 		dir_invalidate(svc->dir);
 	notify_kick();
-	*out = r;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
-	return rc;
+	*out = x.r;
+	return PV_OK;
 }
 
 int rq_approve(const rq_svc *svc, const char *id, const rq_decision *d,
@@ -278,13 +308,39 @@ int rq_reject(const rq_svc *svc, const char *id, const rq_decision *d,
 	return rq_decide(svc, id, d, 0, now, fe, out);
 }
 
+/* A new organisation or position and its audit row, in one transaction. */
+struct rq_dir_write {
+	const store_org *org;
+	const store_position *pos;
+	const char *actor_id, *ip;
+	int64_t now;
+};
+
+static int rq_dir_write_tx(store *s, void *ctx)
+{
+	struct rq_dir_write *x = ctx;
+	int rc;
+
+	if (x->org) {
+		if ((rc = store_org_upsert(s, x->org)) != PV_OK)
+			return rc;
+		return audit_record(s, x->actor_id, "create_org", x->org->id, x->ip,
+				    json_pack("{s:s, s:s}", "name", x->org->name,
+					      "parent_id", x->org->parent_id),
+				    x->now);
+	}
+	if ((rc = store_position_insert(s, x->pos)) != PV_OK)
+		return rc;
+	return audit_record(s, x->actor_id, "create_position", x->pos->id, x->ip,
+			    json_pack("{s:s}", "name", x->pos->name), x->now);
+}
+
 int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
 		  const char *type, const char *parent_id, const char *actor_id,
 		  const char *ip, int64_t now, field_errs *fe, store_org *out)
 {
-	store *s = svc->st;
 	store_org o;
-	int rc, in_tx = 0;
+	int rc;
 
 	memset(&o, 0, sizeof o);
 	fe->n = 0;
@@ -303,31 +359,20 @@ int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
 	util_strlcpy(o.parent_id, parent_id ? parent_id : "", sizeof o.parent_id);
 	o.active = 1;
 	o.created_at = o.updated_at = now;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+	if ((rc = store_tx(svc->st, rq_dir_write_tx,
+			   &(struct rq_dir_write){&o, NULL, actor_id, ip, now})) != PV_OK)
 		return rc;
-	in_tx = 1;
-	if ((rc = s->ops->org_upsert(s, &o)) != PV_OK ||
-	    (rc = audit_record(s, actor_id, "create_org", o.id, ip,
-			       json_pack("{s:s, s:s}", "name", o.name, "parent_id", o.parent_id),
-			       now)) != PV_OK ||
-	    (rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
 	dir_invalidate(svc->dir);
 	*out = o;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
-	return rc;
+	return PV_OK;
 }
 
 int rq_position_create(const rq_svc *svc, const char *name,
 		       const char *actor_id, const char *ip, int64_t now,
 		       field_errs *fe, store_position *out)
 {
-	store *s = svc->st;
 	store_position p;
-	int rc, in_tx = 0;
+	int rc;
 
 	memset(&p, 0, sizeof p);
 	fe->n = 0;
@@ -336,19 +381,10 @@ int rq_position_create(const rq_svc *svc, const char *name,
 	util_uuid(p.id);
 	p.active = 1;
 	p.created_at = now;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
+	if ((rc = store_tx(svc->st, rq_dir_write_tx,
+			   &(struct rq_dir_write){NULL, &p, actor_id, ip, now})) != PV_OK)
 		return rc;
-	in_tx = 1;
-	if ((rc = s->ops->position_insert(s, &p)) != PV_OK ||
-	    (rc = audit_record(s, actor_id, "create_position", p.id, ip,
-			       json_pack("{s:s}", "name", p.name), now)) != PV_OK ||
-	    (rc = s->ops->tx_commit(s)) != PV_OK)
-		goto out;
-	in_tx = 0;
 	dir_invalidate(svc->dir);
 	*out = p;
-out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
-	return rc;
+	return PV_OK;
 }

@@ -32,7 +32,7 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	util_strlcpy(se.user_id, user_id, sizeof se.user_id);
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
-	return svc->st->ops->session_insert(svc->st, &se);
+	return store_session_insert(svc->st, &se);
 }
 
 int sess_resolve(const sess_svc *svc, const char *token, int64_t now,
@@ -44,22 +44,22 @@ int sess_resolve(const sess_svc *svc, const char *token, int64_t now,
 
 	if ((rc = sess_hash(svc, token, h)) != PV_OK)
 		return rc;
-	if ((rc = s->ops->session_get(s, h, se)) != PV_OK)
+	if ((rc = store_session_get(s, h, se)) != PV_OK)
 		return rc;
 	if (se->revoked)
 		return PV_ENOTFOUND;
 	if (now >= se->expires_at || now - se->last_seen >= svc->idle_s * 1000LL) {
-		s->ops->session_revoke(s, h);
+		store_session_revoke(s, h);
 		return PV_EEXPIRED;
 	}
-	if ((rc = s->ops->user_get(s, se->user_id, user)) != PV_OK)
+	if ((rc = store_user_get(s, se->user_id, user)) != PV_OK)
 		return rc == PV_ENOTFOUND ? PV_ENOTFOUND : rc;
 	if (strcmp(user->status, STORE_USER_ACTIVE) != 0) {
-		s->ops->session_revoke(s, h);
+		store_session_revoke(s, h);
 		return PV_EDENIED;
 	}
 	if (now - se->last_seen >= SESS_TOUCH_MS)
-		s->ops->session_touch(s, h, now);
+		store_session_touch(s, h, now);
 	return PV_OK;
 }
 
@@ -80,18 +80,28 @@ int sess_revoke(const sess_svc *svc, const char *token)
 
 	if (sess_hash(svc, token, h) != PV_OK)
 		return PV_OK;
-	rc = svc->st->ops->session_revoke(svc->st, h);
+	rc = store_session_revoke(svc->st, h);
 	return rc == PV_ENOTFOUND ? PV_OK : rc; /* unknown tokens are fine */
 }
 
-/* The body of sess_login_otp, inside its transaction. */
-static int sess_login_tx(const sess_svc *svc, const otp_svc *otp, const char *mobile,
-			 const char *code, int64_t now, sess_login_result *res)
-{
-	store *s = svc->st;
-	otp_result o;
-	int rc = otp_check_tx(otp, mobile, OTP_PURPOSE_LOGIN, code, now, &o);
+struct sess_login_ctx {
+	const sess_svc *svc;
+	const otp_svc *otp;
+	const char *mobile, *code;
+	int64_t now;
+	sess_login_result *res;
+};
 
+/* The body of sess_login_otp, inside its transaction. */
+static int sess_login_tx(store *s, void *ctx)
+{
+	struct sess_login_ctx *x = ctx;
+	sess_login_result *res = x->res;
+	otp_result o;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	rc = otp_check_tx(x->otp, x->mobile, OTP_PURPOSE_LOGIN, x->code, x->now, &o);
 	if (rc != PV_OK)
 		return rc;
 	switch (o.status) {
@@ -103,13 +113,13 @@ static int sess_login_tx(const sess_svc *svc, const otp_svc *otp, const char *mo
 		return PV_OK;
 	case OTP_LOCKED:
 		res->status = SESS_LOGIN_CODE_DEAD;
-		res->retry_after_s = otp->pol.resend_s;
+		res->retry_after_s = x->otp->pol.resend_s;
 		return PV_OK;
 	default:
 		res->status = SESS_LOGIN_FAILED;
 		return PV_OK;
 	}
-	rc = s->ops->user_by_mobile(s, mobile, &res->user);
+	rc = store_user_by_mobile(s, x->mobile, &res->user);
 	if (rc == PV_ENOTFOUND) {
 		res->status = SESS_LOGIN_FAILED; /* a guessed code of an unknown number */
 		return PV_OK;
@@ -125,24 +135,17 @@ static int sess_login_tx(const sess_svc *svc, const otp_svc *otp, const char *mo
 		return PV_OK;
 	}
 	res->status = SESS_LOGIN_OK;
-	return sess_create(svc, res->user.id, now, res->token, res->csrf);
+	return sess_create(x->svc, res->user.id, x->now, res->token, res->csrf);
 }
 
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 		   const char *code, int64_t now, sess_login_result *res)
 {
-	store *s = svc->st;
-	int rc;
+	struct sess_login_ctx x = {svc, otp, mobile, code ? code : "", now, res};
+	int rc = store_tx(svc->st, sess_login_tx, &x);
 
-	memset(res, 0, sizeof *res);
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		return rc;
-	rc = sess_login_tx(svc, otp, mobile, code ? code : "", now, res);
-	if (rc == PV_OK)
-		rc = s->ops->tx_commit(s);
 	if (rc != PV_OK) {
-		s->ops->tx_rollback(s);
-		sodium_memzero(res->token, sizeof res->token);
+		sodium_memzero(res, sizeof *res);
 		res->status = SESS_LOGIN_FAILED;
 	}
 	return rc;

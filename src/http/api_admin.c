@@ -3,21 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/accounts.h"
 #include "core/audit.h"
 #include "core/requests.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
 #include "util/util.h"
-
-void api_admin_requests(http_req *req, http_resp *resp);
-void api_admin_approve(http_req *req, http_resp *resp);
-void api_admin_reject(http_req *req, http_resp *resp);
-void api_admin_orgs(http_req *req, http_resp *resp);
-void api_admin_positions(http_req *req, http_resp *resp);
-void api_admin_mdo_admins(http_req *req, http_resp *resp);
-void api_admin_audit(http_req *req, http_resp *resp);
-void api_mdo_users(http_req *req, http_resp *resp);
-void api_mdo_user_status(http_req *req, http_resp *resp);
 
 void api_admin_requests(http_req *req, http_resp *resp)
 {
@@ -41,7 +33,7 @@ void api_admin_requests(http_req *req, http_resp *resp)
 		http_problem(resp, 400, "invalid_kind", "kind must be position or organisation.", NULL);
 		return;
 	}
-	rc = s->ops->request_list(s, status ? status : "", kind ? kind : "", pg, &items, &n, &total);
+	rc = store_request_list(s, status ? status : "", kind ? kind : "", pg, &items, &n, &total);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		return;
@@ -72,7 +64,7 @@ static void ad_decide(http_req *req, http_resp *resp, int approve)
 	d.reason = http_jstr(body, "reason");
 	d.actor_id = req->user.id;
 	d.ip = req->ip;
-	rc = (approve ? rq_approve : rq_reject)(&req->app->rq, http_param(req, "id"), &d,
+	rc = (approve ? rq_approve : rq_reject)(req->app->rq, http_param(req, "id"), &d,
 						util_now_ms(), &fe, &r);
 	if (rc == PV_EINVAL)
 		http_problem_fields(resp, &fe);
@@ -111,7 +103,7 @@ void api_admin_orgs(http_req *req, http_resp *resp)
 
 	if (!body || !http_check_strings(body, strs, resp))
 		goto out;
-	rc = rq_org_create(&req->app->rq, http_jstr(body, "name"), http_jstr(body, "sector"),
+	rc = rq_org_create(req->app->rq, http_jstr(body, "name"), http_jstr(body, "sector"),
 			   http_jstr(body, "type"), http_jstr(body, "parent_id"), req->user.id, req->ip,
 			   util_now_ms(), &fe, &o);
 	if (rc == PV_EINVAL)
@@ -136,7 +128,7 @@ void api_admin_positions(http_req *req, http_resp *resp)
 
 	if (!body || !http_check_strings(body, strs, resp))
 		goto out;
-	rc = rq_position_create(&req->app->rq, http_jstr(body, "name"), req->user.id, req->ip,
+	rc = rq_position_create(req->app->rq, http_jstr(body, "name"), req->user.id, req->ip,
 				util_now_ms(), &fe, &p);
 	if (rc == PV_EINVAL)
 		http_problem_fields(resp, &fe);
@@ -173,7 +165,7 @@ void api_admin_mdo_admins(http_req *req, http_resp *resp)
 	ad.mobile = http_jstr(body, "mobile");
 	ad.actor_id = req->user.id;
 	ad.ip = req->ip;
-	rc = acct_admin_create(req->app->st, &req->app->acct, &ad, util_now_ms(), &fe, &u);
+	rc = acct_admin_create(req->app->st, req->app->acct, &ad, util_now_ms(), &fe, &u);
 	if (rc == PV_EINVAL) {
 		http_problem_fields(resp, &fe);
 	} else if (rc == PV_ECONFLICT) {
@@ -208,7 +200,7 @@ void api_admin_audit(http_req *req, http_resp *resp)
 
 	if (!http_page(req, resp, &pg))
 		return;
-	if ((rc = s->ops->audit_list(s, pg, &items, &n, &total)) != PV_OK) {
+	if ((rc = store_audit_list(s, pg, &items, &n, &total)) != PV_OK) {
 		http_problem_err(resp, rc);
 		return;
 	}
@@ -261,7 +253,7 @@ void api_mdo_users(http_req *req, http_resp *resp)
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
 		return;
 	}
-	rc = s->ops->user_list(s, org, status ? status : "", q ? q : "", pg, &items, &n, &total);
+	rc = store_user_list(s, org, status ? status : "", q ? q : "", pg, &items, &n, &total);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		return;

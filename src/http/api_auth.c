@@ -3,21 +3,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/accounts.h"
+#include "core/directory.h"
 #include "core/fielderr.h"
+#include "core/otp.h"
+#include "core/sessions.h"
 #include "core/validate.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "notify/notify.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
-
-void api_otp_send(http_req *req, http_resp *resp);
-void api_otp_verify(http_req *req, http_resp *resp);
-void api_auth_otp(http_req *req, http_resp *resp);
-void api_auth_password(http_req *req, http_resp *resp);
-void api_auth_logout(http_req *req, http_resp *resp);
-void api_me(http_req *req, http_resp *resp);
-
 
 static void aa_retry_after(http_resp *resp, int64_t s)
 {
@@ -68,7 +65,7 @@ void api_otp_send(http_req *req, http_resp *resp)
 							       "purpose must be register, request or login")));
 		goto out;
 	}
-	rc = a->st->ops->user_by_mobile(a->st, mobile, &u);
+	rc = store_user_by_mobile(a->st, mobile, &u);
 	if (rc != PV_OK && rc != PV_ENOTFOUND) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -82,7 +79,7 @@ void api_otp_send(http_req *req, http_resp *resp)
 	}
 	/* for login the SMS goes only to registered numbers, but the
 	 * challenge, the limits and the answer are the same for all */
-	rc = otp_issue(&a->otp, mobile, purpose, req->ip,
+	rc = otp_issue(a->otp, mobile, purpose, req->ip,
 		       strcmp(purpose, OTP_PURPOSE_LOGIN) != 0 || registered,
 		       http_lang(req, body), util_now_ms(), NULL, &res);
 	if (rc != PV_OK) {
@@ -124,19 +121,19 @@ void api_otp_verify(http_req *req, http_resp *resp)
 							       "purpose must be register or request")));
 		goto out;
 	}
-	rc = otp_check(&a->otp, mobile, purpose, code ? code : "", now, &res);
+	rc = otp_check(a->otp, mobile, purpose, code ? code : "", now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
 	}
 	switch (res.status) {
 	case OTP_OK:
-		if ((rc = otp_token_issue(&a->otp, mobile, purpose, now, token)) != PV_OK) {
+		if ((rc = otp_token_issue(a->otp, mobile, purpose, now, token)) != PV_OK) {
 			http_problem_err(resp, rc);
 			break;
 		}
 		http_json(resp, 200, json_pack("{s:s, s:i}", "verification_token", token,
-					       "expires_in", a->otp.pol.verify_ttl_s));
+					       "expires_in", a->otp->pol.verify_ttl_s));
 		sodium_memzero(token, sizeof token);
 		break;
 	case OTP_EXPIRED:
@@ -147,7 +144,7 @@ void api_otp_verify(http_req *req, http_resp *resp)
 	case OTP_LOCKED:
 		http_problem(resp, 429, "otp_locked",
 			     "Too many wrong codes; please ask for a new one.", NULL);
-		aa_retry_after(resp, a->otp.pol.resend_s);
+		aa_retry_after(resp, a->otp->pol.resend_s);
 		break;
 	default:
 		http_problem_ext(resp, 400, "otp_invalid", "The code is not right.",
@@ -166,10 +163,10 @@ void api_session_cookies(http_req *req, http_resp *resp, const char *token, cons
 	const char *secure = a->secure_cookies ? "; Secure" : "";
 
 	snprintf(cookie, sizeof cookie, "pravesh_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-		 token, a->sess.absolute_s, secure);
+		 token, a->sess->absolute_s, secure);
 	http_add_header(resp, "Set-Cookie", cookie);
 	snprintf(cookie, sizeof cookie, "pravesh_csrf=%s; Path=/; SameSite=Lax; Max-Age=%d%s", csrf,
-		 a->sess.absolute_s, secure);
+		 a->sess->absolute_s, secure);
 	http_add_header(resp, "Set-Cookie", cookie);
 	http_add_header(resp, "Cache-Control", "no-store");
 	sodium_memzero(cookie, sizeof cookie);
@@ -193,7 +190,7 @@ static void aa_login_answer(http_req *req, http_resp *resp, const store_user *u,
 static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
 {
 	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
-	int rc = sess_create(&req->app->sess, u->id, util_now_ms(), token, csrf);
+	int rc = sess_create(req->app->sess, u->id, util_now_ms(), token, csrf);
 
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
@@ -215,7 +212,7 @@ void api_auth_otp(http_req *req, http_resp *resp)
 		return;
 	if (!aa_mobile(body, resp, mobile))
 		goto out;
-	rc = sess_login_otp(&a->sess, &a->otp, mobile, http_jstr(body, "code"), util_now_ms(), &res);
+	rc = sess_login_otp(a->sess, a->otp, mobile, http_jstr(body, "code"), util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -257,7 +254,7 @@ void api_auth_password(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	rc = acct_password_login(a->st, &a->acct, http_jstr(body, "username"),
+	rc = acct_password_login(a->st, a->acct, http_jstr(body, "username"),
 				 http_jstr(body, "password"), req->ip, util_now_ms(), &u, &wait);
 	if (rc == PV_ELIMIT)
 		aa_rate_limited(resp, wait, "Too many failed logins; please wait.");
@@ -275,7 +272,7 @@ void api_auth_logout(http_req *req, http_resp *resp)
 	app *a = req->app;
 	const char *secure = a->secure_cookies ? "; Secure" : "";
 	char cookie[128];
-	int rc = a->st->ops->session_revoke(a->st, req->session.hash);
+	int rc = store_session_revoke(a->st, req->session.hash);
 
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);

@@ -6,15 +6,12 @@
 
 #include "core/directory.h"
 #include "core/validate.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
 
 #define DIRAPI_DEFAULT_LIMIT 20
 #define DIRAPI_MAX_LIMIT 100
-
-void api_orgs_search(http_req *req, http_resp *resp);
-void api_orgs_get(http_req *req, http_resp *resp);
-void api_positions_search(http_req *req, http_resp *resp);
 
 static void da_str(buf *b, const char *s)
 {
@@ -63,6 +60,13 @@ static void da_org(buf *b, const dir_snap *sn, const dir_org *o, int children)
 
 static void da_send(http_resp *resp, buf *b)
 {
+	int rc = buf_error(b);
+
+	if (rc != PV_OK) {
+		buf_free(b);
+		http_problem_err(resp, rc);
+		return;
+	}
 	resp->body = buf_steal(b, &resp->len);
 	resp->status = 200;
 	resp->ctype = "application/json";
@@ -147,14 +151,24 @@ void api_orgs_search(http_req *req, http_resp *resp)
 
 			buf_init(&one, 64u << 10);
 			da_org(&one, sn, found[i], 0);
-			json = one.p ? dir_org_render_put(sn, found[i], buf_steal(&one, NULL)) : NULL;
+			json = buf_error(&one) == PV_OK
+				       ? dir_org_render_put(sn, found[i], buf_steal(&one, NULL))
+				       : NULL;
 			buf_free(&one);
 		}
-		if (json)
-			buf_adds(&b, json);
+		if (!json) { /* out of memory: no half-written list */
+			rc = PV_ENOMEM;
+			break;
+		}
+		buf_adds(&b, json);
 	}
 	buf_adds(&b, "]}");
 	dir_release(req->app->dir, sn);
+	if (rc != PV_OK) {
+		buf_free(&b);
+		http_problem_err(resp, rc);
+		return;
+	}
 	da_send(resp, &b);
 }
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/handlers.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "util/err.h"
@@ -10,15 +11,11 @@
 extern const char pv_openapi_start[];
 extern const char pv_openapi_end[];
 
-void api_healthz(http_req *req, http_resp *resp);
-void api_metrics(http_req *req, http_resp *resp);
-void api_openapi(http_req *req, http_resp *resp);
-
 void api_healthz(http_req *req, http_resp *resp)
 {
 	store *st = req->app->st;
 
-	if (st->ops->ping(st) != PV_OK) {
+	if (store_ping(st) != PV_OK) {
 		http_problem(resp, 503, "store_unavailable", "The store does not answer.", NULL);
 		return;
 	}
@@ -28,10 +25,15 @@ void api_healthz(http_req *req, http_resp *resp)
 void api_metrics(http_req *req, http_resp *resp)
 {
 	buf b;
+	int rc;
 
 	(void)req;
 	buf_init(&b, 4u << 20);
-	metrics_render(&b);
+	if ((rc = metrics_render(&b)) != PV_OK) {
+		buf_free(&b);
+		http_problem_err(resp, rc);
+		return;
+	}
 	resp->body = buf_steal(&b, &resp->len);
 	resp->status = 200;
 	resp->ctype = "text/plain; version=0.0.4; charset=utf-8";

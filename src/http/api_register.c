@@ -3,14 +3,10 @@
 
 #include "core/registration.h"
 #include "core/requests.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
 #include "util/util.h"
-
-void api_registrations(http_req *req, http_resp *resp);
-void api_activation(http_req *req, http_resp *resp);
-void api_activation_resend(http_req *req, http_resp *resp);
-void api_requests_submit(http_req *req, http_resp *resp);
 
 /* 409 for a taken e-mail or mobile: the code of the first, every one
  * listed. */
@@ -45,7 +41,7 @@ void api_registrations(http_req *req, http_resp *resp)
 	in.terms = http_jbool(body, "terms");
 	in.ip = req->ip;
 	in.lang = http_lang(req, body);
-	rc = reg_register(&a->reg, &in, util_now_ms(), &fe, &u);
+	rc = reg_register(a->reg, &in, util_now_ms(), &fe, &u);
 	if (rc == PV_EINVAL)
 		http_problem_fields(resp, &fe);
 	else if (rc == PV_ECONFLICT)
@@ -66,7 +62,7 @@ void api_activation(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	rc = reg_activate(&req->app->reg, http_jstr(body, "token"), util_now_ms());
+	rc = reg_activate(req->app->reg, http_jstr(body, "token"), util_now_ms());
 	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED)
 		http_problem(resp, 400, "activation_invalid",
 			     rc == PV_EEXPIRED ? "This activation link has expired; ask for a new one."
@@ -86,7 +82,7 @@ void api_activation_resend(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	rc = reg_resend(&req->app->reg, http_jstr(body, "email"), http_lang(req, body), util_now_ms());
+	rc = reg_resend(req->app->reg, http_jstr(body, "email"), http_lang(req, body), util_now_ms());
 	if (rc != PV_OK)
 		http_problem_err(resp, rc);
 	else
@@ -128,7 +124,7 @@ void api_requests_submit(http_req *req, http_resp *resp)
 	in.parent_id = http_jstr(body, "parent_id");
 	in.declaration = http_jbool(body, "declaration");
 	in.lang = http_lang(req, body);
-	rc = rq_submit(&req->app->rq, &in, util_now_ms(), &fe, &r, &existing);
+	rc = rq_submit(req->app->rq, &in, util_now_ms(), &fe, &r, &existing);
 	if (rc == PV_EINVAL)
 		http_problem_fields(resp, &fe);
 	else if (rc != PV_OK)

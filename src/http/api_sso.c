@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sessions.h"
+#include "http/handlers.h"
 #include "http/http.h"
+#include "sso/sso.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
-
-void api_sso_start(http_req *req, http_resp *resp);
-void api_sso_callback(http_req *req, http_resp *resp);
-void api_sso_info(http_req *req, http_resp *resp);
 
 #define SSO_COOKIE "pravesh_sso"
 #define SSO_CALLBACK_PATH "/auth/sso/parichay/callback"
@@ -130,7 +129,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 		as_refuse(resp, "sso_failed", why);
 		return;
 	}
-	rc = a->st->ops->user_by_email(a->st, id.email, &u);
+	rc = store_user_by_email(a->st, id.email, &u);
 	if (rc == PV_ENOTFOUND) {
 		as_refuse(resp, "sso_not_registered", "no user has the e-mail the provider vouched for");
 		return;
@@ -149,7 +148,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 		as_refuse(resp, "sso_inactive", "the user is not active");
 		return;
 	}
-	if ((rc = sess_create(&a->sess, u.id, util_now_ms(), token, csrf)) != PV_OK) {
+	if ((rc = sess_create(a->sess, u.id, util_now_ms(), token, csrf)) != PV_OK) {
 		as_refuse(resp, "sso_failed", pv_strerror(rc));
 		return;
 	}

@@ -252,13 +252,10 @@ void api_uploads_create(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	up_state *s = req->ext;
-	store *st = a->st;
 	store_upload u;
-	store_audit au;
-	char org[STORE_ID_MAX], safe[128], dir[STORE_PATH_MAX - 200], head[4096];
+	char org[STORE_ID_MAX], head[4096];
 	ssize_t hn;
 	int fd, fmt, rc;
-	buf detail;
 
 	if (http_mdo_org(req, resp, org) != PV_OK)
 		return;
@@ -325,59 +322,19 @@ void api_uploads_create(http_req *req, http_resp *resp)
 			     "The file is not a CSV or XLSX file.", NULL);
 		return;
 	}
-	memset(&u, 0, sizeof u);
-	job_safe_name(s->fname, safe, sizeof safe);
-	if (up_dir(a, dir, sizeof dir) != PV_OK) {
-		http_problem_err(resp, PV_EIO);
+	rc = job_intake(a->st,
+			&(job_intake_in){a->cfg->data_dir, s->tmp, 1, s->fname, org,
+				      fmt == IMP_XLSX ? "xlsx" : "csv", req->user.id, req->ip,
+				      NULL, s->bytes, util_now_ms()},
+			&u);
+	if (rc == PV_OK)
+		s->tmp[0] = '\0'; /* moved into place */
+	if (rc == PV_ENOTFOUND) {
+		http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
 		return;
 	}
-	for (int tries = 0;; tries++) {
-		char name[160];
-
-		snprintf(name, sizeof name, "%lld_%s", (long long)(util_now_ms() + tries), safe);
-		util_strlcpy(u.file_name, name, sizeof u.file_name);
-		snprintf(u.stored_path, sizeof u.stored_path, "%s/%s", dir, name);
-		if (link(s->tmp, u.stored_path) == 0)
-			break;
-		if (errno != EEXIST || tries > 100) {
-			http_problem_err(resp, PV_EIO);
-			return;
-		}
-	}
-	unlink(s->tmp);
-	s->tmp[0] = '\0';
-	util_uuid(u.id);
-	util_strlcpy(u.org_id, org, sizeof u.org_id);
-	util_strlcpy(u.uploader_id, req->user.id, sizeof u.uploader_id);
-	util_strlcpy(u.format, fmt == IMP_XLSX ? "xlsx" : "csv", sizeof u.format);
-	util_strlcpy(u.status, STORE_UP_QUEUED, sizeof u.status);
-	u.created_at = u.updated_at = util_now_ms();
-	memset(&au, 0, sizeof au);
-	util_strlcpy(au.actor_id, req->user.id, sizeof au.actor_id);
-	util_strlcpy(au.action, "upload", sizeof au.action);
-	util_strlcpy(au.target, u.id, sizeof au.target);
-	util_strlcpy(au.client_ip, req->ip, sizeof au.client_ip);
-	buf_init(&detail, sizeof au.detail - 1);
-	buf_adds(&detail, "{\"org_id\":\"");
-	buf_add_json_str(&detail, org, strlen(org));
-	buf_adds(&detail, "\",\"file_name\":\"");
-	buf_add_json_str(&detail, u.file_name, strlen(u.file_name));
-	buf_addf(&detail, "\",\"bytes\":%llu}", (unsigned long long)s->bytes);
-	util_strlcpy(au.detail, detail.p ? detail.p : "{}", sizeof au.detail);
-	buf_free(&detail);
-	au.at = u.created_at;
-	rc = st->ops->tx_begin(st);
-	if (rc == PV_OK && (rc = st->ops->upload_insert(st, &u)) == PV_OK &&
-	    (rc = st->ops->audit_add(st, &au)) == PV_OK)
-		rc = st->ops->tx_commit(st);
 	if (rc != PV_OK) {
-		st->ops->tx_rollback(st);
-		unlink(u.stored_path);
-		if (rc == PV_ENOTFOUND)
-			http_problem(resp, 404, "org_not_found", "There is no organisation with this id.",
-				     NULL);
-		else
-			http_problem_err(resp, rc);
+		http_problem_err(resp, rc);
 		return;
 	}
 	job_kick();
@@ -394,7 +351,7 @@ static int up_load(http_req *req, http_resp *resp, store_upload *u)
 
 	if (http_mdo_org(req, resp, org) != PV_OK)
 		return PV_EDENIED;
-	rc = req->app->st->ops->upload_get(req->app->st, http_param(req, "id"), u);
+	rc = store_upload_get(req->app->st, http_param(req, "id"), u);
 	if (rc == PV_OK && strcmp(u->org_id, org) != 0)
 		rc = PV_ENOTFOUND;
 	if (rc == PV_ENOTFOUND)
@@ -416,7 +373,7 @@ void api_uploads_list(http_req *req, http_resp *resp)
 
 	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &pg))
 		return;
-	rc = req->app->st->ops->upload_list(req->app->st, org, pg, &items, &n, &total);
+	rc = store_upload_list(req->app->st, org, pg, &items, &n, &total);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		return;

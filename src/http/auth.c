@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/accounts.h"
+#include "core/sessions.h"
 #include "http/http.h"
 #include "util/err.h"
 #include "util/util.h"
@@ -26,6 +28,8 @@ static int auth_cookie(http_req *req, const char *name, char *out, size_t cap)
 	}
 	return PV_ENOTFOUND;
 }
+
+_Static_assert(HTTP_ROLES_MAX == ACCT_ROLES_MAX, "a request holds every role of its user");
 
 static int auth_unsafe(const char *m)
 {
@@ -56,7 +60,7 @@ int http_authorise(http_req *req, http_resp *resp)
 	} else if (auth_cookie(req, "pravesh_session", token, sizeof token) == PV_OK) {
 		req->via_cookie = 1;
 	}
-	rc = token[0] ? sess_resolve(&a->sess, token, util_now_ms(), &req->session, &req->user)
+	rc = token[0] ? sess_resolve(a->sess, token, util_now_ms(), &req->session, &req->user)
 		      : PV_ENOTFOUND;
 	sodium_memzero(token, sizeof token);
 	if (rc == PV_OK)
@@ -77,7 +81,7 @@ int http_authorise(http_req *req, http_resp *resp)
 		if (!hdr || auth_cookie(req, "pravesh_csrf", cookie_csrf, sizeof cookie_csrf) != PV_OK ||
 		    strlen(hdr) != strlen(cookie_csrf) ||
 		    sodium_memcmp(hdr, cookie_csrf, strlen(hdr)) != 0 ||
-		    !sess_csrf_ok(&a->sess, &req->session, hdr)) {
+		    !sess_csrf_ok(a->sess, &req->session, hdr)) {
 			http_problem(resp, 403, "csrf_failed",
 				     "Missing or wrong X-CSRF-Token header.", NULL);
 			return PV_EDENIED;

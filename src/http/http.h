@@ -13,6 +13,7 @@
 #define HTTP_MAX_PARAMS 4
 #define HTTP_PARAM_MAX 256 /* longer path parameters do not match: 404 */
 #define HTTP_MAX_HEADERS 8
+#define HTTP_ROLES_MAX 16 /* ACCT_ROLES_MAX: checked in auth.c */
 
 struct MHD_Connection;
 struct http_route;
@@ -44,7 +45,7 @@ typedef struct http_req {
 	int via_cookie;
 	store_session session;
 	store_user user;
-	store_role roles[ACCT_ROLES_MAX];
+	store_role roles[HTTP_ROLES_MAX];
 	size_t nroles;
 } http_req;
 

@@ -131,5 +131,5 @@ int metrics_render(buf *out)
 	}
 	for (s = 0; s < met_nsources; s++)
 		met_sources[s].fn(met_sources[s].ctx, out);
-	return PV_OK;
+	return buf_error(out);
 }

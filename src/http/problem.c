@@ -107,6 +107,17 @@ void http_problem_err(http_resp *resp, int err)
 	case PV_EDENIED:
 		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
 		break;
+	case PV_ESTORE:
+		log_kv(LOG_ERROR, "store unavailable", NULL);
+		http_problem(resp, 503, "store_unavailable",
+			     "The server cannot reach its data just now; try again.", NULL);
+		http_add_header(resp, "Retry-After", "1");
+		break;
+	case PV_ENOSPACE:
+		log_kv(LOG_ERROR, "no space left on the device", NULL);
+		http_problem(resp, 507, "insufficient_storage",
+			     "The server has no room to store this just now.", NULL);
+		break;
 	default:
 		log_kv(LOG_ERROR, "internal error", "error", pv_strerror(err), NULL);
 		http_problem(resp, 500, "internal_error",

@@ -165,12 +165,61 @@ static int dl_depth(struct dl_org *v, size_t n, struct dl_org *o, store *s)
 		struct dl_org *q = dl_find(v, n, p->parent);
 
 		if (!q)
-			return s->ops->org_get(s, p->parent, &so) == PV_OK ? d : -1;
+			return store_org_get(s, p->parent, &so) == PV_OK ? d : -1;
 		if (++d > 16 || q == o)
 			return -1;
 		p = q;
 	}
 	return d;
+}
+
+/* The organisations of a checked file, parents first, in one transaction. */
+struct dl_orgs_tx {
+	struct dl_org *v;
+	size_t n;
+	int64_t now;
+	struct dl_file *f;
+	dirload_result *res;
+};
+
+static int dl_orgs_tx(store *s, void *ctx)
+{
+	struct dl_orgs_tx *x = ctx;
+	int rc;
+
+	memset(x->res, 0, sizeof *x->res);
+	for (size_t i = 0; i < x->n; i++) {
+		const struct dl_org *d = &x->v[i];
+		store_org o, old;
+		int had;
+
+		memset(&o, 0, sizeof o);
+		util_strlcpy(o.id, d->key, sizeof o.id);
+		util_strlcpy(o.name, d->name, sizeof o.name);
+		util_strlcpy(o.sector, d->sector, sizeof o.sector);
+		util_strlcpy(o.type, d->type, sizeof o.type);
+		util_strlcpy(o.parent_id, d->parent, sizeof o.parent_id);
+		o.active = 1;
+		o.created_at = o.updated_at = x->now;
+		had = store_org_get(s, o.id, &old) == PV_OK;
+		if (had && strcmp(old.name, o.name) == 0 &&
+		    strcmp(old.sector, o.sector) == 0 && strcmp(old.type, o.type) == 0 &&
+		    strcmp(old.parent_id, o.parent_id) == 0 && old.active) {
+			x->res->unchanged++;
+			continue;
+		}
+		if (had)
+			o.created_at = old.created_at;
+		if ((rc = store_org_upsert(s, &o)) != PV_OK) {
+			dl_err(x->f, d->line, "could not be written (%s)", pv_strerror(rc));
+			return rc;
+		}
+		if (had)
+			x->res->updated++;
+		else
+			x->res->inserted++;
+	}
+	return PV_OK;
 }
 
 int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
@@ -181,7 +230,7 @@ int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
 	struct dl_org *v = NULL;
 	size_t n = 0, cap = 0, i;
 	imp_row row;
-	int rc, in_tx = 0;
+	int rc;
 
 	memset(res, 0, sizeof *res);
 	if ((rc = dl_open(&f, path, names, 5, errs)) != PV_OK)
@@ -253,64 +302,33 @@ int dirload_orgs(store *s, const char *path, int64_t now, dirload_result *res,
 		goto out;
 	}
 	qsort(v, n, sizeof *v, dl_cmp_depth);
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		goto out;
-	in_tx = 1;
-	for (i = 0; i < n; i++) {
-		store_org o, old;
-		int had;
-
-		memset(&o, 0, sizeof o);
-		util_strlcpy(o.id, v[i].key, sizeof o.id);
-		util_strlcpy(o.name, v[i].name, sizeof o.name);
-		util_strlcpy(o.sector, v[i].sector, sizeof o.sector);
-		util_strlcpy(o.type, v[i].type, sizeof o.type);
-		util_strlcpy(o.parent_id, v[i].parent, sizeof o.parent_id);
-		o.active = 1;
-		o.created_at = o.updated_at = now;
-		had = s->ops->org_get(s, o.id, &old) == PV_OK;
-		if (had && strcmp(old.name, o.name) == 0 &&
-		    strcmp(old.sector, o.sector) == 0 && strcmp(old.type, o.type) == 0 &&
-		    strcmp(old.parent_id, o.parent_id) == 0 && old.active) {
-			res->unchanged++;
-			continue;
-		}
-		if (had)
-			o.created_at = old.created_at;
-		if ((rc = s->ops->org_upsert(s, &o)) != PV_OK) {
-			dl_err(&f, v[i].line, "could not be written (%s)", pv_strerror(rc));
-			goto out;
-		}
-		if (had)
-			res->updated++;
-		else
-			res->inserted++;
-	}
-	rc = s->ops->tx_commit(s);
-	if (rc == PV_OK)
-		in_tx = 0; /* else rolled back below */
+	rc = store_tx(s, dl_orgs_tx, &(struct dl_orgs_tx){v, n, now, &f, res});
 out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
 	imp_close(f.r);
 	dl_orgs_free(v, n);
 	return rc;
 }
 
-int dirload_positions(store *s, const char *path, int64_t now,
-		      dirload_result *res, FILE *errs)
+/* The positions of a file, read and written in one transaction (the file
+ * is read again if the transaction has to be run again). */
+struct dl_pos_tx {
+	const char *path;
+	FILE *errs;
+	int64_t now;
+	dirload_result *res;
+};
+
+static int dl_positions_tx(store *s, void *ctx)
 {
 	static const char *const names[] = {"name"};
+	struct dl_pos_tx *x = ctx;
 	struct dl_file f;
 	imp_row row;
-	int rc, in_tx = 0;
+	int rc;
 
-	memset(res, 0, sizeof *res);
-	if ((rc = dl_open(&f, path, names, 1, errs)) != PV_OK)
-		goto out;
-	if ((rc = s->ops->tx_begin(s)) != PV_OK)
-		goto out;
-	in_tx = 1;
+	memset(x->res, 0, sizeof *x->res);
+	if ((rc = dl_open(&f, x->path, names, 1, x->errs)) != PV_OK)
+		return rc;
 	while ((rc = imp_next(f.r, &row)) == 1) {
 		store_position p, got;
 		char *name;
@@ -318,8 +336,7 @@ int dirload_positions(store *s, const char *path, int64_t now,
 
 		if (dl_row_empty(&row))
 			continue;
-		name = dl_cell(&row, f.col[0]);
-		if (!name) {
+		if (!(name = dl_cell(&row, f.col[0]))) {
 			rc = PV_ENOMEM;
 			goto out;
 		}
@@ -333,30 +350,27 @@ int dirload_positions(store *s, const char *path, int64_t now,
 		util_strlcpy(p.name, name, sizeof p.name);
 		free(name);
 		p.active = 1;
-		p.created_at = now;
-		if ((rc = s->ops->position_upsert_name(s, &p, &got, &created)) != PV_OK) {
+		p.created_at = x->now;
+		if ((rc = store_position_upsert_name(s, &p, &got, &created)) != PV_OK) {
 			dl_err(&f, (long)row.number, "could not be written (%s)", pv_strerror(rc));
 			goto out;
 		}
 		if (created)
-			res->inserted++;
+			x->res->inserted++;
 		else
-			res->unchanged++;
+			x->res->unchanged++;
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		dl_err(&f, 0, "%s", imp_error(f.r));
-		goto out;
-	}
-	if (f.errors) {
+	else if (f.errors)
 		rc = PV_EINVAL;
-		goto out;
-	}
-	rc = s->ops->tx_commit(s);
-	if (rc == PV_OK)
-		in_tx = 0; /* else rolled back below */
 out:
-	if (in_tx)
-		s->ops->tx_rollback(s);
 	imp_close(f.r);
 	return rc;
+}
+
+int dirload_positions(store *s, const char *path, int64_t now,
+		      dirload_result *res, FILE *errs)
+{
+	return store_tx(s, dl_positions_tx, &(struct dl_pos_tx){path, errs, now, res});
 }

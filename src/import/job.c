@@ -330,7 +330,9 @@ static int hdr_parse(hdr *h, const imp_row *r, char *err, size_t errlen)
 	for (int k = 0; k < NREQ; k++)
 		if (!found[k])
 			buf_addf(&miss, "%s%s", miss.len ? ", " : "", req_names[k]);
-	if (miss.len) {
+	if (buf_error(&miss) != PV_OK) {
+		rc = buf_error(&miss);
+	} else if (miss.len) {
 		snprintf(err, errlen, "Missing column: %s", miss.p);
 		rc = PV_EFORMAT;
 	}
@@ -491,7 +493,7 @@ static int job_scan(job *j)
 		}
 		/* a long scan keeps its lease (and learns when it lost it) */
 		if ((j->data_rows & 65535) == 0 &&
-		    (rc = j->st->ops->upload_progress(j->st, j->u, j->env->worker, util_now_ms(),
+		    (rc = store_upload_progress(j->st, j->u, j->env->worker, util_now_ms(),
 						      j->env->lease_ms > 0 ? j->env->lease_ms
 									   : JOB_LEASE_MS)) != PV_OK)
 			goto out;
@@ -576,7 +578,7 @@ static int job_welcome(job *j, const store_user *usr, int64_t now)
 			return PV_ELIMIT;
 		m[i]->id = 0;
 		m[i]->next_at = m[i]->created_at = now;
-		if ((rc = j->st->ops->outbox_insert(j->st, m[i])) != PV_OK)
+		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)
 			return rc;
 	}
 	return PV_OK;
@@ -628,7 +630,7 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
 		util_strlcpy(usr.source, "bulk", sizeof usr.source);
 		usr.created_at = usr.updated_at = now;
-		rc = j->st->ops->user_insert(j->st, &usr, &conflict);
+		rc = store_user_insert(j->st, &usr, &conflict);
 		if (rc == PV_OK) {
 			if ((rc = job_welcome(j, &usr, now)) != PV_OK)
 				return rc;
@@ -648,23 +650,25 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 
 		if (v.st[COL_EMAIL] == FS_OK) {
 			util_strncpy0(email, sizeof email, v.email, v.email_n);
-			rc = j->st->ops->user_by_email(j->st, email, &usr);
+			rc = store_user_by_email(j->st, email, &usr);
 			if (rc != PV_OK && rc != PV_ENOTFOUND)
 				return rc;
 			v.taken[COL_EMAIL] = rc == PV_OK;
 		}
 		if (v.st[COL_MOBILE] == FS_OK) {
-			rc = j->st->ops->user_by_mobile(j->st, v.mobile, &usr);
+			rc = store_user_by_mobile(j->st, v.mobile, &usr);
 			if (rc != PV_OK && rc != PV_ENOTFOUND)
 				return rc;
 			v.taken[COL_MOBILE] = rc == PV_OK;
 		}
 	}
 	row_messages(&v, &j->msg);
+	if ((rc = buf_error(&j->msg)) != PV_OK)
+		return rc;
 	memset(&f, 0, sizeof f);
 	f.row = r->number;
 	util_strlcpy(f.errors, j->msg.p, sizeof f.errors);
-	rc = j->st->ops->upload_failure_add(j->st, j->u->id, &f);
+	rc = store_upload_failure_add(j->st, j->u->id, &f);
 	if (rc != PV_OK)
 		return rc;
 	j->u->failed_records++;
@@ -683,7 +687,7 @@ static void job_report(const job *j, int phase)
  * open). */
 static int job_finish(job *j, const char *status, const char *error, int64_t now)
 {
-	int rc = j->st->ops->upload_finish(j->st, j->u->id, status, error, j->env->worker, now);
+	int rc = store_upload_finish(j->st, j->u->id, status, error, j->env->worker, now);
 
 	if (rc == PV_OK) {
 		util_strlcpy(j->u->status, status, sizeof j->u->status);
@@ -717,7 +721,7 @@ static int job_write(job *j)
 					rc = PV_ESTOPPED;
 				goto out;
 			}
-			if ((rc = st->ops->tx_begin(st)) != PV_OK)
+			if ((rc = store_tx_begin(st)) != PV_OK)
 				goto out;
 			in_tx = 1;
 			in_chunk = 0;
@@ -736,12 +740,12 @@ static int job_write(job *j)
 			in_chunk++;
 		}
 		if (n < 0) {
-			rc = st->ops->tx_rollback(st);
+			rc = store_tx_rollback(st);
 			in_tx = 0;
 			goto file_failed;
 		}
 		j->u->total_records = j->data_rows;
-		if ((rc = st->ops->upload_progress(st, j->u, env->worker, now, lease)) != PV_OK)
+		if ((rc = store_upload_progress(st, j->u, env->worker, now, lease)) != PV_OK)
 			goto out;
 		if (n == 0) {
 			int ok = j->u->failed_records == 0 && j->u->success_records > 0;
@@ -750,7 +754,7 @@ static int job_write(job *j)
 					     "", now)) != PV_OK)
 				goto out;
 		}
-		if ((rc = st->ops->tx_commit(st)) != PV_OK)
+		if ((rc = store_tx_commit(st)) != PV_OK)
 			goto out;
 		in_tx = 0;
 		atomic_fetch_add(&job_rows_total, (uint64_t)in_chunk);
@@ -766,7 +770,7 @@ file_failed:
 	rc = job_finish(j, STORE_UP_FAILED, j->err, util_now_ms());
 out:
 	if (in_tx)
-		st->ops->tx_rollback(st);
+		store_tx_rollback(st);
 	imp_close(r);
 	return rc;
 }
@@ -776,7 +780,7 @@ static int job_org_tail(job *j)
 	buf b;
 	int rc;
 
-	rc = j->st->ops->org_get(j->st, j->u->org_id, &j->org);
+	rc = store_org_get(j->st, j->u->org_id, &j->org);
 	if (rc != PV_OK)
 		return rc;
 	buf_init(&b, 4096);
@@ -844,7 +848,7 @@ int job_run(const job_env *env, store_upload *u)
 		goto out;
 	/* the total is known from the scan: show it at once */
 	u->total_records = j.data_rows;
-	rc = env->st->ops->upload_progress(env->st, u, env->worker, util_now_ms(),
+	rc = store_upload_progress(env->st, u, env->worker, util_now_ms(),
 					   env->lease_ms > 0 ? env->lease_ms : JOB_LEASE_MS);
 	if (rc != PV_OK)
 		goto out;
@@ -971,7 +975,7 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 		goto out;
 	if ((rc = res_write(&x, &row, "Status", "Error Details")) != PV_OK)
 		goto out;
-	rc = st->ops->upload_failure_each(st, u->id, res_failure, &x);
+	rc = store_upload_failure_each(st, u->id, res_failure, &x);
 	if (rc == 1)
 		rc = x.rc;
 	if (rc == PV_OK)

@@ -80,6 +80,31 @@ uint64_t job_rows_processed(void);
  * when nothing is left. out has cap bytes (at least 8). */
 void job_safe_name(const char *name, char *out, size_t cap);
 
+/* The name an uploaded file is shown by (original_name): its base name as
+ * given, without control characters, cut to cap bytes at a character
+ * boundary; its safe name when it is not UTF-8. */
+void job_display_name(const char *name, char *out, size_t cap);
+
+/* A file to record as an upload (intake.c). */
+typedef struct job_intake {
+	const char *data_dir;      /* the file goes to <data_dir>/uploads */
+	const char *path;          /* where the file is now */
+	int move;                  /* 1: move it (a temporary file), 0: copy it */
+	const char *original_name; /* as the uploader named it */
+	const char *org_id, *format; /* format "csv" or "xlsx" */
+	const char *uploader_id;   /* NULL or "": the command line */
+	const char *ip;            /* for the audit row; may be NULL */
+	const char *claimed_by;    /* NULL: QUEUED; else IN_PROGRESS, leased to it */
+	uint64_t bytes;
+	int64_t now;
+} job_intake_in;
+
+/* Places the file under its stored name "<ms>_<safe name>" and records the
+ * upload and its audit row ("upload") in one transaction; *u gets the
+ * upload. On failure nothing stays: PV_ENOTFOUND for an unknown
+ * organisation, PV_EIO when the file cannot be placed, or a store error. */
+int job_intake(store *st, const job_intake_in *in, store_upload *u);
+
 /* The row-level messages of bulk-upload.md, in the order a row reports
  * them. Exposed for tests and docs. */
 extern const char *const job_messages[];

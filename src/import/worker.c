@@ -78,13 +78,13 @@ static void *wk_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		seen = s->gen;
 		pthread_mutex_unlock(&s->mu);
-		rc = st->ops->upload_claim(st, me->id, util_now_ms(), lease, &u);
+		rc = store_upload_claim(st, me->id, util_now_ms(), lease, &u);
 		if (rc == PV_OK) {
 			rc = job_run(&env, &u);
 			if (rc != PV_OK && rc != PV_ESTOPPED && rc != PV_ECONFLICT) {
 				/* the store failed: hand the upload back and
 				 * try again a little later */
-				st->ops->upload_finish(st, u.id, STORE_UP_QUEUED, "",
+				store_upload_finish(st, u.id, STORE_UP_QUEUED, "",
 						       me->id, util_now_ms());
 				wk_wait(s, seen, WORKER_POLL_MS);
 			}

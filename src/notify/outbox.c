@@ -116,7 +116,7 @@ int notify_enqueue(store *s, const char *channel, const char *to,
 	m.attempts = 0;
 	m.next_at = now;
 	m.created_at = now;
-	r = s->ops->outbox_insert(s, &m);
+	r = store_outbox_insert(s, &m);
 	if (r != PV_OK)
 		return r;
 	if (id)
@@ -214,7 +214,7 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 		permanent = 1;
 outcome:
 	if (r == PV_OK) {
-		r = st->ops->outbox_sent(st, m->id, util_now_ms());
+		r = store_outbox_sent(st, m->id, util_now_ms());
 		notify_store_err(r, m, worker);
 		if (r == PV_OK) {
 			atomic_fetch_add(&rt->sent[ch], 1);
@@ -224,7 +224,7 @@ outcome:
 		if (!err[0])
 			util_strlcpy(err, pv_strerror(r), sizeof err);
 		notify_log(LOG_ERROR, "message failed", m, worker, err);
-		r = st->ops->outbox_fail(st, m->id, attempts, err);
+		r = store_outbox_fail(st, m->id, attempts, err);
 		notify_store_err(r, m, worker);
 		if (r == PV_OK && ch >= 0)
 			atomic_fetch_add(&rt->failed[ch], 1);
@@ -236,7 +236,7 @@ outcome:
 		if (!err[0])
 			util_strlcpy(err, pv_strerror(r), sizeof err);
 		notify_log(LOG_WARN, "message will be retried", m, worker, err);
-		r = st->ops->outbox_retry(st, m->id, attempts, next, err);
+		r = store_outbox_retry(st, m->id, attempts, next, err);
 		notify_store_err(r, m, worker);
 		if (r == PV_OK)
 			atomic_fetch_add(&rt->retried[ch], 1);
@@ -276,7 +276,7 @@ static void *notify_worker_main(void *arg)
 		pthread_mutex_unlock(&rt->mu);
 
 		memset(&m, 0, sizeof m);
-		r = st->ops->outbox_claim(st, w->id, util_now_ms(),
+		r = store_outbox_claim(st, w->id, util_now_ms(),
 					  rt->cfg.lease_ms, &m);
 		if (r == PV_OK) {
 			last_err = PV_OK;

@@ -612,7 +612,7 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	util_strlcpy(t.extra, dump, sizeof t.extra);
 	t.created_at = now_ms;
 	t.expires_at = now_ms + (int64_t)s->max_age_s * 1000;
-	if ((rc = s->st->ops->token_insert(s->st, &t)) != PV_OK) {
+	if ((rc = store_token_insert(s->st, &t)) != PV_OK) {
 		sso_why(why, "cannot store the login attempt (%s)", pv_strerror(rc));
 		sodium_memzero(&t, sizeof t);
 		goto out;
@@ -904,7 +904,7 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	}
 	/* spend the attempt first: whatever happens next, it is used */
 	keys_mac(s->k, "sso-state", state, strlen(state), h);
-	rc = s->st->ops->token_consume(s->st, "sso", h, now_ms, &t);
+	rc = store_token_consume(s->st, "sso", h, now_ms, &t);
 	if (rc == PV_ENOTFOUND) {
 		sso_why(why, "unknown or already used state");
 		goto out;

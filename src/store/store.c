@@ -1,8 +1,12 @@
-/* store.c: chooses the store backend once, from the URL. This table is the
- * only place that knows which backends exist. */
+/* store.c: chooses the store backend once, from the URL, and runs
+ * transactions for callers (store_tx). The backend table is the only place
+ * that knows which backends exist. */
 #include "store/store.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite/sqlite_store.h"
 #include "util/log.h"
@@ -52,7 +56,8 @@ int store_open(const char *url, store **out)
 		return b->open(rest, out);
 	}
 	if (strstr(url, "://")) {
-		log_kv(LOG_ERROR, "store: unknown URL scheme (use sqlite:PATH)",
+		log_kv(LOG_ERROR,
+		       "store: unknown URL scheme (use sqlite:PATH or postgresql://...)",
 		       NULL);
 		return PV_EINVAL;
 	}
@@ -63,4 +68,43 @@ void store_close(store *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+const char *store_versions(void)
+{
+	return store_sqlite_version();
+}
+
+/* A pause before retrying a transaction: 1-4 ms on the first retry,
+ * doubling, so that colliding writers spread out. */
+static void store_backoff(int attempt)
+{
+	uint32_t base = 1000u << (attempt < 6 ? attempt : 6); /* us */
+	uint32_t us = base + randombytes_uniform(base * 3);
+	struct timespec ts = {0, (long)us * 1000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int store_tx(store *s, store_tx_fn fn, void *ctx)
+{
+	int rc = PV_EBUSY;
+
+	for (int i = 0; i < STORE_TX_TRIES && rc == PV_EBUSY; i++) {
+		if (i)
+			store_backoff(i - 1);
+		rc = store_tx_begin(s);
+		if (rc == PV_EINVAL)
+			return rc; /* one is already open: not ours to end */
+		if (rc == PV_OK) {
+			rc = fn(s, ctx);
+			if (rc == PV_OK)
+				rc = store_tx_commit(s);
+		}
+		if (rc != PV_OK)
+			store_tx_rollback(s);
+	}
+	if (rc == PV_EBUSY)
+		log_kv(LOG_WARN, "store transaction given up after retries", NULL);
+	return rc;
 }

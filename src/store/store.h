@@ -1,8 +1,9 @@
 /* store.h: the one interface between the rules (core/, import/, notify/,
  * sso/) and the data. A backend is a table of functions (struct store_ops)
  * chosen once by store_open() from the configured URL: "sqlite:PATH" or a
- * bare path today, "postgres://..." later. Nothing outside src/store/ knows
- * which backend runs.
+ * bare path, "postgres://..." or "postgresql://...". Nothing outside
+ * src/store/ knows which backend runs: callers use the store_*() wrappers
+ * at the end of this file, never s->ops directly.
  *
  * Conventions
  * - Every function returns PV_OK or a negative pv_err (util/err.h).
@@ -11,22 +12,42 @@
  *   the caller frees with free().
  * - Times are int64 milliseconds since the Unix epoch, given by the caller
  *   (core/ owns the clock, so tests can inject one).
- * - A store handle is shared by all threads. Each thread gets its own
- *   connection inside the backend; tx_begin/tx_commit/tx_rollback act on the
- *   calling thread's connection, and every call made by that thread between
- *   them is part of the transaction. Transactions do not nest.
- * - PV_ECONFLICT means a unique constraint or a state check refused the
+ * - A store handle is shared by all threads (and, on a shared backend, by
+ *   several processes). Each thread gets its own connection inside the
+ *   backend; a transaction belongs to the calling thread, and every call
+ *   made by that thread between tx_begin and tx_commit/tx_rollback is part
+ *   of it. Transactions do not nest. Callers do not write begin/commit
+ *   themselves: store_tx() below runs a function in a transaction.
+ *
+ * Isolation (what every backend guarantees, and all the rules rely on)
+ * - Each call is atomic: it happens whole or not at all, and concurrent
+ *   calls on the same record are serialised by the backend.
+ * - Inside a transaction a call sees the transaction's own earlier writes;
+ *   the transaction's writes become visible to others all at once, at
+ *   commit. Nothing more is promised: a record read inside a transaction
+ *   may change before the commit (read committed). So no rule may depend
+ *   on a read staying true: every check-then-write is one call that
+ *   decides atomically (a unique key, a state condition such as "only a
+ *   live code", "only a pending request", "only the lease holder", or a
+ *   counter call such as throttle_hit that answers the new count).
+ *
+ * Errors
+ * - PV_ECONFLICT means a unique key or a state condition refused the
  *   write: the store, not a prior read, is the final arbiter of duplicates.
- * - PV_EBUSY means the database stayed locked past the busy timeout.
+ * - PV_EBUSY means "retry the transaction": the backend gave up on a lock
+ *   (lock or busy timeout), or aborted the transaction for a serialisation
+ *   failure or a deadlock. The whole transaction is lost: roll back and run
+ *   it again from the start (store_tx does, a bounded number of times).
  * - PV_ENOTFOUND from a write means the record it names (update by id or
  *   hash) or a record it refers to (the organisation or position of a user,
  *   the user of a role, credential, consent or session, the organisation of
  *   an upload, the upload of a failure) does not exist.
- * - A call refused inside a transaction (PV_ECONFLICT, PV_ENOTFOUND...)
- *   undoes only itself: the transaction stays usable. tx_begin while one is
- *   open and tx_commit with none open answer PV_EINVAL. When the backend
- *   itself had to abandon the transaction (busy, I/O), every later call of
- *   that thread answers that error until tx_commit or tx_rollback.
+ * - A call refused inside a transaction (PV_ECONFLICT, PV_ENOTFOUND,
+ *   PV_EINVAL...) undoes only itself: the transaction stays usable.
+ *   tx_begin while one is open and tx_commit with none open answer
+ *   PV_EINVAL. When the backend itself had to abandon the transaction
+ *   (busy, I/O, a lost connection), every later call of that thread
+ *   answers that error until tx_commit or tx_rollback.
  * - List functions answer PV_EINVAL for a page < 1 or per_page outside
  *   1..100; *items is NULL when *n is 0 (free() accepts it either way).
  */
@@ -52,6 +73,7 @@
 #define STORE_USERNAME_MAX 65
 #define STORE_PWHASH_MAX 129 /* crypto_pwhash_STRBYTES */
 #define STORE_JSON_MAX 4096  /* small JSON documents (params, details) */
+#define STORE_KEY_MAX 97 /* keys of limits and codes: "kind:" + 64 hex digits */
 
 typedef struct store store;
 
@@ -88,6 +110,9 @@ typedef struct store_user {
 	char position_id[STORE_ID_MAX]; /* "" when none (bulk upload) */
 	char status[STORE_SHORT_MAX];   /* STORE_USER_* */
 	char source[STORE_SHORT_MAX];   /* "self", "bulk", "admin" */
+	/* 1 when the e-mail is proven: its activation link was used, or an
+	 * MDO's bulk upload vouched for it */
+	int email_verified;
 	int64_t created_at, updated_at;
 } store_user;
 
@@ -106,27 +131,30 @@ typedef struct store_cred {
 	char pwhash[STORE_PWHASH_MAX];     /* argon2id string */
 } store_cred;
 
-/* A one-time password challenge. Only the keyed hash of the code is kept. */
+/* A one-time password challenge. Only the keyed hash of the code is kept,
+ * and the challenge is found by its subject: a keyed hash of what it is
+ * sent to (core/ makes it), never the number itself. */
 #define STORE_OTP_LIVE 0
 #define STORE_OTP_USED 1
 #define STORE_OTP_DEAD 2 /* replaced, locked by wrong tries */
 typedef struct store_otp {
 	int64_t id;
-	char mobile[STORE_MOBILE_MAX];
+	char subject[STORE_KEY_MAX];
 	char purpose[STORE_SHORT_MAX];
 	unsigned char code_mac[STORE_HASH_LEN];
-	char client_ip[STORE_IP_MAX];
 	int64_t created_at, expires_at;
 	int attempts; /* wrong tries so far */
 	int state;    /* STORE_OTP_* */
 } store_otp;
 
-/* A counter with a window and a lock, keyed by a string such as
- * "login-fail:9876543210" or "pw-ip:10.0.0.1". */
+/* A counter with a window and a lock, keyed by a string that core/ makes
+ * from a kind and a keyed hash ("login-fail:<hex>"), never from a number
+ * or an address in clear. */
 typedef struct store_throttle {
-	char key[STORE_TEXT_MAX / 8];
-	int64_t count;
-	int64_t window_start;
+	char key[STORE_KEY_MAX];
+	int64_t count;        /* hits in the current window */
+	int64_t window_start; /* the window is [window_start, window_end) */
+	int64_t window_end;
 	int64_t locked_until; /* 0 when not locked */
 } store_throttle;
 
@@ -185,6 +213,7 @@ typedef struct store_upload {
 	char org_id[STORE_ID_MAX];
 	char uploader_id[STORE_ID_MAX];
 	char file_name[STORE_PATH_MAX];   /* "<ms>_<safe base name>" */
+	char original_name[STORE_PATH_MAX]; /* as the uploader named it */
 	char stored_path[STORE_PATH_MAX]; /* where the bytes are */
 	char format[STORE_SHORT_MAX];     /* "csv", "xlsx" */
 	char status[STORE_SHORT_MAX];     /* STORE_UP_* */
@@ -281,6 +310,8 @@ struct store_ops {
 	int (*user_by_mobile)(store *s, const char *mobile, store_user *out);
 	int (*user_set_status)(store *s, const char *id, const char *status,
 			       int64_t now);
+	/* Marks the user's e-mail proven (email_verified = 1). */
+	int (*user_verify_email)(store *s, const char *id, int64_t now);
 	/* Users of one organisation, newest first. status "" = any; q "" = no
 	 * filter, else a case-insensitive substring of first name, last name,
 	 * e-mail or mobile. *items is malloc'd (caller frees), *n its length,
@@ -302,32 +333,55 @@ struct store_ops {
 	int (*consent_add)(store *s, const store_consent *c);
 
 	/* OTP challenges. otp_insert kills (STORE_OTP_DEAD) every live
-	 * challenge of the same mobile and purpose and stores the new one,
-	 * setting otp->id. otp_live returns the newest live one. otp_update
-	 * writes attempts and state. otp_count_* count challenges created at or
-	 * after `since` (any purpose). otp_last returns the newest challenge of
-	 * a mobile and purpose whatever its state. otp_update changes only a
-	 * live challenge, so a code is used at most once even when two checks
-	 * race: PV_ECONFLICT when it is no longer live, PV_ENOTFOUND when
-	 * unknown. */
+	 * challenge of the same subject and purpose and stores the new one
+	 * live, setting otp->id (attempts and state are ignored). otp_last
+	 * returns the newest challenge of a subject and purpose whatever its
+	 * state (PV_ENOTFOUND when none). Both changes below are atomic and
+	 * apply only to a live challenge, so a code is used at most once and
+	 * every wrong try is counted however many checks race:
+	 * otp_use marks it used; otp_fail adds one wrong try, kills it when
+	 * the tries reach max_tries, and sets *attempts (may be NULL) to the
+	 * new count. Both answer PV_ECONFLICT when it is no longer live,
+	 * PV_ENOTFOUND when unknown. */
 	int (*otp_insert)(store *s, store_otp *otp);
-	int (*otp_live)(store *s, const char *mobile, const char *purpose,
+	int (*otp_last)(store *s, const char *subject, const char *purpose,
 			store_otp *out);
-	int (*otp_last)(store *s, const char *mobile, const char *purpose,
-			store_otp *out);
-	int (*otp_update)(store *s, int64_t id, int attempts, int state);
-	/* Counting stops at cap: *n = min(count, cap), so a limit check costs
-	 * at most cap index entries however many codes an address asked for. */
-	int (*otp_count_mobile)(store *s, const char *mobile, int64_t since,
-				int64_t cap, int64_t *n);
-	int (*otp_count_ip)(store *s, const char *ip, int64_t since,
-			    int64_t cap, int64_t *n);
+	int (*otp_use)(store *s, int64_t id);
+	int (*otp_fail)(store *s, int64_t id, int max_tries, int *attempts);
 
-	/* Throttles: get answers PV_ENOTFOUND when the key has none; put
-	 * inserts or replaces; del of a missing key is PV_OK. */
-	int (*throttle_get)(store *s, const char *key, store_throttle *out);
-	int (*throttle_put)(store *s, const store_throttle *t);
-	int (*throttle_del)(store *s, const char *key);
+	/* Throttles: counters in a window, with an optional lock. One atomic
+	 * call counts a hit and answers the new state, so that any number of
+	 * threads and processes counting the same key never lose a hit:
+	 * - throttle_hit: when the key is locked (locked_until > now) nothing
+	 *   is counted. Otherwise, when its window has ended (window_end <=
+	 *   now) or its lock has been served (0 < locked_until <= now), the
+	 *   count starts again at 0 in a new window [now, now + window_ms);
+	 *   then the hit is counted, and when lock_at > 0 and the count
+	 *   reaches lock_at, the key is locked until now + lock_ms. *out (may
+	 *   be NULL) gets the state after the call. window_ms must be > 0.
+	 * - throttle_peek: the state without counting; PV_ENOTFOUND when the
+	 *   key has none, or only an ended window and no lock left.
+	 * - throttle_undo: takes back one hit of the current window (for an
+	 *   attempt reserved up front that turned out well): the count goes
+	 *   down by one, not below 0; a lock stays. PV_OK when there is no
+	 *   current window.
+	 * - throttle_clear: forgets the key (PV_OK when it had none). */
+	int (*throttle_hit)(store *s, const char *key, int64_t now,
+			    int64_t window_ms, int64_t lock_at, int64_t lock_ms,
+			    store_throttle *out);
+	int (*throttle_peek)(store *s, const char *key, int64_t now,
+			     store_throttle *out);
+	int (*throttle_undo)(store *s, const char *key, int64_t now);
+	int (*throttle_clear)(store *s, const char *key);
+
+	/* Deletes what ended more than grace_ms before now, at most max rows
+	 * of each kind per call (so that a call stays short): OTP challenges
+	 * and tokens (used or not) past their expiry; sessions past their
+	 * absolute limit or not seen for idle_ms (revoked or not: neither can
+	 * be used again); and, with no grace, throttles whose window and lock
+	 * have both ended. *deleted (may be NULL) gets the rows deleted. */
+	int (*sweep)(store *s, int64_t now, int64_t grace_ms, int64_t idle_ms,
+		     int64_t max, int64_t *deleted);
 
 	/* Single-use tokens. token_consume atomically marks an unused,
 	 * unexpired token of that kind used and returns it; PV_ENOTFOUND when
@@ -430,12 +484,351 @@ struct store {
 	const struct store_ops *ops;
 };
 
-/* Opens the store named by url ("sqlite:PATH", or a bare PATH). *out is
- * owned by the caller and released with store_close(). Does not migrate.
- * PV_EINVAL for an unknown or unsupported URL ("postgres://" for now). */
+/* Opens the store named by url ("sqlite:PATH", a bare PATH, or a libpq
+ * URI "postgres://..." / "postgresql://..."). *out is owned by the caller
+ * and released with store_close(). Does not migrate. PV_EINVAL for an
+ * unknown or unsupported URL. */
 int store_open(const char *url, store **out);
 /* Accepts NULL. Closes every thread's connection: call it once no other
  * thread uses the store any more. */
 void store_close(store *s);
+
+/* The backends built in and their libraries' versions, for `pravesh
+ * version`: a static string such as "sqlite 3.40.1". */
+const char *store_versions(void);
+
+/* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
+ * answers PV_OK, rolls back and answers fn's error otherwise. When begin,
+ * fn or commit answers PV_EBUSY, the transaction is rolled back and run
+ * again from the start, at most STORE_TX_TRIES times in all, after a short
+ * random pause; fn must therefore put nothing outside the store before the
+ * commit (and reset whatever it fills in for the caller each time it
+ * starts). Not for use inside another transaction (PV_EINVAL). */
+#define STORE_TX_TRIES 5
+typedef int (*store_tx_fn)(store *s, void *ctx);
+int store_tx(store *s, store_tx_fn fn, void *ctx);
+
+/* ---- one wrapper per operation: call sites never spell s->ops ---- */
+
+static inline const char *store_backend_name(store *s)
+{
+	return s->ops->name;
+}
+
+static inline int store_migrate(store *s)
+{
+	return s->ops->migrate(s);
+}
+
+static inline int store_ping(store *s)
+{
+	return s->ops->ping(s);
+}
+
+static inline int store_tx_begin(store *s)
+{
+	return s->ops->tx_begin(s);
+}
+
+static inline int store_tx_commit(store *s)
+{
+	return s->ops->tx_commit(s);
+}
+
+static inline int store_tx_rollback(store *s)
+{
+	return s->ops->tx_rollback(s);
+}
+
+static inline int store_org_upsert(store *s, const store_org *org)
+{
+	return s->ops->org_upsert(s, org);
+}
+
+static inline int store_org_get(store *s, const char *id, store_org *out)
+{
+	return s->ops->org_get(s, id, out);
+}
+
+static inline int store_org_each(store *s, store_org_cb cb, void *ctx)
+{
+	return s->ops->org_each(s, cb, ctx);
+}
+
+static inline int store_org_children(store *s, const char *id, int64_t *count)
+{
+	return s->ops->org_children(s, id, count);
+}
+
+static inline int store_dir_version(store *s, int64_t *version)
+{
+	return s->ops->dir_version(s, version);
+}
+
+static inline int store_position_insert(store *s, const store_position *pos)
+{
+	return s->ops->position_insert(s, pos);
+}
+
+static inline int store_position_upsert_name(store *s, const store_position *pos, store_position *out, int *created)
+{
+	return s->ops->position_upsert_name(s, pos, out, created);
+}
+
+static inline int store_position_get(store *s, const char *id, store_position *out)
+{
+	return s->ops->position_get(s, id, out);
+}
+
+static inline int store_position_each(store *s, store_position_cb cb, void *ctx)
+{
+	return s->ops->position_each(s, cb, ctx);
+}
+
+static inline int store_user_insert(store *s, const store_user *u, int *conflict)
+{
+	return s->ops->user_insert(s, u, conflict);
+}
+
+static inline int store_user_get(store *s, const char *id, store_user *out)
+{
+	return s->ops->user_get(s, id, out);
+}
+
+static inline int store_user_by_email(store *s, const char *email, store_user *out)
+{
+	return s->ops->user_by_email(s, email, out);
+}
+
+static inline int store_user_by_mobile(store *s, const char *mobile, store_user *out)
+{
+	return s->ops->user_by_mobile(s, mobile, out);
+}
+
+static inline int store_user_set_status(store *s, const char *id, const char *status, int64_t now)
+{
+	return s->ops->user_set_status(s, id, status, now);
+}
+
+static inline int store_user_verify_email(store *s, const char *id, int64_t now)
+{
+	return s->ops->user_verify_email(s, id, now);
+}
+
+static inline int store_user_list(store *s, const char *org_id, const char *status, const char *q, store_page pg, store_user **items, size_t *n, int64_t *total)
+{
+	return s->ops->user_list(s, org_id, status, q, pg, items, n, total);
+}
+
+static inline int store_role_add(store *s, const char *user_id, const store_role *r)
+{
+	return s->ops->role_add(s, user_id, r);
+}
+
+static inline int store_role_list(store *s, const char *user_id, store_role *out, size_t max, size_t *n)
+{
+	return s->ops->role_list(s, user_id, out, max, n);
+}
+
+static inline int store_cred_insert(store *s, const store_cred *c)
+{
+	return s->ops->cred_insert(s, c);
+}
+
+static inline int store_cred_by_username(store *s, const char *username, store_cred *out)
+{
+	return s->ops->cred_by_username(s, username, out);
+}
+
+static inline int store_consent_add(store *s, const store_consent *c)
+{
+	return s->ops->consent_add(s, c);
+}
+
+static inline int store_otp_insert(store *s, store_otp *otp)
+{
+	return s->ops->otp_insert(s, otp);
+}
+
+static inline int store_otp_last(store *s, const char *subject, const char *purpose, store_otp *out)
+{
+	return s->ops->otp_last(s, subject, purpose, out);
+}
+
+static inline int store_otp_use(store *s, int64_t id)
+{
+	return s->ops->otp_use(s, id);
+}
+
+static inline int store_otp_fail(store *s, int64_t id, int max_tries, int *attempts)
+{
+	return s->ops->otp_fail(s, id, max_tries, attempts);
+}
+
+static inline int store_throttle_hit(store *s, const char *key, int64_t now, int64_t window_ms, int64_t lock_at, int64_t lock_ms, store_throttle *out)
+{
+	return s->ops->throttle_hit(s, key, now, window_ms, lock_at, lock_ms, out);
+}
+
+static inline int store_throttle_peek(store *s, const char *key, int64_t now, store_throttle *out)
+{
+	return s->ops->throttle_peek(s, key, now, out);
+}
+
+static inline int store_throttle_undo(store *s, const char *key, int64_t now)
+{
+	return s->ops->throttle_undo(s, key, now);
+}
+
+static inline int store_throttle_clear(store *s, const char *key)
+{
+	return s->ops->throttle_clear(s, key);
+}
+
+static inline int store_sweep(store *s, int64_t now, int64_t grace_ms, int64_t idle_ms, int64_t max, int64_t *deleted)
+{
+	return s->ops->sweep(s, now, grace_ms, idle_ms, max, deleted);
+}
+
+static inline int store_token_insert(store *s, const store_token *t)
+{
+	return s->ops->token_insert(s, t);
+}
+
+static inline int store_token_consume(store *s, const char *kind, const unsigned char hash[STORE_HASH_LEN], int64_t now, store_token *out)
+{
+	return s->ops->token_consume(s, kind, hash, now, out);
+}
+
+static inline int store_session_insert(store *s, const store_session *se)
+{
+	return s->ops->session_insert(s, se);
+}
+
+static inline int store_session_get(store *s, const unsigned char hash[STORE_HASH_LEN], store_session *out)
+{
+	return s->ops->session_get(s, hash, out);
+}
+
+static inline int store_session_touch(store *s, const unsigned char hash[STORE_HASH_LEN], int64_t now)
+{
+	return s->ops->session_touch(s, hash, now);
+}
+
+static inline int store_session_revoke(store *s, const unsigned char hash[STORE_HASH_LEN])
+{
+	return s->ops->session_revoke(s, hash);
+}
+
+static inline int store_session_revoke_user(store *s, const char *user_id)
+{
+	return s->ops->session_revoke_user(s, user_id);
+}
+
+static inline int store_request_insert(store *s, const store_request *r, store_request *existing)
+{
+	return s->ops->request_insert(s, r, existing);
+}
+
+static inline int store_request_get(store *s, const char *id, store_request *out)
+{
+	return s->ops->request_get(s, id, out);
+}
+
+static inline int store_request_decide(store *s, const store_request *r)
+{
+	return s->ops->request_decide(s, r);
+}
+
+static inline int store_request_list(store *s, const char *status, const char *kind, store_page pg, store_request **items, size_t *n, int64_t *total)
+{
+	return s->ops->request_list(s, status, kind, pg, items, n, total);
+}
+
+static inline int store_upload_insert(store *s, const store_upload *u)
+{
+	return s->ops->upload_insert(s, u);
+}
+
+static inline int store_upload_get(store *s, const char *id, store_upload *out)
+{
+	return s->ops->upload_get(s, id, out);
+}
+
+static inline int store_upload_list(store *s, const char *org_id, store_page pg, store_upload **items, size_t *n, int64_t *total)
+{
+	return s->ops->upload_list(s, org_id, pg, items, n, total);
+}
+
+static inline int store_upload_claim(store *s, const char *worker, int64_t now, int64_t lease_ms, store_upload *out)
+{
+	return s->ops->upload_claim(s, worker, now, lease_ms, out);
+}
+
+static inline int store_upload_progress(store *s, const store_upload *u, const char *worker, int64_t now, int64_t lease_ms)
+{
+	return s->ops->upload_progress(s, u, worker, now, lease_ms);
+}
+
+static inline int store_upload_finish(store *s, const char *id, const char *status, const char *error, const char *worker, int64_t now)
+{
+	return s->ops->upload_finish(s, id, status, error, worker, now);
+}
+
+static inline int store_upload_failure_add(store *s, const char *upload_id, const store_upload_failure *f)
+{
+	return s->ops->upload_failure_add(s, upload_id, f);
+}
+
+static inline int store_upload_failure_each(store *s, const char *upload_id, store_failure_cb cb, void *ctx)
+{
+	return s->ops->upload_failure_each(s, upload_id, cb, ctx);
+}
+
+static inline int store_upload_status_counts(store *s, int64_t *queued, int64_t *in_progress, int64_t *successful, int64_t *failed)
+{
+	return s->ops->upload_status_counts(s, queued, in_progress, successful, failed);
+}
+
+static inline int store_outbox_insert(store *s, store_outbox *m)
+{
+	return s->ops->outbox_insert(s, m);
+}
+
+static inline int store_outbox_claim(store *s, const char *worker, int64_t now, int64_t lease_ms, store_outbox *out)
+{
+	return s->ops->outbox_claim(s, worker, now, lease_ms, out);
+}
+
+static inline int store_outbox_sent(store *s, int64_t id, int64_t now)
+{
+	return s->ops->outbox_sent(s, id, now);
+}
+
+static inline int store_outbox_retry(store *s, int64_t id, int attempts, int64_t next_at, const char *error)
+{
+	return s->ops->outbox_retry(s, id, attempts, next_at, error);
+}
+
+static inline int store_outbox_fail(store *s, int64_t id, int attempts, const char *error)
+{
+	return s->ops->outbox_fail(s, id, attempts, error);
+}
+
+static inline int store_outbox_stats(store *s, int64_t *queued, int64_t *failed)
+{
+	return s->ops->outbox_stats(s, queued, failed);
+}
+
+static inline int store_audit_add(store *s, store_audit *a)
+{
+	return s->ops->audit_add(s, a);
+}
+
+static inline int store_audit_list(store *s, store_page pg, store_audit **items, size_t *n, int64_t *total)
+{
+	return s->ops->audit_list(s, pg, items, n, total);
+}
+
 
 #endif

@@ -12,6 +12,17 @@ void buf_init(buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->err = 0;
+}
+
+/* Frees the contents and marks the buffer failed with err; returns err. */
+static int buf_fail(buf *b, int err)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->err = err;
+	return err;
 }
 
 static int buf_reserve(buf *b, size_t extra)
@@ -19,8 +30,10 @@ static int buf_reserve(buf *b, size_t extra)
 	size_t need, ncap;
 	char *np;
 
+	if (b->err)
+		return b->err;
 	if (extra > b->max || b->len > b->max - extra)
-		return PV_ELIMIT;
+		return buf_fail(b, PV_ELIMIT);
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return PV_OK;
@@ -31,7 +44,7 @@ static int buf_reserve(buf *b, size_t extra)
 		ncap = b->max + 1;
 	np = realloc(b->p, ncap);
 	if (!np)
-		return PV_ENOMEM;
+		return buf_fail(b, PV_ENOMEM);
 	b->p = np;
 	b->cap = ncap;
 	return PV_OK;
@@ -63,8 +76,10 @@ int buf_vaddf(buf *b, const char *fmt, va_list ap)
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
+	if (b->err)
+		return b->err;
 	if (n < 0)
-		return PV_EINVAL;
+		return buf_fail(b, PV_EINVAL);
 	rc = buf_reserve(b, (size_t)n);
 	if (rc)
 		return rc;
@@ -123,9 +138,15 @@ int buf_add_json_str(buf *b, const char *s, size_t n)
 	return rc;
 }
 
+int buf_error(const buf *b)
+{
+	return b->err;
+}
+
 void buf_reset(buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 	if (b->p)
 		b->p[0] = '\0';
 }
@@ -135,11 +156,12 @@ char *buf_steal(buf *b, size_t *len)
 	char *p = b->p;
 
 	if (len)
-		*len = b->len;
-	if (!p)
+		*len = b->err ? 0 : b->len;
+	if (!p && !b->err)
 		p = calloc(1, 1);
 	b->p = NULL;
 	b->len = b->cap = 0;
+	b->err = 0;
 	return p;
 }
 
@@ -150,4 +172,5 @@ void buf_free(buf *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+	b->err = 0;
 }

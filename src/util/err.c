@@ -3,19 +3,25 @@
 const char *pv_strerror(int err)
 {
 	switch (err) {
-	case PV_OK: return "ok";
-	case PV_ENOMEM: return "out of memory";
-	case PV_EINVAL: return "invalid input";
-	case PV_ENOTFOUND: return "not found";
-	case PV_ECONFLICT: return "conflict";
-	case PV_EIO: return "input/output error";
-	case PV_ELIMIT: return "limit exceeded";
-	case PV_ESTORE: return "store error";
-	case PV_EBUSY: return "busy";
-	case PV_EEXPIRED: return "expired";
-	case PV_EDENIED: return "denied";
-	case PV_EFORMAT: return "unreadable or unsupported content";
-	case PV_ESTOPPED: return "stopped";
-	default: return "unknown error";
+#define PV_ERR_TEXT(name, value, text) \
+	case value:                     \
+		return text;
+		PV_ERR_MAP(PV_ERR_TEXT)
+#undef PV_ERR_TEXT
+	default:
+		return "unknown error";
+	}
+}
+
+const char *pv_errname(int err)
+{
+	switch (err) {
+#define PV_ERR_NAME(name, value, text) \
+	case value:                     \
+		return #name;
+		PV_ERR_MAP(PV_ERR_NAME)
+#undef PV_ERR_NAME
+	default:
+		return "EUNKNOWN";
 	}
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/util.h"
 
 static int log_level = LOG_INFO;
@@ -75,7 +76,10 @@ void log_kv(int level, const char *msg, ...)
 	}
 	va_end(ap);
 	buf_adds(&b, "}\n");
-	if (b.p)
+	if (buf_error(&b) == PV_OK)
 		fputs(b.p, stderr); /* one write per line: lines do not interleave */
+	else /* too long (or no memory): say so rather than lose the line */
+		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"error\",\"msg\":\"a log line was too long\"}\n",
+			ts);
 	buf_free(&b);
 }

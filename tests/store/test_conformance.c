@@ -58,7 +58,7 @@ static void new_org(char id[STORE_ID_MAX], const char *parent)
 	snprintf(o.parent_id, sizeof o.parent_id, "%s", parent ? parent : "");
 	o.active = 1;
 	o.created_at = o.updated_at = T0;
-	assert_int_equal(S->ops->org_upsert(S, &o), PV_OK);
+	assert_int_equal(store_org_upsert(S, &o), PV_OK);
 	memcpy(id, o.id, STORE_ID_MAX);
 }
 
@@ -87,7 +87,7 @@ static void add_user(store_user *u, const char *org_id, int64_t at)
 	strcat(email, "@example.gov.in");
 	uniq_mobile(mobile);
 	make_user(u, org_id, email, mobile, at);
-	assert_int_equal(S->ops->user_insert(S, u, &conflict), PV_OK);
+	assert_int_equal(store_user_insert(S, u, &conflict), PV_OK);
 	assert_int_equal(conflict, 0);
 }
 
@@ -110,14 +110,14 @@ static void drain_queues(void)
 	int i, err;
 
 	for (i = 0; i < 100000; i++) {
-		err = S->ops->upload_claim(S, "drain", FAR, LEASE, &u);
+		err = store_upload_claim(S, "drain", FAR, LEASE, &u);
 		if (err == PV_ENOTFOUND)
 			break;
 		assert_int_equal(err, PV_OK);
 	}
 	assert_true(i < 100000);
 	for (i = 0; i < 100000; i++) {
-		err = S->ops->outbox_claim(S, "drain", FAR, LEASE, &m);
+		err = store_outbox_claim(S, "drain", FAR, LEASE, &m);
 		if (err == PV_ENOTFOUND)
 			break;
 		assert_int_equal(err, PV_OK);
@@ -152,7 +152,7 @@ static int group_setup(void **state)
 	if (store_open(url, &S) != PV_OK)
 		return -1;
 	/* Migrating twice is harmless. */
-	if (S->ops->migrate(S) != PV_OK || S->ops->migrate(S) != PV_OK)
+	if (store_migrate(S) != PV_OK || store_migrate(S) != PV_OK)
 		return -1;
 	return 0;
 }
@@ -179,9 +179,9 @@ static int group_teardown(void **state)
 static void test_migrate_ping(void **state)
 {
 	(void)state;
-	assert_non_null(S->ops->name);
-	assert_int_equal(S->ops->migrate(S), PV_OK);
-	assert_int_equal(S->ops->ping(S), PV_OK);
+	assert_non_null(store_backend_name(S));
+	assert_int_equal(store_migrate(S), PV_OK);
+	assert_int_equal(store_ping(S), PV_OK);
 	store_close(NULL);
 }
 
@@ -222,13 +222,13 @@ static void test_orgs(void **state)
 	int calls = 0;
 
 	(void)state;
-	assert_int_equal(S->ops->dir_version(S, &v0), PV_OK);
+	assert_int_equal(store_dir_version(S, &v0), PV_OK);
 	new_org(root, NULL);
-	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
+	assert_int_equal(store_dir_version(S, &v1), PV_OK);
 	assert_true(v1 != v0);
 	new_org(child, root);
 
-	assert_int_equal(S->ops->org_get(S, child, &o), PV_OK);
+	assert_int_equal(store_org_get(S, child, &o), PV_OK);
 	assert_string_equal(o.id, child);
 	assert_string_equal(o.parent_id, root);
 	assert_string_equal(o.sector, "center");
@@ -241,28 +241,28 @@ static void test_orgs(void **state)
 	o.active = 0;
 	o.created_at = T0 + 500;
 	o.updated_at = T0 + 1000;
-	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
-	assert_int_equal(S->ops->org_upsert(S, &o), PV_OK);
-	assert_int_equal(S->ops->dir_version(S, &v2), PV_OK);
+	assert_int_equal(store_dir_version(S, &v1), PV_OK);
+	assert_int_equal(store_org_upsert(S, &o), PV_OK);
+	assert_int_equal(store_dir_version(S, &v2), PV_OK);
 	assert_true(v2 != v1);
 	memset(&o, 0, sizeof o);
-	assert_int_equal(S->ops->org_get(S, child, &o), PV_OK);
+	assert_int_equal(store_org_get(S, child, &o), PV_OK);
 	assert_true(strncmp(o.name, "Renamed ", 8) == 0);
 	assert_int_equal(o.active, 0);
 	assert_true(o.created_at == T0);
 	assert_true(o.updated_at == T0 + 1000);
 
-	assert_int_equal(S->ops->org_get(S, "no-such-org", &o), PV_ENOTFOUND);
-	assert_int_equal(S->ops->org_children(S, root, &n), PV_OK);
+	assert_int_equal(store_org_get(S, "no-such-org", &o), PV_ENOTFOUND);
+	assert_int_equal(store_org_children(S, root, &n), PV_OK);
 	assert_true(n == 1);
-	assert_int_equal(S->ops->org_children(S, child, &n), PV_OK);
+	assert_int_equal(store_org_children(S, child, &n), PV_OK);
 	assert_true(n == 0);
 
 	struct org_seen w = {root, child, 0, 0, 0, "", 1};
-	assert_int_equal(S->ops->org_each(S, org_seen_cb, &w), PV_OK);
+	assert_int_equal(store_org_each(S, org_seen_cb, &w), PV_OK);
 	assert_true(w.pos1 > 0 && w.pos2 > 0); /* inactive ones too */
 	assert_true(w.ordered);
-	assert_int_equal(S->ops->org_each(S, stop_at_first, &calls), 7);
+	assert_int_equal(store_org_each(S, stop_at_first, &calls), 7);
 	assert_int_equal(calls, 1);
 }
 
@@ -293,9 +293,9 @@ static void test_positions(void **state)
 	snprintf(p.name, sizeof p.name, "Section Officer %s", p.id);
 	p.active = 1;
 	p.created_at = T0;
-	assert_int_equal(S->ops->dir_version(S, &v1), PV_OK);
-	assert_int_equal(S->ops->position_insert(S, &p), PV_OK);
-	assert_int_equal(S->ops->dir_version(S, &v2), PV_OK);
+	assert_int_equal(store_dir_version(S, &v1), PV_OK);
+	assert_int_equal(store_position_insert(S, &p), PV_OK);
+	assert_int_equal(store_dir_version(S, &v2), PV_OK);
 	assert_true(v1 != v2);
 
 	/* Same name in other case: refused. */
@@ -304,12 +304,12 @@ static void test_positions(void **state)
 	for (char *c = q.name; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 'a' + 'A');
-	assert_int_equal(S->ops->position_insert(S, &q), PV_ECONFLICT);
+	assert_int_equal(store_position_insert(S, &q), PV_ECONFLICT);
 	/* The same id again: refused. */
-	assert_int_equal(S->ops->position_insert(S, &p), PV_ECONFLICT);
+	assert_int_equal(store_position_insert(S, &p), PV_ECONFLICT);
 
 	/* upsert_name answers the existing one... */
-	assert_int_equal(S->ops->position_upsert_name(S, &q, &out, &created),
+	assert_int_equal(store_position_upsert_name(S, &q, &out, &created),
 			 PV_OK);
 	assert_int_equal(created, 0);
 	assert_string_equal(out.id, p.id);
@@ -317,19 +317,19 @@ static void test_positions(void **state)
 	/* ...or inserts. */
 	uniq(q.id, sizeof q.id, "pos");
 	snprintf(q.name, sizeof q.name, "Under Secretary %s", q.id);
-	assert_int_equal(S->ops->position_upsert_name(S, &q, &out, &created),
+	assert_int_equal(store_position_upsert_name(S, &q, &out, &created),
 			 PV_OK);
 	assert_int_equal(created, 1);
 	assert_string_equal(out.id, q.id);
 	memset(&out, 0, sizeof out);
-	assert_int_equal(S->ops->position_get(S, q.id, &out), PV_OK);
+	assert_int_equal(store_position_get(S, q.id, &out), PV_OK);
 	assert_string_equal(out.name, q.name);
 	assert_int_equal(out.active, 1);
-	assert_int_equal(S->ops->position_get(S, "no-such-pos", &out),
+	assert_int_equal(store_position_get(S, "no-such-pos", &out),
 			 PV_ENOTFOUND);
 
 	struct pos_seen w = {p.id, 0, 0};
-	assert_int_equal(S->ops->position_each(S, pos_seen_cb, &w), PV_OK);
+	assert_int_equal(store_position_each(S, pos_seen_cb, &w), PV_OK);
 	assert_true(w.found);
 	assert_true(w.n >= 2);
 }
@@ -358,42 +358,42 @@ static void test_user_insert_conflicts(void **state)
 	uniq(pos.id, sizeof pos.id, "pos");
 	snprintf(pos.name, sizeof pos.name, "Clerk %s", pos.id);
 	pos.created_at = T0;
-	assert_int_equal(S->ops->position_insert(S, &pos), PV_OK);
+	assert_int_equal(store_position_insert(S, &pos), PV_OK);
 
 	make_user(&u1, org, email, m1, T0);
 	u1.official_email = 1;
 	snprintf(u1.position_id, sizeof u1.position_id, "%s", pos.id);
 	conflict = -1;
-	assert_int_equal(S->ops->user_insert(S, &u1, &conflict), PV_OK);
+	assert_int_equal(store_user_insert(S, &u1, &conflict), PV_OK);
 	assert_int_equal(conflict, 0);
 
 	/* E-mail differing only in case, new mobile: EMAIL. */
 	make_user(&u2, org, upper, m2, T0);
-	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &u2, &conflict), PV_ECONFLICT);
 	assert_int_equal(conflict, STORE_CONFLICT_EMAIL);
 	/* New e-mail, same mobile: MOBILE. */
 	make_user(&u2, org, "fresh-", m1, T0);
 	uniq(u2.email + 6, sizeof u2.email - 6, "x");
-	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &u2, &conflict), PV_ECONFLICT);
 	assert_int_equal(conflict, STORE_CONFLICT_MOBILE);
 	/* Both keys of the same user. */
 	make_user(&u2, org, upper, m1, T0);
-	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &u2, &conflict), PV_ECONFLICT);
 	assert_int_equal(conflict, STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE);
 	/* Both keys, held by two different users. */
 	add_user(&u3, org, T0);
 	make_user(&u2, org, upper, u3.mobile, T0);
-	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &u2, &conflict), PV_ECONFLICT);
 	assert_int_equal(conflict, STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE);
 	/* The conflict pointer may be NULL. */
-	assert_int_equal(S->ops->user_insert(S, &u2, NULL), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &u2, NULL), PV_ECONFLICT);
 	/* A user of an unknown organisation. */
 	make_user(&u2, "no-such-org", "nobody@example.org", m3, T0);
 	uniq(u2.email, sizeof u2.email, "orphan");
-	assert_int_equal(S->ops->user_insert(S, &u2, &conflict), PV_ENOTFOUND);
+	assert_int_equal(store_user_insert(S, &u2, &conflict), PV_ENOTFOUND);
 
 	/* Reads. */
-	assert_int_equal(S->ops->user_get(S, u1.id, &got), PV_OK);
+	assert_int_equal(store_user_get(S, u1.id, &got), PV_OK);
 	assert_string_equal(got.email, email);
 	assert_string_equal(got.mobile, m1);
 	assert_string_equal(got.org_id, org);
@@ -403,29 +403,50 @@ static void test_user_insert_conflicts(void **state)
 	assert_string_equal(got.first_name, "Asha");
 	assert_string_equal(got.last_name, "Verma");
 	assert_int_equal(got.official_email, 1);
+	assert_int_equal(got.email_verified, 0);
 	assert_true(got.created_at == T0);
+	/* An e-mail proven later; one vouched for at insertion. */
+	assert_int_equal(store_user_verify_email(S, u1.id, T0 + 7), PV_OK);
+	assert_int_equal(store_user_get(S, u1.id, &got), PV_OK);
+	assert_true(got.email_verified == 1 && got.updated_at == T0 + 7);
+	assert_int_equal(store_user_verify_email(S, "no-such-user", T0), PV_ENOTFOUND);
+	assert_int_equal(store_user_get(S, u3.id, &got), PV_OK);
+	assert_int_equal(got.email_verified, 0);
+	{
+		store_user v;
+		char vm[STORE_MOBILE_MAX], ve[STORE_EMAIL_MAX];
+
+		uniq_mobile(vm);
+		uniq(ve, sizeof ve, "vouched");
+		strcat(ve, "@example.org");
+		make_user(&v, org, ve, vm, T0);
+		v.email_verified = 1;
+		assert_int_equal(store_user_insert(S, &v, NULL), PV_OK);
+		assert_int_equal(store_user_get(S, v.id, &got), PV_OK);
+		assert_int_equal(got.email_verified, 1);
+	}
 	memset(&got, 0, sizeof got);
-	assert_int_equal(S->ops->user_by_email(S, upper, &got), PV_OK);
+	assert_int_equal(store_user_by_email(S, upper, &got), PV_OK);
 	assert_string_equal(got.id, u1.id);
-	assert_int_equal(S->ops->user_by_mobile(S, m1, &got), PV_OK);
+	assert_int_equal(store_user_by_mobile(S, m1, &got), PV_OK);
 	assert_string_equal(got.id, u1.id);
-	assert_int_equal(S->ops->user_get(S, u3.id, &got), PV_OK);
+	assert_int_equal(store_user_get(S, u3.id, &got), PV_OK);
 	assert_string_equal(got.position_id, ""); /* none */
-	assert_int_equal(S->ops->user_get(S, "no-such-user", &got),
+	assert_int_equal(store_user_get(S, "no-such-user", &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->user_by_email(S, "none@none.example", &got),
+	assert_int_equal(store_user_by_email(S, "none@none.example", &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->user_by_mobile(S, m3, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_mobile(S, m3, &got), PV_ENOTFOUND);
 
 	/* Status. */
-	assert_int_equal(S->ops->user_set_status(S, u1.id, STORE_USER_ACTIVE,
+	assert_int_equal(store_user_set_status(S, u1.id, STORE_USER_ACTIVE,
 						 T0 + 5),
 			 PV_OK);
-	assert_int_equal(S->ops->user_get(S, u1.id, &got), PV_OK);
+	assert_int_equal(store_user_get(S, u1.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_USER_ACTIVE);
 	assert_true(got.updated_at == T0 + 5);
 	assert_true(got.created_at == T0);
-	assert_int_equal(S->ops->user_set_status(S, "no-such-user",
+	assert_int_equal(store_user_set_status(S, "no-such-user",
 						 STORE_USER_ACTIVE, T0),
 			 PV_ENOTFOUND);
 }
@@ -444,16 +465,16 @@ static void test_user_list(void **state)
 		add_user(&u[i], org, T0 + 100 * i);
 	add_user(&x, other, T0 + 1000);
 	/* Names that only literal % and _ match. */
-	assert_int_equal(S->ops->user_set_status(S, u[1].id, STORE_USER_ACTIVE,
+	assert_int_equal(store_user_set_status(S, u[1].id, STORE_USER_ACTIVE,
 						 T0),
 			 PV_OK);
-	assert_int_equal(S->ops->user_set_status(S, u[3].id, STORE_USER_ACTIVE,
+	assert_int_equal(store_user_set_status(S, u[3].id, STORE_USER_ACTIVE,
 						 T0),
 			 PV_OK);
 
 	/* Page 1 of 2 per page: newest first. */
 	store_page pg = {1, 2};
-	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 6);
@@ -462,7 +483,7 @@ static void test_user_list(void **state)
 	assert_string_equal(items[1].id, u[4].id);
 	free(items);
 	pg.page = 3;
-	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_int_equal(n, 2);
@@ -470,7 +491,7 @@ static void test_user_list(void **state)
 	assert_string_equal(items[1].id, u[0].id);
 	free(items);
 	pg.page = 4; /* past the end */
-	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_int_equal(n, 0);
@@ -479,7 +500,7 @@ static void test_user_list(void **state)
 
 	/* Status filter. */
 	pg = (store_page){1, 100};
-	assert_int_equal(S->ops->user_list(S, org, STORE_USER_ACTIVE, NULL, pg,
+	assert_int_equal(store_user_list(S, org, STORE_USER_ACTIVE, NULL, pg,
 					   &items, &n, &total),
 			 PV_OK);
 	assert_true(total == 2);
@@ -495,21 +516,21 @@ static void test_user_list(void **state)
 	for (char *c = q; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 'a' + 'A');
-	assert_int_equal(S->ops->user_list(S, org, "", q, pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", q, pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 1);
 	assert_int_equal(n, 1);
 	assert_string_equal(items[0].id, u[2].id);
 	free(items);
-	assert_int_equal(S->ops->user_list(S, org, "", u[4].mobile + 2, pg,
+	assert_int_equal(store_user_list(S, org, "", u[4].mobile + 2, pg,
 					   &items, &n, &total),
 			 PV_OK);
 	assert_true(total == 1);
 	assert_string_equal(items[0].id, u[4].id);
 	free(items);
 	/* Other organisations' users are not listed. */
-	assert_int_equal(S->ops->user_list(S, org, "", x.mobile, pg, &items,
+	assert_int_equal(store_user_list(S, org, "", x.mobile, pg, &items,
 					   &n, &total),
 			 PV_OK);
 	assert_true(total == 0);
@@ -536,31 +557,31 @@ static void test_user_list(void **state)
 		uniq(ps[i]->email, sizeof ps[i]->email, "lit");
 		strcat(ps[i]->email, "@example.org");
 		uniq_mobile(ps[i]->mobile);
-		assert_int_equal(S->ops->user_insert(S, ps[i], NULL), PV_OK);
+		assert_int_equal(store_user_insert(S, ps[i], NULL), PV_OK);
 	}
-	assert_int_equal(S->ops->user_list(S, org2, "", "50%", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org2, "", "50%", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 1);
 	assert_string_equal(items[0].id, p1.id);
 	free(items);
-	assert_int_equal(S->ops->user_list(S, org2, "", "A_B", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org2, "", "A_B", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 1);
 	assert_string_equal(items[0].id, p3.id);
 	free(items);
-	assert_int_equal(S->ops->user_list(S, org2, "", "%", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org2, "", "%", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 1);
 	free(items);
-	assert_int_equal(S->ops->user_list(S, org2, "", "_", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org2, "", "_", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 1);
 	free(items);
-	assert_int_equal(S->ops->user_list(S, org2, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org2, "", "", pg, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == 8);
@@ -569,11 +590,11 @@ static void test_user_list(void **state)
 
 	/* Bad pages. */
 	pg = (store_page){0, 10};
-	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
 					   &total),
 			 PV_EINVAL);
 	pg = (store_page){1, 101};
-	assert_int_equal(S->ops->user_list(S, org, "", "", pg, &items, &n,
+	assert_int_equal(store_user_list(S, org, "", "", pg, &items, &n,
 					   &total),
 			 PV_EINVAL);
 }
@@ -594,12 +615,12 @@ static void test_roles_creds_consents(void **state)
 
 	memset(&r, 0, sizeof r);
 	snprintf(r.role, sizeof r.role, "spv_admin");
-	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_OK);
 	snprintf(r.role, sizeof r.role, "mdo_admin");
 	snprintf(r.org_id, sizeof r.org_id, "%s", org);
-	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
-	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_ECONFLICT);
-	assert_int_equal(S->ops->role_list(S, u.id, out, 4, &n), PV_OK);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_ECONFLICT);
+	assert_int_equal(store_role_list(S, u.id, out, 4, &n), PV_OK);
 	assert_int_equal(n, 2);
 	int saw_spv = 0, saw_mdo = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -610,29 +631,29 @@ static void test_roles_creds_consents(void **state)
 			saw_mdo = 1;
 	}
 	assert_true(saw_spv && saw_mdo);
-	assert_int_equal(S->ops->role_list(S, u.id, out, 1, &n), PV_OK);
+	assert_int_equal(store_role_list(S, u.id, out, 1, &n), PV_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(S->ops->role_list(S, v.id, out, 4, &n), PV_OK);
+	assert_int_equal(store_role_list(S, v.id, out, 4, &n), PV_OK);
 	assert_int_equal(n, 0);
 
 	memset(&cr, 0, sizeof cr);
 	snprintf(cr.user_id, sizeof cr.user_id, "%s", u.id);
 	uniq(cr.username, sizeof cr.username, "Admin");
 	snprintf(cr.pwhash, sizeof cr.pwhash, "$argon2id$v=19$m=65536,t=2,p=1$x$y");
-	assert_int_equal(S->ops->cred_insert(S, &cr), PV_OK);
+	assert_int_equal(store_cred_insert(S, &cr), PV_OK);
 	char lower[STORE_USERNAME_MAX];
 	snprintf(lower, sizeof lower, "%s", cr.username);
 	lower[0] = 'a';
-	assert_int_equal(S->ops->cred_by_username(S, lower, &got), PV_OK);
+	assert_int_equal(store_cred_by_username(S, lower, &got), PV_OK);
 	assert_string_equal(got.user_id, u.id);
 	assert_string_equal(got.username, cr.username);
 	assert_string_equal(got.pwhash, cr.pwhash);
-	assert_int_equal(S->ops->cred_by_username(S, "no-such-admin", &got),
+	assert_int_equal(store_cred_by_username(S, "no-such-admin", &got),
 			 PV_ENOTFOUND);
 	/* Username taken, whatever its case. */
 	snprintf(cr.user_id, sizeof cr.user_id, "%s", v.id);
 	snprintf(cr.username, sizeof cr.username, "%s", lower);
-	assert_int_equal(S->ops->cred_insert(S, &cr), PV_ECONFLICT);
+	assert_int_equal(store_cred_insert(S, &cr), PV_ECONFLICT);
 
 	memset(&k, 0, sizeof k);
 	snprintf(k.user_id, sizeof k.user_id, "%s", u.id);
@@ -640,18 +661,17 @@ static void test_roles_creds_consents(void **state)
 	snprintf(k.version, sizeof k.version, "2024-01");
 	snprintf(k.client_ip, sizeof k.client_ip, "10.0.0.1");
 	k.at = T0;
-	assert_int_equal(S->ops->consent_add(S, &k), PV_OK);
+	assert_int_equal(store_consent_add(S, &k), PV_OK);
 	snprintf(k.kind, sizeof k.kind, "terms");
-	assert_int_equal(S->ops->consent_add(S, &k), PV_OK);
+	assert_int_equal(store_consent_add(S, &k), PV_OK);
 }
 
-static void make_otp(store_otp *o, const char *mobile, const char *purpose,
-		     const char *ip, int64_t at)
+static void make_otp(store_otp *o, const char *subject, const char *purpose,
+		     int64_t at)
 {
 	memset(o, 0, sizeof *o);
-	snprintf(o->mobile, sizeof o->mobile, "%s", mobile);
+	snprintf(o->subject, sizeof o->subject, "%s", subject);
 	snprintf(o->purpose, sizeof o->purpose, "%s", purpose);
-	snprintf(o->client_ip, sizeof o->client_ip, "%s", ip);
 	fill_hash(o->code_mac);
 	o->created_at = at;
 	o->expires_at = at + 300000;
@@ -659,104 +679,189 @@ static void make_otp(store_otp *o, const char *mobile, const char *purpose,
 
 static void test_otp(void **state)
 {
-	char mobile[STORE_MOBILE_MAX], ip[STORE_IP_MAX];
+	char subject[STORE_KEY_MAX];
 	store_otp o1, o2, o3, got;
-	int64_t n;
+	int attempts = -1;
 
 	(void)state;
-	uniq_mobile(mobile);
-	snprintf(ip, sizeof ip, "10.%u.%u.%u", run_tag % 200, seq % 200,
-		 (run_tag >> 8) % 200);
-	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got),
-			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->otp_last(S, mobile, "login", &got),
+	uniq(subject, sizeof subject, "otp:");
+	assert_int_equal(store_otp_last(S, subject, "login", &got),
 			 PV_ENOTFOUND);
 
-	make_otp(&o1, mobile, "login", ip, T0);
-	assert_int_equal(S->ops->otp_insert(S, &o1), PV_OK);
+	make_otp(&o1, subject, "login", T0);
+	o1.attempts = 7; /* ignored: a new challenge is live, untried */
+	o1.state = STORE_OTP_DEAD;
+	assert_int_equal(store_otp_insert(S, &o1), PV_OK);
 	assert_true(o1.id > 0);
-	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_OK);
 	assert_true(got.id == o1.id);
+	assert_string_equal(got.subject, subject);
 	assert_memory_equal(got.code_mac, o1.code_mac, STORE_HASH_LEN);
-	assert_string_equal(got.client_ip, ip);
 	assert_int_equal(got.state, STORE_OTP_LIVE);
 	assert_int_equal(got.attempts, 0);
-	assert_true(got.expires_at == T0 + 300000);
+	assert_true(got.created_at == T0 && got.expires_at == T0 + 300000);
 
-	make_otp(&o3, mobile, "register", ip, T0 + 5);
-	assert_int_equal(S->ops->otp_insert(S, &o3), PV_OK);
+	make_otp(&o3, subject, "register", T0 + 5);
+	assert_int_equal(store_otp_insert(S, &o3), PV_OK);
 	/* A new challenge of the same purpose kills the older live one. */
-	make_otp(&o2, mobile, "login", ip, T0 + 10);
-	assert_int_equal(S->ops->otp_insert(S, &o2), PV_OK);
+	make_otp(&o2, subject, "login", T0 + 10);
+	assert_int_equal(store_otp_insert(S, &o2), PV_OK);
 	assert_true(o2.id != o1.id);
-	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_OK);
 	assert_true(got.id == o2.id);
-	/* o1 is dead: it cannot be updated any more. */
-	assert_int_equal(S->ops->otp_update(S, o1.id, 1, STORE_OTP_USED),
-			 PV_ECONFLICT);
+	/* o1 is dead: it can be neither used nor tried. */
+	assert_int_equal(store_otp_use(S, o1.id), PV_ECONFLICT);
+	assert_int_equal(store_otp_fail(S, o1.id, 3, &attempts), PV_ECONFLICT);
 	/* Other purposes are untouched. */
-	assert_int_equal(S->ops->otp_live(S, mobile, "register", &got), PV_OK);
-	assert_true(got.id == o3.id);
+	assert_int_equal(store_otp_last(S, subject, "register", &got), PV_OK);
+	assert_true(got.id == o3.id && got.state == STORE_OTP_LIVE);
+
+	/* Wrong tries count up; the max_tries-th kills it. */
+	assert_int_equal(store_otp_fail(S, o3.id, 2, &attempts), PV_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(store_otp_last(S, subject, "register", &got), PV_OK);
+	assert_true(got.attempts == 1 && got.state == STORE_OTP_LIVE);
+	assert_int_equal(store_otp_fail(S, o3.id, 2, &attempts), PV_OK);
+	assert_int_equal(attempts, 2);
+	assert_int_equal(store_otp_last(S, subject, "register", &got), PV_OK);
+	assert_int_equal(got.state, STORE_OTP_DEAD);
+	assert_int_equal(store_otp_use(S, o3.id), PV_ECONFLICT);
 
 	/* A wrong try, then the right one. */
-	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_LIVE),
-			 PV_OK);
-	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got), PV_OK);
-	assert_int_equal(got.attempts, 1);
-	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_USED),
-			 PV_OK);
-	assert_int_equal(S->ops->otp_live(S, mobile, "login", &got),
-			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->otp_last(S, mobile, "login", &got), PV_OK);
-	assert_true(got.id == o2.id);
+	assert_int_equal(store_otp_fail(S, o2.id, 3, NULL), PV_OK);
+	assert_int_equal(store_otp_use(S, o2.id), PV_OK);
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_OK);
+	assert_true(got.id == o2.id && got.attempts == 1);
 	assert_int_equal(got.state, STORE_OTP_USED);
-	/* Used once: a second use is refused. */
-	assert_int_equal(S->ops->otp_update(S, o2.id, 1, STORE_OTP_USED),
-			 PV_ECONFLICT);
-	assert_int_equal(S->ops->otp_update(S, INT64_C(999999999999), 1,
-					    STORE_OTP_DEAD),
+	/* Used once: a second use, or a try, is refused. */
+	assert_int_equal(store_otp_use(S, o2.id), PV_ECONFLICT);
+	assert_int_equal(store_otp_fail(S, o2.id, 3, NULL), PV_ECONFLICT);
+	assert_int_equal(store_otp_use(S, INT64_C(999999999999)), PV_ENOTFOUND);
+	assert_int_equal(store_otp_fail(S, INT64_C(999999999999), 3, NULL),
 			 PV_ENOTFOUND);
-
-	/* Counts since a time, any purpose. */
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, 100, &n), PV_OK);
-	assert_true(n == 3);
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0, 2, &n), PV_OK);
-	assert_true(n == 2); /* capped */
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 5, 100, &n),
-			 PV_OK);
-	assert_true(n == 2);
-	assert_int_equal(S->ops->otp_count_mobile(S, mobile, T0 + 11, 100, &n),
-			 PV_OK);
-	assert_true(n == 0);
-	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, 100, &n), PV_OK);
-	assert_true(n == 2);
-	assert_int_equal(S->ops->otp_count_ip(S, ip, T0 + 1, 1, &n), PV_OK);
-	assert_true(n == 1);
+	assert_int_equal(store_otp_fail(S, o2.id, 0, NULL), PV_EINVAL);
 }
 
 static void test_throttles(void **state)
 {
-	store_throttle t, got;
+	char key[STORE_KEY_MAX];
+	store_throttle t;
 
 	(void)state;
-	memset(&t, 0, sizeof t);
-	uniq(t.key, sizeof t.key, "login-fail:");
-	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_ENOTFOUND);
-	t.count = 1;
-	t.window_start = T0;
-	assert_int_equal(S->ops->throttle_put(S, &t), PV_OK);
-	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_OK);
-	assert_string_equal(got.key, t.key);
-	assert_true(got.count == 1 && got.window_start == T0 &&
-		    got.locked_until == 0);
-	t.count = 5;
-	t.locked_until = T0 + 900000;
-	assert_int_equal(S->ops->throttle_put(S, &t), PV_OK);
-	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_OK);
-	assert_true(got.count == 5 && got.locked_until == T0 + 900000);
-	assert_int_equal(S->ops->throttle_del(S, t.key), PV_OK);
-	assert_int_equal(S->ops->throttle_get(S, t.key, &got), PV_ENOTFOUND);
-	assert_int_equal(S->ops->throttle_del(S, t.key), PV_OK);
+	uniq(key, sizeof key, "login-fail:");
+	assert_int_equal(store_throttle_peek(S, key, T0, &t), PV_ENOTFOUND);
+	/* Hits count within the window. */
+	assert_int_equal(store_throttle_hit(S, key, T0, 1000, 0, 0, &t), PV_OK);
+	assert_string_equal(t.key, key);
+	assert_true(t.count == 1 && t.window_start == T0 &&
+		    t.window_end == T0 + 1000 && t.locked_until == 0);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 500, 1000, 0, 0, &t),
+			 PV_OK);
+	assert_true(t.count == 2 && t.window_start == T0);
+	assert_int_equal(store_throttle_peek(S, key, T0 + 999, &t), PV_OK);
+	assert_true(t.count == 2);
+	/* An ended window: peek sees nothing, a hit starts a new one. */
+	assert_int_equal(store_throttle_peek(S, key, T0 + 1000, &t),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 1000, 1000, 0, 0, &t),
+			 PV_OK);
+	assert_true(t.count == 1 && t.window_start == T0 + 1000 &&
+		    t.window_end == T0 + 2000);
+	/* Undo takes back a hit of the current window, not below 0. */
+	assert_int_equal(store_throttle_undo(S, key, T0 + 1001), PV_OK);
+	assert_int_equal(store_throttle_peek(S, key, T0 + 1001, &t), PV_OK);
+	assert_true(t.count == 0);
+	assert_int_equal(store_throttle_undo(S, key, T0 + 1001), PV_OK);
+	assert_int_equal(store_throttle_peek(S, key, T0 + 1001, &t), PV_OK);
+	assert_true(t.count == 0);
+	/* The lock_at-th hit locks for lock_ms; hits while locked do not
+	 * count; a served lock starts a new window. */
+	assert_int_equal(store_throttle_hit(S, key, T0 + 1100, 1000, 3, 5000, &t),
+			 PV_OK);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 1200, 1000, 3, 5000, &t),
+			 PV_OK);
+	assert_true(t.count == 2 && t.locked_until == 0);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 1300, 1000, 3, 5000, &t),
+			 PV_OK);
+	assert_true(t.count == 3 && t.locked_until == T0 + 6300);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 3000, 1000, 3, 5000, &t),
+			 PV_OK);
+	assert_true(t.count == 3 && t.locked_until == T0 + 6300);
+	/* still locked after its window ended: peek shows the lock */
+	assert_int_equal(store_throttle_peek(S, key, T0 + 6000, &t), PV_OK);
+	assert_true(t.locked_until == T0 + 6300);
+	assert_int_equal(store_throttle_hit(S, key, T0 + 6300, 1000, 3, 5000, &t),
+			 PV_OK);
+	assert_true(t.count == 1 && t.locked_until == 0 &&
+		    t.window_start == T0 + 6300);
+	/* lock_at 1: the first hit locks */
+	assert_int_equal(store_throttle_clear(S, key), PV_OK);
+	assert_int_equal(store_throttle_hit(S, key, T0, 1000, 1, 200, &t), PV_OK);
+	assert_true(t.count == 1 && t.locked_until == T0 + 200);
+	/* clear forgets; clearing nothing is fine */
+	assert_int_equal(store_throttle_clear(S, key), PV_OK);
+	assert_int_equal(store_throttle_peek(S, key, T0, &t), PV_ENOTFOUND);
+	assert_int_equal(store_throttle_clear(S, key), PV_OK);
+	assert_int_equal(store_throttle_undo(S, key, T0), PV_OK);
+	/* arguments */
+	assert_int_equal(store_throttle_hit(S, key, T0, 0, 0, 0, &t), PV_EINVAL);
+	assert_int_equal(store_throttle_hit(S, "", T0, 10, 0, 0, &t), PV_EINVAL);
+}
+
+static void test_sweep(void **state)
+{
+	char subject[STORE_KEY_MAX], key[STORE_KEY_MAX], user_org[STORE_ID_MAX];
+	store_otp o, got;
+	store_token tk, tgot;
+	store_session se, sgot;
+	store_throttle t;
+	store_user u;
+	int64_t n = -1, later = T0 + 100000000;
+
+	(void)state;
+	new_org(user_org, NULL);
+	add_user(&u, user_org, T0);
+	uniq(subject, sizeof subject, "otp:");
+	make_otp(&o, subject, "login", T0);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	memset(&tk, 0, sizeof tk);
+	fill_hash(tk.hash);
+	snprintf(tk.kind, sizeof tk.kind, "verify");
+	snprintf(tk.subject, sizeof tk.subject, "x");
+	tk.created_at = T0;
+	tk.expires_at = T0 + 1000;
+	assert_int_equal(store_token_insert(S, &tk), PV_OK);
+	memset(&se, 0, sizeof se);
+	fill_hash(se.hash);
+	fill_hash(se.csrf_hash);
+	snprintf(se.user_id, sizeof se.user_id, "%s", u.id);
+	se.created_at = se.last_seen = T0;
+	se.expires_at = later * 2;
+	assert_int_equal(store_session_insert(S, &se), PV_OK);
+	uniq(key, sizeof key, "t:");
+	assert_int_equal(store_throttle_hit(S, key, T0, 1000, 0, 0, &t), PV_OK);
+
+	/* Nothing has ended yet (grace 60 s): nothing of ours goes. */
+	assert_int_equal(store_sweep(S, T0 + 500, 60000, 1800000, 1000, &n), PV_OK);
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_OK);
+	assert_int_equal(store_session_get(S, se.hash, &sgot), PV_OK);
+	assert_int_equal(store_throttle_peek(S, key, T0 + 500, &t), PV_OK);
+	/* Long after: the code, the token, the idle session and the ended
+	 * throttle are deleted, in bounded calls. */
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(store_sweep(S, later, 60000, 1800000, 50, &n), PV_OK);
+		if (n == 0)
+			break;
+	}
+	assert_true(n == 0);
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_ENOTFOUND);
+	assert_int_equal(store_token_consume(S, "verify", tk.hash, T0, &tgot),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_session_get(S, se.hash, &sgot), PV_ENOTFOUND);
+	assert_int_equal(store_throttle_hit(S, key, later, 1000, 0, 0, &t), PV_OK);
+	assert_true(t.count == 1 && t.window_start == later);
+	assert_int_equal(store_sweep(S, later, -1, 0, 10, &n), PV_EINVAL);
+	assert_int_equal(store_sweep(S, later, 0, 0, 0, &n), PV_EINVAL);
 }
 
 static void test_tokens(void **state)
@@ -772,14 +877,14 @@ static void test_tokens(void **state)
 	snprintf(t.extra, sizeof t.extra, "{\"a\":1}");
 	t.created_at = T0;
 	t.expires_at = T0 + 1000;
-	assert_int_equal(S->ops->token_insert(S, &t), PV_OK);
-	assert_int_equal(S->ops->token_insert(S, &t), PV_ECONFLICT);
+	assert_int_equal(store_token_insert(S, &t), PV_OK);
+	assert_int_equal(store_token_insert(S, &t), PV_ECONFLICT);
 
 	/* The wrong kind does not find it. */
-	assert_int_equal(S->ops->token_consume(S, "verify", t.hash, T0 + 1,
+	assert_int_equal(store_token_consume(S, "verify", t.hash, T0 + 1,
 					       &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->token_consume(S, "activation", t.hash, T0 + 1,
+	assert_int_equal(store_token_consume(S, "activation", t.hash, T0 + 1,
 					       &got),
 			 PV_OK);
 	assert_memory_equal(got.hash, t.hash, STORE_HASH_LEN);
@@ -789,26 +894,26 @@ static void test_tokens(void **state)
 	assert_true(got.expires_at == T0 + 1000);
 	assert_true(got.used_at == T0 + 1);
 	/* Single use. */
-	assert_int_equal(S->ops->token_consume(S, "activation", t.hash, T0 + 2,
+	assert_int_equal(store_token_consume(S, "activation", t.hash, T0 + 2,
 					       &got),
 			 PV_ENOTFOUND);
 	/* Used and later expired: still "used". */
-	assert_int_equal(S->ops->token_consume(S, "activation", t.hash,
+	assert_int_equal(store_token_consume(S, "activation", t.hash,
 					       T0 + 5000, &got),
 			 PV_ENOTFOUND);
 
 	e = t;
 	fill_hash(e.hash);
-	assert_int_equal(S->ops->token_insert(S, &e), PV_OK);
-	assert_int_equal(S->ops->token_consume(S, "activation", e.hash,
+	assert_int_equal(store_token_insert(S, &e), PV_OK);
+	assert_int_equal(store_token_consume(S, "activation", e.hash,
 					       T0 + 1000, &got),
 			 PV_EEXPIRED);
-	assert_int_equal(S->ops->token_consume(S, "activation", e.hash,
+	assert_int_equal(store_token_consume(S, "activation", e.hash,
 					       T0 + 999, NULL),
 			 PV_OK);
 
 	fill_hash(unknown);
-	assert_int_equal(S->ops->token_consume(S, "activation", unknown, T0,
+	assert_int_equal(store_token_consume(S, "activation", unknown, T0,
 					       &got),
 			 PV_ENOTFOUND);
 }
@@ -831,34 +936,34 @@ static void test_sessions(void **state)
 	a.expires_at = T0 + 3600000;
 	b = a;
 	fill_hash(b.hash);
-	assert_int_equal(S->ops->session_insert(S, &a), PV_OK);
-	assert_int_equal(S->ops->session_insert(S, &b), PV_OK);
-	assert_int_equal(S->ops->session_insert(S, &a), PV_ECONFLICT);
+	assert_int_equal(store_session_insert(S, &a), PV_OK);
+	assert_int_equal(store_session_insert(S, &b), PV_OK);
+	assert_int_equal(store_session_insert(S, &a), PV_ECONFLICT);
 
-	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_int_equal(store_session_get(S, a.hash, &got), PV_OK);
 	assert_string_equal(got.user_id, u.id);
 	assert_memory_equal(got.csrf_hash, a.csrf_hash, STORE_HASH_LEN);
 	assert_true(got.expires_at == T0 + 3600000);
 	assert_int_equal(got.revoked, 0);
 
-	assert_int_equal(S->ops->session_touch(S, a.hash, T0 + 60), PV_OK);
-	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_int_equal(store_session_touch(S, a.hash, T0 + 60), PV_OK);
+	assert_int_equal(store_session_get(S, a.hash, &got), PV_OK);
 	assert_true(got.last_seen == T0 + 60);
 	assert_true(got.created_at == T0);
 
-	assert_int_equal(S->ops->session_revoke(S, a.hash), PV_OK);
-	assert_int_equal(S->ops->session_get(S, a.hash, &got), PV_OK);
+	assert_int_equal(store_session_revoke(S, a.hash), PV_OK);
+	assert_int_equal(store_session_get(S, a.hash, &got), PV_OK);
 	assert_int_equal(got.revoked, 1);
-	assert_int_equal(S->ops->session_get(S, b.hash, &got), PV_OK);
+	assert_int_equal(store_session_get(S, b.hash, &got), PV_OK);
 	assert_int_equal(got.revoked, 0);
-	assert_int_equal(S->ops->session_revoke_user(S, u.id), PV_OK);
-	assert_int_equal(S->ops->session_get(S, b.hash, &got), PV_OK);
+	assert_int_equal(store_session_revoke_user(S, u.id), PV_OK);
+	assert_int_equal(store_session_get(S, b.hash, &got), PV_OK);
 	assert_int_equal(got.revoked, 1);
 
 	fill_hash(unknown);
-	assert_int_equal(S->ops->session_get(S, unknown, &got), PV_ENOTFOUND);
-	assert_int_equal(S->ops->session_touch(S, unknown, T0), PV_ENOTFOUND);
-	assert_int_equal(S->ops->session_revoke(S, unknown), PV_ENOTFOUND);
+	assert_int_equal(store_session_get(S, unknown, &got), PV_ENOTFOUND);
+	assert_int_equal(store_session_touch(S, unknown, T0), PV_ENOTFOUND);
+	assert_int_equal(store_session_revoke(S, unknown), PV_ENOTFOUND);
 }
 
 static void make_request(store_request *r, const char *kind, const char *name,
@@ -891,20 +996,20 @@ static void test_requests(void **state)
 			*c = (char)(*c - 'a' + 'A');
 
 	make_request(&r1, "position", name, T0);
-	assert_int_equal(S->ops->request_insert(S, &r1, &ex), PV_OK);
+	assert_int_equal(store_request_insert(S, &r1, &ex), PV_OK);
 	/* A pending request of the same kind and name, in other case. */
 	make_request(&r2, "position", upper, T0 + 1);
-	assert_int_equal(S->ops->request_insert(S, &r2, &ex), PV_ECONFLICT);
+	assert_int_equal(store_request_insert(S, &r2, &ex), PV_ECONFLICT);
 	assert_string_equal(ex.id, r1.id);
 	assert_string_equal(ex.name, name);
-	assert_int_equal(S->ops->request_insert(S, &r2, NULL), PV_ECONFLICT);
+	assert_int_equal(store_request_insert(S, &r2, NULL), PV_ECONFLICT);
 	/* Another kind with the same name is fine. */
 	make_request(&r3, "organisation", name, T0 + 2);
 	snprintf(r3.sector, sizeof r3.sector, "state");
 	snprintf(r3.parent_id, sizeof r3.parent_id, "parent-1");
-	assert_int_equal(S->ops->request_insert(S, &r3, &ex), PV_OK);
+	assert_int_equal(store_request_insert(S, &r3, &ex), PV_OK);
 
-	assert_int_equal(S->ops->request_get(S, r3.id, &got), PV_OK);
+	assert_int_equal(store_request_get(S, r3.id, &got), PV_OK);
 	assert_string_equal(got.kind, "organisation");
 	assert_string_equal(got.status, STORE_REQ_PENDING);
 	assert_string_equal(got.sector, "state");
@@ -912,7 +1017,7 @@ static void test_requests(void **state)
 	assert_string_equal(got.full_name, "Ravi Kumar");
 	assert_string_equal(got.details, "needed for the new cell");
 	assert_true(got.created_at == T0 + 2 && got.decided_at == 0);
-	assert_int_equal(S->ops->request_get(S, "no-such-req", &got),
+	assert_int_equal(store_request_get(S, "no-such-req", &got),
 			 PV_ENOTFOUND);
 
 	/* Decide once. */
@@ -920,36 +1025,36 @@ static void test_requests(void **state)
 	snprintf(r1.status, sizeof r1.status, "%s", STORE_REQ_APPROVED);
 	snprintf(r1.created_id, sizeof r1.created_id, "pos-created");
 	snprintf(r1.decided_by, sizeof r1.decided_by, "admin-1");
-	assert_int_equal(S->ops->request_decide(S, &r1), PV_OK);
-	assert_int_equal(S->ops->request_get(S, r1.id, &got), PV_OK);
+	assert_int_equal(store_request_decide(S, &r1), PV_OK);
+	assert_int_equal(store_request_get(S, r1.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_REQ_APPROVED);
 	assert_string_equal(got.created_id, "pos-created");
 	assert_string_equal(got.decided_by, "admin-1");
 	assert_true(got.decided_at == T0 + 100);
 	/* Twice: refused. */
 	snprintf(r1.status, sizeof r1.status, "%s", STORE_REQ_REJECTED);
-	assert_int_equal(S->ops->request_decide(S, &r1), PV_ECONFLICT);
-	assert_int_equal(S->ops->request_get(S, r1.id, &got), PV_OK);
+	assert_int_equal(store_request_decide(S, &r1), PV_ECONFLICT);
+	assert_int_equal(store_request_get(S, r1.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_REQ_APPROVED);
 	/* No longer pending: the same name may be asked for again. */
-	assert_int_equal(S->ops->request_insert(S, &r2, &ex), PV_OK);
+	assert_int_equal(store_request_insert(S, &r2, &ex), PV_OK);
 	/* Reject with a reason. */
 	snprintf(r2.status, sizeof r2.status, "%s", STORE_REQ_REJECTED);
 	snprintf(r2.reason, sizeof r2.reason, "already exists");
 	snprintf(r2.decided_by, sizeof r2.decided_by, "admin-2");
 	r2.decided_at = T0 + 200;
-	assert_int_equal(S->ops->request_decide(S, &r2), PV_OK);
-	assert_int_equal(S->ops->request_get(S, r2.id, &got), PV_OK);
+	assert_int_equal(store_request_decide(S, &r2), PV_OK);
+	assert_int_equal(store_request_get(S, r2.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_REQ_REJECTED);
 	assert_string_equal(got.reason, "already exists");
 	snprintf(r2.id, sizeof r2.id, "no-such-req");
-	assert_int_equal(S->ops->request_decide(S, &r2), PV_ENOTFOUND);
+	assert_int_equal(store_request_decide(S, &r2), PV_ENOTFOUND);
 
 	/* Lists: oldest first, paged, filtered; count with deltas since the
 	 * database may hold other requests. */
 	int64_t before;
 	store_page pg = {1, 100};
-	assert_int_equal(S->ops->request_list(S, STORE_REQ_PENDING,
+	assert_int_equal(store_request_list(S, STORE_REQ_PENDING,
 					      "organisation", pg, &items, &n,
 					      &before),
 			 PV_OK);
@@ -959,7 +1064,7 @@ static void test_requests(void **state)
 	for (int i = 0; i < 3; i++) {
 		uniq(xname, sizeof xname, "Org Cell");
 		make_request(&extra[i], "organisation", xname, T0 + 10 + i);
-		assert_int_equal(S->ops->request_insert(S, &extra[i], NULL),
+		assert_int_equal(store_request_insert(S, &extra[i], NULL),
 				 PV_OK);
 	}
 	int found[3] = {0, 0, 0}, order = 0;
@@ -967,7 +1072,7 @@ static void test_requests(void **state)
 	pg = (store_page){1, 2};
 	for (int page = 1; page <= 100000; page++) {
 		pg.page = page;
-		assert_int_equal(S->ops->request_list(S, STORE_REQ_PENDING,
+		assert_int_equal(store_request_list(S, STORE_REQ_PENDING,
 						      "organisation", pg,
 						      &items, &n, &total),
 				 PV_OK);
@@ -988,7 +1093,7 @@ static void test_requests(void **state)
 	assert_true(seen == total);
 	assert_true(found[0] && found[1] > found[0] && found[2] > found[1]);
 	/* Any status, any kind. */
-	assert_int_equal(S->ops->request_list(S, "", "", (store_page){1, 1},
+	assert_int_equal(store_request_list(S, "", "", (store_page){1, 1},
 					      &items, &n, &total),
 			 PV_OK);
 	assert_true(total >= 6);
@@ -1007,6 +1112,8 @@ static void make_upload(store_upload *u, const char *org, int64_t at)
 	snprintf(u->stored_path, sizeof u->stored_path, "/data/%s.csv", u->id);
 	snprintf(u->format, sizeof u->format, "csv");
 	snprintf(u->status, sizeof u->status, "%s", STORE_UP_QUEUED);
+	snprintf(u->original_name, sizeof u->original_name,
+		 "Users of \u0926\u093F\u0932\u094D\u0932\u0940 (May).csv");
 	u->created_at = u->updated_at = at;
 }
 
@@ -1044,30 +1151,31 @@ static void test_uploads(void **state)
 
 	(void)state;
 	new_org(org, NULL);
-	assert_int_equal(S->ops->upload_status_counts(S, &q0, &ip0, &ok0, &fl0),
+	assert_int_equal(store_upload_status_counts(S, &q0, &ip0, &ok0, &fl0),
 			 PV_OK);
 	make_upload(&a, org, T0);
 	make_upload(&b, org, T0 + 10);
-	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
-	assert_int_equal(S->ops->upload_insert(S, &b), PV_OK);
-	assert_int_equal(S->ops->upload_insert(S, &b), PV_ECONFLICT);
-	assert_int_equal(S->ops->upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
+	assert_int_equal(store_upload_insert(S, &a), PV_OK);
+	assert_int_equal(store_upload_insert(S, &b), PV_OK);
+	assert_int_equal(store_upload_insert(S, &b), PV_ECONFLICT);
+	assert_int_equal(store_upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
 			 PV_OK);
 	assert_true(q1 == q0 + 2 && ip1 == ip0 && ok1 == ok0 && fl1 == fl0);
 
-	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(S, a.id, &got), PV_OK);
 	assert_string_equal(got.org_id, org);
 	assert_string_equal(got.file_name, a.file_name);
+	assert_string_equal(got.original_name, a.original_name);
 	assert_string_equal(got.stored_path, a.stored_path);
 	assert_string_equal(got.format, "csv");
 	assert_string_equal(got.status, STORE_UP_QUEUED);
 	assert_string_equal(got.claimed_by, "");
 	assert_true(got.total_records == 0 && got.cursor == 0);
-	assert_int_equal(S->ops->upload_get(S, "no-such-up", &got),
+	assert_int_equal(store_upload_get(S, "no-such-up", &got),
 			 PV_ENOTFOUND);
 
 	/* Newest first. */
-	assert_int_equal(S->ops->upload_list(S, org, (store_page){1, 10},
+	assert_int_equal(store_upload_list(S, org, (store_page){1, 10},
 					     &items, &n, &total),
 			 PV_OK);
 	assert_true(total == 2);
@@ -1075,7 +1183,7 @@ static void test_uploads(void **state)
 	assert_string_equal(items[0].id, b.id);
 	assert_string_equal(items[1].id, a.id);
 	free(items);
-	assert_int_equal(S->ops->upload_list(S, org, (store_page){2, 1},
+	assert_int_equal(store_upload_list(S, org, (store_page){2, 1},
 					     &items, &n, &total),
 			 PV_OK);
 	assert_int_equal(n, 1);
@@ -1088,38 +1196,38 @@ static void test_uploads(void **state)
 		memset(&f, 0, sizeof f);
 		f.row = rows[i];
 		snprintf(f.errors, sizeof f.errors, "[Invalid mobile]");
-		assert_int_equal(S->ops->upload_failure_add(S, a.id, &f),
+		assert_int_equal(store_upload_failure_add(S, a.id, &f),
 				 PV_OK);
 	}
-	assert_int_equal(S->ops->upload_failure_add(S, a.id, &f), PV_ECONFLICT);
+	assert_int_equal(store_upload_failure_add(S, a.id, &f), PV_ECONFLICT);
 	struct fail_seen w = {{0}, 0};
-	assert_int_equal(S->ops->upload_failure_each(S, a.id, fail_cb, &w),
+	assert_int_equal(store_upload_failure_each(S, a.id, fail_cb, &w),
 			 PV_OK);
 	assert_int_equal(w.n, 3);
 	assert_true(w.rows[0] == 3 && w.rows[1] == 7 && w.rows[2] == 12);
 	int calls = 0;
-	assert_int_equal(S->ops->upload_failure_each(S, a.id, stop_fail_cb,
+	assert_int_equal(store_upload_failure_each(S, a.id, stop_fail_cb,
 						     &calls),
 			 5);
 	assert_int_equal(calls, 1);
 	w.n = 0;
-	assert_int_equal(S->ops->upload_failure_each(S, b.id, fail_cb, &w),
+	assert_int_equal(store_upload_failure_each(S, b.id, fail_cb, &w),
 			 PV_OK);
 	assert_int_equal(w.n, 0);
 
 	/* Finish without a claim (e.g. an unreadable file). */
-	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
+	assert_int_equal(store_upload_finish(S, b.id, STORE_UP_FAILED,
 					       "The file could not be read", NULL,
 					       T0 + 20),
 			 PV_OK);
-	assert_int_equal(S->ops->upload_get(S, b.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(S, b.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_FAILED);
 	assert_string_equal(got.error, "The file could not be read");
 	assert_true(got.updated_at == T0 + 20);
-	assert_int_equal(S->ops->upload_finish(S, "no-such-up", STORE_UP_FAILED,
+	assert_int_equal(store_upload_finish(S, "no-such-up", STORE_UP_FAILED,
 					       "", NULL, T0),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
+	assert_int_equal(store_upload_status_counts(S, &q1, &ip1, &ok1, &fl1),
 			 PV_OK);
 	assert_true(q1 == q0 + 1 && fl1 == fl0 + 1);
 }
@@ -1135,20 +1243,20 @@ static void test_upload_claims(void **state)
 	new_org(org, NULL);
 	make_upload(&a, org, T0 + 1);
 	make_upload(&b, org, T0 + 2);
-	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
-	assert_int_equal(S->ops->upload_insert(S, &b), PV_OK);
+	assert_int_equal(store_upload_insert(S, &a), PV_OK);
+	assert_int_equal(store_upload_insert(S, &b), PV_OK);
 
 	/* Two claims never take the same upload; the oldest goes first. */
-	assert_int_equal(S->ops->upload_claim(S, "w-a", now, LEASE, &c1),
+	assert_int_equal(store_upload_claim(S, "w-a", now, LEASE, &c1),
 			 PV_OK);
-	assert_int_equal(S->ops->upload_claim(S, "w-b", now, LEASE, &c2),
+	assert_int_equal(store_upload_claim(S, "w-b", now, LEASE, &c2),
 			 PV_OK);
 	assert_string_equal(c1.id, a.id);
 	assert_string_equal(c2.id, b.id);
 	assert_string_equal(c1.status, STORE_UP_IN_PROGRESS);
 	assert_string_equal(c1.claimed_by, "w-a");
 	assert_true(c1.lease_until == now + LEASE);
-	assert_int_equal(S->ops->upload_claim(S, "w-c", now + 1, LEASE, &got),
+	assert_int_equal(store_upload_claim(S, "w-c", now + 1, LEASE, &got),
 			 PV_ENOTFOUND);
 
 	/* Progress by the holder renews the lease. */
@@ -1156,15 +1264,15 @@ static void test_upload_claims(void **state)
 	c1.success_records = 40;
 	c1.failed_records = 2;
 	c1.cursor = 4242;
-	assert_int_equal(S->ops->upload_progress(S, &c1, "w-a", now + 10,
+	assert_int_equal(store_upload_progress(S, &c1, "w-a", now + 10,
 						 LEASE),
 			 PV_OK);
-	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(S, a.id, &got), PV_OK);
 	assert_true(got.total_records == 100 && got.success_records == 40 &&
 		    got.failed_records == 2 && got.cursor == 4242);
 	assert_true(got.lease_until == now + 10 + LEASE);
 	/* Not while the renewed lease runs. */
-	assert_int_equal(S->ops->upload_claim(S, "w-c", now + LEASE + 5, LEASE,
+	assert_int_equal(store_upload_claim(S, "w-c", now + LEASE + 5, LEASE,
 					      &got),
 			 PV_OK);
 	assert_string_equal(got.id, b.id); /* b's lease expired, a's did not */
@@ -1172,43 +1280,43 @@ static void test_upload_claims(void **state)
 	/* a's holder dies: after its lease, another worker takes it over and
 	 * finds the counts and cursor of the last committed chunk. */
 	int64_t later = now + 10 + LEASE;
-	assert_int_equal(S->ops->upload_claim(S, "w-d", later, LEASE, &got),
+	assert_int_equal(store_upload_claim(S, "w-d", later, LEASE, &got),
 			 PV_OK);
 	assert_string_equal(got.id, a.id);
 	assert_string_equal(got.claimed_by, "w-d");
 	assert_true(got.cursor == 4242 && got.success_records == 40);
 	/* The old holder lost the lease. */
-	assert_int_equal(S->ops->upload_progress(S, &c1, "w-a", later + 1,
+	assert_int_equal(store_upload_progress(S, &c1, "w-a", later + 1,
 						 LEASE),
 			 PV_ECONFLICT);
-	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
+	assert_int_equal(store_upload_progress(S, &c1, "w-d", later + 1,
 						 LEASE),
 			 PV_OK);
 	/* nor may it finish or hand back what another worker holds */
-	assert_int_equal(S->ops->upload_finish(S, c1.id, STORE_UP_QUEUED, "",
+	assert_int_equal(store_upload_finish(S, c1.id, STORE_UP_QUEUED, "",
 					       "w-a", later + 1),
 			 PV_ECONFLICT);
 	snprintf(c1.id, sizeof c1.id, "no-such-up");
-	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 1,
+	assert_int_equal(store_upload_progress(S, &c1, "w-d", later + 1,
 						 LEASE),
 			 PV_ENOTFOUND);
 
 	/* Finished uploads are never claimed again. */
-	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_SUCCESSFUL, "", NULL,
+	assert_int_equal(store_upload_finish(S, a.id, STORE_UP_SUCCESSFUL, "", NULL,
 					       later + 2),
 			 PV_OK);
-	assert_int_equal(S->ops->upload_finish(S, b.id, STORE_UP_FAILED,
+	assert_int_equal(store_upload_finish(S, b.id, STORE_UP_FAILED,
 					       "row errors", NULL, later + 2),
 			 PV_OK);
-	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(S, a.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_SUCCESSFUL);
 	assert_string_equal(got.claimed_by, "");
-	assert_int_equal(S->ops->upload_claim(S, "w-e", later + 10 * LEASE,
+	assert_int_equal(store_upload_claim(S, "w-e", later + 10 * LEASE,
 					      LEASE, &got),
 			 PV_ENOTFOUND);
 	/* Progress after finishing: refused. */
 	snprintf(c1.id, sizeof c1.id, "%s", a.id);
-	assert_int_equal(S->ops->upload_progress(S, &c1, "w-d", later + 3,
+	assert_int_equal(store_upload_progress(S, &c1, "w-d", later + 3,
 						 LEASE),
 			 PV_ECONFLICT);
 }
@@ -1228,22 +1336,22 @@ static void test_upload_insert_claimed(void **state)
 	snprintf(a.status, sizeof a.status, "%s", STORE_UP_IN_PROGRESS);
 	snprintf(a.claimed_by, sizeof a.claimed_by, "cli-1");
 	a.lease_until = now + LEASE;
-	assert_int_equal(S->ops->upload_insert(S, &a), PV_OK);
-	assert_int_equal(S->ops->upload_get(S, a.id, &got), PV_OK);
+	assert_int_equal(store_upload_insert(S, &a), PV_OK);
+	assert_int_equal(store_upload_get(S, a.id, &got), PV_OK);
 	assert_string_equal(got.claimed_by, "cli-1");
 	assert_true(got.lease_until == now + LEASE);
-	assert_int_equal(S->ops->upload_claim(S, "w-x", now + 1, LEASE, &got),
+	assert_int_equal(store_upload_claim(S, "w-x", now + 1, LEASE, &got),
 			 PV_ENOTFOUND);
 	a.cursor = 7;
-	assert_int_equal(S->ops->upload_progress(S, &a, "cli-1", now + 2, LEASE),
+	assert_int_equal(store_upload_progress(S, &a, "cli-1", now + 2, LEASE),
 			 PV_OK);
 	/* after its lease, a worker may take it over */
-	assert_int_equal(S->ops->upload_claim(S, "w-x", now + 3 + LEASE, LEASE,
+	assert_int_equal(store_upload_claim(S, "w-x", now + 3 + LEASE, LEASE,
 					      &got),
 			 PV_OK);
 	assert_string_equal(got.id, a.id);
 	assert_true(got.cursor == 7);
-	assert_int_equal(S->ops->upload_finish(S, a.id, STORE_UP_FAILED, "x", NULL,
+	assert_int_equal(store_upload_finish(S, a.id, STORE_UP_FAILED, "x", NULL,
 					       now + 4 + LEASE),
 			 PV_OK);
 }
@@ -1268,16 +1376,16 @@ static void test_outbox(void **state)
 
 	(void)state;
 	drain_queues();
-	assert_int_equal(S->ops->outbox_stats(S, &q0, &f0), PV_OK);
+	assert_int_equal(store_outbox_stats(S, &q0, &f0), PV_OK);
 	make_msg(&m1, now, now);
 	make_msg(&m2, now, now + 1000);
-	assert_int_equal(S->ops->outbox_insert(S, &m1), PV_OK);
-	assert_int_equal(S->ops->outbox_insert(S, &m2), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &m1), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &m2), PV_OK);
 	assert_true(m1.id > 0 && m2.id > 0 && m1.id != m2.id);
-	assert_int_equal(S->ops->outbox_stats(S, &q1, &f1), PV_OK);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
 	assert_true(q1 == q0 + 2 && f1 == f0);
 
-	assert_int_equal(S->ops->outbox_claim(S, "w-a", now, LEASE, &got),
+	assert_int_equal(store_outbox_claim(S, "w-a", now, LEASE, &got),
 			 PV_OK);
 	assert_true(got.id == m1.id);
 	assert_string_equal(got.to_addr, m1.to_addr);
@@ -1287,67 +1395,67 @@ static void test_outbox(void **state)
 	assert_string_equal(got.status, STORE_OUT_QUEUED);
 	assert_string_equal(got.claimed_by, "w-a");
 	/* m1 is leased, m2 is not due yet. */
-	assert_int_equal(S->ops->outbox_claim(S, "w-b", now, LEASE, &got),
+	assert_int_equal(store_outbox_claim(S, "w-b", now, LEASE, &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 1000, LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-b", now + 1000, LEASE,
 					      &got),
 			 PV_OK);
 	assert_true(got.id == m2.id);
 
-	assert_int_equal(S->ops->outbox_sent(S, m1.id, now + 5), PV_OK);
-	assert_int_equal(S->ops->outbox_retry(S, m2.id, 1, now + 5000,
+	assert_int_equal(store_outbox_sent(S, m1.id, now + 5), PV_OK);
+	assert_int_equal(store_outbox_retry(S, m2.id, 1, now + 5000,
 					      "gateway timeout"),
 			 PV_OK);
-	assert_int_equal(S->ops->outbox_claim(S, "w-c", now + 4999, LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-c", now + 4999, LEASE,
 					      &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->outbox_claim(S, "w-c", now + 5000, LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-c", now + 5000, LEASE,
 					      &got),
 			 PV_OK);
 	assert_true(got.id == m2.id);
 	assert_int_equal(got.attempts, 1);
 	assert_string_equal(got.last_error, "gateway timeout");
-	assert_int_equal(S->ops->outbox_fail(S, m2.id, 5, "gave up"), PV_OK);
-	assert_int_equal(S->ops->outbox_stats(S, &q1, &f1), PV_OK);
+	assert_int_equal(store_outbox_fail(S, m2.id, 5, "gave up"), PV_OK);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
 	assert_true(q1 == q0 && f1 == f0 + 1);
 	/* Sent and failed messages are never claimed again. */
-	assert_int_equal(S->ops->outbox_claim(S, "w-d", now + 10 * LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-d", now + 10 * LEASE,
 					      LEASE, &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->outbox_sent(S, INT64_C(999999999999), now),
+	assert_int_equal(store_outbox_sent(S, INT64_C(999999999999), now),
 			 PV_ENOTFOUND);
 
 	/* An expired lease is claimable again. */
 	make_msg(&m3, now, now);
-	assert_int_equal(S->ops->outbox_insert(S, &m3), PV_OK);
-	assert_int_equal(S->ops->outbox_claim(S, "w-a", now + 20 * LEASE,
+	assert_int_equal(store_outbox_insert(S, &m3), PV_OK);
+	assert_int_equal(store_outbox_claim(S, "w-a", now + 20 * LEASE,
 					      LEASE, &got),
 			 PV_OK);
 	assert_true(got.id == m3.id);
-	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 21 * LEASE - 1,
+	assert_int_equal(store_outbox_claim(S, "w-b", now + 21 * LEASE - 1,
 					      LEASE, &got),
 			 PV_ENOTFOUND);
-	assert_int_equal(S->ops->outbox_claim(S, "w-b", now + 21 * LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-b", now + 21 * LEASE,
 					      LEASE, &got),
 			 PV_OK);
 	assert_true(got.id == m3.id);
 	assert_string_equal(got.claimed_by, "w-b");
-	assert_int_equal(S->ops->outbox_sent(S, m3.id, now), PV_OK);
+	assert_int_equal(store_outbox_sent(S, m3.id, now), PV_OK);
 
 	/* A long error is cut to fit. */
 	char longerr[3000];
 	memset(longerr, 'e', sizeof longerr - 1);
 	longerr[sizeof longerr - 1] = '\0';
 	make_msg(&m3, now, now);
-	assert_int_equal(S->ops->outbox_insert(S, &m3), PV_OK);
-	assert_int_equal(S->ops->outbox_retry(S, m3.id, 1, now, longerr),
+	assert_int_equal(store_outbox_insert(S, &m3), PV_OK);
+	assert_int_equal(store_outbox_retry(S, m3.id, 1, now, longerr),
 			 PV_OK);
-	assert_int_equal(S->ops->outbox_claim(S, "w-a", now + 30 * LEASE,
+	assert_int_equal(store_outbox_claim(S, "w-a", now + 30 * LEASE,
 					      LEASE, &got),
 			 PV_OK);
 	assert_true(got.id == m3.id);
 	assert_int_equal(strlen(got.last_error), sizeof got.last_error - 1);
-	assert_int_equal(S->ops->outbox_fail(S, m3.id, 2, "x"), PV_OK);
+	assert_int_equal(store_outbox_fail(S, m3.id, 2, "x"), PV_OK);
 }
 
 static void test_audit(void **state)
@@ -1365,11 +1473,11 @@ static void test_audit(void **state)
 		snprintf(a[i].client_ip, sizeof a[i].client_ip, "127.0.0.1");
 		snprintf(a[i].detail, sizeof a[i].detail, "{\"i\":%d}", i);
 		a[i].at = T0 + i;
-		assert_int_equal(S->ops->audit_add(S, &a[i]), PV_OK);
+		assert_int_equal(store_audit_add(S, &a[i]), PV_OK);
 		if (i)
 			assert_true(a[i].id > a[i - 1].id);
 	}
-	assert_int_equal(S->ops->audit_list(S, (store_page){1, 3}, &items, &n,
+	assert_int_equal(store_audit_list(S, (store_page){1, 3}, &items, &n,
 					    &total),
 			 PV_OK);
 	assert_true(total >= 3);
@@ -1395,7 +1503,7 @@ static void *read_user_thread(void *p)
 	struct reader_arg *r = p;
 	store_user u;
 
-	r->err = S->ops->user_get(S, r->id, &u);
+	r->err = store_user_get(S, r->id, &u);
 	return NULL;
 }
 
@@ -1408,7 +1516,7 @@ static void test_tx(void **state)
 
 	(void)state;
 	new_org(org, NULL);
-	assert_int_equal(S->ops->tx_rollback(S), PV_OK); /* none open */
+	assert_int_equal(store_tx_rollback(S), PV_OK); /* none open */
 
 	/* Rolled back: nothing remains. */
 	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
@@ -1416,27 +1524,27 @@ static void test_tx(void **state)
 	strcat(email, "@example.org");
 	uniq_mobile(mobile);
 	make_user(&u, org, email, mobile, T0);
-	assert_int_equal(S->ops->tx_begin(S), PV_OK);
-	assert_int_equal(S->ops->user_insert(S, &u, &conflict), PV_OK);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_user_insert(S, &u, &conflict), PV_OK);
 	memset(&r, 0, sizeof r);
 	snprintf(r.role, sizeof r.role, "mdo_admin");
 	snprintf(r.org_id, sizeof r.org_id, "%s", org);
-	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
-	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_OK);
-	assert_int_equal(S->ops->tx_rollback(S), PV_OK);
-	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_ENOTFOUND);
-	assert_int_equal(S->ops->user_by_email(S, email, &got), PV_ENOTFOUND);
-	assert_int_equal(S->ops->tx_rollback(S), PV_OK);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_email(S, email, &got), PV_ENOTFOUND);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
 
 	/* Committed: several calls at once; other threads see nothing
 	 * before the commit; a refused insert leaves the transaction usable. */
-	assert_int_equal(S->ops->tx_begin(S), PV_OK);
-	assert_true(S->ops->tx_begin(S) != PV_OK); /* no nesting */
-	assert_int_equal(S->ops->user_insert(S, &u, &conflict), PV_OK);
-	assert_int_equal(S->ops->role_add(S, u.id, &r), PV_OK);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_true(store_tx_begin(S) != PV_OK); /* no nesting */
+	assert_int_equal(store_user_insert(S, &u, &conflict), PV_OK);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_OK);
 	make_user(&dup, org, email, "0000000000", T0);
 	uniq_mobile(dup.mobile);
-	assert_int_equal(S->ops->user_insert(S, &dup, &conflict), PV_ECONFLICT);
+	assert_int_equal(store_user_insert(S, &dup, &conflict), PV_ECONFLICT);
 	assert_int_equal(conflict, STORE_CONFLICT_EMAIL);
 	add_user(&v, org, T0);
 	pthread_t th;
@@ -1444,18 +1552,18 @@ static void test_tx(void **state)
 	assert_int_equal(pthread_create(&th, NULL, read_user_thread, &ra), 0);
 	pthread_join(th, NULL);
 	assert_int_equal(ra.err, PV_ENOTFOUND);
-	assert_int_equal(S->ops->tx_commit(S), PV_OK);
-	assert_true(S->ops->tx_commit(S) != PV_OK); /* none open */
+	assert_int_equal(store_tx_commit(S), PV_OK);
+	assert_true(store_tx_commit(S) != PV_OK); /* none open */
 
-	assert_int_equal(S->ops->user_get(S, u.id, &got), PV_OK);
-	assert_int_equal(S->ops->user_get(S, v.id, &got), PV_OK);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_int_equal(store_user_get(S, v.id, &got), PV_OK);
 	ra.err = -1;
 	assert_int_equal(pthread_create(&th, NULL, read_user_thread, &ra), 0);
 	pthread_join(th, NULL);
 	assert_int_equal(ra.err, PV_OK);
 	store_role out[2];
 	size_t n;
-	assert_int_equal(S->ops->role_list(S, u.id, out, 2, &n), PV_OK);
+	assert_int_equal(store_role_list(S, u.id, out, 2, &n), PV_OK);
 	assert_int_equal(n, 1);
 }
 
@@ -1485,7 +1593,7 @@ static int insert_retry(store_user *u, int *conflict)
 	int err = PV_EBUSY;
 
 	for (int i = 0; i < 50 && err == PV_EBUSY; i++)
-		err = S->ops->user_insert(S, u, conflict);
+		err = store_user_insert(S, u, conflict);
 	return err;
 }
 
@@ -1573,13 +1681,140 @@ static void test_user_race(void **state)
 	assert_int_equal(r->ok_own, RACE_THREADS * RACE_SHARED);
 	for (int k = 0; k < RACE_SHARED; k++)
 		assert_int_equal(r->wins[k], 1);
-	assert_int_equal(S->ops->user_list(S, r->org, "", "",
+	assert_int_equal(store_user_list(S, r->org, "", "",
 					   (store_page){1, 1}, &items, &n,
 					   &total),
 			 PV_OK);
 	assert_true(total == RACE_SHARED + RACE_THREADS * RACE_SHARED);
 	free(items);
 	free(r);
+}
+
+/* Counters and wrong tries counted by many threads at once lose nothing. */
+#define HIT_THREADS 8
+#define HIT_EACH 25
+
+struct hit_arg {
+	const char *key;
+	int64_t otp_id;
+	int ok, refused, bad;
+};
+
+static void *hit_thread(void *p)
+{
+	struct hit_arg *a = p;
+	store_throttle t;
+
+	for (int i = 0; i < HIT_EACH; i++) {
+		int err = store_throttle_hit(S, a->key, T0 + 1, 3600000, 150, 3600000, &t);
+
+		if (err == PV_EBUSY) {
+			i--;
+			continue;
+		}
+		if (err != PV_OK)
+			a->bad++;
+		else if (t.count > 150 || (t.locked_until && t.count != 150))
+			a->bad++;
+		err = store_otp_fail(S, a->otp_id, 100, NULL);
+		if (err == PV_OK)
+			a->ok++;
+		else if (err == PV_ECONFLICT)
+			a->refused++;
+		else if (err != PV_EBUSY)
+			a->bad++;
+	}
+	return NULL;
+}
+
+static void test_counter_race(void **state)
+{
+	char key[STORE_KEY_MAX], subject[STORE_KEY_MAX];
+	struct hit_arg args[HIT_THREADS];
+	pthread_t th[HIT_THREADS];
+	store_throttle t;
+	store_otp o, got;
+	int ok = 0, refused = 0;
+
+	(void)state;
+	uniq(key, sizeof key, "race:");
+	uniq(subject, sizeof subject, "otp:");
+	make_otp(&o, subject, "login", T0);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	for (int i = 0; i < HIT_THREADS; i++) {
+		args[i] = (struct hit_arg){key, o.id, 0, 0, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, hit_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < HIT_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].bad, 0);
+		ok += args[i].ok;
+		refused += args[i].refused;
+	}
+	/* 200 hits: the 150th locked the key, the 50 after were not counted */
+	assert_int_equal(store_throttle_peek(S, key, T0 + 2, &t), PV_OK);
+	assert_true(t.count == 150 && t.locked_until == T0 + 1 + 3600000);
+	/* exactly 100 wrong tries were taken, the rest refused: dead */
+	assert_int_equal(store_otp_last(S, subject, "login", &got), PV_OK);
+	assert_int_equal(ok, 100);
+	assert_int_equal(got.attempts, 100);
+	assert_int_equal(got.state, STORE_OTP_DEAD);
+	assert_true(ok + refused <= HIT_THREADS * HIT_EACH);
+}
+
+/* store_tx: commit, rollback, and retries of a transaction the backend
+ * abandoned. */
+struct tx_arg {
+	char key[STORE_KEY_MAX];
+	int calls, busy_first;
+	int result;
+};
+
+static int tx_fn(store *s, void *ctx)
+{
+	struct tx_arg *a = ctx;
+	int rc;
+
+	a->calls++;
+	if ((rc = store_throttle_hit(s, a->key, T0, 60000, 0, 0, NULL)) != PV_OK)
+		return rc;
+	if (a->calls <= a->busy_first)
+		return PV_EBUSY;
+	return a->result;
+}
+
+static void test_store_tx(void **state)
+{
+	struct tx_arg a;
+	store_throttle t;
+
+	(void)state;
+	memset(&a, 0, sizeof a);
+	uniq(a.key, sizeof a.key, "tx:");
+	a.busy_first = 2;
+	assert_int_equal(store_tx(S, tx_fn, &a), PV_OK);
+	assert_int_equal(a.calls, 3);
+	assert_int_equal(store_throttle_peek(S, a.key, T0, &t), PV_OK);
+	assert_true(t.count == 1); /* the two abandoned runs left nothing */
+	/* an error rolls back */
+	a.calls = 0;
+	a.busy_first = 0;
+	a.result = PV_ECONFLICT;
+	assert_int_equal(store_tx(S, tx_fn, &a), PV_ECONFLICT);
+	assert_int_equal(store_throttle_peek(S, a.key, T0, &t), PV_OK);
+	assert_true(t.count == 1);
+	/* always busy: given up after STORE_TX_TRIES runs */
+	a.calls = 0;
+	a.busy_first = 1000;
+	a.result = PV_OK;
+	assert_int_equal(store_tx(S, tx_fn, &a), PV_EBUSY);
+	assert_int_equal(a.calls, STORE_TX_TRIES);
+	assert_int_equal(store_throttle_peek(S, a.key, T0, &t), PV_OK);
+	assert_true(t.count == 1);
+	/* not inside another transaction */
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_tx(S, tx_fn, &a), PV_EINVAL);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
 }
 
 #define CLAIM_THREADS 4
@@ -1602,9 +1837,9 @@ static void *claim_thread(void *p)
 		store_upload u;
 		store_outbox m;
 
-		err = a->outbox ? S->ops->outbox_claim(S, worker, T0 + 5000000,
+		err = a->outbox ? store_outbox_claim(S, worker, T0 + 5000000,
 						       LEASE, &m)
-				: S->ops->upload_claim(S, worker, T0 + 5000000,
+				: store_upload_claim(S, worker, T0 + 5000000,
 						       LEASE, &u);
 		if (err == PV_EBUSY)
 			continue;
@@ -1639,13 +1874,13 @@ static void claim_race(int outbox)
 			store_outbox m;
 
 			make_msg(&m, T0 + i, T0 + i);
-			assert_int_equal(S->ops->outbox_insert(S, &m), PV_OK);
+			assert_int_equal(store_outbox_insert(S, &m), PV_OK);
 			mids[i] = m.id;
 		} else {
 			store_upload u;
 
 			make_upload(&u, org, T0 + i);
-			assert_int_equal(S->ops->upload_insert(S, &u), PV_OK);
+			assert_int_equal(store_upload_insert(S, &u), PV_OK);
 			memcpy(ids[i], u.id, STORE_ID_MAX);
 		}
 	}
@@ -1702,6 +1937,7 @@ int main(void)
 		cmocka_unit_test(test_roles_creds_consents),
 		cmocka_unit_test(test_otp),
 		cmocka_unit_test(test_throttles),
+		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_requests),
@@ -1712,6 +1948,8 @@ int main(void)
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_user_race),
+		cmocka_unit_test(test_counter_race),
+		cmocka_unit_test(test_store_tx),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
 	};

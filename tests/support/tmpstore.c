@@ -16,7 +16,7 @@ int tmpstore_open(char *dir, size_t dcap, char *path, size_t pcap, store **st)
 	if ((size_t)snprintf(path, pcap, "%s/pravesh.db", dir) >= pcap)
 		return -1;
 	snprintf(url, sizeof url, "sqlite:%s", path);
-	if (store_open(url, st) != PV_OK || (*st)->ops->migrate(*st) != PV_OK)
+	if (store_open(url, st) != PV_OK || store_migrate(*st) != PV_OK)
 		return -1;
 	return 0;
 }

@@ -663,3 +663,8 @@ int store_sqlite_open(const char *path, store **out)
 	*out = &s->base;
 	return PV_OK;
 }
+
+const char *store_sqlite_version(void)
+{
+	return "sqlite " SQLITE_VERSION;
+}

@@ -15,10 +15,10 @@
 #define POS_COLS "id, name, active, created_at"
 #define USER_COLS                                                              \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
-	"position_id, status, source, created_at, updated_at"
+	"position_id, status, source, created_at, updated_at, email_verified"
 #define OTP_COLS                                                               \
-	"id, mobile, purpose, code_mac, client_ip, created_at, expires_at, "   \
-	"attempts, state"
+	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
+#define THR_COLS "tkey, hits, window_start, window_end, locked_until"
 #define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
 #define SES_COLS                                                               \
 	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked"
@@ -29,7 +29,7 @@
 #define UP_COLS                                                                \
 	"id, org_id, uploader_id, file_name, stored_path, format, status, "    \
 	"total_records, success_records, failed_records, cursor_pos, error, "  \
-	"claimed_by, lease_until, created_at, updated_at"
+	"claimed_by, lease_until, created_at, updated_at, original_name"
 #define OUT_COLS                                                               \
 	"id, channel, to_addr, template_name, lang, params, status, "          \
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
@@ -70,15 +70,19 @@ enum {
 	Q_CONSENT_ADD,
 	Q_OTP_KILL,
 	Q_OTP_INSERT,
-	Q_OTP_LIVE,
 	Q_OTP_LAST,
-	Q_OTP_UPDATE,
+	Q_OTP_USE,
+	Q_OTP_FAIL,
 	Q_OTP_EXISTS,
-	Q_OTP_COUNT_MOBILE,
-	Q_OTP_COUNT_IP,
-	Q_THR_GET,
-	Q_THR_PUT,
+	Q_THR_HIT,
+	Q_THR_PEEK,
 	Q_THR_DEL,
+	Q_THR_UNDO,
+	Q_SWEEP_OTPS,
+	Q_SWEEP_TOKENS,
+	Q_SWEEP_SESSIONS,
+	Q_SWEEP_THROTTLES,
+	Q_USER_VERIFY_EMAIL,
 	Q_TOKEN_INSERT,
 	Q_TOKEN_CONSUME,
 	Q_TOKEN_STATE,
@@ -143,7 +147,9 @@ static const char *const sql[Q_END] = {
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
 	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
-			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
+				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
 	[Q_USER_BY_EMAIL] = "SELECT " USER_COLS
 			    " FROM users WHERE lower(email) = lower(?1)",
@@ -164,31 +170,54 @@ static const char *const sql[Q_END] = {
 			       " credentials WHERE lower(username) = lower(?1)",
 	[Q_CONSENT_ADD] = "INSERT INTO consents (user_id, kind, version,"
 			  " client_ip, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[Q_OTP_KILL] = "UPDATE otps SET state = 2 WHERE mobile = ?1 AND"
+	[Q_OTP_KILL] = "UPDATE otps SET state = 2 WHERE subject = ?1 AND"
 		       " purpose = ?2 AND state = 0",
-	[Q_OTP_INSERT] = "INSERT INTO otps (mobile, purpose, code_mac,"
-			 " client_ip, created_at, expires_at, attempts, state)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) RETURNING id",
-	[Q_OTP_LIVE] = "SELECT " OTP_COLS " FROM otps WHERE mobile = ?1 AND"
-		       " purpose = ?2 AND state = 0"
-		       " ORDER BY created_at DESC, id DESC LIMIT 1",
-	[Q_OTP_LAST] = "SELECT " OTP_COLS " FROM otps WHERE mobile = ?1 AND"
+	[Q_OTP_INSERT] = "INSERT INTO otps (subject, purpose, code_mac,"
+			 " created_at, expires_at, attempts, state)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0) RETURNING id",
+	[Q_OTP_LAST] = "SELECT " OTP_COLS " FROM otps WHERE subject = ?1 AND"
 		       " purpose = ?2 ORDER BY created_at DESC, id DESC LIMIT 1",
-	[Q_OTP_UPDATE] = "UPDATE otps SET attempts = ?2, state = ?3"
-			 " WHERE id = ?1 AND state = 0",
+	[Q_OTP_USE] = "UPDATE otps SET state = 1 WHERE id = ?1 AND state = 0",
+	[Q_OTP_FAIL] = "UPDATE otps SET attempts = attempts + 1, state = CASE"
+		       " WHEN attempts + 1 >= ?2 THEN 2 ELSE 0 END"
+		       " WHERE id = ?1 AND state = 0 RETURNING attempts",
 	[Q_OTP_EXISTS] = "SELECT 1 FROM otps WHERE id = ?1",
-	[Q_OTP_COUNT_MOBILE] = "SELECT count(*) FROM (SELECT 1 FROM otps WHERE"
-			       " mobile = ?1 AND created_at >= ?2 LIMIT ?3)",
-	[Q_OTP_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM otps WHERE"
-			   " client_ip = ?1 AND created_at >= ?2 LIMIT ?3)",
-	[Q_THR_GET] = "SELECT tkey, hits, window_start, locked_until"
-		      " FROM throttles WHERE tkey = ?1",
-	[Q_THR_PUT] = "INSERT INTO throttles (tkey, hits, window_start,"
-		      " locked_until) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tkey)"
-		      " DO UPDATE SET hits = excluded.hits, window_start ="
-		      " excluded.window_start, locked_until ="
-		      " excluded.locked_until",
+	/* One statement decides: ?1 key, ?2 now, ?3 window, ?4 lock_at, ?5
+	 * lock_ms. In the update, bare column names are the row as it was;
+	 * a new window starts when the window ended or a lock was served. */
+	[Q_THR_HIT] =
+		"INSERT INTO throttles (" THR_COLS ") VALUES (?1, 1, ?2, ?2 + ?3,"
+		" CASE WHEN ?4 > 0 AND ?4 <= 1 THEN ?2 + ?5 ELSE 0 END)"
+		" ON CONFLICT (tkey) DO UPDATE SET"
+		" hits = CASE WHEN locked_until > ?2 THEN hits"
+		"  WHEN window_end <= ?2 OR locked_until > 0 THEN 1"
+		"  ELSE hits + 1 END,"
+		" window_start = CASE WHEN locked_until > ?2 THEN window_start"
+		"  WHEN window_end <= ?2 OR locked_until > 0 THEN ?2"
+		"  ELSE window_start END,"
+		" window_end = CASE WHEN locked_until > ?2 THEN window_end"
+		"  WHEN window_end <= ?2 OR locked_until > 0 THEN ?2 + ?3"
+		"  ELSE window_end END,"
+		" locked_until = CASE WHEN locked_until > ?2 THEN locked_until"
+		"  WHEN ?4 > 0 AND (CASE WHEN window_end <= ?2 OR"
+		"  locked_until > 0 THEN 1 ELSE hits + 1 END) >= ?4 THEN ?2 + ?5"
+		"  ELSE 0 END"
+		" RETURNING " THR_COLS,
+	[Q_THR_PEEK] = "SELECT " THR_COLS " FROM throttles WHERE tkey = ?1"
+		       " AND (window_end > ?2 OR locked_until > ?2)",
 	[Q_THR_DEL] = "DELETE FROM throttles WHERE tkey = ?1",
+	[Q_THR_UNDO] = "UPDATE throttles SET hits = hits - 1 WHERE tkey = ?1"
+		       " AND hits > 0 AND window_end > ?2",
+	[Q_SWEEP_OTPS] = "DELETE FROM otps WHERE id IN (SELECT id FROM otps"
+			 " WHERE expires_at <= ?1 LIMIT ?2)",
+	[Q_SWEEP_TOKENS] = "DELETE FROM tokens WHERE hash IN (SELECT hash FROM"
+			   " tokens WHERE expires_at <= ?1 LIMIT ?2)",
+	[Q_SWEEP_SESSIONS] = "DELETE FROM sessions WHERE hash IN (SELECT hash"
+			     " FROM sessions WHERE expires_at <= ?1 OR"
+			     " last_seen <= ?3 LIMIT ?2)",
+	[Q_SWEEP_THROTTLES] = "DELETE FROM throttles WHERE tkey IN (SELECT tkey"
+			      " FROM throttles WHERE window_end <= ?1 AND"
+			      " locked_until <= ?1 LIMIT ?2)",
 	[Q_TOKEN_INSERT] = "INSERT INTO tokens (" TOKEN_COLS ")"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
 	[Q_TOKEN_CONSUME] = "UPDATE tokens SET used_at = ?3 WHERE hash = ?1"
@@ -219,7 +248,7 @@ static const char *const sql[Q_END] = {
 		       " ORDER BY created_at, rowid LIMIT :limit OFFSET :offset",
 	[Q_REQ_COUNT] = "SELECT count(*)" REQ_FILTER,
 	[Q_UP_INSERT] = "INSERT INTO uploads (" UP_COLS ") VALUES (?1, ?2, ?3,"
-			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, ?16, ?13, ?14)",
+			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, ?16, ?13, ?14, ?17)",
 	[Q_UP_GET] = "SELECT " UP_COLS " FROM uploads WHERE id = ?1",
 	[Q_UP_LIST] = "SELECT " UP_COLS " FROM uploads WHERE org_id = ?1"
 		      " ORDER BY created_at DESC, rowid DESC"
@@ -555,6 +584,7 @@ static void rd_user(sqlite3_stmt *st, void *p)
 	C_TEXT(st, 9, u->source);
 	u->created_at = sqlite3_column_int64(st, 10);
 	u->updated_at = sqlite3_column_int64(st, 11);
+	u->email_verified = sqlite3_column_int(st, 12);
 }
 
 static void rd_cred(sqlite3_stmt *st, void *p)
@@ -573,14 +603,13 @@ static void rd_otp(sqlite3_stmt *st, void *p)
 
 	memset(o, 0, sizeof *o);
 	o->id = sqlite3_column_int64(st, 0);
-	C_TEXT(st, 1, o->mobile);
+	C_TEXT(st, 1, o->subject);
 	C_TEXT(st, 2, o->purpose);
 	c_blob(st, 3, o->code_mac, sizeof o->code_mac);
-	C_TEXT(st, 4, o->client_ip);
-	o->created_at = sqlite3_column_int64(st, 5);
-	o->expires_at = sqlite3_column_int64(st, 6);
-	o->attempts = sqlite3_column_int(st, 7);
-	o->state = sqlite3_column_int(st, 8);
+	o->created_at = sqlite3_column_int64(st, 4);
+	o->expires_at = sqlite3_column_int64(st, 5);
+	o->attempts = sqlite3_column_int(st, 6);
+	o->state = sqlite3_column_int(st, 7);
 }
 
 static void rd_throttle(sqlite3_stmt *st, void *p)
@@ -591,7 +620,8 @@ static void rd_throttle(sqlite3_stmt *st, void *p)
 	C_TEXT(st, 0, t->key);
 	t->count = sqlite3_column_int64(st, 1);
 	t->window_start = sqlite3_column_int64(st, 2);
-	t->locked_until = sqlite3_column_int64(st, 3);
+	t->window_end = sqlite3_column_int64(st, 3);
+	t->locked_until = sqlite3_column_int64(st, 4);
 }
 
 static void rd_token(sqlite3_stmt *st, void *p)
@@ -665,6 +695,7 @@ static void rd_upload(sqlite3_stmt *st, void *p)
 	u->lease_until = sqlite3_column_int64(st, 13);
 	u->created_at = sqlite3_column_int64(st, 14);
 	u->updated_at = sqlite3_column_int64(st, 15);
+	C_TEXT(st, 16, u->original_name);
 }
 
 static void rd_outbox(sqlite3_stmt *st, void *p)
@@ -1000,6 +1031,7 @@ static int sq_user_insert(store *s, const store_user *u, int *conflict)
 	B_FIELD(&b, 10, u->source);
 	b_int(&b, 11, u->created_at);
 	b_int(&b, 12, u->updated_at ? u->updated_at : u->created_at);
+	b_int(&b, 13, u->email_verified ? 1 : 0);
 	err = step_done(c, &b, "user_insert");
 	sqs_release(c, Q_USER_INSERT, st);
 	if (err != PV_ECONFLICT)
@@ -1081,6 +1113,23 @@ static void bind_user_filter(struct bnd *b, const void *ctx)
 }
 
 #define USER_Q_MAX 256 /* bytes of search text */
+
+static int sq_user_verify_email(store *s, const char *id, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_VERIFY_EMAIL, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_int(&b, 2, now);
+	return run_change(c, Q_USER_VERIFY_EMAIL, st, &b, "user_verify_email");
+}
 
 static int sq_user_list(store *s, const char *org_id, const char *status,
 			const char *q, store_page pg, store_user **items,
@@ -1231,7 +1280,7 @@ static int sq_otp_insert(store *s, store_otp *o)
 	sqlite3_stmt *st = NULL;
 	int err, own;
 
-	if (!o || !o->mobile[0] || !o->purpose[0])
+	if (!o || !o->subject[0] || !o->purpose[0])
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
 	if (err || (err = sqs_write_begin(c, &own)))
@@ -1240,7 +1289,7 @@ static int sq_otp_insert(store *s, store_otp *o)
 	if (err)
 		goto out;
 	struct bnd b = {st, SQLITE_OK};
-	B_FIELD(&b, 1, o->mobile);
+	B_FIELD(&b, 1, o->subject);
 	B_FIELD(&b, 2, o->purpose);
 	err = step_done(c, &b, "otp_insert");
 	sqs_release(c, Q_OTP_KILL, st);
@@ -1249,13 +1298,11 @@ static int sq_otp_insert(store *s, store_otp *o)
 		goto out;
 	b.st = st;
 	b.rc = SQLITE_OK;
-	B_FIELD(&b, 1, o->mobile);
+	B_FIELD(&b, 1, o->subject);
 	B_FIELD(&b, 2, o->purpose);
 	b_blob(&b, 3, o->code_mac, sizeof o->code_mac);
-	B_FIELD(&b, 4, o->client_ip);
-	b_int(&b, 5, o->created_at);
-	b_int(&b, 6, o->expires_at);
-	b_int(&b, 7, o->attempts);
+	b_int(&b, 4, o->created_at);
+	b_int(&b, 5, o->expires_at);
 	err = step_row(c, &b, "otp_insert");
 	if (err == PV_ENOTFOUND)
 		err = PV_ESTORE;
@@ -1265,6 +1312,7 @@ static int sq_otp_insert(store *s, store_otp *o)
 		err = step_finish(c, st, "otp_insert");
 		if (!err) {
 			o->id = id;
+			o->attempts = 0;
 			o->state = STORE_OTP_LIVE;
 		}
 	}
@@ -1273,136 +1321,159 @@ out:
 	return sqs_write_end(c, own, err);
 }
 
-static int otp_pick(store *s, int q, const char *op, const char *mobile,
-		    const char *purpose, store_otp *out)
+static int sq_otp_last(store *s, const char *subject, const char *purpose,
+		       store_otp *out)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
 	int err;
 
-	if (!mobile || !purpose || !out)
+	if (!subject || !purpose || !out)
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, q, &st)))
+	if (err || (err = stmt(c, Q_OTP_LAST, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	b_text(&b, 1, mobile, NOCAP);
+	b_text(&b, 1, subject, NOCAP);
 	b_text(&b, 2, purpose, NOCAP);
-	err = step_row(c, &b, op);
+	err = step_row(c, &b, "otp_last");
 	if (!err)
 		rd_otp(st, out);
-	sqs_release(c, q, st);
+	sqs_release(c, Q_OTP_LAST, st);
 	return err;
 }
 
-static int sq_otp_live(store *s, const char *mobile, const char *purpose,
-		       store_otp *out)
+/* After a change of a live challenge that touched no row: PV_ECONFLICT
+ * when the challenge exists (no longer live), PV_ENOTFOUND when unknown. */
+static int otp_why_not(struct sqs_conn *c, int64_t id, const char *op)
 {
-	return otp_pick(s, Q_OTP_LIVE, "otp_live", mobile, purpose, out);
-}
-
-static int sq_otp_last(store *s, const char *mobile, const char *purpose,
-		       store_otp *out)
-{
-	return otp_pick(s, Q_OTP_LAST, "otp_last", mobile, purpose, out);
-}
-
-static int sq_otp_update(store *s, int64_t id, int attempts, int state)
-{
-	struct sqs_conn *c;
 	sqlite3_stmt *st;
-	int err;
+	int err = stmt(c, Q_OTP_EXISTS, &st);
 
-	if (state < STORE_OTP_LIVE || state > STORE_OTP_DEAD || attempts < 0)
-		return PV_EINVAL;
-	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, Q_OTP_UPDATE, &st)))
+	if (err)
 		return err;
 	struct bnd b = {st, SQLITE_OK};
 	b_int(&b, 1, id);
-	b_int(&b, 2, attempts);
-	b_int(&b, 3, state);
-	err = run_change(c, Q_OTP_UPDATE, st, &b, "otp_update");
-	if (err != PV_ENOTFOUND)
-		return err;
-	/* Not live any more (used or killed meanwhile), or unknown. */
-	err = stmt(c, Q_OTP_EXISTS, &st);
-	if (err)
-		return err;
-	b.st = st;
-	b.rc = SQLITE_OK;
-	b_int(&b, 1, id);
-	err = step_row(c, &b, "otp_update");
+	err = step_row(c, &b, op);
 	sqs_release(c, Q_OTP_EXISTS, st);
 	return err == PV_OK ? PV_ECONFLICT : err;
 }
 
-/* count(*) of a capped subquery: ?1 key, ?2 since, ?3 cap */
-static int count_capped(store *s, int q, const char *op, const char *key,
-			int64_t since, int64_t cap, int64_t *out)
+static int sq_otp_use(store *s, int64_t id)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
 	int err;
 
-	if (!key || !out || cap < 0)
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OTP_USE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	err = run_change(c, Q_OTP_USE, st, &b, "otp_use");
+	return err == PV_ENOTFOUND ? otp_why_not(c, id, "otp_use") : err;
+}
+
+static int sq_otp_fail(store *s, int64_t id, int max_tries, int *attempts)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (max_tries < 1)
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, q, &st)))
+	if (err || (err = stmt(c, Q_OTP_FAIL, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_int(&b, 2, max_tries);
+	err = step_row(c, &b, "otp_fail");
+	if (!err) {
+		if (attempts)
+			*attempts = sqlite3_column_int(st, 0);
+		err = step_finish(c, st, "otp_fail");
+	}
+	sqs_release(c, Q_OTP_FAIL, st);
+	return err == PV_ENOTFOUND ? otp_why_not(c, id, "otp_fail") : err;
+}
+
+static int sq_throttle_hit(store *s, const char *key, int64_t now,
+			   int64_t window_ms, int64_t lock_at, int64_t lock_ms,
+			   store_throttle *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_throttle t;
+	int err;
+
+	if (!key || !*key || strlen(key) >= STORE_KEY_MAX || window_ms <= 0 ||
+	    lock_at < 0 || lock_ms < 0)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_THR_HIT, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
 	b_text(&b, 1, key, NOCAP);
-	b_int(&b, 2, since);
-	b_int(&b, 3, cap);
-	err = step_row(c, &b, op);
-	if (!err)
-		*out = sqlite3_column_int64(st, 0);
-	else if (err == PV_ENOTFOUND)
-		err = PV_ESTORE; /* a count always has a row */
-	sqs_release(c, q, st);
+	b_int(&b, 2, now);
+	b_int(&b, 3, window_ms);
+	b_int(&b, 4, lock_at);
+	b_int(&b, 5, lock_ms);
+	err = step_row(c, &b, "throttle_hit");
+	if (err == PV_ENOTFOUND)
+		err = PV_ESTORE; /* an upsert returning nothing */
+	if (!err) {
+		rd_throttle(st, &t);
+		err = step_finish(c, st, "throttle_hit");
+		if (!err && out)
+			*out = t;
+	}
+	sqs_release(c, Q_THR_HIT, st);
 	return err;
 }
 
-static int sq_otp_count_mobile(store *s, const char *mobile, int64_t since,
-			       int64_t cap, int64_t *n)
-{
-	return count_capped(s, Q_OTP_COUNT_MOBILE, "otp_count_mobile", mobile,
-			    since, cap, n);
-}
-
-static int sq_otp_count_ip(store *s, const char *ip, int64_t since,
-			   int64_t cap, int64_t *n)
-{
-	return count_capped(s, Q_OTP_COUNT_IP, "otp_count_ip", ip, since, cap, n);
-}
-
-static int sq_throttle_get(store *s, const char *key, store_throttle *out)
-{
-	return get_by_text(s, Q_THR_GET, "throttle_get", key, rd_throttle, out);
-}
-
-static int sq_throttle_put(store *s, const store_throttle *t)
+static int sq_throttle_peek(store *s, const char *key, int64_t now,
+			    store_throttle *out)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
 	int err;
 
-	if (!t || !t->key[0])
+	if (!key || !out)
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, Q_THR_PUT, &st)))
+	if (err || (err = stmt(c, Q_THR_PEEK, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	B_FIELD(&b, 1, t->key);
-	b_int(&b, 2, t->count);
-	b_int(&b, 3, t->window_start);
-	b_int(&b, 4, t->locked_until);
-	err = step_done(c, &b, "throttle_put");
-	sqs_release(c, Q_THR_PUT, st);
+	b_text(&b, 1, key, NOCAP);
+	b_int(&b, 2, now);
+	err = step_row(c, &b, "throttle_peek");
+	if (!err)
+		rd_throttle(st, out);
+	sqs_release(c, Q_THR_PEEK, st);
 	return err;
 }
 
-static int sq_throttle_del(store *s, const char *key)
+static int sq_throttle_undo(store *s, const char *key, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!key)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_THR_UNDO, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	b_int(&b, 2, now);
+	err = step_done(c, &b, "throttle_undo");
+	sqs_release(c, Q_THR_UNDO, st);
+	return err;
+}
+
+static int sq_throttle_clear(store *s, const char *key)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
@@ -1415,8 +1486,54 @@ static int sq_throttle_del(store *s, const char *key)
 		return err;
 	struct bnd b = {st, SQLITE_OK};
 	b_text(&b, 1, key, NOCAP);
-	err = step_done(c, &b, "throttle_del");
+	err = step_done(c, &b, "throttle_clear");
 	sqs_release(c, Q_THR_DEL, st);
+	return err;
+}
+
+/* One bounded delete of the sweep: ?1 before, ?2 max, ?3 (sessions only)
+ * seen before. Adds the rows deleted to *n. */
+static int sweep_one(struct sqs_conn *c, int q, int64_t before, int64_t max,
+		     int64_t seen_before, int64_t *n)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, before);
+	b_int(&b, 2, max);
+	if (q == Q_SWEEP_SESSIONS)
+		b_int(&b, 3, seen_before);
+	err = step_done(c, &b, "sweep");
+	if (!err)
+		*n += sqlite3_changes(c->db);
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_sweep(store *s, int64_t now, int64_t grace_ms, int64_t idle_ms,
+		    int64_t max, int64_t *deleted)
+{
+	struct sqs_conn *c;
+	int64_t n = 0, before = now - grace_ms;
+	int err;
+
+	if (grace_ms < 0 || idle_ms < 0 || max < 1)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (!err)
+		err = sweep_one(c, Q_SWEEP_OTPS, before, max, 0, &n);
+	if (!err)
+		err = sweep_one(c, Q_SWEEP_TOKENS, before, max, 0, &n);
+	if (!err)
+		err = sweep_one(c, Q_SWEEP_SESSIONS, before, max,
+				before - idle_ms, &n);
+	if (!err)
+		err = sweep_one(c, Q_SWEEP_THROTTLES, now, max, 0, &n);
+	if (deleted)
+		*deleted = n;
 	return err;
 }
 
@@ -1733,6 +1850,7 @@ static int sq_upload_insert(store *s, const store_upload *u)
 	b_int(&b, 14, u->updated_at ? u->updated_at : u->created_at);
 	B_FIELD(&b, 15, u->claimed_by);
 	b_int(&b, 16, u->lease_until);
+	B_FIELD(&b, 17, u->original_name);
 	err = step_done(c, &b, "upload_insert");
 	sqs_release(c, Q_UP_INSERT, st);
 	return err;
@@ -2143,6 +2261,7 @@ const struct store_ops sqs_ops = {
 	.user_by_email = sq_user_by_email,
 	.user_by_mobile = sq_user_by_mobile,
 	.user_set_status = sq_user_set_status,
+	.user_verify_email = sq_user_verify_email,
 	.user_list = sq_user_list,
 	.role_add = sq_role_add,
 	.role_list = sq_role_list,
@@ -2150,14 +2269,14 @@ const struct store_ops sqs_ops = {
 	.cred_by_username = sq_cred_by_username,
 	.consent_add = sq_consent_add,
 	.otp_insert = sq_otp_insert,
-	.otp_live = sq_otp_live,
 	.otp_last = sq_otp_last,
-	.otp_update = sq_otp_update,
-	.otp_count_mobile = sq_otp_count_mobile,
-	.otp_count_ip = sq_otp_count_ip,
-	.throttle_get = sq_throttle_get,
-	.throttle_put = sq_throttle_put,
-	.throttle_del = sq_throttle_del,
+	.otp_use = sq_otp_use,
+	.otp_fail = sq_otp_fail,
+	.throttle_hit = sq_throttle_hit,
+	.throttle_peek = sq_throttle_peek,
+	.throttle_undo = sq_throttle_undo,
+	.throttle_clear = sq_throttle_clear,
+	.sweep = sq_sweep,
 	.token_insert = sq_token_insert,
 	.token_consume = sq_token_consume,
 	.session_insert = sq_session_insert,

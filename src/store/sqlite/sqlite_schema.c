@@ -213,8 +213,50 @@ static const char migration_1[] =
 	" at INTEGER NOT NULL"
 	") STRICT;";
 
+/* 2: codes and limits keyed by keyed hashes, never by a number or an
+ * address (live codes and counters are dropped: they last minutes);
+ * counters with their window's end, so that one upsert decides and a
+ * sweep can delete what has ended; proven e-mails (bulk uploads vouch
+ * for theirs; self-registrations prove theirs with the activation link
+ * from now on); the name an uploaded file had (before: the stored name
+ * without its time prefix); indexes for the sweeper. */
+static const char migration_2[] =
+	"DROP TABLE otps;"
+	"CREATE TABLE otps ("
+	" id INTEGER PRIMARY KEY,"
+	" subject TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" code_mac BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" state INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX otps_subject ON otps (subject, purpose, created_at);"
+	"CREATE INDEX otps_expires ON otps (expires_at);"
+
+	"DROP TABLE throttles;"
+	"CREATE TABLE throttles ("
+	" tkey TEXT PRIMARY KEY,"
+	" hits INTEGER NOT NULL,"
+	" window_start INTEGER NOT NULL,"
+	" window_end INTEGER NOT NULL,"
+	" locked_until INTEGER NOT NULL DEFAULT 0"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX throttles_end ON throttles (window_end);"
+
+	"ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE users SET email_verified = 1 WHERE source = 'bulk';"
+
+	"ALTER TABLE uploads ADD COLUMN original_name TEXT NOT NULL DEFAULT '';"
+	"UPDATE uploads SET original_name = substr(file_name, instr(file_name, '_') + 1);"
+
+	"CREATE INDEX sessions_expires ON sessions (expires_at);"
+	"CREATE INDEX sessions_last_seen ON sessions (last_seen);";
+
 const char *const sqs_migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 const int sqs_migrations_n =

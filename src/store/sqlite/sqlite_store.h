@@ -12,4 +12,7 @@
  * database. *out is released with store_close(). Does not migrate. */
 int store_sqlite_open(const char *path, store **out);
 
+/* "sqlite 3.x.y": the library this backend was built with. */
+const char *store_sqlite_version(void);
+
 #endif

@@ -54,7 +54,7 @@ static int setup(void **state)
 	util_strlcpy(org.type, "ministry", sizeof org.type);
 	org.active = 1;
 	org.created_at = org.updated_at = T0;
-	if (f->st->ops->org_upsert(f->st, &org) != PV_OK)
+	if (store_org_upsert(f->st, &org) != PV_OK)
 		return -1;
 	util_uuid(f->u.id);
 	util_strlcpy(f->u.first_name, "Asha", sizeof f->u.first_name);
@@ -65,7 +65,7 @@ static int setup(void **state)
 	util_strlcpy(f->u.status, STORE_USER_ACTIVE, sizeof f->u.status);
 	util_strlcpy(f->u.source, "admin", sizeof f->u.source);
 	f->u.created_at = f->u.updated_at = T0;
-	if (f->st->ops->user_insert(f->st, &f->u, NULL) != PV_OK)
+	if (store_user_insert(f->st, &f->u, NULL) != PV_OK)
 		return -1;
 	f->svc.st = f->st;
 	f->svc.k = &f->k;
@@ -262,16 +262,16 @@ static void test_inactive_user(void **state)
 	assert_int_equal(sess_create(&f->svc, f->u.id, T0, a, csrf), PV_OK);
 	assert_int_equal(sess_create(&f->svc, f->u.id, T0, b, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_OK);
-	assert_int_equal(s->ops->user_set_status(s, f->u.id, STORE_USER_INACTIVE, T0 + 2), PV_OK);
+	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_INACTIVE, T0 + 2), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 3, &se, &u), PV_EDENIED);
 	assert_int_equal(sess_resolve(&f->svc, b, T0 + 3, &se, &u), PV_EDENIED);
 	/* the refusal revoked the session: reactivation does not revive it */
-	assert_int_equal(s->ops->user_set_status(s, f->u.id, STORE_USER_ACTIVE, T0 + 4), PV_OK);
+	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_ACTIVE, T0 + 4), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 5, NULL), PV_ENOTFOUND);
 	/* pending activation is not active either */
 	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 6, a, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 7, NULL), PV_OK);
-	assert_int_equal(s->ops->user_set_status(s, f->u.id, STORE_USER_PENDING, T0 + 8), PV_OK);
+	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_PENDING, T0 + 8), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 9, &se, &u), PV_EDENIED);
 }
 

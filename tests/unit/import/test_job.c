@@ -135,7 +135,7 @@ static store *new_store(void)
 
 	snprintf(url, sizeof url, "sqlite:%s/db%d.sqlite", dir, ++seq);
 	assert_int_equal(store_open(url, &st), PV_OK);
-	assert_int_equal(st->ops->migrate(st), PV_OK);
+	assert_int_equal(store_migrate(st), PV_OK);
 	memset(&o, 0, sizeof o);
 	strcpy(o.id, "o1");
 	strcpy(o.name, "Org \"One\"");
@@ -143,7 +143,7 @@ static store *new_store(void)
 	strcpy(o.type, "department");
 	o.active = 1;
 	o.created_at = o.updated_at = 1;
-	assert_int_equal(st->ops->org_upsert(st, &o), PV_OK);
+	assert_int_equal(store_org_upsert(st, &o), PV_OK);
 	memset(&u, 0, sizeof u);
 	strcpy(u.id, "taken-1");
 	strcpy(u.first_name, "Taken");
@@ -153,11 +153,11 @@ static store *new_store(void)
 	strcpy(u.status, STORE_USER_ACTIVE);
 	strcpy(u.source, "self");
 	u.created_at = 1;
-	assert_int_equal(st->ops->user_insert(st, &u, &conflict), PV_OK);
+	assert_int_equal(store_user_insert(st, &u, &conflict), PV_OK);
 	strcpy(u.id, "taken-2");
 	strcpy(u.email, "Taken2@example.com");
 	strcpy(u.mobile, "9000000002");
-	assert_int_equal(st->ops->user_insert(st, &u, &conflict), PV_OK);
+	assert_int_equal(store_user_insert(st, &u, &conflict), PV_OK);
 	return st;
 }
 
@@ -174,7 +174,7 @@ static void new_upload(store *st, const char *path, store_upload *u)
 	strcpy(u->claimed_by, "w1");
 	u->created_at = util_now_ms();
 	u->lease_until = u->created_at + 60000;
-	assert_int_equal(st->ops->upload_insert(st, u), PV_OK);
+	assert_int_equal(store_upload_insert(st, u), PV_OK);
 }
 
 static void env_init(job_env *e, store *st)
@@ -199,7 +199,7 @@ static char *failures(store *st, const char *id)
 
 	buf_init(&b, 1 << 20);
 	buf_adds(&b, "");
-	assert_int_equal(st->ops->upload_failure_each(st, id, collect, &b), PV_OK);
+	assert_int_equal(store_upload_failure_each(st, id, collect, &b), PV_OK);
 	return buf_steal(&b, NULL);
 }
 
@@ -237,7 +237,7 @@ static void run_rules(imp_format fmt)
 	env_init(&e, st);
 	assert_int_equal(job_run(&e, &u), PV_OK);
 	assert_string_equal(u.status, STORE_UP_FAILED);
-	assert_int_equal(st->ops->upload_get(st, u.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(st, u.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_FAILED);
 	assert_string_equal(got.error, "");
 	assert_int_equal(got.total_records, nsuccess + nfail);
@@ -250,21 +250,21 @@ static void run_rules(imp_format fmt)
 	free(fails);
 	free(want);
 	/* the users as created */
-	assert_int_equal(st->ops->user_by_mobile(st, "9876500015", &usr), PV_OK);
+	assert_int_equal(store_user_by_mobile(st, "9876500015", &usr), PV_OK);
 	assert_string_equal(usr.source, "bulk");
 	assert_string_equal(usr.status, STORE_USER_ACTIVE);
 	assert_string_equal(usr.org_id, "o1");
 	assert_string_equal(usr.position_id, "");
 	assert_int_equal(usr.official_email, 0);
-	assert_int_equal(st->ops->user_by_mobile(st, "9876500016", &usr), PV_OK);
+	assert_int_equal(store_user_by_mobile(st, "9876500016", &usr), PV_OK);
 	assert_int_equal(usr.official_email, 1);
-	assert_int_equal(st->ops->user_by_mobile(st, "9876500018", &usr), PV_OK);
+	assert_int_equal(store_user_by_mobile(st, "9876500018", &usr), PV_OK);
 	assert_string_equal(usr.first_name, "मीरा");
 	assert_string_equal(usr.email, "m18@example.com");
-	assert_int_equal(st->ops->user_by_email(st, "a2@example.com", &usr), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_email(st, "a2@example.com", &usr), PV_ENOTFOUND);
 	/* two welcome messages per user, queued */
 	int64_t queued = 0, failed = 0;
-	assert_int_equal(st->ops->outbox_stats(st, &queued, &failed), PV_OK);
+	assert_int_equal(store_outbox_stats(st, &queued, &failed), PV_OK);
 	assert_int_equal(queued, 2 * nsuccess);
 
 	/* the result file: same format, echoed cells, Status, Error Details */
@@ -325,7 +325,7 @@ static void run_text(const char *text, store_upload *out)
 	new_upload(st, path, out);
 	env_init(&e, st);
 	assert_int_equal(job_run(&e, out), PV_OK);
-	assert_int_equal(st->ops->upload_get(st, out->id, out), PV_OK);
+	assert_int_equal(store_upload_get(st, out->id, out), PV_OK);
 	store_close(st);
 }
 
@@ -410,16 +410,16 @@ static void test_resume(void **state)
 	e.stop = &stop_flag;
 	e.progress = stop_after_two;
 	assert_int_equal(job_run(&e, &ub), PV_ESTOPPED);
-	assert_int_equal(b->ops->upload_get(b, ub.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(b, ub.id, &got), PV_OK);
 	assert_string_equal(got.status, STORE_UP_QUEUED);
 	assert_int_equal(got.success_records + got.failed_records, 6);
 	assert_true(got.cursor >= 7);
 	atomic_store(&stop_flag, 0);
 	/* a worker that lost the lease writes nothing */
-	assert_int_equal(b->ops->upload_claim(b, "w2", util_now_ms(), 60000, &got), PV_OK);
+	assert_int_equal(store_upload_claim(b, "w2", util_now_ms(), 60000, &got), PV_OK);
 	assert_int_equal(job_run(&e, &got), PV_ECONFLICT); /* e.worker is w1 */
 	e.worker = "w2";
-	assert_int_equal(b->ops->upload_get(b, ub.id, &got), PV_OK);
+	assert_int_equal(store_upload_get(b, ub.id, &got), PV_OK);
 	assert_int_equal(got.success_records + got.failed_records, 6);
 	assert_int_equal(job_run(&e, &got), PV_OK);
 	assert_string_equal(got.status, ua.status);
@@ -432,8 +432,8 @@ static void test_resume(void **state)
 	free(fa);
 	free(fb);
 	int64_t qa, qb, f;
-	assert_int_equal(a->ops->outbox_stats(a, &qa, &f), PV_OK);
-	assert_int_equal(b->ops->outbox_stats(b, &qb, &f), PV_OK);
+	assert_int_equal(store_outbox_stats(a, &qa, &f), PV_OK);
+	assert_int_equal(store_outbox_stats(b, &qb, &f), PV_OK);
 	assert_int_equal(qa, qb);
 	store_close(a);
 	store_close(b);

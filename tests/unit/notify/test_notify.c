@@ -1367,7 +1367,7 @@ static void sqlite_wait_idle(store *st, int64_t want_failed, int max_ms)
 	int64_t q = -1, f = -1;
 
 	for (int waited = 0; waited < max_ms; waited += 10) {
-		assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+		assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
 		if (q == 0 && f == want_failed)
 			return;
 		usleep(10000);
@@ -1409,21 +1409,21 @@ static void test_outbox_sqlite(void **state)
 	unlink(db);
 	unlink(path);
 	assert_int_equal(store_open(url, &st), PV_OK);
-	assert_int_equal(st->ops->migrate(st), PV_OK);
+	assert_int_equal(store_migrate(st), PV_OK);
 	assert_int_equal(notify_sms_open(spec, NULL, &sms, err, sizeof err), PV_OK);
 
 	/* an enqueue rolled back with its transaction leaves nothing */
-	assert_int_equal(st->ops->tx_begin(st), PV_OK);
+	assert_int_equal(store_tx_begin(st), PV_OK);
 	assert_int_equal(notify_enqueue(st, "sms", "9876543210", "otp_sms", "en",
 					otp, NULL),
 			 PV_OK);
-	assert_int_equal(st->ops->tx_rollback(st), PV_OK);
-	assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+	assert_int_equal(store_tx_rollback(st), PV_OK);
+	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
 	assert_int_equal(q, 0);
 
 	/* three messages queued while no worker runs (as before a restart):
 	 * two SMS, one e-mail whose transport always fails */
-	assert_int_equal(st->ops->tx_begin(st), PV_OK);
+	assert_int_equal(store_tx_begin(st), PV_OK);
 	assert_int_equal(notify_enqueue(st, "sms", "9876543210", "otp_sms", "hi",
 					otp, &id),
 			 PV_OK);
@@ -1440,13 +1440,13 @@ static void test_outbox_sqlite(void **state)
 					"\"https://x/a?token=T\",\"hours\":24}",
 					NULL),
 			 PV_OK);
-	assert_int_equal(st->ops->tx_commit(st), PV_OK);
+	assert_int_equal(store_tx_commit(st), PV_OK);
 	notify_kick();
-	assert_int_equal(st->ops->outbox_stats(st, &q, &f), PV_OK);
+	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
 	assert_int_equal(q, 3);
 
 	/* a worker of a dead process holds the first SMS for 300 ms */
-	assert_int_equal(st->ops->outbox_claim(st, "dead:1:0", util_now_ms(),
+	assert_int_equal(store_outbox_claim(st, "dead:1:0", util_now_ms(),
 					       300, &m),
 			 PV_OK);
 	assert_int_equal(m.id, id);
@@ -1476,7 +1476,7 @@ static void test_outbox_sqlite(void **state)
 	assert_non_null(strstr(data, "Dear Gita, DoPT"));
 	free(data);
 	/* nothing is claimable any more */
-	assert_int_equal(st->ops->outbox_claim(st, "w", util_now_ms() + 3600000,
+	assert_int_equal(store_outbox_claim(st, "w", util_now_ms() + 3600000,
 					       1000, &m),
 			 PV_ENOTFOUND);
 

@@ -104,16 +104,16 @@ static void test_forms_and_pragmas(void **state)
 	(void)state;
 	snprintf(path, sizeof path, "%s/a.db", dir);
 	assert_int_equal(store_open(path, &s), PV_OK); /* bare path */
-	assert_string_equal(s->ops->name, "sqlite");
-	assert_int_equal(s->ops->migrate(s), PV_OK);
-	assert_int_equal(s->ops->migrate(s), PV_OK);
-	assert_int_equal(s->ops->dir_version(s, &v), PV_OK);
+	assert_string_equal(store_backend_name(s), "sqlite");
+	assert_int_equal(store_migrate(s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	assert_int_equal(store_dir_version(s, &v), PV_OK);
 	store_close(s);
 
 	snprintf(url, sizeof url, "sqlite://%s", path); /* sqlite:///abs */
 	assert_int_equal(store_open(url, &s), PV_OK);
-	assert_int_equal(s->ops->ping(s), PV_OK);
-	assert_int_equal(s->ops->dir_version(s, &v), PV_OK); /* migrated */
+	assert_int_equal(store_ping(s), PV_OK);
+	assert_int_equal(store_dir_version(s, &v), PV_OK); /* migrated */
 	store_close(s);
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -143,10 +143,10 @@ static void test_unmigrated(void **state)
 	(void)state;
 	snprintf(path, sizeof path, "%s/b.db", dir);
 	assert_int_equal(store_open(path, &s), PV_OK);
-	assert_int_equal(s->ops->ping(s), PV_OK);
-	assert_int_equal(s->ops->org_get(s, "x", &o), PV_ESTORE);
-	assert_int_equal(s->ops->migrate(s), PV_OK);
-	assert_int_equal(s->ops->org_get(s, "x", &o), PV_ENOTFOUND);
+	assert_int_equal(store_ping(s), PV_OK);
+	assert_int_equal(store_org_get(s, "x", &o), PV_ESTORE);
+	assert_int_equal(store_migrate(s), PV_OK);
+	assert_int_equal(store_org_get(s, "x", &o), PV_ENOTFOUND);
 	store_close(s);
 	rm_db(path);
 }
@@ -161,7 +161,7 @@ static void *worker_main(void *p)
 	struct worker *w = p;
 	int64_t v;
 
-	w->err = w->s->ops->dir_version(w->s, &v);
+	w->err = store_dir_version(w->s, &v);
 	return NULL;
 }
 
@@ -177,7 +177,7 @@ static void *linger_main(void *p)
 	int64_t v;
 	char c;
 
-	l->err = l->s->ops->dir_version(l->s, &v);
+	l->err = store_dir_version(l->s, &v);
 	if (write(l->ready[1], "x", 1) != 1 || read(l->go[0], &c, 1) != 1)
 		l->err = PV_EIO;
 	return NULL;
@@ -197,13 +197,13 @@ static void test_connections(void **state)
 	snprintf(path, sizeof path, "%s/c.db", dir);
 	for (int round = 0; round < 20; round++) {
 		assert_int_equal(store_open(path, &s[0]), PV_OK);
-		assert_int_equal(s[0]->ops->migrate(s[0]), PV_OK);
+		assert_int_equal(store_migrate(s[0]), PV_OK);
 		store_close(s[0]);
 	}
 	/* Up to 8 stores at once in one thread. */
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(store_open(path, &s[i]), PV_OK);
-		assert_int_equal(s[i]->ops->dir_version(s[i], &v), PV_OK);
+		assert_int_equal(store_dir_version(s[i], &v), PV_OK);
 	}
 	assert_int_equal(store_open(path, &s[8]), PV_ELIMIT);
 	for (int i = 0; i < 8; i++)
