@@ -55,7 +55,7 @@ test('upload an XLSX with good and bad rows, download the result, manage users',
   assert.equal((await page.textContent('#file-error')).trim(), 'Choose a CSV or XLSX file to upload');
 
   const dir = mkdtempSync(path.join(tmpdir(), 'pravesh-upload-'));
-  const file = path.join(dir, 'users-file-upload-test.xlsx');
+  const file = path.join(dir, 'users file-upload test (May).xlsx');
   writeFileSync(file, makeXlsx([
     ['First Name', 'Last Name', 'Email Id', 'Mobile Number'],
     ['Ramesh', 'Kumar', 'ramesh.kumar@doj.gov.in', '9876543210'],
@@ -73,7 +73,7 @@ test('upload an XLSX with good and bad rows, download the result, manage users',
   assert.equal(await row.locator('progress').count(), 0);
   const cells = (await row.locator('td').allTextContents()).map((c) => c.trim());
   assert.match(cells[0], /^[0-9a-f]{8}$/, 'a short id');
-  assert.equal(cells[1], 'users-file-upload-test.xlsx', 'the name as uploaded');
+  assert.equal(cells[1], 'users file-upload test (May).xlsx', 'the name as uploaded');
   // partly failed: FAILED as the SOP says, and what to do about it
   assert.equal(await row.locator('.badge').textContent(), 'FAILED');
   assert.match(cells[2], /2 of 4 rows were not created: download the result file to see why\./);
