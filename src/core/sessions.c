@@ -117,6 +117,7 @@ static int sess_login_tx(store *s, void *ctx)
 		return PV_OK;
 	default:
 		res->status = SESS_LOGIN_FAILED;
+		res->attempts_left = o.status == OTP_INVALID ? o.attempts_left : 0;
 		return PV_OK;
 	}
 	rc = store_user_by_mobile(s, x->mobile, &res->user);

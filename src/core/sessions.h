@@ -40,6 +40,10 @@ enum sess_login {
 typedef struct sess_login_result {
 	enum sess_login status;
 	int64_t retry_after_s;
+	/* SESS_LOGIN_FAILED after a wrong code of a live challenge: the tries
+	 * that code has left (> 0); 0 when there was no live code. The same
+	 * for registered and unknown numbers (both have a challenge). */
+	int attempts_left;
 	store_user user;
 	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 } sess_login_result;

@@ -126,6 +126,33 @@ test('OTP: during the resend wait the message and the timer say the same', async
   await fresh.context().close();
 });
 
+test('login: a wrong code says how many tries are left; after the third a new code is needed, and when', async () => {
+  const page = await page0(slow, '/login');
+  await page.fill('#mobile', '9812300010');
+  await page.click('#login-submit'); // the first press sends the code
+  await page.waitForSelector('#mobile-otp:visible');
+  await page.fill('#mobile-otp', '000000');
+  await page.click('#login-submit');
+  await page.waitForSelector('#mobile-otp[aria-invalid=true]');
+  assert.equal(await errorOf(page, 'mobile-otp'), 'This OTP is not right. You have 2 attempts left.');
+  await page.click('#login-submit');
+  await page.waitForFunction(() => /1 attempt left/.test(document.querySelector('#mobile-otp-error').textContent));
+  assert.equal(await errorOf(page, 'mobile-otp'), 'This OTP is not right. You have 1 attempt left; after that you will need a new OTP.');
+  const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/otp')), page.click('#login-submit')]);
+  assert.equal(resp.status(), 429);
+  const retry = Number(resp.headers()['retry-after']);
+  await page.waitForFunction(() => /can no longer be used/.test(document.querySelector('#mobile-otp-error').textContent));
+  // the wait in the message is the timer's
+  const both = await page.evaluate(() => [document.querySelector('#mobile-otp-error').textContent, document.querySelector('#mobile-otp-timer').textContent]);
+  assert.match(both[0], /^This OTP was not right too many times and can no longer be used\. You can ask for a new OTP in \d+ seconds\.$/);
+  const n = both.map((x) => Number((x.match(/in (\d+) seconds?/) || [])[1]));
+  assert.equal(n[0], n[1], `message and timer agree: ${both}`);
+  assert.ok(n[0] <= retry && n[0] >= retry - 1);
+  assert.equal(await page.isDisabled('#mobile-resend'), true);
+  noProblems(page);
+  await page.context().close();
+});
+
 test('login: an unregistered number is told the code went only if it is registered', async () => {
   const page = await page0(stack, '/login');
   await page.fill('#mobile', '9812300004');
