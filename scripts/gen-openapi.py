@@ -105,8 +105,11 @@ paths = {
                    "429": PROB}, tags=["otp"])},
     "/api/v1/auth/otp": {"post": op(
         "Log in with mobile number and code",
+        desc="A wrong code answers 401 login_failed with attempts_left (the same for registered and unknown numbers); the try that kills the code answers 429 otp_locked with Retry-After: a new code is needed. Too many failed logins for the number: 429 rate_limited.",
         body=obj({"mobile": mobile, "code": S}, ["mobile", "code"]),
-        responses={"200": login, "401": PROB, "403": PROB, "429": PROB}, tags=["sessions"])},
+        responses={"200": login, "401": {"description": "login_failed, with attempts_left when a live code was wrong",
+                                         "content": {"application/problem+json": {"schema": REF("Problem")}}},
+                   "403": PROB, "429": PROB}, tags=["sessions"])},
     "/api/v1/auth/password": {"post": op(
         "Administrators' login with username and password (throttled per username and per address)",
         body=obj({"username": S, "password": S}, ["username", "password"]),
@@ -116,6 +119,11 @@ paths = {
                                        tags=["sessions"], auth=True)},
     "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
                              tags=["sessions"], auth=True)},
+    "/api/v1/site": {"get": op(
+        "What the pages need to know about the site: the learning platform a logged-in user goes on to",
+        desc="learning_url is PRAVESH_LEARNING_URL when it is an http(s) URL, else null.",
+        responses={"200": js(obj({"learning_url": {"type": ["string", "null"]}}, ["learning_url"]))},
+        tags=["operations"])},
     "/api/v1/sso": {"get": op(
         "Whether single sign-on (Parichay) is configured, for the login page's button",
         responses={"200": js(obj({"enabled": B, "name": S}, ["enabled", "name"]))}, tags=["sso"])},
@@ -207,13 +215,14 @@ paths = {
 
 upload = obj({
     "id": S, "file_name": {"type": "string", "description": "<milliseconds since epoch>_<safe original name>"},
+    "original_name": {"type": "string", "description": "the name as the administrator uploaded it (what the pages show)"},
     "format": {"type": "string", "enum": ["csv", "xlsx"]},
     "status": {"type": "string", "enum": ["QUEUED", "IN_PROGRESS", "SUCCESSFUL", "FAILED"]},
     "failed_records": I, "success_records": I,
     "total_records": {"type": "integer", "description": "data rows of the file (known once processing starts)"},
     "error": {"type": ["string", "null"], "description": "why the whole upload failed (unreadable file, missing column, no data rows)"},
     "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}},
-    ["id", "file_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
+    ["id", "file_name", "original_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
      "updated_at"])
 ORGQ = q("org_id", "organisation (spv_admin; an mdo_admin of several)")
 FILE_RESP = lambda d: {"description": d, "content": {

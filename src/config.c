@@ -113,6 +113,8 @@ static const struct cfg_setting cfg_table[] = {
 	  "seconds a login attempt (state, nonce, PKCE verifier) stays valid, at most 600"),
 	I(NULL, "PRAVESH_SSO_TIMEOUT", "10", sso_timeout,
 	  "seconds allowed for each call to the identity provider"),
+	S("learning-url", "PRAVESH_LEARNING_URL", "https://igotkarmayogi.gov.in/", learning_url,
+	  "the learning platform a logged-in user goes on to from the home page (http:// or https://; empty: no link)"),
 	S("bootstrap-admin", "PRAVESH_BOOTSTRAP_ADMIN", NULL, bootstrap_admin,
 	  "serve: when no administrator USERNAME exists, create it as SPV administrator and print its password once"),
 	S("bootstrap-org", "PRAVESH_BOOTSTRAP_ORG", "d-dopt", bootstrap_org,

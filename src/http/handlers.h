@@ -8,6 +8,7 @@
 void api_healthz(http_req *req, http_resp *resp);
 void api_metrics(http_req *req, http_resp *resp);
 void api_openapi(http_req *req, http_resp *resp);
+void api_site(http_req *req, http_resp *resp);
 void api_orgs_search(http_req *req, http_resp *resp);
 void api_orgs_get(http_req *req, http_resp *resp);
 void api_positions_search(http_req *req, http_resp *resp);

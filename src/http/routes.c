@@ -16,6 +16,7 @@ const struct http_route http_routes[] = {
 	{"POST", "/api/v1/auth/password", api_auth_password, AUTH_NONE, "auth_password", NULL},
 	{"POST", "/api/v1/auth/logout", api_auth_logout, AUTH_USER, "auth_logout", NULL},
 	{"GET", "/api/v1/me", api_me, AUTH_USER, "me", NULL},
+	{"GET", "/api/v1/site", api_site, AUTH_NONE, "site", NULL},
 	{"GET", "/api/v1/sso", api_sso_info, AUTH_NONE, "sso_info", NULL},
 	{"GET", "/auth/sso/parichay", api_sso_start, AUTH_NONE, "sso_start", NULL},
 	{"GET", "/auth/sso/parichay/callback", api_sso_callback, AUTH_NONE, "sso_callback", NULL},

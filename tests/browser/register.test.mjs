@@ -108,6 +108,10 @@ test('self-registration, activation by e-mail, OTP login, logout', async () => {
   assert.equal((await page.textContent('#session-name')).trim(), `${USER.first} ${USER.last}`);
   assert.equal((await page.textContent('#session .session-role')).trim(), 'User');
   assert.equal(await page.getAttribute('#profile-link', 'href'), '/profile');
+  // and on to the learning platform
+  await page.waitForSelector('#learning-link:visible');
+  assert.equal(await page.getAttribute('#learning-link', 'href'), 'https://learning.example.gov.in/');
+  assert.equal((await page.textContent('#learning-link')).trim(), 'Go to iGOT Karmayogi');
   await page.click('#session-logout');
   await page.waitForURL(`${stack.url}/login`);
   await page.goto(stack.url + '/');
