@@ -200,7 +200,7 @@ void api_admin_audit(http_req *req, http_resp *resp)
 
 	if (!http_page(req, resp, &pg))
 		return;
-	if ((rc = store_audit_list(s, pg, &items, &n, &total)) != PV_OK) {
+	if ((rc = store_audit_list(s, NULL, pg, &items, &n, &total)) != PV_OK) {
 		http_problem_err(resp, rc);
 		return;
 	}

@@ -254,9 +254,19 @@ static const char migration_2[] =
 	"CREATE INDEX sessions_expires ON sessions (expires_at);"
 	"CREATE INDEX sessions_last_seen ON sessions (last_seen);";
 
+/* 3: when each user last logged in (the SPV's list of administrators);
+ * indexes for the administrators' list and the audit log's filters. */
+static const char migration_3[] =
+	"ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX roles_role_org ON roles (role, org_id);"
+	"CREATE INDEX audit_action ON audit (action_name, id);"
+	"CREATE INDEX audit_actor ON audit (actor_id, id);"
+	"CREATE INDEX audit_at ON audit (at);";
+
 const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 const int sqs_migrations_n =
