@@ -32,7 +32,11 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	util_strlcpy(se.user_id, user_id, sizeof se.user_id);
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
-	return store_session_insert(svc->st, &se);
+	if ((rc = store_session_insert(svc->st, &se)) != PV_OK)
+		return rc;
+	/* every new session is a login: the SPV's list of administrators
+	 * shows when each last logged in */
+	return store_user_logged_in(svc->st, user_id, now);
 }
 
 int sess_resolve(const sess_svc *svc, const char *token, int64_t now,

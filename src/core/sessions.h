@@ -21,7 +21,9 @@ typedef struct sess_svc {
 /* last_seen is written at most this often, so reads stay reads */
 #define SESS_TOUCH_MS 30000
 
-/* Starts a session for user_id; writes the token and the CSRF token. */
+/* Starts a session for user_id and records the login (the user's
+ * last_login_at); writes the token and the CSRF token. Run it inside the
+ * login's transaction when there is one. */
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 		char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
 

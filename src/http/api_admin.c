@@ -188,38 +188,6 @@ out:
 	json_decref(body);
 }
 
-void api_admin_audit(http_req *req, http_resp *resp)
-{
-	store *s = req->app->st;
-	store_audit *items = NULL;
-	store_page pg;
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *arr;
-	int rc;
-
-	if (!http_page(req, resp, &pg))
-		return;
-	if ((rc = store_audit_list(s, NULL, pg, &items, &n, &total)) != PV_OK) {
-		http_problem_err(resp, rc);
-		return;
-	}
-	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *detail = json_loads(items[i].detail, 0, NULL);
-
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-						     (json_int_t)items[i].id, "actor_id",
-						     items[i].actor_id, "action", items[i].action,
-						     "target", items[i].target, "client_ip",
-						     items[i].client_ip, "detail",
-						     detail ? detail : json_object(), "at",
-						     http_time(items[i].at)));
-	}
-	free(items);
-	http_json(resp, 200, http_list(arr, total, pg));
-}
-
 static json_t *ad_user_row(const store_user *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "id", u->id,

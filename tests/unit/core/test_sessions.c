@@ -136,6 +136,20 @@ static void test_create_resolve(void **state)
 	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, tok, csrf), PV_OK);
 }
 
+/* A new session records the login on the user. */
+static void test_create_records_login(void **state)
+{
+	fx *f = *state;
+	char a[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	store_user u;
+
+	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
+	assert_true(u.last_login_at == 0);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 42 * SEC, a, csrf), PV_OK);
+	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
+	assert_true(u.last_login_at == T0 + 42 * SEC);
+}
+
 static void test_idle_timeout(void **state)
 {
 	fx *f = *state;
@@ -324,6 +338,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_create_resolve),
+		T(test_create_records_login),
 		T(test_idle_timeout),
 		T(test_absolute_timeout),
 		T(test_touch_rate),
