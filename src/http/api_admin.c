@@ -254,8 +254,11 @@ void api_mdo_user_status(http_req *req, http_resp *resp)
 	}
 	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id,
 			     http_has_role(req, "spv_admin", NULL), req->ip, util_now_ms(), &u);
-	if (rc == PV_EDENIED)
+	if (rc == PV_EDENIED && strcmp(req->user.id, http_param(req, "id")) == 0)
 		http_problem(resp, 403, "forbidden", "You cannot change your own status.", NULL);
+	else if (rc == PV_EDENIED)
+		http_problem(resp, 403, "admin_status_spv_only",
+			     "Only an SPV administrator changes an administrator's status.", NULL);
 	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
 	else if (rc != PV_OK)

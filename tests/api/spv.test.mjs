@@ -69,8 +69,14 @@ test('the MDO administrators: organisation, name, username, status, last login; 
 test('only an SPV administrator changes an MDO administrator\'s status; deactivation ends their sessions', async () => {
   const list = (await get('/api/v1/admin/mdo-admins?org_id=d-doj')).body.items;
   const id = list[0].id;
-  // the MDO administrator cannot, through either endpoint
+  // an MDO administrator cannot, through either endpoint, even in their own organisation
   assert.equal((await send('POST', `/api/v1/admin/mdo-admins/${id}/status`, { status: 'inactive' }, 'doj')).status, 403);
+  admin('mdo', 'mdo.doj2', 'd-doj', '6000000204', 'mdo.doj2@doj.gov.in', 'Ravi', 'Kumar');
+  tokens.doj2 = await login('mdo.doj2');
+  const other = await send('POST', `/api/v1/mdo/users/${id}/status`, { status: 'inactive' }, 'doj2');
+  assert.equal(other.status, 403);
+  assert.equal(other.body.code, 'admin_status_spv_only');
+  assert.equal((await send('POST', `/api/v1/mdo/users/${id}/status`, { status: 'inactive' }, 'doj')).body.code, 'forbidden', 'oneself');
   let r = await send('POST', `/api/v1/admin/mdo-admins/${id}/status`, { status: 'inactive' });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.status, 'inactive');

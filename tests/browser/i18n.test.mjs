@@ -67,7 +67,7 @@ test('every key the pages and scripts name exists', () => {
   for (const f of files(path.join(root, 'web/js'), '.js')) {
     const s = readFileSync(f, 'utf8');
     // t('key'), tn('key'), i18n: 'key', setText(x, 'key'), key: 'key'
-    for (const m of s.matchAll(/(?:\bt|\btn|i18n:|setText\([^,]+,|\bkey:|\berrKey\()\s*\(?\s*'([a-z_]+\.[a-z_.]+)'/g)) {
+    for (const m of s.matchAll(/(?:\bt|\btn|i18n:|setText\([^,]+,|\bkey:|\berrKey\()\s*\(?\s*'([a-z_]+\.[a-z_.]+)'(?!\s*\+)/g)) {
       const k = m[1];
       if (!(k in en) && !(`${k}.other` in en)) missing.push(`${path.basename(f)}: ${k}`);
     }

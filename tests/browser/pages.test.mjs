@@ -237,6 +237,6 @@ test('SPV administration', async () => {
       assert.match(await p.textContent('#requests'), /Directorate of Vigilance/);
       await p.click('#requests summary >> nth=0');
     },
-    states: [tab('directory'), tab('admins'), tab('audit')],
+    states: [tab('directory'), tab('positions'), tab('admins'), tab('audit')],
   });
 });

@@ -57,8 +57,10 @@ try {
     { name: 'mdo-uploads', path: '/mdo#uploads', login: 'mdo.doj', act: async (p) => { await p.waitForSelector('#uploads-table tbody tr td'); } },
     { name: 'mdo-confirm', path: '/mdo', login: 'mdo.doj', act: async (p) => { await p.waitForSelector('#active-table tbody button'); await p.click('#active-table tbody button >> nth=0'); await p.waitForSelector('dialog[open]'); } },
     { name: 'spv-requests', path: '/spv', login: 'spv', act: async (p) => { await p.waitForSelector('#requests article'); await p.click('#requests summary >> nth=0'); } },
-    { name: 'spv-directory', path: '/spv#directory', login: 'spv' },
-    { name: 'spv-admins', path: '/spv#admins', login: 'spv' },
+    { name: 'spv-directory', path: '/spv#directory', login: 'spv', act: async (p) => { await p.waitForSelector('#orgs-table tbody tr td'); } },
+    { name: 'spv-directory-open', path: '/spv#directory', login: 'spv', act: async (p) => { await p.waitForSelector('#orgs-table tbody tr td'); await p.fill('#orgs-q', 'law and justice'); await p.locator('#orgs-table button.org-open', { hasText: 'Ministry of Law and Justice' }).click(); await p.waitForFunction(() => /Ministry of Law/.test(document.querySelector('#orgs-crumbs').textContent)); await p.locator('#orgs-table tbody tr', { hasText: 'Department of Justice' }).locator('button', { hasText: /Edit|संपादित/ }).click(); } },
+    { name: 'spv-positions', path: '/spv#positions', login: 'spv', act: async (p) => { await p.waitForSelector('#pos-table tbody tr td'); } },
+    { name: 'spv-admins', path: '/spv#admins', login: 'spv', act: async (p) => { await p.waitForSelector('#admins-table tbody tr td'); } },
     { name: 'spv-audit', path: '/spv#audit', login: 'spv', act: async (p) => { await p.waitForSelector('#audit-table tbody tr td'); } },
   ];
   for (const pg of pages) {
