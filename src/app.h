@@ -15,6 +15,7 @@ struct reg_svc;
 struct rq_svc;
 struct directory;
 struct sso;
+struct http_pages;
 
 typedef struct app {
 	const pv_config *cfg;
@@ -28,6 +29,7 @@ typedef struct app {
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
 	struct sso *sso; /* single sign-on; NULL when off */
+	struct http_pages *pages; /* the web pages, prepared once */
 } app;
 
 #endif

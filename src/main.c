@@ -30,6 +30,7 @@
 #include "import/job.h"
 #include "notify/notify.h"
 #include "http/metrics.h"
+#include "http/pages.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -454,6 +455,10 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot start the outbox workers\n");
 		goto out;
 	}
+	if (http_pages_open(cfg->web_root, &a.pages, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		goto out;
+	}
 	metrics_add_source(main_outbox_metrics, &a);
 	metrics_add_source(main_notify_metrics, nrt);
 	metrics_add_source(main_otp_metrics, NULL);
@@ -503,6 +508,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	rc = 0;
 out:
 	http_server_stop(srv);
+	http_pages_free(a.pages);
 	job_workers_stop(jw);
 	notify_stop(nrt);
 	sso_free(a.sso);

@@ -52,7 +52,8 @@ typedef struct http_req {
 typedef struct http_resp {
 	int status;
 	const char *ctype;
-	char *body; /* malloc'd, owned by the response */
+	char *body; /* malloc'd, owned by the response, unless body_static */
+	int body_static; /* body lives as long as the server (prepared pages) */
 	size_t len;
 	int fd; /* >= 0: send this file (owned) of fd_size bytes */
 	uint64_t fd_size;
@@ -126,8 +127,6 @@ int http_server_start(app *a, http_server **out, unsigned *port_out);
 /* Stops accepting, lets in-flight requests finish, frees. */
 void http_server_stop(http_server *srv);
 
-/* Static files under the web root; answers 404 problem when absent. */
-void http_static(http_req *req, http_resp *resp);
 
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "http/metrics.h"
+#include "http/pages.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -95,7 +96,8 @@ static http_req *srv_req_new(app *a, struct MHD_Connection *c,
 
 static void srv_resp_free(http_resp *resp)
 {
-	free(resp->body);
+	if (!resp->body_static)
+		free(resp->body);
 	for (size_t i = 0; i < resp->nhdr; i++)
 		free(resp->hval[i]);
 	if (resp->fd >= 0)
@@ -113,6 +115,9 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 		mr = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
 		if (mr)
 			resp->fd = -1; /* MHD closes it */
+	} else if (resp->body_static) {
+		mr = MHD_create_response_from_buffer(resp->len, resp->body,
+						      MHD_RESPMEM_PERSISTENT);
 	} else {
 		mr = MHD_create_response_from_buffer(resp->len, resp->body,
 						      MHD_RESPMEM_MUST_FREE);
@@ -163,6 +168,9 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 			http_add_header(resp, "Allow", req->allowed);
 		} else if (!api && get) {
 			http_static(req, resp);
+		} else if (!api) {
+			/* JSON problems are for /api/; a person gets a page */
+			http_not_found_page(req, resp);
 		} else {
 			http_problem(resp, 404, "not_found",
 				     "There is nothing at this address.", NULL);

@@ -30,15 +30,17 @@ async function page0(s = stack, path = '/register') {
 }
 
 const errorOf = async (page, id) => (await page.textContent(`#${id}-error`)).trim();
+// Waits until the error of field id says text (the pages answer asynchronously).
+const errorIs = (page, id, text) => page.waitForFunction(([i, t]) => document.getElementById(i + '-error')?.textContent.trim() === t, [id, text]);
 
 test('registration: the mobile number says what is wrong with it, before and after SIGN UP', async () => {
   const page = await page0();
   // Send OTP with nothing typed: no code was sent, so none is asked for
   await page.click('#mobile-send');
-  assert.equal(await errorOf(page, 'mobile'), 'Enter your mobile number');
+  await errorIs(page, 'mobile', 'Enter your mobile number');
   await page.click('#signup');
   await page.waitForSelector('.error-summary:not([hidden])');
-  assert.equal(await errorOf(page, 'mobile'), 'Enter your mobile number');
+  await errorIs(page, 'mobile', 'Enter your mobile number');
 
   // a number typed but no code asked for
   await page.fill('#mobile', '9812300001');
@@ -210,7 +212,7 @@ test('after a verified number the focus goes to the next step', async () => {
   await page.waitForSelector('#mobile-otp-status.ok');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'sector-center');
   // on a request page the next step is the name asked for
-  const rq = await page0(stack, '/request?kind=position');
+  const rq = await page0(stack, '/request-position');
   await rq.fill('#mobile', '9812300008');
   const m2 = await nextMessage(stack.sms, '9812300008', () => rq.click('#mobile-send'));
   await rq.fill('#mobile-otp', codeOf(m2.message));
@@ -235,7 +237,7 @@ test('"Request for help": links named by their targets, and the verification kep
   await page.click('#mobile-verify');
   await page.waitForSelector('#mobile-otp-status.ok');
   await pos.click();
-  await page.waitForURL(/\/request\?kind=position/);
+  await page.waitForURL(/\/request-position/);
   await ready(page);
   await page.click('a:has-text("Back to Register")');
   await page.waitForURL(/\/register$/);

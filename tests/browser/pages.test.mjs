@@ -138,7 +138,7 @@ test('register, empty and with errors shown', async () => {
 
 test('requests for a position and an organisation', async () => {
   // one page for both kinds: the organisation's fields only for organisations
-  await checkPage('request-position', '/request?kind=position&name=Data%20Steward', {
+  await checkPage('request-position', '/request-position?name=Data%20Steward', {
     then: async (p) => {
       assert.equal(await p.inputValue('#name'), 'Data Steward');
       assert.equal((await p.textContent('h1')).trim(), 'Request to add position');
@@ -147,12 +147,22 @@ test('requests for a position and an organisation', async () => {
       assert.equal(await p.locator('#parent').isVisible(), false);
     },
   });
-  await checkPage('request-organisation', '/request?kind=organisation', {
+  await checkPage('request-organisation', '/request-organisation', {
     then: async (p) => {
       assert.equal((await p.textContent('h1')).trim(), 'Request to add organisation');
-      assert.equal((await p.textContent('label[for=name]')).trim(), 'Organisation');
+      assert.equal((await p.innerText('label[for=name]')).trim(), 'Organisation');
       assert.equal(await p.locator('#sector-group').isVisible(), true);
       assert.equal(await p.locator('#parent').isVisible(), true);
+    },
+  });
+});
+
+test('an unknown page: the 404 page in the chosen language, with the way home', async () => {
+  await checkPage('notfound', '/no-such-page', {
+    axeHindi: true,
+    then: async (p) => {
+      assert.equal((await p.textContent('h1')).trim(), 'Page not found');
+      assert.equal(await p.getAttribute('a[data-i18n="nf.home"]', 'href'), '/');
     },
   });
 });

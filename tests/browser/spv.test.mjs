@@ -43,7 +43,7 @@ test('a position requested in the browser', async () => {
   await page.waitForSelector('#position-listbox:visible');
   assert.match(await page.textContent('#position-listbox'), /No matches/);
   await page.click('#request-position-link');
-  await page.waitForURL(/\/request\?kind=position&name=chief/);
+  await page.waitForURL(/\/request-position\?name=chief/);
   await ready(page);
   assert.equal(await page.inputValue('#full_name'), 'Kiran Rao');
   assert.equal(await page.inputValue('#email'), 'kiran.rao@example.com');

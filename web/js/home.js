@@ -30,8 +30,7 @@ function render() {
   const roles = user.roles || [];
   if (roles.some((r) => r.role === 'mdo_admin')) links.push(el('a', { class: 'button secondary', href: '/mdo', i18n: 'home.mdo' }));
   if (roles.some((r) => r.role === 'spv_admin')) links.push(el('a', { class: 'button secondary', href: '/spv', i18n: 'home.spv' }));
-  $('#admin-links').replaceChildren(...links);
-  $('#admin-links').hidden = !links.length;
+  $('#home-links').replaceChildren($('#profile-link'), ...links);
 }
 
 if (user) {

@@ -47,14 +47,14 @@ function restore() {
 // "Request for help" carries what was typed, so the request form starts
 // with it.
 function updateHelpLinks() {
-  const p = new URLSearchParams({ kind: 'position' });
+  const p = new URLSearchParams();
   const pos = $('#position').value.trim();
   if (pos && !position.value) p.set('name', pos);
-  $('#request-position-link').href = '/request?' + p;
-  const o = new URLSearchParams({ kind: 'organisation' });
+  $('#request-position-link').href = '/request-position' + (p.size ? '?' + p : '');
+  const o = new URLSearchParams();
   const on = $('#org').value.trim();
   if (on && !org.value) o.set('name', on);
-  $('#request-org-link').href = '/request?' + o;
+  $('#request-org-link').href = '/request-organisation' + (o.size ? '?' + o : '');
 }
 
 restore();

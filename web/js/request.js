@@ -1,26 +1,20 @@
 // The SOP's "Request to add position" and "Request to add organisation"
-// screens, one page (/request?kind=position|organisation): full name,
-// e-mail, mobile with OTP, the name asked for, details and the
-// declaration; for an organisation also Center/State and its parent.
-// Starts with what was typed on the Register page.
-import { init, currentLang, titleState } from './i18n.js';
+// screens: one form (web/partials/request-form.html) and this script for
+// both, the kind given by the page (<main data-kind>): full name, e-mail,
+// mobile with OTP, the name asked for, details and the declaration; for an
+// organisation also Center/State and its parent. Starts with what was
+// typed on the Register page.
+import { init, currentLang } from './i18n.js';
 import { post } from './api.js';
-import { $, $$, showApiError, clearErrors, busy, getParam } from './ui.js';
+import { $, showApiError, clearErrors, busy, getParam } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox } from './directory.js';
 
-const kind = getParam('kind') === 'organisation' ? 'organisation' : 'position';
+const kind = $('main').dataset.kind === 'organisation' ? 'organisation' : 'position';
 const form = $('#req-form');
-// the page's words for this kind, before the translation is applied
-for (const e of $$('[data-i18n-kind]')) {
-  const [pos, org] = e.dataset.i18nKind.split('|');
-  e.dataset.i18n = kind === 'organisation' ? org : pos;
-}
-for (const e of $$('[data-kind]')) e.hidden = e.dataset.kind !== kind;
 $('#name').dataset.msg = kind === 'organisation' ? 'org_name' : 'position_name';
 
 await init();
-titleState();
 
 const otp = new Otp({ mobile: $('#mobile'), sendButton: $('#mobile-send'), purpose: 'request' });
 const sector = () => (form.querySelector('input[name=sector]:checked') || {}).value || '';
@@ -59,6 +53,7 @@ form.addEventListener('submit', async (e) => {
   try {
     await post('/api/v1/requests', body);
     $('#req-view').hidden = true;
+    form.hidden = true;
     const done = $('#req-done');
     done.hidden = false;
     done.focus();

@@ -651,7 +651,7 @@ function renderAudit() {
         cell('col.audit_action', { text: has('audit.' + a.action) ? t('audit.' + a.action) : a.action }),
         cell('col.target', { class: 'wrap' }, kind ? el('span', { class: 'hint block', text: kind }) : null, what),
         cell('col.detail', {}, detailList(a)),
-        cell('col.address', { class: 'wrap', text: a.client_ip || '—' }));
+        cell('col.address', { class: 'nowrap', text: a.client_ip || '—' }));
     }));
   }
   pager($('#audit-pager'), auditState, r.total, loadAudit, PER_PAGE);
