@@ -22,6 +22,7 @@
 #include "import/reader.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/util.h"
 
 int cmd_import(pv_config *cfg, const char **pos, size_t npos);
@@ -128,6 +129,10 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	}
 	if (!org || !*org || !file)
 		return imp_usage();
+	/* on a terminal the progress line is rewritten in place: the JSON
+	 * log lines of a normal run would break it (warnings still show) */
+	if (isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0)
+		log_set_level(LOG_WARN);
 	/* a file that is not there, or not CSV or XLSX, is a usage error:
 	 * nothing is recorded */
 	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
@@ -150,8 +155,11 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	if ((rc = store_org_get(st, org, &o)) != PV_OK) {
-		fprintf(stderr, "pravesh: %s\n", rc == PV_ENOTFOUND ? "no organisation with this id"
-								    : pv_strerror(rc));
+		if (rc == PV_ENOTFOUND)
+			fprintf(stderr, "pravesh: no organisation with id %s (find ids with `pravesh orgs "
+					"search TEXT`)\n", org);
+		else
+			fprintf(stderr, "pravesh: cannot read organisation %s: %s\n", org, pv_strerror(rc));
 		code = rc == PV_ENOTFOUND ? 2 : 1;
 		goto out;
 	}
@@ -196,14 +204,15 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: the import stopped: %s\n", pv_strerror(rc));
+		fprintf(stderr, "pravesh: the import of %s stopped (upload %s): %s\n", file, u.id,
+			pv_strerror(rc));
 		goto out;
 	}
 	printf("upload %s: %s, %lld rows, %lld created, %lld failed\n", u.id, u.status,
 	       (long long)u.total_records, (long long)u.success_records,
 	       (long long)u.failed_records);
 	if (u.error[0]) {
-		printf("error: %s\n", u.error);
+		printf("%s: nothing imported: %s\n", file, u.error);
 	} else {
 		if (result)
 			util_strlcpy(res_path, result, sizeof res_path);
@@ -217,7 +226,10 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		}
 		printf("result file: %s\n", res_path);
 	}
-	printf("welcome messages are in the outbox; `pravesh serve` delivers them\n");
+	/* only users created get a welcome */
+	if (u.success_records > 0)
+		printf("%lld welcome messages are in the outbox; `pravesh serve` delivers them\n",
+		       (long long)u.success_records);
 	code = strcmp(u.status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
 out:
 	store_close(st);
