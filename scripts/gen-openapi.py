@@ -222,8 +222,11 @@ paths = {
                 q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
         responses={"200": js(obj({"items": {"type": "array", "items": obj({
             "id": I, "at": {"type": "string", "format": "date-time"}, "action": S,
+            "actor_id": {"type": "string", "description": "as recorded; empty for the command line"},
             "actor": {"type": ["object", "null"], "properties": {"id": S, "name": S, "username": S}},
-            "target": obj({"id": S, "kind": {"type": "string", "enum": ["request", "organisation", "position", "user", "upload", ""]}, "name": S}),
+            "target": {"type": "string", "description": "the id as recorded"},
+            "target_kind": {"type": "string", "enum": ["request", "organisation", "position", "user", "upload", ""]},
+            "target_name": S,
             "client_ip": S, "detail": {"type": "object"},
             "names": {"type": "object", "additionalProperties": S, "description": "names of the organisation and position ids in detail"}})},
             "total": I, "page": I, "per_page": I})), "400": PROB},

@@ -602,7 +602,7 @@ out:
 static const struct main_cmd main_cmds[] = {
 	{"serve", NULL, cmd_serve, "serve",
 	 "migrate the store if needed and serve the web pages and the API",
-	 "  every setting below `pravesh help` applies (--listen, --db, --sms, ...)\n"},
+	 "  every setting: see below\n"},
 	{"migrate", NULL, cmd_migrate, "migrate",
 	 "bring the store's schema up to date and exit",
 	 "  --db URL                the store (PRAVESH_DB)\n"},
@@ -686,7 +686,11 @@ int main(int argc, char **argv)
 			printf("usage: pravesh %s\n  %s\n", c->usage, c->help);
 			if (c->options)
 				printf("options:\n%s", c->options);
-			printf("Settings such as --db and --log: `pravesh help`.\n");
+			/* serve takes every setting: they are its options */
+			if (c->fn == cmd_serve)
+				config_print_help(stdout);
+			else
+				printf("Settings such as --db and --log: `pravesh help`.\n");
 			return 0;
 		}
 		return c->fn(&cfg, pos + used, npos - used);

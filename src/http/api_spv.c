@@ -391,11 +391,13 @@ static json_t *sp_audit_json(store *s, directory *dir, const store_audit *a)
 	if (a->actor_id[0])
 		actor = json_pack("{s:s, s:s, s:s}", "id", a->actor_id, "name", v.actor_name,
 				  "username", v.actor_username);
-	doc = json_pack("{s:I, s:o, s:s, s:o, s:{s:s, s:s, s:s}, s:s, s:o, s:o}", "id",
-			(json_int_t)a->id, "at", http_time(a->at), "action", a->action, "actor",
-			actor, "target", "id", a->target, "kind", v.target_kind, "name",
-			v.target_name, "client_ip", a->client_ip, "detail",
-			json_is_object(detail) ? detail : json_object(), "names",
+	/* actor_id and target as before; actor, target_kind and target_name
+	 * for people */
+	doc = json_pack("{s:I, s:o, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+			(json_int_t)a->id, "at", http_time(a->at), "action", a->action,
+			"actor_id", a->actor_id, "actor", actor, "target", a->target, "target_kind",
+			v.target_kind, "target_name", v.target_name, "client_ip", a->client_ip,
+			"detail", json_is_object(detail) ? detail : json_object(), "names",
 			v.names ? v.names : json_object());
 	if (!json_is_object(detail))
 		json_decref(detail);

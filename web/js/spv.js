@@ -624,7 +624,9 @@ function detailValue(key, v, names) {
 }
 
 function detailList(a) {
-  const entries = Object.entries(a.detail || {}).filter(([k]) => k !== 'file_name');
+  // the stored file name, and the name the record already shows, are left out
+  const shown = a.target_kind === 'upload' ? 'original_name' : '';
+  const entries = Object.entries(a.detail || {}).filter(([k]) => k !== 'file_name' && k !== shown);
   if (!entries.length) return '';
   return el('dl', { class: 'detail-list' }, ...entries.flatMap(([k, v]) => [
     el('dt', { text: has('auditkey.' + k) ? t('auditkey.' + k) : k }),
@@ -643,8 +645,8 @@ function renderAudit() {
       const who = a.actor
         ? [a.actor.name || a.actor.id, a.actor.username ? el('span', { class: 'hint block', text: a.actor.username }) : null]
         : [t(a.detail && a.detail.via === 'cli' ? 'audit.by_cli' : 'audit.by_system')];
-      const kind = a.target && a.target.kind ? t('audit.kind_' + a.target.kind) : '';
-      const what = a.target && a.target.name ? a.target.name : (a.target ? a.target.id : '');
+      const kind = a.target_kind ? t('audit.kind_' + a.target_kind) : '';
+      const what = a.target_name || a.target || '';
       return el('tr', {},
         cell('col.time', { class: 'date', text: fmtDate(a.at) }),
         cell('col.actor', {}, ...who),
