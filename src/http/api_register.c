@@ -21,12 +21,16 @@ void api_registrations(http_req *req, http_resp *resp)
 	static const char *const strs[] = {"first_name", "last_name", "position_id", "email",
 					   "mobile", "verification_token", "org_id", NULL};
 	app *a = req->app;
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	reg_input in;
 	field_errs fe;
 	store_user u;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body || !http_check_strings(body, strs, resp))
 		goto out;
 	memset(&in, 0, sizeof in);
@@ -57,9 +61,13 @@ out:
 
 void api_activation(http_req *req, http_resp *resp)
 {
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body)
 		return;
 	rc = reg_activate(req->app->reg, http_jstr(body, "token"), util_now_ms());
@@ -77,9 +85,13 @@ void api_activation(http_req *req, http_resp *resp)
 
 void api_activation_resend(http_req *req, http_resp *resp)
 {
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body)
 		return;
 	rc = reg_resend(req->app->reg, http_jstr(body, "email"), http_lang(req, body), util_now_ms());
@@ -104,12 +116,16 @@ void api_requests_submit(http_req *req, http_resp *resp)
 {
 	static const char *const strs[] = {"kind", "full_name", "email", "mobile", "verification_token",
 					   "name", "details", "sector", "parent_id", NULL};
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	rq_input in;
 	field_errs fe;
 	store_request r;
 	int rc, existing = 0;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body || !http_check_strings(body, strs, resp))
 		goto out;
 	memset(&in, 0, sizeof in);

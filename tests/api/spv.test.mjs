@@ -25,7 +25,7 @@ function admin(role, username, org, mobile, email, first = 'Test', last = 'Admin
 }
 
 async function login(username) {
-  const r = await req(srv.url, 'POST', '/api/v1/auth/password', { json: { username, password: PW } });
+  const r = await srv.adminLogin(username, PW);
   assert.equal(r.status, 200, r.text);
   return r.body.token;
 }
@@ -34,7 +34,9 @@ const get = (p, who = 'spv') => req(srv.url, 'GET', p, { bearer: tokens[who] });
 const send = (method, p, json, who = 'spv') => req(srv.url, method, p, { json, bearer: tokens[who] });
 
 before(async () => {
-  srv = await startServer();
+  const d = mkdtempSync(path.join(tmpdir(), 'pravesh-spv-'));
+  // logins one after another: no resend wait for the second-factor codes
+  srv = await startServer({ env: { PRAVESH_SMS: `file:${path.join(d, 'sms.jsonl')}`, PRAVESH_OTP_RESEND: '0' } });
   admin('spv', 'spv.one', null, '6000000201', 'spv.one@nic.in', 'Sita', 'Ram');
   admin('mdo', 'mdo.doj', 'd-doj', '6000000202', 'mdo.doj@doj.gov.in', 'Meera', 'Iyer');
   admin('mdo', 'mdo.dopt', 'd-dopt', '6000000203', 'mdo.dopt@dopt.gov.in', 'Arjun', 'Das');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launch, open, ready, quiet, noProblems, noOverflow, startStack, createAdmin, PHONE } from './lib/browser.mjs';
+import { launch, open, ready, quiet, noProblems, noOverflow, startStack, createAdmin, adminLoginPage, adminLoginApi, PHONE } from './lib/browser.mjs';
 import { makeXlsx, readXlsx } from './lib/xlsx.mjs';
 
 let stack, browser;
@@ -29,11 +29,7 @@ async function download(page, click) {
 
 test('upload an XLSX with good and bad rows, download the result, manage users', async () => {
   const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
-  await page.goto(stack.url + '/admin-login');
-  await ready(page);
-  await page.fill('#username', 'mdo.doj');
-  await page.fill('#password', PW);
-  await page.click('#alogin-submit');
+  await adminLoginPage(page, stack, 'mdo.doj', PW);
   await page.waitForURL(`${stack.url}/mdo`);
   await ready(page);
 
@@ -137,8 +133,7 @@ test('upload an XLSX with good and bad rows, download the result, manage users',
 // 1280 px as a table that fits, at 390 px as cards with the column names.
 test('the tables fit at 1280 px and stack at 390 px with every column and action', async () => {
   const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
-  const r = await page.context().request.post(`${stack.url}/api/v1/auth/password`, { data: { username: 'mdo.doj', password: PW } });
-  assert.equal(r.status(), 200);
+  await adminLoginApi(page.context().request, stack, 'mdo.doj', PW);
   await page.goto(`${stack.url}/mdo`);
   await ready(page);
   for (const tab of ['active', 'uploads']) {
@@ -175,8 +170,7 @@ test('the tables fit at 1280 px and stack at 390 px with every column and action
 // played from a script, so that each step is seen.
 test('a running upload shows a progress bar that moves and then goes', async () => {
   const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
-  const r = await page.context().request.post(`${stack.url}/api/v1/auth/password`, { data: { username: 'mdo.doj', password: PW } });
-  assert.equal(r.status(), 200);
+  await adminLoginApi(page.context().request, stack, 'mdo.doj', PW);
   const base = { id: 'b7c4d1e2-0000-4000-8000-000000000001', file_name: '1796132378115_staff.csv', original_name: 'staff list (May).csv', format: 'csv', error: null, created_at: '2026-12-01T10:00:00.000Z', updated_at: '2026-12-01T10:00:05.000Z' };
   const steps = [
     { status: 'QUEUED', total_records: 0, success_records: 0, failed_records: 0 },

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { req } from '../api/lib/server.mjs';
 import { nextMessage, codeOf } from '../api/lib/sms.mjs';
-import { launch, open, ready, quiet, setLang, startStack, createAdmin, PHONE, DESKTOP } from './lib/browser.mjs';
+import { launch, open, ready, quiet, startStack, createAdmin, adminLoginApi, PHONE, DESKTOP } from './lib/browser.mjs';
 import { makeXlsx } from './lib/xlsx.mjs';
 
 const OUT = path.resolve(process.argv[2] || 'tests/browser/screenshots/all');
@@ -32,8 +32,10 @@ try {
     assert.equal(r.status, 201, r.text);
   }
   // an upload with good and bad rows, through the API as the MDO administrator
-  const login = await req(stack.url, 'POST', '/api/v1/auth/password', { json: { username: 'mdo.doj', password: PW } });
-  const token = login.body.token;
+  const { request: pwRequest } = await import('playwright-core');
+  const api = await pwRequest.newContext();
+  const { token } = await adminLoginApi(api, stack, 'mdo.doj', PW);
+  await api.dispose();
   const rows = [['First Name', 'Last Name', 'Email Id', 'Mobile Number']];
   for (let i = 0; i < 30; i++) rows.push([`Person${String.fromCharCode(65 + (i % 26))}`, 'Kumar', `person${i}@doj.gov.in`, `97000000${String(i).padStart(2, '0')}`]);
   rows.push(['Bad', 'Row', 'not an email', '123']);
@@ -69,8 +71,7 @@ try {
       for (const [w, vp] of [['1280', DESKTOP], ['390', PHONE]]) {
         const page = await open(browser, { viewport: vp });
         if (pg.login) {
-          const r = await page.context().request.post(`${stack.url}/api/v1/auth/password`, { data: { username: pg.login, password: PW } });
-          assert.equal(r.status(), 200);
+          await adminLoginApi(page.context().request, stack, pg.login, PW);
         }
         await page.goto(stack.url + '/');
         await page.evaluate((l) => { localStorage.setItem('pravesh.lang', l); document.cookie = `pravesh_lang=${l}; Path=/`; }, lang);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { req, cli } from '../api/lib/server.mjs';
 import { nextMessage, codeOf } from '../api/lib/sms.mjs';
-import { launch, open, ready, quiet, noProblems, startStack, createAdmin } from './lib/browser.mjs';
+import { launch, open, ready, quiet, noProblems, startStack, createAdmin, adminLoginPage, adminLoginApi } from './lib/browser.mjs';
 
 let stack, browser, spvPage;
 const PW = 'a long enough password';
@@ -69,11 +69,7 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   await apiRequest({ kind: 'position', full_name: 'Asha Nair', email: 'asha@example.com', mobile: '9822200003', name: 'Chief Executive Dreamer', details: '' });
 
   const page = spvPage = await open(browser, { base: stack.url });
-  await page.goto(stack.url + '/admin-login');
-  await ready(page);
-  await page.fill('#username', 'spv');
-  await page.fill('#password', PW);
-  await page.click('#alogin-submit');
+  await adminLoginPage(page, stack, 'spv', PW);
   await page.waitForURL(`${stack.url}/spv`);
   await ready(page);
   await page.waitForSelector('#requests article');
@@ -203,8 +199,7 @@ test('the SPV tools: administrators with their status, the directory browsed and
   assert.equal(cli(['import', '--org', 'd-doj', file], stack.srv.env).status, 0);
 
   const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
-  const r = await page.context().request.post(`${stack.url}/api/v1/auth/password`, { data: { username: 'spv', password: PW } });
-  assert.equal(r.status(), 200);
+  await adminLoginApi(page.context().request, stack, 'spv', PW);
   await page.goto(stack.url + '/spv#admins');
   await ready(page);
 

@@ -173,7 +173,10 @@ export class Otp {
       this.taken = null;
       this.box.hidden = false;
       this.status.className = 'otp-status';
-      setText(this.status, this.purpose === 'login' ? 'otp.sent_login' : 'otp.sent', { mobile: r.mobile });
+      // login and register answer the same for registered and new
+      // numbers: the words say what the SMS may carry instead of a code
+      const sent = { login: 'otp.sent_login', register: 'otp.sent_register' }[this.purpose] || 'otp.sent';
+      setText(this.status, sent, { mobile: r.mobile });
       this.startTimer(r.resend_in);
       this.codeInput.value = '';
       this.codeInput.focus();

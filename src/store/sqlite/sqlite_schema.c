@@ -254,9 +254,16 @@ static const char migration_2[] =
 	"CREATE INDEX sessions_expires ON sessions (expires_at);"
 	"CREATE INDEX sessions_last_seen ON sessions (last_seen);";
 
-/* 3: when each user last logged in (the SPV's list of administrators);
- * indexes for the administrators' list and the audit log's filters. */
+/* 3: sessions say whether their login proved a password and its second
+ * factor (administrators' roles are active only in those); accounts an
+ * administrator created are vouched for like those of a bulk upload. */
 static const char migration_3[] =
+	"ALTER TABLE sessions ADD COLUMN elevated INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE users SET email_verified = 1 WHERE source = 'admin';";
+
+/* 4: when each user last logged in (the SPV's list of administrators);
+ * indexes for the administrators' list and the audit log's filters. */
+static const char migration_4[] =
 	"ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX roles_role_org ON roles (role, org_id);"
 	"CREATE INDEX audit_action ON audit (action_name, id);"
@@ -267,6 +274,7 @@ const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 const int sqs_migrations_n =

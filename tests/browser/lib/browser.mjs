@@ -138,7 +138,8 @@ export async function startStack(env = {}) {
       PRAVESH_SMS: `file:${sms}`, PRAVESH_MAIL: smtp.url, PRAVESH_MAIL_FROM: 'Pravesh <no-reply@pravesh.test>',
       PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '1000', PRAVESH_OTP_PER_DAY: '1000',
       PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in/',
-      PRAVESH_LEARNING_URL: 'https://learning.example.gov.in/', ...env,
+      PRAVESH_OTP_NUMBER_PER_HOUR: '1000', PRAVESH_OTP_NUMBER_PER_DAY: '1000', PRAVESH_ANON_PER_IP_HOUR: '100000',
+      PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000', PRAVESH_LEARNING_URL: 'https://learning.example.gov.in/', ...env,
     },
   });
   return {
@@ -152,4 +153,52 @@ export function createAdmin(srv, { role, username, password, org, first, last, e
   const r = cli(['admin', 'create', '--role', role, '--username', username, '--org', org,
     '--first-name', first, '--last-name', last, '--email', email, '--mobile', mobile], srv.env, password + '\n');
   assert.equal(r.status, 0, r.stderr);
+}
+
+// An administrator's login through the page, both steps: the password,
+// then the code the SMS carried (read from the stack's SMS file, the
+// newest to the number the page hints at).
+export async function adminLoginPage(page, stack, username, password) {
+  const { messages } = await import('../../api/lib/sms.mjs');
+  const before = messages(stack.sms).length;
+  await page.goto(stack.url + '/admin-login');
+  await ready(page);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#alogin-submit');
+  await page.waitForSelector('#alogin-code-form:not([hidden])');
+  const tail = (await page.textContent('#alogin-mobile-hint')).replace(/\*/g, '');
+  let code = null;
+  for (let i = 0; i < 750 && !code; i++) {
+    const m = messages(stack.sms).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
+    if (m.length) code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(code, 'the second-factor code arrived');
+  await page.fill('#admin-code', code);
+  await page.click('#alogin-code-submit');
+}
+
+// Logs an administrator in through the API, password then the code sent by
+// SMS (the second factor), in request (a Playwright APIRequestContext such
+// as page.context().request, whose cookies the page then shares). Returns
+// the answer of the second step ({token, user}).
+export async function adminLoginApi(request, stack, username, password) {
+  const { messages } = await import('../../api/lib/sms.mjs');
+  const before = messages(stack.sms).length;
+  const r = await request.post(`${stack.url}/api/v1/auth/password`, { data: { username, password } });
+  assert.equal(r.status(), 200, await r.text());
+  const first = await r.json();
+  if (!first.second_factor) return first;
+  const tail = first.mobile_hint.replace(/\*/g, '');
+  let code = null;
+  for (let i = 0; i < 750 && !code; i++) {
+    const m = messages(stack.sms).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
+    if (m.length) code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(code, 'the second-factor code arrived');
+  const r2 = await request.post(`${stack.url}/api/v1/auth/password/otp`, { data: { challenge: first.challenge, code } });
+  assert.equal(r2.status(), 200, await r2.text());
+  return r2.json();
 }
