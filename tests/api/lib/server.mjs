@@ -126,10 +126,7 @@ export async function adminLogin(url, smsSetting, username, password, { headers 
       const code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
       return req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
     }
-    // the code may queue behind a bulk upload's welcome messages (the
-    // outbox sends oldest first): uploads-durability logs in again while
-    // tens of thousands are still waiting
-    if (Date.now() - t0 > 60000) throw new Error(`no second-factor code for ${username}`);
+    if (Date.now() - t0 > 15000) throw new Error(`no second-factor code for ${username}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
