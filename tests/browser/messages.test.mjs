@@ -62,7 +62,7 @@ test('registration: the mobile number says what is wrong with it, before and aft
     await page.click('#mobile-send');
   });
   assert.match(sms.message.text, /already registered/);
-  await page.waitForFunction(() => /how to log in/.test(document.querySelector('#mobile-otp-status').textContent));
+  await page.waitForFunction(() => /on its way to 9876500011/.test(document.querySelector('#mobile-otp-status').textContent));
   assert.equal((await page.textContent('#mobile-otp-status')).trim(), 'An SMS is on its way to 9876500011: the OTP to enter below or, if this number is already registered, how to log in with it.');
   // SIGN UP keeps to what the page knows: a code was sent and not verified
   await page.click('#signup');
