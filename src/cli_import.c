@@ -92,6 +92,23 @@ static void imp_result_path(const char *file, char *out, size_t cap)
 		snprintf(out, cap, "%.*s.result%s", (int)(dot - file), file, dot);
 }
 
+/* 0 when organisation org exists; else says why and answers the exit
+ * code (2: no such organisation, 1: the store failed). */
+static int imp_check_org(store *st, const char *org)
+{
+	store_org o;
+	int rc = store_org_get(st, org, &o);
+
+	if (rc == PV_OK)
+		return 0;
+	if (rc == PV_ENOTFOUND)
+		fprintf(stderr, "pravesh: no organisation with id %s (find ids with `pravesh orgs "
+				"search TEXT`)\n", org);
+	else
+		fprintf(stderr, "pravesh: cannot read organisation %s: %s\n", org, pv_strerror(rc));
+	return rc == PV_ENOTFOUND ? 2 : 1;
+}
+
 static int imp_usage(void)
 {
 	fprintf(stderr, "usage: pravesh import --org ID [--result OUT] FILE\n");
@@ -105,7 +122,6 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	char login[600], worker[64], run[UUID_STR_LEN];
 	store *st = NULL;
 	store_upload u;
-	store_org o;
 	imp_reader *r = NULL;
 	imp_progress prog;
 	job_env env;
@@ -133,8 +149,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		return imp_usage();
 	/* on a terminal the progress line is rewritten in place: the JSON
 	 * log lines of a normal run would break it (warnings still show) */
-	if (isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0)
-		log_set_level(LOG_WARN);
+	log_set_level(isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0 ? LOG_WARN : log_level_parse(cfg->log));
 	/* a file that is not there, or not CSV or XLSX, is a usage error:
 	 * nothing is recorded */
 	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
@@ -162,15 +177,8 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
 		goto out;
 	}
-	if ((rc = store_org_get(st, org, &o)) != PV_OK) {
-		if (rc == PV_ENOTFOUND)
-			fprintf(stderr, "pravesh: no organisation with id %s (find ids with `pravesh orgs "
-					"search TEXT`)\n", org);
-		else
-			fprintf(stderr, "pravesh: cannot read organisation %s: %s\n", org, pv_strerror(rc));
-		code = rc == PV_ENOTFOUND ? 2 : 1;
+	if ((code = imp_check_org(st, org)) != 0)
 		goto out;
-	}
 	util_uuid(run);
 	snprintf(worker, sizeof worker, "cli-%.8s", run);
 	rc = job_intake(st,

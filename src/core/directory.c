@@ -467,10 +467,6 @@ size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 	return n;
 }
 
-size_t dir_org_count(const dir_snap *sn)
-{
-	return sn->norgs;
-}
 
 /* 1 when q is "" or appears in s, ASCII letters matched without case. */
 static int dir_contains_ci(const char *s, const char *q)

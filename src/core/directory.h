@@ -58,7 +58,6 @@ const dir_position *dir_position_by_id(const dir_snap *sn, const char *id);
 /* Ancestors of org, root first, into path (at most max); returns count. */
 size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 		    const dir_org **path, size_t max);
-size_t dir_org_count(const dir_snap *sn);
 
 /* Browsing for administrators (inactive ones included unless active says
  * otherwise: -1 any, 0 inactive, 1 active). Organisations: those directly

@@ -883,7 +883,7 @@ void http_static(http_req *req, http_resp *resp)
 		f = pg_find(p, path);
 		/* a page without its extension: /register is register.html */
 		if (!f && !strchr(strrchr(path, '/'), '.')) {
-			strcat(path, ".html");
+			snprintf(path + strlen(path), sizeof path - strlen(path), ".html");
 			f = pg_find(p, path);
 		}
 	}
