@@ -303,7 +303,7 @@ typedef int (*store_position_cb)(void *ctx, const store_position *pos);
 typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
 
 struct store_ops {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "postgres" */
 	void (*close)(store *s);
 	int (*migrate)(store *s); /* bring the schema up to date */
 	int (*ping)(store *s);    /* PV_OK when the store answers */
@@ -324,10 +324,13 @@ struct store_ops {
 	int (*dir_version)(store *s, int64_t *version);
 	/* Changes the fields of organisation id that ch sets, sets updated_at
 	 * to now, bumps the directory version, and fills *out (may be NULL)
-	 * with the organisation after the change. The change is refused as a
-	 * whole, atomically (no other write can slip between the checks and
-	 * the change), with PV_ECONFLICT and the STORE_ORG_* bits of every
-	 * reason in *conflict (may be NULL; 0 on success) when:
+	 * with the organisation after the change. The checks and the change
+	 * are one atomic step with respect to every other org_update, in this
+	 * process or another (two moves made at once can never make a cycle
+	 * together; a deactivation and a child's activation made at once
+	 * cannot both pass). The change is refused as a whole with
+	 * PV_ECONFLICT and the STORE_ORG_* bits of every reason in *conflict
+	 * (may be NULL; 0 on success) when:
 	 * - the new parent is the organisation itself or any organisation
 	 *   below it (the directory would get a cycle): STORE_ORG_CYCLE;
 	 * - ch->active is 0 while some active organisation has this one as
@@ -559,6 +562,25 @@ struct store_ops {
 	int (*audit_add)(store *s, store_audit *a);
 	int (*audit_list)(store *s, const store_audit_filter *f, store_page pg,
 			  store_audit **items, size_t *n, int64_t *total);
+
+	/* Blobs: files kept by the store under an id (1 to STORE_ID_MAX - 1
+	 * bytes of A-Z a-z 0-9 . _ -, else PV_EINVAL), so that every process
+	 * sharing the store can read a file that one of them received (the
+	 * uploaded files and result files of bulk uploads). Each call is
+	 * atomic on its own and none belongs to a transaction (PV_EINVAL
+	 * inside one): a blob is put before the rows that name it are
+	 * written, and deleted again when writing them failed.
+	 * - blob_put copies the file at path into the store; PV_ECONFLICT
+	 *   when the id is taken (the stored blob stays as it was), PV_EIO
+	 *   when the file cannot be read.
+	 * - blob_get writes the blob to a new file at path (mode 0600; PV_EIO
+	 *   when path exists or cannot be made); PV_ENOTFOUND when there is no
+	 *   such blob. The file is the caller's to delete; it may share its
+	 *   bytes with the stored blob (a hard link): never write to it.
+	 * - blob_delete forgets the blob (PV_OK when there was none). */
+	int (*blob_put)(store *s, const char *id, const char *path);
+	int (*blob_get)(store *s, const char *id, const char *path);
+	int (*blob_delete)(store *s, const char *id);
 };
 
 /* Every backend's handle starts with this. */
@@ -566,18 +588,37 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/* Settings a backend may use; store_open() takes the defaults. */
+typedef struct store_options {
+	/* PostgreSQL: statement_timeout and lock_timeout of every connection
+	 * (0: none). A lock wait that ends at lock_timeout answers PV_EBUSY
+	 * (retry the transaction); a statement that runs past
+	 * statement_timeout answers PV_ESTORE. SQLite waits for its write
+	 * lock for a fixed 5 s. */
+	int64_t statement_timeout_ms, lock_timeout_ms;
+} store_options;
+
+#define STORE_STATEMENT_TIMEOUT_MS 30000
+#define STORE_LOCK_TIMEOUT_MS 5000
+
 /* Opens the store named by url ("sqlite:PATH", a bare PATH, or a libpq
- * URI "postgres://..." / "postgresql://..."). *out is owned by the caller
- * and released with store_close(). Does not migrate. PV_EINVAL for an
- * unknown or unsupported URL. */
+ * URI "postgres://..." / "postgresql://..."; the URL may hold a password
+ * and is never logged). *out is owned by the caller and released with
+ * store_close(). Does not migrate. PV_EINVAL for an unknown or unsupported
+ * URL; PV_ESTORE when a database server cannot be reached. opt NULL: the
+ * defaults above. */
+int store_open_with(const char *url, const store_options *opt, store **out);
 int store_open(const char *url, store **out);
 /* Accepts NULL. Closes every thread's connection: call it once no other
  * thread uses the store any more. */
 void store_close(store *s);
 
 /* The backends built in and their libraries' versions, for `pravesh
- * version`: a static string such as "sqlite 3.40.1". */
+ * version`: a static string such as "sqlite 3.40.1, libpq 15.18". */
 const char *store_versions(void);
+
+/* 1 when id is a valid blob id (see blob_put), else 0. */
+int store_blob_id_valid(const char *id);
 
 /* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
  * answers PV_OK, rolls back and answers fn's error otherwise. When begin,
@@ -940,6 +981,21 @@ static inline int store_audit_add(store *s, store_audit *a)
 static inline int store_audit_list(store *s, const store_audit_filter *f, store_page pg, store_audit **items, size_t *n, int64_t *total)
 {
 	return s->ops->audit_list(s, f, pg, items, n, total);
+}
+
+static inline int store_blob_put(store *s, const char *id, const char *path)
+{
+	return s->ops->blob_put(s, id, path);
+}
+
+static inline int store_blob_get(store *s, const char *id, const char *path)
+{
+	return s->ops->blob_get(s, id, path);
+}
+
+static inline int store_blob_delete(store *s, const char *id)
+{
+	return s->ops->blob_delete(s, id);
 }
 
 

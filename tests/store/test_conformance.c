@@ -2129,6 +2129,81 @@ static void test_counter_race(void **state)
 	assert_true(ok + refused <= HIT_THREADS * HIT_EACH);
 }
 
+/* Two organisations moved under each other at the same instant, round
+ * after round: one move wins, the other is refused as a cycle; never a
+ * cycle in the directory. */
+#define MOVE_ROUNDS 40
+
+struct move_arg {
+	const char *id, *parent;
+	pthread_barrier_t *start, *done;
+	int ok, refused, bad;
+};
+
+static void *move_thread(void *p)
+{
+	struct move_arg *a = p;
+
+	for (int r = 0; r < MOVE_ROUNDS; r++) {
+		store_org_change ch = {.parent_id = a->parent, .active = -1};
+		int conflict = 0, err = PV_EBUSY;
+
+		pthread_barrier_wait(a->start);
+		for (int i = 0; i < 100 && err == PV_EBUSY; i++)
+			err = store_org_update(S, a->id, &ch, T0 + r, NULL, &conflict);
+		if (err == PV_OK)
+			a->ok++;
+		else if (err == PV_ECONFLICT && conflict == STORE_ORG_CYCLE)
+			a->refused++;
+		else
+			a->bad++;
+		pthread_barrier_wait(a->done);
+	}
+	return NULL;
+}
+
+static void test_org_move_race(void **state)
+{
+	char a[STORE_ID_MAX], b[STORE_ID_MAX];
+	pthread_barrier_t start, done;
+	struct move_arg args[2] = {{a, b, &start, &done, 0, 0, 0},
+				   {b, a, &start, &done, 0, 0, 0}};
+	store_org_change root = {.parent_id = "", .active = -1};
+	pthread_t th[2];
+	int cycles = 0, none = 0;
+
+	(void)state;
+	new_org(a, NULL);
+	new_org(b, NULL);
+	assert_int_equal(pthread_barrier_init(&start, NULL, 3), 0);
+	assert_int_equal(pthread_barrier_init(&done, NULL, 3), 0);
+	for (int t = 0; t < 2; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, move_thread, &args[t]), 0);
+	for (int r = 0; r < MOVE_ROUNDS; r++) {
+		store_org oa, ob;
+
+		assert_int_equal(store_org_update(S, a, &root, T0, NULL, NULL), PV_OK);
+		assert_int_equal(store_org_update(S, b, &root, T0, NULL, NULL), PV_OK);
+		pthread_barrier_wait(&start);
+		pthread_barrier_wait(&done);
+		assert_int_equal(store_org_get(S, a, &oa), PV_OK);
+		assert_int_equal(store_org_get(S, b, &ob), PV_OK);
+		int a_moved = strcmp(oa.parent_id, b) == 0, b_moved = strcmp(ob.parent_id, a) == 0;
+
+		cycles += a_moved && b_moved;
+		none += !a_moved && !b_moved;
+	}
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&done);
+	assert_int_equal(cycles, 0);
+	assert_int_equal(none, 0);
+	assert_int_equal(args[0].bad + args[1].bad, 0);
+	assert_int_equal(args[0].ok + args[1].ok, MOVE_ROUNDS);
+	assert_int_equal(args[0].refused + args[1].refused, MOVE_ROUNDS);
+}
+
 /* store_tx: commit, rollback, and retries of a transaction the backend
  * abandoned. */
 struct tx_arg {
@@ -2293,6 +2368,99 @@ static void test_outbox_claim_race(void **state)
 	claim_race(1);
 }
 
+
+/* Blobs: put, get back byte for byte (several chunks' worth), refused
+ * twice, deleted; never inside a transaction. */
+static int write_file(const char *path, const unsigned char *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(p, 1, n, f) == n;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static unsigned char *read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p = NULL;
+	long len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)len + 1)) &&
+	    fread(p, 1, (size_t)len, f) == (size_t)len)
+		*n = (size_t)len;
+	fclose(f);
+	return p;
+}
+
+static void test_blobs(void **state)
+{
+	char dir[] = "/tmp/pravesh-blob-test-XXXXXX", src[128], dst[128];
+	char id[STORE_ID_MAX], other[STORE_ID_MAX];
+	size_t big = 3 * 1024 * 1024 + 17, n;
+	unsigned char *data = malloc(big), *got;
+
+	(void)state;
+	assert_non_null(data);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < big; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	snprintf(src, sizeof src, "%s/in", dir);
+	snprintf(dst, sizeof dst, "%s/out", dir);
+	assert_int_equal(write_file(src, data, big), 0);
+	uniq(id, sizeof id, "blob");
+	uniq(other, sizeof other, "blob");
+
+	assert_int_equal(store_blob_get(S, id, dst), PV_ENOTFOUND);
+	assert_int_equal(store_blob_put(S, id, src), PV_OK);
+	assert_int_equal(store_blob_get(S, id, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_non_null(got);
+	assert_true(n == big);
+	assert_memory_equal(got, data, big);
+	free(got);
+	/* the file must not exist yet */
+	assert_int_equal(store_blob_get(S, id, dst), PV_EIO);
+	unlink(dst);
+	/* an id is put once; the blob stays as it was */
+	assert_int_equal(write_file(src, (const unsigned char *)"x", 1), 0);
+	assert_int_equal(store_blob_put(S, id, src), PV_ECONFLICT);
+	assert_int_equal(store_blob_get(S, id, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_true(got && n == big);
+	free(got);
+	unlink(dst);
+	/* an empty file is a blob too */
+	assert_int_equal(write_file(src, (const unsigned char *)"", 0), 0);
+	assert_int_equal(store_blob_put(S, other, src), PV_OK);
+	assert_int_equal(store_blob_get(S, other, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_true(got && n == 0);
+	free(got);
+	unlink(dst);
+	/* deleted: gone; deleting nothing is fine */
+	assert_int_equal(store_blob_delete(S, id), PV_OK);
+	assert_int_equal(store_blob_get(S, id, dst), PV_ENOTFOUND);
+	assert_int_equal(store_blob_delete(S, id), PV_OK);
+	assert_int_equal(store_blob_delete(S, other), PV_OK);
+	/* refusals */
+	assert_int_equal(store_blob_put(S, "../x", src), PV_EINVAL);
+	assert_int_equal(store_blob_put(S, "", src), PV_EINVAL);
+	snprintf(dst, sizeof dst, "%s/missing", dir);
+	assert_int_equal(store_blob_put(S, id, dst), PV_EIO);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_blob_put(S, id, src), PV_EINVAL);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
+	unlink(src);
+	rmdir(dir);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2319,9 +2487,11 @@ int main(void)
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_user_race),
 		cmocka_unit_test(test_counter_race),
+		cmocka_unit_test(test_org_move_race),
 		cmocka_unit_test(test_store_tx),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
+		cmocka_unit_test(test_blobs),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

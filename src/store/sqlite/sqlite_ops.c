@@ -2629,4 +2629,7 @@ const struct store_ops sqs_ops = {
 	.outbox_stats = sq_outbox_stats,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
+	.blob_put = sqs_blob_put,
+	.blob_get = sqs_blob_get,
+	.blob_delete = sqs_blob_delete,
 };
