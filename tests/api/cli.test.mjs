@@ -78,7 +78,7 @@ test('an import that fails as a whole says so, and nothing of welcome messages',
   writeFileSync(good, 'First Name,Last Name,Email Id,Mobile Number\r\nAsha,Verma,asha@doj.gov.in,9876512341\r\n');
   const ok = cli(['import', '--org', 'd-doj', good], env);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /1 welcome messages are in the outbox/);
+  assert.match(ok.stdout, /welcome messages for 1 new user wait in the store/);
 });
 
 test('on a terminal the progress line has no JSON log lines between', () => {
