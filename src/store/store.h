@@ -412,7 +412,8 @@ struct store_ops {
 	int (*user_verify_email)(store *s, const char *id, int64_t now);
 	/* Records a login: last_login_at = now (updated_at is left as it
 	 * is: a login changes nothing about the person). PV_ENOTFOUND for an
-	 * unknown id. user_insert stores last_login_at 0 whatever u says. */
+	 * unknown id. user_insert and user_insert_batch store last_login_at
+	 * 0 whatever the records say. */
 	int (*user_logged_in)(store *s, const char *id, int64_t now);
 	/* Users of one organisation, newest first. status "" = any; q "" = no
 	 * filter, else a case-insensitive substring of first name, last name,

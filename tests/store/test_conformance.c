@@ -854,6 +854,23 @@ static void test_user_logged_in(void **state)
 	assert_int_equal(store_user_insert(S, &w, NULL), PV_OK);
 	assert_int_equal(store_user_get(S, w.id, &got), PV_OK);
 	assert_true(got.last_login_at == 0);
+	/* and so does one of a batch (two rows: SQLite's single-row
+	 * statement and PostgreSQL's set-wise insert alike) */
+	store_user two[2];
+	int conflicts[2];
+	for (int i = 0; i < 2; i++) {
+		uniq(email, sizeof email, "mail");
+		strcat(email, "@example.gov.in");
+		uniq_mobile(mobile);
+		make_user(&two[i], org, email, mobile, T0);
+		two[i].last_login_at = T0 + 2;
+	}
+	assert_int_equal(store_user_insert_batch(S, two, 2, conflicts), PV_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(conflicts[i], 0);
+		assert_int_equal(store_user_get(S, two[i].id, &got), PV_OK);
+		assert_true(got.last_login_at == 0);
+	}
 }
 
 /* admin_list: one row per role, filtered by role, organisation, status
