@@ -105,8 +105,11 @@ paths = {
                    "429": PROB}, tags=["otp"])},
     "/api/v1/auth/otp": {"post": op(
         "Log in with mobile number and code",
+        desc="A wrong code answers 401 login_failed with attempts_left (the same for registered and unknown numbers); the try that kills the code answers 429 otp_locked with Retry-After: a new code is needed. Too many failed logins for the number: 429 rate_limited.",
         body=obj({"mobile": mobile, "code": S}, ["mobile", "code"]),
-        responses={"200": login, "401": PROB, "403": PROB, "429": PROB}, tags=["sessions"])},
+        responses={"200": login, "401": {"description": "login_failed, with attempts_left when a live code was wrong",
+                                         "content": {"application/problem+json": {"schema": REF("Problem")}}},
+                   "403": PROB, "429": PROB}, tags=["sessions"])},
     "/api/v1/auth/password": {"post": op(
         "Administrators' login, first step: username and password",
         desc="Throttled per client address first (10 attempts an hour; a success gives its attempt back), then per username (50 failures an hour lock it). With the second factor on (PRAVESH_ADMIN_SECOND_FACTOR=sms, the default) a right pair answers a challenge and a 6-digit code goes by SMS to the administrator's registered mobile; no session yet. With it off, the answer is the login itself.",
@@ -127,6 +130,11 @@ paths = {
                                        tags=["sessions"], auth=True)},
     "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
                              tags=["sessions"], auth=True)},
+    "/api/v1/site": {"get": op(
+        "What the pages need to know about the site: the learning platform a logged-in user goes on to",
+        desc="learning_url is PRAVESH_LEARNING_URL when it is an http(s) URL, else null.",
+        responses={"200": js(obj({"learning_url": {"type": ["string", "null"]}}, ["learning_url"]))},
+        tags=["operations"])},
     "/api/v1/sso": {"get": op(
         "Whether single sign-on (Parichay) is configured, for the login page's button",
         responses={"200": js(obj({"enabled": B, "name": S}, ["enabled", "name"]))}, tags=["sso"])},
@@ -182,24 +190,76 @@ paths = {
         "Reject with a reason; the requester is told by SMS and e-mail",
         params=[p("id", "request id")], body=obj({"reason": S}, ["reason"]),
         responses={"200": js(REF("Request")), "400": PROB, "404": PROB, "409": PROB}, tags=["spv"], auth=True)},
-    "/api/v1/admin/orgs": {"post": op(
+    "/api/v1/admin/orgs": {"get": op(
+        "Browse the directory, inactive organisations included: the children of parent_id (none: the roots), or with q a search by name",
+        params=[q("parent_id", "organisation id"), q("q", "part of a name (at most 200 bytes)"),
+                q("status", "active, inactive or all (default)"), q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+        responses={"200": js(obj({"items": {"type": "array", "items": REF("AdminOrg")}, "total": I, "page": I, "per_page": I,
+                                  "parent": {"type": ["object", "null"], "properties": {"id": S, "name": S, "under": S}}})),
+                   "400": PROB, "404": PROB}, tags=["spv"], auth=True),
+        "post": op(
         "Add an organisation", body=obj({"name": S, "sector": {"type": "string", "enum": ["center", "state"]},
                                          "type": S, "parent_id": S}, ["name", "sector", "type"]),
         responses={"201": js(obj({"id": S, "name": S, "sector": S, "type": S, "parent_id": {"type": ["string", "null"]}})),
                    "400": PROB}, tags=["spv"], auth=True)},
-    "/api/v1/admin/positions": {"post": op(
+    "/api/v1/admin/positions": {"get": op(
+        "Browse the positions, inactive ones included, by name",
+        params=[q("q", "part of a name"), q("status", "active, inactive or all (default)"),
+                q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+        responses={"200": js(obj({"items": {"type": "array", "items": obj({"id": S, "name": S, "active": B})},
+                                  "total": I, "page": I, "per_page": I})), "400": PROB}, tags=["spv"], auth=True),
+        "post": op(
         "Add a position", body=obj({"name": S}, ["name"]),
         responses={"201": js(obj({"id": S, "name": S})), "400": PROB, "409": PROB}, tags=["spv"], auth=True)},
-    "/api/v1/admin/mdo-admins": {"post": op(
+    "/api/v1/admin/mdo-admins": {"get": op(
+        "The MDO administrators: one row per role, by organisation name, then last and first name",
+        params=[q("q", "part of a name, e-mail, mobile or username"), q("org_id", "one organisation"),
+                q("status", "active, inactive or pending_activation"),
+                q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+        responses={"200": js(obj({"items": {"type": "array", "items": REF("Admin")}, "total": I, "page": I,
+                                  "per_page": I})), "400": PROB}, tags=["spv"], auth=True),
+        "post": op(
         "Create an MDO administrator: an active user of the organisation with role mdo_admin and a password (at least 12 characters)",
         body=obj({"org_id": S, "username": S, "password": S, "first_name": S, "last_name": S, "email": S,
                   "mobile": mobile}, ["org_id", "username", "password", "first_name", "last_name", "email", "mobile"]),
         responses={"201": js(REF("User")), "400": PROB, "409": PROB}, tags=["spv"], auth=True)},
     "/api/v1/admin/audit": {"get": op(
-        "The audit log, newest first", params=[q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
+        "The audit log, newest first, as people read it",
+        desc="Uploads through `pravesh import` appear without an actor and with detail.via = cli.",
+        params=[q("action", "one action (approve, reject, create_org, update_org, create_position, update_position, create_admin, activate, deactivate, upload)"),
+                q("actor", "a username (case-insensitive); unknown: an empty list"),
+                q("from", "RFC 3339 time, inclusive", schema={"type": "string", "format": "date-time"}),
+                q("to", "RFC 3339 time, exclusive", schema={"type": "string", "format": "date-time"}),
+                q("page", "from 1", schema=I), q("per_page", "1-100", schema=I)],
         responses={"200": js(obj({"items": {"type": "array", "items": obj({
-            "id": I, "actor_id": S, "action": S, "target": S, "client_ip": S, "detail": {"type": "object"},
-            "at": {"type": "string", "format": "date-time"}})}, "total": I, "page": I, "per_page": I}))},
+            "id": I, "at": {"type": "string", "format": "date-time"}, "action": S,
+            "actor_id": {"type": "string", "description": "as recorded; empty for the command line"},
+            "actor": {"type": ["object", "null"], "properties": {"id": S, "name": S, "username": S}},
+            "target": {"type": "string", "description": "the id as recorded"},
+            "target_kind": {"type": "string", "enum": ["request", "organisation", "position", "user", "upload", ""]},
+            "target_name": S,
+            "client_ip": S, "detail": {"type": "object"},
+            "names": {"type": "object", "additionalProperties": S, "description": "names of the organisation and position ids in detail"}})},
+            "total": I, "page": I, "per_page": I})), "400": PROB},
+        tags=["spv"], auth=True)},
+    "/api/v1/admin/mdo-admins/{id}/status": {"post": op(
+        "Activate or deactivate an MDO administrator (only an SPV administrator may); deactivation ends their sessions",
+        params=[p("id", "user id")], body=obj({"status": {"type": "string", "enum": ["active", "inactive"]}}, ["status"]),
+        responses={"200": js(REF("Admin")), "400": PROB, "403": PROB, "404": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/org-types": {"get": op(
+        "The organisation types to choose from: the usual ones and every type in use",
+        responses={"200": js(obj({"items": {"type": "array", "items": S}}))}, tags=["spv"], auth=True)},
+    "/api/v1/admin/orgs/{id}": {"patch": op(
+        "Rename, move, change sector or type, deactivate or reactivate an organisation",
+        desc="Fields left out stay. parent_id null or \"\" makes a root; a new parent must be an active organisation. 409 org_cycle: under itself or below itself; 409 org_has_children: deactivation while an active organisation is under it. Audited (update_org).",
+        params=[p("id", "organisation id")],
+        body=obj({"name": S, "sector": {"type": "string", "enum": ["center", "state"]}, "type": S,
+                  "parent_id": {"type": ["string", "null"]}, "active": B}),
+        responses={"200": js(REF("AdminOrg")), "400": PROB, "404": PROB, "409": PROB}, tags=["spv"], auth=True)},
+    "/api/v1/admin/positions/{id}": {"patch": op(
+        "Rename, deactivate or reactivate a position (409 position_exists); audited (update_position)",
+        params=[p("id", "position id")], body=obj({"name": S, "active": B}),
+        responses={"200": js(obj({"id": S, "name": S, "active": B})), "400": PROB, "404": PROB, "409": PROB},
         tags=["spv"], auth=True)},
     "/api/v1/mdo/users": {"get": op(
         "The organisation's users, newest first (mdo_admin; spv_admin adds ?org_id=)",
@@ -230,13 +290,14 @@ paths = {
 
 upload = obj({
     "id": S, "file_name": {"type": "string", "description": "<milliseconds since epoch>_<safe original name>"},
+    "original_name": {"type": "string", "description": "the name as the administrator uploaded it (what the pages show)"},
     "format": {"type": "string", "enum": ["csv", "xlsx"]},
     "status": {"type": "string", "enum": ["QUEUED", "IN_PROGRESS", "SUCCESSFUL", "FAILED"]},
     "failed_records": I, "success_records": I,
     "total_records": {"type": "integer", "description": "data rows of the file (known once processing starts)"},
     "error": {"type": ["string", "null"], "description": "why the whole upload failed (unreadable file, missing column, no data rows)"},
     "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}},
-    ["id", "file_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
+    ["id", "file_name", "original_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
      "updated_at"])
 ORGQ = q("org_id", "organisation (spv_admin; an mdo_admin of several)")
 FILE_RESP = lambda d: {"description": d, "content": {
@@ -292,7 +353,15 @@ doc = {
     "servers": [{"url": "/"}],
     "paths": paths,
     "components": {
-        "schemas": {"Org": org, "User": user, "Request": request, "UserRow": user_row, "Upload": upload,
+        "schemas": {"Admin": obj({"id": S, "first_name": S, "last_name": S, "email": S, "mobile": S,
+                                  "status": S, "username": S,
+                                  "org": {"type": ["object", "null"], "properties": {"id": S, "name": S, "under": S}},
+                                  "last_login_at": {"type": ["string", "null"], "format": "date-time"},
+                                  "created_at": {"type": "string", "format": "date-time"}}),
+                    "AdminOrg": obj({"id": S, "name": S, "sector": S, "type": S,
+                                     "parent_id": {"type": ["string", "null"]}, "under": S, "active": B,
+                                     "children": {"type": "integer", "description": "direct children, active or not"}}),
+                    "Org": org, "User": user, "Request": request, "UserRow": user_row, "Upload": upload,
                     "RequestList": obj({"items": {"type": "array", "items": REF("Request")}, "total": I,
                                         "page": I, "per_page": I}),
                     "Problem": obj({

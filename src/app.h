@@ -16,6 +16,7 @@ struct rq_svc;
 struct adm_svc;
 struct directory;
 struct sso;
+struct http_pages;
 
 typedef struct app {
 	const pv_config *cfg;
@@ -30,6 +31,7 @@ typedef struct app {
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
 	struct sso *sso; /* single sign-on; NULL when off */
+	struct http_pages *pages; /* the web pages, prepared once */
 } app;
 
 #endif

@@ -24,6 +24,7 @@
 #include "import/reader.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/util.h"
 
 
@@ -91,6 +92,23 @@ static void imp_result_path(const char *file, char *out, size_t cap)
 		snprintf(out, cap, "%.*s.result%s", (int)(dot - file), file, dot);
 }
 
+/* 0 when organisation org exists; else says why and answers the exit
+ * code (2: no such organisation, 1: the store failed). */
+static int imp_check_org(store *st, const char *org)
+{
+	store_org o;
+	int rc = store_org_get(st, org, &o);
+
+	if (rc == PV_OK)
+		return 0;
+	if (rc == PV_ENOTFOUND)
+		fprintf(stderr, "pravesh: no organisation with id %s (find ids with `pravesh orgs "
+				"search TEXT`)\n", org);
+	else
+		fprintf(stderr, "pravesh: cannot read organisation %s: %s\n", org, pv_strerror(rc));
+	return rc == PV_ENOTFOUND ? 2 : 1;
+}
+
 static int imp_usage(void)
 {
 	fprintf(stderr, "usage: pravesh import --org ID [--result OUT] FILE\n");
@@ -104,7 +122,6 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	char login[600], worker[64], run[UUID_STR_LEN];
 	store *st = NULL;
 	store_upload u;
-	store_org o;
 	imp_reader *r = NULL;
 	imp_progress prog;
 	job_env env;
@@ -130,6 +147,9 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	}
 	if (!org || !*org || !file)
 		return imp_usage();
+	/* on a terminal the progress line is rewritten in place: the JSON
+	 * log lines of a normal run would break it (warnings still show) */
+	log_set_level(isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0 ? LOG_WARN : log_level_parse(cfg->log));
 	/* a file that is not there, or not CSV or XLSX, is a usage error:
 	 * nothing is recorded */
 	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
@@ -167,12 +187,8 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
 		goto out;
 	}
-	if ((rc = store_org_get(st, org, &o)) != PV_OK) {
-		fprintf(stderr, "pravesh: %s\n", rc == PV_ENOTFOUND ? "no organisation with this id"
-								    : pv_strerror(rc));
-		code = rc == PV_ENOTFOUND ? 2 : 1;
+	if ((code = imp_check_org(st, org)) != 0)
 		goto out;
-	}
 	util_uuid(run);
 	snprintf(worker, sizeof worker, "cli-%.8s", run);
 	rc = job_intake(st,
@@ -215,14 +231,15 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: the import stopped: %s\n", pv_strerror(rc));
+		fprintf(stderr, "pravesh: the import of %s stopped (upload %s): %s\n", file, u.id,
+			pv_strerror(rc));
 		goto out;
 	}
 	printf("upload %s: %s, %lld rows, %lld created, %lld failed\n", u.id, u.status,
 	       (long long)u.total_records, (long long)u.success_records,
 	       (long long)u.failed_records);
 	if (u.error[0]) {
-		printf("error: %s\n", u.error);
+		printf("%s: nothing imported: %s\n", file, u.error);
 	} else {
 		if (result)
 			util_strlcpy(res_path, result, sizeof res_path);
@@ -236,7 +253,10 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		}
 		printf("result file: %s\n", res_path);
 	}
-	printf("welcome messages wait in the store; `pravesh serve` sends them\n");
+	/* only users created get a welcome: the upload's campaigns walk them */
+	if (u.success_records > 0)
+		printf("welcome messages for %lld new user%s wait in the store; `pravesh serve` sends them\n",
+		       (long long)u.success_records, u.success_records == 1 ? "" : "s");
 	code = strcmp(u.status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
 out:
 	store_close(st);

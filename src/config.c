@@ -161,6 +161,8 @@ static const struct cfg_setting cfg_table[] = {
 	  "seconds allowed for each call to the identity provider"),
 	I(NULL, "PRAVESH_SSO_CONCURRENCY", "4", sso_concurrency,
 	  "calls to the identity provider running at once (more wait, or get 503)"),
+	S("learning-url", "PRAVESH_LEARNING_URL", "https://igotkarmayogi.gov.in/", learning_url,
+	  "the learning platform a logged-in user goes on to from the home page (http:// or https://; empty: no link)"),
 	S("bootstrap-admin", "PRAVESH_BOOTSTRAP_ADMIN", NULL, bootstrap_admin,
 	  "serve: when no administrator USERNAME exists, create it as SPV administrator and print its password once"),
 	S("bootstrap-org", "PRAVESH_BOOTSTRAP_ORG", "d-dopt", bootstrap_org,

@@ -52,6 +52,8 @@ typedef struct pv_config {
 		*sso_userinfo_url, *sso_revoke_url, *sso_email_claim;
 	const char *sso_name, *sso_token_auth;
 	int sso_max_age, sso_timeout, sso_concurrency;
+	/* the learning platform the home page links to ("" = none) */
+	const char *learning_url;
 	/* the bootstrap administrator (make run) */
 	const char *bootstrap_admin, *bootstrap_org;
 	/* the server key (hex), else <data-dir>/server.key */

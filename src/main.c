@@ -36,6 +36,7 @@
 #include "import/job.h"
 #include "notify/notify.h"
 #include "http/metrics.h"
+#include "http/pages.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -49,9 +50,11 @@ struct main_cmd {
 	const char *name, *sub; /* "orgs", "load" */
 	int (*fn)(pv_config *cfg, const char **pos, size_t npos);
 	const char *usage, *help;
+	const char *options; /* the command's own options, one a line; NULL: none */
 };
 
 static int main_usage(void);
+static const char *main_flag(const char **pos, size_t npos, const char *name);
 
 /* Creates the data directory (mode 0700) if missing. */
 static int main_data_dir(const pv_config *cfg)
@@ -154,6 +157,75 @@ static int cmd_load(pv_config *cfg, const char **pos, size_t npos, int orgs)
 	return 0;
 }
 
+/* pravesh orgs search TEXT [--sector center|state] [--limit N]: the
+ * organisations whose name has words starting with TEXT's words, as the
+ * registration page finds them: id, name and where it is. */
+static int cmd_orgs_search(pv_config *cfg, const char **pos, size_t npos)
+{
+	const char *q = NULL, *sector = main_flag(pos, npos, "--sector"),
+		   *lim = main_flag(pos, npos, "--limit");
+	const dir_org *found[100];
+	store *st = NULL;
+	directory *d = NULL;
+	dir_snap *sn = NULL;
+	size_t n = 0, limit = 20;
+	char *end;
+	int rc, code = 1;
+
+	for (size_t i = 0; i < npos; i++) {
+		if (strcmp(pos[i], "--sector") == 0 || strcmp(pos[i], "--limit") == 0)
+			i++;
+		else if (pos[i][0] != '-' && !q)
+			q = pos[i];
+		else if (pos[i][0] != '-' || (strncmp(pos[i], "--sector=", 9) && strncmp(pos[i], "--limit=", 8)))
+			return main_usage();
+	}
+	if (lim) {
+		unsigned long v = strtoul(lim, &end, 10);
+
+		if (*end || v < 1 || v > 100) {
+			fprintf(stderr, "pravesh: --limit %s: a number from 1 to 100\n", lim);
+			return 2;
+		}
+		limit = v;
+	}
+	if (!q || (sector && strcmp(sector, "center") && strcmp(sector, "state"))) {
+		fprintf(stderr, "usage: pravesh orgs search TEXT [--sector center|state] [--limit N]\n");
+		return 2;
+	}
+	if (main_store(cfg, &st) != PV_OK)
+		return 1;
+	if ((rc = dir_open(st, &d)) != PV_OK || !(sn = dir_acquire(d))) {
+		fprintf(stderr, "pravesh: cannot read the directory of %s: %s\n", cfg->db, pv_strerror(rc));
+		goto out;
+	}
+	rc = dir_search_orgs(sn, q, strlen(q), sector, limit, found, &n);
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: cannot search for '%s': %s\n", q,
+			rc == PV_EINVAL ? "too long or too many words" : pv_strerror(rc));
+		code = 2;
+		goto out;
+	}
+	if (n == 0)
+		fprintf(stderr, "pravesh: no active organisation matches '%s'\n", q);
+	for (size_t i = 0; i < n; i++) {
+		const dir_org *path[DIR_MAX_DEPTH];
+		size_t depth = dir_org_path(sn, found[i], path, DIR_MAX_DEPTH);
+
+		printf("%s\t%s", found[i]->id, found[i]->name);
+		for (size_t j = 0; j < depth; j++)
+			printf("%s%s", j ? " > " : "\tunder ", path[j]->name);
+		printf("\n");
+	}
+	code = n ? 0 : 1;
+out:
+	if (sn)
+		dir_release(d, sn);
+	dir_close(d);
+	store_close(st);
+	return code;
+}
+
 static int cmd_orgs_load(pv_config *cfg, const char **pos, size_t npos)
 {
 	return cmd_load(cfg, pos, npos, 1);
@@ -208,7 +280,7 @@ static int main_read_password(char *out, size_t cap)
 static void main_print_field_errors(const field_errs *fe)
 {
 	for (size_t i = 0; i < fe->n; i++)
-		fprintf(stderr, "pravesh: %s: %s\n", fe->e[i].field, fe->e[i].message);
+		fprintf(stderr, "  %s: %s\n", fe->e[i].field, fe->e[i].message);
 }
 
 static void main_acct_policy(const pv_config *cfg, acct_policy *p)
@@ -242,6 +314,11 @@ static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
 				"--first-name F --last-name L --email E --mobile M\n");
 		return 2;
 	}
+	if (!a.org_id && strcmp(a.role, "mdo") == 0) {
+		fprintf(stderr, "pravesh: an MDO administrator needs --org ID (the organisation they "
+				"administer; find its id with `pravesh orgs search TEXT`)\n");
+		return 2;
+	}
 	if (!a.org_id)
 		a.org_id = cfg->bootstrap_org;
 	if (main_read_password(pw, sizeof pw) != PV_OK) {
@@ -256,11 +333,13 @@ static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
 	sodium_memzero(pw, sizeof pw);
 	store_close(st);
 	if (rc == PV_EINVAL || rc == PV_ECONFLICT) {
+		fprintf(stderr, "pravesh: administrator %s (organisation %s) not created:\n", a.username,
+			a.org_id);
 		main_print_field_errors(&fe);
 		return 2;
 	}
 	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: %s\n", pv_strerror(rc));
+		fprintf(stderr, "pravesh: administrator %s not created: %s\n", a.username, pv_strerror(rc));
 		return 1;
 	}
 	printf("created %s administrator %s (user %s)\n", a.role, a.username, u.id);
@@ -546,6 +625,10 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot start the outbox workers\n");
 		goto out;
 	}
+	if (http_pages_open(cfg->web_root, &a.pages, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		goto out;
+	}
 	metrics_add_source(main_outbox_metrics, &a);
 	metrics_add_source(main_notify_metrics, nrt);
 	metrics_add_source(main_otp_metrics, NULL);
@@ -608,6 +691,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 out:
 	http_server_stop(srv);
 	sweeper_stop(sw);
+	http_pages_free(a.pages);
 	job_workers_stop(jw);
 	notify_stop(nrt);
 	sso_free(a.sso);
@@ -622,29 +706,48 @@ out:
 
 static const struct main_cmd main_cmds[] = {
 	{"serve", NULL, cmd_serve, "serve",
-	 "migrate the store if needed and serve the web pages and the API"},
+	 "migrate the store if needed and serve the web pages and the API",
+	 "  every setting: see below\n"},
 	{"migrate", NULL, cmd_migrate, "migrate",
-	 "bring the store's schema up to date and exit"},
+	 "bring the store's schema up to date and exit",
+	 "  --db URL                the store (PRAVESH_DB)\n"},
 	{"orgs", "load", cmd_orgs_load, "orgs load FILE.csv",
-	 "load or update organisations (columns key,name,sector,type,parent_key)"},
+	 "load or update organisations (columns key,name,sector,type,parent_key)", NULL},
+	{"orgs", "search", cmd_orgs_search, "orgs search TEXT [--sector center|state] [--limit N]",
+	 "find organisations by the words of their names: id, name and where each is",
+	 "  --sector center|state   only the Center's or the States' organisations\n"
+	 "  --limit N               at most N of them (1-100, default 20)\n"},
 	{"positions", "load", cmd_positions_load, "positions load FILE.csv",
-	 "load or update positions (column name)"},
+	 "load or update positions (column name)", NULL},
 	{"admin", "create", cmd_admin_create,
 	 "admin create --role spv|mdo --username U [--org ID] --first-name F --last-name L --email E --mobile M",
-	 "create an administrator; the password is read from the terminal or standard input"},
+	 "create an administrator; the password is read from the terminal or standard input",
+	 "  --role spv|mdo          an SPV administrator, or an MDO administrator of --org\n"
+	 "  --org ID                the organisation (required for mdo; spv: --bootstrap-org)\n"
+	 "  --username U            the login name (letters, digits, . _ -)\n"
+	 "  --first-name F, --last-name L, --email E, --mobile M\n"},
 	{"import", NULL, cmd_import, "import --org ID [--result OUT] FILE",
-	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)"},
+	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)",
+	 "  --org ID                the organisation the users join (`pravesh orgs search`)\n"
+	 "  --result OUT            where the result file goes (default FILE.result.csv|xlsx)\n"
+	 "  --db URL, --data-dir DIR   the store and the data folder, as for serve\n"},
 	{"version", NULL, cmd_version, "version",
-	 "the version and the libraries' versions"},
+	 "the version and the libraries' versions", NULL},
 };
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
+static void main_commands(FILE *out)
+{
+	fprintf(out, "usage: pravesh COMMAND [options]\ncommands:\n");
+	for (size_t i = 0; i < MAIN_NCMDS; i++)
+		fprintf(out, "  pravesh %s\n      %s\n", main_cmds[i].usage, main_cmds[i].help);
+	fprintf(out, "  pravesh help\n      this text and every setting (COMMAND --help: that command's options)\n");
+}
+
+/* A mistake on the command line: the commands, on standard error. */
 static int main_usage(void)
 {
-	fprintf(stderr, "usage: pravesh COMMAND [options]\ncommands:\n");
-	for (size_t i = 0; i < MAIN_NCMDS; i++)
-		fprintf(stderr, "  pravesh %-28s %s\n", main_cmds[i].usage, main_cmds[i].help);
-	fprintf(stderr, "  pravesh %-28s %s\n", "help", "this text and every setting");
+	main_commands(stderr);
 	return 2;
 }
 
@@ -670,11 +773,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
-	if (npos == 0 || strcmp(pos[0], "help") == 0) {
-		main_usage();
-		config_print_help(stderr);
-		return npos == 0 && !help ? 2 : 0;
+	/* asked for: standard output, exit 0; no command: a mistake */
+	if ((npos == 0 && help) || (npos && strcmp(pos[0], "help") == 0)) {
+		main_commands(stdout);
+		printf("\n");
+		config_print_help(stdout);
+		return 0;
 	}
+	if (npos == 0)
+		return main_usage();
 	for (i = 0; i < MAIN_NCMDS; i++) {
 		const struct main_cmd *c = &main_cmds[i];
 		size_t used = c->sub ? 2 : 1;
@@ -684,8 +791,14 @@ int main(int argc, char **argv)
 		if (c->sub && (npos < 2 || strcmp(pos[1], c->sub) != 0))
 			continue;
 		if (help) {
-			printf("usage: pravesh %s\n  %s\n\n", c->usage, c->help);
-			config_print_help(stdout);
+			printf("usage: pravesh %s\n  %s\n", c->usage, c->help);
+			if (c->options)
+				printf("options:\n%s", c->options);
+			/* serve takes every setting: they are its options */
+			if (c->fn == cmd_serve)
+				config_print_help(stdout);
+			else
+				printf("Settings such as --db and --log: `pravesh help`.\n");
 			return 0;
 		}
 		return c->fn(&cfg, pos + used, npos - used);

@@ -300,6 +300,50 @@ static int acct_status_tx(store *s, void *ctx)
 	return PV_OK;
 }
 
+/* The SPV administrator's change of an MDO administrator: the rules of
+ * acct_set_status with the administrator's own organisation, after
+ * checking, in the same transaction, that they hold mdo_admin. */
+static int acct_admin_status_tx(store *s, void *ctx)
+{
+	struct acct_status_tx *x = ctx;
+	store_role roles[ACCT_ROLES_MAX];
+	size_t nroles = 0, i;
+	int rc;
+
+	if ((rc = store_user_get(s, x->user_id, &x->u)) != PV_OK ||
+	    (rc = store_role_list(s, x->user_id, roles, ACCT_ROLES_MAX, &nroles)) != PV_OK)
+		return rc;
+	for (i = 0; i < nroles && strcmp(roles[i].role, ACCT_ROLE_MDO) != 0; i++)
+		;
+	if (i == nroles)
+		return PV_ENOTFOUND; /* not an MDO administrator */
+	x->org_id = x->u.org_id;
+	return acct_status_tx(s, x);
+}
+
+int acct_set_admin_status(store *s, const char *user_id, const char *status,
+			  const char *actor_id, const char *ip, int64_t now, store_user *out)
+{
+	struct acct_status_tx x;
+	int rc;
+
+	memset(&x, 0, sizeof x);
+	x.user_id = user_id;
+	x.status = status;
+	x.actor_id = actor_id;
+	x.ip = ip;
+	x.actor_is_spv = 1;
+	x.now = now;
+	if (strcmp(status, STORE_USER_ACTIVE) != 0 && strcmp(status, STORE_USER_INACTIVE) != 0)
+		return PV_EINVAL;
+	if (actor_id && strcmp(actor_id, user_id) == 0)
+		return PV_EDENIED;
+	rc = store_tx(s, acct_admin_status_tx, &x);
+	if (rc == PV_OK)
+		*out = x.u;
+	return rc;
+}
+
 int acct_set_status(store *s, const char *org_id, const char *user_id,
 		    const char *status, const char *actor_id, int actor_is_spv,
 		    const char *ip, int64_t now, store_user *out)

@@ -73,6 +73,13 @@ int acct_set_status(store *s, const char *org_id, const char *user_id,
 		    const char *status, const char *actor_id, int actor_is_spv,
 		    const char *ip, int64_t now, store_user *out);
 
+/* An SPV administrator's change of an MDO administrator's status (the
+ * actor must be one: the caller has checked). PV_ENOTFOUND unless the
+ * user holds mdo_admin; otherwise as acct_set_status, in the
+ * administrator's own organisation. */
+int acct_set_admin_status(store *s, const char *user_id, const char *status,
+			  const char *actor_id, const char *ip, int64_t now, store_user *out);
+
 /* 1 when any administrator credential exists with this username. */
 int acct_username_exists(store *s, const char *username);
 

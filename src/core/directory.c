@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/search_index.h"
 #include "util/log.h"
@@ -466,6 +467,111 @@ size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 	return n;
 }
 
+
+/* 1 when q is "" or appears in s, ASCII letters matched without case. */
+static int dir_contains_ci(const char *s, const char *q)
+{
+	size_t qn = strlen(q);
+
+	if (!qn)
+		return 1;
+	for (; *s; s++)
+		if (strncasecmp(s, q, qn) == 0)
+			return 1;
+	return 0;
+}
+
+static int dir_cmp_org(const void *a, const void *b)
+{
+	const dir_org *x = *(const dir_org *const *)a, *y = *(const dir_org *const *)b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c ? c : strcmp(x->id, y->id);
+}
+
+static int dir_cmp_pos(const void *a, const void *b)
+{
+	const dir_position *x = *(const dir_position *const *)a, *y = *(const dir_position *const *)b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c ? c : strcmp(x->id, y->id);
+}
+
+/* Sorts the n matches in all (malloc'd) with cmp and hands out the page
+ * [offset, offset + limit) of them; frees all. */
+static void dir_page(const void **all, size_t total, int (*cmp)(const void *, const void *),
+		     size_t offset, size_t limit, const void **out, size_t *n)
+{
+	*n = 0;
+	qsort(all, total, sizeof *all, cmp);
+	for (size_t i = offset; i < total && *n < limit; i++)
+		out[(*n)++] = all[i];
+	free(all);
+}
+
+int dir_browse_orgs(const dir_snap *sn, const char *parent_id, const char *q, int active,
+		    size_t offset, size_t limit, const dir_org **out, size_t *n,
+		    size_t *total)
+{
+	const void **all;
+	int32_t parent = -1;
+
+	*n = *total = 0;
+	if (!q)
+		q = "";
+	if (!*q && parent_id && *parent_id && (parent = dir_find_org(sn, parent_id)) < 0)
+		return PV_ENOTFOUND;
+	all = malloc((sn->norgs ? sn->norgs : 1) * sizeof *all);
+	if (!all)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < sn->norgs; i++) {
+		const dir_org *o = &sn->orgs[i];
+
+		if ((active >= 0 && o->active != active) ||
+		    (*q ? !dir_contains_ci(o->name, q) : o->parent != parent))
+			continue;
+		all[(*total)++] = o;
+	}
+	dir_page(all, *total, dir_cmp_org, offset, limit, (const void **)out, n);
+	return PV_OK;
+}
+
+int dir_browse_positions(const dir_snap *sn, const char *q, int active, size_t offset,
+			 size_t limit, const dir_position **out, size_t *n, size_t *total)
+{
+	const void **all;
+
+	*n = *total = 0;
+	all = malloc((sn->npos ? sn->npos : 1) * sizeof *all);
+	if (!all)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < sn->npos; i++) {
+		const dir_position *p = &sn->pos[i];
+
+		if ((active < 0 || p->active == active) && dir_contains_ci(p->name, q ? q : ""))
+			all[(*total)++] = p;
+	}
+	dir_page(all, *total, dir_cmp_pos, offset, limit, (const void **)out, n);
+	return PV_OK;
+}
+
+size_t dir_org_types(const dir_snap *sn, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sn->norgs; i++) {
+		const char *t = sn->orgs[i].type;
+		size_t j;
+
+		if (!t || !*t)
+			continue;
+		for (j = 0; j < n && strcmp(out[j], t) != 0; j++)
+			;
+		if (j == n && n < max)
+			out[n++] = t;
+	}
+	return n;
+}
 
 const char *dir_org_render_get(const dir_snap *sn, const dir_org *org)
 {

@@ -59,6 +59,23 @@ const dir_position *dir_position_by_id(const dir_snap *sn, const char *id);
 size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 		    const dir_org **path, size_t max);
 
+/* Browsing for administrators (inactive ones included unless active says
+ * otherwise: -1 any, 0 inactive, 1 active). Organisations: those directly
+ * under parent_id (NULL or "" = the roots), or, when q is not empty,
+ * those whose name contains q anywhere in the directory (ASCII letters
+ * without case). Positions: those whose name contains q. Sorted by name
+ * (without case), then id; the page [offset, offset + limit) goes into
+ * out (pointers valid while the snapshot is held), *total counts every
+ * match. Organisations: PV_ENOTFOUND for an unknown parent_id. */
+int dir_browse_orgs(const dir_snap *sn, const char *parent_id, const char *q, int active,
+		    size_t offset, size_t limit, const dir_org **out, size_t *n,
+		    size_t *total);
+int dir_browse_positions(const dir_snap *sn, const char *q, int active, size_t offset,
+			 size_t limit, const dir_position **out, size_t *n, size_t *total);
+/* The distinct types the directory's organisations have (at most max),
+ * in directory order; pointers valid while the snapshot is held. */
+size_t dir_org_types(const dir_snap *sn, const char **out, size_t max);
+
 /* A per-organisation slot where a caller may keep a rendering of it (the
  * HTTP layer keeps its JSON), valid as long as the snapshot: organisations
  * do not change within a snapshot. get returns NULL when empty; put takes

@@ -399,3 +399,183 @@ int rq_position_create(const rq_svc *svc, const char *name,
 	*out = p;
 	return PV_OK;
 }
+
+/* ---- an SPV administrator's changes to the directory ---- */
+
+/* The types an administrator picks from, besides those in use. */
+static const char *const rq_base_types[] = {
+	"ministry", "department", "organisation", "state", "union-territory",
+	"attached-office", "subordinate-office", "autonomous-body", "statutory-body",
+	"public-sector-undertaking",
+};
+
+size_t rq_org_types(const rq_svc *svc, char (*out)[STORE_SHORT_MAX], size_t max)
+{
+	const char *used[RQ_TYPES_MAX];
+	size_t n = 0, nused = 0;
+	dir_snap *sn = dir_acquire(svc->dir);
+
+	for (size_t i = 0; i < sizeof rq_base_types / sizeof rq_base_types[0] && n < max; i++)
+		util_strlcpy(out[n++], rq_base_types[i], STORE_SHORT_MAX);
+	if (sn)
+		nused = dir_org_types(sn, used, RQ_TYPES_MAX);
+	for (size_t i = 0; i < nused && n < max; i++) {
+		size_t j;
+
+		for (j = 0; j < n && strcmp(out[j], used[i]) != 0; j++)
+			;
+		if (j == n && strlen(used[i]) < STORE_SHORT_MAX)
+			util_strlcpy(out[n++], used[i], STORE_SHORT_MAX);
+	}
+	if (sn)
+		dir_release(svc->dir, sn);
+	return n;
+}
+
+struct rq_org_update_tx {
+	const char *id;
+	const store_org_change *ch;
+	const char *actor_id, *ip;
+	int64_t now;
+	store_org before, after;
+	int conflict;
+};
+
+/* Into the audit detail d: field with its new value and previous_<field>
+ * with the old one, when they differ. */
+static void rq_changed(json_t *d, const char *field, const char *before, const char *after)
+{
+	char prev[STORE_SHORT_MAX];
+
+	if (strcmp(before, after) == 0)
+		return;
+	snprintf(prev, sizeof prev, "previous_%s", field);
+	json_object_set_new(d, field, json_string(after));
+	json_object_set_new(d, prev, json_string(before));
+}
+
+/* The change, and an audit row naming each changed field with its value
+ * before ("previous_<field>"). */
+static int rq_org_update_tx(store *s, void *ctx)
+{
+	struct rq_org_update_tx *x = ctx;
+	const store_org *a = &x->before, *b = &x->after;
+	json_t *d;
+	int rc;
+
+	if ((rc = store_org_get(s, x->id, &x->before)) != PV_OK ||
+	    (rc = store_org_update(s, x->id, x->ch, x->now, &x->after, &x->conflict)) != PV_OK)
+		return rc;
+	d = json_object();
+	rq_changed(d, "name", a->name, b->name);
+	rq_changed(d, "sector", a->sector, b->sector);
+	rq_changed(d, "type", a->type, b->type);
+	rq_changed(d, "parent_id", a->parent_id, b->parent_id);
+	if (a->active != b->active)
+		json_object_set_new(d, "active", json_boolean(b->active));
+	return audit_record(s, x->actor_id, "update_org", x->id, x->ip, d, x->now);
+}
+
+int rq_org_update(const rq_svc *svc, const char *id, const rq_org_edit *e,
+		  const char *actor_id, const char *ip, int64_t now, field_errs *fe,
+		  store_org *out)
+{
+	struct rq_org_update_tx x;
+	store_org_change ch;
+	char name[STORE_NAME_MAX];
+	int rc;
+
+	fe->n = 0;
+	memset(&ch, 0, sizeof ch);
+	ch.active = e->active < 0 ? -1 : !!e->active;
+	if (e->name && rq_dir_name(fe, "name", e->name, name, sizeof name, 1))
+		ch.name = name;
+	if (e->sector && !rq_sector_ok(e->sector))
+		ferr_add(fe, "sector", "invalid_sector", "sector must be center or state");
+	if (e->type && !rq_type_ok(e->type))
+		ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
+	/* a new parent must be an active organisation ("" makes it a root) */
+	if (e->parent_id && *e->parent_id &&
+	    (strlen(e->parent_id) >= STORE_ID_MAX || !rq_org_exists(svc, e->parent_id)))
+		ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	if (fe->n)
+		return PV_EINVAL;
+	ch.sector = e->sector;
+	ch.type = e->type;
+	ch.parent_id = e->parent_id;
+	memset(&x, 0, sizeof x);
+	x.id = id;
+	x.ch = &ch;
+	x.actor_id = actor_id;
+	x.ip = ip;
+	x.now = now;
+	rc = store_tx(svc->st, rq_org_update_tx, &x);
+	if (rc == PV_ECONFLICT) {
+		if (x.conflict & STORE_ORG_CYCLE)
+			ferr_add(fe, "parent_id", "org_cycle",
+				 "An organisation cannot be placed under itself or an organisation below it");
+		if (x.conflict & STORE_ORG_CHILDREN)
+			ferr_add(fe, "active", "org_has_children",
+				 "Deactivate or move the active organisations under it first");
+		return rc;
+	}
+	if (rc != PV_OK)
+		return rc;
+	dir_invalidate(svc->dir);
+	*out = x.after;
+	return PV_OK;
+}
+
+struct rq_pos_update_tx {
+	const char *id, *name;
+	int active;
+	const char *actor_id, *ip;
+	int64_t now;
+	store_position before, after;
+};
+
+static int rq_pos_update_tx(store *s, void *ctx)
+{
+	struct rq_pos_update_tx *x = ctx;
+	json_t *d;
+	int rc;
+
+	if ((rc = store_position_get(s, x->id, &x->before)) != PV_OK ||
+	    (rc = store_position_update(s, x->id, x->name, x->active, &x->after)) != PV_OK)
+		return rc;
+	d = json_object();
+	rq_changed(d, "name", x->before.name, x->after.name);
+	if (x->before.active != x->after.active)
+		json_object_set_new(d, "active", json_boolean(x->after.active));
+	return audit_record(s, x->actor_id, "update_position", x->id, x->ip, d, x->now);
+}
+
+int rq_position_update(const rq_svc *svc, const char *id, const char *name, int active,
+		       const char *actor_id, const char *ip, int64_t now, field_errs *fe,
+		       store_position *out)
+{
+	struct rq_pos_update_tx x;
+	char clean[STORE_NAME_MAX];
+	int rc;
+
+	fe->n = 0;
+	memset(&x, 0, sizeof x);
+	if (name && !rq_dir_name(fe, "name", name, clean, sizeof clean, 1))
+		return PV_EINVAL;
+	x.id = id;
+	x.name = name ? clean : NULL;
+	x.active = active < 0 ? -1 : !!active;
+	x.actor_id = actor_id;
+	x.ip = ip;
+	x.now = now;
+	rc = store_tx(svc->st, rq_pos_update_tx, &x);
+	if (rc == PV_ECONFLICT) {
+		ferr_add(fe, "name", "position_exists", "A position with this name exists");
+		return rc;
+	}
+	if (rc != PV_OK)
+		return rc;
+	dir_invalidate(svc->dir);
+	*out = x.after;
+	return PV_OK;
+}

@@ -56,4 +56,34 @@ int rq_position_create(const rq_svc *svc, const char *name,
 		       const char *actor_id, const char *ip, int64_t now,
 		       field_errs *fe, store_position *out);
 
+/* The organisation types an administrator chooses from: the usual ones,
+ * then every other type the directory uses; copied into out (at most
+ * max); returns how many. */
+#define RQ_TYPES_MAX 64
+size_t rq_org_types(const rq_svc *svc, char (*out)[STORE_SHORT_MAX], size_t max);
+
+/* An SPV administrator's change of an organisation: rename, another
+ * sector or type, a move (parent_id "" makes it a root), deactivation or
+ * reactivation. NULL fields (active -1) stay as they are. The fields
+ * follow the rules of rq_org_create; a new parent must be an active
+ * organisation. PV_EINVAL with fe; PV_ENOTFOUND for an unknown id;
+ * PV_ECONFLICT with fe: parent_id "org_cycle" (under itself or below
+ * itself), active "org_has_children" (an active organisation is under
+ * it). The change and its audit row ("update_org", each changed field
+ * with its previous value) are one transaction. */
+typedef struct rq_org_edit {
+	const char *name, *sector, *type, *parent_id;
+	int active; /* 1, 0, -1: unchanged */
+} rq_org_edit;
+int rq_org_update(const rq_svc *svc, const char *id, const rq_org_edit *e,
+		  const char *actor_id, const char *ip, int64_t now, field_errs *fe,
+		  store_org *out);
+
+/* Renames (name NULL: keeps it) and/or (de)activates a position (active
+ * -1: keeps it). PV_EINVAL with fe, PV_ENOTFOUND, PV_ECONFLICT with fe
+ * name "position_exists". Audited ("update_position"). */
+int rq_position_update(const rq_svc *svc, const char *id, const char *name, int active,
+		       const char *actor_id, const char *ip, int64_t now, field_errs *fe,
+		       store_position *out);
+
 #endif

@@ -33,7 +33,11 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
 	se.elevated = elevated ? 1 : 0;
-	return store_session_insert(svc->st, &se);
+	if ((rc = store_session_insert(svc->st, &se)) != PV_OK)
+		return rc;
+	/* every new session is a login: the SPV's list of administrators
+	 * shows when each last logged in */
+	return store_user_logged_in(svc->st, user_id, now);
 }
 
 int sess_resolve(const sess_svc *svc, const char *token, int64_t now,
@@ -129,6 +133,7 @@ static int sess_login_tx(store *s, void *ctx)
 		return PV_OK;
 	default:
 		res->status = SESS_LOGIN_FAILED;
+		res->attempts_left = o.status == OTP_INVALID ? o.attempts_left : 0;
 		return PV_OK;
 	}
 	rc = store_user_by_mobile(s, x->mobile, &res->user);

@@ -21,9 +21,11 @@ typedef struct sess_svc {
 /* last_seen is written at most this often, so reads stay reads */
 #define SESS_TOUCH_MS 30000
 
-/* Starts a session for user_id; writes the token and the CSRF token.
- * elevated: the login proved a password and its second factor (the user's
- * administrator roles are active in this session only then). */
+/* Starts a session for user_id and records the login (the user's
+ * last_login_at); writes the token and the CSRF token. elevated: the
+ * login proved a password and its second factor (the user's administrator
+ * roles are active in this session only then). Run it inside the login's
+ * transaction when there is one. */
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 		int elevated, char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
 
@@ -43,6 +45,10 @@ enum sess_login {
 typedef struct sess_login_result {
 	enum sess_login status;
 	int64_t retry_after_s;
+	/* SESS_LOGIN_FAILED after a wrong code of a live challenge: the tries
+	 * that code has left (> 0); 0 when there was no live code. The same
+	 * for registered and unknown numbers (both have a challenge). */
+	int attempts_left;
 	store_user user;
 	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 } sess_login_result;

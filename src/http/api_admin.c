@@ -190,38 +190,6 @@ out:
 	json_decref(body);
 }
 
-void api_admin_audit(http_req *req, http_resp *resp)
-{
-	store *s = req->app->st;
-	store_audit *items = NULL;
-	store_page pg;
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *arr;
-	int rc;
-
-	if (!http_page(req, resp, &pg))
-		return;
-	if ((rc = store_audit_list(s, pg, &items, &n, &total)) != PV_OK) {
-		http_problem_err(resp, rc);
-		return;
-	}
-	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *detail = json_loads(items[i].detail, 0, NULL);
-
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-						     (json_int_t)items[i].id, "actor_id",
-						     items[i].actor_id, "action", items[i].action,
-						     "target", items[i].target, "client_ip",
-						     items[i].client_ip, "detail",
-						     detail ? detail : json_object(), "at",
-						     http_time(items[i].at)));
-	}
-	free(items);
-	http_json(resp, 200, http_list(arr, total, pg));
-}
-
 static json_t *ad_user_row(const store_user *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "id", u->id,
@@ -364,12 +332,11 @@ void api_mdo_user_status(http_req *req, http_resp *resp)
 	}
 	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id,
 			     http_has_role(req, "spv_admin", NULL), req->ip, util_now_ms(), &u);
-	if (rc == PV_EDENIED)
-		http_problem(resp, 403, "forbidden",
-			     strcmp(http_param(req, "id"), req->user.id) == 0
-				     ? "You cannot change your own status."
-				     : "Only an SPV administrator can change an administrator's status.",
-			     NULL);
+	if (rc == PV_EDENIED && strcmp(req->user.id, http_param(req, "id")) == 0)
+		http_problem(resp, 403, "forbidden", "You cannot change your own status.", NULL);
+	else if (rc == PV_EDENIED)
+		http_problem(resp, 403, "admin_status_spv_only",
+			     "Only an SPV administrator changes an administrator's status.", NULL);
 	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
 	else if (rc != PV_OK)

@@ -203,8 +203,10 @@ static void aa_otp_answer(http_req *req, http_resp *resp, int rc, const sess_log
 				"Too many failed logins for this number; please wait.");
 		break;
 	case SESS_LOGIN_CODE_DEAD:
-		aa_rate_limited(resp, res->retry_after_s,
-				"Too many wrong codes; please ask for a new one.");
+		/* as /otp/verify says it: this code is dead, a new one is needed */
+		http_problem(resp, 429, "otp_locked",
+			     "Too many wrong codes; please ask for a new one.", NULL);
+		aa_retry_after(resp, res->retry_after_s);
 		break;
 	case SESS_LOGIN_NOT_ACTIVATED:
 		http_problem(resp, 403, "not_activated",
@@ -214,7 +216,10 @@ static void aa_otp_answer(http_req *req, http_resp *resp, int rc, const sess_log
 		http_problem(resp, 403, "account_inactive", "This account has been deactivated.", NULL);
 		break;
 	default:
-		http_problem(resp, 401, "login_failed", "The mobile number or the code is not right.", NULL);
+		http_problem_ext(resp, 401, "login_failed", "The mobile number or the code is not right.",
+				 NULL, res->attempts_left > 0
+					       ? json_pack("{s:i}", "attempts_left", res->attempts_left)
+					       : NULL);
 	}
 }
 

@@ -1,4 +1,5 @@
-/* Operations endpoints: health, metrics, the OpenAPI document. */
+/* Operations endpoints: health, metrics, the OpenAPI document, and what
+ * the pages need to know about the site. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,4 +54,16 @@ void api_openapi(http_req *req, http_resp *resp)
 	resp->len = n;
 	resp->status = 200;
 	resp->ctype = "application/json";
+}
+
+/* GET /api/v1/site: {"learning_url": URL or null}. Only an http(s) URL is
+ * handed to the pages, so a setting can never become a javascript: link. */
+void api_site(http_req *req, http_resp *resp)
+{
+	const char *u = req->app->cfg->learning_url;
+	int ok = u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
+		 !strpbrk(u, " \t\r\n\"<>");
+
+	http_add_header(resp, "Cache-Control", "no-cache");
+	http_json(resp, 200, json_pack("{s:s?}", "learning_url", ok ? u : NULL));
 }

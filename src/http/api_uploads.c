@@ -169,10 +169,22 @@ int api_uploads_body(http_req *req, const char *data, size_t n)
 
 /* ---- shapes ---- */
 
+/* The name the administrator gave the file; uploads recorded before
+ * original_name existed: the stored name without its "<ms>_" prefix. */
+static const char *up_orig(const store_upload *u)
+{
+	const char *us = strchr(u->file_name, '_');
+
+	if (u->original_name[0])
+		return u->original_name;
+	return us && us[1] ? us + 1 : u->file_name;
+}
+
 static json_t *up_json(const store_upload *u)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
-			 "id", u->id, "file_name", u->file_name, "format", u->format,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
+			 "id", u->id, "file_name", u->file_name, "original_name", up_orig(u),
+			 "format", u->format,
 			 "status", u->status, "failed_records", (json_int_t)u->failed_records,
 			 "success_records", (json_int_t)u->success_records,
 			 "total_records", (json_int_t)u->total_records,
@@ -188,13 +200,28 @@ static const char *up_ctype(const char *format)
 		       : "text/csv; charset=utf-8";
 }
 
-/* Content-Disposition for a download named name (made safe). */
+/* Content-Disposition for a download named name: an ASCII-safe filename
+ * for old clients and the name itself (UTF-8, percent-encoded as RFC 8187
+ * says) for the rest. */
 static void up_disposition(http_resp *resp, const char *name)
 {
-	char safe[160], v[220];
+	static const char hex[] = "0123456789ABCDEF";
+	char safe[160], v[sizeof safe + 3 * STORE_PATH_MAX + 64];
+	size_t n;
 
 	job_safe_name(name, safe, sizeof safe);
-	snprintf(v, sizeof v, "attachment; filename=\"%s\"", safe);
+	n = (size_t)snprintf(v, sizeof v, "attachment; filename=\"%s\"; filename*=UTF-8''", safe);
+	for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < sizeof v; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("!#$&+-.^_`|~", *p)) {
+			v[n++] = (char)*p;
+		} else {
+			v[n++] = '%';
+			v[n++] = hex[*p >> 4];
+			v[n++] = hex[*p & 15];
+		}
+	}
+	v[n] = '\0';
 	http_add_header(resp, "Content-Disposition", v);
 }
 
@@ -391,14 +418,6 @@ void api_uploads_get(http_req *req, http_resp *resp)
 
 	if (up_load(req, resp, &u) == PV_OK)
 		http_json(resp, 200, up_json(&u));
-}
-
-/* The original name: the stored name without its "<ms>_" prefix. */
-static const char *up_orig(const store_upload *u)
-{
-	const char *us = strchr(u->file_name, '_');
-
-	return us && us[1] ? us + 1 : u->file_name;
 }
 
 /* Serves the local file path (deleted afterwards when temp: the open

@@ -35,7 +35,8 @@ enum http_exec { EXEC_POOL = 0, EXEC_INLINE, EXEC_REMOTE, EXEC_ASYNC };
 typedef struct http_resp {
 	int status;
 	const char *ctype;
-	char *body; /* malloc'd, owned by the response */
+	char *body; /* malloc'd, owned by the response, unless body_static */
+	int body_static; /* body lives as long as the server (prepared pages) */
 	size_t len;
 	int fd; /* >= 0: send this file (owned) of fd_size bytes */
 	uint64_t fd_size;
@@ -157,8 +158,6 @@ void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *sh
 /* 1 when a Content-Type value is application/json (parameters allowed). */
 int http_is_json_type(const char *s);
 
-/* Static files under the web root; answers 404 problem when absent. */
-void http_static(http_req *req, http_resp *resp);
 
 /* A handler (of an EXEC_POOL or EXEC_ASYNC route) whose answer will be
  * made by another thread (a store transaction's completion) calls

@@ -33,7 +33,9 @@ static void prob_set_body(http_resp *resp, int status, const char *ctype,
 	char *s = json_dumps(doc, JSON_COMPACT);
 
 	json_decref(doc);
-	free(resp->body);
+	if (!resp->body_static)
+		free(resp->body);
+	resp->body_static = 0;
 	resp->body = s;
 	resp->len = s ? strlen(s) : 0;
 	resp->status = s ? status : 500;
@@ -75,7 +77,9 @@ void http_problem_ext(http_resp *resp, int status, const char *code,
 	if (!doc) {
 		static const char oom[] = "{\"type\":\"/errors/internal_error\",\"status\":500,\"code\":\"internal_error\"}";
 
-		free(resp->body);
+		if (!resp->body_static)
+			free(resp->body);
+		resp->body_static = 0;
 		resp->body = strdup(oom);
 		resp->len = resp->body ? strlen(oom) : 0;
 		resp->status = 500;

@@ -30,6 +30,7 @@
 #include "http/conns.h"
 #include "http/handlers.h"
 #include "http/metrics.h"
+#include "http/pages.h"
 #include "http/pool.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -141,8 +142,10 @@ static http_req *srv_req_new(http_server *srv, struct MHD_Connection *c,
 /* Frees what a response owns; it can be called again. */
 static void srv_resp_free(http_resp *resp)
 {
-	free(resp->body);
+	if (!resp->body_static)
+		free(resp->body);
 	resp->body = NULL;
+	resp->body_static = 0;
 	for (size_t i = 0; i < resp->nhdr; i++)
 		free(resp->hval[i]);
 	resp->nhdr = 0;
@@ -164,6 +167,9 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 		mr = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
 		if (mr)
 			resp->fd = -1; /* MHD closes it */
+	} else if (resp->body_static) {
+		mr = MHD_create_response_from_buffer(resp->len, resp->body,
+						      MHD_RESPMEM_PERSISTENT);
 	} else {
 		mr = MHD_create_response_from_buffer(resp->len, resp->body,
 						      MHD_RESPMEM_MUST_FREE);
@@ -224,7 +230,10 @@ static int srv_body_refused(http_req *req, http_resp *resp)
 static void srv_dispatch(http_req *req, http_resp *resp)
 {
 	const struct http_route *rt = req->route;
-	int api = strncmp(req->path, "/api/", 5) == 0; /* else a page or a file */
+	/* machines' paths (the API, health, metrics) answer problem+json;
+	 * every other path is a page or a file */
+	int api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/metrics") == 0 ||
+		  strcmp(req->path, "/healthz") == 0;
 	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
 	if (req->body_too_large) {
@@ -244,6 +253,9 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 			http_add_header(resp, "Allow", req->allowed);
 		} else if (!api && get) {
 			http_static(req, resp);
+		} else if (!api) {
+			/* JSON problems are for /api/; a person gets a page */
+			http_not_found_page(req, resp);
 		} else {
 			http_problem(resp, 404, "not_found",
 				     "There is nothing at this address.", NULL);

@@ -820,7 +820,7 @@ static int job_fill(job *j, imp_reader *r, int *header_seen)
 {
 	int64_t now = util_now_ms();
 	imp_row row;
-	int n;
+	int n = 0; /* never read unset (a full chunk answers 1); GCC at -O1 cannot tell */
 
 	j->nrows = j->nusers = 0;
 	while (j->nrows < j->cap && (n = imp_next(r, &row)) == 1) {

@@ -115,6 +115,7 @@ typedef struct store_user {
 	 * vouched for it */
 	int email_verified;
 	int64_t created_at, updated_at;
+	int64_t last_login_at; /* the last session started; 0: never (user_logged_in) */
 } store_user;
 
 /* Which unique constraint a refused user insert hit (bit set). */
@@ -136,6 +137,25 @@ typedef struct store_cred {
 	char username[STORE_USERNAME_MAX]; /* unique, case-insensitive */
 	char pwhash[STORE_PWHASH_MAX];     /* argon2id string */
 } store_cred;
+
+/* One role held by a user, with the user and the username of their
+ * password credential ("" when they have none): a row of admin_list. */
+typedef struct store_admin {
+	store_user user;
+	store_role role;
+	char username[STORE_USERNAME_MAX];
+} store_admin;
+
+/* What org_update changes: a NULL field (active: -1) is left as it is.
+ * parent_id "" makes the organisation a root. */
+typedef struct store_org_change {
+	const char *name, *sector, *type, *parent_id;
+	int active; /* 1, 0, or -1: unchanged */
+} store_org_change;
+
+/* Why org_update refused a change (bits of *conflict). */
+#define STORE_ORG_CYCLE 1    /* the new parent is the organisation or below it */
+#define STORE_ORG_CHILDREN 2 /* deactivation while an active organisation is under it */
 
 /* A one-time password challenge. Only the keyed hash of the code is kept,
  * and the challenge is found by its subject: a keyed hash of what it is
@@ -290,6 +310,14 @@ typedef struct store_audit {
 	int64_t at;
 } store_audit;
 
+/* Which audit rows audit_list answers: every condition that is set must
+ * hold. action and actor_id are matched exactly ("" or NULL: any); from
+ * and to bound the time: at >= from when from > 0, at < to when to > 0. */
+typedef struct store_audit_filter {
+	const char *action, *actor_id;
+	int64_t from, to;
+} store_audit_filter;
+
 /* A page of a list: page from 1, per_page at most 100. */
 typedef struct store_page {
 	int64_t page, per_page;
@@ -378,6 +406,24 @@ struct store_ops {
 	int (*org_each)(store *s, store_org_cb cb, void *ctx);
 	int (*org_children)(store *s, const char *id, int64_t *count);
 	int (*dir_version)(store *s, int64_t *version);
+	/* Changes the fields of organisation id that ch sets, sets updated_at
+	 * to now, bumps the directory version, and fills *out (may be NULL)
+	 * with the organisation after the change. The checks and the change
+	 * are one atomic step with respect to every other org_update, in this
+	 * process or another (two moves made at once can never make a cycle
+	 * together; a deactivation and a child's activation made at once
+	 * cannot both pass). The change is refused as a whole with
+	 * PV_ECONFLICT and the STORE_ORG_* bits of every reason in *conflict
+	 * (may be NULL; 0 on success) when:
+	 * - the new parent is the organisation itself or any organisation
+	 *   below it (the directory would get a cycle): STORE_ORG_CYCLE;
+	 * - ch->active is 0 while some active organisation has this one as
+	 *   its parent: STORE_ORG_CHILDREN (inactive ones may stay below).
+	 * PV_ENOTFOUND when id is unknown or a new parent_id other than ""
+	 * names no organisation; PV_EINVAL for an empty name. Setting a field
+	 * to the value it has is a change like any other. */
+	int (*org_update)(store *s, const char *id, const store_org_change *ch,
+			  int64_t now, store_org *out, int *conflict);
 
 	/* Positions: names unique case-insensitively. position_insert answers
 	 * PV_ECONFLICT for an existing name; position_upsert_name returns the
@@ -387,6 +433,14 @@ struct store_ops {
 				    store_position *out, int *created);
 	int (*position_get)(store *s, const char *id, store_position *out);
 	int (*position_each)(store *s, store_position_cb cb, void *ctx);
+	/* Renames position id (name NULL: keeps it) and/or sets it active or
+	 * inactive (active -1: keeps it), bumping the directory version; *out
+	 * (may be NULL) gets the position after. PV_ECONFLICT when another
+	 * position has the name (case-insensitive; its own name in another
+	 * case is fine), PV_ENOTFOUND for an unknown id, PV_EINVAL for an
+	 * empty name. */
+	int (*position_update)(store *s, const char *id, const char *name,
+			       int active, store_position *out);
 
 	/* Users. user_insert answers PV_ECONFLICT and sets *conflict to the
 	 * STORE_CONFLICT_* bits of every unique key the row collides with
@@ -413,6 +467,11 @@ struct store_ops {
 			       int64_t now);
 	/* Marks the user's e-mail proven (email_verified = 1). */
 	int (*user_verify_email)(store *s, const char *id, int64_t now);
+	/* Records a login: last_login_at = now (updated_at is left as it
+	 * is: a login changes nothing about the person). PV_ENOTFOUND for an
+	 * unknown id. user_insert and user_insert_batch store last_login_at
+	 * 0 whatever the records say. */
+	int (*user_logged_in)(store *s, const char *id, int64_t now);
 	/* Users of one organisation (see store_user_query): *items is
 	 * malloc'd (caller frees), *n its length, *info the total and the
 	 * cursor of the next page. Every kind of query answers in time
@@ -430,7 +489,24 @@ struct store_ops {
 	/* PV_ECONFLICT when the username is taken */
 	int (*cred_insert)(store *s, const store_cred *c);
 	int (*cred_by_username)(store *s, const char *username, store_cred *out);
+	/* The credential of a user; PV_ENOTFOUND when they have none. */
+	int (*cred_by_user)(store *s, const char *user_id, store_cred *out);
 	int (*consent_add)(store *s, const store_consent *c);
+
+	/* Administrators: one row per role `role` (exact word, such as
+	 * "mdo_admin") held by a user, with the user and the username of
+	 * their credential ("" when none). org_id "" = the role in any
+	 * organisation, else only the role for that organisation; status ""
+	 * = any user status, else that one; q "" = no filter, else a
+	 * case-insensitive (ASCII letters) substring, taken literally, of the
+	 * user's first name, last name, e-mail, mobile or username, at most
+	 * 256 bytes (else PV_EINVAL). Ordered by the name of the role's
+	 * organisation (case-insensitive; a role without an organisation
+	 * first), then last name, first name and user id. Paged like every
+	 * list; *items is malloc'd (caller frees). */
+	int (*admin_list)(store *s, const char *role, const char *org_id,
+			  const char *status, const char *q, store_page pg,
+			  store_admin **items, size_t *n, int64_t *total);
 
 	/* OTP challenges. otp_insert kills (STORE_OTP_DEAD) every live
 	 * challenge of the same subject and purpose and stores the new one
@@ -619,10 +695,11 @@ struct store_ops {
 	int (*campaign_finish)(store *s, int64_t id, const char *worker,
 			       int64_t now, int *done);
 
-	/* Audit log, newest first in lists. */
+	/* Audit log, newest first (by id) in lists. audit_list answers the
+	 * rows that match f (NULL: every row); *total counts every match. */
 	int (*audit_add)(store *s, store_audit *a);
-	int (*audit_list)(store *s, store_page pg, store_audit **items,
-			  size_t *n, int64_t *total);
+	int (*audit_list)(store *s, const store_audit_filter *f, store_page pg,
+			  store_audit **items, size_t *n, int64_t *total);
 
 	/* Blobs: files kept by the store under an id (1 to STORE_ID_MAX - 1
 	 * bytes of A-Z a-z 0-9 . _ -, else PV_EINVAL), so that every process
@@ -801,6 +878,11 @@ static inline int store_dir_version(store *s, int64_t *version)
 	return s->ops->dir_version(s, version);
 }
 
+static inline int store_org_update(store *s, const char *id, const store_org_change *ch, int64_t now, store_org *out, int *conflict)
+{
+	return s->ops->org_update(s, id, ch, now, out, conflict);
+}
+
 static inline int store_position_insert(store *s, const store_position *pos)
 {
 	return s->ops->position_insert(s, pos);
@@ -819,6 +901,11 @@ static inline int store_position_get(store *s, const char *id, store_position *o
 static inline int store_position_each(store *s, store_position_cb cb, void *ctx)
 {
 	return s->ops->position_each(s, cb, ctx);
+}
+
+static inline int store_position_update(store *s, const char *id, const char *name, int active, store_position *out)
+{
+	return s->ops->position_update(s, id, name, active, out);
 }
 
 static inline int store_user_insert(store *s, const store_user *u, int *conflict)
@@ -856,6 +943,11 @@ static inline int store_user_verify_email(store *s, const char *id, int64_t now)
 	return s->ops->user_verify_email(s, id, now);
 }
 
+static inline int store_user_logged_in(store *s, const char *id, int64_t now)
+{
+	return s->ops->user_logged_in(s, id, now);
+}
+
 static inline int store_user_list(store *s, const store_user_query *q, store_user **items, size_t *n, store_user_list_info *info)
 {
 	return s->ops->user_list(s, q, items, n, info);
@@ -879,6 +971,16 @@ static inline int store_cred_insert(store *s, const store_cred *c)
 static inline int store_cred_by_username(store *s, const char *username, store_cred *out)
 {
 	return s->ops->cred_by_username(s, username, out);
+}
+
+static inline int store_cred_by_user(store *s, const char *user_id, store_cred *out)
+{
+	return s->ops->cred_by_user(s, user_id, out);
+}
+
+static inline int store_admin_list(store *s, const char *role, const char *org_id, const char *status, const char *q, store_page pg, store_admin **items, size_t *n, int64_t *total)
+{
+	return s->ops->admin_list(s, role, org_id, status, q, pg, items, n, total);
 }
 
 static inline int store_consent_add(store *s, const store_consent *c)
@@ -1101,9 +1203,9 @@ static inline int store_audit_add(store *s, store_audit *a)
 	return s->ops->audit_add(s, a);
 }
 
-static inline int store_audit_list(store *s, store_page pg, store_audit **items, size_t *n, int64_t *total)
+static inline int store_audit_list(store *s, const store_audit_filter *f, store_page pg, store_audit **items, size_t *n, int64_t *total)
 {
-	return s->ops->audit_list(s, pg, items, n, total);
+	return s->ops->audit_list(s, f, pg, items, n, total);
 }
 
 static inline int store_blob_put(store *s, const char *id, const char *path)

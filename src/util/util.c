@@ -36,6 +36,70 @@ void util_rfc3339(int64_t ms, char out[32])
 	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)milli % 1000u);
 }
 
+/* n decimal digits at s into *v; 1 when they are all digits. */
+static int util_digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int util_parse_rfc3339(const char *s, int64_t *ms)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, frac = 0, scale = 1, oh = 0, om = 0, sign = 0;
+	struct tm tm;
+	const char *p;
+	time_t t;
+
+	if (!s || strlen(s) < 20 || !util_digits(s, 4, &y) || s[4] != '-' ||
+	    !util_digits(s + 5, 2, &mo) || s[7] != '-' || !util_digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || !util_digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !util_digits(s + 14, 2, &mi) || s[16] != ':' || !util_digits(s + 17, 2, &sec))
+		return PV_EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+		return PV_EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		int n = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 3) {
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
+		if (n == 0)
+			return PV_EINVAL;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (!util_digits(p + 1, 2, &oh) || p[3] != ':' || !util_digits(p + 4, 2, &om) ||
+		    oh > 23 || om > 59)
+			return PV_EINVAL;
+		p += 6;
+	} else {
+		return PV_EINVAL;
+	}
+	if (*p)
+		return PV_EINVAL;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*ms = (int64_t)t * 1000 + frac * (1000 / scale) - (int64_t)sign * (oh * 3600 + om * 60) * 1000;
+	return PV_OK;
+}
+
 void util_uuid(char out[UUID_STR_LEN])
 {
 	unsigned char r[16];

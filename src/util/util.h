@@ -13,6 +13,10 @@ int64_t util_now_ms(void);
 int64_t util_mono_ns(void);
 /* RFC 3339 UTC with milliseconds: "2026-11-28T16:54:16.123Z" (25 bytes). */
 void util_rfc3339(int64_t ms, char out[32]);
+/* Parses an RFC 3339 time ("2026-11-28T16:54:16Z", with optional
+ * fractional seconds and a Z or +hh:mm / -hh:mm offset) into ms. PV_OK or
+ * PV_EINVAL for anything else, a field out of range included. */
+int util_parse_rfc3339(const char *s, int64_t *ms);
 
 /* A random UUID v4 (libsodium's generator). */
 void util_uuid(char out[UUID_STR_LEN]);

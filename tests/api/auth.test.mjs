@@ -62,7 +62,24 @@ test('login OTP answers are identical for known and unknown numbers; SMS only to
   const b = await post('/api/v1/auth/otp', { mobile: '9123400000', code: '000000' });
   assert.equal(a.status, 401);
   assert.equal(a.body.code, 'login_failed');
+  assert.equal(a.body.attempts_left, 2, 'the tries the code has left');
   assert.equal(a.text, b.text);
+  const a2 = await post('/api/v1/auth/otp', { mobile: ADMIN.mobile, code: '000000' });
+  const b2 = await post('/api/v1/auth/otp', { mobile: '9123400000', code: '000000' });
+  assert.equal(a2.body.attempts_left, 1);
+  assert.equal(a2.text, b2.text);
+  // the third kills the code: otp_locked, as /otp/verify says it
+  const a3 = await post('/api/v1/auth/otp', { mobile: ADMIN.mobile, code: '000000' });
+  const b3 = await post('/api/v1/auth/otp', { mobile: '9123400000', code: '000000' });
+  assert.equal(a3.status, 429);
+  assert.equal(a3.body.code, 'otp_locked');
+  assert.ok(Number(a3.headers.get('retry-after')) >= 1);
+  assert.equal(a3.text, b3.text);
+  assert.equal(a3.headers.get('retry-after'), b3.headers.get('retry-after'));
+  // no live code: nothing to count
+  const none = await post('/api/v1/auth/otp', { mobile: '9123400001', code: '000000' });
+  assert.equal(none.status, 401);
+  assert.equal(none.body.attempts_left, undefined);
 });
 
 test('OTP login, /me by bearer and by cookie, CSRF on logout, then the session is gone', async () => {

@@ -95,15 +95,21 @@ test('bad queries answer problem+json', async () => {
   assertProblem(await req(srv.url, 'GET', '/api/v1/positions?q=x'), 400, 'query_too_short');
 });
 
-test('unknown paths, wrong methods and huge bodies answer problem+json', async () => {
+test('unknown API paths, wrong methods and huge bodies answer problem+json; other unknown paths a page', async () => {
   assertProblem(await req(srv.url, 'GET', '/api/v1/nothing'), 404, 'not_found');
   const m = await req(srv.url, 'DELETE', '/api/v1/orgs');
   assertProblem(m, 405, 'method_not_allowed');
   assert.equal(m.headers.get('allow'), 'GET');
   const big = await req(srv.url, 'POST', '/api/v1/orgs', { body: 'x'.repeat(10 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
   assertProblem(big, 413, 'payload_too_large');
-  assertProblem(await req(srv.url, 'GET', '/no-such-page.html'), 404, 'not_found');
-  assertProblem(await req(srv.url, 'POST', '/no-such-page', { json: {} }), 404, 'not_found');
+  // JSON problems only under /api/: a person gets the HTML 404 page
+  for (const [m, p] of [['GET', '/no-such-page.html'], ['POST', '/no-such-page']]) {
+    const r = await req(srv.url, m, p, m === 'POST' ? { json: {} } : {});
+    assert.equal(r.status, 404);
+    assert.match(r.headers.get('content-type'), /^text\/html/);
+    assert.match(r.text, /<h1[^>]*>Page not found<\/h1>/);
+  }
+  assertProblem(await req(srv.url, 'POST', '/api/no-such-thing', { json: {} }), 404, 'not_found');
   // the server is still healthy after all of it
   assert.equal((await req(srv.url, 'GET', '/healthz')).status, 200);
 });

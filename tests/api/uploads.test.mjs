@@ -100,7 +100,9 @@ test('CSV upload: 202 QUEUED, then per-row results, counts, users and welcome me
   assert.equal(r.status, 202, r.text);
   assert.equal(r.body.status, 'QUEUED');
   assert.match(r.body.file_name, /^\d{13}_Employees_list\.csv$/);
-  for (const k of ['id', 'file_name', 'status', 'failed_records', 'success_records', 'total_records', 'error', 'created_at', 'updated_at'])
+  // the name as the administrator gave it (without the path), for the pages
+  assert.equal(r.body.original_name, 'Employees list.csv');
+  for (const k of ['id', 'file_name', 'original_name', 'status', 'failed_records', 'success_records', 'total_records', 'error', 'created_at', 'updated_at'])
     assert.ok(k in r.body, k);
   assert.equal(r.body.total_records, 0);
   assert.match(r.body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -115,7 +117,9 @@ test('CSV upload: 202 QUEUED, then per-row results, counts, users and welcome me
   const res = await download(tokens.doj, `/api/v1/mdo/uploads/${done.id}/result`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /text\/csv/);
-  assert.match(res.headers.get('content-disposition'), /attachment; filename="Employees_list\.result\.csv"/);
+  assert.match(res.headers.get('content-disposition'), /attachment; filename="Employees_list\.result\.csv"; filename\*=UTF-8''Employees%20list\.result\.csv$/);
+  const listed = await req(srv.url, 'GET', '/api/v1/mdo/uploads', { bearer: tokens.doj });
+  assert.equal(listed.body.items.find((u) => u.id === done.id).original_name, 'Employees list.csv');
   const rows = parseCsv(res.buf.toString('utf8'));
   assert.deepEqual(rows[0], ['first name', 'Last  Name', 'EMAIL ID', 'Mobile Number', 'Employee Code', 'Status', 'Error Details']);
   assert.equal(rows.length, 8);
@@ -133,6 +137,7 @@ test('CSV upload: 202 QUEUED, then per-row results, counts, users and welcome me
   // the original file, byte for byte
   const orig = await download(tokens.doj, `/api/v1/mdo/uploads/${done.id}/file`);
   assert.equal(orig.status, 200);
+  assert.match(orig.headers.get('content-disposition'), /filename="Employees_list\.csv"; filename\*=UTF-8''Employees%20list\.csv$/);
   assert.equal(orig.buf.toString('utf8'), GOOD_BAD);
 
   // welcome SMS and e-mail for a created user

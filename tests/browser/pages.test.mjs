@@ -1,6 +1,7 @@
 // Every page: axe-core finds no violations (in English and Hindi, and with
 // errors shown), the Hindi switch translates the page and is remembered,
-// and screenshots at phone and desktop widths.
+// nothing sticks out at phone and desktop widths (screenshots of both),
+// a favicon, and a <noscript> that says the page needs JavaScript.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { req } from '../api/lib/server.mjs';
@@ -59,6 +60,8 @@ async function checkPage(name, path, { login, then, states = [], axeHindi = fals
   await page.goto(stack.url + path);
   await ready(page);
   if (then) await then(page);
+  assert.equal(await page.getAttribute('link[rel=icon]', 'href'), '/favicon.svg', `${name}: favicon`);
+  assert.match(await page.evaluate(() => document.querySelector('noscript')?.textContent || ''), /needs JavaScript/, `${name}: noscript`);
   const h1 = (await page.locator('h1:visible').first().textContent()).trim();
   assert.ok(h1 && !DEVANAGARI.test(h1), `${name}: English heading "${h1}"`);
   await axeCheck(page, name);
@@ -120,22 +123,67 @@ test('register, empty and with errors shown', async () => {
         await p.waitForSelector('#last_name[aria-invalid=true]');
         assert.equal(await p.inputValue('#first_name'), 'R2D2', 'nothing typed is lost');
         assert.match(await p.getAttribute('#first_name', 'aria-describedby'), /first_name-error/);
-        assert.match(await p.textContent('#first_name-error'), /valid name/);
+        // each field says what is wrong with it; the name rule says what is allowed
+        assert.match(await p.textContent('#first_name-error'), /only include letters, spaces, full stops \(\.\), apostrophes \('\) and hyphens/);
+        assert.equal((await p.textContent('#last_name-error')).trim(), 'Enter your surname');
+        assert.equal((await p.textContent('#mobile-error')).trim(), 'Enter your mobile number');
         assert.match(await p.textContent('#terms-error'), /Terms of Service/);
-        // Hindi: the errors follow the language
+        // the error summary: focused, first in the form, one link per error
+        // in the order of the page, and "Error: " before the title
+        assert.equal(await p.evaluate(() => document.activeElement.classList.contains('error-summary')), true);
+        assert.match(await p.textContent('.error-summary h2'), /There is a problem/);
+        const links = await p.$$eval('.error-summary a', (as) => as.map((a) => [a.getAttribute('href'), a.textContent]));
+        assert.deepEqual(links.map((l) => l[0]), ['#first_name', '#last_name', '#position', '#email', '#mobile', '#org', '#declaration', '#terms']);
+        assert.equal(links[1][1], 'Enter your surname');
+        assert.match(await p.title(), /^Error: Register/);
+        await p.click('.error-summary a[href="#email"]');
+        assert.equal(await p.evaluate(() => document.activeElement.id), 'email');
+        // Hindi: the errors and the title follow the language
         await setLang(p, 'hi');
         assert.match(await p.textContent('#terms-error'), DEVANAGARI);
+        assert.match(await p.textContent('.error-summary a[href="#last_name"]'), DEVANAGARI);
+        assert.match(await p.title(), /^त्रुटि: /);
         await setLang(p, 'en');
+        // corrected and sent again: the summary and the title's "Error: " go
+        await p.fill('#first_name', 'Ravi');
+        await p.fill('#last_name', 'Verma');
+        await p.click('#signup');
+        await p.waitForFunction(() => !document.querySelector('#last_name[aria-invalid]'));
+        assert.doesNotMatch(await p.textContent('.error-summary'), /surname/);
       },
     }],
   });
 });
 
 test('requests for a position and an organisation', async () => {
+  // one page for both kinds: the organisation's fields only for organisations
   await checkPage('request-position', '/request-position?name=Data%20Steward', {
-    then: async (p) => assert.equal(await p.inputValue('#name'), 'Data Steward'),
+    then: async (p) => {
+      assert.equal(await p.inputValue('#name'), 'Data Steward');
+      assert.equal((await p.textContent('h1')).trim(), 'Request to add position');
+      assert.equal(await p.title(), 'Request to add position — Pravesh');
+      assert.equal(await p.locator('#sector-group').isVisible(), false);
+      assert.equal(await p.locator('#parent').isVisible(), false);
+    },
   });
-  await checkPage('request-organisation', '/request-organisation');
+  await checkPage('request-organisation', '/request-organisation', {
+    then: async (p) => {
+      assert.equal((await p.textContent('h1')).trim(), 'Request to add organisation');
+      assert.equal((await p.innerText('label[for=name]')).trim(), 'Organisation');
+      assert.equal(await p.locator('#sector-group').isVisible(), true);
+      assert.equal(await p.locator('#parent').isVisible(), true);
+    },
+  });
+});
+
+test('an unknown page: the 404 page in the chosen language, with the way home', async () => {
+  await checkPage('notfound', '/no-such-page', {
+    axeHindi: true,
+    then: async (p) => {
+      assert.equal((await p.textContent('h1')).trim(), 'Page not found');
+      assert.equal(await p.getAttribute('a[data-i18n="nf.home"]', 'href'), '/');
+    },
+  });
 });
 
 test('activate, with a bad link', async () => {
@@ -161,7 +209,7 @@ test('login: OTP by default, SSO errors, the Parichay button when configured', a
   await page.route('**/api/v1/sso', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"enabled":true,"name":"Parichay"}' }));
   await page.goto(stack.url + '/login?error=sso_not_registered');
   await ready(page);
-  assert.match(await page.textContent('#login-form .form-alert'), /No active account/);
+  assert.match(await page.textContent('#login-form .error-summary'), /No active account/);
   await page.waitForSelector('#sso-link:visible');
   assert.equal((await page.textContent('#sso-link')).trim(), 'Login with Parichay');
   assert.equal(await page.getAttribute('#sso-link', 'href'), '/auth/sso/parichay');
@@ -180,9 +228,14 @@ test('admin login', async () => {
       await p.fill('#username', 'spv');
       await p.fill('#password', 'wrong password!!');
       await p.click('#alogin-submit');
-      await p.waitForSelector('#alogin-form .form-alert.error');
-      assert.match(await p.textContent('#alogin-form .form-alert'), /not right/);
+      await p.waitForSelector('#alogin-form .error-summary:not([hidden])');
+      // it speaks of what this page asks for: username and password
+      assert.match(await p.textContent('#alogin-form .error-summary'), /The username or the password is not right/);
+      assert.doesNotMatch(await p.textContent('#alogin-form .error-summary'), /mobile|OTP/);
       assert.equal(await p.inputValue('#username'), 'spv');
+      await setLang(p, 'hi');
+      assert.match(await p.textContent('#alogin-form .error-summary li'), /उपयोगकर्ता नाम या पासवर्ड सही नहीं है/);
+      await setLang(p, 'en');
       // the right password leads to the second step: the code sent by SMS
       await p.fill('#password', PW);
       await p.click('#alogin-submit');
@@ -232,6 +285,6 @@ test('SPV administration', async () => {
       assert.match(await p.textContent('#requests'), /Directorate of Vigilance/);
       await p.click('#requests summary >> nth=0');
     },
-    states: [tab('directory'), tab('admins'), tab('audit')],
+    states: [tab('directory'), tab('positions'), tab('admins'), tab('audit')],
   });
 });

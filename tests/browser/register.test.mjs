@@ -64,11 +64,11 @@ test('self-registration, activation by e-mail, OTP login, logout', async () => {
   // without the declaration and terms: errors next to them, nothing lost
   await page.click('#signup');
   await page.waitForSelector('#declaration[aria-invalid=true]');
-  assert.match(await page.textContent('#declaration-error'), /confirm/);
+  assert.match(await page.textContent('#declaration-error'), /Confirm that the information you have given is accurate/);
   assert.match(await page.textContent('#terms-error'), /Terms of Service/);
   assert.equal(await page.inputValue('#first_name'), USER.first);
   assert.equal(await page.inputValue('#org'), 'Department of Justice');
-  assert.match(await page.textContent('#reg-form .form-alert'), /correct/);
+  assert.deepEqual(await page.$$eval('#reg-form .error-summary a', (as) => as.map((a) => a.getAttribute('href'))), ['#declaration', '#terms']);
 
   await page.check('#declaration');
   await page.check('#terms');
@@ -104,8 +104,15 @@ test('self-registration, activation by e-mail, OTP login, logout', async () => {
     assert.ok(details.includes(s), `${s} in ${details}`);
   }
 
-  // logout ends the session
-  await page.click('#logout');
+  // the header says who is logged in; its logout ends the session
+  assert.equal((await page.textContent('#session-name')).trim(), `${USER.first} ${USER.last}`);
+  assert.equal((await page.textContent('#session .session-role')).trim(), 'User');
+  assert.equal(await page.getAttribute('#profile-link', 'href'), '/profile');
+  // and on to the learning platform
+  await page.waitForSelector('#learning-link:visible');
+  assert.equal(await page.getAttribute('#learning-link', 'href'), 'https://learning.example.gov.in/');
+  assert.equal((await page.textContent('#learning-link')).trim(), 'Go to iGOT Karmayogi');
+  await page.click('#session-logout');
   await page.waitForURL(`${stack.url}/login`);
   await page.goto(stack.url + '/');
   await ready(page);
@@ -127,6 +134,7 @@ test('login: a wrong code is shown next to the code field', async () => {
   await page.waitForSelector('#mobile-otp[aria-invalid=true]');
   assert.match(await page.textContent('#mobile-otp-error'), /not right/);
   assert.equal(await page.inputValue('#mobile'), '9812345671');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mobile-otp');
   noProblems(page);
   await page.context().close();
 });

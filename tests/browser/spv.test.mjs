@@ -5,9 +5,12 @@
 // reason; a position and an MDO administrator are added; the audit log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { req } from '../api/lib/server.mjs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { req, cli } from '../api/lib/server.mjs';
 import { nextMessage, codeOf } from '../api/lib/sms.mjs';
-import { launch, open, ready, quiet, noProblems, startStack, createAdmin, adminLoginPage } from './lib/browser.mjs';
+import { launch, open, ready, quiet, noProblems, startStack, createAdmin, adminLoginPage, adminLoginApi } from './lib/browser.mjs';
 
 let stack, browser, spvPage;
 const PW = 'a long enough password';
@@ -75,7 +78,11 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   const pos = page.locator('#requests article', { hasText: 'chief data steward' });
   await pos.locator('summary', { hasText: 'Approve' }).click();
   await pos.locator('input[id$=-name]').fill('Chief Data Steward');
-  await nextMessage(stack.sms, '9822200001', () => pos.locator('button', { hasText: 'Approve' }).click());
+  // it asks first; the SMS goes once confirmed
+  await pos.locator('button', { hasText: 'Approve' }).click();
+  await page.waitForSelector('dialog[open]');
+  assert.equal((await page.textContent('dialog h2')).trim(), 'Approve “Chief Data Steward”?');
+  await nextMessage(stack.sms, '9822200001', () => page.click('dialog button[data-confirm=yes]'));
   await page.waitForSelector('#spv-status.ok');
   assert.match(await page.textContent('#spv-status'), /Chief Data Steward/);
   await quiet(page);
@@ -83,11 +90,14 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   // approve the organisation under the Department of Justice
   const org = page.locator('#requests article', { hasText: 'Directorate of Prosecution' });
   await org.locator('summary', { hasText: 'Approve' }).click();
-  assert.equal(await org.locator('select').inputValue(), 'center');
-  await org.locator('input[id$=-type]').fill('directorate');
+  assert.equal(await org.locator('select[id$=-sector]').inputValue(), 'center');
+  // the type is chosen from a list
+  assert.ok((await org.locator('select[id$=-type] option').allTextContents()).includes('Department'));
+  await org.locator('select[id$=-type]').selectOption('attached-office');
   await org.locator('input[id$=-parent]').fill('justice');
   await org.locator('.option', { hasText: 'Department of Justice' }).first().click();
   await org.locator('button', { hasText: 'Approve' }).click();
+  await page.click('dialog button[data-confirm=yes]');
   await page.waitForFunction(() => /Directorate of Prosecution/.test(document.querySelector('#spv-status').textContent));
   await quiet(page);
 
@@ -96,8 +106,16 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   await bad.locator('summary', { hasText: 'Reject' }).click();
   await bad.locator('button', { hasText: 'Reject' }).click();
   await bad.locator('textarea[aria-invalid=true]').waitFor();
+  assert.equal(await page.locator('dialog').count(), 0, 'no question before a reason is given');
   await bad.locator('textarea').fill('Not a position in government service');
   await bad.locator('button', { hasText: 'Reject' }).click();
+  await page.waitForSelector('dialog[open]');
+  // Cancel leaves it pending
+  await page.click('dialog button[data-confirm=no]');
+  await page.waitForSelector('dialog', { state: 'detached' });
+  assert.match(await bad.textContent(), /Pending/);
+  await bad.locator('button', { hasText: 'Reject' }).click();
+  await page.click('dialog button[data-confirm=yes]');
   await page.waitForFunction(() => /rejected/.test(document.querySelector('#spv-status').textContent));
   await quiet(page);
   assert.match(await page.textContent('#requests'), /No requests here/);
@@ -106,7 +124,7 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   assert.match(await page.textContent('#requests'), /Not a position in government service/);
 
   // add a position and an MDO administrator of the new directorate
-  await page.click('#tab-directory');
+  await page.click('#tab-positions');
   await page.fill('#pos-name', 'Knowledge Manager');
   await page.click('#pos-submit');
   await page.waitForSelector('#pos-form .form-alert.ok');
@@ -168,6 +186,114 @@ test('the approved position and organisation are chosen in a new registration', 
   await page.click('#signup');
   await page.waitForSelector('#reg-done:visible');
   await stack.smtp.waitFor('kiran.rao@example.com', (m) => /activate\?token=/.test(m.body));
+  noProblems(page);
+  await page.context().close();
+});
+
+test('the SPV tools: administrators with their status, the directory browsed and changed, a readable audit log', async () => {
+  createAdmin(stack.srv, { role: 'mdo', username: 'mdo.doj', password: PW, org: 'd-doj', first: 'Meera', last: 'Iyer', email: 'meera.iyer@doj.gov.in', mobile: '9876500011' });
+  // an import from the command line, for the audit log
+  const d = mkdtempSync(path.join(tmpdir(), 'pravesh-cli-'));
+  const file = path.join(d, 'staff list.csv');
+  writeFileSync(file, 'First Name,Last Name,Email Id,Mobile Number\r\nAsha,Verma,asha.v@doj.gov.in,9876512345\r\n');
+  assert.equal(cli(['import', '--org', 'd-doj', file], stack.srv.env).status, 0);
+
+  const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
+  await adminLoginApi(page.context().request, stack, 'spv', PW);
+  await page.goto(stack.url + '/spv#admins');
+  await ready(page);
+
+  // the MDO administrators: organisation, name, username, status, last login
+  const row = page.locator('#admins-table tbody tr', { hasText: 'mdo.doj' });
+  await row.waitFor();
+  const cells = (await row.locator('td').allTextContents()).map((c) => c.trim());
+  assert.match(cells[0], /^Department of Justice/);
+  assert.match(cells[0], /Under Ministry of Law and Justice/);
+  assert.match(cells[1], /^Meera Iyer/);
+  assert.equal(cells[2], 'mdo.doj');
+  assert.equal(cells[3], 'Active');
+  assert.equal(cells[4], 'Never');
+  await row.locator('button', { hasText: 'Deactivate' }).click();
+  await page.waitForSelector('dialog[open]');
+  assert.match(await page.textContent('dialog'), /can no longer administer Department of Justice/);
+  await page.click('dialog button[data-confirm=yes]');
+  await page.waitForSelector('#admins-alert.ok');
+  assert.match(await page.textContent('#admins-alert'), /Meera Iyer has been deactivated/);
+  assert.equal((await row.locator('td').nth(3).textContent()).trim(), 'Inactive');
+  await row.locator('button', { hasText: 'Activate' }).click();
+  await page.waitForFunction(() => /is now active/.test(document.querySelector('#admins-alert').textContent));
+
+  // organisations: open the Ministry, rename the Department, move it, and
+  // deactivation refused while it has active organisations under it
+  await page.click('#tab-directory');
+  await page.waitForSelector('#orgs-table tbody tr td');
+  await page.fill('#orgs-q', 'law and justice');
+  await page.locator('#orgs-table button.org-open', { hasText: 'Ministry of Law and Justice' }).click();
+  await page.waitForFunction(() => /Ministry of Law and Justice/.test(document.querySelector('#orgs-crumbs').textContent));
+  const doj = page.locator('#orgs-table tbody tr', { hasText: 'Department of Justice' }).first();
+  await doj.waitFor();
+  await doj.locator('button', { hasText: 'Deactivate' }).click();
+  await page.click('dialog button[data-confirm=yes]');
+  await page.waitForSelector('#orgs-alert.error');
+  assert.match(await page.textContent('#orgs-alert'), /still has active organisations under it/);
+  await doj.locator('button', { hasText: 'Edit' }).click();
+  await page.waitForSelector('#org-edit:visible');
+  assert.equal(await page.inputValue('#edit-parent'), 'Ministry of Law and Justice');
+  assert.equal(await page.inputValue('#edit-type'), 'department');
+  await page.fill('#edit-name', 'Department of Justice and Courts');
+  await page.click('#edit-save');
+  await page.waitForFunction(() => /has been saved/.test(document.querySelector('#orgs-alert').textContent));
+  assert.match(await page.textContent('#orgs-table'), /Department of Justice and Courts/);
+  // a move under itself is refused next to the field
+  await page.locator('#orgs-table tbody tr', { hasText: 'Department of Justice and Courts' }).locator('button', { hasText: 'Edit' }).click();
+  await page.fill('#edit-parent', 'justice and courts');
+  await page.locator('#edit-parent-listbox .option', { hasText: 'Department of Justice and Courts' }).first().click();
+  await page.click('#edit-save');
+  await page.waitForSelector('#edit-parent[aria-invalid=true]');
+  assert.match(await page.textContent('#org-edit .error-summary'), /cannot be placed under itself/);
+  await page.click('#edit-cancel');
+  // search across the directory
+  await page.fill('#orgs-q', 'courts');
+  await page.waitForFunction(() => /contains “courts”/.test(document.querySelector('#orgs-crumbs').textContent));
+  assert.match(await page.textContent('#orgs-table'), /Under Ministry of Law and Justice/);
+
+  // positions: rename and deactivate
+  await page.click('#tab-positions');
+  await page.fill('#pos-q', 'deputy secretary');
+  const pos = page.locator('#pos-table tbody tr', { hasText: 'Deputy Secretary' }).first();
+  await pos.waitFor();
+  await pos.locator('button', { hasText: 'Rename' }).click();
+  await page.fill('#pos-edit-name', 'Deputy Secretary (Admin)');
+  await page.click('#pos-edit-save');
+  await page.waitForFunction(() => /now called “Deputy Secretary \(Admin\)”/.test(document.querySelector('#pos-alert').textContent));
+  await page.locator('#pos-table tbody tr', { hasText: 'Deputy Secretary (Admin)' }).locator('button', { hasText: 'Deactivate' }).click();
+  await page.click('dialog button[data-confirm=yes]');
+  await page.waitForFunction(() => /has been deactivated/.test(document.querySelector('#pos-alert').textContent));
+
+  // the audit log: names, usernames, labelled details, the command line
+  await page.click('#tab-audit');
+  await page.waitForSelector('#audit-table tbody tr td');
+  const renamed = page.locator('#audit-table tbody tr', { hasText: 'Changed an organisation' }).filter({ hasText: 'Previous name' }).first();
+  const rc = (await renamed.locator('td').allTextContents()).map((c) => c.trim());
+  assert.match(rc[1], /^Sita Ram\s*spv$/);
+  assert.match(rc[3], /Organisation\s*Department of Justice and Courts/);
+  assert.match(rc[4], /NameDepartment of Justice and CourtsPrevious nameDepartment of Justice/);
+  const imp = page.locator('#audit-table tbody tr', { hasText: 'Uploaded a file' }).first();
+  assert.match(await imp.textContent(), /Command line/);
+  assert.match(await imp.textContent(), /staff list\.csv/);
+  assert.match(await imp.textContent(), /ThroughThe command line \(pravesh import\)/);
+  assert.match(await imp.textContent(), /OrganisationDepartment of Justice and Courts/);
+  // filters: by action, by actor, by date
+  await page.selectOption('#audit-action', 'deactivate');
+  await page.waitForFunction(() => [...document.querySelectorAll('#audit-table tbody tr')].every((tr) => /Deactivated a user/.test(tr.textContent)));
+  assert.match(await page.textContent('#audit-table tbody'), /Meera Iyer/);
+  await page.selectOption('#audit-action', '');
+  await page.fill('#audit-actor', 'nobody');
+  await page.waitForSelector('#audit-table .empty');
+  await page.fill('#audit-actor', 'spv');
+  await page.waitForSelector('#audit-table tbody tr td:not(.empty)');
+  await page.fill('#audit-to', '2020-01-01');
+  await page.waitForSelector('#audit-table .empty');
   noProblems(page);
   await page.context().close();
 });

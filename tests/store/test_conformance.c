@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +276,119 @@ static void test_orgs(void **state)
 	assert_int_equal(calls, 1);
 }
 
+/* org_update: each field alone, a move, and the refusals: a cycle
+ * (itself, its child, a deeper descendant), an unknown organisation or
+ * parent, deactivation over an active child; a refusal changes nothing. */
+static void test_org_update(void **state)
+{
+	char a[STORE_ID_MAX], b[STORE_ID_MAX], c[STORE_ID_MAX], d[STORE_ID_MAX];
+	store_org o;
+	store_org_change ch;
+	int64_t v1, v2;
+	int conflict = -1;
+
+	(void)state;
+	new_org(a, NULL);
+	new_org(b, a);
+	new_org(c, b);
+	new_org(d, NULL);
+
+	/* rename only: the rest stays, updated_at and the version move */
+	memset(&ch, 0, sizeof ch);
+	ch.active = -1;
+	ch.name = "Department of Renaming";
+	assert_int_equal(store_dir_version(S, &v1), PV_OK);
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 10, &o, &conflict), PV_OK);
+	assert_int_equal(conflict, 0);
+	assert_int_equal(store_dir_version(S, &v2), PV_OK);
+	assert_true(v2 != v1);
+	assert_string_equal(o.id, b);
+	assert_string_equal(o.name, "Department of Renaming");
+	assert_string_equal(o.parent_id, a);
+	assert_string_equal(o.sector, "center");
+	assert_string_equal(o.type, "ministry");
+	assert_int_equal(o.active, 1);
+	assert_true(o.created_at == T0);
+	assert_true(o.updated_at == T0 + 10);
+	memset(&o, 0, sizeof o);
+	assert_int_equal(store_org_get(S, b, &o), PV_OK);
+	assert_string_equal(o.name, "Department of Renaming");
+
+	/* sector and type; out may be NULL */
+	memset(&ch, 0, sizeof ch);
+	ch.active = -1;
+	ch.sector = "state";
+	ch.type = "department";
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 11, NULL, NULL), PV_OK);
+	assert_int_equal(store_org_get(S, b, &o), PV_OK);
+	assert_string_equal(o.sector, "state");
+	assert_string_equal(o.type, "department");
+	assert_string_equal(o.name, "Department of Renaming");
+
+	/* a move under another root, then back to being a root */
+	memset(&ch, 0, sizeof ch);
+	ch.active = -1;
+	ch.parent_id = d;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 12, &o, &conflict), PV_OK);
+	assert_string_equal(o.parent_id, d);
+	ch.parent_id = "";
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 13, &o, &conflict), PV_OK);
+	assert_string_equal(o.parent_id, "");
+	ch.parent_id = a;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 14, &o, &conflict), PV_OK);
+
+	/* cycles: under itself, under its child, under its grandchild */
+	ch.parent_id = a;
+	assert_int_equal(store_org_update(S, a, &ch, T0 + 15, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_CYCLE);
+	ch.parent_id = b;
+	assert_int_equal(store_org_update(S, a, &ch, T0 + 15, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_CYCLE);
+	ch.parent_id = c;
+	ch.name = "Never written";
+	assert_int_equal(store_org_update(S, a, &ch, T0 + 15, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_CYCLE);
+	assert_int_equal(store_org_get(S, a, &o), PV_OK);
+	assert_string_equal(o.parent_id, "");
+	assert_true(strcmp(o.name, "Never written") != 0);
+	assert_true(o.updated_at == T0);
+
+	/* unknown organisation, unknown parent */
+	memset(&ch, 0, sizeof ch);
+	ch.active = -1;
+	ch.name = "X";
+	assert_int_equal(store_org_update(S, "no-such-org", &ch, T0, &o, &conflict), PV_ENOTFOUND);
+	ch.name = NULL;
+	ch.parent_id = "no-such-org";
+	assert_int_equal(store_org_update(S, b, &ch, T0, &o, &conflict), PV_ENOTFOUND);
+	assert_int_equal(store_org_get(S, b, &o), PV_OK);
+	assert_string_equal(o.parent_id, a);
+	ch.parent_id = NULL;
+	ch.name = "";
+	assert_int_equal(store_org_update(S, b, &ch, T0, &o, &conflict), PV_EINVAL);
+
+	/* deactivation: refused over an active child, and the reasons add up */
+	memset(&ch, 0, sizeof ch);
+	ch.active = 0;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 20, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_CHILDREN);
+	ch.parent_id = c;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 20, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_CYCLE | STORE_ORG_CHILDREN);
+	ch.parent_id = NULL;
+	/* the child first, then the parent; then both back */
+	assert_int_equal(store_org_update(S, c, &ch, T0 + 21, &o, &conflict), PV_OK);
+	assert_int_equal(o.active, 0);
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 22, &o, &conflict), PV_OK);
+	assert_int_equal(o.active, 0);
+	assert_int_equal(store_org_update(S, a, &ch, T0 + 22, &o, &conflict), PV_OK);
+	ch.active = 1;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 23, &o, &conflict), PV_OK);
+	assert_int_equal(o.active, 1);
+	assert_int_equal(store_org_get(S, c, &o), PV_OK);
+	assert_int_equal(o.active, 0);
+}
+
 struct pos_seen {
 	const char *want;
 	int found, n;
@@ -341,6 +455,37 @@ static void test_positions(void **state)
 	assert_int_equal(store_position_each(S, pos_seen_cb, &w), PV_OK);
 	assert_true(w.found);
 	assert_true(w.n >= 2);
+
+	/* position_update: rename (its own name in another case is fine),
+	 * deactivate, reactivate; another's name, an unknown id, "" refused */
+	char name[STORE_NAME_MAX];
+	snprintf(name, sizeof name, "Chief %s", p.id);
+	assert_int_equal(store_dir_version(S, &v1), PV_OK);
+	assert_int_equal(store_position_update(S, p.id, name, -1, &out), PV_OK);
+	assert_int_equal(store_dir_version(S, &v2), PV_OK);
+	assert_true(v1 != v2);
+	assert_string_equal(out.id, p.id);
+	assert_string_equal(out.name, name);
+	assert_int_equal(out.active, 1);
+	assert_true(out.created_at == T0);
+	for (char *c = name; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	assert_int_equal(store_position_update(S, p.id, name, -1, &out), PV_OK);
+	assert_string_equal(out.name, name);
+	assert_int_equal(store_position_update(S, p.id, NULL, 0, &out), PV_OK);
+	assert_int_equal(out.active, 0);
+	assert_string_equal(out.name, name);
+	assert_int_equal(store_position_get(S, p.id, &out), PV_OK);
+	assert_int_equal(out.active, 0);
+	assert_int_equal(store_position_update(S, p.id, NULL, 1, NULL), PV_OK);
+	assert_int_equal(store_position_get(S, p.id, &out), PV_OK);
+	assert_int_equal(out.active, 1);
+	assert_int_equal(store_position_update(S, p.id, q.name, -1, &out), PV_ECONFLICT);
+	assert_int_equal(store_position_get(S, p.id, &out), PV_OK);
+	assert_string_equal(out.name, name);
+	assert_int_equal(store_position_update(S, "no-such-pos", "Anything", -1, &out), PV_ENOTFOUND);
+	assert_int_equal(store_position_update(S, p.id, "", -1, &out), PV_EINVAL);
 }
 
 static void test_user_insert_conflicts(void **state)
@@ -702,6 +847,12 @@ static void test_roles_creds_consents(void **state)
 	snprintf(cr.username, sizeof cr.username, "%s", lower);
 	assert_int_equal(store_cred_insert(S, &cr), PV_ECONFLICT);
 
+	/* the credential of a user */
+	assert_int_equal(store_cred_by_user(S, u.id, &got), PV_OK);
+	assert_string_equal(got.user_id, u.id);
+	assert_true(strcasecmp(got.username, lower) == 0);
+	assert_int_equal(store_cred_by_user(S, v.id, &got), PV_ENOTFOUND);
+
 	memset(&k, 0, sizeof k);
 	snprintf(k.user_id, sizeof k.user_id, "%s", u.id);
 	snprintf(k.kind, sizeof k.kind, "declaration");
@@ -711,6 +862,185 @@ static void test_roles_creds_consents(void **state)
 	assert_int_equal(store_consent_add(S, &k), PV_OK);
 	snprintf(k.kind, sizeof k.kind, "terms");
 	assert_int_equal(store_consent_add(S, &k), PV_OK);
+}
+
+/* user_logged_in: last_login_at moves, updated_at does not; a new user
+ * has never logged in. */
+static void test_user_logged_in(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u, got;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_true(got.last_login_at == 0);
+	assert_int_equal(store_user_logged_in(S, u.id, T0 + 5000), PV_OK);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_true(got.last_login_at == T0 + 5000);
+	assert_true(got.updated_at == T0);
+	assert_int_equal(store_user_logged_in(S, "no-such-user", T0), PV_ENOTFOUND);
+	/* whatever the record says, a new user starts with 0 */
+	store_user w;
+	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+	uniq(email, sizeof email, "mail");
+	strcat(email, "@example.gov.in");
+	uniq_mobile(mobile);
+	make_user(&w, org, email, mobile, T0);
+	w.last_login_at = T0 + 1;
+	assert_int_equal(store_user_insert(S, &w, NULL), PV_OK);
+	assert_int_equal(store_user_get(S, w.id, &got), PV_OK);
+	assert_true(got.last_login_at == 0);
+	/* and so does one of a batch (two rows: SQLite's single-row
+	 * statement and PostgreSQL's set-wise insert alike) */
+	store_user two[2];
+	int conflicts[2];
+	for (int i = 0; i < 2; i++) {
+		uniq(email, sizeof email, "mail");
+		strcat(email, "@example.gov.in");
+		uniq_mobile(mobile);
+		make_user(&two[i], org, email, mobile, T0);
+		two[i].last_login_at = T0 + 2;
+	}
+	assert_int_equal(store_user_insert_batch(S, two, 2, conflicts), PV_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(conflicts[i], 0);
+		assert_int_equal(store_user_get(S, two[i].id, &got), PV_OK);
+		assert_true(got.last_login_at == 0);
+	}
+}
+
+/* admin_list: one row per role, filtered by role, organisation, status
+ * and text (names, e-mail, mobile, username; literally, ASCII case
+ * folded), ordered by organisation name, then last and first name. */
+static void add_admin(store_user *u, const char *org, const char *role,
+		      const char *first, const char *last, const char *username)
+{
+	store_role r;
+	store_cred cr;
+	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+
+	uniq(email, sizeof email, "mail");
+	strcat(email, "@example.gov.in");
+	uniq_mobile(mobile);
+	make_user(u, org, email, mobile, T0);
+	snprintf(u->first_name, sizeof u->first_name, "%s", first);
+	snprintf(u->last_name, sizeof u->last_name, "%s", last);
+	assert_int_equal(store_user_insert(S, u, NULL), PV_OK);
+	memset(&r, 0, sizeof r);
+	snprintf(r.role, sizeof r.role, "%s", role);
+	snprintf(r.org_id, sizeof r.org_id, "%s", strcmp(role, "spv_admin") ? org : "");
+	assert_int_equal(store_role_add(S, u->id, &r), PV_OK);
+	if (username) {
+		memset(&cr, 0, sizeof cr);
+		snprintf(cr.user_id, sizeof cr.user_id, "%s", u->id);
+		snprintf(cr.username, sizeof cr.username, "%s", username);
+		snprintf(cr.pwhash, sizeof cr.pwhash, "$argon2id$x");
+		assert_int_equal(store_cred_insert(S, &cr), PV_OK);
+	}
+}
+
+static void test_admin_list(void **state)
+{
+	char o1[STORE_ID_MAX], o2[STORE_ID_MAX], un[STORE_USERNAME_MAX], q[64];
+	store_org org;
+	store_user a, b, c, d, plain;
+	store_admin *items = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+
+	(void)state;
+	/* two organisations whose names order them: o2 before o1 */
+	new_org(o1, NULL);
+	new_org(o2, NULL);
+	assert_int_equal(store_org_get(S, o2, &org), PV_OK);
+	store_org_change ch = {"AAA first", NULL, NULL, NULL, -1};
+	assert_int_equal(store_org_update(S, o2, &ch, T0, NULL, NULL), PV_OK);
+	uniq(un, sizeof un, "Mdo.One");
+	add_admin(&a, o1, "mdo_admin", "Zoya", "Bhatt", un);
+	add_admin(&b, o1, "mdo_admin", "Arun", "Bhatt", NULL);
+	add_admin(&c, o2, "mdo_admin", "Kiran", "Zaveri", NULL);
+	add_admin(&d, o1, "spv_admin", "Sita", "Ram", NULL);
+	add_user(&plain, o1, T0);
+	/* the same user may also be MDO administrator of o2: two rows */
+	store_role r2 = {"mdo_admin", ""};
+	snprintf(r2.org_id, sizeof r2.org_id, "%s", o2);
+	assert_int_equal(store_role_add(S, a.id, &r2), PV_OK);
+
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", "", (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 2);
+	assert_int_equal(n, 2);
+	/* same last name: first name decides */
+	assert_string_equal(items[0].user.id, b.id);
+	assert_string_equal(items[0].username, "");
+	assert_string_equal(items[1].user.id, a.id);
+	assert_string_equal(items[1].username, un);
+	assert_string_equal(items[1].role.role, "mdo_admin");
+	assert_string_equal(items[1].role.org_id, o1);
+	assert_string_equal(items[1].user.email, a.email);
+	assert_string_equal(items[1].user.status, STORE_USER_PENDING);
+	free(items);
+
+	/* by text: a part of the username, any case; of a name; of a mobile */
+	snprintf(q, sizeof q, "mdo.ONE-%08x", run_tag);
+	assert_int_equal(store_admin_list(S, "mdo_admin", "", "", q, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 2); /* a, in o1 and in o2 */
+	assert_string_equal(items[0].user.id, a.id);
+	assert_string_equal(items[0].role.org_id, o2); /* "AAA first" sorts first */
+	assert_string_equal(items[1].role.org_id, o1);
+	free(items);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o2, "", "zaver", (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].user.id, c.id);
+	free(items);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o2, "", c.mobile + 3, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1);
+	free(items);
+	/* % and _ are text, not wildcards */
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", "%", (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 0);
+	assert_null(items);
+
+	/* the whole list of o2, organisation by organisation */
+	assert_int_equal(store_admin_list(S, "mdo_admin", o2, "", "", (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 2);
+	assert_string_equal(items[0].user.id, a.id); /* Bhatt before Zaveri */
+	assert_string_equal(items[1].user.id, c.id);
+	free(items);
+
+	/* by status */
+	assert_int_equal(store_user_set_status(S, c.id, STORE_USER_INACTIVE, T0 + 1), PV_OK);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o2, STORE_USER_INACTIVE, "", (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].user.id, c.id);
+	assert_string_equal(items[0].user.status, STORE_USER_INACTIVE);
+	free(items);
+
+	/* another role; a user without a role is never listed */
+	assert_int_equal(store_admin_list(S, "spv_admin", "", "", d.email, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1);
+	assert_string_equal(items[0].user.id, d.id);
+	assert_string_equal(items[0].role.org_id, "");
+	free(items);
+	assert_int_equal(store_admin_list(S, "mdo_admin", "", "", plain.email, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 0);
+
+	/* paging, and the last login is part of the user */
+	assert_int_equal(store_user_logged_in(S, b.id, T0 + 99), PV_OK);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", "", (store_page){2, 1}, &items, &n, &total), PV_OK);
+	assert_true(total == 2);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].user.id, a.id);
+	free(items);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", "", (store_page){1, 1}, &items, &n, &total), PV_OK);
+	assert_true(items[0].user.last_login_at == T0 + 99);
+	free(items);
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", "", (store_page){0, 1}, &items, &n, &total), PV_EINVAL);
+	char longq[300];
+	memset(longq, 'a', sizeof longq - 1);
+	longq[sizeof longq - 1] = '\0';
+	assert_int_equal(store_admin_list(S, "mdo_admin", o1, "", longq, (store_page){1, 1}, &items, &n, &total), PV_EINVAL);
 }
 
 static void make_otp(store_otp *o, const char *subject, const char *purpose,
@@ -1909,7 +2239,7 @@ static void test_audit(void **state)
 		if (i)
 			assert_true(a[i].id > a[i - 1].id);
 	}
-	assert_int_equal(store_audit_list(S, (store_page){1, 3}, &items, &n,
+	assert_int_equal(store_audit_list(S, NULL, (store_page){1, 3}, &items, &n,
 					    &total),
 			 PV_OK);
 	assert_true(total >= 3);
@@ -1923,6 +2253,45 @@ static void test_audit(void **state)
 		assert_true(items[i].at == a[2 - i].at);
 	}
 	free(items);
+
+	/* filters: by action, by actor, by time [from, to), and together */
+	char actor[STORE_ID_MAX], action[STORE_SHORT_MAX];
+	store_audit b[4];
+	uniq(actor, sizeof actor, "actor");
+	uniq(action, sizeof action, "act");
+	for (int i = 0; i < 4; i++) {
+		memset(&b[i], 0, sizeof b[i]);
+		snprintf(b[i].actor_id, sizeof b[i].actor_id, "%s", i < 3 ? actor : "");
+		snprintf(b[i].action, sizeof b[i].action, "%s", i % 2 ? action : "upload");
+		snprintf(b[i].target, sizeof b[i].target, "t-%d", i);
+		snprintf(b[i].detail, sizeof b[i].detail, "{}");
+		b[i].at = T0 + 1000 * (i + 1);
+		assert_int_equal(store_audit_add(S, &b[i]), PV_OK);
+	}
+	store_audit_filter f = {action, NULL, 0, 0};
+	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 2);
+	assert_true(items[0].id == b[3].id && items[1].id == b[1].id);
+	free(items);
+	f = (store_audit_filter){"", actor, 0, 0};
+	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 3);
+	assert_true(items[0].id == b[2].id && items[2].id == b[0].id);
+	free(items);
+	f = (store_audit_filter){NULL, actor, T0 + 2000, T0 + 3000};
+	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1);
+	assert_true(items[0].id == b[1].id);
+	free(items);
+	f = (store_audit_filter){action, actor, T0 + 2000, 0};
+	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 1); /* b[3] has no actor */
+	assert_true(items[0].id == b[1].id);
+	free(items);
+	f = (store_audit_filter){action, NULL, 0, T0 + 2000};
+	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
+	assert_true(total == 0);
+	assert_null(items);
 }
 
 struct reader_arg {
@@ -2189,6 +2558,81 @@ static void test_counter_race(void **state)
 	assert_int_equal(got.attempts, 100);
 	assert_int_equal(got.state, STORE_OTP_DEAD);
 	assert_true(ok + refused <= HIT_THREADS * HIT_EACH);
+}
+
+/* Two organisations moved under each other at the same instant, round
+ * after round: one move wins, the other is refused as a cycle; never a
+ * cycle in the directory. */
+#define MOVE_ROUNDS 40
+
+struct move_arg {
+	const char *id, *parent;
+	pthread_barrier_t *start, *done;
+	int ok, refused, bad;
+};
+
+static void *move_thread(void *p)
+{
+	struct move_arg *a = p;
+
+	for (int r = 0; r < MOVE_ROUNDS; r++) {
+		store_org_change ch = {.parent_id = a->parent, .active = -1};
+		int conflict = 0, err = PV_EBUSY;
+
+		pthread_barrier_wait(a->start);
+		for (int i = 0; i < 100 && err == PV_EBUSY; i++)
+			err = store_org_update(S, a->id, &ch, T0 + r, NULL, &conflict);
+		if (err == PV_OK)
+			a->ok++;
+		else if (err == PV_ECONFLICT && conflict == STORE_ORG_CYCLE)
+			a->refused++;
+		else
+			a->bad++;
+		pthread_barrier_wait(a->done);
+	}
+	return NULL;
+}
+
+static void test_org_move_race(void **state)
+{
+	char a[STORE_ID_MAX], b[STORE_ID_MAX];
+	pthread_barrier_t start, done;
+	struct move_arg args[2] = {{a, b, &start, &done, 0, 0, 0},
+				   {b, a, &start, &done, 0, 0, 0}};
+	store_org_change root = {.parent_id = "", .active = -1};
+	pthread_t th[2];
+	int cycles = 0, none = 0;
+
+	(void)state;
+	new_org(a, NULL);
+	new_org(b, NULL);
+	assert_int_equal(pthread_barrier_init(&start, NULL, 3), 0);
+	assert_int_equal(pthread_barrier_init(&done, NULL, 3), 0);
+	for (int t = 0; t < 2; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, move_thread, &args[t]), 0);
+	for (int r = 0; r < MOVE_ROUNDS; r++) {
+		store_org oa, ob;
+
+		assert_int_equal(store_org_update(S, a, &root, T0, NULL, NULL), PV_OK);
+		assert_int_equal(store_org_update(S, b, &root, T0, NULL, NULL), PV_OK);
+		pthread_barrier_wait(&start);
+		pthread_barrier_wait(&done);
+		assert_int_equal(store_org_get(S, a, &oa), PV_OK);
+		assert_int_equal(store_org_get(S, b, &ob), PV_OK);
+		int a_moved = strcmp(oa.parent_id, b) == 0, b_moved = strcmp(ob.parent_id, a) == 0;
+
+		cycles += a_moved && b_moved;
+		none += !a_moved && !b_moved;
+	}
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&done);
+	assert_int_equal(cycles, 0);
+	assert_int_equal(none, 0);
+	assert_int_equal(args[0].bad + args[1].bad, 0);
+	assert_int_equal(args[0].ok + args[1].ok, MOVE_ROUNDS);
+	assert_int_equal(args[0].refused + args[1].refused, MOVE_ROUNDS);
 }
 
 /* store_tx: commit, rollback, and retries of a transaction the backend
@@ -2670,11 +3114,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_ping),
 		cmocka_unit_test(test_orgs),
+		cmocka_unit_test(test_org_update),
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_user_insert_conflicts),
 		cmocka_unit_test(test_user_list),
 		cmocka_unit_test(test_user_names),
 		cmocka_unit_test(test_roles_creds_consents),
+		cmocka_unit_test(test_user_logged_in),
+		cmocka_unit_test(test_admin_list),
 		cmocka_unit_test(test_otp),
 		cmocka_unit_test(test_throttles),
 		cmocka_unit_test(test_sweep),
@@ -2691,6 +3138,7 @@ int main(void)
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_user_race),
 		cmocka_unit_test(test_counter_race),
+		cmocka_unit_test(test_org_move_race),
 		cmocka_unit_test(test_store_tx),
 		cmocka_unit_test(test_store_tx_concurrent),
 		cmocka_unit_test(test_store_tx_async),

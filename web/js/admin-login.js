@@ -1,9 +1,9 @@
 // Administrators' login in two steps: username and password, then the
 // 6-digit code sent by SMS to the administrator's registered mobile (the
 // second factor; api.md). Then to the SPV or MDO page (or ?next=).
-import { init, t } from './i18n.js';
+import { init } from './i18n.js';
 import { post } from './api.js';
-import { $, showApiError, clearErrors, busy, getParam, formAlert, setFieldError } from './ui.js';
+import { $, showApiError, showErrors, clearErrors, busy, getParam, errKey, formAlert } from './ui.js';
 
 await init();
 
@@ -29,13 +29,18 @@ function restart(messageKey) {
   $('#admin-code').value = '';
   $('#password').value = '';
   clearErrors(codeForm);
-  if (messageKey) formAlert(form, t(messageKey), messageKey);
+  if (messageKey) formAlert(form, null, messageKey);
   $('#password').focus();
 }
 
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   clearErrors(form);
+  const missing = ['username', 'password'].map((id) => $('#' + id)).filter((i) => !i.value.trim());
+  if (missing.length) {
+    showErrors(form, missing.map((input) => ({ input, key: errKey('required', input) })));
+    return;
+  }
   const button = $('#alogin-submit');
   busy(button, true);
   try {
@@ -51,8 +56,7 @@ form.addEventListener('submit', async (e) => {
     $('#alogin-mobile-hint').textContent = r.mobile_hint;
     $('#admin-code').focus();
   } catch (err) {
-    showApiError(form, err);
-    $('#password').focus();
+    showApiError(form, err, {}, { login_failed: 'err.password_login_failed' });
   } finally {
     busy(button, false);
   }
@@ -64,9 +68,7 @@ codeForm.addEventListener('submit', async (e) => {
   const input = $('#admin-code');
   const code = input.value.trim();
   if (!/^[0-9]{6}$/.test(code)) {
-    setFieldError(input, t('alogin.code_format'), 'alogin.code_format');
-    formAlert(codeForm, t('form.fix_errors'), 'form.fix_errors');
-    input.focus();
+    showErrors(codeForm, [{ input, key: 'alogin.code_format' }]);
     return;
   }
   const button = $('#alogin-code-submit');
@@ -80,10 +82,8 @@ codeForm.addEventListener('submit', async (e) => {
       restart('alogin.restarted');
     } else if (err.code === 'login_failed' && p.attempts_left > 0) {
       const key = p.attempts_left === 1 ? 'alogin.code_wrong_one' : 'alogin.code_wrong';
-      setFieldError(input, t(key, { n: p.attempts_left }));
-      formAlert(codeForm, t('form.fix_errors'), 'form.fix_errors');
+      showErrors(codeForm, [{ input, key, vars: { n: p.attempts_left } }]);
       input.select();
-      input.focus();
     } else {
       showApiError(codeForm, err);
     }

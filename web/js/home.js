@@ -1,9 +1,10 @@
-// Home: the logged-in user's own details and logout; otherwise the way to
-// register or log in.
+// Home: the logged-in user's own details, the way on to the learning
+// platform and to their profile; otherwise the way to register or log in.
 import { init, t, fmtDate } from './i18n.js';
-import { me, post } from './api.js';
-import { $, el, busy } from './ui.js';
+import { me, get } from './api.js';
+import { $, el } from './ui.js';
 import { underText } from './directory.js';
+import { sessionHeader } from './session.js';
 
 await init();
 
@@ -29,22 +30,21 @@ function render() {
   const roles = user.roles || [];
   if (roles.some((r) => r.role === 'mdo_admin')) links.push(el('a', { class: 'button secondary', href: '/mdo', i18n: 'home.mdo' }));
   if (roles.some((r) => r.role === 'spv_admin')) links.push(el('a', { class: 'button secondary', href: '/spv', i18n: 'home.spv' }));
-  $('#admin-links').replaceChildren(...links);
-  $('#admin-links').hidden = !links.length;
+  $('#home-links').replaceChildren($('#profile-link'), ...links);
 }
 
 if (user) {
+  sessionHeader(user);
   render();
   $('#user').hidden = false;
   document.addEventListener('langchange', render);
-  $('#logout').addEventListener('click', async () => {
-    const b = $('#logout');
-    busy(b, true);
-    try {
-      await post('/api/v1/auth/logout');
-    } catch { /* the session is gone either way */ }
-    location.assign('/login');
-  });
+  // the learning platform, when the server names it
+  get('/api/v1/site').then((s) => {
+    if (s && s.learning_url && /^https?:\/\//.test(s.learning_url)) {
+      $('#learning-link').href = s.learning_url;
+      $('#learning').hidden = false;
+    }
+  }).catch(() => { /* no link */ });
 } else {
   $('#anon').hidden = false;
 }

@@ -2,7 +2,7 @@
 // sign-on is configured; ?error= from the SSO callback shown; a quiet link
 // to the administrators' password login.
 import { init, t } from './i18n.js';
-import { get, post } from './api.js';
+import { get, post, ApiError } from './api.js';
 import { $, showApiError, clearErrors, formAlert, setFieldError, busy, getParam } from './ui.js';
 import { Otp } from './otp.js';
 
@@ -14,7 +14,7 @@ const otp = new Otp({ mobile: $('#mobile'), sendButton: $('#mobile-send'), purpo
 const error = getParam('error');
 if (error && /^[a-z_]{1,40}$/.test(error)) {
   const key = ['sso_not_registered', 'sso_inactive', 'sso_failed'].includes(error) ? 'err.' + error : 'err.sso_failed';
-  formAlert(form, t(key), key);
+  formAlert(form, null, key);
 }
 
 get('/api/v1/sso').then((s) => {
@@ -44,7 +44,7 @@ form.addEventListener('submit', async (e) => {
   }
   const code = otp.codeInput.value.trim();
   if (!/^\d{6}$/.test(code)) {
-    setFieldError(otp.codeInput, t('otp.code_format'), 'otp.code_format');
+    setFieldError(otp.codeInput, 'otp.code_format');
     otp.codeInput.focus();
     return;
   }
@@ -54,10 +54,8 @@ form.addEventListener('submit', async (e) => {
     await post('/api/v1/auth/otp', { mobile: $('#mobile').value, code });
     location.assign(next());
   } catch (err) {
-    if (err.code === 'login_failed') {
-      setFieldError(otp.codeInput, t('err.login_failed'), 'err.login_failed');
-      otp.codeInput.focus();
-      formAlert(form, '');
+    if (err instanceof ApiError && ['login_failed', 'otp_locked', 'otp_expired'].includes(err.code)) {
+      otp.codeError_(err);
     } else {
       showApiError(form, err, { code: otp.codeInput.id });
     }

@@ -1,11 +1,13 @@
 // MDO administration, as the SOP's "Users" screen: Active / Inactive / File
-// uploads tabs; search, activate and deactivate users; upload a CSV or
-// XLSX, follow its progress (the table refreshes while work runs) and
-// download the template, the file and the result.
-import { init, t, fmtDate, fmtNum, errText } from './i18n.js';
+// uploads tabs; search, activate and deactivate users (deactivation asks
+// first; nobody deactivates themselves); upload a CSV or XLSX, follow its
+// progress (a bar that moves while the rows are processed) and download the
+// template, the file and the result.
+import { init, t, tn, fmtDate, fmtNum, errText, setText } from './i18n.js';
 import { api, get, post, me } from './api.js';
-import { $, el, tabs, debounce, busy, formAlert, clearErrors, showApiError, setFieldError } from './ui.js';
+import { $, el, tabs, debounce, busy, formAlert, clearErrors, showApiError, setFieldError, confirmDialog, pager, cell } from './ui.js';
 import { orgCombobox, underText } from './directory.js';
+import { sessionHeader } from './session.js';
 
 await init();
 
@@ -15,6 +17,7 @@ let meFailed = null;
 try { user = await me(); } catch (e) { meFailed = e; }
 if (meFailed) alert(errText(meFailed));
 else if (!user) location.replace('/admin-login?next=/mdo');
+sessionHeader(user);
 
 const roles = (user && user.roles) || [];
 const mdoOrgs = roles.filter((r) => r.role === 'mdo_admin').map((r) => r.org_id);
@@ -23,6 +26,7 @@ let orgId = mdoOrgs[0] || null;
 let current = 'tab-active';
 const state = { active: { page: 1 }, inactive: { page: 1 }, uploads: { page: 1 } };
 let pollTimer = null;
+let justUploaded = null; // the id of the upload this page sent, while it runs
 
 const q = (extra = {}) => {
   const p = new URLSearchParams(extra);
@@ -32,9 +36,13 @@ const q = (extra = {}) => {
 
 function alert(text, key) {
   const a = $('#mdo-alert');
-  a.textContent = text || '';
-  a.className = 'form-alert' + (text ? ' error' : '');
-  if (key) a.dataset.i18n = key; else delete a.dataset.i18n;
+  if (key) setText(a, key); else { setText(a, null); a.textContent = text || ''; }
+  a.className = 'form-alert' + (text || key ? ' error' : '');
+}
+
+function boxSay(box, kind, key, vars, text) {
+  if (key) setText(box, key, vars); else { setText(box, null); box.textContent = text || ''; }
+  box.className = 'form-alert' + (key || text ? ' ' + kind : '');
 }
 
 async function showOrg() {
@@ -45,15 +53,6 @@ async function showOrg() {
     render();
     document.addEventListener('langchange', render);
   } catch { $('#mdo-org').textContent = orgId; }
-}
-
-function pager(box, st, total, reload) {
-  const pages = Math.max(1, Math.ceil((total || 0) / PER_PAGE));
-  const prev = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.prev', disabled: st.page <= 1 });
-  const nextB = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.next', disabled: st.page >= pages });
-  prev.addEventListener('click', () => { st.page -= 1; reload(); });
-  nextB.addEventListener('click', () => { st.page += 1; reload(); });
-  box.replaceChildren(el('span', { text: t('pager.status', { page: fmtNum(st.page), pages: fmtNum(pages), total: fmtNum(total || 0) }) }), prev, nextB);
 }
 
 // ---- users
@@ -68,12 +67,10 @@ async function loadUsers(which) {
   try {
     const r = await get(`/api/v1/mdo/users?${params}`);
     st.data = r;
-    box.textContent = '';
-    box.className = 'form-alert';
+    if (box.classList.contains('error')) boxSay(box, 'ok', null);
     renderUsers(which);
   } catch (e) {
-    box.textContent = errText(e);
-    box.className = 'form-alert error';
+    boxSay(box, 'error', null, null, errText(e));
     body.replaceChildren();
   }
 }
@@ -84,37 +81,51 @@ function renderUsers(which) {
   if (!r) return;
   const body = $(`#${which}-table tbody`);
   if (!r.items.length) {
-    body.replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'empty', i18n: 'mdo.no_users' })));
+    body.replaceChildren(el('tr', { class: 'empty-row' }, el('td', { colspan: '6', class: 'empty', i18n: 'mdo.no_users' })));
   } else {
     body.replaceChildren(...r.items.map((u) => {
       const name = `${u.first_name} ${u.last_name}`;
       const to = u.status === 'active' ? 'inactive' : 'active';
-      const b = el('button', { type: 'button', class: (to === 'inactive' ? 'danger' : 'secondary') + ' small', 'aria-label': t(to === 'inactive' ? 'mdo.deactivate_who' : 'mdo.activate_who', { name }) },
-        t(to === 'inactive' ? 'mdo.deactivate' : 'mdo.activate'));
-      b.addEventListener('click', () => setStatus(u, to, b, which));
+      let action;
+      if (user && u.id === user.id) {
+        action = el('span', { class: 'hint', i18n: 'mdo.you' });
+      } else {
+        action = el('button', { type: 'button', class: (to === 'inactive' ? 'danger' : 'secondary') + ' small', 'aria-label': t(to === 'inactive' ? 'mdo.deactivate_who' : 'mdo.activate_who', { name }) },
+          t(to === 'inactive' ? 'mdo.deactivate' : 'mdo.activate'));
+        action.addEventListener('click', () => setStatus(u, to, action, which));
+      }
       return el('tr', {},
-        el('td', { text: name }), el('td', { text: u.email }), el('td', { text: u.mobile }),
-        el('td', {}, el('span', { class: 'badge ' + u.status, text: t('status.' + u.status) })),
-        el('td', { text: fmtDate(u.created_at) }), el('td', {}, b));
+        cell('col.name', { class: 'primary-cell', text: name }),
+        cell('col.email', { class: 'wrap', text: u.email }),
+        cell('col.mobile', { text: u.mobile }),
+        cell('col.status', {}, el('span', { class: 'badge ' + u.status, text: t('status.' + u.status) })),
+        cell('col.created', { text: fmtDate(u.created_at) }),
+        cell('col.action', {}, action));
     }));
   }
-  pager($(`#${which}-pager`), st, r.total, () => loadUsers(which));
+  pager($(`#${which}-pager`), st, r.total, () => loadUsers(which), PER_PAGE);
 }
 
 async function setStatus(u, to, button, which) {
+  const name = `${u.first_name} ${u.last_name}`;
+  if (to === 'inactive') {
+    const ok = await confirmDialog({
+      title: t('mdo.deactivate_confirm_title', { name }),
+      text: t('mdo.deactivate_confirm_text', { name }),
+      confirm: t('mdo.deactivate'),
+      danger: true,
+    });
+    if (!ok) return;
+  }
   busy(button, true);
+  const box = $(`#${which}-alert`);
   try {
     await post(`/api/v1/mdo/users/${encodeURIComponent(u.id)}/status?${q()}`, { status: to });
-    const box = $(`#${which}-alert`);
-    box.textContent = t(to === 'active' ? 'mdo.activated' : 'mdo.deactivated', { name: `${u.first_name} ${u.last_name}` });
-    box.className = 'form-alert ok';
     await loadUsers(which);
-    box.textContent = t(to === 'active' ? 'mdo.activated' : 'mdo.deactivated', { name: `${u.first_name} ${u.last_name}` });
-    box.className = 'form-alert ok';
+    boxSay(box, 'ok', to === 'active' ? 'mdo.activated' : 'mdo.deactivated', { name });
+    box.focus();
   } catch (e) {
-    const box = $(`#${which}-alert`);
-    box.textContent = errText(e);
-    box.className = 'form-alert error';
+    boxSay(box, 'error', null, null, errText(e));
     busy(button, false);
   }
 }
@@ -128,6 +139,10 @@ $('#inactive-status').addEventListener('change', () => { state.inactive.page = 1
 // ---- uploads
 const RUNNING = new Set(['QUEUED', 'IN_PROGRESS']);
 
+// The name the administrator gave the file (api.md's original_name; older
+// servers: the stored name without its "<ms>_" prefix).
+const fileName = (u) => u.original_name || (u.file_name || '').replace(/^\d+_/, '');
+
 async function loadUploads() {
   clearTimeout(pollTimer);
   const st = state.uploads;
@@ -135,16 +150,43 @@ async function loadUploads() {
   try {
     const r = await get(`/api/v1/mdo/uploads?${q({ page: String(st.page), per_page: String(PER_PAGE) })}`);
     st.data = r;
-    box.textContent = '';
-    box.className = 'form-alert';
+    if (box.classList.contains('error')) boxSay(box, 'ok', null);
     renderUploads();
-    if ((r.items || []).some((u) => RUNNING.has(u.status)) && current === 'tab-uploads') {
-      pollTimer = setTimeout(loadUploads, 1500);
+    const items = r.items || [];
+    if (justUploaded && !items.some((u) => u.id === justUploaded && RUNNING.has(u.status))) {
+      // the upload sent from this page has ended: "being processed" goes
+      justUploaded = null;
+      formAlert(uploadForm, null, null, 'ok');
+    }
+    if (items.some((u) => RUNNING.has(u.status)) && current === 'tab-uploads') {
+      pollTimer = setTimeout(loadUploads, 1000);
     }
   } catch (e) {
-    box.textContent = errText(e);
-    box.className = 'form-alert error';
+    boxSay(box, 'error', null, null, errText(e));
   }
+}
+
+// The status cell: the badge; while rows are processed a progress bar
+// (rows done of total); after a partly or wholly failed upload, how many
+// rows were not created.
+function statusCell(u) {
+  const parts = [el('span', { class: 'badge ' + u.status, text: t('upload.' + u.status) })];
+  if (RUNNING.has(u.status)) {
+    const done = (u.success_records || 0) + (u.failed_records || 0);
+    const total = u.total_records || 0;
+    const textId = `progress-${u.id}`;
+    const bar = el('progress', { class: 'upload-progress', max: String(Math.max(total, 1)), 'aria-labelledby': textId });
+    if (total > 0) bar.value = Math.min(done, total);
+    parts.push(bar, el('span', {
+      class: 'hint progress-text', id: textId,
+      text: total > 0 ? t('mdo.progress', { done: fmtNum(done), total: fmtNum(total) }) : t('mdo.progress_waiting'),
+    }));
+  } else if (u.error) {
+    parts.push(el('span', { class: 'hint upload-error', text: u.error }));
+  } else if (u.status === 'FAILED' && u.failed_records > 0) {
+    parts.push(el('span', { class: 'hint not-created', text: tn('mdo.not_created', u.failed_records, { total: fmtNum(u.total_records) }) }));
+  }
+  return cell('col.status', { class: 'status-cell' }, ...parts);
 }
 
 function renderUploads() {
@@ -153,29 +195,29 @@ function renderUploads() {
   const body = $('#uploads-table tbody');
   const items = r.items || [];
   if (!items.length) {
-    body.replaceChildren(el('tr', {}, el('td', { colspan: '9', class: 'empty', i18n: 'mdo.no_uploads' })));
+    body.replaceChildren(el('tr', { class: 'empty-row' }, el('td', { colspan: '9', class: 'empty', i18n: 'mdo.no_uploads' })));
   } else {
     body.replaceChildren(...items.map((u) => {
       const base = `/api/v1/mdo/uploads/${encodeURIComponent(u.id)}`;
       const extra = q().size ? '?' + q() : '';
-      const links = [el('a', { href: `${base}/file${extra}`, download: u.file_name || '', 'aria-label': t('mdo.download_file_of', { name: u.file_name }) }, t('mdo.download_file'))];
-      if (!RUNNING.has(u.status) && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
-        links.push(' ', el('a', { href: `${base}/result${extra}`, download: '', class: 'result-link', 'aria-label': t('mdo.download_result_of', { name: u.file_name }) }, t('mdo.download_result')));
+      const name = fileName(u);
+      const links = [el('a', { href: `${base}/file${extra}`, download: name, class: 'file-link', 'aria-label': t('mdo.download_file_of', { name }) }, t('mdo.download_file'))];
+      if (!RUNNING.has(u.status) && !u.error && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
+        links.push(' ', el('a', { href: `${base}/result${extra}`, download: '', class: 'result-link', 'aria-label': t('mdo.download_result_of', { name }) }, t('mdo.download_result')));
       }
-      const status = el('span', { class: 'badge ' + u.status, text: t('upload.' + u.status) });
       return el('tr', { 'data-id': u.id },
-        el('td', { class: 'id', text: u.id }),
-        el('td', {}, u.file_name, u.error ? el('span', { class: 'hint', text: ' — ' + u.error }) : ''),
-        el('td', {}, status),
-        el('td', { class: 'num', text: fmtNum(u.failed_records) }),
-        el('td', { class: 'num', text: fmtNum(u.success_records) }),
-        el('td', { class: 'num', text: fmtNum(u.total_records) }),
-        el('td', { text: fmtDate(u.created_at) }),
-        el('td', { text: fmtDate(u.updated_at) }),
-        el('td', {}, ...links));
+        cell('col.id', { class: 'id', title: u.id, text: u.id.slice(0, 8) }),
+        cell('col.file_name', { class: 'primary-cell wrap file-name', text: name }),
+        statusCell(u),
+        cell('col.failed', { class: 'num', text: fmtNum(u.failed_records) }),
+        cell('col.success', { class: 'num', text: fmtNum(u.success_records) }),
+        cell('col.total', { class: 'num', text: fmtNum(u.total_records) }),
+        cell('col.created', { class: 'date', text: fmtDate(u.created_at) }),
+        cell('col.updated', { class: 'date', text: fmtDate(u.updated_at) }),
+        cell('col.downloads', { class: 'links' }, ...links));
     }));
   }
-  pager($('#uploads-pager'), state.uploads, r.total ?? items.length, loadUploads);
+  pager($('#uploads-pager'), state.uploads, r.total ?? items.length, loadUploads, PER_PAGE);
 }
 
 const uploadForm = $('#upload-form');
@@ -184,8 +226,7 @@ uploadForm.addEventListener('submit', async (e) => {
   clearErrors(uploadForm);
   const input = $('#file');
   if (!input.files.length) {
-    setFieldError(input, t('mdo.no_file'), 'mdo.no_file');
-    input.focus();
+    showApiError(uploadForm, { fields: { file: { code: 'file_required' } } });
     return;
   }
   const fd = new FormData();
@@ -194,17 +235,19 @@ uploadForm.addEventListener('submit', async (e) => {
   busy(button, true);
   try {
     const r = await api('POST', `/api/v1/mdo/uploads${q().size ? '?' + q() : ''}`, { form: fd });
-    formAlert(uploadForm, t('mdo.uploaded', { name: r.file_name || input.files[0].name }), null, 'ok');
+    justUploaded = r.id;
+    formAlert(uploadForm, null, 'mdo.uploaded', 'info', { name: r.original_name || input.files[0].name });
     input.value = '';
     state.uploads.page = 1;
     await loadUploads();
   } catch (err) {
+    if (err && !Object.keys(err.fields || {}).length && err.status) err.fields = { file: { code: err.code, message: err.message } };
     showApiError(uploadForm, err);
-    if (!Object.keys(err.fields || {}).length && err.status) setFieldError(input, errText(err));
   } finally {
     busy(button, false);
   }
 });
+$('#file').addEventListener('change', () => setFieldError($('#file'), null));
 
 // ---- start
 function templateLinks() {
@@ -249,6 +292,6 @@ if (user) {
       },
     });
   } else {
-    alert(t('err.forbidden'), 'err.forbidden');
+    alert(null, 'err.forbidden');
   }
 }

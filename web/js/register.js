@@ -1,10 +1,11 @@
 // The SOP's Register screen: names, position (type-ahead), e-mail, mobile
 // with OTP verification, Center/State, organisation (type-ahead with the
-// hierarchy), declaration and terms, SIGN UP. What is typed is kept in
-// sessionStorage, so a visit to a "Request for help" page loses nothing.
-import { init, t } from './i18n.js';
+// hierarchy), declaration and terms, SIGN UP. What is typed, and a
+// verification of the mobile number, are kept in sessionStorage, so a visit
+// to a "Request for help" page loses nothing.
+import { init, currentLang } from './i18n.js';
 import { post } from './api.js';
-import { $, showApiError, clearErrors, setFieldError, busy } from './ui.js';
+import { $, showErrors, clearErrors, setFieldError, busy, errKey } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox, positionCombobox } from './directory.js';
 
@@ -14,14 +15,15 @@ await init();
 const form = $('#reg-form');
 const sector = () => (form.querySelector('input[name=sector]:checked') || {}).value || '';
 const otp = new Otp({ mobile: $('#mobile'), sendButton: $('#mobile-send'), purpose: 'register', onChange: save });
-const position = positionCombobox($('#position'), { onChange: () => { setFieldError($('#position'), ''); save(); } });
-const org = orgCombobox($('#org'), { sector, onChange: () => { setFieldError($('#org'), ''); save(); } });
+const position = positionCombobox($('#position'), { onChange: () => { setFieldError($('#position'), null); save(); } });
+const org = orgCombobox($('#org'), { sector, onChange: () => { setFieldError($('#org'), null); save(); } });
 
 function save() {
   const d = {
     first_name: $('#first_name').value, last_name: $('#last_name').value, email: $('#email').value,
     mobile: $('#mobile').value, sector: sector(), position: position.value, position_text: $('#position').value,
     org: org.value, org_text: $('#org').value, declaration: $('#declaration').checked, terms: $('#terms').checked,
+    verified: otp.saved(),
   };
   try { sessionStorage.setItem(DRAFT, JSON.stringify(d)); } catch { /* storage full or off */ }
   updateHelpLinks();
@@ -39,6 +41,7 @@ function restore() {
   if (d.org && d.org.name === d.org_text) org.value = d.org;
   $('#declaration').checked = !!d.declaration;
   $('#terms').checked = !!d.terms;
+  otp.restore(d.verified);
 }
 
 // "Request for help" carries what was typed, so the request form starts
@@ -64,18 +67,33 @@ form.addEventListener('change', (e) => {
   save();
 });
 
+const API_FIELDS = { position_id: 'position', org_id: 'org', verification_token: 'mobile' };
+
+// The server's field errors by input id, with what only the page knows
+// put in (a typed but unchosen position or organisation, the state of
+// the mobile verification).
+function fieldErrors(err) {
+  const codes = {};
+  for (const [field, fe] of Object.entries((err && err.fields) || {})) {
+    const id = API_FIELDS[field] || field;
+    // a real problem of the number beats "not verified"
+    if (!codes[id] || field !== 'verification_token') codes[id] = fe.code;
+  }
+  if (codes.position && $('#position').value.trim() && !position.value) codes.position = 'unknown_position';
+  if (codes.org && $('#org').value.trim() && !org.value) codes.org = 'unknown_org';
+  if (codes.mobile === 'verification_required' || codes.mobile === 'required') codes.mobile = otp.problem() || codes.mobile;
+  return codes;
+}
+
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   clearErrors(form);
-  const local = [];
-  if ($('#position').value.trim() && !position.value) local.push(['position', 'err.unknown_position']);
-  if ($('#org').value.trim() && !org.value) local.push(['org', 'err.unknown_org']);
-  if (!otp.token && $('#mobile').value.trim()) local.push(['mobile', 'err.verification_required']);
   const body = {
     first_name: $('#first_name').value, last_name: $('#last_name').value,
     position_id: position.value ? position.value.id : '', email: $('#email').value,
     mobile: $('#mobile').value, verification_token: otp.token || '',
     org_id: org.value ? org.value.id : '', declaration: $('#declaration').checked, terms: $('#terms').checked,
+    lang: currentLang(),
   };
   const button = $('#signup');
   busy(button, true);
@@ -87,15 +105,15 @@ form.addEventListener('submit', async (e) => {
     done.hidden = false;
     done.focus();
   } catch (err) {
-    // the server's field errors, plus what only the page knows (a typed
-    // but unchosen position or organisation, an unverified number)
-    for (const [field, key] of local) {
-      const api = field === 'position' ? 'position_id' : field === 'org' ? 'org_id' : 'verification_token';
-      if (err.fields && (err.fields[api] || err.fields[field])) err.fields[api] = { code: key.slice(4), message: t(key) };
-    }
-    showApiError(form, err, { position_id: 'position', org_id: 'org', verification_token: 'mobile' });
+    const codes = fieldErrors(err);
+    const list = Object.entries(codes).map(([id, code]) => {
+      const input = document.getElementById(id);
+      const key = errKey(code, input);
+      return { input: input && form.contains(input) ? input : null, key, text: key ? null : err.message };
+    });
+    if (!list.length) list.push({ key: errKey(err.code, null), text: err.message });
+    showErrors(form, list);
   } finally {
     busy(button, false);
   }
 });
-

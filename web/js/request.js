@@ -1,16 +1,21 @@
 // The SOP's "Request to add position" and "Request to add organisation"
-// screens: full name, e-mail, mobile with OTP, the name asked for, details
-// and the declaration. Starts with what was typed on the Register page.
-import { init } from './i18n.js';
+// screens: one form (web/partials/request-form.html) and this script for
+// both, the kind given by the page (<main data-kind>): full name, e-mail,
+// mobile with OTP, the name asked for, details and the declaration; for an
+// organisation also Center/State and its parent. Starts with what was
+// typed on the Register page.
+import { init, currentLang } from './i18n.js';
 import { post } from './api.js';
 import { $, showApiError, clearErrors, busy, getParam } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox } from './directory.js';
 
+const kind = $('main').dataset.kind === 'organisation' ? 'organisation' : 'position';
+const form = $('#req-form');
+$('#name').dataset.msg = kind === 'organisation' ? 'org_name' : 'position_name';
+
 await init();
 
-const form = $('#req-form');
-const kind = form.dataset.kind;
 const otp = new Otp({ mobile: $('#mobile'), sendButton: $('#mobile-send'), purpose: 'request' });
 const sector = () => (form.querySelector('input[name=sector]:checked') || {}).value || '';
 const parent = kind === 'organisation' ? orgCombobox($('#parent'), { sector }) : null;
@@ -37,7 +42,7 @@ form.addEventListener('submit', async (e) => {
   const body = {
     kind, full_name: $('#full_name').value, email: $('#email').value, mobile: $('#mobile').value,
     verification_token: otp.token || '', name: $('#name').value, details: $('#details').value,
-    declaration: $('#declaration').checked,
+    declaration: $('#declaration').checked, lang: currentLang(),
   };
   if (kind === 'organisation') {
     if (sector()) body.sector = sector();
@@ -48,10 +53,13 @@ form.addEventListener('submit', async (e) => {
   try {
     await post('/api/v1/requests', body);
     $('#req-view').hidden = true;
+    form.hidden = true;
     const done = $('#req-done');
     done.hidden = false;
     done.focus();
   } catch (err) {
+    const v = err.fields && err.fields.verification_token;
+    if (v && !err.fields.mobile) v.code = otp.problem() || v.code;
     showApiError(form, err, { verification_token: 'mobile', parent_id: 'parent', sector: 'sector-center' });
   } finally {
     busy(button, false);

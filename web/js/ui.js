@@ -1,18 +1,20 @@
 // ui: small DOM helpers shared by the pages: building elements, field
-// errors tied to their inputs, form alerts, busy buttons, debouncing.
-import { t, has, errText, fieldText } from './i18n.js';
+// errors tied to their inputs and gathered in an error summary (GOV.UK
+// pattern), form alerts, confirmation dialogs, busy buttons, tabs, pagers.
+import { t, has, errText, fmtNum, setText, titleState } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-// el('tag', {class, text, i18n, attrs..., on: {event: fn}}, ...children)
+// el('tag', {class, text, i18n, i18nVars, attrs..., on: {event: fn}}, ...children)
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'text') e.textContent = v;
     else if (k === 'class') e.className = v;
-    else if (k === 'i18n') { e.dataset.i18n = v; e.textContent = t(v); }
+    else if (k === 'i18n') setText(e, v, props.i18nVars);
+    else if (k === 'i18nVars') continue;
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
     else if (k === 'dataset') Object.assign(e.dataset, v);
     else e.setAttribute(k, v === true ? '' : v);
@@ -36,18 +38,29 @@ function describedBy(input, id, on) {
   else input.removeAttribute('aria-describedby');
 }
 
-// Shows text (already translated) as the error of input, in the element
-// #<input id>-error (created when missing), linked by aria-describedby.
-export function setFieldError(input, text, key) {
+// The message key for an error code on an input: err.<code>.<field> (the
+// field named by the input's data-msg, else its id) when there is one, so
+// that each field says what is wrong with it, else err.<code>.
+export function errKey(code, input) {
+  const field = input ? input.dataset.msg || input.id : '';
+  if (field && has(`err.${code}.${field}`)) return `err.${code}.${field}`;
+  return has(`err.${code}`) ? `err.${code}` : null;
+}
+
+// Shows an error next to input, in the element #<input id>-error (created
+// when missing), linked by aria-describedby. key (with vars) is translated
+// again when the language changes; text is used when there is no key.
+// An empty key and text clears it.
+export function setFieldError(input, key, vars, text) {
   const id = input.id + '-error';
   let box = document.getElementById(id);
   if (!box) {
     box = el('p', { class: 'field-error', id, 'aria-live': 'polite' });
     (input.closest('.field') || input.parentElement).append(box);
   }
-  box.textContent = text || '';
-  if (key) box.dataset.i18n = key; else delete box.dataset.i18n;
-  if (text) {
+  if (key) setText(box, key, vars);
+  else { setText(box, null); box.textContent = text || ''; }
+  if (key || text) {
     input.setAttribute('aria-invalid', 'true');
     describedBy(input, id, true);
   } else {
@@ -56,55 +69,107 @@ export function setFieldError(input, text, key) {
   }
 }
 
-// The form's alert region (role=alert), for errors that belong to no field
-// and for the summary.
-export function formAlert(form, text, key, kind = 'error') {
+function summaryOf(form) {
+  let box = form.querySelector(':scope > .error-summary');
+  if (!box) {
+    const n = $$('.error-summary').length + 1;
+    box = el('div', { class: 'error-summary', tabindex: '-1', hidden: true, 'aria-labelledby': `error-summary-${n}` },
+      el('div', { role: 'alert' },
+        el('h2', { id: `error-summary-${n}`, i18n: 'form.problem' }),
+        el('ul', {})));
+    form.prepend(box);
+  }
+  return box;
+}
+
+// Shows errors on a form the GOV.UK way: each next to its field, all of
+// them in a summary at the top of the form (each a link to its field, in
+// the order of the page), "Error: " before the page title, and the focus
+// on the summary. errors: [{input?, key?, vars?, text?}]. Nothing typed is
+// cleared.
+export function showErrors(form, errors, { focus = true } = {}) {
+  clearErrors(form);
+  if (!errors.length) return;
+  const sorted = [...errors].sort((a, b) => {
+    if (!a.input || !b.input) return a.input ? -1 : b.input ? 1 : 0;
+    return a.input.compareDocumentPosition(b.input) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+  });
+  const box = summaryOf(form);
+  const items = [];
+  for (const e of sorted) {
+    if (e.input) setFieldError(e.input, e.key, e.vars, e.text);
+    const item = e.input
+      ? el('a', { href: '#' + e.input.id, on: { click: (ev) => { ev.preventDefault(); goTo(e.input); } } })
+      : el('span');
+    if (e.key) setText(item, e.key, e.vars); else item.textContent = e.text || '';
+    items.push(el('li', {}, item));
+  }
+  box.querySelector('ul').replaceChildren(...items);
+  box.hidden = false;
+  titleState();
+  if (focus) {
+    box.focus();
+    box.scrollIntoView({ block: 'start' });
+  }
+}
+
+// Focuses an input and brings its label into view (the summary's links).
+function goTo(input) {
+  const label = input.closest('fieldset')?.querySelector('legend') || (input.labels && input.labels[0]);
+  input.focus({ preventScroll: true });
+  (label || input).scrollIntoView({ block: 'start' });
+}
+
+// The form's message region (.form-alert) for what went right or is
+// information ('ok', 'info'); kind 'error' shows text in the error summary.
+export function formAlert(form, text, key, kind = 'error', vars) {
+  if (kind === 'error') {
+    if (text || key) showErrors(form, [{ key, vars, text }]);
+    else clearErrors(form);
+    return;
+  }
   const box = form.querySelector('.form-alert');
   if (!box) return;
-  box.textContent = text || '';
-  box.className = 'form-alert' + (text ? ' ' + kind : '');
-  if (key) box.dataset.i18n = key; else delete box.dataset.i18n;
+  if (key) setText(box, key, vars); else { setText(box, null); box.textContent = text || ''; }
+  box.className = 'form-alert' + (text || key ? ' ' + kind : '');
 }
 
 export function clearErrors(form) {
-  for (const i of form.querySelectorAll('[aria-invalid]')) setFieldError(i, '');
-  formAlert(form, '');
+  for (const i of form.querySelectorAll('[aria-invalid]')) setFieldError(i, null);
+  const box = form.querySelector(':scope > .error-summary');
+  if (box) {
+    box.hidden = true;
+    box.querySelector('ul').replaceChildren();
+  }
+  const alert = form.querySelector('.form-alert');
+  if (alert && alert.classList.contains('error')) formAlert(form, '', null, 'ok');
+  titleState();
 }
 
-// Shows an API error on the form: every field error next to its input
-// (fieldMap maps API field names, or '@<code>', to input ids), the rest
-// in the alert;
-// focuses the first field in error. Nothing typed is cleared.
-export function showApiError(form, err, fieldMap = {}) {
-  clearErrors(form);
-  let first = null;
+// An API error on a form: every field error next to its input (fieldMap
+// maps API field names, or '@<code>' for an error without fields, to
+// input ids) and in the summary; the rest in the summary alone. codeKeys
+// maps codes to other message keys ({login_failed: 'err.password_login_failed'}).
+export function showApiError(form, err, fieldMap = {}, codeKeys = {}) {
   let fields = (err && err.fields) || {};
-  // an error without field errors that still concerns one field:
-  // fieldMap['@<code>'] names its input
   if (!Object.keys(fields).length && err && fieldMap['@' + err.code]) {
     fields = { ['@' + err.code]: { code: err.code, message: err.message } };
   }
-  const unplaced = [];
+  const errors = [];
   for (const [field, fe] of Object.entries(fields)) {
     const id = fieldMap[field] || field;
     const input = document.getElementById(id);
-    if (input && form.contains(input)) {
-      setFieldError(input, fieldText(fe), `err.${fe.code}`);
-      if (!first) first = input;
-    } else {
-      unplaced.push(fieldText(fe));
-    }
+    const inside = input && form.contains(input) ? input : null;
+    const key = codeKeys[fe.code] || errKey(fe.code, inside);
+    errors.push({ input: inside, key, text: key ? null : fe.message || t('err.invalid_request') });
   }
-  if (first) {
-    if (unplaced.length) formAlert(form, [t('form.fix_errors'), ...unplaced].join(' '));
-    else formAlert(form, t('form.fix_errors'), 'form.fix_errors');
-    first.focus();
-  } else if (unplaced.length) {
-    formAlert(form, unplaced.join(' '));
-  } else {
-    const key = err && err.code && has('err.' + err.code) && !err.retryAfter ? 'err.' + err.code : null;
-    formAlert(form, errText(err), key);
+  if (!errors.length) {
+    const key = err && codeKeys[err.code] ? codeKeys[err.code] : null;
+    if (key) errors.push({ key });
+    else if (err && err.code && has('err.' + err.code)) errors.push({ key: 'err.' + err.code, vars: err.retryAfter ? { '@wait': err.retryAfter } : undefined });
+    else errors.push({ text: errText(err) });
   }
+  showErrors(form, errors);
 }
 
 export function busy(button, on) {
@@ -114,6 +179,50 @@ export function busy(button, on) {
 
 export function getParam(name) {
   return new URLSearchParams(location.search).get(name);
+}
+
+// Asks before an action that matters (approve, reject, deactivate): a modal
+// dialog with the question, what will happen, and two buttons; Cancel has
+// the focus. Resolves to true when confirmed. Texts are translated already.
+export function confirmDialog({ title, text, confirm, danger = false }) {
+  const opener = document.activeElement;
+  return new Promise((resolve) => {
+    const yes = el('button', { type: 'button', class: danger ? 'danger' : '', 'data-confirm': 'yes', text: confirm });
+    const no = el('button', { type: 'button', class: 'secondary', 'data-confirm': 'no', i18n: 'confirm.cancel' });
+    const d = el('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
+      el('h2', { id: 'confirm-title', text: title }),
+      el('p', { id: 'confirm-text', text }),
+      el('div', { class: 'actions' }, yes, no));
+    let answer = false;
+    yes.addEventListener('click', () => { answer = true; d.close(); });
+    no.addEventListener('click', () => d.close());
+    d.addEventListener('close', () => {
+      d.remove();
+      if (opener && opener.isConnected && !answer) opener.focus();
+      resolve(answer);
+    });
+    document.body.append(d);
+    d.showModal();
+    no.focus();
+  });
+}
+
+// Previous / Next and "Page 1 of 3 (45 in all)" for a list of st.page.
+export function pager(box, st, total, reload, perPage = 20) {
+  const pages = Math.max(1, Math.ceil((total || 0) / perPage));
+  const prev = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.prev', disabled: st.page <= 1 });
+  const next = el('button', { type: 'button', class: 'secondary small', i18n: 'pager.next', disabled: st.page >= pages });
+  prev.addEventListener('click', () => { st.page -= 1; reload(); });
+  next.addEventListener('click', () => { st.page += 1; reload(); });
+  const status = el('span', { i18n: 'pager.status', i18nVars: { page: fmtNum(st.page), pages: fmtNum(pages), total: fmtNum(total || 0) } });
+  box.replaceChildren(status, ...(pages > 1 ? [prev, next] : []));
+}
+
+// A table cell that carries its column's name, shown beside the value when
+// the table is stacked on a narrow screen.
+export function cell(labelKey, props = {}, ...children) {
+  const { text, ...rest } = props;
+  return el('td', { ...rest, 'data-label': t(labelKey) }, el('div', { class: 'cell-value', text }, ...children));
 }
 
 // Keyboard-operable tabs (ARIA tabs pattern): buttons with role=tab inside

@@ -104,6 +104,15 @@ void pgs_p_text_null(struct pgs_args *a, const char *s, size_t cap)
 	}
 }
 
+void pgs_p_opt(struct pgs_args *a, const char *s, size_t cap)
+{
+	if (s) {
+		pgs_p_text(a, s, cap);
+		return;
+	}
+	pgs_p_text_null(a, NULL, cap);
+}
+
 void pgs_p_text_fit(struct pgs_args *a, const char *s, size_t cap)
 {
 	int i = arg_slot(a);

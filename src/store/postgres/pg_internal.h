@@ -119,6 +119,8 @@ int pgs_blob_delete(store *s, const char *id);
 /* Parameter helpers (pg_conn.c). */
 void pgs_p_text(struct pgs_args *a, const char *s, size_t cap);
 void pgs_p_text_null(struct pgs_args *a, const char *s, size_t cap);
+/* s as text, or SQL NULL when s is NULL ("" stays an empty text). */
+void pgs_p_opt(struct pgs_args *a, const char *s, size_t cap);
 void pgs_p_text_fit(struct pgs_args *a, const char *s, size_t cap);
 void pgs_p_int(struct pgs_args *a, int64_t v);
 void pgs_p_bytea(struct pgs_args *a, const void *p, size_t n);

@@ -32,9 +32,18 @@
 
 #define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
 #define POS_COLS "id, name, active, created_at"
-#define USER_COLS                                                              \
+/* The columns a user is inserted with (also pv_batch's, after n);
+ * last_login_at starts at its default, 0. */
+#define USER_INS_COLS                                                          \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
 	"position_id, status, source, created_at, updated_at, email_verified"
+/* The columns read (rd_user's order). */
+#define USER_COLS USER_INS_COLS ", last_login_at"
+/* the same, of users joined as u (admin_list) */
+#define USER_COLS_U                                                            \
+	"u.id, u.first_name, u.last_name, u.email, u.official_email, u.mobile, " \
+	"u.org_id, u.position_id, u.status, u.source, u.created_at, "          \
+	"u.updated_at, u.email_verified, u.last_login_at"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
@@ -68,6 +77,30 @@
  * migration 3). */
 #define USER_SEQ_COLS USER_COLS ", org_seq"
 #define REQ_WHERE " WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)"
+/* admin_list: $1 role, $2 org or '', $3 status or '', $4 text or ''. */
+#define ADMIN_FROM                                                             \
+	"roles r JOIN users u ON u.id = r.user_id LEFT JOIN credentials c ON"  \
+	" c.user_id = u.id LEFT JOIN orgs o ON o.id = r.org_id"
+#define ADMIN_WHERE                                                            \
+	" WHERE r.role = $1 AND ($2 = '' OR r.org_id = $2) AND ($3 = '' OR"    \
+	" u.status = $3) AND ($4 = '' OR"                                      \
+	" strpos(lower(u.first_name), " LOWER("$4") ") > 0 OR"                 \
+	" strpos(lower(u.last_name), " LOWER("$4") ") > 0 OR"                  \
+	" strpos(lower(u.email), " LOWER("$4") ") > 0 OR"                      \
+	" strpos(u.mobile, $4) > 0 OR"                                         \
+	" strpos(lower(c.username), " LOWER("$4") ") > 0)"
+/* audit_list: $1 action or '', $2 actor or '', $3 from, $4 to (<= 0: no
+ * bound). */
+#define AUDIT_WHERE                                                            \
+	" WHERE ($1 = '' OR action_name = $1) AND ($2 = '' OR actor_id = $2)"  \
+	" AND ($3 <= 0 OR at >= $3) AND ($4 <= 0 OR at < $4)"
+/* The organisations at or below $1 (UNION stops at a cycle). */
+#define ORG_SUBTREE                                                            \
+	"WITH RECURSIVE sub(id) AS (SELECT $1 COLLATE \"C\" UNION SELECT o.id" \
+	" FROM orgs o JOIN sub ON o.parent_id = sub.id) "
+/* The key of the advisory lock under which org_update runs: two moves
+ * checked at once could otherwise make a cycle together. */
+#define ORG_UPDATE_LOCK "31640138163594601"
 /* A count and one page in one statement: one row with a NULL page when
  * the page is past the end. */
 #define PAGE(cols, from, where, order, lim)                                    \
@@ -84,7 +117,12 @@ enum {
 	Q_ORG_GET,
 	Q_ORG_BATCH,
 	Q_ORG_CHILDREN,
+	Q_ORG_LOCK,
+	Q_ORG_UPDATE,
+	Q_ORG_IN_SUBTREE,
+	Q_ORG_ACTIVE_CHILD,
 	Q_DIR_VERSION,
+	Q_POS_UPDATE,
 	Q_POS_INSERT,
 	Q_POS_BY_NAME,
 	Q_POS_GET,
@@ -105,10 +143,13 @@ enum {
 	Q_USER_IN_ORG_EMAIL,
 	Q_USER_NAME,
 	Q_USER_NAME_COUNT,
+	Q_USER_LOGGED_IN,
+	Q_ADMIN_LIST,
 	Q_ROLE_ADD,
 	Q_ROLE_LIST,
 	Q_CRED_INSERT,
 	Q_CRED_BY_USERNAME,
+	Q_CRED_BY_USER,
 	Q_CONSENT_ADD,
 	Q_OTP_INSERT,
 	Q_OTP_LAST,
@@ -195,8 +236,39 @@ static const struct pgs_query Q[Q_END] = {
 			  "t", "org_each"),
 	[Q_ORG_CHILDREN] = R("SELECT count(*) FROM orgs WHERE parent_id = $1",
 			     "t", "org_children"),
+	[Q_ORG_LOCK] = W("SELECT pg_advisory_xact_lock(" ORG_UPDATE_LOCK ")", "",
+			 "org_update"),
+	/* One statement decides (under the lock): $1 id, $2 name, $3
+	 * sector, $4 type, $5 parent (NULL: unchanged), $6 active (-1:
+	 * unchanged), $7 now. The parent must exist and not be in the
+	 * organisation's own subtree; an organisation with an active child
+	 * stays active. */
+	[Q_ORG_UPDATE] = W(
+		"UPDATE orgs SET name = coalesce($2, name), sector ="
+		" coalesce($3, sector), type = coalesce($4, type), parent_id ="
+		" coalesce($5, parent_id), active = CASE WHEN $6 < 0 THEN active"
+		" ELSE $6 END, updated_at = $7 WHERE id = $1 AND ($5 IS NULL OR"
+		" $5 = '' OR (EXISTS (SELECT 1 FROM orgs WHERE id = $5) AND $5"
+		" NOT IN (" ORG_SUBTREE "SELECT id FROM sub))) AND ($6 <> 0 OR"
+		" NOT EXISTS (SELECT 1 FROM orgs ch WHERE ch.parent_id = $1 AND"
+		" ch.active = 1 AND ch.id <> $1)) RETURNING " ORG_COLS,
+		"tttttii", "org_update"),
+	[Q_ORG_IN_SUBTREE] = R(ORG_SUBTREE "SELECT 1 FROM sub WHERE id = $2",
+			       "tt", "org_update"),
+	[Q_ORG_ACTIVE_CHILD] = R("SELECT 1 FROM orgs WHERE parent_id = $1 AND"
+				 " active = 1 AND id <> $1 LIMIT 1",
+				 "t", "org_update"),
 	[Q_DIR_VERSION] = R("SELECT version FROM dir_version WHERE id = 1", "",
 			    "dir_version"),
+	/* a name taken by another position refuses the change without an
+	 * error (a rename racing another to the same name still meets the
+	 * unique index: PV_ECONFLICT either way) */
+	[Q_POS_UPDATE] = W("UPDATE positions SET name = coalesce($2, name),"
+			   " active = CASE WHEN $3 < 0 THEN active ELSE $3 END"
+			   " WHERE id = $1 AND ($2 IS NULL OR NOT EXISTS (SELECT"
+			   " 1 FROM positions p WHERE lower(p.name) = "
+			   LOWER("$2") " AND p.id <> $1)) RETURNING " POS_COLS,
+			   "tti", "position_update"),
 	[Q_POS_INSERT] = W("INSERT INTO positions (" POS_COLS ") VALUES ($1,"
 			   " $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
 			   "ttii", "position_insert"),
@@ -210,7 +282,7 @@ static const struct pgs_query Q[Q_END] = {
 			  " ORDER BY lower(name) LIMIT " XSTR(BATCH),
 			  "t", "position_each"),
 	[Q_USER_INSERT] = W(
-		"INSERT INTO users (" USER_COLS ") SELECT $1, $2, $3, $4, $5,"
+		"INSERT INTO users (" USER_INS_COLS ") SELECT $1, $2, $3, $4, $5,"
 		" $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1"
 		" FROM orgs WHERE id = $7) AND ($8 IS NULL OR EXISTS (SELECT 1"
 		" FROM positions WHERE id = $8)) AND NOT EXISTS (SELECT 1 FROM"
@@ -271,6 +343,16 @@ static const struct pgs_query Q[Q_END] = {
 				" org_id = $1 AND ($2 = '' OR status = $2) AND"
 				" name_words @@ $3::tsquery LIMIT $4) m",
 				"ttti", "user_list"),
+	[Q_USER_LOGGED_IN] = W("UPDATE users SET last_login_at = $2 WHERE id ="
+			       " $1",
+			       "ti", "user_logged_in"),
+	[Q_ADMIN_LIST] = R(PAGE(USER_COLS_U ", r.role AS r_role, r.org_id AS"
+				" r_org, coalesce(c.username, '') AS uname",
+				ADMIN_FROM, ADMIN_WHERE,
+				"o.name IS NOT NULL, lower(o.name),"
+				" lower(u.last_name), lower(u.first_name), u.id",
+				"LIMIT $5 OFFSET $6"),
+			   "ttttii", "admin_list"),
 	[Q_ROLE_ADD] = W("INSERT INTO roles (user_id, role, org_id) SELECT $1,"
 			 " $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id ="
 			 " $1) ON CONFLICT DO NOTHING RETURNING 1",
@@ -287,6 +369,9 @@ static const struct pgs_query Q[Q_END] = {
 				 " credentials WHERE lower(username) = "
 				 LOWER("$1"),
 				 "t", "cred_by_username"),
+	[Q_CRED_BY_USER] = R("SELECT user_id, username, pwhash FROM"
+			     " credentials WHERE user_id = $1",
+			     "t", "cred_by_user"),
 	[Q_CONSENT_ADD] = W("INSERT INTO consents (user_id, kind, version,"
 			    " client_ip, at) SELECT $1, $2, $3, $4, $5 WHERE"
 			    " EXISTS (SELECT 1 FROM users WHERE id = $1)"
@@ -489,9 +574,9 @@ static const struct pgs_query Q[Q_END] = {
 			  " client_ip, detail, at) VALUES ($1, $2, $3, $4, $5,"
 			  " $6) RETURNING id",
 			  "ttttti", "audit_add"),
-	[Q_AUDIT_LIST] = R(PAGE(AUDIT_COLS, "audit", "", "id DESC",
-				"LIMIT $1 OFFSET $2"),
-			   "ii", "audit_list"),
+	[Q_AUDIT_LIST] = R(PAGE(AUDIT_COLS, "audit", AUDIT_WHERE, "id DESC",
+				"LIMIT $5 OFFSET $6"),
+			   "ttiiii", "audit_list"),
 	/* user_insert_batch, on the staging table pv_batch (see there) */
 	[Q_BATCH_REFS] = W("SELECT 1 FROM pv_batch b WHERE NOT EXISTS (SELECT 1"
 			   " FROM orgs o WHERE o.id = b.org_id) OR (b.position_id"
@@ -507,8 +592,8 @@ static const struct pgs_query Q[Q_END] = {
 	 * PV_EBUSY, and the transaction, run again, see it. OFFSET 0 keeps
 	 * each test a probe of its index: without it, knowing nothing of the
 	 * staging table, the planner hashed the whole users table per chunk. */
-	[Q_BATCH_INSERT_NEW] = W("INSERT INTO users (" USER_COLS ") SELECT "
-				 USER_COLS " FROM pv_batch b WHERE NOT EXISTS"
+	[Q_BATCH_INSERT_NEW] = W("INSERT INTO users (" USER_INS_COLS ") SELECT "
+				 USER_INS_COLS " FROM pv_batch b WHERE NOT EXISTS"
 				 " (SELECT 1 FROM users u WHERE u.id = b.id OFFSET"
 				 " 0) AND NOT EXISTS (SELECT 1 FROM users u WHERE"
 				 " lower(u.email) = lower(b.email) OFFSET 0) AND NOT"
@@ -516,8 +601,8 @@ static const struct pgs_query Q[Q_END] = {
 				 " b.mobile OFFSET 0) ORDER BY n RETURNING id",
 				 "", "user_insert_batch"),
 	/* when rows of the call share a key: row by row, in order */
-	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_COLS ") SELECT "
-			     USER_COLS " FROM pv_batch ORDER BY n ON CONFLICT DO"
+	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_INS_COLS ") SELECT "
+			     USER_INS_COLS " FROM pv_batch ORDER BY n ON CONFLICT DO"
 			     " NOTHING RETURNING id",
 			     "", "user_insert_batch"),
 	/* the keys of refused rows ($1: their n) held by someone other than
@@ -785,6 +870,18 @@ static void rd_user(const PGresult *r, int i, int k, void *p)
 	u->created_at = c_int(r, i, k + 10);
 	u->updated_at = c_int(r, i, k + 11);
 	u->email_verified = (int)c_int(r, i, k + 12);
+	u->last_login_at = c_int(r, i, k + 13);
+}
+
+static void rd_admin(const PGresult *r, int i, int k, void *p)
+{
+	store_admin *a = p;
+
+	rd_user(r, i, k, &a->user);
+	memset(&a->role, 0, sizeof a->role);
+	C_TEXT(r, i, k + 14, a->role.role);
+	C_TEXT(r, i, k + 15, a->role.org_id);
+	C_TEXT(r, i, k + 16, a->username);
 }
 
 static void rd_cred(const PGresult *r, int i, int k, void *p)
@@ -1050,6 +1147,129 @@ static int pq_dir_version(store *s, int64_t *version)
 	return get_number(s, Q_DIR_VERSION, NULL, version);
 }
 
+/* Why org_update refused: unknown organisation or parent (PV_ENOTFOUND),
+ * else the STORE_ORG_* reasons (PV_ECONFLICT). In the update's
+ * transaction and under its lock, so it explains what the update saw. */
+static int org_update_why(struct pgs_conn *c, const char *id,
+			  const store_org_change *ch, int *conflict)
+{
+	struct pgs_args a = {0}, b = {0};
+	PGresult *r;
+	int err;
+
+	if ((err = exists_text(c, Q_ORG_GET, id)))
+		return err;
+	if (ch->parent_id && ch->parent_id[0]) {
+		if ((err = exists_text(c, Q_ORG_GET, ch->parent_id)))
+			return err;
+		pgs_p_text(&a, id, NOCAP);
+		pgs_p_text(&a, ch->parent_id, NOCAP);
+		if ((err = run_on(c, Q_ORG_IN_SUBTREE, &a, &r)))
+			return err;
+		if (PQntuples(r) > 0)
+			*conflict |= STORE_ORG_CYCLE;
+		PQclear(r);
+	}
+	if (ch->active == 0) {
+		pgs_p_text(&b, id, NOCAP);
+		if ((err = run_on(c, Q_ORG_ACTIVE_CHILD, &b, &r)))
+			return err;
+		if (PQntuples(r) > 0)
+			*conflict |= STORE_ORG_CHILDREN;
+		PQclear(r);
+	}
+	return *conflict ? PV_ECONFLICT : PV_ESTORE;
+}
+
+/* The lock, the update and (when refused) the reasons, on c inside a
+ * transaction. */
+static int org_update_in_tx(struct pgs_conn *c, const char *id,
+			    const store_org_change *ch, int64_t now,
+			    store_org *out, int *conflict)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	if ((err = run_on(c, Q_ORG_LOCK, NULL, &r)))
+		return err;
+	PQclear(r);
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_opt(&a, ch->name, NOCAP);
+	pgs_p_opt(&a, ch->sector, NOCAP);
+	pgs_p_opt(&a, ch->type, NOCAP);
+	pgs_p_opt(&a, ch->parent_id, NOCAP);
+	pgs_p_int(&a, ch->active);
+	pgs_p_int(&a, now);
+	if ((err = run_on(c, Q_ORG_UPDATE, &a, &r)))
+		return err;
+	if (PQntuples(r) == 1) {
+		if (out)
+			rd_org(r, 0, 0, out);
+		PQclear(r);
+		return PV_OK;
+	}
+	PQclear(r);
+	return org_update_why(c, id, ch, conflict);
+}
+
+/* Under a transaction-scoped advisory lock that every org_update takes,
+ * so that the checks and the change are one step for other updates (in
+ * read committed, each statement after the lock sees what the updates
+ * before it committed). Outside a caller's transaction, in one of its
+ * own. */
+static int pq_org_update(store *s, const char *id, const store_org_change *ch,
+			 int64_t now, store_org *out, int *conflict)
+{
+	struct pgs_conn *c;
+	int err, own, dummy = 0;
+
+	if (!conflict)
+		conflict = &dummy;
+	*conflict = 0;
+	if (!id || !ch || (ch->name && !ch->name[0]) || ch->active < -1 ||
+	    ch->active > 1)
+		return PV_EINVAL;
+	if ((err = pgs_enter(s, &c)))
+		return err;
+	own = !c->in_tx;
+	if (own && (err = pgs_tx_begin(s)))
+		return err;
+	err = org_update_in_tx(c, id, ch, now, out, conflict);
+	if (!own)
+		return err;
+	if (err == PV_OK)
+		return pgs_tx_commit(s);
+	pgs_tx_rollback(s);
+	return err;
+}
+
+static int pq_position_update(store *s, const char *id, const char *name,
+			      int active, store_position *out)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	PGresult *r;
+	int err;
+
+	if (!id || (name && !name[0]) || active < -1 || active > 1)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_opt(&a, name, NOCAP);
+	pgs_p_int(&a, active);
+	err = run(s, Q_POS_UPDATE, &a, &r, &c);
+	if (!err && PQntuples(r) == 1 && out)
+		rd_pos(r, 0, 0, out);
+	if (!err && PQntuples(r) == 0) {
+		/* the name is another's, or the id is unknown */
+		err = exists_text(c, Q_POS_GET, id);
+		if (err == PV_OK)
+			err = PV_ECONFLICT;
+	}
+	PQclear(r);
+	return err;
+}
+
 static void args_pos(struct pgs_args *a, const store_position *p)
 {
 	P_FIELD(a, p->id);
@@ -1274,7 +1494,7 @@ static void copy_user(buf *b, size_t n, const store_user *u)
 /* The users into pv_batch, 64 KiB of COPY data at a time. */
 static int batch_copy(struct pgs_conn *c, const store_user *users, size_t n)
 {
-	PGresult *r = PQexec(c->pg, "COPY pv_batch (n, " USER_COLS ") FROM STDIN");
+	PGresult *r = PQexec(c->pg, "COPY pv_batch (n, " USER_INS_COLS ") FROM STDIN");
 	buf b;
 	int err = PV_OK, sent = 1;
 
@@ -1488,6 +1708,47 @@ static int pq_user_verify_email(store *s, const char *id, int64_t now)
 	return run_change(s, Q_USER_VERIFY_EMAIL, &a, NULL);
 }
 
+static int pq_user_logged_in(store *s, const char *id, int64_t now)
+{
+	struct pgs_args a = {0};
+
+	if (!id)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_int(&a, now);
+	return run_change(s, Q_USER_LOGGED_IN, &a, NULL);
+}
+
+#define USER_Q_MAX 256 /* bytes of search text */
+
+static int pq_admin_list(store *s, const char *role, const char *org_id,
+			 const char *status, const char *q, store_page pg,
+			 store_admin **items, size_t *n, int64_t *total)
+{
+	struct pgs_args a = {0};
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	*items = NULL;
+	*n = 0;
+	*total = 0;
+	if (!q)
+		q = "";
+	if (!role || !role[0] || strlen(q) > USER_Q_MAX)
+		return PV_EINVAL;
+	/* the text is matched as it is (strpos): no character is special */
+	pgs_p_text(&a, role, NOCAP);
+	pgs_p_text(&a, org_id ? org_id : "", NOCAP);
+	pgs_p_text(&a, status ? status : "", NOCAP);
+	pgs_p_text(&a, q, NOCAP);
+	err = list_page(s, Q_ADMIN_LIST, &a, pg, sizeof(store_admin), rd_admin,
+			&arr, n, total);
+	*items = arr;
+	return err;
+}
+
 
 /* ---- user_list (store.h: store_user_query) ---- */
 
@@ -1510,7 +1771,7 @@ static int pq_uq_rows(struct pq_uq *x, int qs, const struct pgs_args *a)
 
 	for (int i = 0; !err && i < PQntuples(r) && x->n < max; i++) {
 		rd_user(r, i, 0, &x->items[x->n]);
-		x->seq[x->n++] = c_int(r, i, 13);
+		x->seq[x->n++] = c_int(r, i, 14); /* after USER_COLS */
 	}
 	PQclear(r);
 	return err;
@@ -1754,6 +2015,11 @@ static int pq_cred_by_username(store *s, const char *username,
 			       store_cred *out)
 {
 	return get_by_text(s, Q_CRED_BY_USERNAME, username, rd_cred, out);
+}
+
+static int pq_cred_by_user(store *s, const char *user_id, store_cred *out)
+{
+	return get_by_text(s, Q_CRED_BY_USER, user_id, rd_cred, out);
 }
 
 static int pq_consent_add(store *s, const store_consent *k)
@@ -2808,15 +3074,22 @@ static int pq_audit_add(store *s, store_audit *au)
 	return err;
 }
 
-static int pq_audit_list(store *s, store_page pg, store_audit **items,
-			 size_t *n, int64_t *total)
+static int pq_audit_list(store *s, const store_audit_filter *f, store_page pg,
+			 store_audit **items, size_t *n, int64_t *total)
 {
+	static const store_audit_filter all = {NULL, NULL, 0, 0};
 	struct pgs_args a = {0};
 	void *arr = NULL;
 	int err;
 
 	if (!items || !n || !total)
 		return PV_EINVAL;
+	if (!f)
+		f = &all;
+	pgs_p_text(&a, f->action ? f->action : "", NOCAP);
+	pgs_p_text(&a, f->actor_id ? f->actor_id : "", NOCAP);
+	pgs_p_int(&a, f->from);
+	pgs_p_int(&a, f->to);
 	err = list_page(s, Q_AUDIT_LIST, &a, pg, sizeof(store_audit), rd_audit,
 			&arr, n, total);
 	*items = arr;
@@ -2836,10 +3109,12 @@ const struct store_ops pgs_ops = {
 	.org_each = pq_org_each,
 	.org_children = pq_org_children,
 	.dir_version = pq_dir_version,
+	.org_update = pq_org_update,
 	.position_insert = pq_position_insert,
 	.position_upsert_name = pq_position_upsert_name,
 	.position_get = pq_position_get,
 	.position_each = pq_position_each,
+	.position_update = pq_position_update,
 	.user_insert = pq_user_insert,
 	.user_insert_batch = pq_user_insert_batch,
 	.user_get = pq_user_get,
@@ -2847,11 +3122,14 @@ const struct store_ops pgs_ops = {
 	.user_by_mobile = pq_user_by_mobile,
 	.user_set_status = pq_user_set_status,
 	.user_verify_email = pq_user_verify_email,
+	.user_logged_in = pq_user_logged_in,
 	.user_list = pq_user_list,
 	.role_add = pq_role_add,
 	.role_list = pq_role_list,
 	.cred_insert = pq_cred_insert,
 	.cred_by_username = pq_cred_by_username,
+	.cred_by_user = pq_cred_by_user,
+	.admin_list = pq_admin_list,
 	.consent_add = pq_consent_add,
 	.otp_insert = pq_otp_insert,
 	.otp_last = pq_otp_last,

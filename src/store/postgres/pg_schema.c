@@ -383,10 +383,19 @@ static const char migration_3[] =
 	" FOR EACH ROW WHEN (OLD.org_id IS DISTINCT FROM NEW.org_id)"
 	" EXECUTE FUNCTION pravesh_user_org_fixed();";
 
+/* 4: when each user last logged in (the SPV's list of administrators);
+ * the index of the administrators' list (role = ?). The audit log's
+ * filters ("'' OR action_name = ?") are answered by scanning the newest
+ * rows first, as request_list is: no index serves them. */
+static const char migration_4[] =
+	"ALTER TABLE users ADD COLUMN last_login_at bigint NOT NULL DEFAULT 0;"
+	"CREATE INDEX roles_role_org ON roles (role, org_id);";
+
 const char *const pgs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 const int pgs_migrations_n =

@@ -14,9 +14,18 @@
 
 #define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
 #define POS_COLS "id, name, active, created_at"
-#define USER_COLS                                                              \
+/* The columns a user is inserted with (bind_user's order); last_login_at
+ * starts at its default, 0. */
+#define USER_INS_COLS                                                          \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
 	"position_id, status, source, created_at, updated_at, email_verified"
+/* The columns read (rd_user's order). */
+#define USER_COLS USER_INS_COLS ", last_login_at"
+/* the same, of users joined as u (admin_list) */
+#define USER_COLS_U                                                            \
+	"u.id, u.first_name, u.last_name, u.email, u.official_email, u.mobile, " \
+	"u.org_id, u.position_id, u.status, u.source, u.created_at, "          \
+	"u.updated_at, u.email_verified, u.last_login_at"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
@@ -46,6 +55,26 @@
  * are user_orgs.num * 2^32 + org_seq (sqlite_schema.c, migration 5). */
 #define USER_SEQ_COLS USER_COLS ", org_seq"
 #define USER_FTS_SHIFT "4294967296"
+/* Filter of admin_list: ?1 role, ?2 org or '', ?3 status or '', ?4 LIKE
+ * pattern or ''. */
+#define ADMIN_FILTER                                                           \
+	" FROM roles r JOIN users u ON u.id = r.user_id"                       \
+	" LEFT JOIN credentials c ON c.user_id = u.id"                         \
+	" LEFT JOIN orgs o ON o.id = r.org_id"                                 \
+	" WHERE r.role = ?1 AND (?2 = '' OR r.org_id = ?2) AND"                \
+	" (?3 = '' OR u.status = ?3) AND (?4 = '' OR"                          \
+	" u.first_name LIKE ?4 ESCAPE '\\' OR u.last_name LIKE ?4 ESCAPE '\\'" \
+	" OR u.email LIKE ?4 ESCAPE '\\' OR u.mobile LIKE ?4 ESCAPE '\\' OR"   \
+	" c.username LIKE ?4 ESCAPE '\\')"
+/* Filter of audit_list: ?1 action or '', ?2 actor or '', ?3 from, ?4 to. */
+#define AUDIT_FILTER                                                           \
+	" FROM audit WHERE (?1 = '' OR action_name = ?1) AND"                  \
+	" (?2 = '' OR actor_id = ?2) AND (?3 <= 0 OR at >= ?3) AND"            \
+	" (?4 <= 0 OR at < ?4)"
+/* The organisations at or below ?1 (UNION stops at a cycle). */
+#define ORG_SUBTREE                                                            \
+	"WITH RECURSIVE sub(id) AS (SELECT ?1 UNION SELECT o.id FROM orgs o"   \
+	" JOIN sub ON o.parent_id = sub.id) "
 #define REQ_FILTER                                                             \
 	" FROM requests WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR kind = ?2)"
 
@@ -55,6 +84,10 @@ enum {
 	Q_ORG_EACH,
 	Q_ORG_CHILDREN,
 	Q_DIR_VERSION,
+	Q_ORG_UPDATE,
+	Q_ORG_IN_SUBTREE,
+	Q_ORG_ACTIVE_CHILD,
+	Q_POS_UPDATE,
 	Q_POS_INSERT,
 	Q_POS_INSERT_IGNORE,
 	Q_POS_BY_NAME,
@@ -75,6 +108,10 @@ enum {
 	Q_USER_NAME,
 	Q_USER_NAME_COUNT,
 	Q_USER_NAME_COUNT_STATUS,
+	Q_USER_LOGGED_IN,
+	Q_CRED_BY_USER,
+	Q_ADMIN_LIST,
+	Q_ADMIN_COUNT,
 	Q_ROLE_ADD,
 	Q_ROLE_LIST,
 	Q_CRED_INSERT,
@@ -163,6 +200,25 @@ static const char *const sql[Q_END] = {
 	[Q_ORG_EACH] = "SELECT " ORG_COLS " FROM orgs ORDER BY id",
 	[Q_ORG_CHILDREN] = "SELECT count(*) FROM orgs WHERE parent_id = ?1",
 	[Q_DIR_VERSION] = "SELECT version FROM dir_version WHERE id = 1",
+	/* One statement decides: ?1 id, ?2 name, ?3 sector, ?4 type, ?5
+	 * parent (NULL: unchanged), ?6 active (-1: unchanged), ?7 now. The
+	 * parent must exist and not be in the organisation's own subtree; an
+	 * organisation with an active child stays active. */
+	[Q_ORG_UPDATE] =
+		"UPDATE orgs SET name = coalesce(?2, name), sector ="
+		" coalesce(?3, sector), type = coalesce(?4, type), parent_id ="
+		" coalesce(?5, parent_id), active = CASE WHEN ?6 < 0 THEN active"
+		" ELSE ?6 END, updated_at = ?7 WHERE id = ?1 AND (?5 IS NULL OR"
+		" ?5 = '' OR (?5 IN (SELECT id FROM orgs) AND ?5 NOT IN ("
+		ORG_SUBTREE "SELECT id FROM sub))) AND (?6 <> 0 OR NOT EXISTS"
+		" (SELECT 1 FROM orgs ch WHERE ch.parent_id = ?1 AND ch.active ="
+		" 1 AND ch.id <> ?1)) RETURNING " ORG_COLS,
+	[Q_ORG_IN_SUBTREE] = ORG_SUBTREE "SELECT 1 FROM sub WHERE id = ?2",
+	[Q_ORG_ACTIVE_CHILD] = "SELECT 1 FROM orgs WHERE parent_id = ?1 AND"
+			       " active = 1 AND id <> ?1 LIMIT 1",
+	[Q_POS_UPDATE] = "UPDATE positions SET name = coalesce(?2, name),"
+			 " active = CASE WHEN ?3 < 0 THEN active ELSE ?3 END"
+			 " WHERE id = ?1 RETURNING " POS_COLS,
 	[Q_POS_INSERT] = "INSERT INTO positions (" POS_COLS ")"
 			 " VALUES (?1, ?2, ?3, ?4)",
 	[Q_POS_INSERT_IGNORE] = "INSERT INTO positions (" POS_COLS ")"
@@ -172,13 +228,13 @@ static const char *const sql[Q_END] = {
 	[Q_POS_GET] = "SELECT " POS_COLS " FROM positions WHERE id = ?1",
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
-	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ", org_seq) VALUES"
+	[Q_USER_INSERT] = "INSERT INTO users (" USER_INS_COLS ", org_seq) VALUES"
 			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
 			  " (SELECT ifnull(max(org_seq), 0) + 1 FROM users"
 			  " WHERE org_id = ?7))",
 	/* A collision refuses the row without an error, so the statement
 	 * never aborts (and never writes a statement journal). */
-	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_COLS ", org_seq)"
+	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_INS_COLS ", org_seq)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 				" ?11, ?12, ?13, (SELECT ifnull(max(org_seq), 0) + 1"
 				" FROM users WHERE org_id = ?7)) ON CONFLICT DO NOTHING",
@@ -222,7 +278,8 @@ static const char *const sql[Q_END] = {
 	 * ?6 status or '', ?7 offset */
 	[Q_USER_NAME] = "SELECT u.id, u.first_name, u.last_name, u.email,"
 			" u.official_email, u.mobile, u.org_id, u.position_id, u.status,"
-			" u.source, u.created_at, u.updated_at, u.email_verified, u.org_seq"
+			" u.source, u.created_at, u.updated_at, u.email_verified,"
+			" u.last_login_at, u.org_seq"
 			" FROM users_fts f JOIN users u ON u.org_id = ?5 AND"
 			" u.org_seq = (f.rowid % " USER_FTS_SHIFT ") WHERE users_fts"
 			" MATCH ?1 AND f.rowid BETWEEN ?2 AND ?3 AND (?6 = '' OR"
@@ -235,6 +292,15 @@ static const char *const sql[Q_END] = {
 				     " AND u.org_seq = (f.rowid % " USER_FTS_SHIFT
 				     ") WHERE users_fts MATCH ?1 AND f.rowid"
 				     " BETWEEN ?2 AND ?3 AND u.status = ?6 LIMIT ?4)",
+	[Q_USER_LOGGED_IN] = "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
+	[Q_CRED_BY_USER] = "SELECT user_id, username, pwhash FROM credentials"
+			   " WHERE user_id = ?1",
+	[Q_ADMIN_LIST] = "SELECT " USER_COLS_U ", r.role, r.org_id,"
+			 " coalesce(c.username, '')" ADMIN_FILTER
+			 " ORDER BY o.name IS NOT NULL, lower(o.name),"
+			 " lower(u.last_name), lower(u.first_name), u.id"
+			 " LIMIT :limit OFFSET :offset",
+	[Q_ADMIN_COUNT] = "SELECT count(*)" ADMIN_FILTER,
 	[Q_ROLE_ADD] = "INSERT INTO roles (user_id, role, org_id)"
 		       " VALUES (?1, ?2, ?3)",
 	[Q_ROLE_LIST] = "SELECT role, org_id FROM roles WHERE user_id = ?1"
@@ -421,9 +487,9 @@ static const char *const sql[Q_END] = {
 	[Q_AUDIT_ADD] = "INSERT INTO audit (actor_id, action_name, target,"
 			" client_ip, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 			" RETURNING id",
-	[Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id DESC"
+	[Q_AUDIT_LIST] = "SELECT " AUDIT_COLS AUDIT_FILTER " ORDER BY id DESC"
 			 " LIMIT :limit OFFSET :offset",
-	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+	[Q_AUDIT_COUNT] = "SELECT count(*)" AUDIT_FILTER,
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -461,6 +527,18 @@ static void b_text_null(struct bnd *b, int i, const char *s, size_t cap)
 		b->rc = sqlite3_bind_null(b->st, i);
 	else
 		b_text(b, i, s, cap);
+}
+
+/* NULL as NULL (an optional change: "leave it"), any other text as text,
+ * "" included. */
+static void b_opt(struct bnd *b, int i, const char *s)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (!s)
+		b->rc = sqlite3_bind_null(b->st, i);
+	else
+		b_text(b, i, s, NOCAP);
 }
 
 /* Text cut to fit a field of cap bytes (NUL included), at a UTF-8
@@ -699,6 +777,18 @@ static void rd_user(sqlite3_stmt *st, void *p)
 	u->created_at = sqlite3_column_int64(st, 10);
 	u->updated_at = sqlite3_column_int64(st, 11);
 	u->email_verified = sqlite3_column_int(st, 12);
+	u->last_login_at = sqlite3_column_int64(st, 13);
+}
+
+static void rd_admin(sqlite3_stmt *st, void *p)
+{
+	store_admin *a = p;
+
+	rd_user(st, &a->user);
+	memset(&a->role, 0, sizeof a->role);
+	C_TEXT(st, 14, a->role.role);
+	C_TEXT(st, 15, a->role.org_id);
+	C_TEXT(st, 16, a->username);
 }
 
 static void rd_cred(sqlite3_stmt *st, void *p)
@@ -995,6 +1085,118 @@ static int sq_dir_version(store *s, int64_t *version)
 	return get_number(s, Q_DIR_VERSION, "dir_version", NULL, NULL, version);
 }
 
+/* Whether statement q (?1 text, ?2 text) answers a row, on connection c. */
+static int row_exists2(struct sqs_conn *c, int q, const char *a, const char *b2,
+		       const char *op, int *yes)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	*yes = 0;
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, a, NOCAP);
+	if (b2)
+		b_text(&b, 2, b2, NOCAP);
+	err = step_row(c, &b, op);
+	sqs_release(c, q, st);
+	if (err == PV_OK)
+		*yes = 1;
+	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
+/* Why org_update refused: unknown organisation or parent (PV_ENOTFOUND),
+ * else the STORE_ORG_* reasons (PV_ECONFLICT). In the update's
+ * transaction, so it explains what the update saw. */
+static int org_update_why(struct sqs_conn *c, const char *id,
+			  const store_org_change *ch, int *conflict)
+{
+	int yes, err;
+
+	if ((err = exists_text(c, Q_ORG_GET, id, "org_update")))
+		return err;
+	if (ch->parent_id && ch->parent_id[0]) {
+		if ((err = exists_text(c, Q_ORG_GET, ch->parent_id, "org_update")))
+			return err;
+		if ((err = row_exists2(c, Q_ORG_IN_SUBTREE, id, ch->parent_id, "org_update", &yes)))
+			return err;
+		if (yes)
+			*conflict |= STORE_ORG_CYCLE;
+	}
+	if (ch->active == 0) {
+		if ((err = row_exists2(c, Q_ORG_ACTIVE_CHILD, id, NULL, "org_update", &yes)))
+			return err;
+		if (yes)
+			*conflict |= STORE_ORG_CHILDREN;
+	}
+	return *conflict ? PV_ECONFLICT : PV_ESTORE;
+}
+
+static int sq_org_update(store *s, const char *id, const store_org_change *ch,
+			 int64_t now, store_org *out, int *conflict)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	int err, own, dummy = 0;
+
+	if (!conflict)
+		conflict = &dummy;
+	*conflict = 0;
+	if (!id || !ch || (ch->name && !ch->name[0]) || ch->active < -1 || ch->active > 1)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	if ((err = stmt(c, Q_ORG_UPDATE, &st)))
+		goto out;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_opt(&b, 2, ch->name);
+	b_opt(&b, 3, ch->sector);
+	b_opt(&b, 4, ch->type);
+	b_opt(&b, 5, ch->parent_id);
+	b_int(&b, 6, ch->active);
+	b_int(&b, 7, now);
+	err = step_row(c, &b, "org_update");
+	if (err == PV_OK) {
+		if (out)
+			rd_org(st, out);
+		err = step_finish(c, st, "org_update");
+	}
+	sqs_release(c, Q_ORG_UPDATE, st);
+	if (err == PV_ENOTFOUND)
+		err = org_update_why(c, id, ch, conflict);
+out:
+	return sqs_write_end(c, own, err);
+}
+
+static int sq_position_update(store *s, const char *id, const char *name,
+			      int active, store_position *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || (name && !name[0]) || active < -1 || active > 1)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_POS_UPDATE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_opt(&b, 2, name);
+	b_int(&b, 3, active);
+	err = step_row(c, &b, "position_update");
+	if (err == PV_OK) {
+		if (out)
+			rd_pos(st, out);
+		err = step_finish(c, st, "position_update");
+	}
+	sqs_release(c, Q_POS_UPDATE, st);
+	return err;
+}
+
 static int pos_insert(struct sqs_conn *c, int q, const store_position *p,
 		      const char *op)
 {
@@ -1135,7 +1337,7 @@ static int valid_user(const store_user *u)
 	       valid_user_status(u->status);
 }
 
-/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_COLS order. */
+/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_INS_COLS order. */
 #define USER_PARAMS 13
 static void bind_user(struct bnd *b, const store_user *u, int at)
 {
@@ -1253,7 +1455,7 @@ static void many_build(void)
 	size_t o;
 
 	o = (size_t)snprintf(many_text, sizeof many_text,
-			     "INSERT INTO users (" USER_COLS ", org_seq) VALUES ");
+			     "INSERT INTO users (" USER_INS_COLS ", org_seq) VALUES ");
 	for (int r = 0; r < BATCH_ROWS; r++)
 		for (int k = 1; k <= MANY_PARAMS; k++)
 			o += (size_t)snprintf(many_text + o, sizeof many_text - o, "%s?%d%s",
@@ -1460,6 +1662,83 @@ static int sq_user_verify_email(store *s, const char *id, int64_t now)
 	return run_change(c, Q_USER_VERIFY_EMAIL, st, &b, "user_verify_email");
 }
 
+static int sq_user_logged_in(store *s, const char *id, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_LOGGED_IN, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_int(&b, 2, now);
+	return run_change(c, Q_USER_LOGGED_IN, st, &b, "user_logged_in");
+}
+
+#define USER_Q_MAX 256 /* bytes of admin_list's search text */
+
+/* "%text%" with the text's % _ and \ taken literally (ESCAPE '\'), or ""
+ * for no text; out has room for 2 * USER_Q_MAX + 3 bytes. */
+static int like_pattern(const char *q, char *out)
+{
+	size_t len = q ? strlen(q) : 0, j = 0;
+
+	if (len > USER_Q_MAX)
+		return PV_EINVAL;
+	if (len) {
+		out[j++] = '%';
+		for (size_t i = 0; i < len; i++) {
+			if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+				out[j++] = '\\';
+			out[j++] = q[i];
+		}
+		out[j++] = '%';
+	}
+	out[j] = '\0';
+	return PV_OK;
+}
+
+struct admin_filter {
+	const char *role, *org_id, *status, *pattern;
+};
+
+static void bind_admin_filter(struct bnd *b, const void *ctx)
+{
+	const struct admin_filter *f = ctx;
+
+	b_text(b, 1, f->role, NOCAP);
+	b_text(b, 2, f->org_id, NOCAP);
+	b_text(b, 3, f->status, NOCAP);
+	b_text(b, 4, f->pattern, NOCAP);
+}
+
+static int sq_admin_list(store *s, const char *role, const char *org_id,
+			 const char *status, const char *q, store_page pg,
+			 store_admin **items, size_t *n, int64_t *total)
+{
+	char pat[2 * USER_Q_MAX + 3];
+	void *arr = NULL;
+	int err;
+
+	if (!items || !n || !total)
+		return PV_EINVAL;
+	*items = NULL;
+	*n = 0;
+	*total = 0;
+	if (!role || !role[0] || (err = like_pattern(q, pat)) != PV_OK)
+		return PV_EINVAL;
+	struct admin_filter f = {role, org_id ? org_id : "", status ? status : "", pat};
+	err = list_page(s, Q_ADMIN_COUNT, Q_ADMIN_LIST, "admin_list",
+			bind_admin_filter, &f, pg, sizeof(store_admin), rd_admin,
+			&arr, n, total);
+	*items = arr;
+	return err;
+}
+
 /* ---- user_list (store.h: store_user_query) ---- */
 
 /* One user_list call: rows read so far (per_page + 1 at most: the one
@@ -1482,7 +1761,7 @@ static int uq_rows(struct uq *x, struct bnd *b, const char *op)
 		return sqs_error(x->c, b->rc, op);
 	while (x->n < max && (rc = sqlite3_step(b->st)) == SQLITE_ROW) {
 		rd_user(b->st, &x->items[x->n]);
-		x->seq[x->n++] = sqlite3_column_int64(b->st, 13);
+		x->seq[x->n++] = sqlite3_column_int64(b->st, 14); /* after USER_COLS */
 	}
 	return x->n < max && rc != SQLITE_DONE ? sqs_error(x->c, rc, op) : PV_OK;
 }
@@ -1785,6 +2064,11 @@ static int sq_cred_by_username(store *s, const char *username,
 {
 	return get_by_text(s, Q_CRED_BY_USERNAME, "cred_by_username", username,
 			   rd_cred, out);
+}
+
+static int sq_cred_by_user(store *s, const char *user_id, store_cred *out)
+{
+	return get_by_text(s, Q_CRED_BY_USER, "cred_by_user", user_id, rd_cred, out);
 }
 
 static int sq_consent_add(store *s, const store_consent *k)
@@ -3068,17 +3352,28 @@ static int sq_audit_add(store *s, store_audit *a)
 	return err;
 }
 
-static int sq_audit_list(store *s, store_page pg, store_audit **items,
-			 size_t *n, int64_t *total)
+static void bind_audit_filter(struct bnd *b, const void *ctx)
 {
+	const store_audit_filter *f = ctx;
+
+	b_text(b, 1, f->action ? f->action : "", NOCAP);
+	b_text(b, 2, f->actor_id ? f->actor_id : "", NOCAP);
+	b_int(b, 3, f->from);
+	b_int(b, 4, f->to);
+}
+
+static int sq_audit_list(store *s, const store_audit_filter *f, store_page pg,
+			 store_audit **items, size_t *n, int64_t *total)
+{
+	static const store_audit_filter all = {NULL, NULL, 0, 0};
 	void *arr = NULL;
 	int err;
 
 	if (!items || !n || !total)
 		return PV_EINVAL;
-	err = list_page(s, Q_AUDIT_COUNT, Q_AUDIT_LIST, "audit_list", NULL,
-			NULL, pg, sizeof(store_audit), rd_audit, &arr, n,
-			total);
+	err = list_page(s, Q_AUDIT_COUNT, Q_AUDIT_LIST, "audit_list",
+			bind_audit_filter, f ? f : &all, pg, sizeof(store_audit),
+			rd_audit, &arr, n, total);
 	*items = arr;
 	return err;
 }
@@ -3098,10 +3393,12 @@ const struct store_ops sqs_ops = {
 	.org_each = sq_org_each,
 	.org_children = sq_org_children,
 	.dir_version = sq_dir_version,
+	.org_update = sq_org_update,
 	.position_insert = sq_position_insert,
 	.position_upsert_name = sq_position_upsert_name,
 	.position_get = sq_position_get,
 	.position_each = sq_position_each,
+	.position_update = sq_position_update,
 	.user_insert = sq_user_insert,
 	.user_insert_batch = sq_user_insert_batch,
 	.user_get = sq_user_get,
@@ -3109,11 +3406,14 @@ const struct store_ops sqs_ops = {
 	.user_by_mobile = sq_user_by_mobile,
 	.user_set_status = sq_user_set_status,
 	.user_verify_email = sq_user_verify_email,
+	.user_logged_in = sq_user_logged_in,
 	.user_list = sq_user_list,
 	.role_add = sq_role_add,
 	.role_list = sq_role_list,
 	.cred_insert = sq_cred_insert,
 	.cred_by_username = sq_cred_by_username,
+	.cred_by_user = sq_cred_by_user,
+	.admin_list = sq_admin_list,
 	.consent_add = sq_consent_add,
 	.otp_insert = sq_otp_insert,
 	.otp_last = sq_otp_last,

@@ -435,12 +435,21 @@ static const char migration_5[] =
 	"  old.first_name || ' ' || old.last_name);"
 	" END;";
 
+/* 6: when each user last logged in (the SPV's list of administrators);
+ * the index of the administrators' list (role = ?). The audit log's
+ * filters ("'' OR action_name = ?") are answered by scanning the newest
+ * rows first, as request_list is: no index serves them. */
+static const char migration_6[] =
+	"ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX roles_role_org ON roles (role, org_id);";
+
 const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 const int sqs_migrations_n =

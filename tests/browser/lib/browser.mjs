@@ -84,13 +84,35 @@ export async function axeCheck(page, label) {
   assert.deepEqual(r, [], `axe violations on ${label}: ${JSON.stringify(r, null, 1)}`);
 }
 
+// Nothing sticks out sideways: the page never needs a horizontal scroll,
+// and no visible element (tables included) is cut off on the right.
+export async function noOverflow(page, label) {
+  const r = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const out = [];
+    // visually hidden (clipped) elements, such as a stacked table's header row
+    const clipped = (e) => { for (let x = e; x; x = x.parentElement) { const c = getComputedStyle(x); if (c.position === 'absolute' && c.clip !== 'auto') return true; } return false; };
+    if (document.documentElement.scrollWidth > w) out.push(`page ${document.documentElement.scrollWidth} > ${w}`);
+    for (const e of document.querySelectorAll('main *, header *')) {
+      if (!e.getClientRects().length || e.closest('[hidden], .sr-only, dialog:not([open])') || clipped(e)) continue;
+      const b = e.getBoundingClientRect();
+      if (b.width && b.right > w + 1) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} right ${Math.round(b.right)} > ${w}`);
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && e.clientWidth) out.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} scrolls sideways`);
+    }
+    return out.slice(0, 5);
+  });
+  assert.deepEqual(r, [], `${label}: something does not fit`);
+}
+
 // Full-page screenshots at phone and desktop widths, as <name>-phone.png
-// and <name>-desktop.png; leaves the page at the phone width.
+// and <name>-desktop.png, after checking that the page fits each width;
+// leaves the page at the phone width.
 export async function screenshots(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   for (const [w, vp] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(vp);
     await page.waitForTimeout(50);
+    await noOverflow(page, `${name} at ${vp.width} px`);
     await page.screenshot({ path: path.join(SHOTS, `${name}-${w}.png`), fullPage: true });
   }
 }
@@ -117,7 +139,7 @@ export async function startStack(env = {}) {
       PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '1000', PRAVESH_OTP_PER_DAY: '1000',
       PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in/',
       PRAVESH_OTP_NUMBER_PER_HOUR: '1000', PRAVESH_OTP_NUMBER_PER_DAY: '1000', PRAVESH_ANON_PER_IP_HOUR: '100000',
-      PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000', ...env,
+      PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000', PRAVESH_LEARNING_URL: 'https://learning.example.gov.in/', ...env,
     },
   });
   return {
@@ -155,4 +177,28 @@ export async function adminLoginPage(page, stack, username, password) {
   assert.ok(code, 'the second-factor code arrived');
   await page.fill('#admin-code', code);
   await page.click('#alogin-code-submit');
+}
+
+// Logs an administrator in through the API, password then the code sent by
+// SMS (the second factor), in request (a Playwright APIRequestContext such
+// as page.context().request, whose cookies the page then shares). Returns
+// the answer of the second step ({token, user}).
+export async function adminLoginApi(request, stack, username, password) {
+  const { messages } = await import('../../api/lib/sms.mjs');
+  const before = messages(stack.sms).length;
+  const r = await request.post(`${stack.url}/api/v1/auth/password`, { data: { username, password } });
+  assert.equal(r.status(), 200, await r.text());
+  const first = await r.json();
+  if (!first.second_factor) return first;
+  const tail = first.mobile_hint.replace(/\*/g, '');
+  let code = null;
+  for (let i = 0; i < 750 && !code; i++) {
+    const m = messages(stack.sms).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
+    if (m.length) code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(code, 'the second-factor code arrived');
+  const r2 = await request.post(`${stack.url}/api/v1/auth/password/otp`, { data: { challenge: first.challenge, code } });
+  assert.equal(r2.status(), 200, await r2.text());
+  return r2.json();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/keys.h"
+#include "core/otp.h"
 #include "core/sessions.h"
 #include "store/store.h"
 #include "support/tmpstore.h"
@@ -133,6 +134,20 @@ static void test_create_resolve(void **state)
 	assert_int_equal(resolve(f, shorter, T0, NULL), PV_ENOTFOUND);
 	/* a session for an unknown user cannot be made */
 	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, 0, tok, csrf), PV_OK);
+}
+
+/* A new session records the login on the user. */
+static void test_create_records_login(void **state)
+{
+	fx *f = *state;
+	char a[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	store_user u;
+
+	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
+	assert_true(u.last_login_at == 0);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 42 * SEC, 0, a, csrf), PV_OK);
+	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
+	assert_true(u.last_login_at == T0 + 42 * SEC);
 }
 
 static void test_idle_timeout(void **state)
@@ -275,17 +290,62 @@ static void test_inactive_user(void **state)
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 9, &se, &u), PV_EDENIED);
 }
 
+/* A login with wrong codes says how many tries the code has left, the
+ * same for a registered and an unknown number; the last wrong try kills
+ * the code (SESS_LOGIN_CODE_DEAD, a new code needed); no code at all has
+ * no tries to tell. */
+static void test_login_attempts_left(void **state)
+{
+	fx *f = *state;
+	otp_svc otp;
+	otp_result r;
+	sess_login_result res;
+	char code[7];
+	const char *numbers[2] = {"9876543210", "9123456780"}; /* registered, unknown */
+
+	memset(&otp, 0, sizeof otp);
+	otp.st = f->st;
+	otp.k = &f->k;
+	otp_policy_default(&otp.pol);
+	for (int i = 0; i < 2; i++) {
+		const char *m = numbers[i];
+		const char *wrong;
+
+		assert_int_equal(sess_login_otp(&f->svc, &otp, m, "123456", "10.0.0.1", T0, &res), PV_OK);
+		assert_int_equal(res.status, SESS_LOGIN_FAILED);
+		assert_int_equal(res.attempts_left, 0); /* no code was sent */
+		assert_int_equal(otp_issue(&otp, m, OTP_PURPOSE_LOGIN, "10.0.0.1", i == 0 ? OTP_SEND_CODE : OTP_SEND_NOTHING, "en", T0,
+					   code, &r), PV_OK);
+		assert_int_equal(r.status, OTP_OK);
+		wrong = strcmp(code, "000000") ? "000000" : "111111";
+		assert_int_equal(sess_login_otp(&f->svc, &otp, m, wrong, "10.0.0.1", T0 + SEC, &res), PV_OK);
+		assert_int_equal(res.status, SESS_LOGIN_FAILED);
+		assert_int_equal(res.attempts_left, 2);
+		assert_int_equal(sess_login_otp(&f->svc, &otp, m, wrong, "10.0.0.1", T0 + 2 * SEC, &res), PV_OK);
+		assert_int_equal(res.status, SESS_LOGIN_FAILED);
+		assert_int_equal(res.attempts_left, 1);
+		assert_int_equal(sess_login_otp(&f->svc, &otp, m, wrong, "10.0.0.1", T0 + 3 * SEC, &res), PV_OK);
+		assert_int_equal(res.status, SESS_LOGIN_CODE_DEAD);
+		assert_int_equal(res.retry_after_s, otp.pol.resend_s);
+		/* dead even for the right code */
+		assert_int_equal(sess_login_otp(&f->svc, &otp, m, code, "10.0.0.1", T0 + 4 * SEC, &res), PV_OK);
+		assert_int_equal(res.status, SESS_LOGIN_CODE_DEAD);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_create_resolve),
+		T(test_create_records_login),
 		T(test_idle_timeout),
 		T(test_absolute_timeout),
 		T(test_touch_rate),
 		T(test_revoke),
 		T(test_csrf),
 		T(test_inactive_user),
+		T(test_login_attempts_left),
 #undef T
 	};
 
