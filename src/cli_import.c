@@ -115,59 +115,38 @@ static int imp_usage(void)
 	return 2;
 }
 
-int cmd_import(pv_config *cfg, const char **pos, size_t npos)
+/* cmd_import's options: 0, or the usage's exit code. */
+static int imp_args(const char **pos, size_t npos, const char **org,
+		    const char **result, const char **file)
 {
-	const char *org = NULL, *result = NULL, *file = NULL, *format;
-	char res_path[STORE_PATH_MAX], err[256], tmp_dir[STORE_PATH_MAX];
-	char login[600], worker[64], run[UUID_STR_LEN];
-	store *st = NULL;
-	store_upload u;
-	imp_reader *r = NULL;
-	imp_progress prog;
-	job_env env;
-	struct sigaction sa;
-	struct stat sb;
-	off_t bytes;
-	keys key;
-	int rc, code = 1;
-
 	for (size_t i = 0; i < npos; i++) {
 		if (strcmp(pos[i], "--org") == 0 && i + 1 < npos)
-			org = pos[++i];
+			*org = pos[++i];
 		else if (strncmp(pos[i], "--org=", 6) == 0)
-			org = pos[i] + 6;
+			*org = pos[i] + 6;
 		else if (strcmp(pos[i], "--result") == 0 && i + 1 < npos)
-			result = pos[++i];
+			*result = pos[++i];
 		else if (strncmp(pos[i], "--result=", 9) == 0)
-			result = pos[i] + 9;
-		else if (pos[i][0] == '-' || file)
+			*result = pos[i] + 9;
+		else if (pos[i][0] == '-' || *file)
 			return imp_usage();
 		else
-			file = pos[i];
+			*file = pos[i];
 	}
-	if (!org || !*org || !file)
-		return imp_usage();
-	/* on a terminal the progress line is rewritten in place: the JSON
-	 * log lines of a normal run would break it (warnings still show) */
-	log_set_level(isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0 ? LOG_WARN : log_level_parse(cfg->log));
-	/* a file that is not there, or not CSV or XLSX, is a usage error:
-	 * nothing is recorded */
-	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
-		fprintf(stderr, "pravesh: %s: %s\n", file, err);
-		return 2;
-	}
-	format = imp_get_format(r) == IMP_XLSX ? "xlsx" : "csv";
-	imp_close(r);
-	if (stat(file, &sb) != 0) {
-		fprintf(stderr, "pravesh: %s: %s\n", file, strerror(errno));
-		return 2;
-	}
-	bytes = sb.st_size;
+	return !*org || !**org || !*file ? imp_usage() : 0;
+}
+
+/* The data folder and its uploads folder (tmp_dir), and the key that
+ * seals the welcome messages: 0, or 1 after saying what failed. */
+static int imp_prepare(const pv_config *cfg, char *tmp_dir, size_t cap)
+{
+	keys key;
+
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
-	snprintf(tmp_dir, sizeof tmp_dir, "%s/uploads", cfg->data_dir);
+	snprintf(tmp_dir, cap, "%s/uploads", cfg->data_dir);
 	if (mkdir(tmp_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", tmp_dir, strerror(errno));
 		return 1;
@@ -178,29 +157,19 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	}
 	main_outbox_key(&key); /* the welcome messages are sealed with it */
 	sodium_memzero(&key, sizeof key);
-	if ((rc = store_open_with(cfg->db,
-				  &(store_options){cfg->pg_statement_timeout_ms,
-						   cfg->pg_lock_timeout_ms, cfg->sqlite_sync},
-				  &st)) != PV_OK ||
-	    (rc = store_migrate(st)) != PV_OK) {
-		/* the URL may hold a password: not printed */
-		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
-		goto out;
-	}
-	if ((code = imp_check_org(st, org)) != 0)
-		goto out;
-	util_uuid(run);
-	snprintf(worker, sizeof worker, "cli-%.8s", run);
-	rc = job_intake(st,
-			&(job_intake_in){file, 0, file, org, format, NULL, NULL, worker,
-				      (uint64_t)bytes, util_now_ms()},
-			&u);
-	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: cannot record %s as an upload: %s\n", file,
-			pv_strerror(rc));
-		code = rc == PV_EIO ? 2 : 1;
-		goto out;
-	}
+	return 0;
+}
+
+/* Runs upload u's job here, showing its progress on standard error, until
+ * it ends or SIGINT/SIGTERM asks it to stop (PV_ESTOPPED). */
+static int imp_run(const pv_config *cfg, store *st, store_upload *u, const char *file,
+		   const char *worker, const char *tmp_dir)
+{
+	char login[600];
+	imp_progress prog;
+	job_env env;
+	struct sigaction sa;
+
 	if (cfg->public_url && *cfg->public_url)
 		snprintf(login, sizeof login, "%s/login", cfg->public_url);
 	else
@@ -223,41 +192,105 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	sa.sa_handler = imp_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	rc = job_run(&env, &u);
-	if (rc == PV_ESTOPPED) {
-		fprintf(stderr, "\npravesh: interrupted after %lld rows; upload %s is queued again "
-				"and a running server will finish it\n",
-			(long long)(u.success_records + u.failed_records), u.id);
-		goto out;
-	}
-	if (rc != PV_OK) {
-		fprintf(stderr, "pravesh: the import of %s stopped (upload %s): %s\n", file, u.id,
-			pv_strerror(rc));
-		goto out;
-	}
-	printf("upload %s: %s, %lld rows, %lld created, %lld failed\n", u.id, u.status,
-	       (long long)u.total_records, (long long)u.success_records,
-	       (long long)u.failed_records);
-	if (u.error[0]) {
-		printf("%s: nothing imported: %s\n", file, u.error);
+	return job_run(&env, u);
+}
+
+/* What an ended job says: its counts, the result file written (to result,
+ * or beside the file), the welcome messages owed; the exit code. */
+static int imp_report(store *st, store_upload *u, const char *file, const char *result)
+{
+	char res_path[STORE_PATH_MAX];
+	int rc;
+
+	printf("upload %s: %s, %lld rows, %lld created, %lld failed\n", u->id, u->status,
+	       (long long)u->total_records, (long long)u->success_records,
+	       (long long)u->failed_records);
+	if (u->error[0]) {
+		printf("%s: nothing imported: %s\n", file, u->error);
 	} else {
 		if (result)
 			util_strlcpy(res_path, result, sizeof res_path);
 		else
 			imp_result_path(file, res_path, sizeof res_path);
-		rc = job_result(st, &u, NULL, res_path);
+		rc = job_result(st, u, NULL, res_path);
 		if (rc != PV_OK) {
 			fprintf(stderr, "pravesh: cannot write the result file %s: %s\n", res_path,
 				pv_strerror(rc));
-			goto out;
+			return 1;
 		}
 		printf("result file: %s\n", res_path);
 	}
 	/* only users created get a welcome: the upload's campaigns walk them */
-	if (u.success_records > 0)
+	if (u->success_records > 0)
 		printf("welcome messages for %lld new user%s wait in the store; `pravesh serve` sends them\n",
-		       (long long)u.success_records, u.success_records == 1 ? "" : "s");
-	code = strcmp(u.status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
+		       (long long)u->success_records, u->success_records == 1 ? "" : "s");
+	return strcmp(u->status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
+}
+
+int cmd_import(pv_config *cfg, const char **pos, size_t npos)
+{
+	const char *org = NULL, *result = NULL, *file = NULL, *format;
+	char err[256], tmp_dir[STORE_PATH_MAX], worker[64], run[UUID_STR_LEN];
+	store *st = NULL;
+	store_upload u;
+	imp_reader *r = NULL;
+	struct stat sb;
+	int rc, code;
+
+	if ((code = imp_args(pos, npos, &org, &result, &file)) != 0)
+		return code;
+	/* on a terminal the progress line is rewritten in place: the JSON
+	 * log lines of a normal run would break it (warnings still show) */
+	log_set_level(isatty(STDERR_FILENO) && strcmp(cfg->log, "info") == 0 ? LOG_WARN : log_level_parse(cfg->log));
+	/* a file that is not there, or not CSV or XLSX, is a usage error:
+	 * nothing is recorded */
+	if (imp_open(file, NULL, &r, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s: %s\n", file, err);
+		return 2;
+	}
+	format = imp_get_format(r) == IMP_XLSX ? "xlsx" : "csv";
+	imp_close(r);
+	if (stat(file, &sb) != 0) {
+		fprintf(stderr, "pravesh: %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	if ((code = imp_prepare(cfg, tmp_dir, sizeof tmp_dir)) != 0)
+		return code;
+	code = 1;
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms, cfg->sqlite_sync},
+				  &st)) != PV_OK ||
+	    (rc = store_migrate(st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
+		goto out;
+	}
+	if ((code = imp_check_org(st, org)) != 0)
+		goto out;
+	util_uuid(run);
+	snprintf(worker, sizeof worker, "cli-%.8s", run);
+	rc = job_intake(st,
+			&(job_intake_in){file, 0, file, org, format, NULL, NULL, worker,
+				      (uint64_t)sb.st_size, util_now_ms()},
+			&u);
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: cannot record %s as an upload: %s\n", file,
+			pv_strerror(rc));
+		code = rc == PV_EIO ? 2 : 1;
+		goto out;
+	}
+	rc = imp_run(cfg, st, &u, file, worker, tmp_dir);
+	code = 1;
+	if (rc == PV_ESTOPPED)
+		fprintf(stderr, "\npravesh: interrupted after %lld rows; upload %s is queued again "
+				"and a running server will finish it\n",
+			(long long)(u.success_records + u.failed_records), u.id);
+	else if (rc != PV_OK)
+		fprintf(stderr, "pravesh: the import of %s stopped (upload %s): %s\n", file, u.id,
+			pv_strerror(rc));
+	else
+		code = imp_report(st, &u, file, result);
 out:
 	store_close(st);
 	return code;
