@@ -251,7 +251,7 @@ paths = {
         responses={"200": js(obj({"items": {"type": "array", "items": S}}))}, tags=["spv"], auth=True)},
     "/api/v1/admin/orgs/{id}": {"patch": op(
         "Rename, move, change sector or type, deactivate or reactivate an organisation",
-        desc="Fields left out stay. parent_id null or \"\" makes a root; a new parent must be an active organisation. 409 org_cycle: under itself or below itself; 409 org_has_children: deactivation while an active organisation is under it. Audited (update_org).",
+        desc="Fields left out stay. parent_id null or \"\" makes a root; a new parent must be an active organisation. 409 org_cycle: under itself or below itself; 409 org_has_children: deactivation while an active organisation is under it; 409 org_parent_inactive: it would be active under an inactive organisation. Audited (update_org).",
         params=[p("id", "organisation id")],
         body=obj({"name": S, "sector": {"type": "string", "enum": ["center", "state"]}, "type": S,
                   "parent_id": {"type": ["string", "null"]}, "active": B}),

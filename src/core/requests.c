@@ -517,6 +517,9 @@ int rq_org_update(const rq_svc *svc, const char *id, const rq_org_edit *e,
 		if (x.conflict & STORE_ORG_CHILDREN)
 			ferr_add(fe, "active", "org_has_children",
 				 "Deactivate or move the active organisations under it first");
+		if (x.conflict & STORE_ORG_PARENT_INACTIVE)
+			ferr_add(fe, e->parent_id ? "parent_id" : "active", "org_parent_inactive",
+				 "An active organisation cannot be under an inactive one");
 		return rc;
 	}
 	if (rc != PV_OK)

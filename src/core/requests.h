@@ -69,7 +69,9 @@ size_t rq_org_types(const rq_svc *svc, char (*out)[STORE_SHORT_MAX], size_t max)
  * organisation. PV_EINVAL with fe; PV_ENOTFOUND for an unknown id;
  * PV_ECONFLICT with fe: parent_id "org_cycle" (under itself or below
  * itself), active "org_has_children" (an active organisation is under
- * it). The change and its audit row ("update_org", each changed field
+ * it), parent_id (a move) or active (a reactivation)
+ * "org_parent_inactive" (it would be active under an inactive parent:
+ * the parent may have been deactivated since it was checked). The change and its audit row ("update_org", each changed field
  * with its previous value) are one transaction. */
 typedef struct rq_org_edit {
 	const char *name, *sector, *type, *parent_id;

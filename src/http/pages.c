@@ -878,7 +878,9 @@ void http_static(http_req *req, http_resp *resp)
 	char path[PG_PATH_MAX + 8];
 	const pg_file *f = NULL;
 
-	if (p && strlen(req->path) < PG_PATH_MAX) {
+	/* only an absolute path names a file: a request line may carry any
+	 * target ("GET x", "GET *"), which has no folder to look in */
+	if (p && req->path[0] == '/' && strlen(req->path) < PG_PATH_MAX) {
 		snprintf(path, sizeof path, "%s", strcmp(req->path, "/") == 0 ? "/index.html" : req->path);
 		f = pg_find(p, path);
 		/* a page without its extension: /register is register.html */

@@ -156,6 +156,7 @@ typedef struct store_org_change {
 /* Why org_update refused a change (bits of *conflict). */
 #define STORE_ORG_CYCLE 1    /* the new parent is the organisation or below it */
 #define STORE_ORG_CHILDREN 2 /* deactivation while an active organisation is under it */
+#define STORE_ORG_PARENT_INACTIVE 4 /* active (made so, or moved) under an inactive parent */
 
 /* A one-time password challenge. Only the keyed hash of the code is kept,
  * and the challenge is found by its subject: a keyed hash of what it is
@@ -418,7 +419,12 @@ struct store_ops {
 	 * - the new parent is the organisation itself or any organisation
 	 *   below it (the directory would get a cycle): STORE_ORG_CYCLE;
 	 * - ch->active is 0 while some active organisation has this one as
-	 *   its parent: STORE_ORG_CHILDREN (inactive ones may stay below).
+	 *   its parent: STORE_ORG_CHILDREN (inactive ones may stay below);
+	 * - ch->active is 1, or ch->parent_id is set while the organisation
+	 *   is (and stays) active, and the parent it would have is inactive:
+	 *   STORE_ORG_PARENT_INACTIVE (so nothing active is ever under an
+	 *   inactive organisation, and a move racing its new parent's
+	 *   deactivation cannot both pass).
 	 * PV_ENOTFOUND when id is unknown or a new parent_id other than ""
 	 * names no organisation; PV_EINVAL for an empty name. Setting a field
 	 * to the value it has is a change like any other. */

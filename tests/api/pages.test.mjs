@@ -3,6 +3,7 @@
 // (compressed, cached by content) and the header shared by every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startServer, req } from './lib/server.mjs';
 
 let srv, other;
@@ -116,4 +117,26 @@ test('files: gzip once prepared, ETags and 304, immutable when the URL names the
   // the version is the content's: it is the same after a restart
   assert.match(etag, /^"[0-9a-f]{16}"$/);
   assert.equal(url.split('v=')[1], etag.slice(1, -1));
+});
+
+// A request line whose target is not an absolute path ("GET x", "GET *")
+// reaches the pages (it is not under /api/): it must be a 404, not a crash
+// of the server (the folder of such a path was looked up with strrchr).
+test('a request target without a leading slash is a 404 page; the server stays up', async () => {
+  const { port, hostname } = new URL(srv.url);
+  const raw = (target) => new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), hostname, () =>
+      s.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let d = '';
+    s.setEncoding('latin1');
+    s.on('data', (x) => { d += x; });
+    s.on('end', () => resolve(d));
+    s.on('error', reject);
+  });
+  for (const target of ['x', 'register', '*']) {
+    const text = await raw(target);
+    const status = Number((text.match(/^HTTP\/1\.1 (\d{3})/) || [])[1]);
+    assert.ok(status >= 400 && status < 500, `GET ${target}: ${text.slice(0, 80) || '(no answer)'}`);
+  }
+  assert.equal((await req(srv.url, 'GET', '/healthz')).status, 200, 'still serving');
 });

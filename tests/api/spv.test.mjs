@@ -224,3 +224,23 @@ test('the audit log: filters by action, actor and time; imports from the command
   assert.equal(a.body.items[0].target_name, 'Meera Iyer');
   assert.equal(a.body.items[0].target_kind, 'user');
 });
+
+test('nothing active under an inactive organisation: reactivation waits for the parent', async () => {
+  let r = await send('POST', '/api/v1/admin/orgs', { name: 'Bureau of Sleep', sector: 'center', type: 'organisation' });
+  assert.equal(r.status, 201, r.text);
+  const top = r.body.id;
+  r = await send('POST', '/api/v1/admin/orgs', { name: 'Sleep Cell', sector: 'center', type: 'organisation', parent_id: top });
+  const cell = r.body.id;
+  assert.equal((await send('PATCH', `/api/v1/admin/orgs/${cell}`, { active: false })).status, 200);
+  assert.equal((await send('PATCH', `/api/v1/admin/orgs/${top}`, { active: false })).status, 200);
+  r = await send('PATCH', `/api/v1/admin/orgs/${cell}`, { active: true });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.code, 'org_parent_inactive');
+  assert.equal(r.body.errors[0].field, 'active');
+  assert.equal((await req(srv.url, 'GET', `/api/v1/orgs/${cell}`)).status, 404, 'still out of the public directory');
+  // the parent first, then the child
+  assert.equal((await send('PATCH', `/api/v1/admin/orgs/${top}`, { active: true })).status, 200);
+  r = await send('PATCH', `/api/v1/admin/orgs/${cell}`, { active: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.active, true);
+});

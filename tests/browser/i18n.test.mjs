@@ -30,6 +30,9 @@ export function serverCodes() {
     /http_problem(?:_ext)?\s*\(\s*[^,()]+\s*,\s*\d+\s*,\s*"([a-z0-9_]+)"/g,
     /http_field_error\s*\(\s*(?:"[^"]*"|\w+)\s*,\s*"([a-z0-9_]+)"/g,
     /ferr_add\s*\(\s*[^,]+,\s*(?:"[^"]*"|\w+)\s*,\s*"([a-z0-9_]+)"/g,
+    // a problem whose code is a field error's, else a default:
+    // http_problem(resp, 409, fe.n ? fe.e[0].code : "conflict", ...)
+    /http_problem(?:_ext)?\s*\(\s*[^,()]+\s*,\s*\d+\s*,\s*[^,"?]+\?\s*[^,:"]+:\s*"([a-z0-9_]+)"/g,
     // a ternary choosing between two codes
     /ferr_add\s*\(\s*[^,]+,\s*(?:"[^"]*"|\w+)\s*,\s*[^,?]+\?\s*"([a-z0-9_]+)"\s*:\s*"([a-z0-9_]+)"/g,
     // codes kept in tables: {"code", ...} rows of a problem table
@@ -80,7 +83,7 @@ test('every problem code the server can send has words in English and Hindi', ()
   const codes = serverCodes();
   // the scan must find the codes (a change of style would make it find none)
   assert.ok(codes.size >= 60, `only ${codes.size} codes found`);
-  for (const c of ['file_required', 'invalid_status', 'login_failed', 'validation_failed', 'not_found', 'overloaded']) assert.ok(codes.has(c), c);
+  for (const c of ['file_required', 'invalid_status', 'login_failed', 'validation_failed', 'not_found', 'overloaded', 'conflict', 'invalid_cursor', 'otp_locked', 'org_cycle', 'org_has_children', 'invalid_action', 'invalid_time']) assert.ok(codes.has(c), c);
   const untranslated = [...codes].filter(([c]) => !(`err.${c}` in en) || !(`err.${c}` in hi)).map(([c, f]) => `${c} (${f})`);
   assert.deepEqual(untranslated, []);
 });

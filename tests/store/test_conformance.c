@@ -278,7 +278,8 @@ static void test_orgs(void **state)
 
 /* org_update: each field alone, a move, and the refusals: a cycle
  * (itself, its child, a deeper descendant), an unknown organisation or
- * parent, deactivation over an active child; a refusal changes nothing. */
+ * parent, deactivation over an active child, an active organisation under
+ * an inactive one; a refusal changes nothing. */
 static void test_org_update(void **state)
 {
 	char a[STORE_ID_MAX], b[STORE_ID_MAX], c[STORE_ID_MAX], d[STORE_ID_MAX];
@@ -382,7 +383,38 @@ static void test_org_update(void **state)
 	assert_int_equal(store_org_update(S, b, &ch, T0 + 22, &o, &conflict), PV_OK);
 	assert_int_equal(o.active, 0);
 	assert_int_equal(store_org_update(S, a, &ch, T0 + 22, &o, &conflict), PV_OK);
+	/* nothing active under an inactive organisation: b is not
+	 * reactivated while a is inactive, and no active organisation moves
+	 * under an inactive one (d is active: not under b) */
 	ch.active = 1;
+	assert_int_equal(store_org_update(S, b, &ch, T0 + 23, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_PARENT_INACTIVE);
+	assert_int_equal(store_org_get(S, b, &o), PV_OK);
+	assert_int_equal(o.active, 0);
+	ch.active = -1;
+	ch.parent_id = b;
+	assert_int_equal(store_org_update(S, d, &ch, T0 + 23, &o, &conflict), PV_ECONFLICT);
+	assert_int_equal(conflict, STORE_ORG_PARENT_INACTIVE);
+	assert_int_equal(store_org_get(S, d, &o), PV_OK);
+	assert_string_equal(o.parent_id, "");
+	/* reactivated and moved at once, under an active parent: fine; an
+	 * inactive organisation may sit under an inactive one; a rename of
+	 * an inactive one is no reactivation */
+	ch.active = 0;
+	assert_int_equal(store_org_update(S, d, &ch, T0 + 23, &o, &conflict), PV_OK);
+	ch.active = 1;
+	ch.parent_id = "";
+	assert_int_equal(store_org_update(S, d, &ch, T0 + 23, &o, &conflict), PV_OK);
+	assert_int_equal(o.active, 1);
+	assert_string_equal(o.parent_id, "");
+	memset(&ch, 0, sizeof ch);
+	ch.active = -1;
+	ch.name = "Department Asleep";
+	assert_int_equal(store_org_update(S, c, &ch, T0 + 23, &o, &conflict), PV_OK);
+	/* both back, the parent first */
+	memset(&ch, 0, sizeof ch);
+	ch.active = 1;
+	assert_int_equal(store_org_update(S, a, &ch, T0 + 23, &o, &conflict), PV_OK);
 	assert_int_equal(store_org_update(S, b, &ch, T0 + 23, &o, &conflict), PV_OK);
 	assert_int_equal(o.active, 1);
 	assert_int_equal(store_org_get(S, c, &o), PV_OK);

@@ -121,6 +121,7 @@ enum {
 	Q_ORG_UPDATE,
 	Q_ORG_IN_SUBTREE,
 	Q_ORG_ACTIVE_CHILD,
+	Q_ORG_PARENT_INACTIVE,
 	Q_DIR_VERSION,
 	Q_POS_UPDATE,
 	Q_POS_INSERT,
@@ -242,7 +243,8 @@ static const struct pgs_query Q[Q_END] = {
 	 * sector, $4 type, $5 parent (NULL: unchanged), $6 active (-1:
 	 * unchanged), $7 now. The parent must exist and not be in the
 	 * organisation's own subtree; an organisation with an active child
-	 * stays active. */
+	 * stays active; one that is made active, or moved while active,
+	 * needs an active parent (or none). */
 	[Q_ORG_UPDATE] = W(
 		"UPDATE orgs SET name = coalesce($2, name), sector ="
 		" coalesce($3, sector), type = coalesce($4, type), parent_id ="
@@ -251,13 +253,23 @@ static const struct pgs_query Q[Q_END] = {
 		" $5 = '' OR (EXISTS (SELECT 1 FROM orgs WHERE id = $5) AND $5"
 		" NOT IN (" ORG_SUBTREE "SELECT id FROM sub))) AND ($6 <> 0 OR"
 		" NOT EXISTS (SELECT 1 FROM orgs ch WHERE ch.parent_id = $1 AND"
-		" ch.active = 1 AND ch.id <> $1)) RETURNING " ORG_COLS,
+		" ch.active = 1 AND ch.id <> $1)) AND (($5 IS NULL AND $6 <> 1)"
+		" OR (CASE WHEN $6 < 0 THEN active ELSE $6 END) = 0 OR"
+		" coalesce($5, parent_id) = '' OR EXISTS (SELECT 1 FROM orgs pa"
+		" WHERE pa.id = coalesce($5, orgs.parent_id) AND pa.active = 1))"
+		" RETURNING " ORG_COLS,
 		"tttttii", "org_update"),
 	[Q_ORG_IN_SUBTREE] = R(ORG_SUBTREE "SELECT 1 FROM sub WHERE id = $2",
 			       "tt", "org_update"),
 	[Q_ORG_ACTIVE_CHILD] = R("SELECT 1 FROM orgs WHERE parent_id = $1 AND"
 				 " active = 1 AND id <> $1 LIMIT 1",
 				 "t", "org_update"),
+	/* $1 id, $2 new parent (NULL: its own), $3 1 when it is made
+	 * active: the parent it would have is inactive */
+	[Q_ORG_PARENT_INACTIVE] = R("SELECT 1 FROM orgs o JOIN orgs pa ON pa.id"
+				    " = coalesce($2, o.parent_id) WHERE o.id = $1"
+				    " AND pa.active = 0 AND (o.active = 1 OR $3 = 1)",
+				    "tti", "org_update"),
 	[Q_DIR_VERSION] = R("SELECT version FROM dir_version WHERE id = 1", "",
 			    "dir_version"),
 	/* a name taken by another position refuses the change without an
@@ -1176,6 +1188,15 @@ static int org_update_why(struct pgs_conn *c, const char *id,
 			return err;
 		if (PQntuples(r) > 0)
 			*conflict |= STORE_ORG_CHILDREN;
+		PQclear(r);
+	} else if (ch->active == 1 || ch->parent_id) {
+		pgs_p_text(&b, id, NOCAP);
+		pgs_p_opt(&b, ch->parent_id, NOCAP);
+		pgs_p_int(&b, ch->active == 1);
+		if ((err = run_on(c, Q_ORG_PARENT_INACTIVE, &b, &r)))
+			return err;
+		if (PQntuples(r) > 0)
+			*conflict |= STORE_ORG_PARENT_INACTIVE;
 		PQclear(r);
 	}
 	return *conflict ? PV_ECONFLICT : PV_ESTORE;

@@ -87,6 +87,7 @@ enum {
 	Q_ORG_UPDATE,
 	Q_ORG_IN_SUBTREE,
 	Q_ORG_ACTIVE_CHILD,
+	Q_ORG_PARENT_INACTIVE,
 	Q_POS_UPDATE,
 	Q_POS_INSERT,
 	Q_POS_INSERT_IGNORE,
@@ -203,7 +204,8 @@ static const char *const sql[Q_END] = {
 	/* One statement decides: ?1 id, ?2 name, ?3 sector, ?4 type, ?5
 	 * parent (NULL: unchanged), ?6 active (-1: unchanged), ?7 now. The
 	 * parent must exist and not be in the organisation's own subtree; an
-	 * organisation with an active child stays active. */
+	 * organisation with an active child stays active; one that is made
+	 * active, or moved while active, needs an active parent (or none). */
 	[Q_ORG_UPDATE] =
 		"UPDATE orgs SET name = coalesce(?2, name), sector ="
 		" coalesce(?3, sector), type = coalesce(?4, type), parent_id ="
@@ -212,8 +214,16 @@ static const char *const sql[Q_END] = {
 		" ?5 = '' OR (?5 IN (SELECT id FROM orgs) AND ?5 NOT IN ("
 		ORG_SUBTREE "SELECT id FROM sub))) AND (?6 <> 0 OR NOT EXISTS"
 		" (SELECT 1 FROM orgs ch WHERE ch.parent_id = ?1 AND ch.active ="
-		" 1 AND ch.id <> ?1)) RETURNING " ORG_COLS,
+		" 1 AND ch.id <> ?1)) AND ((?5 IS NULL AND ?6 <> 1) OR (CASE WHEN"
+		" ?6 < 0 THEN active ELSE ?6 END) = 0 OR coalesce(?5, parent_id) ="
+		" '' OR EXISTS (SELECT 1 FROM orgs pa WHERE pa.id = coalesce(?5,"
+		" orgs.parent_id) AND pa.active = 1)) RETURNING " ORG_COLS,
 	[Q_ORG_IN_SUBTREE] = ORG_SUBTREE "SELECT 1 FROM sub WHERE id = ?2",
+	/* ?1 id, ?2 new parent (NULL: its own), ?3 1 when it is made
+	 * active: the parent it would have is inactive */
+	[Q_ORG_PARENT_INACTIVE] = "SELECT 1 FROM orgs o JOIN orgs pa ON pa.id ="
+				  " coalesce(?2, o.parent_id) WHERE o.id = ?1 AND"
+				  " pa.active = 0 AND (o.active = 1 OR ?3 = 1)",
 	[Q_ORG_ACTIVE_CHILD] = "SELECT 1 FROM orgs WHERE parent_id = ?1 AND"
 			       " active = 1 AND id <> ?1 LIMIT 1",
 	[Q_POS_UPDATE] = "UPDATE positions SET name = coalesce(?2, name),"
@@ -1106,6 +1116,28 @@ static int row_exists2(struct sqs_conn *c, int q, const char *a, const char *b2,
 	return err == PV_ENOTFOUND ? PV_OK : err;
 }
 
+/* Whether the change would leave organisation id active under an
+ * inactive parent (the new one, else its own). */
+static int org_parent_inactive(struct sqs_conn *c, const char *id,
+			       const store_org_change *ch, int *yes)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_ORG_PARENT_INACTIVE, &st);
+
+	*yes = 0;
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_opt(&b, 2, ch->parent_id);
+	b_int(&b, 3, ch->active == 1);
+	err = step_row(c, &b, "org_update");
+	sqs_release(c, Q_ORG_PARENT_INACTIVE, st);
+	if (err == PV_OK)
+		*yes = 1;
+	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
 /* Why org_update refused: unknown organisation or parent (PV_ENOTFOUND),
  * else the STORE_ORG_* reasons (PV_ECONFLICT). In the update's
  * transaction, so it explains what the update saw. */
@@ -1129,6 +1161,11 @@ static int org_update_why(struct sqs_conn *c, const char *id,
 			return err;
 		if (yes)
 			*conflict |= STORE_ORG_CHILDREN;
+	} else if (ch->active == 1 || ch->parent_id) {
+		if ((err = org_parent_inactive(c, id, ch, &yes)))
+			return err;
+		if (yes)
+			*conflict |= STORE_ORG_PARENT_INACTIVE;
 	}
 	return *conflict ? PV_ECONFLICT : PV_ESTORE;
 }
