@@ -76,50 +76,48 @@ static int rq_submit_tx(store *s, void *ctx)
 	return store_request_insert(s, x->r, x->existing);
 }
 
-int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
-	      field_errs *fe, store_request *out, int *existing)
+int rq_validate(const rq_svc *svc, const rq_input *in, int64_t now,
+		store_request *r, field_errs *fe)
 {
-	store_request r;
 	char tmp[STORE_EMAIL_MAX];
-	int t, rc;
+	int t;
 
-	memset(&r, 0, sizeof r);
+	memset(r, 0, sizeof *r);
 	fe->n = 0;
-	*existing = 0;
 	if (!in->kind || (strcmp(in->kind, "position") && strcmp(in->kind, "organisation")))
 		ferr_add(fe, "kind", "invalid_kind", "kind must be position or organisation");
 	else
-		util_strlcpy(r.kind, in->kind, sizeof r.kind);
-	t = util_trim_copy(in->full_name, r.full_name, sizeof r.full_name);
+		util_strlcpy(r->kind, in->kind, sizeof r->kind);
+	t = util_trim_copy(in->full_name, r->full_name, sizeof r->full_name);
 	if (t == 0)
 		ferr_add(fe, "full_name", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_name(r.full_name, strlen(r.full_name)))
+	else if (t < 0 || !val_name(r->full_name, strlen(r->full_name)))
 		ferr_add(fe, "full_name", "invalid_name", MSG_INVALID_NAME);
-	t = util_trim_copy(in->email, r.email, sizeof r.email);
+	t = util_trim_copy(in->email, r->email, sizeof r->email);
 	if (t == 0)
 		ferr_add(fe, "email", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_email(r.email, strlen(r.email)))
+	else if (t < 0 || !val_email(r->email, strlen(r->email)))
 		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
 	t = util_trim_copy(in->mobile, tmp, sizeof tmp);
 	if (t == 0)
 		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r.mobile))
+	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r->mobile))
 		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
-	rq_dir_name(fe, "name", in->name, r.name, sizeof r.name, 1);
-	t = util_trim_copy(in->details, r.details, RQ_DETAILS_MAX + 1);
-	if (t < 0 || (t > 0 && !val_text(r.details, strlen(r.details), 1)))
+	rq_dir_name(fe, "name", in->name, r->name, sizeof r->name, 1);
+	t = util_trim_copy(in->details, r->details, RQ_DETAILS_MAX + 1);
+	if (t < 0 || (t > 0 && !val_text(r->details, strlen(r->details), 1)))
 		ferr_add(fe, "details", "invalid_text", MSG_INVALID_TEXT);
 	if (in->sector && *in->sector) {
 		if (!rq_sector_ok(in->sector))
 			ferr_add(fe, "sector", "invalid_sector", "sector must be center or state");
 		else
-			util_strlcpy(r.sector, in->sector, sizeof r.sector);
+			util_strlcpy(r->sector, in->sector, sizeof r->sector);
 	}
 	if (in->parent_id && *in->parent_id) {
-		if (strlen(in->parent_id) >= sizeof r.parent_id || !rq_org_exists(svc, in->parent_id))
+		if (strlen(in->parent_id) >= sizeof r->parent_id || !rq_org_exists(svc, in->parent_id))
 			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
 		else
-			util_strlcpy(r.parent_id, in->parent_id, sizeof r.parent_id);
+			util_strlcpy(r->parent_id, in->parent_id, sizeof r->parent_id);
 	}
 	if (!in->declaration)
 		ferr_add(fe, "declaration", "declaration_required", MSG_DECLARATION);
@@ -127,9 +125,21 @@ int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
 		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
 	if (fe->n)
 		return PV_EINVAL;
-	util_uuid(r.id);
-	util_strlcpy(r.status, STORE_REQ_PENDING, sizeof r.status);
-	r.created_at = now;
+	util_uuid(r->id);
+	util_strlcpy(r->status, STORE_REQ_PENDING, sizeof r->status);
+	r->created_at = now;
+	return PV_OK;
+}
+
+int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
+	      field_errs *fe, store_request *out, int *existing)
+{
+	store_request r;
+	int rc;
+
+	*existing = 0;
+	if ((rc = rq_validate(svc, in, now, &r, fe)) != PV_OK)
+		return rc;
 	rc = store_tx(svc->st, rq_submit_tx, &(struct rq_submit_tx){svc, in, &r, now, fe, out});
 	if (rc == PV_EEXIST_PENDING) {
 		*existing = 1; /* rolled back: the token stays usable */
@@ -256,12 +266,8 @@ static int rq_decide_tx(store *s, void *ctx)
 			    x->now);
 }
 
-static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
-		     int approve, int64_t now, field_errs *fe, store_request *out)
+int rq_decision_validate(const rq_decision *d, int approve, field_errs *fe)
 {
-	struct rq_decide_tx x;
-	int rc;
-
 	fe->n = 0;
 	if (approve && d->name && *d->name) {
 		char name[STORE_NAME_MAX];
@@ -280,6 +286,17 @@ static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 		if (fe->n)
 			return PV_EINVAL;
 	}
+	return PV_OK;
+}
+
+static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
+		     int approve, int64_t now, field_errs *fe, store_request *out)
+{
+	struct rq_decide_tx x;
+	int rc;
+
+	if ((rc = rq_decision_validate(d, approve, fe)) != PV_OK)
+		return rc;
 	memset(&x, 0, sizeof x);
 	x.svc = svc;
 	x.id = id;

@@ -9,6 +9,7 @@
 #include "core/otp.h"
 #include "core/sessions.h"
 #include "core/validate.h"
+#include "http/bodies.h"
 #include "http/handlers.h"
 #include "http/http.h"
 #include "notify/notify.h"
@@ -30,41 +31,22 @@ static void aa_rate_limited(http_resp *resp, int64_t s, const char *detail)
 	aa_retry_after(resp, s);
 }
 
-/* The mobile of a body, normalised; writes the problem and returns 0 when
- * missing or invalid. */
-static int aa_mobile(json_t *body, http_resp *resp, char out[11])
-{
-	const char *m = http_jstr(body, "mobile");
-
-	if (m && val_mobile(m, strlen(m), out))
-		return 1;
-	http_problem(resp, 400, "invalid_mobile", MSG_INVALID_MOBILE,
-		     json_pack("[o]", http_field_error("mobile", m ? "invalid_mobile" : "required",
-						       MSG_INVALID_MOBILE)));
-	return 0;
-}
-
 void api_otp_send(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	const char *purpose;
-	char mobile[11];
+	const char *purpose, *mobile;
 	store_user u;
+	body_otp_in in;
 	otp_result res;
 	int rc, registered;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_SEND, &in, resp))
 		goto out;
-	purpose = http_jstr(body, "purpose");
-	if (!otp_purpose_valid(purpose)) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register, request or login",
-			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register, request or login")));
-		goto out;
-	}
+	mobile = in.mobile;
+	purpose = in.purpose;
 	rc = store_user_by_mobile(a->st, mobile, &u);
 	if (rc != PV_OK && rc != PV_ENOTFOUND) {
 		http_problem_err(resp, rc);
@@ -103,24 +85,20 @@ void api_otp_verify(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	const char *purpose, *code;
-	char mobile[11], token[OTP_TOKEN_LEN];
+	const char *purpose, *code, *mobile;
+	char token[OTP_TOKEN_LEN];
+	body_otp_in in;
 	otp_result res;
 	int64_t now = util_now_ms();
 	int rc;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_VERIFY, &in, resp))
 		goto out;
-	purpose = http_jstr(body, "purpose");
-	code = http_jstr(body, "code");
-	if (!purpose || (strcmp(purpose, OTP_PURPOSE_REGISTER) && strcmp(purpose, OTP_PURPOSE_REQUEST))) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register or request",
-			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register or request")));
-		goto out;
-	}
+	mobile = in.mobile;
+	purpose = in.purpose;
+	code = in.code;
 	rc = otp_check(a->otp, mobile, purpose, code ? code : "", now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
@@ -204,15 +182,15 @@ void api_auth_otp(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	char mobile[11];
 	sess_login_result res;
+	body_otp_in in;
 	int rc;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_LOGIN, &in, resp))
 		goto out;
-	rc = sess_login_otp(a->sess, a->otp, mobile, http_jstr(body, "code"), util_now_ms(), &res);
+	rc = sess_login_otp(a->sess, a->otp, in.mobile, in.code, util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;

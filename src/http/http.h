@@ -87,14 +87,29 @@ const struct http_route *http_route_match(http_req *req, const char *method,
 					  const char *path, char *allowed,
 					  size_t allowed_cap);
 
+/* Decodes %XX escapes of a path or of a query argument in place (MHD's
+ * unescape callback) and returns the new length. "%00" is kept as it is:
+ * a NUL would cut the path short and make "/a.html%00.txt" read as
+ * "/a.html". '+' is left alone. */
+size_t http_unescape(char *s);
+
 /* --- helpers for handlers --- */
 
 /* A query-string argument, or NULL. */
 const char *http_query(http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *http_header_in(http_req *req, const char *name);
+/* The value of cookie `name` in a Cookie header (may be NULL), into out
+ * (cap bytes): PV_OK, PV_ENOTFOUND, or PV_ELIMIT when it does not fit. */
+int http_cookie_in(const char *header, const char *name, char *out, size_t cap);
+/* The same for the request's Cookie header. */
+int http_cookie(http_req *req, const char *name, char *out, size_t cap);
 /* A path parameter by the name in the pattern, or "" */
 const char *http_param(http_req *req, const char *name);
+/* Parses n bytes as a JSON object (no duplicate keys, valid UTF-8, no
+ * NUL in strings): PV_OK with *out a new reference, PV_EINVAL for no
+ * bytes, PV_EFORMAT for anything else. */
+int http_parse_json_object(const char *p, size_t n, json_t **out);
 /* Parses the body as a JSON object. Returns it (caller decrefs), or NULL
  * after writing 400 malformed_json (or 415 for a non-JSON content type)
  * into resp. */
@@ -128,6 +143,10 @@ void http_server_stop(http_server *srv);
 
 /* Static files under the web root; answers 404 problem when absent. */
 void http_static(http_req *req, http_resp *resp);
+/* 1 when a decoded path may name a file under the web root: it starts
+ * with '/', every segment is [A-Za-z0-9_.-]+ and none starts with '.'
+ * (so no "..", no hidden files, no empty segments). */
+int http_static_safe(const char *path);
 
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */

@@ -5,7 +5,6 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -302,27 +301,13 @@ static int srv_parse_listen(const char *listen, struct sockaddr_in *sa)
 	return PV_OK;
 }
 
-/* URL decoding that keeps "%00" as it is: a NUL would cut the path short
- * and make "/a.html%00.txt" read as "/a.html". Returns the new length. */
+/* MHD's unescape callback: http_unescape (router.c), for the path and
+ * every query argument. */
 static size_t srv_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	char *r = s, *w = s;
-
 	(void)cls;
 	(void)c;
-	while (*r) {
-		if (r[0] == '%' && r[1] && r[2] && isxdigit((unsigned char)r[1]) &&
-		    isxdigit((unsigned char)r[2]) && !(r[1] == '0' && r[2] == '0')) {
-			char hex[3] = {r[1], r[2], 0};
-
-			*w++ = (char)strtol(hex, NULL, 16);
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
+	return http_unescape(s);
 }
 
 static void srv_mhd_log(void *cls, const char *fmt, va_list ap)

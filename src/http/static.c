@@ -41,8 +41,7 @@ static const char *st_mime(const char *path)
 	return "application/octet-stream";
 }
 
-/* 1 when every segment is [A-Za-z0-9_.-]+ and none starts with '.' */
-static int st_safe(const char *p)
+int http_static_safe(const char *p)
 {
 	int seg_start = 1;
 
@@ -91,7 +90,7 @@ void http_static(http_req *req, http_resp *resp)
 	struct stat sb;
 	int fd = -1;
 
-	if (strlen(req->path) > STATIC_PATH_MAX || !st_safe(req->path)) {
+	if (strlen(req->path) > STATIC_PATH_MAX || !http_static_safe(req->path)) {
 		http_problem(resp, 404, "not_found", "There is nothing at this address.", NULL);
 		return;
 	}

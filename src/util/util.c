@@ -1,6 +1,7 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,4 +122,18 @@ int util_trim_copy(const char *s, char *out, size_t cap)
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 1;
+}
+
+int util_errno_err(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return PV_ENOSPACE;
+	case ENOMEM:
+		return PV_ENOMEM;
+	default:
+		return PV_EIO;
+	}
 }

@@ -35,4 +35,9 @@ const char *util_trim(const char *s, size_t n, size_t *len);
  * or blank, -1 when it does not fit. */
 int util_trim_copy(const char *s, char *out, size_t cap);
 
+/* The pv_err of a failed file operation's errno: PV_ENOSPACE for a full
+ * disk or quota or a file size limit (ENOSPC, EDQUOT, EFBIG), PV_ENOMEM,
+ * else PV_EIO. */
+int util_errno_err(int e);
+
 #endif
