@@ -1,8 +1,9 @@
 # Pravesh. The two commands a person needs:
 #   make run    install what is missing, build, create the store, serve
-#   make test   install what is missing, build twice (plain and with
-#               AddressSanitizer + UndefinedBehaviorSanitizer), run every test
-# Everything else here serves those two.
+#   make test   install what is missing, build and run every suite: plain,
+#               with AddressSanitizer + UndefinedBehaviorSanitizer, with
+#               ThreadSanitizer, and the fuzz harnesses for FUZZ_SECONDS each
+# Everything else here serves those two (make fuzz, make tsan: one part).
 
 BUILD ?= build
 SAN ?= 0
@@ -20,6 +21,19 @@ ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# ThreadSanitizer: the unit, store and HTTP suites (make tsan)
+ifeq ($(SAN),thread)
+CFLAGS += -O1 -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
+# libFuzzer harnesses (make fuzz): the library with coverage and ASan +
+# UBSan, each harness linked with -fsanitize=fuzzer (Debian's clang)
+ifeq ($(SAN),fuzz)
+CC := clang
+CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 SRC := $(shell find src -name '*.c' ! -path src/main.c | sort)
 ASM := $(shell find src -name '*.S' | sort)
@@ -27,12 +41,16 @@ OBJ := $(SRC:%.c=$(BUILD)/obj/%.o) $(ASM:%.S=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libpravesh.a
 BIN := $(BUILD)/pravesh
 
-UNIT_SRC := $(shell find tests/unit tests/store -name 'test_*.c' 2>/dev/null | sort)
+UNIT_SRC := $(shell find tests/unit tests/store tests/faults -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 TEST_SUPPORT := $(shell find tests/support -name '*.c' 2>/dev/null | sort)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run deps test-deps check unit api browser test clean bench-deps
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all run deps test-deps check unit api browser test clean bench-deps fuzz fuzz-build fuzz-bins fuzz-run tsan tsan-check
 .SECONDARY: $(TEST_SUPPORT_OBJ)
 
 all: $(BIN)
@@ -59,6 +77,10 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS) -lcmocka
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_support.h $(LIB) $(TEST_SUPPORT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS)
+
 deps:
 	@scripts/install-deps.sh build
 
@@ -75,18 +97,40 @@ run: deps
 check: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 	@PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/api/
-	@if [ "$(SAN)" != 1 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
+	@if [ "$(SAN)" = 0 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
 		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/browser/; fi
 
 test: test-deps
 	@$(MAKE) --no-print-directory check BUILD=build SAN=0
 	@$(MAKE) --no-print-directory check BUILD=build-san SAN=1
-	@echo "make test: all suites passed (plain and sanitizer builds)"
+	@$(MAKE) --no-print-directory tsan-check
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=20
+	@echo "make test: all suites passed (plain, ASan+UBSan, TSan builds; fuzz harnesses)"
+
+# The unit, store and HTTP suites under ThreadSanitizer.
+tsan: test-deps
+	@$(MAKE) --no-print-directory tsan-check
+
+tsan-check:
+	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=thread
+
+# Every harness of tests/fuzz for FUZZ_SECONDS; fails on any crash, leak or
+# sanitizer report (scripts/run-fuzz.sh).
+fuzz: test-deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-run: fuzz-build
+	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
 
 bench-deps:
 	@scripts/install-deps.sh bench
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan build-fuzz
 
--include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_BIN:%=%.d)
+-include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_BIN:%=%.d) $(FUZZ_BIN:%=%.d)
