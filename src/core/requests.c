@@ -39,11 +39,20 @@ static int rq_sector_ok(const char *s)
 	return s && (strcmp(s, "center") == 0 || strcmp(s, "state") == 0);
 }
 
-static int rq_org_exists(const rq_svc *svc, const char *id)
+/* 1 when id names an active organisation, 0 when it does not (a field
+ * error for the caller), or the store's error (never taken for "unknown":
+ * a store that fails is not the user's mistake). */
+static int rq_org_active(const rq_svc *svc, const char *id)
 {
 	store_org o;
+	int rc;
 
-	return store_org_get(svc->st, id, &o) == PV_OK && o.active;
+	if (strlen(id) >= sizeof o.id)
+		return 0;
+	rc = store_org_get(svc->st, id, &o);
+	if (rc == PV_ENOTFOUND)
+		return 0;
+	return rc == PV_OK ? o.active : rc;
 }
 
 /* A pending request of the same kind and name exists (internal to
@@ -114,7 +123,11 @@ int rq_validate(const rq_svc *svc, const rq_input *in, int64_t now,
 			util_strlcpy(r->sector, in->sector, sizeof r->sector);
 	}
 	if (in->parent_id && *in->parent_id) {
-		if (strlen(in->parent_id) >= sizeof r->parent_id || !rq_org_exists(svc, in->parent_id))
+		int active = rq_org_active(svc, in->parent_id);
+
+		if (active < 0)
+			return active;
+		if (!active)
 			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
 		else
 			util_strlcpy(r->parent_id, in->parent_id, sizeof r->parent_id);
@@ -203,8 +216,14 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 		if (!rq_sector_ok(sector))
 			ferr_add(fe, "sector", sector && *sector ? "invalid_sector" : "required",
 				 "sector must be center or state");
-		if (parent && *parent && (strlen(parent) >= sizeof o.parent_id || !rq_org_exists(svc, parent)))
-			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		if (parent && *parent) {
+			int active = rq_org_active(svc, parent);
+
+			if (active < 0)
+				return active;
+			if (!active)
+				ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		}
 		if (d->type && (!*d->type || strlen(d->type) >= sizeof o.type))
 			ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
 		if (fe->n)
@@ -366,8 +385,14 @@ int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
 		ferr_add(fe, "sector", sector ? "invalid_sector" : "required", "sector must be center or state");
 	if (!type || !*type || strlen(type) >= sizeof o.type || !val_text(type, strlen(type), 0))
 		ferr_add(fe, "type", type ? "invalid_type" : "required", "type is a short word such as department");
-	if (parent_id && *parent_id && (strlen(parent_id) >= sizeof o.parent_id || !rq_org_exists(svc, parent_id)))
-		ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	if (parent_id && *parent_id) {
+		int active = rq_org_active(svc, parent_id);
+
+		if (active < 0)
+			return active;
+		if (!active)
+			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	}
 	if (fe->n)
 		return PV_EINVAL;
 	util_uuid(o.id);
