@@ -66,6 +66,10 @@ int sqs_error(struct sqs_conn *c, int rc, const char *op)
 	case SQLITE_NOMEM:
 		err = PV_ENOMEM;
 		break;
+	case SQLITE_FULL:
+		err = PV_ENOSPACE;
+		log_kv(LOG_ERROR, "store: the disk is full", "op", op, NULL);
+		break;
 	default:
 		err = PV_ESTORE;
 		log_kv(LOG_ERROR, "store operation failed", "op", op, "error",
