@@ -33,7 +33,7 @@ static int intake_copy(const char *src, const char *dst)
 		return PV_EIO;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
-		rc = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
+		rc = errno == EEXIST ? PV_ECONFLICT : util_errno_err(errno);
 		goto out;
 	}
 	while ((n = read(in, b, sizeof b)) > 0) {
@@ -43,19 +43,21 @@ static int intake_copy(const char *src, const char *dst)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				rc = PV_EIO;
+				rc = util_errno_err(errno);
 				goto out;
 			}
 			o += w;
 		}
 	}
-	if (n < 0 || fsync(out) != 0)
+	if (n < 0)
 		rc = PV_EIO;
+	else if (fsync(out) != 0)
+		rc = util_errno_err(errno);
 out:
 	if (in >= 0)
 		close(in);
 	if (out >= 0 && close(out) != 0 && rc == PV_OK)
-		rc = PV_EIO;
+		rc = util_errno_err(errno);
 	if (rc != PV_OK && rc != PV_ECONFLICT)
 		unlink(dst);
 	return rc;
@@ -153,7 +155,7 @@ int job_intake(store *st, const job_intake_in *in, store_upload *u)
 	if ((size_t)snprintf(dir, sizeof dir, "%s/uploads", in->data_dir) >= sizeof dir)
 		return PV_ELIMIT;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return PV_EIO;
+		return util_errno_err(errno);
 	if ((rc = intake_place(in, dir, u)) != PV_OK)
 		return rc;
 	util_uuid(u->id);
