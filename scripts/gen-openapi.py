@@ -69,7 +69,7 @@ mobile = {"type": "string", "description": "an Indian mobile number in any usual
 paths = {
     "/healthz": {"get": op("Health: 200 when the store answers, 503 otherwise",
                            responses={"200": js(obj({"status": {"const": "ok"}})), "503": PROB}, tags=["operations"])},
-    "/metrics": {"get": op("Prometheus metrics: requests by route and status, latency histograms, OTPs, outbox",
+    "/metrics": {"get": op("Prometheus metrics: requests by route and status, latency histograms, OTPs, outbox. Served only on the separate listener PRAVESH_METRICS_LISTEN (an internal interface); 404 on the public listener",
                            responses={"200": {"description": "text exposition format", "content": {"text/plain": {}}}},
                            tags=["operations"])},
     "/api/openapi.json": {"get": op("This document", tags=["operations"])},
@@ -90,10 +90,10 @@ paths = {
                                                "400": PROB}, tags=["directory"])},
     "/api/v1/otp": {"post": op(
         "Send a one-time password by SMS",
-        desc="For purpose login the answer is the same whether or not the number is registered; the SMS goes only to registered numbers. Limits: one code per number and purpose per resend window, per-hour and per-day caps per number, a per-hour cap per client address; 429 with Retry-After.",
+        desc="The answer never tells whether the number is registered. For purpose login the SMS goes only to registered numbers; for register, a registered number's owner gets an SMS saying the number is already registered instead of a code. Limits, counted per client address first: codes per address per hour; one code per number and purpose per resend window, per-hour and per-day caps per number from one address; per-hour and per-day caps per number in all; 429 with Retry-After.",
         body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request", "login"]},
                   "lang": {"type": "string", "enum": ["en", "hi"]}}, ["mobile", "purpose"]),
-        responses={"202": js(obj({"mobile": S, "expires_in": I, "resend_in": I})), "400": PROB, "409": PROB, "429": PROB},
+        responses={"202": js(obj({"mobile": S, "expires_in": I, "resend_in": I})), "400": PROB, "429": PROB},
         tags=["otp"])},
     "/api/v1/otp/verify": {"post": op(
         "Verify a code; returns a single-use verification token (15 minutes) for registration or a request",
@@ -108,8 +108,19 @@ paths = {
         body=obj({"mobile": mobile, "code": S}, ["mobile", "code"]),
         responses={"200": login, "401": PROB, "403": PROB, "429": PROB}, tags=["sessions"])},
     "/api/v1/auth/password": {"post": op(
-        "Administrators' login with username and password (throttled per username and per address)",
+        "Administrators' login, first step: username and password",
+        desc="Throttled per client address first (10 attempts an hour; a success gives its attempt back), then per username (50 failures an hour lock it). With the second factor on (PRAVESH_ADMIN_SECOND_FACTOR=sms, the default) a right pair answers a challenge and a 6-digit code goes by SMS to the administrator's registered mobile; no session yet. With it off, the answer is the login itself.",
         body=obj({"username": S, "password": S}, ["username", "password"]),
+        responses={"200": {"description": "a challenge (second factor on) or the login (off)",
+                           "content": {"application/json": {"schema": {"oneOf": [
+                               obj({"second_factor": {"const": "sms"}, "challenge": S, "expires_in": I,
+                                    "mobile_hint": {"type": "string", "description": "e.g. ******3210"}}),
+                               obj({"token": S, "csrf_token": S, "user": REF("User")})]}}}},
+                   "401": PROB, "429": PROB}, tags=["sessions"])},
+    "/api/v1/auth/password/otp": {"post": op(
+        "Administrators' login, second step: the code sent by SMS",
+        desc="Wrong code: 401 login_failed with attempts_left. The third wrong code, an expired, used or unknown challenge: 401 login_failed with attempts_left 0 and restart true: the password step must be done again. Only a session made here has the administrator's roles active.",
+        body=obj({"challenge": S, "code": S}, ["challenge", "code"]),
         responses={"200": login, "401": PROB, "429": PROB}, tags=["sessions"])},
     "/api/v1/auth/logout": {"post": op("End the session (revoked server-side); clears the cookies",
                                        responses={"204": {"description": "logged out"}, "401": PROB, "403": PROB},

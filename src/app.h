@@ -13,6 +13,7 @@ struct sess_svc;
 struct acct_policy;
 struct reg_svc;
 struct rq_svc;
+struct adm_svc;
 struct directory;
 struct sso;
 
@@ -25,6 +26,7 @@ typedef struct app {
 	const struct acct_policy *acct;
 	const struct reg_svc *reg;
 	const struct rq_svc *rq;
+	const struct adm_svc *adm;
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
 	struct sso *sso; /* single sign-on; NULL when off */

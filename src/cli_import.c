@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "import/job.h"
 #include "import/reader.h"
@@ -24,7 +26,6 @@
 #include "util/err.h"
 #include "util/util.h"
 
-int cmd_import(pv_config *cfg, const char **pos, size_t npos);
 
 static atomic_int imp_stop;
 
@@ -110,6 +111,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	struct sigaction sa;
 	struct stat sb;
 	off_t bytes;
+	keys key;
 	int rc, code = 1;
 
 	for (size_t i = 0; i < npos; i++) {
@@ -145,6 +147,12 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
+	if (keys_load(cfg->data_dir, cfg->secret_key, &key) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot load the server key\n");
+		return 1;
+	}
+	main_outbox_key(&key); /* the welcome messages are sealed with it */
+	sodium_memzero(&key, sizeof key);
 	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = store_migrate(st)) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
 		goto out;

@@ -13,9 +13,11 @@ typedef struct pv_config {
 	/* storage */
 	const char *db, *data_dir;
 	/* HTTP */
-	const char *listen, *public_url, *web_root;
-	int workers;
-	int64_t max_body;
+	const char *listen, *public_url, *web_root, *metrics_listen;
+	const char *trusted_proxies;
+	int workers, pool_threads, queue_max, queue_timeout_ms;
+	int max_conn, max_conn_per_ip, header_timeout, body_timeout;
+	int64_t max_body, min_rate;
 	/* logs */
 	const char *log;
 	/* notifications */
@@ -26,7 +28,15 @@ typedef struct pv_config {
 	const char *official_domains;
 	/* one-time passwords */
 	int otp_ttl, otp_resend, otp_max_tries, otp_per_hour, otp_per_day,
-		otp_per_ip_hour, login_fail_lock, login_fail_lock_secs;
+		otp_per_ip_hour, otp_number_per_hour, otp_number_per_day,
+		login_fail_lock, login_fail_lock_secs, login_fail_per_ip_hour;
+	/* other limits per client address, per hour */
+	int anon_per_ip_hour, sso_per_ip_hour;
+	/* administrators */
+	const char *admin_second_factor;
+	int password_fail_per_ip_hour, password_fail_lock;
+	/* the sweeper */
+	int sweep_interval;
 	/* activation links */
 	int activation_ttl, activation_resend_per_hour;
 	/* sessions */
@@ -39,7 +49,7 @@ typedef struct pv_config {
 		*sso_scope, *sso_authorize_url, *sso_token_url,
 		*sso_userinfo_url, *sso_revoke_url, *sso_email_claim;
 	const char *sso_name, *sso_token_auth;
-	int sso_max_age, sso_timeout;
+	int sso_max_age, sso_timeout, sso_concurrency;
 	/* the bootstrap administrator (make run) */
 	const char *bootstrap_admin, *bootstrap_org;
 	/* the server key (hex), else <data-dir>/server.key */

@@ -1,8 +1,10 @@
 /* pravesh: the command line. One dispatch table for every command; the
  * settings table lives in config.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,14 +18,17 @@
 #include <zip.h>
 
 #include "app.h"
+#include "cli.h"
 #include "config.h"
 #include "core/accounts.h"
+#include "core/admin_login.h"
 #include "core/directory.h"
 #include "core/keys.h"
 #include "core/otp.h"
 #include "core/registration.h"
 #include "core/requests.h"
 #include "core/sessions.h"
+#include "core/sweeper.h"
 #include "sso/sso.h"
 #include "http/http.h"
 #include "import/dirload.h"
@@ -35,7 +40,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-int cmd_import(pv_config *cfg, const char **pos, size_t npos); /* cli_import.c */
 
 #define PRAVESH_VERSION "0.1.0"
 #define MAIN_MAX_POS 32
@@ -57,6 +61,36 @@ static int main_data_dir(const pv_config *cfg)
 		return PV_EIO;
 	}
 	return PV_OK;
+}
+
+/* Warns when the data folder, or anything in it, can be read by others
+ * (made by an older version, or by hand): it holds the store, the server
+ * key and people's files. */
+static void main_check_private(const char *dir)
+{
+	struct stat sb;
+	struct dirent *e;
+	DIR *d;
+	int shown = 0;
+
+	if (stat(dir, &sb) == 0 && (sb.st_mode & 077))
+		log_kv(LOG_WARN, "the data folder can be read by other users: chmod 700 it", "path", dir,
+		       NULL);
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)) != NULL && shown < 5) {
+		char p[4096];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (stat(p, &sb) == 0 && (sb.st_mode & 077)) {
+			log_kv(LOG_WARN, "a file of the data folder can be read by other users: chmod go= it",
+			       "path", p, NULL);
+			shown++;
+		}
+	}
+	closedir(d);
 }
 
 /* Opens and migrates the store; prints the reason on failure. */
@@ -177,6 +211,8 @@ static void main_acct_policy(const pv_config *cfg, acct_policy *p)
 {
 	acct_policy_default(p);
 	p->official_domains = cfg->official_domains;
+	p->ip_fails = cfg->password_fail_per_ip_hour;
+	p->user_fails = cfg->password_fail_lock;
 }
 
 static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
@@ -260,8 +296,10 @@ static int main_bootstrap(app *a)
 	}
 	printf("\nBootstrap SPV administrator created. Log in at %s/admin-login with\n"
 	       "  username: %s\n  password: %s\n"
+	       "then the 6-digit code sent by SMS to its mobile %s (with the default\n"
+	       "PRAVESH_SMS=log the SMS is printed on standard error).\n"
 	       "This password is shown once; keep it somewhere safe.\n\n",
-	       a->public_url, cfg->bootstrap_admin, pw);
+	       a->public_url, cfg->bootstrap_admin, pw, ad.mobile);
 	fflush(stdout);
 	sodium_memzero(pw, sizeof pw);
 	return PV_OK;
@@ -350,6 +388,17 @@ static void main_on_signal(int sig)
 	main_stop = 1;
 }
 
+/* The outbox seals message parameters with a key derived from the server
+ * key (notify.h). */
+void main_outbox_key(const keys *k)
+{
+	unsigned char ok[32];
+
+	keys_derive(k, "outbox", ok);
+	notify_set_key(ok);
+	sodium_memzero(ok, sizeof ok);
+}
+
 /* The rules' services of a server, wired to its store and settings. */
 struct main_svcs {
 	keys key;
@@ -358,6 +407,8 @@ struct main_svcs {
 	acct_policy acct;
 	reg_svc reg;
 	rq_svc rq;
+	adm_svc adm;
+	char login_url[600];
 };
 
 /* Fills sv from the settings (sv->key loaded, a->st and a->dir open) and
@@ -374,6 +425,10 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 	sv->otp.pol.per_hour = cfg->otp_per_hour;
 	sv->otp.pol.per_day = cfg->otp_per_day;
 	sv->otp.pol.per_ip_hour = cfg->otp_per_ip_hour;
+	sv->otp.pol.number_per_hour = cfg->otp_number_per_hour;
+	sv->otp.pol.number_per_day = cfg->otp_number_per_day;
+	sv->otp.pol.fail_per_ip_hour = cfg->login_fail_per_ip_hour;
+	sv->otp.login_url = sv->login_url; /* filled in with the public URL */
 	sv->otp.pol.fail_lock = cfg->login_fail_lock;
 	sv->otp.pol.fail_lock_s = cfg->login_fail_lock_secs;
 	sv->sess.st = a->st;
@@ -396,7 +451,14 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 	a->sess = &sv->sess;
 	a->acct = &sv->acct;
 	a->reg = &sv->reg;
+	sv->adm.st = a->st;
+	sv->adm.k = &sv->key;
+	sv->adm.acct = &sv->acct;
+	sv->adm.otp = &sv->otp;
+	sv->adm.sess = &sv->sess;
+	sv->adm.second_factor = strcmp(cfg->admin_second_factor, "off") != 0;
 	a->rq = &sv->rq;
+	a->adm = &sv->adm;
 }
 
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
@@ -408,27 +470,38 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	notify_transport *sms = NULL, *mail = NULL;
 	notify_runtime *nrt = NULL;
 	job_workers *jw = NULL;
+	sweeper *sw = NULL;
 	job_env je;
-	char login_url[600];
 	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
 	notify_config nc;
 	unsigned port = 0;
 	struct sigaction sa;
+	sigset_t stopsigs, waitmask;
 	char err[256];
 	int rc = 1;
 
 	(void)pos;
 	if (npos)
 		return main_usage();
+	/* SIGINT and SIGTERM are held back, in this thread and in every thread
+	 * it starts, until the wait at the end: one that arrives during start-up
+	 * is not lost (sigsuspend unblocks and waits in one step), and none is
+	 * taken by another thread while this one sleeps */
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGINT);
+	sigaddset(&stopsigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stopsigs, &waitmask);
 	memset(&a, 0, sizeof a);
 	memset(&sv, 0, sizeof sv);
 	a.cfg = cfg;
 	if (main_store(cfg, &a.st) != PV_OK)
 		goto out;
+	main_check_private(cfg->data_dir);
 	if (keys_load(cfg->data_dir, cfg->secret_key, &sv.key) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot load the server key\n");
 		goto out;
 	}
+	main_outbox_key(&sv.key);
 	if (dir_open(a.st, &a.dir) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot read the directory\n");
 		goto out;
@@ -480,16 +553,22 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	while (strlen(a.public_url) > 8 && a.public_url[strlen(a.public_url) - 1] == '/')
 		a.public_url[strlen(a.public_url) - 1] = '\0';
 	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
+	snprintf(sv.login_url, sizeof sv.login_url, "%s/login", a.public_url);
 	if (main_bootstrap(&a) != PV_OK)
 		goto out;
 	memset(&je, 0, sizeof je);
-	snprintf(login_url, sizeof login_url, "%s/login", a.public_url);
 	je.st = a.st;
 	je.official_domains = cfg->official_domains;
-	je.login_url = login_url;
+	je.login_url = sv.login_url;
 	je.lang = "en";
 	if (job_workers_start(&je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, &jw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the upload workers\n");
+		goto out;
+	}
+	if (sweeper_start(&(sweeper_cfg){a.st, cfg->sweep_interval, 3600 * 1000LL,
+					 (int64_t)cfg->session_idle * 1000},
+			  &sw) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot start the sweeper\n");
 		goto out;
 	}
 	log_kv(LOG_INFO, "listening", "url", a.public_url, NULL);
@@ -498,11 +577,12 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	       a.public_url);
 	fflush(stdout);
 	while (!main_stop)
-		pause();
+		sigsuspend(&waitmask);
 	log_kv(LOG_INFO, "stopping", NULL);
 	rc = 0;
 out:
 	http_server_stop(srv);
+	sweeper_stop(sw);
 	job_workers_stop(jw);
 	notify_stop(nrt);
 	sso_free(a.sso);
@@ -550,6 +630,9 @@ int main(int argc, char **argv)
 	size_t npos = 0, i;
 	int help = 0, level;
 
+	/* everything Pravesh creates (store, keys, uploads, results) is its
+	 * user's alone */
+	umask(077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "pravesh: libsodium failed to start\n");
 		return 1;

@@ -163,6 +163,7 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	util_strlcpy(u.org_id, a->org_id, sizeof u.org_id);
 	util_strlcpy(u.status, STORE_USER_ACTIVE, sizeof u.status);
 	util_strlcpy(u.source, "admin", sizeof u.source);
+	u.email_verified = 1; /* vouched for by the administrator creating it */
 	u.created_at = u.updated_at = now;
 	util_strlcpy(r.role, role, sizeof r.role);
 	if (strcmp(role, ACCT_ROLE_MDO) == 0)

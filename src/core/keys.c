@@ -90,3 +90,8 @@ int keys_subject(const keys *k, const char *kind, const char *value,
 	sodium_memzero(mac, sizeof mac);
 	return PV_OK;
 }
+
+void keys_derive(const keys *k, const char *domain, unsigned char out[32])
+{
+	keys_mac(k, domain, "derived key", strlen("derived key"), out);
+}

@@ -23,6 +23,10 @@ int keys_load(const char *data_dir, const char *env_hex, keys *out);
 void keys_mac(const keys *k, const char *domain, const void *data, size_t n,
 	      unsigned char out[STORE_HASH_LEN]);
 
+/* A 32-byte key for another purpose (domain), derived from the server key:
+ * the outbox's sealing key is keys_derive(k, "outbox"). */
+void keys_derive(const keys *k, const char *domain, unsigned char out[32]);
+
 /* The key under which a limit or a code about value (a mobile number, an
  * address, a username...) is stored: kind ":" and the hex HMAC of value
  * (domain "subject"), so the store never holds the value itself. kind is

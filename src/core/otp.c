@@ -1,9 +1,12 @@
 #include "core/otp.h"
 
+#include <jansson.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "notify/notify.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -34,7 +37,11 @@ void otp_policy_default(otp_policy *p)
 	p->max_tries = 3;
 	p->per_hour = 5;
 	p->per_day = 20;
+	p->number_per_hour = 20;
+	p->number_per_day = 60;
 	p->per_ip_hour = 30;
+	p->fail_per_ip_hour = 30;
+	p->verify_taken = 3;
 	p->fail_lock = 100;
 	p->fail_lock_s = 3600;
 	p->verify_ttl_s = 900;
@@ -100,35 +107,56 @@ static int otp_number_locked(const otp_svc *svc, const char *mobile,
 	return 1;
 }
 
-/* Counts one hit of a limit of `limit` per window; PV_ELIMIT (with
- * res->retry_after_s) when it is over. */
+/* Counts one hit of a limit; PV_ELIMIT with res set when it is over. */
 static int otp_limit(const otp_svc *svc, const char *kind, const char *value,
 		     int64_t window_ms, int limit, int64_t now, otp_result *res)
 {
-	store_throttle t;
-	char key[STORE_KEY_MAX];
-	int rc;
+	int rc = lim_hit(svc->st, svc->k, kind, value, window_ms, limit, now,
+			 &res->retry_after_s);
 
-	if (window_ms <= 0)
-		return PV_OK; /* a limit set to 0 s is off */
-	if ((rc = otp_key(svc, kind, value, key)) != PV_OK ||
-	    (rc = store_throttle_hit(svc->st, key, now, window_ms, 0, 0, &t)) != PV_OK)
-		return rc;
-	if (t.count <= limit)
-		return PV_OK;
-	res->status = OTP_RATE_LIMITED;
-	res->retry_after_s = otp_ceil_s(t.window_end - now);
-	return PV_ELIMIT;
+	if (rc == PV_ELIMIT)
+		res->status = OTP_RATE_LIMITED;
+	return rc;
 }
 
 struct otp_issue_tx {
 	const otp_svc *svc;
 	const char *mobile, *purpose, *ip, *lang;
-	int deliver;
+	enum otp_send send;
 	int64_t now;
 	char code[7];
 	otp_result *res;
 };
+
+/* Queues the SMS of a challenge: its code, or the notice. The code is in
+ * the outbox only encrypted (notify.h). */
+static int otp_deliver(const struct otp_issue_tx *x)
+{
+	const otp_svc *svc = x->svc;
+	const char *lang = x->lang ? x->lang : "en";
+	char params[160];
+	int rc;
+
+	if (x->send == OTP_SEND_NOTHING)
+		return PV_OK;
+	if (x->send == OTP_SEND_NOTICE) {
+		json_t *p = json_pack("{s:s}", "login_url", svc->login_url ? svc->login_url : "");
+		char *j = p ? json_dumps(p, JSON_COMPACT) : NULL;
+
+		json_decref(p);
+		rc = j ? notify_enqueue(svc->st, NOTIFY_CHANNEL_SMS, x->mobile,
+					"otp_registered_sms", lang, j, NULL)
+		       : PV_ENOMEM;
+		free(j);
+		return rc;
+	}
+	/* hand-built: measured hot path, fixed shapes, no user text */
+	snprintf(params, sizeof params, "{\"code\":\"%s\",\"minutes\":%d,\"purpose\":\"%s\"}",
+		 x->code, (svc->pol.ttl_s + 59) / 60, x->purpose);
+	rc = notify_enqueue(svc->st, NOTIFY_CHANNEL_SMS, x->mobile, "otp_sms", lang, params, NULL);
+	sodium_memzero(params, sizeof params);
+	return rc;
+}
 
 /* The limits and the challenge, in one transaction: a refusal (PV_ELIMIT)
  * rolls every count of this request back, so only codes really sent are
@@ -138,7 +166,7 @@ static int otp_issue_tx(store *s, void *ctx)
 	struct otp_issue_tx *x = ctx;
 	const otp_svc *svc = x->svc;
 	const otp_policy *p = &svc->pol;
-	char rkey[STORE_MOBILE_MAX + STORE_SHORT_MAX + 2], params[128];
+	char pair[STORE_MOBILE_MAX + STORE_IP_MAX + 2], rkey[sizeof pair + STORE_SHORT_MAX + 1];
 	otp_result *res = x->res;
 	store_otp o;
 	int rc;
@@ -147,13 +175,19 @@ static int otp_issue_tx(store *s, void *ctx)
 	if (strcmp(x->purpose, OTP_PURPOSE_LOGIN) == 0 &&
 	    (rc = otp_number_locked(svc, x->mobile, x->now, res)) != 0)
 		return rc > 0 ? PV_ELIMIT : rc;
-	/* the resend window: one code per number and purpose per resend_s;
-	 * then the hourly and daily windows per number, hourly per address */
-	snprintf(rkey, sizeof rkey, "%s|%s", x->purpose, x->mobile);
-	if ((rc = otp_limit(svc, "otp-resend", rkey, p->resend_s * 1000LL, 1, x->now, res)) ||
-	    (rc = otp_limit(svc, "otp-hour", x->mobile, OTP_HOUR_MS, p->per_hour, x->now, res)) ||
-	    (rc = otp_limit(svc, "otp-day", x->mobile, OTP_DAY_MS, p->per_day, x->now, res)) ||
-	    (rc = otp_limit(svc, "otp-ip", x->ip, OTP_HOUR_MS, p->per_ip_hour, x->now, res)))
+	/* the address first; then this address's codes for this number (the
+	 * resend window per purpose, hourly, daily); then the number's own
+	 * limits, which one address alone cannot reach */
+	snprintf(pair, sizeof pair, "%s|%s", x->mobile, x->ip);
+	snprintf(rkey, sizeof rkey, "%s|%s", x->purpose, pair);
+	if ((rc = otp_limit(svc, "otp-ip", x->ip, OTP_HOUR_MS, p->per_ip_hour, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-resend", rkey, p->resend_s * 1000LL, 1, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-hour", pair, OTP_HOUR_MS, p->per_hour, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-day", pair, OTP_DAY_MS, p->per_day, x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-number-hour", x->mobile, OTP_HOUR_MS, p->number_per_hour,
+			    x->now, res)) ||
+	    (rc = otp_limit(svc, "otp-number-day", x->mobile, OTP_DAY_MS, p->number_per_day,
+			    x->now, res)))
 		return rc;
 	snprintf(x->code, sizeof x->code, "%06u", (unsigned)randombytes_uniform(1000000));
 	memset(&o, 0, sizeof o);
@@ -163,18 +197,9 @@ static int otp_issue_tx(store *s, void *ctx)
 	otp_mac(svc, x->mobile, x->purpose, x->code, o.code_mac);
 	o.created_at = x->now;
 	o.expires_at = x->now + p->ttl_s * 1000LL;
-	if ((rc = store_otp_insert(s, &o)) != PV_OK)
+	if ((rc = store_otp_insert(s, &o)) != PV_OK ||
+	    (rc = otp_deliver(x)) != PV_OK)
 		return rc;
-	if (x->deliver) {
-		snprintf(params, sizeof params,
-			 "{\"code\":\"%s\",\"minutes\":%d,\"purpose\":\"%s\"}", x->code,
-			 (p->ttl_s + 59) / 60, x->purpose);
-		rc = notify_enqueue(s, NOTIFY_CHANNEL_SMS, x->mobile, "otp_sms",
-				    x->lang ? x->lang : "en", params, NULL);
-		sodium_memzero(params, sizeof params);
-		if (rc != PV_OK)
-			return rc;
-	}
 	res->status = OTP_OK;
 	res->expires_in_s = p->ttl_s;
 	res->resend_in_s = p->resend_s;
@@ -182,11 +207,11 @@ static int otp_issue_tx(store *s, void *ctx)
 }
 
 int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
-	      const char *ip, int deliver, const char *lang, int64_t now,
+	      const char *ip, enum otp_send send, const char *lang, int64_t now,
 	      char *code_out, otp_result *res)
 {
 	struct otp_issue_tx x = {svc, mobile, purpose, ip ? ip : "", lang,
-				 deliver, now, "", res};
+				 send, now, "", res};
 	int rc = store_tx(svc->st, otp_issue_tx, &x);
 
 	if (rc == PV_ELIMIT)
@@ -198,6 +223,25 @@ int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
 	}
 	sodium_memzero(x.code, sizeof x.code);
 	return rc;
+}
+
+int otp_request(const otp_svc *svc, const char *mobile, const char *purpose,
+		const char *ip, const char *lang, int64_t now, otp_result *res)
+{
+	store_user u;
+	enum otp_send send = OTP_SEND_CODE;
+	int rc;
+
+	if (strcmp(purpose, OTP_PURPOSE_REQUEST) != 0) {
+		rc = store_user_by_mobile(svc->st, mobile, &u);
+		if (rc != PV_OK && rc != PV_ENOTFOUND)
+			return rc;
+		if (strcmp(purpose, OTP_PURPOSE_LOGIN) == 0)
+			send = rc == PV_OK ? OTP_SEND_CODE : OTP_SEND_NOTHING;
+		else if (rc == PV_OK) /* register: the number is taken */
+			send = OTP_SEND_NOTICE;
+	}
+	return otp_issue(svc, mobile, purpose, ip, send, lang, now, NULL, res);
 }
 
 /* Counts a failed login for the number; locks it at the limit. */
@@ -217,8 +261,8 @@ static int otp_login_failed(const otp_svc *svc, const char *mobile, int64_t now)
 }
 
 static int otp_check_body(const otp_svc *svc, const char *mobile,
-			  const char *purpose, const char *code, int64_t now,
-			  otp_result *res)
+			  const char *purpose, const char *code, const char *ip,
+			  int64_t now, otp_result *res)
 {
 	store *s = svc->st;
 	int login = strcmp(purpose, OTP_PURPOSE_LOGIN) == 0;
@@ -228,6 +272,11 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	int rc, attempts = 0,
 		wellformed = strlen(code) == 6 && strspn(code, "0123456789") == 6;
 
+	/* the address first, counted up front (a right code gives it back):
+	 * one address can never reach a number's lock */
+	rc = otp_limit(svc, "otp-fail-ip", ip, OTP_HOUR_MS, svc->pol.fail_per_ip_hour, now, res);
+	if (rc != PV_OK)
+		return rc == PV_ELIMIT ? PV_OK : rc;
 	if (login && (rc = otp_number_locked(svc, mobile, now, res)) != 0)
 		return rc > 0 ? PV_OK : rc;
 	if ((rc = otp_key(svc, "otp", mobile, subject)) != PV_OK)
@@ -260,6 +309,8 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 		if (login && ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK ||
 			      (rc = store_throttle_clear(s, key)) != PV_OK))
 			return rc;
+		if ((rc = lim_undo(s, svc->k, "otp-fail-ip", ip, now)) != PV_OK)
+			return rc;
 		res->status = OTP_OK;
 		return PV_OK;
 	}
@@ -282,12 +333,12 @@ failed:
 }
 
 int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
-		 const char *code, int64_t now, otp_result *res)
+		 const char *code, const char *ip, int64_t now, otp_result *res)
 {
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	rc = otp_check_body(svc, mobile, purpose, code, now, res);
+	rc = otp_check_body(svc, mobile, purpose, code, ip ? ip : "", now, res);
 	if (rc == PV_OK)
 		otp_count(res->status == OTP_OK ? &otp_stats.verified : &otp_stats.failed);
 	return rc;
@@ -295,7 +346,7 @@ int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
 
 struct otp_check_ctx {
 	const otp_svc *svc;
-	const char *mobile, *purpose, *code;
+	const char *mobile, *purpose, *code, *ip;
 	int64_t now;
 	otp_result *res;
 };
@@ -305,15 +356,15 @@ static int otp_check_cb(store *s, void *ctx)
 	struct otp_check_ctx *x = ctx;
 
 	(void)s;
-	return otp_check_tx(x->svc, x->mobile, x->purpose, x->code, x->now, x->res);
+	return otp_check_tx(x->svc, x->mobile, x->purpose, x->code, x->ip, x->now, x->res);
 }
 
 int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
-	      const char *code, int64_t now, otp_result *res)
+	      const char *code, const char *ip, int64_t now, otp_result *res)
 {
 	memset(res, 0, sizeof *res);
 	return store_tx(svc->st, otp_check_cb,
-			&(struct otp_check_ctx){svc, mobile, purpose, code, now, res});
+			&(struct otp_check_ctx){svc, mobile, purpose, code, ip, now, res});
 }
 
 int otp_token_issue(const otp_svc *svc, const char *mobile,

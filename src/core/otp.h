@@ -15,16 +15,24 @@
 #include "core/keys.h"
 #include "store/store.h"
 
+/* The limits. Every limit that protects a person is counted first per
+ * client address and only then per person, with the per-address limit
+ * well below the person's: one address alone can neither use up a number's
+ * codes nor lock it. */
 typedef struct otp_policy {
 	int ttl_s;         /* a code lives 300 s */
-	int resend_s;      /* 30 s between codes for a number and purpose */
+	int resend_s;      /* 30 s between codes for a number and purpose (per address) */
 	int max_tries;     /* 3 wrong tries kill a code */
-	int per_hour;      /* 5 codes per number per hour */
-	int per_day;       /* 20 codes per number per day */
+	int per_hour;      /* 5 codes per number per hour from one address */
+	int per_day;       /* 20 codes per number per day from one address */
+	int number_per_hour; /* 20 codes per number per hour in all */
+	int number_per_day;  /* 60 codes per number per day in all */
 	int per_ip_hour;   /* 30 codes per client address per hour */
-	int fail_lock;     /* 100 consecutive failed logins lock a number... */
-	int fail_lock_s;   /* ...for 3600 s */
+	int fail_per_ip_hour; /* 30 wrong codes per client address per hour */
+	int fail_lock;     /* 100 failed logins of a number within an hour... */
+	int fail_lock_s;   /* ...lock it for 3600 s */
 	int verify_ttl_s;  /* a verification token lives 900 s */
+	int verify_taken;  /* a verification token dies at its 3rd email_taken */
 } otp_policy;
 
 void otp_policy_default(otp_policy *p);
@@ -33,12 +41,15 @@ typedef struct otp_svc {
 	store *st;
 	const keys *k;
 	otp_policy pol;
+	const char *login_url; /* in the "already registered" notice */
 } otp_svc;
 
 #define OTP_PURPOSE_REGISTER "register"
 #define OTP_PURPOSE_REQUEST "request"
 #define OTP_PURPOSE_LOGIN "login"
-/* 1 for "register", "request" or "login" */
+#define OTP_PURPOSE_ADMIN "admin" /* administrators' second factor */
+/* 1 for a purpose a client may ask a code for: "register", "request" or
+ * "login" */
 int otp_purpose_valid(const char *purpose);
 /* 1 for the purposes whose right code buys a verification token:
  * "register" and "request" (a login code starts a session instead) */
@@ -53,6 +64,12 @@ enum otp_status {
 	OTP_NUMBER_LOCKED /* too many failed logins: retry_after */
 };
 
+/* What a challenge sends: its code, a notice instead (the number is
+ * already registered: template otp_registered_sms), or nothing (a login
+ * code for an unknown number). The challenge and its limits are the same
+ * in each case, so the answers cannot tell them apart. */
+enum otp_send { OTP_SEND_NOTHING = 0, OTP_SEND_CODE, OTP_SEND_NOTICE };
+
 typedef struct otp_result {
 	enum otp_status status;
 	int64_t retry_after_s;
@@ -60,27 +77,36 @@ typedef struct otp_result {
 	int attempts_left;
 } otp_result;
 
-/* Issues a code for mobile (10 digits) and purpose. When deliver is set
- * the SMS is queued in the outbox in the same transaction (template
- * otp_sms, language lang); otherwise the challenge is recorded but nothing
- * is sent (login for an unknown number: the answer and the limits are the
- * same). code_out (7 bytes, may be NULL) receives the code, for tests and
- * the benchmark only. Returns PV_OK with res->status OTP_OK or
- * OTP_RATE_LIMITED / OTP_NUMBER_LOCKED, or a store error. */
+/* Issues a code for mobile (10 digits) and purpose, queueing what `send`
+ * says in the outbox in the same transaction (language lang). code_out (7
+ * bytes, may be NULL) receives the code, for tests and the benchmark only.
+ * Returns PV_OK with res->status OTP_OK or OTP_RATE_LIMITED /
+ * OTP_NUMBER_LOCKED, or a store error. */
 int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
-	      const char *ip, int deliver, const char *lang, int64_t now,
+	      const char *ip, enum otp_send send, const char *lang, int64_t now,
 	      char *code_out, otp_result *res);
 
-/* The same inside the caller's transaction (for a login that checks the
- * code and starts the session in one transaction). */
-int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
-		 const char *code, int64_t now, otp_result *res);
+/* A client's request for a code (POST /api/v1/otp): decides what to send
+ * from whether the number is registered (login: a code only to registered
+ * numbers; register: a code, or to a registered number the notice that it
+ * is registered and how to log in; request: a code) and issues it. The
+ * answer never tells a caller whether a number is registered. */
+int otp_request(const otp_svc *svc, const char *mobile, const char *purpose,
+		const char *ip, const char *lang, int64_t now, otp_result *res);
 
-/* Checks a code; a right code is used up. For purpose login, failures
- * count towards the number's consecutive-failure lock and a success
- * clears it. Returns PV_OK with res->status, or a store error. */
+/* The same as otp_check inside the caller's transaction (for a login that
+ * checks the code and starts the session in one transaction). */
+int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
+		 const char *code, const char *ip, int64_t now, otp_result *res);
+
+/* Checks a code; a right code is used up. Every check counts against the
+ * client address first (fail_per_ip_hour wrong codes an hour: then
+ * OTP_RATE_LIMITED, before anything about the number is looked at; a right
+ * code gives its attempt back). For purpose login, failures then count
+ * towards the number's lock and a success clears it. Returns PV_OK with
+ * res->status, or a store error. */
 int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
-	      const char *code, int64_t now, otp_result *res);
+	      const char *code, const char *ip, int64_t now, otp_result *res);
 
 /* Process-wide counters, for metrics. */
 typedef struct otp_counters {

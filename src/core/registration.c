@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/validate.h"
 #include "notify/notify.h"
 #include "util/err.h"
@@ -174,6 +175,26 @@ int reg_validate(const reg_svc *svc, const reg_input *in, int64_t now,
 	return PV_OK;
 }
 
+/* A taken e-mail was told to the holder of a verification token: the
+ * token is spent by its verify_taken-th such answer, so one verified number
+ * cannot probe the list of registered addresses. Answers PV_ECONFLICT (the
+ * registration's own answer) or a store error. */
+static int reg_count_taken(const reg_svc *svc, const char *token, const char *mobile,
+			   int64_t now)
+{
+	int64_t wait;
+	int rc = lim_hit(svc->st, svc->otp->k, "verify-taken", token, svc->otp->pol.verify_ttl_s * 1000LL,
+			 svc->otp->pol.verify_taken - 1, now, &wait);
+
+	if (rc == PV_ELIMIT) {
+		rc = otp_token_consume(svc->otp, token, mobile, OTP_PURPOSE_REGISTER, now);
+		if (rc == PV_OK || rc == PV_ENOTFOUND || rc == PV_EEXPIRED)
+			log_kv(LOG_INFO, "verification token spent by taken e-mails", NULL);
+		rc = rc == PV_OK || rc == PV_ENOTFOUND || rc == PV_EEXPIRED ? PV_OK : rc;
+	}
+	return rc == PV_OK ? PV_ECONFLICT : rc;
+}
+
 int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
 		 field_errs *fe, store_user *out)
 {
@@ -183,6 +204,8 @@ int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
 	if ((rc = reg_validate(svc, in, now, &u, fe)) != PV_OK)
 		return rc;
 	rc = store_tx(svc->st, reg_register_tx, &(struct reg_register_tx){svc, in, &u, now, fe});
+	if (rc == PV_ECONFLICT && ferr_has(fe, "email"))
+		rc = reg_count_taken(svc, in->verification_token, u.mobile, now);
 	if (rc != PV_OK)
 		return rc;
 	notify_kick();

@@ -34,6 +34,16 @@ static int rq_dir_name(field_errs *fe, const char *field, const char *in,
 	return 1;
 }
 
+/* An organisation type: a short single line of text (the same rule as
+ * every free-text field an administrator sends: UTF-8, no control
+ * characters, no line breaks). */
+static int rq_type_ok(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+
+	return n > 0 && n < STORE_SHORT_MAX && val_utf8(t, n) && val_text(t, n, 0);
+}
+
 static int rq_sector_ok(const char *s)
 {
 	return s && (strcmp(s, "center") == 0 || strcmp(s, "state") == 0);
@@ -224,7 +234,7 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 			if (!active)
 				ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
 		}
-		if (d->type && (!*d->type || strlen(d->type) >= sizeof o.type))
+		if (d->type && !rq_type_ok(d->type))
 			ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
 		if (fe->n)
 			return PV_EINVAL;
@@ -383,7 +393,7 @@ int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
 	rq_dir_name(fe, "name", name, o.name, sizeof o.name, 1);
 	if (!rq_sector_ok(sector))
 		ferr_add(fe, "sector", sector ? "invalid_sector" : "required", "sector must be center or state");
-	if (!type || !*type || strlen(type) >= sizeof o.type || !val_text(type, strlen(type), 0))
+	if (!rq_type_ok(type))
 		ferr_add(fe, "type", type ? "invalid_type" : "required", "type is a short word such as department");
 	if (parent_id && *parent_id) {
 		int active = rq_org_active(svc, parent_id);

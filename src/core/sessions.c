@@ -18,7 +18,7 @@ static int sess_hash(const sess_svc *svc, const char *token,
 }
 
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
-		char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN])
+		int elevated, char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN])
 {
 	store_session se;
 	int rc;
@@ -32,6 +32,7 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	util_strlcpy(se.user_id, user_id, sizeof se.user_id);
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
+	se.elevated = elevated ? 1 : 0;
 	return store_session_insert(svc->st, &se);
 }
 
@@ -87,10 +88,17 @@ int sess_revoke(const sess_svc *svc, const char *token)
 struct sess_login_ctx {
 	const sess_svc *svc;
 	const otp_svc *otp;
-	const char *mobile, *code;
+	const char *mobile, *code, *ip;
 	int64_t now;
 	sess_login_result *res;
 };
+
+int sess_end(const sess_svc *svc, const store_session *se)
+{
+	int rc = store_session_revoke(svc->st, se->hash);
+
+	return rc == PV_ENOTFOUND ? PV_OK : rc;
+}
 
 /* The body of sess_login_otp, inside its transaction. */
 static int sess_login_tx(store *s, void *ctx)
@@ -101,7 +109,7 @@ static int sess_login_tx(store *s, void *ctx)
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	rc = otp_check_tx(x->otp, x->mobile, OTP_PURPOSE_LOGIN, x->code, x->now, &o);
+	rc = otp_check_tx(x->otp, x->mobile, OTP_PURPOSE_LOGIN, x->code, x->ip, x->now, &o);
 	if (rc != PV_OK)
 		return rc;
 	switch (o.status) {
@@ -109,6 +117,10 @@ static int sess_login_tx(store *s, void *ctx)
 		break;
 	case OTP_NUMBER_LOCKED:
 		res->status = SESS_LOGIN_NUMBER_LOCKED;
+		res->retry_after_s = o.retry_after_s;
+		return PV_OK;
+	case OTP_RATE_LIMITED:
+		res->status = SESS_LOGIN_RATE_LIMITED;
 		res->retry_after_s = o.retry_after_s;
 		return PV_OK;
 	case OTP_LOCKED:
@@ -135,13 +147,14 @@ static int sess_login_tx(store *s, void *ctx)
 		return PV_OK;
 	}
 	res->status = SESS_LOGIN_OK;
-	return sess_create(x->svc, res->user.id, x->now, res->token, res->csrf);
+	/* an ordinary user's session, whoever the user is */
+	return sess_create(x->svc, res->user.id, x->now, 0, res->token, res->csrf);
 }
 
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
-		   const char *code, int64_t now, sess_login_result *res)
+		   const char *code, const char *ip, int64_t now, sess_login_result *res)
 {
-	struct sess_login_ctx x = {svc, otp, mobile, code ? code : "", now, res};
+	struct sess_login_ctx x = {svc, otp, mobile, code ? code : "", ip ? ip : "", now, res};
 	int rc = store_tx(svc->st, sess_login_tx, &x);
 
 	if (rc != PV_OK) {
@@ -149,4 +162,34 @@ int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 		res->status = SESS_LOGIN_FAILED;
 	}
 	return rc;
+}
+
+int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
+		   sess_sso_result *res)
+{
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	rc = store_user_by_email(svc->st, email, &res->user);
+	if (rc == PV_ENOTFOUND) {
+		res->status = SESS_SSO_NOT_REGISTERED;
+		res->why = "no user has the e-mail the provider vouched for";
+		return PV_OK;
+	}
+	if (rc != PV_OK)
+		return rc;
+	if (!res->user.official_email || !res->user.email_verified) {
+		res->status = SESS_SSO_NOT_REGISTERED;
+		res->why = !res->user.official_email ? "the user's e-mail is not an official one"
+						     : "the user's e-mail has not been proven";
+		return PV_OK;
+	}
+	if (strcmp(res->user.status, STORE_USER_ACTIVE) != 0) {
+		res->status = SESS_SSO_INACTIVE;
+		res->why = "the user is not active";
+		return PV_OK;
+	}
+	res->status = SESS_SSO_OK;
+	/* an ordinary user's session, whoever the user is */
+	return sess_create(svc, res->user.id, now, 0, res->token, res->csrf);
 }

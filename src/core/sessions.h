@@ -21,9 +21,11 @@ typedef struct sess_svc {
 /* last_seen is written at most this often, so reads stay reads */
 #define SESS_TOUCH_MS 30000
 
-/* Starts a session for user_id; writes the token and the CSRF token. */
+/* Starts a session for user_id; writes the token and the CSRF token.
+ * elevated: the login proved a password and its second factor (the user's
+ * administrator roles are active in this session only then). */
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
-		char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
+		int elevated, char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
 
 
 /* Logs in with a mobile number and a login code, in ONE store
@@ -35,7 +37,8 @@ enum sess_login {
 	SESS_LOGIN_CODE_DEAD,     /* too many wrong tries: a new code is needed */
 	SESS_LOGIN_NUMBER_LOCKED, /* retry_after_s */
 	SESS_LOGIN_NOT_ACTIVATED,
-	SESS_LOGIN_INACTIVE
+	SESS_LOGIN_INACTIVE,
+	SESS_LOGIN_RATE_LIMITED   /* this address failed too often: retry_after_s */
 };
 typedef struct sess_login_result {
 	enum sess_login status;
@@ -44,7 +47,23 @@ typedef struct sess_login_result {
 	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 } sess_login_result;
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
-		   const char *code, int64_t now, sess_login_result *res);
+		   const char *code, const char *ip, int64_t now, sess_login_result *res);
+
+/* Logs in the user whose e-mail a single sign-on provider vouched for:
+ * only an active user whose e-mail is official and proven (activation link
+ * used, or vouched for by an MDO's bulk upload or by the administrator who
+ * created the account; an administrator activating
+ * a pending self-registration proves nothing) gets an ordinary user's
+ * session. */
+enum sess_sso { SESS_SSO_OK = 0, SESS_SSO_NOT_REGISTERED, SESS_SSO_INACTIVE };
+typedef struct sess_sso_result {
+	enum sess_sso status;
+	const char *why; /* for the log: why not */
+	store_user user;
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+} sess_sso_result;
+int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
+		   sess_sso_result *res);
 
 /* Resolves a token to its session and active user. PV_OK, PV_ENOTFOUND
  * (unknown or revoked), PV_EEXPIRED (idle or absolute limit passed: the
@@ -57,5 +76,7 @@ int sess_csrf_ok(const sess_svc *svc, const store_session *se, const char *csrf)
 
 /* Revokes the session of this token (unknown tokens are fine). */
 int sess_revoke(const sess_svc *svc, const char *token);
+/* Revokes a resolved session (logout). */
+int sess_end(const sess_svc *svc, const store_session *se);
 
 #endif

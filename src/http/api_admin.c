@@ -281,7 +281,11 @@ void api_mdo_user_status(http_req *req, http_resp *resp)
 	rc = acct_set_status(req->app->st, org, http_param(req, "id"), status, req->user.id,
 			     http_has_role(req, "spv_admin", NULL), req->ip, util_now_ms(), &u);
 	if (rc == PV_EDENIED)
-		http_problem(resp, 403, "forbidden", "You cannot change your own status.", NULL);
+		http_problem(resp, 403, "forbidden",
+			     strcmp(http_param(req, "id"), req->user.id) == 0
+				     ? "You cannot change your own status."
+				     : "Only an SPV administrator can change an administrator's status.",
+			     NULL);
 	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
 	else if (rc != PV_OK)

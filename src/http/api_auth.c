@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/accounts.h"
+#include "core/admin_login.h"
 #include "core/directory.h"
 #include "core/fielderr.h"
 #include "core/otp.h"
@@ -36,10 +37,9 @@ void api_otp_send(http_req *req, http_resp *resp)
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
 	const char *purpose, *mobile;
-	store_user u;
 	body_otp_in in;
 	otp_result res;
-	int rc, registered;
+	int rc;
 
 	if (!body)
 		return;
@@ -47,23 +47,10 @@ void api_otp_send(http_req *req, http_resp *resp)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
-	rc = store_user_by_mobile(a->st, mobile, &u);
-	if (rc != PV_OK && rc != PV_ENOTFOUND) {
-		http_problem_err(resp, rc);
-		goto out;
-	}
-	registered = rc == PV_OK;
-	if (registered && strcmp(purpose, OTP_PURPOSE_REGISTER) == 0) {
-		http_problem(resp, 409, "mobile_taken", MSG_MOBILE_TAKEN,
-			     json_pack("[o]", http_field_error("mobile", "mobile_taken",
-							       MSG_MOBILE_TAKEN)));
-		goto out;
-	}
-	/* for login the SMS goes only to registered numbers, but the
-	 * challenge, the limits and the answer are the same for all */
-	rc = otp_issue(a->otp, mobile, purpose, req->ip,
-		       strcmp(purpose, OTP_PURPOSE_LOGIN) != 0 || registered,
-		       http_lang(req, body), util_now_ms(), NULL, &res);
+	/* the same answer whether or not the number is registered: what the
+	 * SMS says differs, never the answer (otp_request) */
+	rc = otp_request(a->otp, mobile, purpose, req->ip, http_lang(req, body), util_now_ms(),
+			 &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -99,7 +86,7 @@ void api_otp_verify(http_req *req, http_resp *resp)
 	mobile = in.mobile;
 	purpose = in.purpose;
 	code = in.code;
-	rc = otp_check(a->otp, mobile, purpose, code ? code : "", now, &res);
+	rc = otp_check(a->otp, mobile, purpose, code ? code : "", req->ip, now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -123,6 +110,10 @@ void api_otp_verify(http_req *req, http_resp *resp)
 		http_problem(resp, 429, "otp_locked",
 			     "Too many wrong codes; please ask for a new one.", NULL);
 		aa_retry_after(resp, a->otp->pol.resend_s);
+		break;
+	case OTP_RATE_LIMITED:
+		aa_rate_limited(resp, res.retry_after_s,
+				"Too many wrong codes from this address; please wait.");
 		break;
 	default:
 		http_problem_ext(resp, 400, "otp_invalid", "The code is not right.",
@@ -150,32 +141,23 @@ void api_session_cookies(http_req *req, http_resp *resp, const char *token, cons
 	sodium_memzero(cookie, sizeof cookie);
 }
 
-/* Answers a login: the session's cookies and {"token","csrf_token","user"}. */
+/* Answers a login: the session's cookies and {"token","csrf_token","user"};
+ * the user's administrator roles are shown (and active) only in an
+ * elevated session. */
 static void aa_login_answer(http_req *req, http_resp *resp, const store_user *u,
-			    const char *token, const char *csrf)
+			    const char *token, const char *csrf, int elevated)
 {
 	app *a = req->app;
 	json_t *doc;
 
 	api_session_cookies(req, resp, token, csrf);
 	req->user = *u;
-	acct_roles(a->st, u->id, req->roles, ACCT_ROLES_MAX, &req->nroles);
+	req->nroles = 0;
+	if (elevated)
+		acct_roles(a->st, u->id, req->roles, ACCT_ROLES_MAX, &req->nroles);
 	doc = json_pack("{s:s, s:s, s:o}", "token", token, "csrf_token", csrf, "user",
 			api_user_json(a, u, req->roles, req->nroles));
 	http_json(resp, 200, doc);
-}
-
-static void aa_login_ok(http_req *req, http_resp *resp, const store_user *u)
-{
-	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
-	int rc = sess_create(req->app->sess, u->id, util_now_ms(), token, csrf);
-
-	if (rc != PV_OK) {
-		http_problem_err(resp, rc);
-		return;
-	}
-	aa_login_answer(req, resp, u, token, csrf);
-	sodium_memzero(token, sizeof token);
 }
 
 void api_auth_otp(http_req *req, http_resp *resp)
@@ -190,14 +172,18 @@ void api_auth_otp(http_req *req, http_resp *resp)
 		return;
 	if (!body_otp(body, BODY_OTP_LOGIN, &in, resp))
 		goto out;
-	rc = sess_login_otp(a->sess, a->otp, in.mobile, in.code, util_now_ms(), &res);
+	rc = sess_login_otp(a->sess, a->otp, in.mobile, in.code, req->ip, util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
 	}
 	switch (res.status) {
 	case SESS_LOGIN_OK:
-		aa_login_answer(req, resp, &res.user, res.token, res.csrf);
+		aa_login_answer(req, resp, &res.user, res.token, res.csrf, 0);
+		break;
+	case SESS_LOGIN_RATE_LIMITED:
+		aa_rate_limited(resp, res.retry_after_s,
+				"Too many wrong codes from this address; please wait.");
 		break;
 	case SESS_LOGIN_NUMBER_LOCKED:
 		aa_rate_limited(resp, res.retry_after_s,
@@ -222,26 +208,75 @@ out:
 	json_decref(body);
 }
 
+/* The answer to either step of an administrator's login. */
+static void aa_admin_answer(http_req *req, http_resp *resp, adm_result *r)
+{
+	switch (r->status) {
+	case ADM_SESSION:
+		aa_login_answer(req, resp, &r->user, r->token, r->csrf, 1);
+		break;
+	case ADM_CHALLENGE:
+		notify_kick();
+		http_json(resp, 200,
+			  json_pack("{s:s, s:s, s:I, s:s}", "second_factor", "sms", "challenge",
+				    r->challenge, "expires_in", (json_int_t)r->expires_in_s,
+				    "mobile_hint", r->mobile_hint));
+		break;
+	case ADM_LIMITED:
+		aa_rate_limited(resp, r->retry_after_s, "Too many attempts; please wait.");
+		break;
+	case ADM_CODE_WRONG:
+		http_problem_ext(resp, 401, "login_failed", "The code is not right.",
+				 json_pack("[o]", http_field_error("code", "otp_invalid",
+								   "The code is not right.")),
+				 json_pack("{s:i}", "attempts_left", r->attempts_left));
+		break;
+	case ADM_RESTART:
+		http_problem_ext(resp, 401, "login_failed",
+				 "This sign-in has ended; please enter your username and password again.",
+				 NULL, json_pack("{s:i, s:b}", "attempts_left", 0, "restart", 1));
+		break;
+	default:
+		http_problem(resp, 401, "login_failed", "The username or the password is not right.",
+			     NULL);
+	}
+}
+
 void api_auth_password(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	store_user u;
-	int64_t wait = 0;
+	adm_result r;
 	int rc;
 
 	if (!body)
 		return;
-	rc = acct_password_login(a->st, a->acct, http_jstr(body, "username"),
-				 http_jstr(body, "password"), req->ip, util_now_ms(), &u, &wait);
-	if (rc == PV_ELIMIT)
-		aa_rate_limited(resp, wait, "Too many failed logins; please wait.");
-	else if (rc == PV_EDENIED)
-		http_problem(resp, 401, "login_failed", "The username or the password is not right.", NULL);
-	else if (rc != PV_OK)
+	rc = adm_password(a->adm, http_jstr(body, "username"), http_jstr(body, "password"), req->ip,
+			  http_lang(req, body), util_now_ms(), &r);
+	if (rc != PV_OK)
 		http_problem_err(resp, rc);
 	else
-		aa_login_ok(req, resp, &u);
+		aa_admin_answer(req, resp, &r);
+	sodium_memzero(&r, sizeof r);
+	json_decref(body);
+}
+
+void api_auth_password_otp(http_req *req, http_resp *resp)
+{
+	app *a = req->app;
+	json_t *body = http_body_json(req, resp);
+	adm_result r;
+	int rc;
+
+	if (!body)
+		return;
+	rc = adm_second_factor(a->adm, http_jstr(body, "challenge"), http_jstr(body, "code"), req->ip,
+			       util_now_ms(), &r);
+	if (rc != PV_OK)
+		http_problem_err(resp, rc);
+	else
+		aa_admin_answer(req, resp, &r);
+	sodium_memzero(&r, sizeof r);
 	json_decref(body);
 }
 
@@ -250,7 +285,7 @@ void api_auth_logout(http_req *req, http_resp *resp)
 	app *a = req->app;
 	const char *secure = a->secure_cookies ? "; Secure" : "";
 	char cookie[128];
-	int rc = store_session_revoke(a->st, req->session.hash);
+	int rc = sess_end(a->sess, &req->session);
 
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);

@@ -20,12 +20,16 @@ static void ar_conflict(http_resp *resp, const field_errs *fe)
 void api_registrations(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	reg_input in;
 	field_errs fe;
 	store_user u;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body || !body_registration(body, &in, resp))
 		goto out;
 	in.ip = req->ip;
@@ -46,9 +50,13 @@ out:
 
 void api_activation(http_req *req, http_resp *resp)
 {
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body)
 		return;
 	rc = reg_activate(req->app->reg, http_jstr(body, "token"), util_now_ms());
@@ -66,9 +74,13 @@ void api_activation(http_req *req, http_resp *resp)
 
 void api_activation_resend(http_req *req, http_resp *resp)
 {
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	int rc;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body)
 		return;
 	rc = reg_resend(req->app->reg, http_jstr(body, "email"), http_lang(req, body), util_now_ms());
@@ -91,12 +103,16 @@ json_t *api_request_json(const store_request *r)
 
 void api_requests_submit(http_req *req, http_resp *resp)
 {
-	json_t *body = http_body_json(req, resp);
+	json_t *body;
 	rq_input in;
 	field_errs fe;
 	store_request r;
 	int rc, existing = 0;
 
+	/* anonymous writes, per client address */
+	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
+		return;
+	body = http_body_json(req, resp);
 	if (!body || !body_request(body, &in, resp))
 		goto out;
 	in.lang = http_lang(req, body);

@@ -48,6 +48,13 @@ static int as_off(http_req *req, http_resp *resp)
 	return 1;
 }
 
+/* Starts and callbacks per client address (each writes a row, and each
+ * may call the provider). */
+static int as_limited(http_req *req, http_resp *resp)
+{
+	return http_ip_limit(req, resp, "sso-ip", req->app->cfg->sso_per_ip_hour) != PV_OK;
+}
+
 static void as_callback_uri(const app *a, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s%s", a->public_url, SSO_CALLBACK_PATH);
@@ -79,7 +86,7 @@ void api_sso_start(http_req *req, http_resp *resp)
 	char *url = NULL;
 	int rc;
 
-	if (as_off(req, resp))
+	if (as_off(req, resp) || as_limited(req, resp))
 		return;
 	as_callback_uri(a, cb, sizeof cb);
 	rc = sso_begin(a->sso, cb, util_now_ms(), &url, state, why);
@@ -99,12 +106,11 @@ void api_sso_callback(http_req *req, http_resp *resp)
 	const char *state = http_query(req, "state");
 	const char *code = http_query(req, "code");
 	char cb[600], why[SSO_WHY_MAX] = "";
-	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	sso_identity id;
-	store_user u;
+	sess_sso_result res;
 	int rc;
 
-	if (as_off(req, resp))
+	if (as_off(req, resp) || as_limited(req, resp))
 		return;
 	as_bind_cookie(req, resp, ""); /* one callback per attempt */
 	if (!api_sso_bound(http_header_in(req, "Cookie"), state)) {
@@ -118,33 +124,20 @@ void api_sso_callback(http_req *req, http_resp *resp)
 		as_refuse(resp, "sso_failed", why);
 		return;
 	}
-	rc = store_user_by_email(a->st, id.email, &u);
-	if (rc == PV_ENOTFOUND) {
-		as_refuse(resp, "sso_not_registered", "no user has the e-mail the provider vouched for");
-		return;
-	}
+	rc = sess_login_sso(a->sess, id.email, util_now_ms(), &res);
 	if (rc != PV_OK) {
 		as_refuse(resp, "sso_failed", pv_strerror(rc));
 		return;
 	}
-	if (!u.official_email) {
-		log_kv(LOG_INFO, "sso login of a user without an official e-mail", "user", u.id, NULL);
-		as_refuse(resp, "sso_not_registered", "the user's e-mail is not an official one");
+	if (res.status != SESS_SSO_OK) {
+		log_kv(LOG_INFO, "sso login refused for a user", "user", res.user.id, NULL);
+		as_refuse(resp, res.status == SESS_SSO_INACTIVE ? "sso_inactive" : "sso_not_registered",
+			  res.why);
 		return;
 	}
-	if (strcmp(u.status, STORE_USER_ACTIVE) != 0) {
-		log_kv(LOG_INFO, "sso login of a user who is not active", "user", u.id, "status", u.status, NULL);
-		as_refuse(resp, "sso_inactive", "the user is not active");
-		return;
-	}
-	if ((rc = sess_create(a->sess, u.id, util_now_ms(), token, csrf)) != PV_OK) {
-		as_refuse(resp, "sso_failed", pv_strerror(rc));
-		return;
-	}
-	api_session_cookies(req, resp, token, csrf);
-	sodium_memzero(token, sizeof token);
-	sodium_memzero(csrf, sizeof csrf);
-	log_kv(LOG_INFO, "sso login", "user", u.id, NULL);
+	api_session_cookies(req, resp, res.token, res.csrf);
+	log_kv(LOG_INFO, "sso login", "user", res.user.id, NULL);
+	sodium_memzero(&res, sizeof res);
 	as_redirect(resp, "/", 0);
 }
 

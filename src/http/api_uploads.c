@@ -384,7 +384,7 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	fmt = imp_sniff(head, (size_t)hn);
-	if (fmt == IMP_XLSX && imp_zip_is_workbook(b->tmp) == 0)
+	if (fmt == IMP_XLSX && imp_zip_is_workbook(b->tmp, NULL) == 0)
 		fmt = 0; /* a ZIP archive, but not a workbook */
 	if (fmt != IMP_CSV && fmt != IMP_XLSX) {
 		http_problem(resp, 415, "unsupported_file",

@@ -2,9 +2,12 @@
  * resolves the session (bearer token or cookie), checks CSRF for unsafe
  * cookie requests, and checks the route's role. */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/accounts.h"
+#include "core/limits.h"
+#include "core/otp.h"
 #include "core/sessions.h"
 #include "http/http.h"
 #include "util/err.h"
@@ -66,7 +69,10 @@ int http_authorise(http_req *req, http_resp *resp)
 	rc = token[0] ? sess_resolve(a->sess, token, util_now_ms(), &req->session, &req->user)
 		      : PV_ENOTFOUND;
 	sodium_memzero(token, sizeof token);
-	if (rc == PV_OK)
+	/* administrators' roles are active only in a session that came from
+	 * the password and its second factor */
+	req->nroles = 0;
+	if (rc == PV_OK && req->session.elevated)
 		rc = acct_roles(a->st, req->user.id, req->roles, ACCT_ROLES_MAX, &req->nroles);
 	if (rc != PV_OK) {
 		if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED || rc == PV_EDENIED)
@@ -152,4 +158,23 @@ int http_mdo_org(http_req *req, http_resp *resp, char org[STORE_ID_MAX])
 		return PV_EINVAL;
 	}
 	return PV_OK;
+}
+
+int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour)
+{
+	app *a = req->app;
+	int64_t wait = 0;
+	char v[24];
+	int rc = lim_hit(a->st, a->otp->k, kind, req->ip, 3600 * 1000LL, per_hour, util_now_ms(),
+			 &wait);
+
+	if (rc == PV_ELIMIT) {
+		http_problem(resp, 429, "rate_limited",
+			     "Too many requests from this address; please wait.", NULL);
+		snprintf(v, sizeof v, "%lld", (long long)wait);
+		http_add_header(resp, "Retry-After", v);
+	} else if (rc != PV_OK) {
+		http_problem_err(resp, rc);
+	}
+	return rc;
 }

@@ -15,6 +15,7 @@ void api_otp_send(http_req *req, http_resp *resp);
 void api_otp_verify(http_req *req, http_resp *resp);
 void api_auth_otp(http_req *req, http_resp *resp);
 void api_auth_password(http_req *req, http_resp *resp);
+void api_auth_password_otp(http_req *req, http_resp *resp);
 void api_auth_logout(http_req *req, http_resp *resp);
 void api_me(http_req *req, http_resp *resp);
 void api_sso_start(http_req *req, http_resp *resp);

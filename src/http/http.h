@@ -17,13 +17,36 @@
 
 struct MHD_Connection;
 struct http_route;
+struct conn_rec;
+typedef struct http_server http_server;
 
 /* Authorisation a route demands, decided in one place (auth.c). */
 enum http_auth { AUTH_NONE = 0, AUTH_USER, AUTH_SPV, AUTH_MDO };
 
+/* Where a route's work runs (server.c): on the work pool while its
+ * connection waits (the default), on the HTTP thread itself (answers from
+ * memory, microseconds), or on the pool of calls to a remote party. */
+enum http_exec { EXEC_POOL = 0, EXEC_INLINE, EXEC_REMOTE };
+
+typedef struct http_resp {
+	int status;
+	const char *ctype;
+	char *body; /* malloc'd, owned by the response */
+	size_t len;
+	int fd; /* >= 0: send this file (owned) of fd_size bytes */
+	uint64_t fd_size;
+	char hname[HTTP_MAX_HEADERS][40];
+	char *hval[HTTP_MAX_HEADERS]; /* malloc'd */
+	size_t nhdr;
+} http_resp;
+
 typedef struct http_req {
 	struct MHD_Connection *conn;
 	app *app;
+	http_server *srv;
+	struct conn_rec *crec; /* the connection's watch record, or NULL */
+	http_resp resp;        /* the answer being made */
+	int done;              /* the pool made the answer: send it */
 	const char *method;
 	const char *path; /* without the query string */
 	char rid[40];
@@ -49,17 +72,6 @@ typedef struct http_req {
 	size_t nroles;
 } http_req;
 
-typedef struct http_resp {
-	int status;
-	const char *ctype;
-	char *body; /* malloc'd, owned by the response */
-	size_t len;
-	int fd; /* >= 0: send this file (owned) of fd_size bytes */
-	uint64_t fd_size;
-	char hname[HTTP_MAX_HEADERS][40];
-	char *hval[HTTP_MAX_HEADERS]; /* malloc'd */
-	size_t nhdr;
-} http_resp;
 
 typedef void (*http_handler)(http_req *req, http_resp *resp);
 
@@ -74,6 +86,7 @@ struct http_route {
 	 * PV_OK to go on, or an error once it wants no more bytes (refused,
 	 * too large): the rest is then read and dropped, up to a bound. */
 	int (*body)(http_req *req, const char *data, size_t n);
+	enum http_exec exec;
 };
 
 /* The route table (routes.c) and its size. */
@@ -133,13 +146,19 @@ json_t *http_field_error(const char *field, const char *code,
 			 const char *message);
 
 /* --- the server --- */
-typedef struct http_server http_server;
 
 /* Starts listening on cfg->listen ("host:port"); *port_out is the bound
  * port. *out is stopped and freed by http_server_stop(). */
 int http_server_start(app *a, http_server **out, unsigned *port_out);
-/* Stops accepting, lets in-flight requests finish, frees. */
+/* Stops accepting, lets in-flight requests finish (within a grace
+ * period), frees. Accepts NULL. */
 void http_server_stop(http_server *srv);
+/* Requests between their header and their end, in this process. */
+int64_t http_server_inflight(void);
+/* Jobs waiting or running on the work pool, and requests shed (503). */
+void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *shed);
+/* 1 when a Content-Type value is application/json (parameters allowed). */
+int http_is_json_type(const char *s);
 
 /* Static files under the web root; answers 404 problem when absent. */
 void http_static(http_req *req, http_resp *resp);
@@ -147,6 +166,11 @@ void http_static(http_req *req, http_resp *resp);
  * with '/', every segment is [A-Za-z0-9_.-]+ and none starts with '.'
  * (so no "..", no hidden files, no empty segments). */
 int http_static_safe(const char *path);
+
+/* Counts one request of kind from the client's address against a limit
+ * per hour (kind "anon" for anonymous writes, "sso-ip"...): PV_OK, or an
+ * error after writing the problem (429 rate_limited with Retry-After). */
+int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour);
 
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */

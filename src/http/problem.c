@@ -177,7 +177,7 @@ json_t *http_body_json(http_req *req, http_resp *resp)
 	json_t *doc;
 	int rc;
 
-	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+	if (!http_is_json_type(ct)) {
 		http_problem(resp, 415, "unsupported_media_type",
 			     "Send the body as application/json.", NULL);
 		return NULL;

@@ -1,10 +1,21 @@
 /* server: libmicrohttpd in epoll + thread-pool mode. Each request gets an
  * http_req (its own memory, freed when MHD reports it complete); the
  * answer is queued on the call after the headers (never on the first call,
- * which would cost keep-alive: see design/stack-notes.md). */
+ * which would cost keep-alive: see design/stack-notes.md).
+ *
+ * The HTTP threads only read, route and write. A route's work runs on a
+ * work pool (http/pool.h) while its connection is suspended, unless the
+ * route is marked EXEC_INLINE (cheap answers from memory: health, the
+ * directory search, static files); calls to a remote party (single sign-
+ * on) run on a pool of their own, so a slow provider holds only that one.
+ * A full pool answers 503 with Retry-After at once. Connections are
+ * watched by http/conns.h (per-address limit, header, body and answer
+ * deadlines). /metrics is served on a listener of its own. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -14,17 +25,30 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/conns.h"
+#include "http/handlers.h"
 #include "http/metrics.h"
+#include "http/pool.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 #include "util/util.h"
 
 #define SRV_DRAIN_MAX (32ull << 20)
+#define SRV_STOP_GRACE_MS 10000
 
 struct http_server {
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *metrics; /* NULL when PRAVESH_METRICS_LISTEN is off */
+	unsigned metrics_port;
 	app *app;
+	net_cidrs trusted;
+	http_pool *work, *remote;
 };
+
+/* The one server of the process (its callbacks reach it through MHD's
+ * closure; the pools are also needed by the job runner). */
+static int64_t srv_inflight; /* requests between their header and their end */
 
 static int srv_valid_rid(const char *s)
 {
@@ -52,33 +76,52 @@ static void srv_new_rid(char *out, size_t cap)
 	snprintf(out, cap, "%s%08llx", prefix, ++n);
 }
 
-static void srv_client_ip(struct MHD_Connection *c, char *out, size_t cap)
+/* The client's address (api.md: the TCP peer, or for a trusted proxy the
+ * right-most untrusted X-Forwarded-For entry). */
+static void srv_client_ip(http_server *srv, struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	char ip[NET_ADDR_STR];
+	uint8_t a[16];
 
 	util_strlcpy(out, "unknown", cap);
 	if (!sa)
 		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  out, (socklen_t)cap);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			  out, (socklen_t)cap);
+	if (sa->sa_family == AF_INET) {
+		static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		memcpy(a, v4, 12);
+		memcpy(a + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	} else {
+		return;
+	}
+	net_client_addr(a, srv->trusted.n ? MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+									  "X-Forwarded-For")
+					  : NULL,
+			&srv->trusted, ip);
+	util_strlcpy(out, ip, cap);
 }
 
-static http_req *srv_req_new(app *a, struct MHD_Connection *c,
+static http_req *srv_req_new(http_server *srv, struct MHD_Connection *c,
 			     const char *method, const char *url)
 {
+	app *a = srv->app;
 	http_req *r = calloc(1, sizeof *r);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	const char *rid;
 
 	if (!r)
 		return NULL;
 	r->conn = c;
 	r->app = a;
+	r->srv = srv;
+	r->crec = ci ? ci->socket_context : NULL;
+	r->resp.fd = -1;
 	r->method = method;
 	r->path = url;
 	r->t0_ns = util_mono_ns();
@@ -88,26 +131,32 @@ static http_req *srv_req_new(app *a, struct MHD_Connection *c,
 		util_strlcpy(r->rid, rid, sizeof r->rid);
 	else
 		srv_new_rid(r->rid, sizeof r->rid);
-	srv_client_ip(c, r->ip, sizeof r->ip);
+	srv_client_ip(srv, c, r->ip, sizeof r->ip);
 	return r;
 }
 
+/* Frees what a response owns; it can be called again. */
 static void srv_resp_free(http_resp *resp)
 {
 	free(resp->body);
+	resp->body = NULL;
 	for (size_t i = 0; i < resp->nhdr; i++)
 		free(resp->hval[i]);
+	resp->nhdr = 0;
 	if (resp->fd >= 0)
 		close(resp->fd);
+	resp->fd = -1;
 }
 
 static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
+	uint64_t size;
 
 	if (resp->status == 0)
 		http_problem(resp, 500, "internal_error", "The server did not answer.", NULL);
+	size = resp->fd >= 0 ? resp->fd_size : resp->len;
 	if (resp->fd >= 0) {
 		mr = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
 		if (mr)
@@ -131,10 +180,40 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 	for (size_t i = 0; i < resp->nhdr; i++)
 		MHD_add_response_header(mr, resp->hname[i], resp->hval[i]);
 	req->status = resp->status;
+	conns_sending(req->crec, size);
 	ret = MHD_queue_response(req->conn, (unsigned)resp->status, mr);
 	MHD_destroy_response(mr);
 	srv_resp_free(resp);
 	return ret;
+}
+
+/* 1 when s (a Content-Type value) is application/json, with or without
+ * parameters. */
+int http_is_json_type(const char *s)
+{
+	size_t n = strlen("application/json");
+
+	if (!s || strncasecmp(s, "application/json", n) != 0)
+		return 0;
+	s += n;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return *s == '\0' || *s == ';';
+}
+
+/* api.md: a request body must be sent as application/json; any other
+ * type, or none: 415. So no other site's page can post a body to the API
+ * without a CORS preflight. Writes the problem and answers 1 to refuse. */
+static int srv_body_refused(http_req *req, http_resp *resp)
+{
+	const char *ct = http_header_in(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if ((req->body.len > 0 || ct) && !http_is_json_type(ct)) {
+		http_problem(resp, 415, "unsupported_media_type",
+			     "Send the body as application/json.", NULL);
+		return 1;
+	}
+	return 0;
 }
 
 /* Runs after the whole request has arrived (or at once when the body is
@@ -168,9 +247,58 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 		}
 		return;
 	}
+	if (!rt->body && srv_body_refused(req, resp))
+		return;
 	if (http_authorise(req, resp) != PV_OK)
 		return;
 	rt->fn(req, resp);
+}
+
+/* A route's work on a pool thread; the connection waits, suspended. */
+static void srv_pooled(void *arg, int stale)
+{
+	http_req *req = arg;
+
+	log_set_request_id(req->rid);
+	if (stale) {
+		http_problem(&req->resp, 503, "overloaded",
+			     "The server is busy; please try again in a moment.", NULL);
+		http_add_header(&req->resp, "Retry-After", "1");
+	} else {
+		srv_dispatch(req, &req->resp);
+	}
+	log_set_request_id(NULL);
+	req->done = 1;
+	MHD_resume_connection(req->conn);
+}
+
+/* The last call for a request: answer inline, or hand the work to a pool
+ * (answering 503 at once when it has no room). */
+static enum MHD_Result srv_finish(http_req *req)
+{
+	const struct http_route *rt = req->route;
+	http_pool *pool = NULL;
+
+	if (req->done)
+		return srv_send(req, &req->resp); /* back from the pool */
+	conns_work(req->crec);
+	if (rt && !req->body_too_large)
+		pool = rt->exec == EXEC_POOL ? req->srv->work
+		       : rt->exec == EXEC_REMOTE ? req->srv->remote : NULL;
+	if (!pool) {
+		srv_dispatch(req, &req->resp);
+		return srv_send(req, &req->resp);
+	}
+	if (http_pool_reserve(pool) != PV_OK) {
+		http_problem(&req->resp, 503, "overloaded",
+			     "The server is busy; please try again in a moment.", NULL);
+		http_add_header(&req->resp, "Retry-After", "1");
+		return srv_send(req, &req->resp);
+	}
+	/* suspended before the job can resume it */
+	MHD_suspend_connection(req->conn);
+	http_pool_submit(pool, srv_pooled, req);
+	return MHD_YES;
 }
 
 static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
@@ -178,45 +306,46 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
 {
-	app *a = cls;
+	http_server *srv = cls;
+	app *a = srv->app;
 	http_req *req = *con_cls;
-	http_resp resp;
 
 	(void)version;
 	if (!req) {
 		const char *cl;
+		unsigned long long len;
 
-		req = srv_req_new(a, c, method, url);
+		req = srv_req_new(srv, c, method, url);
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		__atomic_fetch_add(&srv_inflight, 1, __ATOMIC_RELAXED);
 		log_set_request_id(req->rid);
 		req->route = http_route_match(req, method, url, req->allowed,
 					      sizeof req->allowed);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
+		len = cl ? strtoull(cl, NULL, 10) : 0;
+		conns_begin(req->crec, cl ? (int64_t)(len > INT64_MAX ? INT64_MAX : len) : -1);
 		/* a streaming route (uploads) may take up to the upload limit
 		 * plus room for the multipart framing */
-		if (cl && strtoull(cl, NULL, 10) >
-				  (req->route && req->route->body
-					   ? (unsigned long long)a->cfg->upload_max_bytes + (1u << 20)
-					   : (unsigned long long)a->cfg->max_body)) {
+		if (cl && len > (req->route && req->route->body
+					 ? (unsigned long long)a->cfg->upload_max_bytes + (1u << 20)
+					 : (unsigned long long)a->cfg->max_body)) {
 			req->body_too_large = 1;
 			/* A body we will drop is read and discarded so that the
 			 * client gets its 413 rather than a reset; past
 			 * SRV_DRAIN_MAX the answer goes at once (and MHD closes
 			 * the connection). */
-			if (strtoull(cl, NULL, 10) > SRV_DRAIN_MAX) {
-				memset(&resp, 0, sizeof resp);
-				resp.fd = -1;
-				srv_dispatch(req, &resp);
-				return srv_send(req, &resp);
-			}
+			if (len > SRV_DRAIN_MAX)
+				return srv_finish(req);
 		}
 		return MHD_YES;
 	}
 	log_set_request_id(req->rid);
 	if (*upload_data_size) {
+		if (conns_expired(req->crec))
+			return MHD_NO; /* a body slower than its deadline */
 		if (req->route && req->route->body && !req->body_too_large) {
 			/* a streaming route (uploads) takes the bytes itself and
 			 * records its own failure for its handler; what it no
@@ -235,10 +364,7 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	memset(&resp, 0, sizeof resp);
-	resp.fd = -1;
-	srv_dispatch(req, &resp);
-	return srv_send(req, &resp);
+	return srv_finish(req);
 }
 
 static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -270,9 +396,12 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "aborted",
 	       "true", NULL);
 	log_set_request_id(NULL);
+	conns_end(req->crec);
+	__atomic_fetch_sub(&srv_inflight, 1, __ATOMIC_RELAXED);
 	if (req->ext && req->ext_free)
 		req->ext_free(req->ext);
 	buf_free(&req->body);
+	srv_resp_free(&req->resp);
 	free(req);
 	*con_cls = NULL;
 }
@@ -310,14 +439,169 @@ static size_t srv_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return http_unescape(s);
 }
 
+/* libmicrohttpd's own messages, at most a few a second: a flood of
+ * refused sockets must not fill the log. What is dropped is counted and
+ * said once the flood ebbs. */
 static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char msg[512];
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static unsigned shown, dropped;
+	int64_t now = util_mono_ns() / 1000000000;
+	char msg[512], n[16];
+	unsigned was_dropped = 0;
+	int show;
 
 	(void)cls;
+	pthread_mutex_lock(&lock);
+	if (now != window) {
+		was_dropped = dropped;
+		window = now;
+		shown = dropped = 0;
+	}
+	show = shown < 5;
+	shown += show;
+	dropped += !show;
+	pthread_mutex_unlock(&lock);
+	if (was_dropped) {
+		snprintf(n, sizeof n, "%u", was_dropped);
+		log_kv(LOG_WARN, "libmicrohttpd messages not shown", "count", n, NULL);
+	}
+	if (!show)
+		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	log_kv(LOG_WARN, "libmicrohttpd", "detail", msg, NULL);
+}
+
+static enum MHD_Result srv_apc(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	(void)cls;
+	(void)len;
+	return conns_accept(sa) ? MHD_YES : MHD_NO;
+}
+
+static void srv_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+			    enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		*socket_context = fd ? conns_opened(fd->connect_fd, ad ? ad->client_addr : NULL)
+				     : NULL;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conns_closed(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* The internal listener: /metrics and /healthz, nothing else. */
+static enum MHD_Result srv_metrics_access(void *cls, struct MHD_Connection *c,
+					  const char *url, const char *method,
+					  const char *version, const char *upload_data,
+					  size_t *upload_data_size, void **con_cls)
+{
+	http_server *srv = cls;
+	http_req req;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	if (!*con_cls) {
+		*con_cls = c; /* answer on the second call */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	memset(&req, 0, sizeof req);
+	req.conn = c;
+	req.app = srv->app;
+	req.srv = srv;
+	req.method = method;
+	req.path = url;
+	req.resp.fd = -1;
+	util_strlcpy(req.rid, "metrics", sizeof req.rid);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		http_problem(&req.resp, 405, "method_not_allowed", "This method is not allowed here.",
+			     NULL);
+	else if (strcmp(url, "/metrics") == 0)
+		api_metrics(&req, &req.resp);
+	else if (strcmp(url, "/healthz") == 0)
+		api_healthz(&req, &req.resp);
+	else
+		http_problem(&req.resp, 404, "not_found", "There is nothing at this address.", NULL);
+	ret = srv_send(&req, &req.resp);
+	srv_resp_free(&req.resp);
+	return ret;
+}
+
+static int srv_start_metrics(http_server *srv)
+{
+	const char *l = srv->app->cfg->metrics_listen;
+	struct sockaddr_in sa;
+
+	if (!l || !*l)
+		return PV_OK;
+	if (srv_parse_listen(l, &sa) != PV_OK) {
+		log_kv(LOG_ERROR, "invalid PRAVESH_METRICS_LISTEN, expected HOST:PORT", "listen", l, NULL);
+		return PV_EINVAL;
+	}
+	srv->metrics = MHD_start_daemon(
+		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
+		srv_metrics_access, srv, MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, 64u,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 8u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		MHD_OPTION_END);
+	if (!srv->metrics) {
+		log_kv(LOG_ERROR, "cannot listen for metrics", "listen", l, NULL);
+		return PV_EIO;
+	}
+	{
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(srv->metrics, MHD_DAEMON_INFO_BIND_PORT);
+		char host[64] = "127.0.0.1";
+
+		srv->metrics_port = di ? di->port : ntohs(sa.sin_port);
+		inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+		/* port 0 picks a free one: say which */
+		printf("Metrics are served on http://%s:%u/metrics\n", host, srv->metrics_port);
+		fflush(stdout);
+	}
+	return PV_OK;
+}
+
+/* Work pools and the connection watch, from the settings. */
+static int srv_start_workers(http_server *srv, unsigned cores)
+{
+	const pv_config *cfg = srv->app->cfg;
+	char bad[64];
+	conns_cfg cc;
+	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * 4;
+
+	if (net_cidrs_parse(cfg->trusted_proxies, &srv->trusted, bad, sizeof bad) != PV_OK) {
+		log_kv(LOG_ERROR, "PRAVESH_TRUSTED_PROXIES: not an address or range", "item", bad, NULL);
+		return PV_EINVAL;
+	}
+	memset(&cc, 0, sizeof cc);
+	cc.max_per_ip = cfg->max_conn_per_ip;
+	cc.header_timeout_ms = (int64_t)cfg->header_timeout * 1000;
+	cc.body_timeout_ms = (int64_t)cfg->body_timeout * 1000;
+	cc.min_rate = cfg->min_rate;
+	cc.trusted = &srv->trusted;
+	if (conns_start(&cc) != PV_OK ||
+	    http_pool_start("work", threads, cfg->queue_max > 0 ? cfg->queue_max : 1,
+			    cfg->queue_timeout_ms, &srv->work) != PV_OK ||
+	    http_pool_start("remote", cfg->sso_concurrency > 0 ? cfg->sso_concurrency : 1,
+			    cfg->sso_concurrency > 0 ? cfg->sso_concurrency * 8 : 8, 0,
+			    &srv->remote) != PV_OK)
+		return PV_ENOMEM;
+	return PV_OK;
 }
 
 int http_server_start(app *a, http_server **out, unsigned *port_out)
@@ -328,6 +612,7 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 	unsigned threads = a->cfg->workers > 0 ? (unsigned)a->cfg->workers
 					       : (unsigned)(cores > 0 ? cores : 1);
 	const union MHD_DaemonInfo *di;
+	int rc;
 
 	*out = NULL;
 	if (srv_parse_listen(a->cfg->listen, &sa) != PV_OK) {
@@ -339,38 +624,76 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 	if (!srv)
 		return PV_ENOMEM;
 	srv->app = a;
-	/* ITC: MHD_quiesce_daemon needs it to stop the listening thread
-	 * cleanly; the logger goes first so that MHD prints nothing itself */
+	if ((rc = srv_start_workers(srv, cores > 0 ? (unsigned)cores : 1)) != PV_OK ||
+	    (rc = srv_start_metrics(srv)) != PV_OK)
+		goto fail;
+	/* ITC: MHD_quiesce_daemon and resuming suspended connections need
+	 * it; the logger goes first so that MHD prints nothing itself. The
+	 * idle timeout backs the header deadline (http/conns.c). */
 	srv->d = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC,
-		ntohs(sa.sin_port), NULL, NULL, srv_access, a,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			MHD_ALLOW_SUSPEND_RESUME,
+		ntohs(sa.sin_port), srv_apc, srv, srv_access, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, srv_notify_conn, NULL,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-		MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(a->cfg->header_timeout > 0 ? a->cfg->header_timeout : 10),
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)(a->cfg->max_conn > 0 ? a->cfg->max_conn : 4096),
 		MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape, NULL,
 		MHD_OPTION_END);
 	if (!srv->d) {
 		log_kv(LOG_ERROR, "cannot listen", "listen", a->cfg->listen, NULL);
-		free(srv);
-		return PV_EIO;
+		rc = PV_EIO;
+		goto fail;
 	}
 	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	*port_out = di ? di->port : ntohs(sa.sin_port);
 	*out = srv;
 	return PV_OK;
+fail:
+	if (srv->metrics)
+		MHD_stop_daemon(srv->metrics);
+	http_pool_stop(srv->work);
+	http_pool_stop(srv->remote);
+	conns_stop();
+	free(srv);
+	return rc;
+}
+
+int64_t http_server_inflight(void)
+{
+	return __atomic_load_n(&srv_inflight, __ATOMIC_RELAXED);
+}
+
+void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *shed)
+{
+	*depth = srv && srv->work ? http_pool_depth(srv->work) : 0;
+	*shed = srv && srv->work ? http_pool_shed(srv->work) + http_pool_shed(srv->remote) : 0;
 }
 
 void http_server_stop(http_server *srv)
 {
+	int64_t t0 = util_mono_ns();
+
 	if (!srv)
 		return;
-	/* stop accepting; MHD_stop_daemon then waits for the handlers that
-	 * are running and closes the connections */
+	/* Stop accepting; let the requests in flight finish (their answers
+	 * are made by the pools, which need the HTTP threads to send them),
+	 * within a grace period; then close what is left. */
 	MHD_quiesce_daemon(srv->d);
+	while (http_server_inflight() > 0 &&
+	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
+		usleep(10000);
+	http_pool_stop(srv->work);
+	http_pool_stop(srv->remote);
 	MHD_stop_daemon(srv->d);
+	if (srv->metrics)
+		MHD_stop_daemon(srv->metrics);
+	conns_stop();
 	free(srv);
 }

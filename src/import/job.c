@@ -447,6 +447,7 @@ typedef struct job {
 	store *st;
 	store_upload *u;
 	imp_limits lim;
+	char tmp_dir[STORE_PATH_MAX]; /* lim.tmp_dir unless env->lim has one */
 	hdr h;
 	kset keys;
 	int64_t data_rows; /* from the scan */
@@ -457,6 +458,25 @@ typedef struct job {
 	buf msg, params;
 	char err[STORE_TEXT_MAX];
 } job;
+
+/* Unless lim names one, the folder of the reader's temporary files is the
+ * folder of the stored file (the uploads folder, in the data folder): room
+ * for uploads is room for their shared strings, where /tmp may be small or
+ * in memory. dir has cap bytes and must outlive the reader's opening. */
+static void job_tmp_dir(imp_limits *lim, const char *stored_path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(stored_path, '/');
+	size_t n;
+
+	if (lim->tmp_dir || !slash)
+		return;
+	n = slash == stored_path ? 1 : (size_t)(slash - stored_path);
+	if (n >= cap)
+		return;
+	memcpy(dir, stored_path, n);
+	dir[n] = '\0';
+	lim->tmp_dir = dir;
+}
 
 static int job_stopping(const job *j)
 {
@@ -573,9 +593,10 @@ static int job_welcome(job *j, const store_user *usr, int64_t now)
 	if ((rc = buf_adds(&j->params, j->params_tail)) != PV_OK)
 		return rc;
 	for (int i = 0; i < 2; i++) {
-		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK ||
-		    util_strlcpy(m[i]->params, j->params.p, sizeof m[i]->params) != PV_OK)
+		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK)
 			return PV_ELIMIT;
+		if ((rc = notify_seal_params(j->params.p, m[i]->params, sizeof m[i]->params)) != PV_OK)
+			return rc;
 		m[i]->id = 0;
 		m[i]->next_at = m[i]->created_at = now;
 		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)
@@ -629,6 +650,7 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 		util_strlcpy(usr.org_id, j->u->org_id, sizeof usr.org_id);
 		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
 		util_strlcpy(usr.source, "bulk", sizeof usr.source);
+		usr.email_verified = 1; /* vouched for by the organisation */
 		usr.created_at = usr.updated_at = now;
 		rc = store_user_insert(j->st, &usr, &conflict);
 		if (rc == PV_OK) {
@@ -813,6 +835,7 @@ int job_run(const job_env *env, store_upload *u)
 		j.lim = *env->lim;
 	else
 		imp_limits_default(&j.lim);
+	job_tmp_dir(&j.lim, u->stored_path, j.tmp_dir, sizeof j.tmp_dir);
 	buf_init(&j.msg, STORE_TEXT_MAX);
 	buf_init(&j.params, STORE_JSON_MAX - 1);
 	job_outbox_init(&j);
@@ -944,7 +967,8 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	res x;
 	hdr h;
 	imp_row row;
-	char err[256];
+	imp_limits rlim;
+	char err[256], tmp_dir[STORE_PATH_MAX];
 	int rc, n;
 
 	memset(&x, 0, sizeof x);
@@ -954,7 +978,12 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	if (u->error[0] || (strcmp(u->status, STORE_UP_SUCCESSFUL) != 0 &&
 			    strcmp(u->status, STORE_UP_FAILED) != 0))
 		return PV_EINVAL;
-	rc = imp_open(u->stored_path, lim, &x.r, err, sizeof err);
+	if (lim)
+		rlim = *lim;
+	else
+		imp_limits_default(&rlim);
+	job_tmp_dir(&rlim, u->stored_path, tmp_dir, sizeof tmp_dir);
+	rc = imp_open(u->stored_path, &rlim, &x.r, err, sizeof err);
 	if (rc != PV_OK)
 		return rc == PV_ENOMEM ? rc : PV_EFORMAT;
 	while ((n = imp_next(x.r, &row)) == 1 && row_empty(&row))

@@ -40,7 +40,9 @@ typedef struct job_env {
 	const char *official_domains; /* "gov.in,nic.in" */
 	const char *login_url;        /* {{login_url}} of the welcome texts */
 	const char *lang;             /* language of the welcome texts: "en" */
-	const imp_limits *lim;        /* NULL: the reader's defaults */
+	const imp_limits *lim;        /* NULL: the reader's defaults; without a
+				       * tmp_dir, the reader's temporary files go
+				       * beside the stored file */
 	int64_t chunk_rows;           /* 0: JOB_CHUNK_ROWS */
 	int64_t lease_ms;             /* 0: JOB_LEASE_MS */
 	const atomic_int *stop;       /* non-zero: stop between chunks; may be NULL */
@@ -66,7 +68,8 @@ int job_run(const job_env *env, store_upload *u);
  * own Status / Error Details columns are dropped, rows are cut or padded to
  * the header's width). PV_EINVAL when the upload has no result (it failed
  * as a whole: unreadable, no header, missing column), PV_EFORMAT when the
- * stored file cannot be read any more, else PV_OK or the error. */
+ * stored file cannot be read any more, else PV_OK or the error. lim as in
+ * job_env.lim. */
 int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	       const char *out_path);
 

@@ -35,6 +35,10 @@ void imp_limits_default(imp_limits *lim)
 	lim->max_uncompressed = (int64_t)1024 * 1024 * 1024;
 	lim->max_ratio = 200;
 	lim->max_shared_bytes = (int64_t)256 * 1024 * 1024;
+	lim->max_shared_mem = (int64_t)8 * 1024 * 1024;
+	lim->max_zip_entries = 10000;
+	lim->max_zip_dir_bytes = (int64_t)4 * 1024 * 1024;
+	lim->tmp_dir = NULL;
 }
 
 /* Length of the UTF-8 sequence starting at s[0..n): its length when well

@@ -1,9 +1,9 @@
 /* reader: one streaming row iterator over an uploaded file, with two
  * implementations (CSV on libcsv, XLSX on libzip + expat). The format is
  * decided by content: a ZIP archive is XLSX, valid UTF-8 text is CSV,
- * anything else is refused. Memory stays bounded whatever the file size
- * (a shared-strings table costs memory in proportion to its size, bounded
- * by max_shared_bytes).
+ * anything else is refused. Memory stays bounded whatever the file size:
+ * a shared-strings table larger than max_shared_mem moves to two unlinked
+ * temporary files in tmp_dir (their size bounded by max_shared_bytes).
  *
  * CSV (csv_reader.c): UTF-8 BOM stripped; CR, LF or CRLF line ends; RFC
  * 4180 quoting, quoted newlines included; ';' as the separator when the
@@ -24,11 +24,13 @@
  *   "Invalid UTF-8 in row N" (NUL bytes included),
  *   "Invalid CSV quoting in row N",
  *   "The XLSX file is damaged", "The XLSX file has no worksheet",
- *   "The XLSX file has too many parts (limit 10000)",
+ *   "The XLSX file has too many parts (limit N)",
+ *   "The XLSX file's directory is too large (limit N bytes)",
  *   "The XLSX file expands too much (possible ZIP bomb)",
  *   "XML with a DTD or entities is not accepted",
  *   "Shared strings table too large (limit N bytes)",
- *   "Cannot read the file", "Out of memory". */
+ *   "Cannot read the file", "Cannot use a temporary file (REASON)",
+ *   "Out of memory". */
 #ifndef PV_IMPORT_READER_H
 #define PV_IMPORT_READER_H
 
@@ -44,7 +46,19 @@ typedef struct imp_limits {
 	int64_t max_uncompressed;  /* XLSX: total inflated bytes, 1 GiB */
 	int64_t max_ratio;         /* XLSX: inflated / compressed per entry
 				    * (entries over 1 MiB), 200 */
-	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB */
+	int64_t max_shared_bytes;  /* XLSX: shared strings table, 256 MiB
+				    * (text plus 4 bytes a string) */
+	int64_t max_shared_mem;    /* XLSX: that table in memory, 8 MiB; a
+				    * larger one moves to two temporary
+				    * files, read through a 1 MiB cache */
+	int64_t max_zip_entries;   /* XLSX: entries of the ZIP archive, 10,000 */
+	int64_t max_zip_dir_bytes; /* XLSX: size of its central directory,
+				    * 4 MiB. Both are checked on the file's
+				    * own end records before libzip reads
+				    * the directory into memory. */
+	const char *tmp_dir;       /* XLSX: folder of those files (unlinked
+				    * at once); NULL: $TMPDIR, else /tmp.
+				    * Borrowed until imp_open returns. */
 } imp_limits;
 
 /* The defaults above. */
@@ -73,8 +87,11 @@ int imp_sniff(const void *head, size_t n);
 
 /* For a file that sniffs as a ZIP archive: 1 when it holds a workbook
  * (xl/workbook.xml), 0 when it is some other archive (not an XLSX file),
- * -1 when the archive cannot be read (a damaged XLSX: left to imp_open). */
-int imp_zip_is_workbook(const char *path);
+ * -1 when the archive cannot be read or is over lim's ZIP bounds (a
+ * damaged XLSX, or one with too many parts: left to imp_open, which says
+ * which). The ZIP bounds are checked before libzip opens the archive.
+ * lim may be NULL for the defaults. */
+int imp_zip_is_workbook(const char *path, const imp_limits *lim);
 
 /* Opens path, deciding the format by content. On failure returns a
  * negative pv_err and writes a user-facing message into err (e.g. "The

@@ -1,15 +1,20 @@
 /* xlsx_reader: the XLSX side of reader.h, on libzip + expat.
  *
- * Opening: the end-of-central-directory record is read by hand first so
- * an archive announcing more than MAX_ENTRIES parts is refused before
- * libzip allocates anything for it; then libzip opens the archive with
- * ZIP_CHECKCONS. The first worksheet is found through xl/workbook.xml (the
- * first <sheet> whose relationship is a worksheet; a chartsheet is
- * skipped) and xl/_rels/workbook.xml.rels (Target relative to xl/, or
- * absolute "/xl/..."), never by the name sheet1.xml. The shared strings
- * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) are
- * loaded into memory, bounded by max_shared_bytes: rich text runs are
- * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded.
+ * Opening: the archive's end records are read by hand first (zip_check),
+ * so that an archive announcing more than max_zip_entries parts, or a
+ * central directory over max_zip_dir_bytes, is refused before libzip
+ * builds its directory in memory (it allocates for every entry an archive
+ * announces); then libzip opens the archive with ZIP_CHECKCONS. The first
+ * worksheet is found through xl/workbook.xml (the first <sheet> whose
+ * relationship is a worksheet; a chartsheet is skipped) and
+ * xl/_rels/workbook.xml.rels (Target relative to xl/, or absolute
+ * "/xl/..."), never by the name sheet1.xml. The shared strings
+ * (relationship of type .../sharedStrings, else xl/sharedStrings.xml) go
+ * into a strtab (strtab.h): in memory up to max_shared_mem, in a temporary
+ * file beyond, bounded by max_shared_bytes. Rich text runs are
+ * concatenated, phonetic runs (<rPh>) skipped, _xHHHH_ escapes decoded; a
+ * string longer than max_cell_bytes is kept cut to max_cell_bytes + 1
+ * bytes (a cell that uses it fails all the same).
  *
  * Reading: the sheet is inflated in IMP_BLOCK chunks with zip_fread and
  * fed to expat, which is suspended at each </row>, so memory holds one
@@ -38,14 +43,17 @@
  *   "The file is not a CSV or XLSX file"  a ZIP without xl/workbook.xml
  *   "The XLSX file is damaged"            ZIP or XML unreadable, bad refs
  *   "The XLSX file has no worksheet"
- *   "The XLSX file has too many parts (limit 10000)"
+ *   "The XLSX file has too many parts (limit N)"
+ *   "The XLSX file's directory is too large (limit N bytes)"
  *   "The XLSX file expands too much (possible ZIP bomb)"
  *   "XML with a DTD or entities is not accepted"
  *   "Shared strings table too large (limit N bytes)"
  *   "Too many columns (limit N)"
  *   "Cell too large in row N (limit N bytes)"
- *   "Out of memory", "Cannot read the file" */
+ *   "Out of memory", "Cannot read the file",
+ *   "Cannot use a temporary file (REASON)" */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,10 +66,10 @@
 #include <zip.h>
 
 #include "import/reader_int.h"
+#include "import/strtab.h"
 #include "util/buf.h"
 #include "util/err.h"
 
-#define MAX_ENTRIES 10000
 #define RATIO_GRACE (1024 * 1024)
 #define TOKEN_MAX (4 * 1024 * 1024)
 #define MAX_DEPTH 256
@@ -99,14 +107,16 @@ typedef struct xlsx_rd {
 	size_t best_sheet; /* index into sheet_ids of the chosen sheet */
 	char *sheet_target, *sst_target;
 
-	/* shared strings: string i is sst[off[i] .. off[i+1] or sst_len) */
-	char *sst;
-	size_t sst_len, sst_cap;
-	uint32_t *sst_off;
-	size_t sst_n, sst_ncap;
-	size_t sst_limit; /* bytes for text and offsets together */
+	/* shared strings: the table, and the raw text of the <si> being read:
+	 * its first si.max bytes, enough to tell a string too long for any
+	 * cell (an _xHHHH_ escape turns 7 bytes into at least 1) */
+	strtab *sst;
+	buf si;
+	int64_t si_raw;    /* raw bytes of the <si>, all of them */
+	int si_over;       /* si_raw > si.max: si holds only the start */
+	int64_t sst_bytes; /* decoded bytes of the strings before it */
+	size_t sst_limit;  /* bytes for text and 4 a string together */
 	int in_si, rph, collect;
-	size_t si_start;
 
 	/* the sheet */
 	zentry sheet;
@@ -567,28 +577,35 @@ static int resolve(const char *target, char *out, size_t cap)
 
 /* ---- sharedStrings.xml ---- */
 
-static int sst_reserve(xlsx_rd *x, size_t extra)
+/* Room for extra more raw bytes of the current string: the text and 4
+ * bytes a string count against max_shared_bytes, as they did when the
+ * table was all in memory. */
+static int sst_room(xlsx_rd *x, size_t extra)
 {
-	size_t need, ncap;
-	char *np;
+	uint64_t lim = x->sst_limit;
+	uint64_t used = (uint64_t)x->sst_bytes + (uint64_t)x->si_raw;
 
-	/* The text and the offsets count against the same bound. */
-	if (extra > x->sst_limit || x->sst_len > x->sst_limit - extra ||
-	    (x->sst_n + 1) > (x->sst_limit - x->sst_len - extra) / sizeof(uint32_t))
+	if (extra > lim || used > lim - extra ||
+	    ((uint64_t)strtab_count(x->sst) + 1) > (lim - used - extra) / sizeof(uint32_t))
 		return fail(x, PV_ELIMIT, "Shared strings table too large (limit %" PRId64 " bytes)",
 			    x->lim.max_shared_bytes);
-	need = x->sst_len + extra;
-	if (need <= x->sst_cap)
-		return PV_OK;
-	ncap = x->sst_cap ? x->sst_cap : 64 * 1024;
-	while (ncap < need)
-		ncap = ncap > x->sst_limit / 2 ? x->sst_limit : ncap * 2;
-	np = realloc(x->sst, ncap);
-	if (!np)
-		return fail(x, PV_ENOMEM, "Out of memory");
-	x->sst = np;
-	x->sst_cap = ncap;
 	return PV_OK;
+}
+
+/* A failure of the string table as the reader's failure. */
+static int sst_fail(xlsx_rd *x, int rc)
+{
+	char tmp[96];
+
+	if (rc == PV_EIO)
+		return fail(x, PV_EIO, "Cannot use a temporary file (%s)",
+			    strerror_r(strtab_errno(x->sst), tmp, sizeof(tmp)));
+	if (rc == PV_ELIMIT)
+		return fail(x, PV_ELIMIT, "Shared strings table too large (limit %" PRId64 " bytes)",
+			    x->lim.max_shared_bytes);
+	if (rc == PV_ENOMEM)
+		return fail(x, PV_ENOMEM, "Out of memory");
+	return damaged(x);
 }
 
 static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
@@ -603,12 +620,37 @@ static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **a
 		x->in_si = 1;
 		x->rph = 0;
 		x->collect = 0;
-		x->si_start = x->sst_len;
+		buf_reset(&x->si);
+		x->si_raw = 0;
+		x->si_over = 0;
 	} else if (x->in_si && strcmp(l, "rPh") == 0) {
 		x->rph++;
 	} else if (x->in_si && !x->rph && strcmp(l, "t") == 0) {
 		x->collect = 1;
 	}
+}
+
+/* The end of an <si>: its decoded text goes into the table, cut to
+ * max_cell_bytes + 1 bytes (no cell can hold more). */
+static void sst_si_end(xlsx_rd *x)
+{
+	size_t cut = x->lim.max_cell_bytes < SIZE_MAX ? x->lim.max_cell_bytes + 1 : SIZE_MAX;
+	size_t n, keep;
+	int rc;
+
+	if (sst_room(x, 0))
+		return;
+	if (x->si_over) {
+		n = (size_t)x->si_raw; /* the decoded size is not known: count raw */
+		keep = cut < x->si.len ? cut : x->si.len;
+	} else {
+		n = x->si.len ? decode_x(x->si.p, x->si.len) : 0;
+		keep = cut < n ? cut : n;
+	}
+	x->sst_bytes += (int64_t)n;
+	rc = strtab_add(x->sst, keep ? x->si.p : "", keep);
+	if (rc)
+		sst_fail(x, rc);
 }
 
 static void XMLCALL sst_end(void *ud, const XML_Char *name)
@@ -628,45 +670,31 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 	} else if (strcmp(l, "si") == 0) {
 		x->in_si = 0;
 		x->collect = 0;
-		if (sst_reserve(x, 0))
-			return;
-		if (x->sst_n == x->sst_ncap) {
-			size_t ncap = x->sst_ncap ? x->sst_ncap * 2 : 4096;
-			uint32_t *no = realloc(x->sst_off, ncap * sizeof(*no));
-
-			if (!no) {
-				fail(x, PV_ENOMEM, "Out of memory");
-				return;
-			}
-			x->sst_off = no;
-			x->sst_ncap = ncap;
-		}
-		x->sst_len = x->si_start + decode_x(x->sst + x->si_start,
-						    x->sst_len - x->si_start);
-		x->sst_off[x->sst_n++] = (uint32_t)x->si_start;
+		sst_si_end(x);
 	}
 }
 
 static void XMLCALL sst_text(void *ud, const XML_Char *s, int len)
 {
 	xlsx_rd *x = ud;
+	int rc;
 
 	mark(x);
 	if (x->rc || !x->collect || len <= 0)
 		return;
-	if (sst_reserve(x, (size_t)len))
+	if (sst_room(x, (size_t)len))
 		return;
-	memcpy(x->sst + x->sst_len, s, (size_t)len);
-	x->sst_len += (size_t)len;
-}
-
-static void sst_get(const xlsx_rd *x, size_t i, const char **p, size_t *n)
-{
-	size_t start = x->sst_off[i];
-	size_t end = i + 1 < x->sst_n ? x->sst_off[i + 1] : x->sst_len;
-
-	*p = x->sst + start;
-	*n = end - start;
+	x->si_raw += len;
+	if (x->si_over)
+		return;
+	rc = buf_add(&x->si, s, (size_t)len);
+	if (rc == PV_ELIMIT) {
+		/* Too long for any cell: keep what fits, count the rest. */
+		x->si_over = 1;
+		rc = buf_add(&x->si, s, x->si.max - x->si.len);
+	}
+	if (rc)
+		fail(x, PV_ENOMEM, "Out of memory");
 }
 
 /* ---- the worksheet ---- */
@@ -791,6 +819,7 @@ static void cell_end(xlsx_rd *x)
 		size_t idx = 0, k;
 		const char *s;
 		size_t sn;
+		int rc;
 
 		if (n == 0)
 			break; /* no value: an empty cell */
@@ -805,11 +834,15 @@ static void cell_end(xlsx_rd *x)
 			}
 			idx = idx * 10 + (size_t)(v[k] - '0');
 		}
-		if (idx >= x->sst_n) {
+		if (idx >= strtab_count(x->sst)) {
 			damaged(x);
 			return;
 		}
-		sst_get(x, idx, &s, &sn);
+		rc = strtab_get(x->sst, idx, &s, &sn);
+		if (rc) {
+			sst_fail(x, rc);
+			return;
+		}
 		if (sn > x->lim.max_cell_bytes) {
 			fail_cell(x);
 			return;
@@ -952,6 +985,11 @@ static void XMLCALL sh_text(void *ud, const XML_Char *s, int len)
 
 /* ---- opening ---- */
 
+static uint16_t le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -979,61 +1017,195 @@ static int pread_all(int fd, void *dst, size_t n, off_t at)
 	return 0;
 }
 
-/* The number of entries the archive announces, from its end of central
- * directory record (ZIP64 included). */
-static int zip_entry_count(xlsx_rd *x, int fd, uint64_t *count)
+/* The ZIP records zip_check reads (APPNOTE.TXT 4.3.12-4.3.16) and how much
+ * of the file's end libzip searches for the end record: a comment of up
+ * to 64 KiB, the end record and the ZIP64 locator before it. */
+enum {
+	EOCD_LEN = 22,
+	LOC64_LEN = 20,
+	EOCD64_LEN = 56,
+	CDH_LEN = 46,
+	TAIL_LEN = 65536 + EOCD_LEN + LOC64_LEN,
+	CD_WINDOW = 64 * 1024,
+	MAX_EOCDS = 8, /* end records in the tail; a real archive has one */
+};
+
+/* What an end record says about the central directory. */
+typedef struct zdir {
+	uint64_t entries, size, offset;
+} zdir;
+
+/* The end record whose signature is at tail[i] (file offset base + i),
+ * read as libzip 1.7 reads it (zip_open.c, _zip_read_eocd and
+ * _zip_read_eocd64): through the ZIP64 locator and record when the
+ * locator sits just before it. 1 when libzip would take it for an end
+ * record and build a directory for it, 0 when it would pass it over,
+ * PV_EIO. */
+static int eocd_read(int fd, const unsigned char *tail, size_t n, size_t i,
+		     uint64_t base, zdir *d)
 {
-	enum { EOCD = 22, LOC64 = 20, EOCD64 = 56, TAIL = 65535 + EOCD + LOC64 };
-	unsigned char *tail = NULL, rec[EOCD64];
+	const unsigned char *e = tail + i, *loc, *r;
+	unsigned char rec[EOCD64_LEN];
+	uint64_t at;
+	uint32_t disks, disk;
+
+	if (i < LOC64_LEN || le32(e - LOC64_LEN) != 0x07064b50u) {
+		if (le32(e + 4) != 0 || le16(e + 8) != le16(e + 10))
+			return 0; /* several disks */
+		d->entries = le16(e + 10);
+		d->size = le32(e + 12);
+		d->offset = le32(e + 16);
+		return 1;
+	}
+	loc = e - LOC64_LEN;
+	disks = le16(loc + 4);
+	disk = le16(loc + 6);
+	at = le64(loc + 8);
+	if (at > INT64_MAX || at + EOCD64_LEN > base + i - LOC64_LEN)
+		return 0;
+	if (at >= base && at - base + EOCD64_LEN <= n) {
+		r = tail + (at - base);
+	} else {
+		/* before the locator, so inside the file */
+		if (pread_all(fd, rec, sizeof(rec), (off_t)at) != 0)
+			return PV_EIO;
+		r = rec;
+	}
+	if (le32(r) != 0x06064b50u)
+		return 0;
+	if (disks == 0xFFFF)
+		disks = le32(r + 16);
+	if (disk == 0xFFFF)
+		disk = le32(r + 20);
+	if (disks || disk || le64(r + 24) != le64(r + 32))
+		return 0;
+	d->entries = le64(r + 32);
+	d->size = le64(r + 40);
+	d->offset = le64(r + 48);
+	return 1;
+}
+
+/* Counts the entries of the directory d by their headers, as libzip will
+ * read them (it reads past the announced count while bytes are left: the
+ * InfoZIP convention for more than 65,535 entries without ZIP64), and
+ * stops at max + 1 or at the first bad signature (where libzip fails). */
+static int cd_count(int fd, const zdir *d, unsigned char *win, uint64_t max,
+		    uint64_t *count)
+{
+	uint64_t pos = d->offset, end = d->offset + d->size, wpos = 0, wlen = 0;
+
+	*count = 0;
+	/* Each turn moves on by CDH_LEN bytes at least; at most max + 1. */
+	while (end - pos >= CDH_LEN && *count <= max) {
+		const unsigned char *h;
+
+		if (pos < wpos || pos + CDH_LEN > wpos + wlen) {
+			wlen = end - pos < CD_WINDOW ? end - pos : CD_WINDOW;
+			wpos = pos;
+			if (pread_all(fd, win, (size_t)wlen, (off_t)pos) != 0)
+				return PV_EIO;
+		}
+		h = win + (pos - wpos);
+		if (le32(h) != 0x02014b50u)
+			break;
+		++*count;
+		pos += CDH_LEN + (uint64_t)le16(h + 28) + le16(h + 30) + le16(h + 32);
+		if (pos > end)
+			break;
+	}
+	return PV_OK;
+}
+
+/* The bounds of lim against the directory of one end record: PV_OK,
+ * PV_ELIMIT with a message in err, or PV_EIO. */
+static int dir_check(int fd, const zdir *d, uint64_t fsize, const imp_limits *lim,
+		     unsigned char *win, char *err, size_t errlen)
+{
+	uint64_t count, max = lim->max_zip_entries > 0 ? (uint64_t)lim->max_zip_entries : 0;
+	int rc;
+
+	if (d->entries > max)
+		goto too_many;
+	if (lim->max_zip_dir_bytes < 0 || d->size > (uint64_t)lim->max_zip_dir_bytes) {
+		snprintf(err, errlen,
+			 "The XLSX file's directory is too large (limit %" PRId64 " bytes)",
+			 lim->max_zip_dir_bytes);
+		return PV_ELIMIT;
+	}
+	if (d->offset > fsize || d->size > fsize - d->offset)
+		return PV_OK; /* outside the file: libzip reads nothing of it */
+	rc = cd_count(fd, d, win, max, &count);
+	if (rc || count <= max)
+		return rc;
+too_many:
+	snprintf(err, errlen, "The XLSX file has too many parts (limit %" PRId64 ")",
+		 lim->max_zip_entries);
+	return PV_ELIMIT;
+}
+
+/* Checks the end records of the ZIP archive on fd against lim before
+ * libzip reads it: every record libzip would build a directory for
+ * (libzip 1.7 builds one for each it finds in the tail) must announce at
+ * most max_zip_entries entries and a directory of at most
+ * max_zip_dir_bytes, and hold no more entries than that. Reads at most
+ * the tail (TAIL_LEN bytes) and, per record, the directory's headers.
+ * PV_OK; PV_ELIMIT or PV_EFORMAT (no end record) with a message in err;
+ * PV_EIO, PV_ENOMEM. Leaves fd's offset alone (pread). */
+static int zip_check(int fd, const imp_limits *lim, char *err, size_t errlen)
+{
+	unsigned char *tail = NULL;
 	struct stat st;
+	uint64_t base;
 	size_t n, i;
 	int rc = PV_OK, found = 0;
 
-	if (fstat(fd, &st) != 0)
-		return fail(x, PV_EIO, "Cannot read the file");
-	if (st.st_size < EOCD)
-		return damaged(x);
-	n = st.st_size < TAIL ? (size_t)st.st_size : TAIL;
-	tail = malloc(n);
-	if (!tail)
-		return fail(x, PV_ENOMEM, "Out of memory");
-	if (pread_all(fd, tail, n, st.st_size - (off_t)n) != 0) {
-		rc = fail(x, PV_EIO, "Cannot read the file");
+	if (fstat(fd, &st) != 0 || st.st_size < 0) {
+		snprintf(err, errlen, "Cannot read the file");
+		return PV_EIO;
+	}
+	if (st.st_size < EOCD_LEN) {
+		snprintf(err, errlen, "%s", MSG_DAMAGED);
+		return PV_EFORMAT;
+	}
+	n = st.st_size < TAIL_LEN ? (size_t)st.st_size : TAIL_LEN;
+	base = (uint64_t)st.st_size - n;
+	tail = malloc(TAIL_LEN + CD_WINDOW); /* the tail, then a window */
+	if (!tail) {
+		snprintf(err, errlen, "Out of memory");
+		return PV_ENOMEM;
+	}
+	if (pread_all(fd, tail, n, (off_t)base) != 0) {
+		rc = PV_EIO;
 		goto out;
 	}
-	for (i = n - EOCD + 1; i-- > 0;) {
-		if (tail[i] == 'P' && tail[i + 1] == 'K' && tail[i + 2] == 5 &&
-		    tail[i + 3] == 6 &&
-		    i + EOCD + ((size_t)tail[i + 20] | (size_t)tail[i + 21] << 8) <= n) {
-			found = 1;
-			break;
-		}
-	}
-	if (!found) {
-		rc = damaged(x);
-		goto out;
-	}
-	*count = (uint64_t)tail[i + 10] | (uint64_t)tail[i + 11] << 8;
-	if (*count == 0xFFFF || le32(tail + i + 12) == 0xFFFFFFFFu ||
-	    le32(tail + i + 16) == 0xFFFFFFFFu) {
-		/* ZIP64: the locator sits just before the record. */
-		uint64_t at;
+	/* Where libzip looks: every signature with a whole record after it,
+	 * from the start of the tail (past the locator's room when the tail
+	 * is full). At most n turns. */
+	for (i = n == TAIL_LEN ? LOC64_LEN : 0; i + EOCD_LEN <= n && !rc; i++) {
+		zdir d;
+		int k;
 
-		if (i < LOC64 || le32(tail + i - LOC64) != 0x07064b50u) {
-			if (*count == 0xFFFF)
-				rc = damaged(x);
+		if (tail[i] != 'P' || le32(tail + i) != 0x06054b50u)
+			continue;
+		k = eocd_read(fd, tail, n, i, base, &d);
+		if (k < 0)
+			rc = k;
+		if (k <= 0)
+			continue; /* not a record libzip takes, or PV_EIO */
+		if (++found > MAX_EOCDS) {
+			snprintf(err, errlen, "%s", MSG_DAMAGED);
+			rc = PV_EFORMAT;
 			goto out;
 		}
-		at = le64(tail + i - LOC64 + 8);
-		if (at > (uint64_t)st.st_size - EOCD64 ||
-		    pread_all(fd, rec, EOCD64, (off_t)at) != 0 ||
-		    le32(rec) != 0x06064b50u) {
-			rc = damaged(x);
-			goto out;
-		}
-		*count = le64(rec + 32);
+		rc = dir_check(fd, &d, (uint64_t)st.st_size, lim, tail + TAIL_LEN, err, errlen);
+	}
+	if (!rc && !found) {
+		snprintf(err, errlen, "%s", MSG_DAMAGED);
+		rc = PV_EFORMAT;
 	}
 out:
+	if (rc == PV_EIO)
+		snprintf(err, errlen, "Cannot read the file");
 	free(tail);
 	return rc;
 }
@@ -1054,8 +1226,8 @@ static void xlsx_close_impl(void *impl)
 		free(x->sheet_ids[i]);
 	free(x->sheet_target);
 	free(x->sst_target);
-	free(x->sst);
-	free(x->sst_off);
+	strtab_free(x->sst);
+	buf_free(&x->si);
 	buf_free(&x->arena);
 	free(x->off);
 	free(x->len);
@@ -1067,14 +1239,11 @@ static int open_workbook(xlsx_rd *x, int fd)
 {
 	char path[PATH_MAX_LEN];
 	zip_uint64_t idx;
-	uint64_t count = 0;
 	int rc, zerr = 0;
 
-	rc = zip_entry_count(x, fd, &count);
-	if (!rc && count > MAX_ENTRIES)
-		rc = fail(x, PV_ELIMIT, "The XLSX file has too many parts (limit %d)",
-			  MAX_ENTRIES);
+	rc = zip_check(fd, &x->lim, x->err, sizeof(x->err));
 	if (rc) {
+		x->rc = rc;
 		close(fd);
 		return rc;
 	}
@@ -1104,6 +1273,13 @@ static int open_workbook(xlsx_rd *x, int fd)
 		return fail(x, PV_EFORMAT, "The XLSX file has no worksheet");
 
 	/* Shared strings, when there are any. */
+	rc = strtab_new(x->lim.max_shared_mem <= 0 ? 0
+			: (uint64_t)x->lim.max_shared_mem > SIZE_MAX
+				? SIZE_MAX
+				: (size_t)x->lim.max_shared_mem,
+			x->lim.tmp_dir, &x->sst);
+	if (rc)
+		return fail(x, rc, "Out of memory");
 	if (x->sst_target) {
 		if (resolve(x->sst_target, path, sizeof(path)) != PV_OK)
 			return damaged(x);
@@ -1118,6 +1294,10 @@ static int open_workbook(xlsx_rd *x, int fd)
 	}
 	if (rc)
 		return rc;
+	rc = strtab_seal(x->sst);
+	if (rc)
+		return sst_fail(x, rc);
+	buf_free(&x->si);
 	x->in_si = x->rph = x->collect = 0;
 
 	/* The sheet: opened here, read by next(). */
@@ -1160,6 +1340,9 @@ int imp_xlsx_open(int fd, const imp_limits *lim, void **impl, char *err,
 			    ? (x->lim.max_cell_bytes + 8) * x->lim.max_columns + 1
 			    : SIZE_MAX / 4;
 	buf_init(&x->arena, arena_max);
+	buf_init(&x->si, x->lim.max_cell_bytes < SIZE_MAX / 8
+				 ? 7 * (x->lim.max_cell_bytes + 1)
+				 : SIZE_MAX / 8);
 	rc = open_workbook(x, fd);
 	if (rc) {
 		snprintf(err, errlen, "%s", x->err);
@@ -1247,13 +1430,31 @@ const struct imp_reader_ops imp_xlsx_ops = {
 	.close = xlsx_close_impl,
 };
 
-int imp_zip_is_workbook(const char *path)
+int imp_zip_is_workbook(const char *path, const imp_limits *lim)
 {
-	int zerr = 0, found;
-	zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
+	imp_limits def;
+	char err[IMP_ERRLEN];
+	zip_t *z;
+	int fd, zerr = 0, found;
 
-	if (!z)
+	if (!lim) {
+		imp_limits_default(&def);
+		lim = &def;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
+	/* The file checked is the file libzip opens. */
+	if (zip_check(fd, lim, err, sizeof(err)) != PV_OK) {
+		close(fd);
+		return -1;
+	}
+	z = zip_fdopen(fd, ZIP_RDONLY, &zerr);
+	if (!z) {
+		close(fd);
+		return -1;
+	}
+	/* fd now belongs to z. */
 	found = zip_name_locate(z, "xl/workbook.xml", 0) >= 0;
 	zip_discard(z);
 	return found;

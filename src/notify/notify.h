@@ -69,11 +69,14 @@ typedef struct notify_transport {
  * - headers: "Name: value" lines separated by newlines or by the two
  *   characters backslash-n. May carry an API key: never logged.
  * - body: the request body with the same placeholders (not sent with GET).
- *   Substitutions are JSON-escaped when the body looks like JSON (starts
- *   with '{' or '[') or the Content-Type says json; else URL-encoded when
- *   the Content-Type is application/x-www-form-urlencoded or absent (curl
- *   then sends that type); else verbatim. Without a Content-Type header a
- *   JSON body is sent as application/json. Default body for POST/PUT:
+ *   Substitutions are escaped for the body's type: XML entities when the
+ *   Content-Type says xml (or, without one, the body starts with '<');
+ *   JSON-escaped when the body looks like JSON (starts with '{' or '[') or
+ *   the Content-Type says json; URL-encoded when the Content-Type is
+ *   application/x-www-form-urlencoded or absent (curl then sends that
+ *   type); verbatim for any other type. Without a Content-Type header a
+ *   JSON body is sent as application/json and an XML one as
+ *   application/xml. Default body for POST/PUT:
  *   {"mobile":"{{mobile}}","text":"{{text}}","template_id":"{{template_id}}"}
  * Timeouts: connect 5 s, whole request 15 s; redirects are not followed. A
  * non-2xx answer is a failure whose error names the status only. */
@@ -176,6 +179,19 @@ void notify_rendered_free(notify_rendered *r); /* accepts NULL */
 int notify_enqueue(store *s, const char *channel, const char *to,
 		   const char *template_name, const char *lang,
 		   const char *params_json, int64_t *id);
+
+/* Message parameters (codes, links, names) are stored encrypted: set the
+ * 32-byte key once, before any thread enqueues or delivers (main derives
+ * it from the server key). The outbox keeps "enc1:" + base64 of a random
+ * nonce and the XSalsa20-Poly1305 box of the JSON; they are opened only
+ * to send. Without a key they are stored as they are (unit tests). */
+void notify_set_key(const unsigned char key[32]);
+/* Seals params_json into out (cap bytes): PV_OK, or PV_ELIMIT when it
+ * does not fit. */
+int notify_seal_params(const char *params_json, char *out, size_t cap);
+/* Opens what notify_seal_params made (or plain JSON of older rows) into
+ * out: PV_OK, PV_EFORMAT when it is not ours (wrong key, damaged). */
+int notify_open_params(const char *stored, char *out, size_t cap);
 
 /* Settings of the delivery workers. Zero fields take the defaults. */
 typedef struct notify_config {

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,68 @@ static int notify_copy(char *dst, size_t cap, const char *src)
 	return util_strlcpy(dst, src, cap) == PV_OK ? PV_OK : PV_ELIMIT;
 }
 
+#define NOTIFY_SEAL_TAG "enc1:"
+
+static unsigned char notify_key[crypto_secretbox_KEYBYTES];
+static int notify_have_key;
+
+void notify_set_key(const unsigned char key[32])
+{
+	memcpy(notify_key, key, sizeof notify_key);
+	notify_have_key = 1;
+}
+
+int notify_seal_params(const char *params_json, char *out, size_t cap)
+{
+	size_t n = strlen(params_json), boxed = crypto_secretbox_NONCEBYTES +
+						    crypto_secretbox_MACBYTES + n;
+	size_t tag = strlen(NOTIFY_SEAL_TAG);
+	unsigned char *raw;
+	int rc = PV_OK;
+
+	if (!notify_have_key)
+		return notify_copy(out, cap, params_json);
+	if (tag + sodium_base64_ENCODED_LEN(boxed, sodium_base64_VARIANT_ORIGINAL) > cap)
+		return PV_ELIMIT;
+	if (!(raw = malloc(boxed)))
+		return PV_ENOMEM;
+	randombytes_buf(raw, crypto_secretbox_NONCEBYTES);
+	if (crypto_secretbox_easy(raw + crypto_secretbox_NONCEBYTES,
+				  (const unsigned char *)params_json, n, raw, notify_key) != 0)
+		rc = PV_EINVAL;
+	if (rc == PV_OK) {
+		memcpy(out, NOTIFY_SEAL_TAG, tag);
+		sodium_bin2base64(out + tag, cap - tag, raw, boxed, sodium_base64_VARIANT_ORIGINAL);
+	}
+	sodium_memzero(raw, boxed);
+	free(raw);
+	return rc;
+}
+
+int notify_open_params(const char *stored, char *out, size_t cap)
+{
+	size_t tag = strlen(NOTIFY_SEAL_TAG), len = 0;
+	unsigned char raw[STORE_JSON_MAX];
+	int rc = PV_EFORMAT;
+
+	if (strncmp(stored, NOTIFY_SEAL_TAG, tag) != 0)
+		return notify_copy(out, cap, stored); /* a row stored in clear */
+	if (!notify_have_key ||
+	    sodium_base642bin(raw, sizeof raw, stored + tag, strlen(stored + tag), NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
+	    len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES >= cap)
+		goto out;
+	if (crypto_secretbox_open_easy((unsigned char *)out, raw + crypto_secretbox_NONCEBYTES,
+				       len - crypto_secretbox_NONCEBYTES, raw, notify_key) != 0)
+		goto out;
+	out[len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES] = '\0';
+	rc = PV_OK;
+out:
+	sodium_memzero(raw, sizeof raw);
+	return rc;
+}
+
 int notify_enqueue(store *s, const char *channel, const char *to,
 		   const char *template_name, const char *lang,
 		   const char *params_json, int64_t *id)
@@ -110,7 +173,7 @@ int notify_enqueue(store *s, const char *channel, const char *to,
 	    notify_copy(m.to_addr, sizeof m.to_addr, to) ||
 	    notify_copy(m.template_name, sizeof m.template_name, template_name) ||
 	    notify_copy(m.lang, sizeof m.lang, lang && lang[0] ? lang : "en") ||
-	    notify_copy(m.params, sizeof m.params, params_json) ||
+	    notify_seal_params(params_json, m.params, sizeof m.params) ||
 	    notify_copy(m.status, sizeof m.status, STORE_OUT_QUEUED))
 		return PV_ELIMIT;
 	m.attempts = 0;
@@ -224,7 +287,7 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 	notify_transport *tr = ch == 0 ? cfg->sms : ch == 1 ? cfg->mail : NULL;
 	notify_rendered rd = {0};
 	notify_msg msg;
-	char err[STORE_TEXT_MAX / 4] = "";
+	char err[STORE_TEXT_MAX / 4] = "", params[STORE_JSON_MAX];
 	int attempts = m->attempts + 1, r, permanent = 0;
 
 	if (!tr) {
@@ -235,8 +298,15 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 		permanent = 1;
 		goto outcome;
 	}
-	r = notify_render(cfg->templates, m->template_name, m->lang, m->params,
-			  &rd, err, sizeof err);
+	r = notify_open_params(m->params, params, sizeof params);
+	if (r != PV_OK) {
+		util_strlcpy(err, "the message's parameters cannot be opened (another server key?)",
+			     sizeof err);
+		permanent = 1;
+		goto outcome;
+	}
+	r = notify_render(cfg->templates, m->template_name, m->lang, params, &rd, err, sizeof err);
+	sodium_memzero(params, sizeof params);
 	if (r != PV_OK) {
 		permanent = 1; /* the same template and parameters fail again */
 		goto outcome;

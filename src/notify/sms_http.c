@@ -21,7 +21,7 @@
 #define SMS_HTTP_CONNECT_MS 5000L
 #define SMS_HTTP_TOTAL_MS 15000L
 
-enum { ENC_RAW, ENC_JSON, ENC_URL };
+enum { ENC_RAW, ENC_JSON, ENC_URL, ENC_XML };
 
 typedef struct http_transport {
 	notify_transport base;
@@ -36,22 +36,32 @@ static const char sms_http_default_body[] =
 	"{\"mobile\":\"{{mobile}}\",\"text\":\"{{text}}\","
 	"\"template_id\":\"{{template_id}}\"}";
 
+/* Percent-encoding (RFC 3986 unreserved characters kept), by curl. */
 static int sms_url_encode(buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	char *e = curl_easy_escape(NULL, s, 0);
+	int r;
+
+	if (!e)
+		return PV_ENOMEM;
+	r = buf_adds(b, e);
+	curl_free(e);
+	return r;
+}
+
+/* XML character data and attribute values: the five predefined entities. */
+static int sms_xml_encode(buf *b, const char *s)
+{
 	int r = PV_OK;
 
 	for (; *s && r == PV_OK; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~') {
-			r = buf_add(b, s, 1);
-		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-
-			r = buf_add(b, e, 3);
+		switch (*s) {
+		case '&': r = buf_adds(b, "&amp;"); break;
+		case '<': r = buf_adds(b, "&lt;"); break;
+		case '>': r = buf_adds(b, "&gt;"); break;
+		case '"': r = buf_adds(b, "&quot;"); break;
+		case '\'': r = buf_adds(b, "&apos;"); break;
+		default: r = buf_add(b, s, 1);
 		}
 	}
 	return r;
@@ -64,6 +74,8 @@ static int sms_add_value(buf *b, const char *v, int enc)
 		return buf_add_json_str(b, v, strlen(v));
 	case ENC_URL:
 		return sms_url_encode(b, v);
+	case ENC_XML:
+		return sms_xml_encode(b, v);
 	default:
 		return buf_adds(b, v);
 	}
@@ -316,16 +328,20 @@ int notify__sms_http_new(const notify_http_cfg *cfg, notify_transport **out,
 			r = PV_ENOMEM;
 			goto out;
 		}
-		if (looks_json || strstr(ctype, "json"))
+		if (strstr(ctype, "xml") || (!ctype[0] && bl && b0[0] == '<'))
+			h->body_enc = ENC_XML;
+		else if (looks_json || strstr(ctype, "json"))
 			h->body_enc = ENC_JSON;
 		else if (!ctype[0] ||
 			 strstr(ctype, "application/x-www-form-urlencoded"))
 			h->body_enc = ENC_URL;
 		else
 			h->body_enc = ENC_RAW;
-		if (!ctype[0] && looks_json) {
+		if (!ctype[0] && (looks_json || h->body_enc == ENC_XML)) {
 			struct curl_slist *l = curl_slist_append(
-				h->headers, "Content-Type: application/json");
+				h->headers, h->body_enc == ENC_XML
+						    ? "Content-Type: application/xml; charset=utf-8"
+						    : "Content-Type: application/json");
 
 			if (!l) {
 				r = PV_ENOMEM;

@@ -30,6 +30,7 @@
 
 const char *const notify_template_names[] = {
 	"otp_sms",
+	"otp_registered_sms",
 	"activation_email",
 	"welcome_sms",
 	"welcome_email",

@@ -111,7 +111,8 @@ typedef struct store_user {
 	char status[STORE_SHORT_MAX];   /* STORE_USER_* */
 	char source[STORE_SHORT_MAX];   /* "self", "bulk", "admin" */
 	/* 1 when the e-mail is proven: its activation link was used, or an
-	 * MDO's bulk upload vouched for it */
+	 * MDO's bulk upload or the administrator who created the account
+	 * vouched for it */
 	int email_verified;
 	int64_t created_at, updated_at;
 } store_user;
@@ -174,6 +175,9 @@ typedef struct store_session {
 	unsigned char csrf_hash[STORE_HASH_LEN];
 	int64_t created_at, last_seen, expires_at; /* expires_at: absolute limit */
 	int revoked;
+	/* 1 when the login proved a password and its second factor: only then
+	 * are the user's administrator roles active in the session */
+	int elevated;
 } store_session;
 
 typedef struct store_consent {
@@ -391,6 +395,11 @@ struct store_ops {
 	int (*token_consume)(store *s, const char *kind,
 			     const unsigned char hash[STORE_HASH_LEN],
 			     int64_t now, store_token *out);
+	/* The unused, unexpired token of that kind, without using it; the
+	 * same errors as token_consume. */
+	int (*token_get)(store *s, const char *kind,
+			 const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			 store_token *out);
 
 	/* Sessions. session_touch sets last_seen. session_revoke_user revokes
 	 * every session of a user. touch and revoke answer PV_ENOTFOUND for an
@@ -698,6 +707,11 @@ static inline int store_token_insert(store *s, const store_token *t)
 static inline int store_token_consume(store *s, const char *kind, const unsigned char hash[STORE_HASH_LEN], int64_t now, store_token *out)
 {
 	return s->ops->token_consume(s, kind, hash, now, out);
+}
+
+static inline int store_token_get(store *s, const char *kind, const unsigned char hash[STORE_HASH_LEN], int64_t now, store_token *out)
+{
+	return s->ops->token_get(s, kind, hash, now, out);
 }
 
 static inline int store_session_insert(store *s, const store_session *se)

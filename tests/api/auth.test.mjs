@@ -72,7 +72,8 @@ test('OTP login, /me by bearer and by cookie, CSRF on logout, then the session i
   assert.equal(r.body.user.mobile, ADMIN.mobile);
   assert.equal(r.body.user.org.id, 'd-doj');
   assert.equal(r.body.user.org.under, 'Ministry of Law and Justice');
-  assert.deepEqual(r.body.user.roles, [{ role: 'mdo_admin', org_id: 'd-doj' }]);
+  // an administrator logging in with the mobile code is an ordinary user
+  assert.deepEqual(r.body.user.roles, []);
   assert.equal(r.body.user.official_email, true);
   const setc = r.headers.getSetCookie();
   assert.ok(setc.some((c) => /^pravesh_session=[^;]+;.*HttpOnly/.test(c) && /SameSite=Lax/.test(c)));
@@ -122,9 +123,24 @@ test('unauthenticated and malformed requests', async () => {
   assert.equal(pur.body.code, 'invalid_purpose');
   const types = await post('/api/v1/otp', { mobile: 9876543210, purpose: ['login'] });
   assert.equal(types.status, 400);
+});
+
+test('a register code for a registered number: the same 202 as for any number; its owner is told, no code is sent', async () => {
+  const before = messages(sms).length;
   const taken = await post('/api/v1/otp', { mobile: ADMIN.mobile, purpose: 'register' });
-  assert.equal(taken.status, 409);
-  assert.equal(taken.body.code, 'mobile_taken');
+  const fresh = await post('/api/v1/otp', { mobile: '9000022222', purpose: 'register' });
+  assert.equal(taken.status, 202);
+  assert.equal(taken.text.replace(ADMIN.mobile, 'N'), fresh.text.replace('9000022222', 'N'));
+  for (let i = 0; i < 500 && messages(sms).slice(before).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  const sent = messages(sms).slice(before);
+  const owner = sent.find((m) => m.to === ADMIN.mobile);
+  assert.equal(owner.template, 'otp_registered_sms');
+  assert.match(owner.text, /already registered/);
+  assert.doesNotMatch(owner.text, /\b\d{6}\b/);
+  assert.equal(sent.find((m) => m.to === '9000022222').template, 'otp_sms');
+  // and no code the asker could know verifies it
+  const v = await post('/api/v1/otp/verify', { mobile: ADMIN.mobile, purpose: 'register', code: '123456' });
+  assert.equal(v.status, 400);
 });
 
 test('verification: wrong codes count down, then the code dies; a right code gives a single token', async () => {
@@ -164,16 +180,68 @@ test('a login code cannot be used to verify, nor a register code to log in', asy
   assert.equal(v.body.code, 'invalid_purpose');
 });
 
-test('password login: same answer for unknown user and wrong password; success', async () => {
+test('password login: same answer for unknown user and wrong password; success needs the SMS second factor', async () => {
   const a = await post('/api/v1/auth/password', { username: 'nobody-here', password: 'whatever whatever' });
   const b = await post('/api/v1/auth/password', { username: ADMIN.username, password: 'wrong password!!' });
   assert.equal(a.status, 401);
   assert.equal(a.text, b.text);
-  const ok = await post('/api/v1/auth/password', { username: ADMIN.username.toUpperCase(), password: ADMIN.password });
+  // the right pair alone is no session: a challenge, a code by SMS
+  const first = await post('/api/v1/auth/password', { username: ADMIN.username.toUpperCase(), password: ADMIN.password });
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.body.second_factor, 'sms');
+  assert.equal(first.body.mobile_hint, '******0001');
+  assert.ok(first.body.challenge && !first.body.token);
+  assert.ok(!first.headers.getSetCookie().length, 'no session cookie before the second factor');
+  const ok = await srv.adminLogin(ADMIN.username.toUpperCase(), ADMIN.password);
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.body.user.roles[0].role, 'mdo_admin');
   const missing = await post('/api/v1/auth/password', {});
   assert.equal(missing.status, 401);
+});
+
+test('second factor: wrong codes count down, the third ends the challenge; a challenge is single use', async () => {
+  const { message, response } = await nextMessage(sms, ADMIN.mobile, () =>
+    post('/api/v1/auth/password', { username: ADMIN.username, password: ADMIN.password }));
+  const challenge = response.body.challenge;
+  const code = codeOf(message);
+  const wrong = String((Number(code) + 1) % 1000000).padStart(6, '0');
+  const w1 = await post('/api/v1/auth/password/otp', { challenge, code: wrong });
+  assert.equal(w1.status, 401);
+  assert.equal(w1.body.code, 'login_failed');
+  assert.equal(w1.body.attempts_left, 2);
+  const w2 = await post('/api/v1/auth/password/otp', { challenge, code: wrong });
+  assert.equal(w2.body.attempts_left, 1);
+  const w3 = await post('/api/v1/auth/password/otp', { challenge, code: wrong });
+  assert.equal(w3.status, 401);
+  assert.equal(w3.body.attempts_left, 0);
+  assert.equal(w3.body.restart, true);
+  // the right code no longer helps: the password step must be done again
+  const late = await post('/api/v1/auth/password/otp', { challenge, code });
+  assert.equal(late.status, 401);
+  assert.equal(late.body.restart, true);
+  // a good run; then the same challenge again is refused
+  const again = await nextMessage(sms, ADMIN.mobile, () =>
+    post('/api/v1/auth/password', { username: ADMIN.username, password: ADMIN.password }));
+  const good = await post('/api/v1/auth/password/otp', { challenge: again.response.body.challenge, code: codeOf(again.message) });
+  assert.equal(good.status, 200, good.text);
+  const replay = await post('/api/v1/auth/password/otp', { challenge: again.response.body.challenge, code: codeOf(again.message) });
+  assert.equal(replay.status, 401);
+  const junk = await post('/api/v1/auth/password/otp', { challenge: 'x'.repeat(500), code: '123456' });
+  assert.equal(junk.status, 401);
+});
+
+test('an SMS code alone gives no administrator roles: the OTP login of an administrator is an ordinary session', async () => {
+  const r = await loginOtp(ADMIN.mobile);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.user.roles, []);
+  const me = await req(srv.url, 'GET', '/api/v1/me', { bearer: r.body.token });
+  assert.deepEqual(me.body.roles, []);
+  const users = await req(srv.url, 'GET', '/api/v1/mdo/users', { bearer: r.body.token });
+  assert.equal(users.status, 403);
+  // the same person through both factors holds the role
+  const adm = await srv.adminLogin(ADMIN.username, ADMIN.password);
+  const users2 = await req(srv.url, 'GET', '/api/v1/mdo/users', { bearer: adm.body.token });
+  assert.equal(users2.status, 200);
 });
 
 test('no code, token or password in any log line', async () => {
@@ -182,7 +250,7 @@ test('no code, token or password in any log line', async () => {
   // look like a code by chance)
   const values = srv.logs.map((l) => JSON.parse(l)).flatMap((rec) =>
     Object.entries(rec).filter(([k]) => k !== 'ms' && k !== 'ts').map(([, v]) => String(v)));
-  for (const m of messages(sms)) {
+  for (const m of messages(sms).filter((x) => /\b\d{6}\b/.test(x.text))) {
     const code = codeOf(m);
     assert.ok(!values.some((v) => v.includes(code)), `code ${code} in a log line`);
   }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { startServer, req, cli } from './lib/server.mjs';
 
 const isRoot = process.getuid && process.getuid() === 0;
-let mnt, srv, mdo, spv;
+let mnt, side, srv, mdo, spv;
 const filler = () => path.join(mnt, 'filler');
 
 // Leaves about `room` bytes free on the tmpfs (0: none at all).
@@ -86,8 +86,11 @@ function assert507(r) {
 before(async () => {
   if (!isRoot) return;
   mnt = mkdtempSync(path.join(tmpdir(), 'pravesh-disk-'));
+  side = mkdtempSync(path.join(tmpdir(), 'pravesh-disk-sms-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', mnt]);
-  const env = { PRAVESH_DATA_DIR: mnt, PRAVESH_DB: `sqlite:${mnt}/pravesh.db`, PRAVESH_LOG: 'warn' };
+  // the messages go beside the full disk, not onto it
+  const env = { PRAVESH_DATA_DIR: mnt, PRAVESH_DB: `sqlite:${mnt}/pravesh.db`, PRAVESH_LOG: 'warn',
+    PRAVESH_SMS: `file:${side}/sms.jsonl` };
   for (const args of [['orgs', 'load', 'data/orgs.csv'], ['positions', 'load', 'data/positions.csv']]) {
     const r = cli(args, env);
     assert.equal(r.status, 0, r.stderr);
@@ -102,7 +105,11 @@ before(async () => {
   };
   admin('mdo', 'mdo.disk', 'd-doj', '6000000301');
   admin('spv', 'spv.disk', null, '6000000302');
-  const login = async (u) => (await req(srv.url, 'POST', '/api/v1/auth/password', { json: { username: u, password: 'a long enough password' } })).body.token;
+  const login = async (u) => {
+    const r = await srv.adminLogin(u, 'a long enough password');
+    assert.equal(r.status, 200, r.text);
+    return r.body.token;
+  };
   mdo = await login('mdo.disk');
   spv = await login('spv.disk');
 });
@@ -112,6 +119,7 @@ after(async () => {
   if (srv) await srv.stop({ keep: true });
   try { execFileSync('umount', [mnt]); } catch { /* reported by the tests */ }
   rmSync(mnt, { recursive: true, force: true });
+  rmSync(side, { recursive: true, force: true });
 });
 
 test('an upload streaming onto a full disk: 507, no part file left, the server serves on', { skip: !isRoot && 'needs root to mount a tmpfs' }, async () => {

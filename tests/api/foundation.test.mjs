@@ -122,12 +122,10 @@ test('static files: index, MIME type, ETag, no traversal', async () => {
   }
 });
 
-test('metrics count requests by route and status', async () => {
-  await req(srv.url, 'GET', '/api/v1/orgs?q=justice');
+test('/metrics is not served on the public listener', async () => {
   const r = await req(srv.url, 'GET', '/metrics');
-  assert.equal(r.status, 200);
-  assert.match(r.text, /pravesh_http_requests_total\{route="orgs_search",status="200"\} \d+/);
-  assert.match(r.text, /pravesh_http_request_duration_seconds_bucket\{route="orgs_search",le="\+Inf"\} \d+/);
+  assert.equal(r.status, 404);
+  assert.equal(r.body.code, 'not_found');
 });
 
 test('the OpenAPI document describes every route', async () => {

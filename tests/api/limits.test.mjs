@@ -19,7 +19,7 @@ async function withServer(env, fn) {
   assert.equal(r.status, 0, r.stderr);
   try { await fn(srv, sms); } finally { await srv.stop(); }
 }
-const post = (srv, p, json) => req(srv.url, 'POST', p, { json });
+const post = (srv, p, json, from) => req(srv.url, 'POST', p, { json, headers: from ? { 'x-forwarded-for': from } : {} });
 
 test('resend window, hourly cap and per-address cap answer 429 with Retry-After', async () => {
   await withServer({ PRAVESH_OTP_PER_HOUR: '3', PRAVESH_OTP_PER_IP_HOUR: '5' }, async (srv) => {
@@ -42,9 +42,10 @@ test('resend window, hourly cap and per-address cap answer 429 with Retry-After'
   });
 });
 
-test('1,000 guesses never log in: the number locks after 100 consecutive failures', async () => {
+test('1,000 guesses never log in: the number locks after 100 failures (the last line, past the per-address limit)', async () => {
   await withServer({ PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '100000', PRAVESH_OTP_PER_DAY: '100000',
-    PRAVESH_OTP_PER_IP_HOUR: '100000' }, async (srv, sms) => {
+    PRAVESH_OTP_NUMBER_PER_HOUR: '100000', PRAVESH_OTP_NUMBER_PER_DAY: '100000',
+    PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000' }, async (srv, sms) => {
     const mobile = '9876500002';
     let code = null, guesses = 0, numberLocked = 0, dead = 0, n = 0, need = true;
     while (guesses < 1000) {
@@ -77,34 +78,69 @@ test('1,000 guesses never log in: the number locks after 100 consecutive failure
 });
 
 test('codes expire; sessions end after the idle and the absolute limits', async () => {
-  await withServer({ PRAVESH_OTP_TTL: '1', PRAVESH_OTP_RESEND: '0', PRAVESH_SESSION_IDLE: '3' }, async (srv, sms) => {
+  await withServer({ PRAVESH_OTP_TTL: '1', PRAVESH_OTP_RESEND: '0', PRAVESH_SESSION_IDLE: '3', PRAVESH_ADMIN_SECOND_FACTOR: 'off' }, async (srv, sms) => {
     const mobile = '9876500002';
     const { message } = await nextMessage(sms, mobile, () => post(srv, '/api/v1/otp', { mobile, purpose: 'request' }));
     await new Promise((r) => setTimeout(r, 1200));
     const v = await post(srv, '/api/v1/otp/verify', { mobile, purpose: 'request', code: codeOf(message) });
     assert.equal(v.status, 400);
     assert.equal(v.body.code, 'otp_expired');
-    const login = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW });
+    const login = await srv.adminLogin('spv1', PW);
     assert.equal(login.status, 200);
     assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: login.body.token })).status, 200);
     await new Promise((r) => setTimeout(r, 3200)); // idle limit 3 s: room for a slow machine before it
     const me = await req(srv.url, 'GET', '/api/v1/me', { bearer: login.body.token });
     assert.equal(me.status, 401);
   });
-  await withServer({ PRAVESH_SESSION_ABSOLUTE: '1' }, async (srv) => {
-    const login = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW });
+  await withServer({ PRAVESH_SESSION_ABSOLUTE: '1', PRAVESH_ADMIN_SECOND_FACTOR: 'off' }, async (srv) => {
+    const login = await srv.adminLogin('spv1', PW);
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: login.body.token })).status, 401);
   });
 });
 
-test('password guessing is throttled per username', async () => {
-  await withServer({}, async (srv) => {
+test('wrong codes are counted per address first: one address cannot lock a number out', async () => {
+  await withServer({ PRAVESH_TRUSTED_PROXIES: '127.0.0.1', PRAVESH_OTP_RESEND: '0', PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '10',
+    PRAVESH_LOGIN_FAIL_LOCK: '25' }, async (srv, sms) => {
+    const mobile = '9876500002';
+    const attacker = '203.0.113.66';
+    let refused = 0, answered = 0;
+    for (let i = 0; i < 60; i++) {
+      const r = await post(srv, '/api/v1/auth/otp', { mobile, code: String(100000 + i) }, attacker);
+      if (r.status === 429 && r.body.code === 'rate_limited' && /address/.test(r.body.detail)) refused++;
+      else answered++;
+    }
+    assert.equal(answered, 10, 'ten tries from one address');
+    assert.equal(refused, 50);
+    // the owner, from elsewhere, logs in: the number is not locked
+    const { message } = await nextMessage(sms, mobile, () => post(srv, '/api/v1/otp', { mobile, purpose: 'login' }, '198.51.100.7'));
+    const ok = await post(srv, '/api/v1/auth/otp', { mobile, code: codeOf(message) }, '198.51.100.7');
+    assert.equal(ok.status, 200, ok.text);
+    // many addresses together still reach the number's own lock (the last line)
+    for (let i = 0; i < 30; i++) await post(srv, '/api/v1/auth/otp', { mobile, code: '000000' }, `192.0.2.${i}`);
+    const locked = await post(srv, '/api/v1/auth/otp', { mobile, code: '000000' }, '192.0.2.200');
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers.get('retry-after')) > 60);
+  });
+});
+
+test('password guessing: one address is stopped first, and cannot lock the administrator out', async () => {
+  await withServer({ PRAVESH_TRUSTED_PROXIES: '127.0.0.1', PRAVESH_PASSWORD_FAIL_PER_IP_HOUR: '5',
+    PRAVESH_PASSWORD_FAIL_LOCK: '8' }, async (srv) => {
+    const attacker = '203.0.113.5';
     let last;
-    for (let i = 0; i < 10; i++) last = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: `wrong password ${i}` });
+    for (let i = 0; i < 5; i++) last = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: `wrong password ${i}` }, attacker);
     assert.equal(last.status, 401);
-    const t = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW });
+    // the sixth attempt from this address is refused, right or wrong
+    const t = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW }, attacker);
     assert.equal(t.status, 429);
     assert.ok(Number(t.headers.get('retry-after')) > 0);
+    // the administrator, from elsewhere, signs in
+    const ok = await srv.adminLogin('spv1', PW, { headers: { 'x-forwarded-for': '198.51.100.9' } });
+    assert.equal(ok.status, 200, ok.text);
+    // eight failures from several addresses lock the username (the last line)
+    for (let i = 0; i < 8; i++) await post(srv, '/api/v1/auth/password', { username: 'spv1', password: 'nope nope nope' }, `192.0.2.${i}`);
+    const locked = await post(srv, '/api/v1/auth/password', { username: 'spv1', password: PW }, '192.0.2.100');
+    assert.equal(locked.status, 429);
   });
 });

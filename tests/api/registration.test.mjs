@@ -21,12 +21,13 @@ before(async () => {
       PRAVESH_SMS: `file:${sms}`, PRAVESH_MAIL: smtp.url, PRAVESH_MAIL_FROM: 'Pravesh <no-reply@pravesh.test>',
       PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '1000', PRAVESH_OTP_PER_DAY: '1000',
       PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in/',
+      PRAVESH_OTP_NUMBER_PER_HOUR: '1000', PRAVESH_OTP_NUMBER_PER_DAY: '1000', PRAVESH_ANON_PER_IP_HOUR: '100000',
     },
   });
   const r = cli(['admin', 'create', '--role', 'spv', '--username', 'spv', '--org', 'd-dopt', '--first-name', 'Sita',
     '--last-name', 'Ram', '--email', 'spv@dopt.gov.in', '--mobile', '9999900000'], srv.env, PW + '\n');
   assert.equal(r.status, 0, r.stderr);
-  spvToken = (await req(srv.url, 'POST', '/api/v1/auth/password', { json: { username: 'spv', password: PW } })).body.token;
+  spvToken = (await srv.adminLogin('spv', PW)).body.token;
 });
 after(async () => { await srv.stop(); await smtp.close(); });
 
@@ -151,8 +152,18 @@ test('duplicates: 409 email_taken (any case) and mobile_taken; 50 racing registr
   // the token survives a refused registration (nothing was written)
   const other = await post('/api/v1/registrations', { ...form({ email: 'fresh@example.com', mobile: '9833300002' }), ...base, verification_token: t2 });
   assert.equal(other.status, 201, other.text);
-  const taken = await post('/api/v1/otp', { mobile: '9833300002', purpose: 'register' });
-  assert.equal(taken.body.code, 'mobile_taken');
+  // a verification token answers at most three taken e-mails: then it is spent
+  const t3 = await verified('9833300003');
+  for (let i = 0; i < 3; i++) {
+    const probe = await post('/api/v1/registrations', { ...form({ email: i === 1 ? 'fresh@example.com' : 'race@example.com', mobile: '9833300003' }), ...base, verification_token: t3 });
+    assert.equal(probe.status, 409);
+    assert.equal(probe.body.code, 'email_taken');
+  }
+  const spent = await post('/api/v1/registrations', { ...form({ email: 'race@example.com', mobile: '9833300003' }), ...base, verification_token: t3 });
+  assert.equal(spent.status, 400);
+  assert.deepEqual(spent.body.errors.map((e) => e.code), ['verification_required']);
+  const evenNew = await post('/api/v1/registrations', { ...form({ email: 'not.taken.yet@example.com', mobile: '9833300003' }), ...base, verification_token: t3 });
+  assert.equal(evenNew.status, 400);
 
   const tokens = [];
   for (let i = 0; i < 50; i++) tokens.push(await verified(`97000000${String(i).padStart(2, '0')}`));
@@ -212,6 +223,14 @@ test('an organisation request: approve with sector and parent; a rejection carri
   const noSector = await post(`/api/v1/admin/requests/${r.body.id}/approve`, {}, { bearer: spvToken });
   assert.equal(noSector.status, 400);
   assert.equal(noSector.body.errors[0].field, 'sector');
+  // every free-text field an administrator sends follows the text rule
+  for (const type of ['Cell\r\nX-Injected: 1', 'bell\u0007', 'tab\there', '']) {
+    const bad = await post(`/api/v1/admin/requests/${r.body.id}/approve`, { sector: 'center', type, parent_id: 'd-doj' }, { bearer: spvToken });
+    assert.equal(bad.status, 400, JSON.stringify(type));
+    assert.ok(bad.body.errors.some((e) => e.field === 'type'), bad.text);
+  }
+  const badOrg = await post('/api/v1/admin/orgs', { name: 'Cell of Tests', sector: 'center', type: 'x\ny' }, { bearer: spvToken });
+  assert.equal(badOrg.status, 400);
   const ap = await post(`/api/v1/admin/requests/${r.body.id}/approve`, { sector: 'center', type: 'organisation', parent_id: 'd-doj' }, { bearer: spvToken });
   assert.equal(ap.status, 200, ap.text);
   const org = await get(`/api/v1/orgs/${ap.body.created_id}`);
@@ -248,8 +267,8 @@ test('SPV adds organisations, positions and MDO administrators; MDO administers 
   const mk2 = await post('/api/v1/admin/mdo-admins', { org_id: o.body.id, username: 'up.admin', password: PW, first_name: 'Usha', last_name: 'Pal', email: 'usha@up.gov.in', mobile: '9855500002' }, { bearer: spvToken });
   assert.equal(mk2.status, 201);
 
-  const doj = (await post('/api/v1/auth/password', { username: 'doj.admin', password: PW })).body.token;
-  const up = (await post('/api/v1/auth/password', { username: 'up.admin', password: PW })).body.token;
+  const doj = (await srv.adminLogin('doj.admin', PW)).body.token;
+  const up = (await srv.adminLogin('up.admin', PW)).body.token;
   assert.equal((await get('/api/v1/admin/requests', { bearer: doj })).status, 403, 'an MDO admin is not SPV');
 
   const users = await get('/api/v1/mdo/users?status=active', { bearer: doj });
@@ -284,6 +303,18 @@ test('SPV adds organisations, positions and MDO administrators; MDO administers 
   assert.equal((await post(`/api/v1/mdo/users/${suresh.id}/status`, { status: 'active' }, { bearer: doj })).body.status, 'active');
   assert.equal((await post(`/api/v1/mdo/users/${suresh.id}/status`, { status: 'gone' }, { bearer: doj })).status, 400);
 
+  // an administrator's status is the SPV's alone: a colleague MDO
+  // administrator whom the SPV deactivated stays deactivated
+  const mk3 = await post('/api/v1/admin/mdo-admins', { org_id: 'd-doj', username: 'doj.admin2', password: PW, first_name: 'Anil', last_name: 'Rao', email: 'anil@doj.gov.in', mobile: '9855500003' }, { bearer: spvToken });
+  assert.equal(mk3.status, 201, mk3.text);
+  const off = await post(`/api/v1/mdo/users/${mk3.body.id}/status?org_id=d-doj`, { status: 'inactive' }, { bearer: spvToken });
+  assert.equal(off.status, 200, off.text);
+  const back = await post(`/api/v1/mdo/users/${mk3.body.id}/status`, { status: 'active' }, { bearer: doj });
+  assert.equal(back.status, 403);
+  assert.match(back.body.detail, /SPV administrator/);
+  assert.equal((await post(`/api/v1/mdo/users/${mk3.body.id}/status?org_id=d-doj`, { status: 'active' }, { bearer: spvToken })).body.status, 'active');
+  assert.equal((await post(`/api/v1/mdo/users/${mk3.body.id}/status`, { status: 'inactive' }, { bearer: doj })).status, 403);
+
   // every administrative action is in the audit log
   const audit = await get('/api/v1/admin/audit?per_page=100', { bearer: spvToken });
   assert.equal(audit.status, 200);
@@ -291,7 +322,7 @@ test('SPV adds organisations, positions and MDO administrators; MDO administers 
   for (const a of ['approve', 'reject', 'create_org', 'create_position', 'create_admin', 'activate', 'deactivate']) {
     assert.ok(actions.includes(a), `${a} in ${actions}`);
   }
-  const deact = audit.body.items.find((a) => a.action === 'deactivate');
+  const deact = audit.body.items.find((a) => a.action === 'deactivate' && a.target === suresh.id);
   assert.equal(deact.target, suresh.id);
   assert.ok(deact.client_ip);
   assert.equal((await get('/api/v1/admin/audit', { bearer: doj })).status, 403);

@@ -43,7 +43,7 @@ class Browser {
   }
 }
 
-let prov, garbage;
+let prov, garbage, slow;
 const S = {}; // the Pravesh servers
 const downPort = await new Promise((resolve) => {
   const s = http.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
@@ -62,14 +62,14 @@ function sql(srv, statement) {
 
 const oidcEnv = (issuer, extra = {}) => ({
   PRAVESH_SSO_MODE: 'oidc', PRAVESH_SSO_ISSUER: issuer, PRAVESH_SSO_CLIENT_ID: 'pravesh',
-  PRAVESH_SSO_CLIENT_SECRET: CLIENT_SECRET, PRAVESH_LOG: 'debug', ...extra,
+  PRAVESH_SSO_CLIENT_SECRET: CLIENT_SECRET, PRAVESH_LOG: 'debug', PRAVESH_SSO_PER_IP_HOUR: '100000', ...extra,
 });
 const oauth2Env = (issuer, extra = {}) => ({
   PRAVESH_SSO_MODE: 'oauth2', PRAVESH_SSO_CLIENT_ID: 'pravesh-post', PRAVESH_SSO_CLIENT_SECRET: CLIENT_SECRET,
   PRAVESH_SSO_TOKEN_AUTH: 'post', PRAVESH_SSO_SCOPE: 'openid user_details',
   PRAVESH_SSO_AUTHORIZE_URL: `${issuer}/auth`, PRAVESH_SSO_TOKEN_URL: `${issuer}/token`,
   PRAVESH_SSO_USERINFO_URL: `${issuer}/me`, PRAVESH_SSO_REVOKE_URL: `${issuer}/token/revocation`,
-  PRAVESH_SSO_EMAIL_CLAIM: 'loginId', PRAVESH_LOG: 'debug', ...extra,
+  PRAVESH_SSO_EMAIL_CLAIM: 'loginId', PRAVESH_LOG: 'debug', PRAVESH_SSO_PER_IP_HOUR: '100000', ...extra,
 });
 
 before(async () => {
@@ -77,6 +77,10 @@ before(async () => {
   garbage = http.createServer((q, r) => { r.setHeader('content-type', 'application/json'); r.end('{"issuer": [garbage'); });
   await new Promise((r) => garbage.listen(0, '127.0.0.1', r));
   const garbageUrl = `http://127.0.0.1:${garbage.address().port}`;
+  // a token endpoint that takes 4 s to answer (garbage, in the end)
+  slow = http.createServer((q, r) => { setTimeout(() => { r.setHeader('content-type', 'application/json'); r.end('{}'); }, 4000); });
+  await new Promise((r) => slow.listen(0, '127.0.0.1', r));
+  const slowUrl = `http://127.0.0.1:${slow.address().port}`;
   // The relying parties first: they contact the provider only at login,
   // and the provider must know their callback URLs.
   S.oidc = await startServer({ env: oidcEnv(prov.issuer) });
@@ -86,6 +90,8 @@ before(async () => {
   S.discDown = await startServer({ env: oidcEnv(`http://127.0.0.1:${downPort}`) });
   S.discGarbage = await startServer({ env: oidcEnv(garbageUrl) });
   S.off = await startServer({});
+  S.limited = await startServer({ env: oidcEnv(prov.issuer, { PRAVESH_SSO_PER_IP_HOUR: '2' }) });
+  S.slow = await startServer({ env: oauth2Env(prov.issuer, { PRAVESH_SSO_TOKEN_URL: `${slowUrl}/token`, PRAVESH_SSO_CONCURRENCY: '2' }) });
   prov.configure(Object.values(S).map((s) => `${s.url}/auth/sso/parichay/callback`));
   admin(S.oidc, { username: 'ravi', email: 'ravi.kumar@doj.gov.in', mobile: '9876511001' });
   admin(S.oidc, { username: 'asha', email: 'asha.rao@gmail.com', mobile: '9876511002' });
@@ -100,6 +106,8 @@ after(async () => {
   for (const s of Object.values(S)) await s.stop();
   await prov.close();
   await new Promise((r) => garbage.close(r));
+  slow.closeAllConnections();
+  await new Promise((r) => slow.close(r));
 });
 
 // Runs a login up to the provider's redirect back to the callback.
@@ -330,6 +338,15 @@ test('unknown users, users without an official e-mail and inactive users get no 
   await assertRefused(S.oidc, b, callback, 'sso_not_registered');
   ({ b, callback } = await toCallback(S.oidc, 'SURESH@doj.gov.in'));
   await assertRefused(S.oidc, b, callback, 'sso_inactive');
+  // an official e-mail never proven (a self-registration an MDO
+  // administrator activated without the link) is not enough
+  admin(S.oidc, { username: 'kiran', email: 'kiran.rao@doj.gov.in', mobile: '9876511005' });
+  sql(S.oidc, "UPDATE users SET email_verified = 0 WHERE email = 'kiran.rao@doj.gov.in'");
+  ({ b, callback } = await toCallback(S.oidc, 'kiran.rao@doj.gov.in'));
+  await assertRefused(S.oidc, b, callback, 'sso_not_registered');
+  sql(S.oidc, "UPDATE users SET email_verified = 1 WHERE email = 'kiran.rao@doj.gov.in'");
+  ({ b, callback } = await toCallback(S.oidc, 'kiran.rao@doj.gov.in'));
+  assert.equal((await b.get(callback)).location, `${S.oidc.url}/`);
   // Parichay mode too
   ({ b, callback } = await toCallback(S.oauth2, 'ravi.kumar@doj.gov.in'));
   await assertRefused(S.oauth2, b, callback, 'sso_not_registered');
@@ -380,6 +397,37 @@ test('a provider that is down or answers garbage: a clean redirect, and the serv
   // still serving logins afterwards
   ({ b, callback } = await toCallback(S.oidc, 'ravi.kumar@doj.gov.in'));
   assert.equal((await b.get(callback)).location, `${S.oidc.url}/`);
+});
+
+test('a slow provider holds only its own calls: the HTTP threads keep answering', async () => {
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const { b, callback } = await toCallback(S.slow, 'ravi.kumar@doj.gov.in');
+    runs.push(b.get(callback));
+  }
+  let finished = false;
+  const all = Promise.all(runs).then((x) => { finished = true; return x; });
+  // while the callbacks wait on the provider, health and search answer:
+  // before any callback could finish
+  await sleep(300);
+  const h = await fetch(`${S.slow.url}/healthz`);
+  assert.equal(h.status, 200);
+  const s = await fetch(`${S.slow.url}/api/v1/orgs?q=justice`);
+  assert.equal(s.status, 200);
+  assert.equal(finished, false, 'answered while the provider was still thinking');
+  for (const r of await all) {
+    assert.equal(r.status, 302);
+    assert.equal(r.location, `${S.slow.url}/login?error=sso_failed`);
+  }
+});
+
+test('single sign-on starts and callbacks are limited per client address', async () => {
+  const b = new Browser();
+  assert.equal((await b.get(`${S.limited.url}/auth/sso/parichay`)).status, 302);
+  assert.equal((await b.get(`${S.limited.url}/auth/sso/parichay/callback?code=x&state=y`)).status, 302);
+  const r = await b.get(`${S.limited.url}/auth/sso/parichay`);
+  assert.equal(r.status, 429);
+  assert.ok(Number(r.headers.get('retry-after')) > 0);
 });
 
 test('malformed callbacks are refused without a crash', async () => {

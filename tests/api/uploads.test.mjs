@@ -23,7 +23,7 @@ function admin(role, username, org, mobile, email) {
 }
 
 async function login(username) {
-  const r = await req(srv.url, 'POST', '/api/v1/auth/password', { json: { username, password: 'a long enough password' } });
+  const r = await srv.adminLogin(username, 'a long enough password');
   assert.equal(r.status, 200, r.text);
   return r.body.token;
 }
@@ -325,4 +325,17 @@ test('a ZIP archive that is not a workbook is refused as unsupported, whatever i
     'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
   assert.equal(r.status, 415);
   assert.equal(r.body.code, 'unsupported_file');
+});
+
+test('a workbook whose ZIP end record announces more parts than the limit fails as a whole with a clear message', async () => {
+  const book = xlsx([['First Name', 'Last Name', 'Email Id', 'Mobile Number'], ['Asha', 'Rao', 'asha.parts@example.in', '9123456709']]);
+  // the end record's two entry counts (this disk, total): 60,000 claimed
+  book.writeUInt16LE(60000, book.length - 22 + 8);
+  book.writeUInt16LE(60000, book.length - 22 + 10);
+  const r = await upload(tokens.doj, 'parts.xlsx', book, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  assert.equal(r.status, 202, r.text);
+  const done = await waitDone(tokens.doj, r.body.id);
+  assert.equal(done.status, 'FAILED');
+  assert.equal(done.error, 'The XLSX file has too many parts (limit 10000)');
+  assert.equal(done.total_records, 0);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launch, open, ready, quiet, noProblems, startStack, createAdmin } from './lib/browser.mjs';
+import { launch, open, ready, quiet, noProblems, startStack, createAdmin, adminLoginPage } from './lib/browser.mjs';
 import { makeXlsx, readXlsx } from './lib/xlsx.mjs';
 
 let stack, browser;
@@ -26,11 +26,7 @@ async function download(page, click) {
 
 test('upload an XLSX with good and bad rows, download the result, manage users', async () => {
   const page = await open(browser, { base: stack.url, viewport: { width: 1280, height: 800 } });
-  await page.goto(stack.url + '/admin-login');
-  await ready(page);
-  await page.fill('#username', 'mdo.doj');
-  await page.fill('#password', PW);
-  await page.click('#alogin-submit');
+  await adminLoginPage(page, stack, 'mdo.doj', PW);
   await page.waitForURL(`${stack.url}/mdo`);
   await ready(page);
 

@@ -26,8 +26,19 @@ before(async () => {
 after(async () => { await browser?.close(); await stack?.stop(); });
 
 async function loginPassword(page, username) {
+  const { messages } = await import('../api/lib/sms.mjs');
+  const before = messages(stack.sms).length;
   const r = await page.context().request.post(`${stack.url}/api/v1/auth/password`, { data: { username, password: PW } });
   assert.equal(r.status(), 200);
+  const { challenge, mobile_hint: hint } = await r.json();
+  let code = null;
+  for (let i = 0; i < 750 && !code; i++) {
+    const m = messages(stack.sms).slice(before).filter((x) => x.to.endsWith(hint.replace(/\*/g, '')) && x.template === 'otp_sms');
+    if (m.length) code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  const r2 = await page.context().request.post(`${stack.url}/api/v1/auth/password/otp`, { data: { challenge, code } });
+  assert.equal(r2.status(), 200);
 }
 
 async function loginOtp(page, mobile) {
@@ -85,6 +96,14 @@ test('home, anonymous and logged in', async () => {
       await p.waitForSelector('#user-details dd');
       assert.match(await p.textContent('#user-details'), /Department of Justice/);
       assert.match(await p.textContent('#user-details'), /Under Ministry of Law and Justice/);
+      // a mobile-OTP session is an ordinary user's, whoever logs in
+      assert.equal(await p.locator('a[href="/mdo"]').count(), 0);
+    },
+  });
+  await checkPage('home-admin', '/', {
+    login: (p) => loginPassword(p, MDO.username),
+    then: async (p) => {
+      await p.waitForSelector('#user-details dd');
       assert.equal(await p.locator('a[href="/mdo"]').isVisible(), true);
     },
   });
@@ -164,6 +183,25 @@ test('admin login', async () => {
       await p.waitForSelector('#alogin-form .form-alert.error');
       assert.match(await p.textContent('#alogin-form .form-alert'), /not right/);
       assert.equal(await p.inputValue('#username'), 'spv');
+      // the right password leads to the second step: the code sent by SMS
+      await p.fill('#password', PW);
+      await p.click('#alogin-submit');
+      await p.waitForSelector('#alogin-code-form:not([hidden])');
+      assert.match(await p.textContent('#alogin-mobile-hint'), /\*+0000$/);
+      assert.equal(await p.evaluate(() => document.activeElement.id), 'admin-code');
+      await screenshots(p, 'admin-login-code');
+      await axeCheck(p);
+      // a wrong code says how many tries are left
+      await p.fill('#admin-code', '12345');
+      await p.click('#alogin-code-submit');
+      await p.waitForSelector('#admin-code[aria-invalid=true]');
+      await p.fill('#admin-code', '000000');
+      await p.click('#alogin-code-submit');
+      await p.waitForFunction(() => /2 more tries/.test(document.querySelector('#admin-code-error').textContent));
+      // starting again goes back to the password
+      await p.click('#alogin-restart');
+      await p.waitForSelector('#alogin-form:not([hidden])');
+      assert.equal(await p.inputValue('#password'), '');
     },
   });
 });

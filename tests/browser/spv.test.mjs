@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { req } from '../api/lib/server.mjs';
 import { nextMessage, codeOf } from '../api/lib/sms.mjs';
-import { launch, open, ready, quiet, noProblems, startStack, createAdmin } from './lib/browser.mjs';
+import { launch, open, ready, quiet, noProblems, startStack, createAdmin, adminLoginPage } from './lib/browser.mjs';
 
 let stack, browser, spvPage;
 const PW = 'a long enough password';
@@ -66,11 +66,7 @@ test('the SPV administrator approves, rejects and adds in the SPV page', async (
   await apiRequest({ kind: 'position', full_name: 'Asha Nair', email: 'asha@example.com', mobile: '9822200003', name: 'Chief Executive Dreamer', details: '' });
 
   const page = spvPage = await open(browser, { base: stack.url });
-  await page.goto(stack.url + '/admin-login');
-  await ready(page);
-  await page.fill('#username', 'spv');
-  await page.fill('#password', PW);
-  await page.click('#alogin-submit');
+  await adminLoginPage(page, stack, 'spv', PW);
   await page.waitForURL(`${stack.url}/spv`);
   await ready(page);
   await page.waitForSelector('#requests article');

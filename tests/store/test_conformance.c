@@ -880,6 +880,15 @@ static void test_tokens(void **state)
 	assert_int_equal(store_token_insert(S, &t), PV_OK);
 	assert_int_equal(store_token_insert(S, &t), PV_ECONFLICT);
 
+	/* Looking does not use it. */
+	memset(&got, 0, sizeof got);
+	assert_int_equal(store_token_get(S, "activation", t.hash, T0 + 1, &got), PV_OK);
+	assert_string_equal(got.subject, t.subject);
+	assert_true(got.used_at == 0);
+	assert_int_equal(store_token_get(S, "activation", t.hash, T0 + 1000, &got),
+			 PV_EEXPIRED);
+	assert_int_equal(store_token_get(S, "verify", t.hash, T0 + 1, &got),
+			 PV_ENOTFOUND);
 	/* The wrong kind does not find it. */
 	assert_int_equal(store_token_consume(S, "verify", t.hash, T0 + 1,
 					       &got),
@@ -896,6 +905,8 @@ static void test_tokens(void **state)
 	/* Single use. */
 	assert_int_equal(store_token_consume(S, "activation", t.hash, T0 + 2,
 					       &got),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_token_get(S, "activation", t.hash, T0 + 2, &got),
 			 PV_ENOTFOUND);
 	/* Used and later expired: still "used". */
 	assert_int_equal(store_token_consume(S, "activation", t.hash,
@@ -936,6 +947,7 @@ static void test_sessions(void **state)
 	a.expires_at = T0 + 3600000;
 	b = a;
 	fill_hash(b.hash);
+	b.elevated = 1;
 	assert_int_equal(store_session_insert(S, &a), PV_OK);
 	assert_int_equal(store_session_insert(S, &b), PV_OK);
 	assert_int_equal(store_session_insert(S, &a), PV_ECONFLICT);
@@ -945,6 +957,9 @@ static void test_sessions(void **state)
 	assert_memory_equal(got.csrf_hash, a.csrf_hash, STORE_HASH_LEN);
 	assert_true(got.expires_at == T0 + 3600000);
 	assert_int_equal(got.revoked, 0);
+	assert_int_equal(got.elevated, 0);
+	assert_int_equal(store_session_get(S, b.hash, &got), PV_OK);
+	assert_int_equal(got.elevated, 1);
 
 	assert_int_equal(store_session_touch(S, a.hash, T0 + 60), PV_OK);
 	assert_int_equal(store_session_get(S, a.hash, &got), PV_OK);

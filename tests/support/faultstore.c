@@ -304,6 +304,12 @@ static int fs_token_consume(store *s, const char *kind, const unsigned char hash
 	return FS_INNER(s)->ops->token_consume(fs_inner(s), kind, hash, now, out);
 }
 
+static int fs_token_get(store *s, const char *kind, const unsigned char hash[STORE_HASH_LEN], int64_t now, store_token *out)
+{
+	FS_ENTER(s, "token_get");
+	return FS_INNER(s)->ops->token_get(fs_inner(s), kind, hash, now, out);
+}
+
 static int fs_session_insert(store *s, const store_session *se)
 {
 	FS_ENTER(s, "session_insert");
@@ -500,6 +506,7 @@ static const struct store_ops fs_ops = {
 	.sweep = fs_sweep,
 	.token_insert = fs_token_insert,
 	.token_consume = fs_token_consume,
+	.token_get = fs_token_get,
 	.session_insert = fs_session_insert,
 	.session_get = fs_session_get,
 	.session_touch = fs_session_touch,
@@ -529,7 +536,7 @@ static const struct store_ops fs_ops = {
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 65 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 66 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

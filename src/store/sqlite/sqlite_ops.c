@@ -21,7 +21,8 @@
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
 #define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
 #define SES_COLS                                                               \
-	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked"
+	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked, " \
+	"elevated"
 #define REQ_COLS                                                               \
 	"id, kind, full_name, email, mobile, name, details, sector, "          \
 	"parent_id, status, reason, created_id, decided_by, created_at, "      \
@@ -86,6 +87,7 @@ enum {
 	Q_TOKEN_INSERT,
 	Q_TOKEN_CONSUME,
 	Q_TOKEN_STATE,
+	Q_TOKEN_GET,
 	Q_SES_INSERT,
 	Q_SES_GET,
 	Q_SES_TOUCH,
@@ -226,7 +228,9 @@ static const char *const sql[Q_END] = {
 	[Q_TOKEN_STATE] = "SELECT expires_at, used_at FROM tokens"
 			  " WHERE hash = ?1 AND kind = ?2",
 	[Q_SES_INSERT] = "INSERT INTO sessions (" SES_COLS ")"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1"
+			" AND kind = ?2 AND used_at = 0 AND expires_at > ?3",
 	[Q_SES_GET] = "SELECT " SES_COLS " FROM sessions WHERE hash = ?1",
 	[Q_SES_TOUCH] = "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1",
 	[Q_SES_REVOKE] = "UPDATE sessions SET revoked = 1 WHERE hash = ?1",
@@ -650,6 +654,7 @@ static void rd_session(sqlite3_stmt *st, void *p)
 	se->last_seen = sqlite3_column_int64(st, 4);
 	se->expires_at = sqlite3_column_int64(st, 5);
 	se->revoked = sqlite3_column_int(st, 6);
+	se->elevated = sqlite3_column_int(st, 7);
 }
 
 static void rd_request(sqlite3_stmt *st, void *p)
@@ -1607,6 +1612,46 @@ static int sq_token_consume(store *s, const char *kind,
 	return err;
 }
 
+static int sq_token_get(store *s, const char *kind,
+			const unsigned char hash[STORE_HASH_LEN], int64_t now,
+			store_token *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!kind || !hash || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_TOKEN_GET, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	b_text(&b, 2, kind, NOCAP);
+	b_int(&b, 3, now);
+	err = step_row(c, &b, "token_get");
+	if (!err)
+		rd_token(st, out);
+	sqs_release(c, Q_TOKEN_GET, st);
+	if (err != PV_ENOTFOUND)
+		return err;
+	/* Why not: expired, or unknown / already used. */
+	err = stmt(c, Q_TOKEN_STATE, &st);
+	if (err)
+		return err;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	b_blob(&b, 1, hash, STORE_HASH_LEN);
+	b_text(&b, 2, kind, NOCAP);
+	err = step_row(c, &b, "token_get");
+	if (!err)
+		err = sqlite3_column_int64(st, 1) == 0 && sqlite3_column_int64(st, 0) <= now
+			      ? PV_EEXPIRED
+			      : PV_ENOTFOUND;
+	sqs_release(c, Q_TOKEN_STATE, st);
+	return err;
+}
+
 static int sq_session_insert(store *s, const store_session *se)
 {
 	struct sqs_conn *c;
@@ -1626,6 +1671,7 @@ static int sq_session_insert(store *s, const store_session *se)
 	b_int(&b, 5, se->last_seen);
 	b_int(&b, 6, se->expires_at);
 	b_int(&b, 7, se->revoked ? 1 : 0);
+	b_int(&b, 8, se->elevated ? 1 : 0);
 	err = step_done(c, &b, "session_insert");
 	sqs_release(c, Q_SES_INSERT, st);
 	return err;
@@ -2279,6 +2325,7 @@ const struct store_ops sqs_ops = {
 	.sweep = sq_sweep,
 	.token_insert = sq_token_insert,
 	.token_consume = sq_token_consume,
+	.token_get = sq_token_get,
 	.session_insert = sq_session_insert,
 	.session_get = sq_session_get,
 	.session_touch = sq_session_touch,

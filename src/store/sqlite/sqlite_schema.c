@@ -254,9 +254,17 @@ static const char migration_2[] =
 	"CREATE INDEX sessions_expires ON sessions (expires_at);"
 	"CREATE INDEX sessions_last_seen ON sessions (last_seen);";
 
+/* 3: sessions say whether their login proved a password and its second
+ * factor (administrators' roles are active only in those); accounts an
+ * administrator created are vouched for like those of a bulk upload. */
+static const char migration_3[] =
+	"ALTER TABLE sessions ADD COLUMN elevated INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE users SET email_verified = 1 WHERE source = 'admin';";
+
 const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 const int sqs_migrations_n =

@@ -1,7 +1,7 @@
 // Starts the real pravesh binary on a free loopback port with its own data
 // directory, for black-box tests. Every test file starts its own server.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
     PRAVESH_WEB_ROOT: path.join(root, 'web'),
     PRAVESH_TEMPLATES: path.join(root, 'templates'),
     PRAVESH_LOG: 'info',
+    PRAVESH_SMS: `file:${dir}/sms.jsonl`,
     ...env,
   };
   if (loadDefaults && !dataDir) {
@@ -62,8 +63,13 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
   });
   child.removeAllListeners('exit');
   const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
+  const mm = stdout.match(/Metrics are served on (http:\/\/[0-9.]+:\d+)\/metrics/);
   return {
     url, dir, logs, child, env: base, stdoutText: () => stdout,
+    metricsUrl: mm ? mm[1] : null,
+    // An administrator's login in both steps (password, then the code sent
+    // by SMS); answers like the one-step login did: {status, body:{token,...}}.
+    adminLogin: (username, password, opts = {}) => adminLogin(url, base.PRAVESH_SMS, username, password, opts),
     // The server's log lines from index `from` on, once one matches re (its
     // standard error reaches us asynchronously); throws after timeoutMs.
     async waitLog(re, from = 0, timeoutMs = 10000) {
@@ -97,4 +103,30 @@ export async function req(base, method, p, { json, headers = {}, body, cookie, b
   const ct = r.headers.get('content-type') || '';
   if (ct.includes('json') && text) parsed = JSON.parse(text);
   return { status: r.status, headers: r.headers, body: parsed, text };
+}
+
+// The SMS messages a file: transport wrote.
+function smsFileMessages(smsSetting) {
+  const file = smsSetting && smsSetting.startsWith('file:') ? smsSetting.slice(5) : null;
+  if (!file || !existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+// Both steps of an administrator's login. The code is read from the SMS
+// file (the newest message to a number ending with the hint's digits).
+export async function adminLogin(url, smsSetting, username, password, { headers = {} } = {}) {
+  const before = smsFileMessages(smsSetting).length;
+  const first = await req(url, 'POST', '/api/v1/auth/password', { json: { username, password }, headers });
+  if (first.status !== 200 || !first.body.challenge) return first;
+  const tail = first.body.mobile_hint.replace(/\*/g, '');
+  const t0 = Date.now();
+  for (;;) {
+    const m = smsFileMessages(smsSetting).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
+    if (m.length) {
+      const code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+      return req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
+    }
+    if (Date.now() - t0 > 15000) throw new Error(`no second-factor code for ${username}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -115,7 +115,9 @@ export async function startStack(env = {}) {
     env: {
       PRAVESH_SMS: `file:${sms}`, PRAVESH_MAIL: smtp.url, PRAVESH_MAIL_FROM: 'Pravesh <no-reply@pravesh.test>',
       PRAVESH_OTP_RESEND: '0', PRAVESH_OTP_PER_HOUR: '1000', PRAVESH_OTP_PER_DAY: '1000',
-      PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in/', ...env,
+      PRAVESH_OTP_PER_IP_HOUR: '100000', PRAVESH_PUBLIC_URL: 'https://pravesh.example.gov.in/',
+      PRAVESH_OTP_NUMBER_PER_HOUR: '1000', PRAVESH_OTP_NUMBER_PER_DAY: '1000', PRAVESH_ANON_PER_IP_HOUR: '100000',
+      PRAVESH_LOGIN_FAIL_PER_IP_HOUR: '100000', ...env,
     },
   });
   return {
@@ -129,4 +131,28 @@ export function createAdmin(srv, { role, username, password, org, first, last, e
   const r = cli(['admin', 'create', '--role', role, '--username', username, '--org', org,
     '--first-name', first, '--last-name', last, '--email', email, '--mobile', mobile], srv.env, password + '\n');
   assert.equal(r.status, 0, r.stderr);
+}
+
+// An administrator's login through the page, both steps: the password,
+// then the code the SMS carried (read from the stack's SMS file, the
+// newest to the number the page hints at).
+export async function adminLoginPage(page, stack, username, password) {
+  const { messages } = await import('../../api/lib/sms.mjs');
+  const before = messages(stack.sms).length;
+  await page.goto(stack.url + '/admin-login');
+  await ready(page);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#alogin-submit');
+  await page.waitForSelector('#alogin-code-form:not([hidden])');
+  const tail = (await page.textContent('#alogin-mobile-hint')).replace(/\*/g, '');
+  let code = null;
+  for (let i = 0; i < 750 && !code; i++) {
+    const m = messages(stack.sms).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
+    if (m.length) code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(code, 'the second-factor code arrived');
+  await page.fill('#admin-code', code);
+  await page.click('#alogin-code-submit');
 }

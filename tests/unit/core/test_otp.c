@@ -101,13 +101,29 @@ static enum otp_status issue_refused(fx *f, const char *mobile,
 	return r.status;
 }
 
-static otp_result check(fx *f, const char *mobile, const char *purpose,
-			const char *code, int64_t now)
+static otp_result check_from(fx *f, const char *mobile, const char *purpose,
+			     const char *code, const char *ip, int64_t now)
 {
 	otp_result r;
 
-	assert_int_equal(otp_check(&f->svc, mobile, purpose, code, now, &r), PV_OK);
+	assert_int_equal(otp_check(&f->svc, mobile, purpose, code, ip, now, &r), PV_OK);
 	return r;
+}
+
+static otp_result check(fx *f, const char *mobile, const char *purpose,
+			const char *code, int64_t now)
+{
+	return check_from(f, mobile, purpose, code, IP1, now);
+}
+
+/* One of ten addresses, so that many wrong codes stay under each
+ * address's own limit. */
+static const char *ip_of(int i)
+{
+	static char ip[10][16];
+
+	snprintf(ip[i % 10], sizeof ip[0], "10.9.%d.1", i % 10);
+	return ip[i % 10];
 }
 
 /* A well-formed code that is surely not `code`. */
@@ -256,7 +272,7 @@ static void test_resend_window(void **state)
 	issue_ok(f, M1, "register", IP1, T0, code);
 	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 1, &retry), OTP_RATE_LIMITED);
 	assert_int_equal(retry, 30);
-	assert_int_equal(issue_refused(f, M1, "register", IP2, T0 + 10 * SEC, &retry), OTP_RATE_LIMITED);
+	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 10 * SEC, &retry), OTP_RATE_LIMITED);
 	assert_int_equal(retry, 20);
 	assert_int_equal(issue_refused(f, M1, "register", IP1, T0 + 29 * SEC, &retry), OTP_RATE_LIMITED);
 	assert_int_equal(retry, 1);
@@ -266,9 +282,10 @@ static void test_resend_window(void **state)
 	r = check(f, M1, "register", code, T0 + 30 * SEC - 1);
 	assert_int_equal(r.status, OTP_OK);
 	issue_ok(f, M1, "register", IP1, T0 + 30 * SEC, code);
-	/* the window is per number and purpose */
+	/* the window is per number, purpose and address */
 	issue_ok(f, M1, "login", IP1, T0 + 30 * SEC, code);
 	issue_ok(f, M2, "register", IP1, T0 + 30 * SEC, code);
+	issue_ok(f, M1, "register", IP2, T0 + 30 * SEC + 1, code);
 }
 
 /* Windows are fixed: they start with the first code and end an hour (a
@@ -578,28 +595,30 @@ static void test_defaults(void **state)
 	for (i = 1; i < 5; i++)
 		issue_ok(f, M1, "login", IP1, T0 + i * 30 * SEC, code);
 	assert_int_equal(issue_refused(f, M1, "login", IP1, T0 + 5 * 30 * SEC, &retry), OTP_RATE_LIMITED);
-	/* 20 a day */
-	for (t = T0 + HOUR, i = 5; i < 20; i++, t += (i % 5) ? 30 * SEC : HOUR)
+	/* 20 a day for a number from one address (its window starts with
+	 * the address's first code) */
+	for (t = T0 + HOUR, i = 0; i < 20; i++, t += (i % 5) ? 30 * SEC : HOUR)
 		issue_ok(f, M1, "login", IP2, t, code);
 	assert_int_equal(issue_refused(f, M1, "login", IP2, T0 + 5 * HOUR, NULL), OTP_RATE_LIMITED);
-	issue_ok(f, M1, "login", IP2, T0 + DAY, code);
+	issue_ok(f, M1, "login", IP2, T0 + HOUR + DAY, code);
 	/* 30 an hour for an address (IP1 has 5 from the first hour) */
 	for (i = 0; i < 25; i++) {
 		snprintf(mobile, sizeof mobile, "97000000%02u", (unsigned)i % 100);
 		issue_ok(f, mobile, "register", IP1, T0 + 200 * SEC + i, code);
 	}
 	assert_int_equal(issue_refused(f, "9700000099", "register", IP1, T0 + 300 * SEC, NULL), OTP_RATE_LIMITED);
-	/* 100 failed logins lock a number for an hour; 99 do not */
+	/* 100 failed logins lock a number for an hour; 99 do not (from ten
+	 * addresses: each address has its own, lower limit) */
 	t = T0 + 2 * DAY;
 	for (i = 0; i < 99; i++) {
-		r = check(f, M2, "login", "000000", t + i);
+		r = check_from(f, M2, "login", "000000", ip_of(i), t + i);
 		assert_int_equal(r.status, OTP_INVALID);
 	}
 	issue_ok(f, M2, "login", IP2, t + 99, code);
 	r = check(f, M2, "login", code, t + 100);
 	assert_int_equal(r.status, OTP_OK);
 	for (i = 0; i < 100; i++) {
-		r = check(f, M2, "login", "000000", t + 200 + i);
+		r = check_from(f, M2, "login", "000000", ip_of(i), t + 200 + i);
 		assert_int_equal(r.status, OTP_INVALID);
 	}
 	r = check(f, M2, "login", "000000", t + 300);

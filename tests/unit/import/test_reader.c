@@ -256,6 +256,10 @@ static void test_limits_default(void **state)
 	assert_int_equal(lim.max_uncompressed, 1024LL * 1024 * 1024);
 	assert_int_equal(lim.max_ratio, 200);
 	assert_int_equal(lim.max_shared_bytes, 256LL * 1024 * 1024);
+	assert_int_equal(lim.max_shared_mem, 8 * 1024 * 1024);
+	assert_null(lim.tmp_dir);
+	assert_int_equal(lim.max_zip_entries, 10000);
+	assert_int_equal(lim.max_zip_dir_bytes, 4 * 1024 * 1024);
 }
 
 /* ---- CSV ---- */
@@ -660,6 +664,32 @@ static void test_xlsx_inline_numbers(void **state)
 	imp_close(r);
 }
 
+/* Descriptors of unlinked files in dir: the shared strings' temporary
+ * files. */
+static int tmp_fds(const char *dir)
+{
+	char p[64], target[512];
+	size_t dl = strlen(dir);
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		ssize_t k;
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		k = readlink(p, target, sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = '\0';
+		if (strncmp(target, dir, dl) == 0 && target[dl] == '/' &&
+		    strstr(target, "(deleted)"))
+			n++;
+	}
+	return n;
+}
+
+/* Rich text, phonetic runs, entities, an empty string, an index out of
+ * range and the table's bound: the same in memory and spilled to a
+ * temporary file (a budget of 0 spills at the first string). */
 static void test_xlsx_shared_strings(void **state)
 {
 	static const char sst[] =
@@ -672,34 +702,184 @@ static void test_xlsx_shared_strings(void **state)
 		"<si><t/></si>"
 		"<si><t xml:space=\"preserve\"> sp </t><rPh sb=\"0\" eb=\"0\"><t>x</t></rPh></si>"
 		"</sst>";
+	static const char sheet[] =
+		SHEET("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>"
+		      "<row r=\"2\"><c r=\"A2\" t=\"s\"><v>1</v></c>"
+		      "<c r=\"B2\" t=\"s\"><v>2</v></c><c r=\"C2\" t=\"s\"><v>3</v></c>"
+		      "<c r=\"D2\" t=\"s\"><v>4</v></c></row>"
+		      "<row r=\"3\"><c r=\"A3\" t=\"s\"><v>5</v></c></row>");
+	imp_limits lim;
 	imp_reader *r;
+	char p[256];
+	int spill;
 
 	(void)state;
-	r = open_ok(make_xlsx("sst.xlsx",
-			      SHEET("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>"
-				    "<row r=\"2\"><c r=\"A2\" t=\"s\"><v>1</v></c>"
-				    "<c r=\"B2\" t=\"s\"><v>2</v></c><c r=\"C2\" t=\"s\"><v>3</v></c>"
-				    "<c r=\"D2\" t=\"s\"><v>4</v></c></row>"
-				    "<row r=\"3\"><c r=\"A3\" t=\"s\"><v>5</v></c></row>"),
-			      sst),
-		    NULL);
-	expect_row(r, 1, 1, "First Name");
-	expect_row(r, 2, 4, "\xE6\x9D\xB1\xE4\xBA\xAC", "A & B", "", " sp ");
-	/* Index 5 does not exist. */
-	expect_failure(r, "The XLSX file is damaged");
-	imp_close(r);
-
-	/* A table over max_shared_bytes. */
-	{
-		imp_limits lim;
-
+	snprintf(p, sizeof(p), "%s", make_xlsx("sst.xlsx", sheet, sst));
+	for (spill = 0; spill < 2; spill++) {
 		imp_limits_default(&lim);
+		if (spill) {
+			lim.max_shared_mem = 0;
+			lim.tmp_dir = tmpdir;
+		}
+		r = open_ok(p, &lim);
+		assert_int_equal(tmp_fds(tmpdir), spill ? 2 : 0);
+		expect_row(r, 1, 1, "First Name");
+		expect_row(r, 2, 4, "\xE6\x9D\xB1\xE4\xBA\xAC", "A & B", "", " sp ");
+		/* Index 5 does not exist. */
+		expect_failure(r, "The XLSX file is damaged");
+		imp_close(r);
+		assert_int_equal(tmp_fds(tmpdir), 0);
+
+		/* A table over max_shared_bytes. */
 		lim.max_shared_bytes = 40;
 		open_fails(make_xlsx("sst-big.xlsx",
 				     SHEET("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>"),
 				     sst),
 			   &lim, "Shared strings table too large (limit 40 bytes)");
+		assert_int_equal(tmp_fds(tmpdir), 0);
 	}
+
+	/* A temporary folder that is not there. */
+	imp_limits_default(&lim);
+	lim.max_shared_mem = 16;
+	lim.tmp_dir = tpath("no-such-folder");
+	open_fails(p, &lim, "Cannot use a temporary file (No such file or directory)");
+}
+
+/* The expected text of string i of the spill workbook. */
+static void spill_string(int i, sb *out)
+{
+	out->len = 0;
+	if (i < 10) {
+		sb_addf(out, "common %d", i);
+	} else if (i % 500 == 7) {
+		/* Long strings, over pages of the temporary file. */
+		uint32_t seed = (uint32_t)i;
+		int k;
+
+		for (k = 0; k < 6000 + i % 3000; k++) {
+			char ch;
+
+			seed = seed * 1103515245u + 12345u;
+			ch = (char)('a' + (seed >> 18) % 26);
+			sb_add(out, &ch, 1);
+		}
+	} else {
+		switch (i % 3) {
+		case 0:
+			sb_addf(out, "name%d", i);
+			break;
+		case 1:
+			sb_addf(out, "rich%d", i);
+			break;
+		default:
+			sb_addf(out, "a&bA%d\xE0\xA4\x85", i);
+			break;
+		}
+	}
+	if (!out->p)
+		sb_add(out, "", 0);
+}
+
+/* The XML of string i, as Excel would write it. */
+static void spill_si(int i, sb *xml, sb *tmp)
+{
+	spill_string(i, tmp);
+	if (i >= 10 && i % 500 != 7 && i % 3 == 1) {
+		/* rich text in two runs, with a phonetic run that is not text */
+		sb_addf(xml, "<si><r><rPr><b/></rPr><t>ri</t></r><r><t>ch%d</t></r>"
+			     "<rPh sb=\"0\" eb=\"1\"><t>reading</t></rPh></si>", i);
+	} else if (i >= 10 && i % 500 != 7 && i % 3 == 2) {
+		/* an entity and an _xHHHH_ escape */
+		sb_addf(xml, "<si><t>a&amp;b_x0041_%d\xE0\xA4\x85</t></si>", i);
+	} else {
+		sb_adds(xml, "<si><t>");
+		sb_add(xml, tmp->p, tmp->len);
+		sb_adds(xml, "</t></si>");
+	}
+}
+
+/* A table of 30,010 strings (long ones among them) spilled to a temporary
+ * file by a budget of 4 KiB, read in the sheet's order and then out of
+ * order, with a cell that names a string too large for a cell. */
+static void test_xlsx_shared_strings_spill(void **state)
+{
+	enum { NSTR = 30010, ROWS = 10000 };
+	sb xml = {0}, sheet = {0}, tmp = {0}, want = {0};
+	imp_limits lim;
+	imp_reader *r;
+	imp_row row;
+	const char *p;
+	uint32_t seed = 7;
+	int i, c, spill;
+
+	(void)state;
+	sb_addf(&xml, XML_DECL "<sst xmlns=\"" NS_MAIN "\" count=\"%d\" uniqueCount=\"%d\">",
+		NSTR + 1, NSTR + 1);
+	for (i = 0; i < NSTR; i++)
+		spill_si(i, &xml, &tmp);
+	/* string NSTR: 20,000 bytes, too large for any cell */
+	sb_adds(&xml, "<si><t>");
+	for (i = 0; i < 2000; i++)
+		sb_adds(&xml, "0123456789");
+	sb_adds(&xml, "</t></si></sst>");
+
+	/* rows 1..ROWS: strings 10 + 3k .. 12 + 3k and a common one; then
+	 * 2,000 rows of four strings anywhere in the table; then the string
+	 * too large */
+	sb_adds(&sheet, XML_DECL "<worksheet xmlns=\"" NS_MAIN "\"><sheetData>");
+	for (i = 0; i < ROWS; i++)
+		sb_addf(&sheet, "<row r=\"%d\"><c t=\"s\"><v>%d</v></c><c t=\"s\"><v>%d</v></c>"
+				"<c t=\"s\"><v>%d</v></c><c t=\"s\"><v>%d</v></c></row>",
+			i + 1, 10 + 3 * i, 11 + 3 * i, 12 + 3 * i, i % 10);
+	for (i = 0; i < 2000; i++) {
+		sb_addf(&sheet, "<row r=\"%d\">", ROWS + 1 + i);
+		for (c = 0; c < 4; c++) {
+			seed = seed * 1103515245u + 12345u;
+			sb_addf(&sheet, "<c t=\"s\"><v>%u</v></c>", (seed >> 8) % NSTR);
+		}
+		sb_adds(&sheet, "</row>");
+	}
+	sb_addf(&sheet, "<row r=\"%d\"><c t=\"s\"><v>%d</v></c></row>", ROWS + 2001, NSTR);
+	sb_adds(&sheet, "</sheetData></worksheet>");
+	p = make_xlsx("spill.xlsx", sheet.p, xml.p);
+
+	for (spill = 0; spill < 2; spill++) {
+		imp_limits_default(&lim);
+		lim.tmp_dir = tmpdir;
+		if (spill)
+			lim.max_shared_mem = 4096;
+		r = open_ok(p, &lim);
+		assert_int_equal(tmp_fds(tmpdir), spill ? 2 : 0);
+		seed = 7;
+		for (i = 0; i < ROWS + 2000; i++) {
+			assert_int_equal(imp_next(r, &row), 1);
+			assert_int_equal(row.number, i + 1);
+			assert_int_equal(row.ncells, 4);
+			for (c = 0; c < 4; c++) {
+				int idx;
+
+				if (i < ROWS) {
+					idx = c < 3 ? 10 + 3 * i + c : i % 10;
+				} else {
+					seed = seed * 1103515245u + 12345u;
+					idx = (int)((seed >> 8) % NSTR);
+				}
+				spill_string(idx, &want);
+				if (row.cells[c].len != want.len ||
+				    memcmp(row.cells[c].p, want.p, want.len) != 0)
+					fail_msg("row %d cell %d: '%.*s', expected '%s'", i + 1, c,
+						 (int)row.cells[c].len, row.cells[c].p, want.p);
+			}
+		}
+		expect_failure(r, "Cell too large in row 12001 (limit 16384 bytes)");
+		imp_close(r);
+	}
+	assert_int_equal(tmp_fds(tmpdir), 0);
+	free(xml.p);
+	free(sheet.p);
+	free(tmp.p);
+	free(want.p);
 }
 
 static void test_xlsx_sparse(void **state)
@@ -1142,6 +1322,267 @@ static void test_xlsx_split_text(void **state)
 		free(want[i].p);
 }
 
+/* ---- ZIP archives by hand: the checks made before libzip opens one ---- */
+
+/* libzip's openings, counted by the linker's --wrap (Makefile): the ZIP
+ * checks must refuse an archive before libzip builds its directory. */
+static int zip_opens;
+zip_t *__real_zip_open(const char *path, int flags, int *errorp);
+zip_t *__real_zip_fdopen(int fd, int flags, int *errorp);
+zip_t *__wrap_zip_open(const char *path, int flags, int *errorp);
+zip_t *__wrap_zip_fdopen(int fd, int flags, int *errorp);
+
+zip_t *__wrap_zip_open(const char *path, int flags, int *errorp)
+{
+	if (!(flags & ZIP_CREATE))
+		zip_opens++;
+	return __real_zip_open(path, flags, errorp);
+}
+
+zip_t *__wrap_zip_fdopen(int fd, int flags, int *errorp)
+{
+	zip_opens++;
+	return __real_zip_fdopen(fd, flags, errorp);
+}
+
+static uint32_t crc32_of(const char *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		c ^= (unsigned char)p[i];
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+	}
+	return ~c;
+}
+
+static void put16(sb *b, unsigned v)
+{
+	char c[2] = {(char)(v & 0xFF), (char)(v >> 8 & 0xFF)};
+
+	sb_add(b, c, 2);
+}
+
+static void put32(sb *b, uint32_t v)
+{
+	put16(b, v & 0xFFFF);
+	put16(b, v >> 16);
+}
+
+static void put64(sb *b, uint64_t v)
+{
+	put32(b, (uint32_t)v);
+	put32(b, (uint32_t)(v >> 32));
+}
+
+/* An archive of stored entries: local entries, then the directory. */
+typedef struct zw {
+	sb body, cd;
+	uint64_t n;
+} zw;
+
+static void zw_add(zw *z, const char *name, const char *data)
+{
+	size_t nl = strlen(name), len = strlen(data);
+	uint32_t crc = crc32_of(data, len), off = (uint32_t)z->body.len;
+
+	put32(&z->body, 0x04034b50);
+	put16(&z->body, 20);  /* version needed */
+	put16(&z->body, 0);   /* flags */
+	put16(&z->body, 0);   /* stored */
+	put16(&z->body, 0);   /* time */
+	put16(&z->body, 0x21); /* date: 1980-01-01 */
+	put32(&z->body, crc);
+	put32(&z->body, (uint32_t)len);
+	put32(&z->body, (uint32_t)len);
+	put16(&z->body, (unsigned)nl);
+	put16(&z->body, 0);
+	sb_add(&z->body, name, nl);
+	sb_add(&z->body, data, len);
+
+	put32(&z->cd, 0x02014b50);
+	put16(&z->cd, 20); /* made by */
+	put16(&z->cd, 20); /* needed */
+	put16(&z->cd, 0);
+	put16(&z->cd, 0);
+	put16(&z->cd, 0);
+	put16(&z->cd, 0x21);
+	put32(&z->cd, crc);
+	put32(&z->cd, (uint32_t)len);
+	put32(&z->cd, (uint32_t)len);
+	put16(&z->cd, (unsigned)nl);
+	put16(&z->cd, 0); /* extra */
+	put16(&z->cd, 0); /* comment */
+	put16(&z->cd, 0); /* disk */
+	put16(&z->cd, 0); /* internal attributes */
+	put32(&z->cd, 0); /* external attributes */
+	put32(&z->cd, off);
+	sb_add(&z->cd, name, nl);
+	z->n++;
+}
+
+/* Writes the archive with end records announcing `entries` entries
+ * (UINT64_MAX: as many as there are; the classic record keeps the low 16
+ * bits, as InfoZIP does past 65,535), with ZIP64 end records when zip64. */
+static const char *zw_write(const zw *z, const char *name, int zip64, uint64_t entries)
+{
+	sb out = {0};
+	const char *p;
+
+	if (entries == UINT64_MAX)
+		entries = z->n;
+	sb_add(&out, z->body.p, z->body.len);
+	sb_add(&out, z->cd.p, z->cd.len);
+	if (zip64) {
+		uint64_t rec = out.len;
+
+		put32(&out, 0x06064b50);
+		put64(&out, 44); /* size of the rest of the record */
+		put16(&out, 45);
+		put16(&out, 45);
+		put32(&out, 0);
+		put32(&out, 0);
+		put64(&out, entries);
+		put64(&out, entries);
+		put64(&out, z->cd.len);
+		put64(&out, z->body.len);
+		put32(&out, 0x07064b50);
+		put32(&out, 0);
+		put64(&out, rec);
+		put32(&out, 1);
+	}
+	put32(&out, 0x06054b50);
+	put32(&out, 0); /* disks */
+	put16(&out, zip64 ? 0xFFFF : (unsigned)(entries & 0xFFFF));
+	put16(&out, zip64 ? 0xFFFF : (unsigned)(entries & 0xFFFF));
+	put32(&out, zip64 ? 0xFFFFFFFFu : (uint32_t)z->cd.len);
+	put32(&out, zip64 ? 0xFFFFFFFFu : (uint32_t)z->body.len);
+	put16(&out, 0); /* comment */
+	p = write_file(name, out.p, out.len);
+	free(out.p);
+	return p;
+}
+
+static void zw_workbook(zw *z)
+{
+	zw_add(z, "[Content_Types].xml", "<Types/>");
+	zw_add(z, "xl/workbook.xml", WB_ONE);
+	zw_add(z, "xl/_rels/workbook.xml.rels", RELS_NO_SST);
+	zw_add(z, "xl/worksheets/sheet1.xml",
+	       SHEET("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>ok</t></is></c></row>"));
+}
+
+static void zw_free(zw *z)
+{
+	free(z->body.p);
+	free(z->cd.p);
+}
+
+static void expect_refused(const char *p, const imp_limits *lim, const char *msg)
+{
+	zip_opens = 0;
+	assert_int_equal(imp_zip_is_workbook(p, lim), -1);
+	open_fails(p, lim, msg);
+	assert_int_equal(zip_opens, 0);
+}
+
+static void expect_workbook(const char *p, const imp_limits *lim)
+{
+	imp_reader *r;
+
+	assert_int_equal(imp_zip_is_workbook(p, lim), 1);
+	r = open_ok(p, lim);
+	expect_row(r, 1, 1, "ok");
+	expect_end(r);
+	imp_close(r);
+}
+
+/* A workbook of 2,004 entries against a limit of 1,000 (the check is the
+ * same at the default 10,000): refused before libzip opens it, with the
+ * classic end record, with ZIP64 end records, and when the count in the
+ * end record is cut to 16 bits (libzip then reads on while directory
+ * bytes are left). */
+static void test_zip_entry_limit(void **state)
+{
+	zw z = {0};
+	imp_limits lim;
+	const char *p;
+	char name[32];
+	int i;
+
+	(void)state;
+	imp_limits_default(&lim);
+	assert_int_equal(lim.max_shared_mem, 8 * 1024 * 1024);
+	assert_null(lim.tmp_dir);
+	assert_int_equal(lim.max_zip_entries, 10000);
+	lim.max_zip_entries = 1000;
+	zw_workbook(&z);
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "xl/media/f%d.bin", i);
+		zw_add(&z, name, "x");
+	}
+	p = zw_write(&z, "many.xlsx", 0, UINT64_MAX);
+	expect_refused(p, &lim, "The XLSX file has too many parts (limit 1000)");
+	zip_opens = 0;
+	expect_workbook(p, NULL);
+	assert_int_equal(zip_opens, 2);
+
+	p = zw_write(&z, "many64.xlsx", 1, UINT64_MAX);
+	expect_refused(p, &lim, "The XLSX file has too many parts (limit 1000)");
+	expect_workbook(p, NULL);
+
+	p = zw_write(&z, "many-cut.xlsx", 0, 4);
+	expect_refused(p, &lim, "The XLSX file has too many parts (limit 1000)");
+
+	/* A directory over its bound, whatever the count. */
+	imp_limits_default(&lim);
+	lim.max_zip_dir_bytes = 4096;
+	p = zw_write(&z, "many.xlsx", 0, UINT64_MAX);
+	expect_refused(p, &lim, "The XLSX file's directory is too large (limit 4096 bytes)");
+	zw_free(&z);
+}
+
+/* End records that announce more entries than the archive holds: refused
+ * by what they announce, before libzip allocates a directory for them. */
+static void test_zip_forged_count(void **state)
+{
+	zw z = {0};
+	const char *p;
+
+	(void)state;
+	zw_workbook(&z);
+	expect_workbook(zw_write(&z, "small.xlsx", 0, UINT64_MAX), NULL);
+	expect_workbook(zw_write(&z, "small64.xlsx", 1, UINT64_MAX), NULL);
+
+	p = zw_write(&z, "forged64.xlsx", 1, 1000000);
+	expect_refused(p, NULL, "The XLSX file has too many parts (limit 10000)");
+	p = zw_write(&z, "forged.xlsx", 0, 60000);
+	expect_refused(p, NULL, "The XLSX file has too many parts (limit 10000)");
+
+	/* Garbage after the archive hides its end record: damaged. */
+	{
+		sb b = {0};
+		FILE *f = fopen(tpath("small.xlsx"), "rb");
+		char chunk[4096];
+		size_t k;
+
+		assert_non_null(f);
+		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			sb_add(&b, chunk, k);
+		fclose(f);
+		memset(chunk, 'z', sizeof(chunk));
+		for (k = 0; k < 20; k++)
+			sb_add(&b, chunk, sizeof(chunk)); /* 80 KiB: past libzip's search */
+		p = write_file("buried.xlsx", b.p, b.len);
+		free(b.p);
+		expect_refused(p, NULL, "The XLSX file is damaged");
+	}
+	zw_free(&z);
+}
+
 /* ---- XLSX made by libxlsxwriter ---- */
 
 static void check_lxw_book(const char *p)
@@ -1230,6 +1671,7 @@ int main(void)
 		cmocka_unit_test(test_csv_streaming),
 		cmocka_unit_test(test_xlsx_inline_numbers),
 		cmocka_unit_test(test_xlsx_shared_strings),
+		cmocka_unit_test(test_xlsx_shared_strings_spill),
 		cmocka_unit_test(test_xlsx_sparse),
 		cmocka_unit_test(test_xlsx_first_sheet_by_rels),
 		cmocka_unit_test(test_xlsx_doctype),
@@ -1238,6 +1680,8 @@ int main(void)
 		cmocka_unit_test(test_xlsx_limits),
 		cmocka_unit_test(test_xlsx_split_text),
 		cmocka_unit_test(test_xlsx_libxlsxwriter),
+		cmocka_unit_test(test_zip_entry_limit),
+		cmocka_unit_test(test_zip_forged_count),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -673,6 +673,28 @@ static void test_sms_http(void **state)
 	}
 	notify_transport_free(t);
 
+	/* an XML body: values escaped as XML, and sent as XML */
+	cfg = (notify_http_cfg){
+		.url = url,
+		.body = "<sms><to>{{mobile}}</to><text>{{text}}</text><dlt id=\"{{template_id}}\"/></sms>"};
+	assert_int_equal(notify_sms_open("http", &cfg, &t, err, sizeof err), PV_OK);
+	m.text = "<b>\"1 & 2\"</b> '3'";
+	assert_int_equal(t->send(t, &m, err, sizeof err), PV_OK);
+	m.text = text;
+	assert_string_equal(cap.ctype, "application/xml; charset=utf-8");
+	assert_string_equal(cap.body,
+			    "<sms><to>9876543210</to><text>&lt;b&gt;&quot;1 &amp; 2&quot;&lt;/b&gt; "
+			    "&apos;3&apos;</text><dlt id=\"1107161\"/></sms>");
+	notify_transport_free(t);
+	cfg = (notify_http_cfg){.url = url, .headers = "Content-Type: text/xml",
+				.body = "<m>{{text}}</m>"};
+	assert_int_equal(notify_sms_open("http", &cfg, &t, err, sizeof err), PV_OK);
+	m.text = "a<b";
+	assert_int_equal(t->send(t, &m, err, sizeof err), PV_OK);
+	m.text = text;
+	assert_string_equal(cap.body, "<m>a&lt;b</m>");
+	notify_transport_free(t);
+
 	/* GET with the values in the query string */
 	cap.status = 200;
 	snprintf(url, sizeof url,
@@ -1387,6 +1409,59 @@ static int count_lines(const char *path)
 	return n;
 }
 
+/* The bytes of a file (NULL and 0 when it cannot be read); caller frees. */
+static char *slurp_bytes(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	long len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (b = malloc((size_t)len)) != NULL)
+		*n = fread(b, 1, (size_t)len, f);
+	fclose(f);
+	return b;
+}
+
+static const void *memmem_s(const void *h, size_t hn, const char *needle)
+{
+	return h ? memmem(h, hn, needle, strlen(needle)) : NULL;
+}
+
+static void test_seal(void **state)
+{
+	unsigned char k1[32], k2[32];
+	char sealed[STORE_JSON_MAX], opened[STORE_JSON_MAX], big[STORE_JSON_MAX];
+	const char *p = "{\"code\":\"482910\"}";
+
+	(void)state;
+	memset(k1, 1, sizeof k1);
+	memset(k2, 2, sizeof k2);
+	notify_set_key(k1);
+	assert_int_equal(notify_seal_params(p, sealed, sizeof sealed), PV_OK);
+	assert_int_equal(strncmp(sealed, "enc1:", 5), 0);
+	assert_null(strstr(sealed, "482910"));
+	assert_int_equal(notify_open_params(sealed, opened, sizeof opened), PV_OK);
+	assert_string_equal(opened, p);
+	/* rows of older versions, in clear, still open */
+	assert_int_equal(notify_open_params(p, opened, sizeof opened), PV_OK);
+	assert_string_equal(opened, p);
+	/* damaged, or another key: refused */
+	sealed[10] ^= 1;
+	assert_int_equal(notify_open_params(sealed, opened, sizeof opened), PV_EFORMAT);
+	sealed[10] ^= 1;
+	notify_set_key(k2);
+	assert_int_equal(notify_open_params(sealed, opened, sizeof opened), PV_EFORMAT);
+	notify_set_key(k1);
+	/* too long to fit sealed */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(notify_seal_params(big, sealed, sizeof sealed), PV_ELIMIT);
+}
+
 static void test_outbox_sqlite(void **state)
 {
 	store *st = NULL;
@@ -1444,6 +1519,19 @@ static void test_outbox_sqlite(void **state)
 	notify_kick();
 	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
 	assert_int_equal(q, 3);
+	/* waiting in the outbox, the code and the link are sealed: neither is
+	 * in the database's files */
+	for (int k = 0; k < 2; k++) {
+		char fpath[420];
+		size_t n = 0;
+		char *bytes;
+
+		snprintf(fpath, sizeof fpath, "%s%s", db, k ? "-wal" : "");
+		bytes = slurp_bytes(fpath, &n);
+		assert_null(memmem_s(bytes, n, "482910"));
+		assert_null(memmem_s(bytes, n, "token=T"));
+		free(bytes);
+	}
 
 	/* a worker of a dead process holds the first SMS for 300 ms */
 	assert_int_equal(store_outbox_claim(st, "dead:1:0", util_now_ms(),
@@ -1506,6 +1594,7 @@ int main(void)
 		cmocka_unit_test(test_log_transport),
 		cmocka_unit_test(test_file_transports),
 		cmocka_unit_test(test_sms_http),
+		cmocka_unit_test(test_seal),
 		cmocka_unit_test_setup_teardown(test_smtp_hindi, tpl_setup,
 						tpl_teardown),
 		cmocka_unit_test(test_smtp_ascii_and_refusal),

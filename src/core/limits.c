@@ -1,0 +1,38 @@
+#include "core/limits.h"
+
+#include "util/err.h"
+
+int64_t lim_wait_s(int64_t until_ms, int64_t now)
+{
+	return until_ms > now ? (until_ms - now + 999) / 1000 : 1;
+}
+
+int lim_hit(store *s, const keys *k, const char *kind, const char *value,
+	    int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s)
+{
+	char key[STORE_KEY_MAX];
+	store_throttle t;
+	int rc;
+
+	if (window_ms <= 0 || limit <= 0)
+		return PV_OK;
+	if ((rc = keys_subject(k, kind, value ? value : "", key)) != PV_OK ||
+	    (rc = store_throttle_hit(s, key, now, window_ms, 0, 0, &t)) != PV_OK)
+		return rc;
+	if (t.count <= limit)
+		return PV_OK;
+	if (retry_after_s)
+		*retry_after_s = lim_wait_s(t.window_end, now);
+	return PV_ELIMIT;
+}
+
+int lim_undo(store *s, const keys *k, const char *kind, const char *value,
+	     int64_t now)
+{
+	char key[STORE_KEY_MAX];
+	int rc;
+
+	if ((rc = keys_subject(k, kind, value ? value : "", key)) != PV_OK)
+		return rc;
+	return store_throttle_undo(s, key, now);
+}

@@ -1,0 +1,28 @@
+/* limits: how many times something may happen per key in a window (codes
+ * per number, attempts per address...), counted in the store under a keyed
+ * hash of the value, one atomic call each (store_throttle_hit), so that
+ * every thread and every server process counts the same hits. */
+#ifndef PV_LIMITS_H
+#define PV_LIMITS_H
+
+#include <stdint.h>
+
+#include "core/keys.h"
+#include "store/store.h"
+
+/* Counts one hit of kind for value ("otp-ip", "203.0.113.7"). PV_OK while
+ * at most `limit` hits fall in the window (the hit is counted), PV_ELIMIT
+ * past it with *retry_after_s (may be NULL) set to the seconds until the
+ * window ends, or a store error. A window or limit <= 0 turns it off. */
+int lim_hit(store *s, const keys *k, const char *kind, const char *value,
+	    int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
+
+/* Gives back one hit of the current window (an attempt counted up front
+ * that turned out well). */
+int lim_undo(store *s, const keys *k, const char *kind, const char *value,
+	     int64_t now);
+
+/* Seconds from now until ms, at least 1. */
+int64_t lim_wait_s(int64_t until_ms, int64_t now);
+
+#endif
