@@ -536,7 +536,9 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_server_start(&a, &srv, &port) != PV_OK)
+	/* bound first, serving only once the public URL is set: handlers
+	 * read it (links, cookies) */
+	if (http_server_listen(&a, &srv, &port) != PV_OK)
 		goto out;
 	if (cfg->public_url && *cfg->public_url) {
 		util_strlcpy(a.public_url, cfg->public_url, sizeof a.public_url);
@@ -554,6 +556,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		a.public_url[strlen(a.public_url) - 1] = '\0';
 	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
 	snprintf(sv.login_url, sizeof sv.login_url, "%s/login", a.public_url);
+	if (http_server_run(srv) != PV_OK)
+		goto out;
 	if (main_bootstrap(&a) != PV_OK)
 		goto out;
 	memset(&je, 0, sizeof je);

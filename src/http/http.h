@@ -150,6 +150,13 @@ json_t *http_field_error(const char *field, const char *code,
 /* Starts listening on cfg->listen ("host:port"); *port_out is the bound
  * port. *out is stopped and freed by http_server_stop(). */
 int http_server_start(app *a, http_server **out, unsigned *port_out);
+/* The same in two steps, so that what the handlers read (the public URL)
+ * is set between them: http_server_listen binds cfg->listen and sets
+ * *port_out, but nothing is accepted (connections wait in the socket's
+ * backlog) until http_server_run starts serving. A server that never ran
+ * is freed by http_server_stop too. */
+int http_server_listen(app *a, http_server **out, unsigned *port_out);
+int http_server_run(http_server *srv);
 /* Stops accepting, lets in-flight requests finish (within a grace
  * period), frees. Accepts NULL. */
 void http_server_stop(http_server *srv);
