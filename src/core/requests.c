@@ -276,8 +276,13 @@ static int rq_decide_tx(store *s, void *ctx)
 		return rc;
 	if (strcmp(r->status, STORE_REQ_PENDING) != 0)
 		return PV_ECONFLICT;
-	if (x->approve && d->name && *d->name)
-		util_trim_copy(d->name, r->name, sizeof r->name);
+	if (x->approve && d->name) {
+		char name[STORE_NAME_MAX];
+
+		/* a blank correction is none: the name asked for stays */
+		if (util_trim_copy(d->name, name, sizeof name) > 0)
+			util_strlcpy(r->name, name, sizeof r->name);
+	}
 	if (!x->approve)
 		util_trim_copy(d->reason, r->reason, sizeof r->reason);
 	if (x->approve && (rc = rq_create_for(x->svc, r, d, x->now, x->fe)) != PV_OK)
@@ -301,7 +306,8 @@ int rq_decision_validate(const rq_decision *d, int approve, field_errs *fe)
 	if (approve && d->name && *d->name) {
 		char name[STORE_NAME_MAX];
 
-		if (!rq_dir_name(fe, "name", d->name, name, sizeof name, 0))
+		/* a blank name is no correction (rq_dir_name adds no error) */
+		if (!rq_dir_name(fe, "name", d->name, name, sizeof name, 0) && fe->n)
 			return PV_EINVAL;
 	}
 	if (!approve) {

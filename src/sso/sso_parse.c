@@ -315,11 +315,14 @@ int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
 		sso__why(why, "the id_token carries another nonce");
 		return PV_EDENIED;
 	}
+	/* compared in seconds: a provider's exp or iat times 1000 could
+	 * overflow (exp * 1000 <= now_ms is exp <= now_ms / 1000 for whole
+	 * seconds, and iat * 1000 > t is iat > t / 1000) */
 	exp = json_integer_value(json_object_get(claims, "exp"));
 	iat = json_integer_value(json_object_get(claims, "iat"));
-	if (!json_is_integer(json_object_get(claims, "exp")) || exp * 1000 <= now_ms ||
+	if (!json_is_integer(json_object_get(claims, "exp")) || exp <= now_ms / 1000 ||
 	    (json_is_integer(json_object_get(claims, "iat")) &&
-	     iat * 1000 > now_ms + SSO_LEEWAY_S * 1000)) {
+	     iat > (now_ms + SSO_LEEWAY_S * 1000) / 1000)) {
 		sso__why(why, "the id_token has expired or is not yet valid");
 		return PV_EDENIED;
 	}
