@@ -472,7 +472,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	job_workers *jw = NULL;
 	sweeper *sw = NULL;
 	job_env je;
-	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
+	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body,
+			      cfg->sms_timeout};
 	notify_config nc;
 	unsigned port = 0;
 	struct sigaction sa;
@@ -513,7 +514,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	}
 	if (notify_templates_load(cfg->templates, &tpl, err, sizeof err) != PV_OK ||
 	    notify_sms_open(cfg->sms, &hc, &sms, err, sizeof err) != PV_OK ||
-	    notify_mail_open(cfg->mail, cfg->mail_from, &mail, err, sizeof err) != PV_OK) {
+	    notify_mail_open_timeout(cfg->mail, cfg->mail_from, cfg->mail_timeout, &mail, err,
+				     sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -179,10 +180,42 @@ static size_t sso_write(char *data, size_t size, size_t n, void *ctx)
  * the form (application/x-www-form-urlencoded). auth is a whole header
  * value for Authorization, or NULL. Fills *status and body (bounded).
  * PV_OK when an answer came, whatever its status; PV_EIO otherwise. */
+#define SSO_TRIES 3
+#define SSO_RETRY_PAUSE_MS 100
+
+/* 1 when an exchange that ended so is worth another try (see sso_call). */
+static int sso_retryable(CURLcode cc, long status, int get)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return get && status >= 500;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 1;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* a reply that is no HTTP (0.9) */
+	case CURLE_PARTIAL_FILE:
+		return get;
+	default:
+		return 0;
+	}
+}
+
+static void sso_pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 static int sso_call(const sso *s, const char *url, const char *form,
 		    const char *auth, long *status, buf *body, char why[SSO_WHY_MAX])
 {
 	CURL *c = curl_easy_init();
+	int64_t t0 = util_mono_ns();
 	struct curl_slist *h = NULL, *t;
 	char ah[2048];
 	CURLcode cc;
@@ -211,7 +244,6 @@ static int sso_call(const sso *s, const char *url, const char *form,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "pravesh");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sso_write);
@@ -222,12 +254,33 @@ static int sso_call(const sso *s, const char *url, const char *form,
 	} else {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	cc = curl_easy_perform(c);
+	/* A failed exchange is tried again, a little later, while the call's
+	 * time lasts: whenever nothing was sent (no connection), and for a
+	 * GET (discovery, keys, user details: asking twice changes nothing)
+	 * also when the provider dropped the connection, answered garbage or
+	 * a server error. A POST that may have reached the provider (the code
+	 * is single use) is not sent twice. */
+	for (int attempt = 0;; attempt++) {
+		int64_t left = s->timeout_ms - (util_mono_ns() - t0) / 1000000;
+		long pause = SSO_RETRY_PAUSE_MS << (2 * attempt); /* 100, 400 ms */
+
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+		buf_reset(body);
+		*status = 0;
+		cc = curl_easy_perform(c);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		left = s->timeout_ms - (util_mono_ns() - t0) / 1000000;
+		if (attempt + 1 >= SSO_TRIES || left <= pause || !sso_retryable(cc, *status, !form))
+			break;
+		log_kv(LOG_WARN, "sso: the provider's answer failed; trying again", "error",
+		       cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP 5xx", NULL);
+		sso_pause_ms(pause);
+	}
 	if (cc != CURLE_OK) {
 		sso__why(why, "the provider could not be reached (%s)", curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	rc = PV_OK;
 out:
 	if (rc != PV_OK && !why[0])
