@@ -585,6 +585,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	while (!main_stop)
 		sigsuspend(&waitmask);
 	log_kv(LOG_INFO, "stopping", NULL);
+	job_workers_ask_stop(jw); /* uploads stop at their next chunk while HTTP drains */
 	rc = 0;
 out:
 	http_server_stop(srv);

@@ -134,6 +134,11 @@ int job_work_once(const job_env *env, int *claimed);
  * committed). Safe from any thread; a no-op when no workers run. */
 void job_kick(void);
 
+/* Asks the workers to stop at their next chunk and returns at once (the
+ * server does it at the stop signal, while HTTP requests drain). Accepts
+ * NULL. */
+void job_workers_ask_stop(job_workers *w);
+
 /* Asks the workers to stop between chunks (a running upload is handed back
  * QUEUED and resumes at the next start), joins them, frees w. Accepts NULL. */
 void job_workers_stop(job_workers *w);

@@ -179,7 +179,7 @@ void job_kick(void)
 	pthread_mutex_unlock(&cur_mu);
 }
 
-void job_workers_stop(job_workers *s)
+void job_workers_ask_stop(job_workers *s)
 {
 	if (!s)
 		return;
@@ -187,6 +187,13 @@ void job_workers_stop(job_workers *s)
 	atomic_store(&s->stop, 1);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+}
+
+void job_workers_stop(job_workers *s)
+{
+	if (!s)
+		return;
+	job_workers_ask_stop(s);
 	for (int i = 0; i < s->n; i++)
 		if (s->w[i].started)
 			pthread_join(s->w[i].thread, NULL);
