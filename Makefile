@@ -103,7 +103,7 @@ run: deps
 # which the plain and ASan builds run.
 API_TESTS := tests/api/
 ifeq ($(SAN),thread)
-TSAN_SKIP := tests/api/uploads-durability.test.mjs tests/api/disk.test.mjs \
+TSAN_SKIP := tests/api/uploads-durability.test.mjs tests/api/disk.test.mjs tests/api/backup.test.mjs \
 	tests/api/hardening.test.mjs tests/api/sso.test.mjs
 API_TESTS := $(filter-out $(TSAN_SKIP),$(sort $(wildcard tests/api/*.test.mjs)))
 endif

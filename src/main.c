@@ -113,6 +113,35 @@ static int main_store(const pv_config *cfg, store **st)
 	return rc;
 }
 
+/* backup FILE: a consistent copy of the store while the server runs. */
+static int cmd_backup(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	struct stat sb;
+	int rc;
+
+	if (npos != 1)
+		return main_usage();
+	if ((rc = store_open(cfg->db, &st)) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
+		return 1;
+	}
+	rc = store_backup(st, pos[0]);
+	store_close(st);
+	if (rc == PV_EINVAL) {
+		fprintf(stderr, "pravesh: this store is backed up with its own tools "
+				"(PostgreSQL: pg_dump; see docs/operations.md)\n");
+		return 2;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: backup not written: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	printf("backup written: %s (%lld bytes); keep server.key and uploads/ with it\n", pos[0],
+	       stat(pos[0], &sb) == 0 ? (long long)sb.st_size : 0LL);
+	return 0;
+}
+
 static int cmd_migrate(pv_config *cfg, const char **pos, size_t npos)
 {
 	store *st = NULL;
@@ -616,6 +645,8 @@ static const struct main_cmd main_cmds[] = {
 	 "create an administrator; the password is read from the terminal or standard input"},
 	{"import", NULL, cmd_import, "import --org ID [--result OUT] FILE",
 	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)"},
+	{"backup", NULL, cmd_backup, "backup FILE",
+	 "write a consistent copy of the SQLite store to FILE, also while serving (PostgreSQL: pg_dump)"},
 	{"version", NULL, cmd_version, "version",
 	 "the version and the libraries' versions"},
 };

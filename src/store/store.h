@@ -279,6 +279,13 @@ struct store_ops {
 	void (*close)(store *s);
 	int (*migrate)(store *s); /* bring the schema up to date */
 	int (*ping)(store *s);    /* PV_OK when the store answers */
+	/* Writes a consistent copy of the whole store (what was committed at
+	 * one instant) to the file path, replaced whole (written beside and
+	 * renamed, mode 0600), while other threads and processes go on
+	 * reading and writing. Not inside a transaction (PV_EINVAL).
+	 * PV_EINVAL as well on a backend that has its own tools (PostgreSQL:
+	 * pg_dump, docs/operations.md); PV_ENOSPACE when the disk is full. */
+	int (*backup)(store *s, const char *path);
 
 	/* Transactions on the calling thread's connection. */
 	int (*tx_begin)(store *s);
@@ -532,6 +539,11 @@ static inline int store_migrate(store *s)
 static inline int store_ping(store *s)
 {
 	return s->ops->ping(s);
+}
+
+static inline int store_backup(store *s, const char *path)
+{
+	return s->ops->backup(s, path);
 }
 
 static inline int store_tx_begin(store *s)

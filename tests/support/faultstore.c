@@ -67,6 +67,12 @@ static int fs_migrate(store *s)
 	return store_migrate(fs_inner(s));
 }
 
+static int fs_backup(store *s, const char *path)
+{
+	FS_ENTER(s, "backup");
+	return store_backup(fs_inner(s), path);
+}
+
 static int fs_tx_begin(store *s)
 {
 	int rc;
@@ -471,6 +477,7 @@ static const struct store_ops fs_ops = {
 	.close = fs_close,
 	.migrate = fs_migrate,
 	.ping = fs_ping,
+	.backup = fs_backup,
 	.tx_begin = fs_tx_begin,
 	.tx_commit = fs_tx_commit,
 	.tx_rollback = fs_tx_rollback,
@@ -536,7 +543,7 @@ static const struct store_ops fs_ops = {
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 66 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 67 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)
