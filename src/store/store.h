@@ -541,9 +541,10 @@ static inline int store_ping(store *s)
 	return s->ops->ping(s);
 }
 
+/* A backend without the operation has its own tools: PV_EINVAL. */
 static inline int store_backup(store *s, const char *path)
 {
-	return s->ops->backup(s, path);
+	return s->ops->backup ? s->ops->backup(s, path) : PV_EINVAL;
 }
 
 static inline int store_tx_begin(store *s)
