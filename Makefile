@@ -110,9 +110,9 @@ endif
 
 check: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
-	@PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 $(API_TESTS)
+	@PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 $(API_TESTS)
 	@if [ "$(SAN)" = 0 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
-		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/browser/; fi
+		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/browser/; fi
 
 test: test-deps
 	@$(MAKE) --no-print-directory check BUILD=build SAN=0

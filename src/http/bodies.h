@@ -29,7 +29,7 @@ int body_decision(json_t *body, rq_decision *d, http_resp *resp);
  * is a wrong code, counted as such). */
 enum body_otp_kind { BODY_OTP_SEND, BODY_OTP_VERIFY, BODY_OTP_LOGIN };
 typedef struct body_otp_in {
-	char mobile[11];
+	char mobile[STORE_MOBILE_MAX];
 	const char *purpose, *code;
 } body_otp_in;
 int body_otp(json_t *body, enum body_otp_kind kind, body_otp_in *out, http_resp *resp);

@@ -1,0 +1,91 @@
+/* test_pool.c: the work pool sheds what it has no room for, says when a
+ * job waited too long, and runs every queued job before it stops. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/pool.h"
+#include "util/err.h"
+
+struct job {
+	pthread_mutex_t *gate; /* the job waits here until the test opens it */
+	int ran, stale;
+};
+
+static void work(void *arg, int stale)
+{
+	struct job *j = arg;
+
+	if (j->gate) {
+		pthread_mutex_lock(j->gate);
+		pthread_mutex_unlock(j->gate);
+	}
+	__atomic_store_n(&j->stale, stale, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&j->ran, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_shed_and_drain(void **state)
+{
+	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+	struct job jobs[4];
+	http_pool *p;
+
+	(void)state;
+	memset(jobs, 0, sizeof jobs);
+	assert_int_equal(http_pool_start("t", 1, 3, 0, &p), PV_OK);
+	pthread_mutex_lock(&gate);
+	/* three places: the fourth is refused at once */
+	for (int i = 0; i < 3; i++) {
+		jobs[i].gate = &gate;
+		assert_int_equal(http_pool_reserve(p), PV_OK);
+		http_pool_submit(p, work, &jobs[i]);
+	}
+	assert_int_equal(http_pool_reserve(p), PV_ELIMIT);
+	assert_int_equal(http_pool_shed(p), 1);
+	assert_int_equal(http_pool_depth(p), 3);
+	pthread_mutex_unlock(&gate);
+	/* stopping runs every queued job first */
+	http_pool_stop(p);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(jobs[i].ran, 1);
+	assert_int_equal(http_pool_start("t", 0, 3, 0, &p), PV_EINVAL);
+}
+
+static void test_stale(void **state)
+{
+	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+	struct job first, waiting;
+	http_pool *p;
+
+	(void)state;
+	memset(&first, 0, sizeof first);
+	memset(&waiting, 0, sizeof waiting);
+	assert_int_equal(http_pool_start("t", 1, 4, 50, &p), PV_OK);
+	pthread_mutex_lock(&gate);
+	first.gate = &gate;
+	assert_int_equal(http_pool_reserve(p), PV_OK);
+	http_pool_submit(p, work, &first);
+	assert_int_equal(http_pool_reserve(p), PV_OK);
+	http_pool_submit(p, work, &waiting);
+	usleep(120000); /* the second waits behind the first past 50 ms */
+	pthread_mutex_unlock(&gate);
+	http_pool_stop(p);
+	assert_int_equal(waiting.ran, 1);
+	assert_int_equal(waiting.stale, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shed_and_drain),
+		cmocka_unit_test(test_stale),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
