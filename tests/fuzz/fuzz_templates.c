@@ -19,6 +19,7 @@
 
 #include "core/validate.h"
 #include "fuzz_support.h"
+#include "util/utf8.h"
 #include "notify/notify.h"
 #include "util/err.h"
 
@@ -96,8 +97,8 @@ static void check_rendered(int rc, const notify_rendered *r)
 	}
 	FUZZ_CHECK(r->text && r->subject && r->template_id && r->lang);
 	FUZZ_CHECK(strlen(r->text) <= 64 * 1024);
-	FUZZ_CHECK(val_utf8(r->text, strlen(r->text)));
-	FUZZ_CHECK(val_utf8(r->subject, strlen(r->subject)));
+	FUZZ_CHECK(utf8_valid(r->text, strlen(r->text)));
+	FUZZ_CHECK(utf8_valid(r->subject, strlen(r->subject)));
 }
 
 static void render_all(const notify_templates *t, const char *params, const char *lang)

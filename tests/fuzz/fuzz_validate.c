@@ -11,6 +11,7 @@
 
 #include "core/validate.h"
 #include "fuzz_support.h"
+#include "util/utf8.h"
 
 static void fuzz_mobile(const char *s, size_t n)
 {
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!exact)
 			goto out;
 		memcpy(exact, a, an);
-		utf8 = val_utf8(exact, an);
+		utf8 = utf8_valid(exact, an);
 		if (val_name(exact, an)) {
 			FUZZ_CHECK(utf8);
 			FUZZ_CHECK(an > 0 && memchr(exact, '\0', an) == NULL);
