@@ -60,7 +60,7 @@ test('SMS gateway down, slow, answering garbage or 500: the API answers at once,
     PRAVESH_SMS: 'http', PRAVESH_SMS_URL: `${chaos.url}/send`, PRAVESH_SMS_TIMEOUT: '1',
     PRAVESH_OTP_PER_IP_HOUR: '1000', PRAVESH_METRICS_LISTEN: '127.0.0.1:0',
   } });
-  cleanups.push(() => srv.stop(), () => chaos.close(), () => new Promise((r) => gateway.close(r)));
+  cleanups.push(() => srv.stop(), () => chaos.close(), () => new Promise((r) => { gateway.closeAllConnections(); gateway.close(r); }));
 
   let n = 0;
   for (const mode of ['down', 'slow', 'garbage', 'http500']) {

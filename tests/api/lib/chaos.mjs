@@ -13,18 +13,18 @@ import net from 'node:net';
 
 export async function startChaos(targetPort) {
   const st = { mode: 'ok', next: [], target: targetPort, counts: { ok: 0, down: 0, slow: 0, garbage: 0 } };
-  const held = new Set();
+  const open = new Set(); // every socket, both ends: close() ends them all
+  const track = (s) => { open.add(s); s.on('close', () => open.delete(s)); };
   const server = net.createServer((sock) => {
     const mode = st.next.length ? st.next.shift() : st.mode;
     st.counts[mode]++;
+    track(sock);
     sock.on('error', () => {});
     if (mode === 'down') {
       sock.resetAndDestroy();
       return;
     }
     if (mode === 'slow') {
-      held.add(sock);
-      sock.on('close', () => held.delete(sock));
       sock.resume();
       return;
     }
@@ -33,6 +33,7 @@ export async function startChaos(targetPort) {
       return;
     }
     const up = net.connect(st.target, '127.0.0.1');
+    track(up);
     up.on('error', () => sock.destroy());
     sock.pipe(up).pipe(sock);
     sock.on('close', () => up.destroy());
@@ -48,7 +49,7 @@ export async function startChaos(targetPort) {
     get mode() { return st.mode; },
     failNext(n, mode = 'down') { for (let i = 0; i < n; i++) st.next.push(mode); },
     close() {
-      for (const s of held) s.destroy();
+      for (const s of open) s.destroy();
       return new Promise((r) => server.close(r));
     },
   };
