@@ -178,6 +178,12 @@ static int fs_user_insert(store *s, const store_user *u, int *conflict)
 	return FS_INNER(s)->ops->user_insert(fs_inner(s), u, conflict);
 }
 
+static int fs_user_insert_batch(store *s, const store_user *users, size_t n, int *conflicts)
+{
+	FS_ENTER(s, "user_insert_batch");
+	return FS_INNER(s)->ops->user_insert_batch(fs_inner(s), users, n, conflicts);
+}
+
 static int fs_user_get(store *s, const char *id, store_user *out)
 {
 	FS_ENTER(s, "user_get");
@@ -460,6 +466,42 @@ static int fs_outbox_stats(store *s, int64_t *queued, int64_t *failed)
 	return FS_INNER(s)->ops->outbox_stats(fs_inner(s), queued, failed);
 }
 
+static int fs_campaign_insert(store *s, store_campaign *c)
+{
+	FS_ENTER(s, "campaign_insert");
+	return FS_INNER(s)->ops->campaign_insert(fs_inner(s), c);
+}
+
+static int fs_campaign_claim(store *s, const char *worker, int64_t now, int64_t lease_ms, store_campaign *out)
+{
+	FS_ENTER(s, "campaign_claim");
+	return FS_INNER(s)->ops->campaign_claim(fs_inner(s), worker, now, lease_ms, out);
+}
+
+static int fs_campaign_users(store *s, const char *upload_id, int64_t after, size_t max, store_user *out, size_t *n)
+{
+	FS_ENTER(s, "campaign_users");
+	return FS_INNER(s)->ops->campaign_users(fs_inner(s), upload_id, after, max, out, n);
+}
+
+static int fs_campaign_advance(store *s, int64_t id, const char *worker, int64_t cursor, int64_t now, int64_t lease_ms)
+{
+	FS_ENTER(s, "campaign_advance");
+	return FS_INNER(s)->ops->campaign_advance(fs_inner(s), id, worker, cursor, now, lease_ms);
+}
+
+static int fs_campaign_release(store *s, int64_t id, const char *worker, int64_t next_at)
+{
+	FS_ENTER(s, "campaign_release");
+	return FS_INNER(s)->ops->campaign_release(fs_inner(s), id, worker, next_at);
+}
+
+static int fs_campaign_finish(store *s, int64_t id, const char *worker, int64_t now, int *done)
+{
+	FS_ENTER(s, "campaign_finish");
+	return FS_INNER(s)->ops->campaign_finish(fs_inner(s), id, worker, now, done);
+}
+
 static int fs_audit_add(store *s, store_audit *a)
 {
 	FS_ENTER(s, "audit_add");
@@ -470,6 +512,24 @@ static int fs_audit_list(store *s, store_page pg, store_audit **items, size_t *n
 {
 	FS_ENTER(s, "audit_list");
 	return FS_INNER(s)->ops->audit_list(fs_inner(s), pg, items, n, total);
+}
+
+static int fs_blob_put(store *s, const char *id, const char *path)
+{
+	FS_ENTER(s, "blob_put");
+	return FS_INNER(s)->ops->blob_put(fs_inner(s), id, path);
+}
+
+static int fs_blob_get(store *s, const char *id, const char *path)
+{
+	FS_ENTER(s, "blob_get");
+	return FS_INNER(s)->ops->blob_get(fs_inner(s), id, path);
+}
+
+static int fs_blob_delete(store *s, const char *id)
+{
+	FS_ENTER(s, "blob_delete");
+	return FS_INNER(s)->ops->blob_delete(fs_inner(s), id);
 }
 
 static const struct store_ops fs_ops = {
@@ -491,6 +551,7 @@ static const struct store_ops fs_ops = {
 	.position_get = fs_position_get,
 	.position_each = fs_position_each,
 	.user_insert = fs_user_insert,
+	.user_insert_batch = fs_user_insert_batch,
 	.user_get = fs_user_get,
 	.user_by_email = fs_user_by_email,
 	.user_by_mobile = fs_user_by_mobile,
@@ -538,12 +599,21 @@ static const struct store_ops fs_ops = {
 	.outbox_retry = fs_outbox_retry,
 	.outbox_fail = fs_outbox_fail,
 	.outbox_stats = fs_outbox_stats,
+	.campaign_insert = fs_campaign_insert,
+	.campaign_claim = fs_campaign_claim,
+	.campaign_users = fs_campaign_users,
+	.campaign_advance = fs_campaign_advance,
+	.campaign_release = fs_campaign_release,
+	.campaign_finish = fs_campaign_finish,
 	.audit_add = fs_audit_add,
 	.audit_list = fs_audit_list,
+	.blob_put = fs_blob_put,
+	.blob_get = fs_blob_get,
+	.blob_delete = fs_blob_delete,
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 67 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 77 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

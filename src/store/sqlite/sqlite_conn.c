@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "store/sqlite/sqlite_store.h"
+#include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -679,13 +680,17 @@ const char *store_sqlite_version(void)
  * transaction held for the whole copy, in one step: writers of WAL go on,
  * and a copy made in several steps would start again after each write by
  * another connection). The copy goes to "<path>.part-<pid>", synced,
- * then renamed over path, so a backup is never seen half-written. */
+ * then renamed over path, so a backup is never seen half-written. The
+ * blobs are linked into "<path>.blobs" before the snapshot and again
+ * after it: a blob is whole before any row names it and never changes,
+ * so every blob the snapshot names is there (one put after the first pass
+ * is taken by the second). */
 int sqs_backup(store *s, const char *path)
 {
 	struct sqs_conn *c;
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
-	char tmp[STORE_PATH_MAX + 32];
+	char tmp[STORE_PATH_MAX + 32], blobs[STORE_PATH_MAX + 32];
 	int err, rc;
 
 	if (!path || !*path ||
@@ -695,6 +700,13 @@ int sqs_backup(store *s, const char *path)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL;
+	if ((size_t)snprintf(blobs, sizeof blobs, "%s.blobs", path) >= sizeof blobs)
+		return PV_EINVAL;
+	if ((err = sqs_blob_backup(s, blobs)) != PV_OK) {
+		log_kv(LOG_ERROR, "backup: cannot copy the blobs", "path", blobs, "error",
+		       pv_strerror(err), NULL);
+		return err;
+	}
 	unlink(tmp);
 	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
@@ -722,6 +734,11 @@ int sqs_backup(store *s, const char *path)
 	dst = NULL;
 	if (rc != SQLITE_OK) {
 		err = PV_EIO;
+		goto out;
+	}
+	if ((err = sqs_blob_backup(s, blobs)) != PV_OK) {
+		log_kv(LOG_ERROR, "backup: cannot copy the blobs", "path", blobs, "error",
+		       pv_strerror(err), NULL);
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {

@@ -59,6 +59,9 @@ int sqs_enter(store *s, struct sqs_conn **out);
 
 /* store_ops.backup (sqlite_conn.c). */
 int sqs_backup(store *s, const char *path);
+/* The blobs, linked or copied into dst_dir (sqlite_blob.c): the part of
+ * sqs_backup that copies "<database>.blobs". */
+int sqs_blob_backup(store *s, const char *dst_dir);
 
 /* The cached statement of slot, prepared from sql on first use. When the
  * cached one is still running (an iteration whose callback calls the store
@@ -94,5 +97,10 @@ int sqs_ping(store *s);
 int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
+
+/* store_ops entries implemented in sqlite_blob.c */
+int sqs_blob_put(store *s, const char *id, const char *path);
+int sqs_blob_get(store *s, const char *id, const char *path);
+int sqs_blob_delete(store *s, const char *id);
 
 #endif

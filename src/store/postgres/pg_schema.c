@@ -1,0 +1,314 @@
+/* pg_schema.c: the schema of the PostgreSQL backend as a list of
+ * migrations. The table pravesh_schema records the migrations applied;
+ * pgs_migrate() runs the missing ones, each in its own transaction under an
+ * advisory lock, so that several processes starting at once apply each one
+ * once. Never edit a migration that has shipped: append a new one.
+ *
+ * Notes
+ * - Every text column has the "C" collation: comparisons and ORDER BY are
+ *   by bytes, as in SQLite, and lower() folds ASCII letters only (in the C
+ *   collation PostgreSQL's lower() leaves every other character alone),
+ *   which is what e-mail addresses and usernames need; names in Indian
+ *   scripts have no case. The unique indexes on lower(email),
+ *   lower(username) and lower(name) are therefore ASCII-case-insensitive,
+ *   exactly like SQLite's, whatever the database's own locale.
+ * - Integers are bigint where they hold times, counts or ids, so that one
+ *   parameter type (int8) serves every integer.
+ * - Rows that lists order by insertion (users, requests, uploads) carry a
+ *   seq identity column in place of SQLite's rowid.
+ * - Optional references (users.position_id) are NULL when absent, so that
+ *   the foreign key holds; the code maps NULL to "" and back.
+ * - dir_version is one row bumped by a trigger on every row written to orgs
+ *   and positions, so that directory caches in every process can tell
+ *   they are stale.
+ * - Blobs (uploaded and result files) are kept in chunks of bytea of at most
+ *   1 MiB, stored uncompressed (EXTERNAL: most are zip archives already,
+ *   and compressing CSV costs more time than the space is worth). */
+#include "store/postgres/pg_internal.h"
+
+#define T "text COLLATE \"C\""
+
+static const char migration_1[] =
+	"CREATE TABLE dir_version ("
+	" id integer PRIMARY KEY CHECK (id = 1),"
+	" version bigint NOT NULL);"
+	"INSERT INTO dir_version (id, version) VALUES (1, 1);"
+	"CREATE FUNCTION pravesh_dir_bump() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$BEGIN UPDATE dir_version SET version = version + 1 WHERE id = 1;"
+	" RETURN NULL; END$$;"
+
+	"CREATE TABLE orgs ("
+	" id " T " PRIMARY KEY,"
+	" name " T " NOT NULL,"
+	" sector " T " NOT NULL DEFAULT '',"
+	" type " T " NOT NULL DEFAULT '',"
+	" parent_id " T " NOT NULL DEFAULT '',"
+	" active integer NOT NULL DEFAULT 1,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL);"
+	"CREATE INDEX orgs_parent ON orgs (parent_id);"
+	"CREATE TRIGGER orgs_bump AFTER INSERT OR UPDATE ON orgs"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_dir_bump();"
+
+	"CREATE TABLE positions ("
+	" id " T " PRIMARY KEY,"
+	" name " T " NOT NULL,"
+	" active integer NOT NULL DEFAULT 1,"
+	" created_at bigint NOT NULL);"
+	"CREATE UNIQUE INDEX positions_name ON positions (lower(name));"
+	"CREATE TRIGGER positions_bump AFTER INSERT OR UPDATE ON positions"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_dir_bump();"
+
+	"CREATE TABLE users ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" first_name " T " NOT NULL,"
+	" last_name " T " NOT NULL DEFAULT '',"
+	" email " T " NOT NULL,"
+	" official_email integer NOT NULL DEFAULT 0,"
+	" mobile " T " NOT NULL,"
+	" org_id " T " NOT NULL REFERENCES orgs (id),"
+	" position_id " T " REFERENCES positions (id),"
+	" status " T " NOT NULL,"
+	" source " T " NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL,"
+	" email_verified integer NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email));"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile);"
+	"CREATE INDEX users_org_created ON users (org_id, created_at, seq);"
+	"CREATE INDEX users_position ON users (position_id);"
+
+	"CREATE TABLE roles ("
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" role " T " NOT NULL,"
+	" org_id " T " NOT NULL DEFAULT '',"
+	" PRIMARY KEY (user_id, role, org_id));"
+
+	"CREATE TABLE credentials ("
+	" user_id " T " PRIMARY KEY REFERENCES users (id),"
+	" username " T " NOT NULL,"
+	" pwhash " T " NOT NULL);"
+	"CREATE UNIQUE INDEX credentials_username ON credentials (lower(username));"
+
+	"CREATE TABLE consents ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" kind " T " NOT NULL,"
+	" version " T " NOT NULL,"
+	" client_ip " T " NOT NULL,"
+	" at bigint NOT NULL);"
+	"CREATE INDEX consents_user ON consents (user_id);"
+
+	"CREATE TABLE otps ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" subject " T " NOT NULL,"
+	" purpose " T " NOT NULL,"
+	" code_mac bytea NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" state integer NOT NULL DEFAULT 0);"
+	"CREATE INDEX otps_subject ON otps (subject, purpose, created_at);"
+	"CREATE INDEX otps_expires ON otps (expires_at);"
+
+	"CREATE TABLE throttles ("
+	" tkey " T " PRIMARY KEY,"
+	" hits bigint NOT NULL,"
+	" window_start bigint NOT NULL,"
+	" window_end bigint NOT NULL,"
+	" locked_until bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX throttles_end ON throttles (window_end);"
+
+	"CREATE TABLE tokens ("
+	" hash bytea PRIMARY KEY,"
+	" kind " T " NOT NULL,"
+	" subject " T " NOT NULL,"
+	" extra " T " NOT NULL DEFAULT '',"
+	" created_at bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" used_at bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX tokens_expires ON tokens (expires_at);"
+
+	"CREATE TABLE sessions ("
+	" hash bytea PRIMARY KEY,"
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" csrf_hash bytea NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" last_seen bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" revoked integer NOT NULL DEFAULT 0,"
+	" elevated integer NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE INDEX sessions_expires ON sessions (expires_at);"
+	"CREATE INDEX sessions_last_seen ON sessions (last_seen);"
+
+	"CREATE TABLE requests ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" kind " T " NOT NULL,"
+	" full_name " T " NOT NULL,"
+	" email " T " NOT NULL,"
+	" mobile " T " NOT NULL,"
+	" name " T " NOT NULL,"
+	" details " T " NOT NULL DEFAULT '',"
+	" sector " T " NOT NULL DEFAULT '',"
+	" parent_id " T " NOT NULL DEFAULT '',"
+	" status " T " NOT NULL,"
+	" reason " T " NOT NULL DEFAULT '',"
+	" created_id " T " NOT NULL DEFAULT '',"
+	" decided_by " T " NOT NULL DEFAULT '',"
+	" created_at bigint NOT NULL,"
+	" decided_at bigint NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX requests_pending_name ON requests (kind, lower(name))"
+	" WHERE status = 'pending';"
+	"CREATE INDEX requests_status_created ON requests (status, created_at, seq);"
+
+	"CREATE TABLE uploads ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" org_id " T " NOT NULL REFERENCES orgs (id),"
+	" uploader_id " T " NOT NULL DEFAULT '',"
+	" file_name " T " NOT NULL,"
+	" original_name " T " NOT NULL DEFAULT '',"
+	" stored_path " T " NOT NULL,"
+	" format " T " NOT NULL,"
+	" status " T " NOT NULL,"
+	" total_records bigint NOT NULL DEFAULT 0,"
+	" success_records bigint NOT NULL DEFAULT 0,"
+	" failed_records bigint NOT NULL DEFAULT 0,"
+	" cursor_pos bigint NOT NULL DEFAULT 0,"
+	" error " T " NOT NULL DEFAULT '',"
+	" claimed_by " T " NOT NULL DEFAULT '',"
+	" lease_until bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL);"
+	"CREATE INDEX uploads_claimable ON uploads (created_at, seq)"
+	" WHERE status IN ('QUEUED', 'IN_PROGRESS');"
+	"CREATE INDEX uploads_org_created ON uploads (org_id, created_at, seq);"
+
+	"CREATE TABLE upload_failures ("
+	" upload_id " T " NOT NULL REFERENCES uploads (id),"
+	" row_no bigint NOT NULL,"
+	" errors " T " NOT NULL,"
+	" PRIMARY KEY (upload_id, row_no));"
+
+	"CREATE TABLE outbox ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" channel " T " NOT NULL,"
+	" to_addr " T " NOT NULL,"
+	" template_name " T " NOT NULL,"
+	" lang " T " NOT NULL DEFAULT '',"
+	" params " T " NOT NULL DEFAULT '{}',"
+	" status " T " NOT NULL,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" next_at bigint NOT NULL,"
+	" last_error " T " NOT NULL DEFAULT '',"
+	" claimed_by " T " NOT NULL DEFAULT '',"
+	" lease_until bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL,"
+	" sent_at bigint NOT NULL DEFAULT 0);"
+	/* only what is still to send is indexed: sent messages drop out */
+	"CREATE INDEX outbox_queued ON outbox (next_at, id) WHERE status = 'queued';"
+	"CREATE INDEX outbox_failed ON outbox (id) WHERE status = 'failed';"
+
+	"CREATE TABLE audit ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" actor_id " T " NOT NULL DEFAULT '',"
+	" action_name " T " NOT NULL,"
+	" target " T " NOT NULL DEFAULT '',"
+	" client_ip " T " NOT NULL DEFAULT '',"
+	" detail " T " NOT NULL DEFAULT '',"
+	" at bigint NOT NULL);"
+
+	"CREATE TABLE blobs ("
+	" id " T " PRIMARY KEY,"
+	" size bigint NOT NULL DEFAULT 0,"
+	" chunks bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL);"
+	"CREATE TABLE blob_chunks ("
+	" blob_id " T " NOT NULL REFERENCES blobs (id) ON DELETE CASCADE,"
+	" n bigint NOT NULL,"
+	" data bytea NOT NULL,"
+	" PRIMARY KEY (blob_id, n));"
+	"ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;";
+
+/* 2: bulk uploads without an outbox row per message, and only the indexes
+ * some statement needs (as SQLite's migration 4), and users' references
+ * checked by the statements that write them, not by foreign keys.
+ * - Welcome messages are campaigns (one per upload and channel) that walk
+ *   the users the upload created: their ids are made from the upload and
+ *   the row (store_upload_user_id), one range of the primary key in row
+ *   order (bytewise: the "C" collation), so no column and no index of
+ *   their own.
+ * - Every index, checked against the statements of pg_ops.c (EXPLAIN); an
+ *   index is kept when a statement searches it or when it enforces a rule;
+ *   none for a foreign key whose parent rows are never deleted and whose
+ *   keys never change (PostgreSQL searches a referencing table only when a
+ *   referenced row is deleted or its key changes):
+ *     orgs_parent             org_children (parent_id = $1)
+ *     positions_name          unique names; position by name, position_each
+ *     users (id)              user_get; referenced by roles, credentials,
+ *                             consents, sessions; campaign_users and the end
+ *                             test of campaign_finish (an id range)
+ *     users_email             unique, case-insensitive; user_by_email
+ *     users_mobile            unique; user_by_mobile
+ *     users_org_created       user_list: org_id = $1 ORDER BY created_at, seq
+ *     users_position          DROPPED: no statement searches users by
+ *                             position; positions are never deleted
+ *     credentials_username    unique, case-insensitive; cred_by_username
+ *     consents_user           DROPPED: consents are only inserted
+ *     otps_subject            otp_insert kills, otp_last
+ *     otps_expires, tokens_expires, throttles_end, sessions_expires,
+ *     sessions_last_seen      the sweeper
+ *     sessions_user           session_revoke_user
+ *     requests_pending_name   one pending request per kind and name;
+ *                             request_insert finds it
+ *     requests_status_created DROPPED: request_list filters with
+ *                             "$1 = '' OR status = $1", which no index can
+ *                             search
+ *     uploads_claimable       upload_claim
+ *     uploads_org_created     upload_list
+ *     outbox_queued           outbox_claim, outbox_stats
+ *     outbox_failed           outbox_stats
+ *     campaigns_upload        one campaign per upload and channel
+ *     campaigns_due           campaign_claim of an active campaign
+ *   Primary keys of roles, upload_failures, throttles, tokens, sessions,
+ *   audit and blobs are what their statements search. Add an index
+ *   together with the statement that needs it. */
+static const char migration_2[] =
+	/* Every statement that writes users checks the organisation and the
+	 * position first (organisations and positions are never deleted);
+	 * the foreign keys' trigger, a query per inserted row, took half of a
+	 * bulk upload's insert time. */
+	"ALTER TABLE users DROP CONSTRAINT users_org_id_fkey,"
+	" DROP CONSTRAINT users_position_id_fkey;"
+	"DROP INDEX users_position;"
+	"DROP INDEX consents_user;"
+	"DROP INDEX requests_status_created;"
+
+	"CREATE TABLE campaigns ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" upload_id " T " NOT NULL REFERENCES uploads (id),"
+	" channel " T " NOT NULL,"
+	" template_name " T " NOT NULL,"
+	" lang " T " NOT NULL DEFAULT '',"
+	" params " T " NOT NULL DEFAULT '{}',"
+	" status " T " NOT NULL,"
+	" cursor_row bigint NOT NULL DEFAULT 0,"
+	" handled bigint NOT NULL DEFAULT 0,"
+	" claimed_by " T " NOT NULL DEFAULT '',"
+	" lease_until bigint NOT NULL DEFAULT 0,"
+	" next_at bigint NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" finished_at bigint NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX campaigns_upload ON campaigns (upload_id, channel);"
+	"CREATE INDEX campaigns_due ON campaigns (next_at, id) WHERE status = 'active';";
+
+const char *const pgs_migrations[] = {
+	migration_1,
+	migration_2,
+};
+
+const int pgs_migrations_n =
+	(int)(sizeof pgs_migrations / sizeof pgs_migrations[0]);
