@@ -8,9 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { startServer, req, cli } from './lib/server.mjs';
+import { startServer, req, cli, sql as storeSql } from './lib/server.mjs';
 
 const N = 60000; // rows of the bulk upload: long enough to be running at the signal
 
@@ -135,8 +133,7 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
   }
   for (const r of answered) assert.ok([200, 202].includes(r.status), JSON.stringify(r));
   // the running upload was handed back between two chunks, part done
-  const [status, cursor] = execFileSync('sqlite3', [path.join(srv.dir, 'pravesh.db'),
-    `SELECT status, cursor_pos FROM uploads WHERE id = '${up.body.id}'`], { encoding: 'utf8' }).trim().split('|');
+  const [status, cursor] = storeSql(srv, `SELECT status, cursor_pos FROM uploads WHERE id = '${up.body.id}'`).split('|');
   assert.equal(status, 'QUEUED', 'handed back at the stop');
   assert.ok(Number(cursor) > 1 && Number(cursor) < N + 1, `part done (cursor ${cursor})`);
 
