@@ -25,6 +25,7 @@ typedef struct pv_config {
 	/* notifications */
 	const char *sms, *mail, *mail_from, *templates;
 	const char *sms_url, *sms_method, *sms_headers, *sms_body;
+	int sms_timeout, mail_timeout; /* seconds */
 	int notify_workers;
 	/* rules */
 	const char *official_domains;

@@ -120,6 +120,40 @@ static int main_store(const pv_config *cfg, store **st)
 	return rc;
 }
 
+/* backup FILE: a consistent copy of the store while the server runs. */
+static int cmd_backup(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	struct stat sb;
+	int rc;
+
+	if (npos != 1)
+		return main_usage();
+	/* opened as it is: a backup migrates nothing */
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms, cfg->sqlite_sync},
+				  &st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	rc = store_backup(st, pos[0]);
+	store_close(st);
+	if (rc == PV_EINVAL) {
+		fprintf(stderr, "pravesh: this store is backed up with its own tools "
+				"(PostgreSQL: pg_dump; see docs/operations.md)\n");
+		return 2;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: backup not written: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	printf("backup written: %s (%lld bytes), its blobs in %s.blobs/; keep server.key with them\n",
+	       pos[0], stat(pos[0], &sb) == 0 ? (long long)sb.st_size : 0LL, pos[0]);
+	return 0;
+}
+
 static int cmd_migrate(pv_config *cfg, const char **pos, size_t npos)
 {
 	store *st = NULL;
@@ -569,7 +603,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	sweeper *sw = NULL;
 	job_env je;
 	char upload_dir[STORE_PATH_MAX];
-	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
+	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body,
+			      cfg->sms_timeout};
 	notify_config nc;
 	unsigned port = 0;
 	struct sigaction sa;
@@ -611,7 +646,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	}
 	if (notify_templates_load(cfg->templates, &tpl, err, sizeof err) != PV_OK ||
 	    notify_sms_open(cfg->sms, &hc, &sms, err, sizeof err) != PV_OK ||
-	    notify_mail_open(cfg->mail, cfg->mail_from, &mail, err, sizeof err) != PV_OK) {
+	    notify_mail_open_timeout(cfg->mail, cfg->mail_from, cfg->mail_timeout, &mail, err,
+				     sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
 	}
@@ -638,7 +674,9 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_server_start(&a, &srv, &port) != PV_OK)
+	/* bound first, serving only once the public URL is set: handlers
+	 * read it (links, cookies) */
+	if (http_server_listen(&a, &srv, &port) != PV_OK)
 		goto out;
 	if (cfg->public_url && *cfg->public_url) {
 		util_strlcpy(a.public_url, cfg->public_url, sizeof a.public_url);
@@ -656,6 +694,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		a.public_url[strlen(a.public_url) - 1] = '\0';
 	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
 	snprintf(sv.login_url, sizeof sv.login_url, "%s/login", a.public_url);
+	if (http_server_run(srv) != PV_OK)
+		goto out;
 	if (main_bootstrap(&a) != PV_OK)
 		goto out;
 	memset(&je, 0, sizeof je);
@@ -687,6 +727,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	while (!main_stop)
 		sigsuspend(&waitmask);
 	log_kv(LOG_INFO, "stopping", NULL);
+	job_workers_ask_stop(jw); /* uploads stop at their next chunk while HTTP drains */
 	rc = 0;
 out:
 	http_server_stop(srv);
@@ -730,6 +771,9 @@ static const struct main_cmd main_cmds[] = {
 	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)",
 	 "  --org ID                the organisation the users join (`pravesh orgs search`)\n"
 	 "  --result OUT            where the result file goes (default FILE.result.csv|xlsx)\n"
+	 "  --db URL, --data-dir DIR   the store and the data folder, as for serve\n"},
+	{"backup", NULL, cmd_backup, "backup FILE",
+	 "write a consistent copy of the SQLite store to FILE, also while serving (PostgreSQL: pg_dump)",
 	 "  --db URL, --data-dir DIR   the store and the data folder, as for serve\n"},
 	{"version", NULL, cmd_version, "version",
 	 "the version and the libraries' versions", NULL},

@@ -141,8 +141,13 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 	    acct_chars(a->password) < ACCT_PASSWORD_MIN)
 		ferr_add(fe, "password", "weak_password",
 			 "Passwords have at least 12 characters");
-	if (!a->org_id || !*a->org_id || store_org_get(s, a->org_id, &org) != PV_OK)
+	rc = a->org_id && *a->org_id && strlen(a->org_id) < sizeof org.id
+		     ? store_org_get(s, a->org_id, &org)
+		     : PV_ENOTFOUND;
+	if (rc == PV_ENOTFOUND)
 		ferr_add(fe, "org_id", "unknown_org", MSG_UNKNOWN_ORG);
+	else if (rc != PV_OK)
+		return rc; /* the store failed: not the caller's mistake */
 	if (!a->first_name || !val_name(a->first_name, strlen(a->first_name)))
 		ferr_add(fe, "first_name", "invalid_name", MSG_INVALID_NAME);
 	if (!a->last_name || !val_name(a->last_name, strlen(a->last_name)))
@@ -223,16 +228,29 @@ int acct_password_login(store *s, const acct_policy *pol,
 		return PV_ELIMIT;
 	}
 	pthread_once(&acct_dummy_once, acct_make_dummy);
-	found = username && password && strlen(username) < STORE_USERNAME_MAX &&
-		strlen(password) <= ACCT_PASSWORD_MAX &&
-		store_cred_by_username(s, username, &c) == PV_OK;
+	rc = username && password && strlen(username) < STORE_USERNAME_MAX &&
+		     strlen(password) <= ACCT_PASSWORD_MAX
+		     ? store_cred_by_username(s, username, &c)
+		     : PV_ENOTFOUND;
+	/* a store that fails is not a wrong password */
+	if (rc != PV_OK && rc != PV_ENOTFOUND)
+		return rc;
+	found = rc == PV_OK;
 	if (!found)
 		util_strlcpy(c.pwhash, acct_dummy, sizeof c.pwhash);
 	/* the slow part, outside any transaction */
 	ok = crypto_pwhash_str_verify(c.pwhash, password ? password : "",
 				      password ? strlen(password) : 0) == 0;
-	ok = ok && found && store_user_get(s, c.user_id, user) == PV_OK &&
-	     strcmp(user->status, STORE_USER_ACTIVE) == 0;
+	if (ok && found) {
+		rc = store_user_get(s, c.user_id, user);
+		if (rc != PV_OK && rc != PV_ENOTFOUND) {
+			sodium_memzero(c.pwhash, sizeof c.pwhash);
+			return rc;
+		}
+		ok = rc == PV_OK && strcmp(user->status, STORE_USER_ACTIVE) == 0;
+	} else {
+		ok = 0;
+	}
 	sodium_memzero(c.pwhash, sizeof c.pwhash);
 	if (!ok) {
 		log_kv(LOG_INFO, "password login failed", NULL);

@@ -54,6 +54,12 @@ int otp_purpose_valid(const char *purpose)
 			   strcmp(purpose, OTP_PURPOSE_LOGIN) == 0);
 }
 
+int otp_purpose_verifiable(const char *purpose)
+{
+	return purpose && (strcmp(purpose, OTP_PURPOSE_REGISTER) == 0 ||
+			   strcmp(purpose, OTP_PURPOSE_REQUEST) == 0);
+}
+
 static void otp_mac(const otp_svc *svc, const char *mobile, const char *purpose,
 		    const char *code, unsigned char out[STORE_HASH_LEN])
 {

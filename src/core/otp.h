@@ -51,6 +51,9 @@ typedef struct otp_svc {
 /* 1 for a purpose a client may ask a code for: "register", "request" or
  * "login" */
 int otp_purpose_valid(const char *purpose);
+/* 1 for the purposes whose right code buys a verification token:
+ * "register" and "request" (a login code starts a session instead) */
+int otp_purpose_verifiable(const char *purpose);
 
 enum otp_status {
 	OTP_OK = 0,

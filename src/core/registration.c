@@ -159,6 +159,22 @@ static int reg_register_tx(store *s, void *ctx)
 	return reg_send_activation(x->svc, u, x->in->lang, x->now);
 }
 
+int reg_validate(const reg_svc *svc, const reg_input *in, int64_t now,
+		 store_user *u, field_errs *fe)
+{
+	memset(u, 0, sizeof *u);
+	fe->n = 0;
+	reg_check(svc, in, u, fe);
+	if (fe->n)
+		return PV_EINVAL;
+	util_uuid(u->id);
+	u->official_email = val_official_email(u->email, svc->official_domains);
+	util_strlcpy(u->status, STORE_USER_PENDING, sizeof u->status);
+	util_strlcpy(u->source, "self", sizeof u->source);
+	u->created_at = u->updated_at = now;
+	return PV_OK;
+}
+
 /* A taken e-mail was told to the holder of a verification token: the
  * token is spent by its verify_taken-th such answer, so one verified number
  * cannot probe the list of registered addresses. Answers PV_ECONFLICT (the
@@ -185,16 +201,8 @@ int reg_register(const reg_svc *svc, const reg_input *in, int64_t now,
 	store_user u;
 	int rc;
 
-	memset(&u, 0, sizeof u);
-	fe->n = 0;
-	reg_check(svc, in, &u, fe);
-	if (fe->n)
-		return PV_EINVAL;
-	util_uuid(u.id);
-	u.official_email = val_official_email(u.email, svc->official_domains);
-	util_strlcpy(u.status, STORE_USER_PENDING, sizeof u.status);
-	util_strlcpy(u.source, "self", sizeof u.source);
-	u.created_at = u.updated_at = now;
+	if ((rc = reg_validate(svc, in, now, &u, fe)) != PV_OK)
+		return rc;
 	rc = store_tx(svc->st, reg_register_tx, &(struct reg_register_tx){svc, in, &u, now, fe});
 	if (rc == PV_ECONFLICT && ferr_has(fe, "email"))
 		rc = reg_count_taken(svc, in->verification_token, u.mobile, now);

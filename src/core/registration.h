@@ -32,6 +32,14 @@ typedef struct reg_input {
 	const char *ip, *lang;
 } reg_input;
 
+/* The checks of reg_register without the store: every field problem into
+ * fe (PV_EINVAL; a missing verification token is one, whether a given one
+ * is good is known only in the transaction), else PV_OK with *u the
+ * pending user to insert (a new id, normalised mobile, trimmed fields,
+ * official_email decided). Reads the directory, writes nothing. */
+int reg_validate(const reg_svc *svc, const reg_input *in, int64_t now,
+		 store_user *u, field_errs *fe);
+
 /* Registers a pending user: every field problem into fe (PV_EINVAL), a
  * missing/used/expired/foreign verification token as verification_required
  * (PV_EINVAL), a duplicate e-mail or mobile as PV_ECONFLICT with fe naming

@@ -50,11 +50,20 @@ static int rq_sector_ok(const char *s)
 	return s && (strcmp(s, "center") == 0 || strcmp(s, "state") == 0);
 }
 
-static int rq_org_exists(const rq_svc *svc, const char *id)
+/* 1 when id names an active organisation, 0 when it does not (a field
+ * error for the caller), or the store's error (never taken for "unknown":
+ * a store that fails is not the user's mistake). */
+static int rq_org_active(const rq_svc *svc, const char *id)
 {
 	store_org o;
+	int rc;
 
-	return store_org_get(svc->st, id, &o) == PV_OK && o.active;
+	if (strlen(id) >= sizeof o.id)
+		return 0;
+	rc = store_org_get(svc->st, id, &o);
+	if (rc == PV_ENOTFOUND)
+		return 0;
+	return rc == PV_OK ? o.active : rc;
 }
 
 /* A pending request of the same kind and name exists (internal to
@@ -87,50 +96,52 @@ static int rq_submit_tx(store *s, void *ctx)
 	return store_request_insert(s, x->r, x->existing);
 }
 
-int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
-	      field_errs *fe, store_request *out, int *existing)
+int rq_validate(const rq_svc *svc, const rq_input *in, int64_t now,
+		store_request *r, field_errs *fe)
 {
-	store_request r;
 	char tmp[STORE_EMAIL_MAX];
-	int t, rc;
+	int t;
 
-	memset(&r, 0, sizeof r);
+	memset(r, 0, sizeof *r);
 	fe->n = 0;
-	*existing = 0;
 	if (!in->kind || (strcmp(in->kind, "position") && strcmp(in->kind, "organisation")))
 		ferr_add(fe, "kind", "invalid_kind", "kind must be position or organisation");
 	else
-		util_strlcpy(r.kind, in->kind, sizeof r.kind);
-	t = util_trim_copy(in->full_name, r.full_name, sizeof r.full_name);
+		util_strlcpy(r->kind, in->kind, sizeof r->kind);
+	t = util_trim_copy(in->full_name, r->full_name, sizeof r->full_name);
 	if (t == 0)
 		ferr_add(fe, "full_name", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_name(r.full_name, strlen(r.full_name)))
+	else if (t < 0 || !val_name(r->full_name, strlen(r->full_name)))
 		ferr_add(fe, "full_name", "invalid_name", MSG_INVALID_NAME);
-	t = util_trim_copy(in->email, r.email, sizeof r.email);
+	t = util_trim_copy(in->email, r->email, sizeof r->email);
 	if (t == 0)
 		ferr_add(fe, "email", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_email(r.email, strlen(r.email)))
+	else if (t < 0 || !val_email(r->email, strlen(r->email)))
 		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
 	t = util_trim_copy(in->mobile, tmp, sizeof tmp);
 	if (t == 0)
 		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r.mobile))
+	else if (t < 0 || !val_mobile(tmp, strlen(tmp), r->mobile))
 		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
-	rq_dir_name(fe, "name", in->name, r.name, sizeof r.name, 1);
-	t = util_trim_copy(in->details, r.details, RQ_DETAILS_MAX + 1);
-	if (t < 0 || (t > 0 && !val_text(r.details, strlen(r.details), 1)))
+	rq_dir_name(fe, "name", in->name, r->name, sizeof r->name, 1);
+	t = util_trim_copy(in->details, r->details, RQ_DETAILS_MAX + 1);
+	if (t < 0 || (t > 0 && !val_text(r->details, strlen(r->details), 1)))
 		ferr_add(fe, "details", "invalid_text", MSG_INVALID_TEXT);
 	if (in->sector && *in->sector) {
 		if (!rq_sector_ok(in->sector))
 			ferr_add(fe, "sector", "invalid_sector", "sector must be center or state");
 		else
-			util_strlcpy(r.sector, in->sector, sizeof r.sector);
+			util_strlcpy(r->sector, in->sector, sizeof r->sector);
 	}
 	if (in->parent_id && *in->parent_id) {
-		if (strlen(in->parent_id) >= sizeof r.parent_id || !rq_org_exists(svc, in->parent_id))
+		int active = rq_org_active(svc, in->parent_id);
+
+		if (active < 0)
+			return active;
+		if (!active)
 			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
 		else
-			util_strlcpy(r.parent_id, in->parent_id, sizeof r.parent_id);
+			util_strlcpy(r->parent_id, in->parent_id, sizeof r->parent_id);
 	}
 	if (!in->declaration)
 		ferr_add(fe, "declaration", "declaration_required", MSG_DECLARATION);
@@ -138,9 +149,21 @@ int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
 		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
 	if (fe->n)
 		return PV_EINVAL;
-	util_uuid(r.id);
-	util_strlcpy(r.status, STORE_REQ_PENDING, sizeof r.status);
-	r.created_at = now;
+	util_uuid(r->id);
+	util_strlcpy(r->status, STORE_REQ_PENDING, sizeof r->status);
+	r->created_at = now;
+	return PV_OK;
+}
+
+int rq_submit(const rq_svc *svc, const rq_input *in, int64_t now,
+	      field_errs *fe, store_request *out, int *existing)
+{
+	store_request r;
+	int rc;
+
+	*existing = 0;
+	if ((rc = rq_validate(svc, in, now, &r, fe)) != PV_OK)
+		return rc;
 	rc = store_tx(svc->st, rq_submit_tx, &(struct rq_submit_tx){svc, in, &r, now, fe, out});
 	if (rc == PV_EEXIST_PENDING) {
 		*existing = 1; /* rolled back: the token stays usable */
@@ -204,8 +227,14 @@ static int rq_create_for(const rq_svc *svc, store_request *r, const rq_decision 
 		if (!rq_sector_ok(sector))
 			ferr_add(fe, "sector", sector && *sector ? "invalid_sector" : "required",
 				 "sector must be center or state");
-		if (parent && *parent && (strlen(parent) >= sizeof o.parent_id || !rq_org_exists(svc, parent)))
-			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		if (parent && *parent) {
+			int active = rq_org_active(svc, parent);
+
+			if (active < 0)
+				return active;
+			if (!active)
+				ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+		}
 		if (d->type && !rq_type_ok(d->type))
 			ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
 		if (fe->n)
@@ -248,8 +277,13 @@ static int rq_decide_tx(store *s, void *ctx)
 		return rc;
 	if (strcmp(r->status, STORE_REQ_PENDING) != 0)
 		return PV_ECONFLICT;
-	if (x->approve && d->name && *d->name)
-		util_trim_copy(d->name, r->name, sizeof r->name);
+	if (x->approve && d->name) {
+		char name[STORE_NAME_MAX];
+
+		/* a blank correction is none: the name asked for stays */
+		if (util_trim_copy(d->name, name, sizeof name) > 0)
+			util_strlcpy(r->name, name, sizeof r->name);
+	}
 	if (!x->approve)
 		util_trim_copy(d->reason, r->reason, sizeof r->reason);
 	if (x->approve && (rc = rq_create_for(x->svc, r, d, x->now, x->fe)) != PV_OK)
@@ -267,17 +301,14 @@ static int rq_decide_tx(store *s, void *ctx)
 			    x->now);
 }
 
-static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
-		     int approve, int64_t now, field_errs *fe, store_request *out)
+int rq_decision_validate(const rq_decision *d, int approve, field_errs *fe)
 {
-	struct rq_decide_tx x;
-	int rc;
-
 	fe->n = 0;
 	if (approve && d->name && *d->name) {
 		char name[STORE_NAME_MAX];
 
-		if (!rq_dir_name(fe, "name", d->name, name, sizeof name, 0))
+		/* a blank name is no correction (rq_dir_name adds no error) */
+		if (!rq_dir_name(fe, "name", d->name, name, sizeof name, 0) && fe->n)
 			return PV_EINVAL;
 	}
 	if (!approve) {
@@ -291,6 +322,17 @@ static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
 		if (fe->n)
 			return PV_EINVAL;
 	}
+	return PV_OK;
+}
+
+static int rq_decide(const rq_svc *svc, const char *id, const rq_decision *d,
+		     int approve, int64_t now, field_errs *fe, store_request *out)
+{
+	struct rq_decide_tx x;
+	int rc;
+
+	if ((rc = rq_decision_validate(d, approve, fe)) != PV_OK)
+		return rc;
 	memset(&x, 0, sizeof x);
 	x.svc = svc;
 	x.id = id;
@@ -360,8 +402,14 @@ int rq_org_create(const rq_svc *svc, const char *name, const char *sector,
 		ferr_add(fe, "sector", sector ? "invalid_sector" : "required", "sector must be center or state");
 	if (!rq_type_ok(type))
 		ferr_add(fe, "type", type ? "invalid_type" : "required", "type is a short word such as department");
-	if (parent_id && *parent_id && (strlen(parent_id) >= sizeof o.parent_id || !rq_org_exists(svc, parent_id)))
-		ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	if (parent_id && *parent_id) {
+		int active = rq_org_active(svc, parent_id);
+
+		if (active < 0)
+			return active;
+		if (!active)
+			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	}
 	if (fe->n)
 		return PV_EINVAL;
 	util_uuid(o.id);
@@ -495,9 +543,14 @@ int rq_org_update(const rq_svc *svc, const char *id, const rq_org_edit *e,
 	if (e->type && !rq_type_ok(e->type))
 		ferr_add(fe, "type", "invalid_type", "type is a short word such as department");
 	/* a new parent must be an active organisation ("" makes it a root) */
-	if (e->parent_id && *e->parent_id &&
-	    (strlen(e->parent_id) >= STORE_ID_MAX || !rq_org_exists(svc, e->parent_id)))
-		ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	if (e->parent_id && *e->parent_id) {
+		int active = rq_org_active(svc, e->parent_id);
+
+		if (active < 0)
+			return active; /* the store's error, not the user's */
+		if (!active)
+			ferr_add(fe, "parent_id", "unknown_org", MSG_UNKNOWN_ORG);
+	}
 	if (fe->n)
 		return PV_EINVAL;
 	ch.sector = e->sector;

@@ -25,6 +25,13 @@ typedef struct rq_input {
 	const char *lang;
 } rq_input;
 
+/* The checks of rq_submit before its transaction: every field problem
+ * into fe (PV_EINVAL), else PV_OK with *r the pending request to insert
+ * (a new id, trimmed fields, normalised mobile). Reads the store for the
+ * parent organisation, writes nothing. */
+int rq_validate(const rq_svc *svc, const rq_input *in, int64_t now,
+		store_request *r, field_errs *fe);
+
 /* Files a request (verified mobile, purpose "request"). PV_OK with *out
  * and *existing = 0; or *existing = 1 and *out the pending request of the
  * same kind and name (nothing written, the token stays unused); PV_EINVAL
@@ -42,6 +49,9 @@ typedef struct rq_decision {
 	const char *name, *sector, *type, *parent_id, *reason;
 	const char *actor_id, *ip;
 } rq_decision;
+/* The checks of a decision that need no store: a corrected name of an
+ * approval, the reason of a rejection. PV_OK or PV_EINVAL with fe. */
+int rq_decision_validate(const rq_decision *d, int approve, field_errs *fe);
 int rq_approve(const rq_svc *svc, const char *id, const rq_decision *d,
 	       int64_t now, field_errs *fe, store_request *out);
 int rq_reject(const rq_svc *svc, const char *id, const rq_decision *d,

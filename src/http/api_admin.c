@@ -7,6 +7,7 @@
 #include "core/audit.h"
 #include "core/requests.h"
 #include "core/validate.h"
+#include "http/bodies.h"
 #include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
@@ -49,21 +50,14 @@ void api_admin_requests(http_req *req, http_resp *resp)
 
 static void ad_decide(http_req *req, http_resp *resp, int approve)
 {
-	static const char *const strs[] = {"name", "sector", "type", "parent_id", "reason", NULL};
 	json_t *body = http_body_json(req, resp);
 	rq_decision d;
 	field_errs fe;
 	store_request r;
 	int rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || !body_decision(body, &d, resp))
 		goto out;
-	memset(&d, 0, sizeof d);
-	d.name = http_jstr(body, "name");
-	d.sector = http_jstr(body, "sector");
-	d.type = http_jstr(body, "type");
-	d.parent_id = http_jstr(body, "parent_id");
-	d.reason = http_jstr(body, "reason");
 	d.actor_id = req->user.id;
 	d.ip = req->ip;
 	rc = (approve ? rq_approve : rq_reject)(req->app->rq, http_param(req, "id"), &d,

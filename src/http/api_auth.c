@@ -11,6 +11,7 @@
 #include "core/otp.h"
 #include "core/sessions.h"
 #include "core/validate.h"
+#include "http/bodies.h"
 #include "http/handlers.h"
 #include "http/http.h"
 #include "notify/notify.h"
@@ -32,40 +33,21 @@ static void aa_rate_limited(http_resp *resp, int64_t s, const char *detail)
 	aa_retry_after(resp, s);
 }
 
-/* The mobile of a body, normalised; writes the problem and returns 0 when
- * missing or invalid. */
-static int aa_mobile(json_t *body, http_resp *resp, char out[STORE_MOBILE_MAX])
-{
-	const char *m = http_jstr(body, "mobile");
-
-	if (m && val_mobile(m, strlen(m), out))
-		return 1;
-	http_problem(resp, 400, "invalid_mobile", MSG_INVALID_MOBILE,
-		     json_pack("[o]", http_field_error("mobile", m ? "invalid_mobile" : "required",
-						       MSG_INVALID_MOBILE)));
-	return 0;
-}
-
 void api_otp_send(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	const char *purpose;
-	char mobile[STORE_MOBILE_MAX];
+	const char *purpose, *mobile;
+	body_otp_in in;
 	otp_result res;
 	int rc;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_SEND, &in, resp))
 		goto out;
-	purpose = http_jstr(body, "purpose");
-	if (!otp_purpose_valid(purpose)) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register, request or login",
-			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register, request or login")));
-		goto out;
-	}
+	mobile = in.mobile;
+	purpose = in.purpose;
 	/* the same answer whether or not the number is registered: what the
 	 * SMS says differs, never the answer (otp_request) */
 	rc = otp_request(a->otp, mobile, purpose, req->ip, http_lang(req, body), util_now_ms(),
@@ -91,24 +73,20 @@ void api_otp_verify(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	const char *purpose, *code;
-	char mobile[STORE_MOBILE_MAX], token[OTP_TOKEN_LEN];
+	const char *purpose, *code, *mobile;
+	char token[OTP_TOKEN_LEN];
+	body_otp_in in;
 	otp_result res;
 	int64_t now = util_now_ms();
 	int rc;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_VERIFY, &in, resp))
 		goto out;
-	purpose = http_jstr(body, "purpose");
-	code = http_jstr(body, "code");
-	if (!purpose || (strcmp(purpose, OTP_PURPOSE_REGISTER) && strcmp(purpose, OTP_PURPOSE_REQUEST))) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register or request",
-			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register or request")));
-		goto out;
-	}
+	mobile = in.mobile;
+	purpose = in.purpose;
+	code = in.code;
 	rc = otp_check(a->otp, mobile, purpose, code ? code : "", req->ip, now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
@@ -243,12 +221,12 @@ void api_auth_otp(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	char mobile[STORE_MOBILE_MAX];
 	sess_login_job *job;
+	body_otp_in in;
 
 	if (!body)
 		return;
-	if (!aa_mobile(body, resp, mobile))
+	if (!body_otp(body, BODY_OTP_LOGIN, &in, resp))
 		goto out;
 	if (!(job = calloc(1, sizeof *job))) {
 		http_problem_err(resp, PV_ENOMEM);
@@ -256,7 +234,8 @@ void api_auth_otp(http_req *req, http_resp *resp)
 	}
 	job->ctx = req;
 	http_defer(req);
-	sess_login_otp_async(a->sess, a->otp, mobile, http_jstr(body, "code"), req->ip,
+	/* the job keeps copies of the number and the code: body may go */
+	sess_login_otp_async(a->sess, a->otp, in.mobile, in.code, req->ip,
 			     util_now_ms(), job, aa_otp_done);
 out:
 	json_decref(body);

@@ -3,6 +3,7 @@
 
 #include "core/registration.h"
 #include "core/requests.h"
+#include "http/bodies.h"
 #include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
@@ -18,8 +19,6 @@ static void ar_conflict(http_resp *resp, const field_errs *fe)
 
 void api_registrations(http_req *req, http_resp *resp)
 {
-	static const char *const strs[] = {"first_name", "last_name", "position_id", "email",
-					   "mobile", "verification_token", "org_id", NULL};
 	app *a = req->app;
 	json_t *body;
 	reg_input in;
@@ -31,18 +30,8 @@ void api_registrations(http_req *req, http_resp *resp)
 	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
 		return;
 	body = http_body_json(req, resp);
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || !body_registration(body, &in, resp))
 		goto out;
-	memset(&in, 0, sizeof in);
-	in.first_name = http_jstr(body, "first_name");
-	in.last_name = http_jstr(body, "last_name");
-	in.position_id = http_jstr(body, "position_id");
-	in.email = http_jstr(body, "email");
-	in.mobile = http_jstr(body, "mobile");
-	in.verification_token = http_jstr(body, "verification_token");
-	in.org_id = http_jstr(body, "org_id");
-	in.declaration = http_jbool(body, "declaration");
-	in.terms = http_jbool(body, "terms");
 	in.ip = req->ip;
 	in.lang = http_lang(req, body);
 	rc = reg_register(a->reg, &in, util_now_ms(), &fe, &u);
@@ -114,8 +103,6 @@ json_t *api_request_json(const store_request *r)
 
 void api_requests_submit(http_req *req, http_resp *resp)
 {
-	static const char *const strs[] = {"kind", "full_name", "email", "mobile", "verification_token",
-					   "name", "details", "sector", "parent_id", NULL};
 	json_t *body;
 	rq_input in;
 	field_errs fe;
@@ -126,19 +113,8 @@ void api_requests_submit(http_req *req, http_resp *resp)
 	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
 		return;
 	body = http_body_json(req, resp);
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || !body_request(body, &in, resp))
 		goto out;
-	memset(&in, 0, sizeof in);
-	in.kind = http_jstr(body, "kind");
-	in.full_name = http_jstr(body, "full_name");
-	in.email = http_jstr(body, "email");
-	in.mobile = http_jstr(body, "mobile");
-	in.verification_token = http_jstr(body, "verification_token");
-	in.name = http_jstr(body, "name");
-	in.details = http_jstr(body, "details");
-	in.sector = http_jstr(body, "sector");
-	in.parent_id = http_jstr(body, "parent_id");
-	in.declaration = http_jbool(body, "declaration");
 	in.lang = http_lang(req, body);
 	rc = rq_submit(req->app->rq, &in, util_now_ms(), &fe, &r, &existing);
 	if (rc == PV_EINVAL)

@@ -70,23 +70,13 @@ static void as_bind_cookie(http_req *req, http_resp *resp, const char *state)
 	http_add_header(resp, "Set-Cookie", c);
 }
 
-/* The value of cookie `name`, into out; 0 when absent or too long. */
-static int as_cookie(http_req *req, const char *name, char *out, size_t cap)
+int api_sso_bound(const char *cookie_header, const char *state)
 {
-	const char *h = http_header_in(req, "Cookie");
-	size_t nl = strlen(name);
+	char bound[SSO_STATE_MAX];
 
-	while (h && *h) {
-		while (*h == ' ' || *h == ';')
-			h++;
-		if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
-			const char *v = h + nl + 1;
-
-			return util_strncpy0(out, cap, v, strcspn(v, ";")) == PV_OK;
-		}
-		h = strchr(h, ';');
-	}
-	return 0;
+	return state && http_cookie_in(cookie_header, SSO_COOKIE, bound, sizeof bound) == PV_OK &&
+	       strlen(bound) == strlen(state) &&
+	       sodium_memcmp(bound, state, strlen(state)) == 0;
 }
 
 void api_sso_start(http_req *req, http_resp *resp)
@@ -115,7 +105,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 	app *a = req->app;
 	const char *state = http_query(req, "state");
 	const char *code = http_query(req, "code");
-	char cb[600], bound[SSO_STATE_MAX], why[SSO_WHY_MAX] = "";
+	char cb[600], why[SSO_WHY_MAX] = "";
 	sso_identity id;
 	sess_sso_result res;
 	int rc;
@@ -123,8 +113,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 	if (as_off(req, resp) || as_limited(req, resp))
 		return;
 	as_bind_cookie(req, resp, ""); /* one callback per attempt */
-	if (!state || !as_cookie(req, SSO_COOKIE, bound, sizeof bound) ||
-	    strlen(bound) != strlen(state) || sodium_memcmp(bound, state, strlen(state)) != 0) {
+	if (!api_sso_bound(http_header_in(req, "Cookie"), state)) {
 		as_refuse(resp, "sso_failed", "the state is not the one this browser started with");
 		return;
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "http/uploads.h"
 #include "import/job.h"
 #include "import/reader.h"
 #include "util/err.h"
@@ -23,17 +24,149 @@
 
 #define UP_PP_BUF 65536
 
+/* ---- the body (uploads.h) ---- */
+
+void up_body_free(up_body *b)
+{
+	if (!b)
+		return;
+	if (b->pp)
+		MHD_destroy_post_processor(b->pp);
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->tmp[0])
+		unlink(b->tmp);
+	free(b);
+}
+
+static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *ctype,
+			       const char *enc, const char *data, uint64_t off,
+			       size_t size)
+{
+	up_body *b = cls;
+
+	(void)kind;
+	(void)ctype;
+	(void)enc;
+	if (!key || strcmp(key, "file") != 0)
+		return MHD_YES;
+	/* a part's data starts at offset 0: a second "file" part is ignored */
+	if (off == 0 && b->has_file && b->bytes > 0)
+		b->later_part = 1;
+	if (!b->has_file) {
+		b->has_file = 1;
+		util_strlcpy(b->fname, filename ? filename : "", sizeof b->fname);
+	}
+	if (b->fd < 0 || b->later_part)
+		return MHD_YES;
+	if (size == 0)
+		return MHD_YES;
+	b->bytes += size;
+	if (b->bytes > (uint64_t)b->max) {
+		b->too_large = 1;
+		return MHD_NO;
+	}
+	while (size) {
+		ssize_t w = write(b->fd, data, size);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			b->write_err = w < 0 ? util_errno_err(errno) : PV_EIO;
+			return MHD_NO;
+		}
+		data += w;
+		size -= (size_t)w;
+	}
+	return MHD_YES;
+}
+
+int up_body_begin(struct MHD_Connection *c, const char *dir, int64_t max, up_body **out)
+{
+	up_body *b = calloc(1, sizeof *b);
+	char uid[UUID_STR_LEN];
+
+	*out = b;
+	if (!b)
+		return PV_ENOMEM;
+	b->fd = -1;
+	b->max = max;
+	b->pp = MHD_create_post_processor(c, UP_PP_BUF, up_iter, b);
+	if (!b->pp)
+		return PV_EFORMAT;
+	util_uuid(uid);
+	if ((size_t)snprintf(b->tmp, sizeof b->tmp, "%s/.part-%s", dir, uid) >= sizeof b->tmp) {
+		b->tmp[0] = '\0';
+		return PV_ELIMIT;
+	}
+	b->fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (b->fd < 0) {
+		b->tmp[0] = '\0';
+		return b->write_err = util_errno_err(errno);
+	}
+	return PV_OK;
+}
+
+/* The outcome so far, PV_OK while the body is fine. */
+static int up_body_state(const up_body *b)
+{
+	if (b->too_large)
+		return PV_ELIMIT;
+	if (b->write_err)
+		return b->write_err;
+	if (b->parse_error)
+		return PV_EFORMAT;
+	return PV_OK;
+}
+
+int up_body_feed(up_body *b, const char *data, size_t n)
+{
+	int rc = up_body_state(b);
+
+	if (rc != PV_OK || !b->pp)
+		return rc != PV_OK ? rc : PV_EINVAL;
+	if (MHD_post_process(b->pp, data, n) != MHD_YES && !b->too_large && !b->write_err)
+		b->parse_error = 1;
+	return PV_OK;
+}
+
+int up_body_end(up_body *b)
+{
+	if (b->pp) {
+		int ok = MHD_destroy_post_processor(b->pp) == MHD_YES;
+
+		b->pp = NULL;
+		if (!ok && !b->too_large && !b->write_err)
+			b->parse_error = 1;
+	}
+	if (b->too_large)
+		return PV_ELIMIT;
+	if (b->write_err)
+		return b->write_err;
+	if (!b->has_file && !b->parse_error)
+		return PV_ENOTFOUND;
+	if (b->parse_error)
+		return PV_EFORMAT;
+	if (b->bytes == 0)
+		return PV_EINVAL;
+	if (fsync(b->fd) != 0 || close(b->fd) != 0) {
+		int e = errno;
+
+		b->fd = -1;
+		return b->write_err = util_errno_err(e);
+	}
+	b->fd = -1;
+	return PV_OK;
+}
+
+/* ---- the route's state ---- */
+
 typedef struct up_state {
-	struct MHD_PostProcessor *pp;
-	int fd;
-	char tmp[STORE_PATH_MAX];
-	uint64_t bytes;
-	int64_t max;
-	int refused;       /* not authorised: the body is dropped */
-	int not_multipart; /* no multipart/form-data parser could be made */
-	int too_large, io_error, has_file, parse_error;
-	int later_part; /* a second "file" part began: its bytes are dropped */
-	char fname[256];
+	up_body *body;
+	int begun;    /* the first body bytes arrived */
+	int refused;  /* not authorised: the body is dropped */
+	int begin_rc; /* why the body could not be taken (up_body_begin) */
 } up_state;
 
 static void up_free(void *p)
@@ -42,12 +175,7 @@ static void up_free(void *p)
 
 	if (!s)
 		return;
-	if (s->pp)
-		MHD_destroy_post_processor(s->pp);
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->tmp[0])
-		unlink(s->tmp);
+	up_body_free(s->body);
 	free(s);
 }
 
@@ -65,51 +193,8 @@ static int up_dir(const app *a, char *out, size_t cap)
 	if ((size_t)snprintf(out, cap, "%s/uploads", a->cfg->data_dir) >= cap)
 		return PV_ELIMIT;
 	if (mkdir(out, 0700) != 0 && errno != EEXIST)
-		return PV_EIO;
+		return util_errno_err(errno);
 	return PV_OK;
-}
-
-static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-			       const char *filename, const char *ctype,
-			       const char *enc, const char *data, uint64_t off,
-			       size_t size)
-{
-	up_state *s = cls;
-
-	(void)kind;
-	(void)ctype;
-	(void)enc;
-	if (!key || strcmp(key, "file") != 0)
-		return MHD_YES;
-	/* a part's data starts at offset 0: a second "file" part is ignored */
-	if (off == 0 && s->has_file && s->bytes > 0)
-		s->later_part = 1;
-	if (!s->has_file) {
-		s->has_file = 1;
-		util_strlcpy(s->fname, filename ? filename : "", sizeof s->fname);
-	}
-	if (s->fd < 0 || s->later_part)
-		return MHD_YES;
-	if (size == 0)
-		return MHD_YES;
-	s->bytes += size;
-	if (s->bytes > (uint64_t)s->max) {
-		s->too_large = 1;
-		return MHD_NO;
-	}
-	while (size) {
-		ssize_t w = write(s->fd, data, size);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			s->io_error = 1;
-			return MHD_NO;
-		}
-		data += w;
-		size -= (size_t)w;
-	}
-	return MHD_YES;
 }
 
 /* First body bytes: authorise, then set up the parser and the file. */
@@ -117,13 +202,14 @@ static up_state *up_begin(http_req *req)
 {
 	up_state *s = calloc(1, sizeof *s);
 	http_resp tmp;
-	char org[STORE_ID_MAX], dir[STORE_PATH_MAX - 64], uid[UUID_STR_LEN];
+	char org[STORE_ID_MAX], dir[STORE_PATH_MAX - 64];
+	int64_t max = req->app->cfg->upload_max_bytes > 0 ? req->app->cfg->upload_max_bytes
+							 : (int64_t)100 << 20;
+	int dir_rc;
 
 	if (!s)
 		return NULL;
-	s->fd = -1;
-	s->max = req->app->cfg->upload_max_bytes > 0 ? req->app->cfg->upload_max_bytes
-						      : (int64_t)100 << 20;
+	s->begun = 1;
 	req->ext = s;
 	req->ext_free = up_free;
 	memset(&tmp, 0, sizeof tmp);
@@ -134,22 +220,11 @@ static up_state *up_begin(http_req *req)
 		return s;
 	}
 	up_resp_clear(&tmp);
-	s->pp = MHD_create_post_processor(req->conn, UP_PP_BUF, up_iter, s);
-	if (!s->pp) {
-		s->not_multipart = 1;
-		return s;
-	}
-	if (up_dir(req->app, dir, sizeof dir) != PV_OK) {
-		s->io_error = 1;
-		return s;
-	}
-	util_uuid(uid);
-	snprintf(s->tmp, sizeof s->tmp, "%s/.part-%s", dir, uid);
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (s->fd < 0) {
-		s->tmp[0] = '\0';
-		s->io_error = 1;
-	}
+	/* not multipart (400) goes before a folder that cannot be made */
+	dir_rc = up_dir(req->app, dir, sizeof dir);
+	s->begin_rc = up_body_begin(req->conn, dir, max, &s->body);
+	if (s->begin_rc != PV_EFORMAT && dir_rc != PV_OK)
+		s->begin_rc = dir_rc;
 	return s;
 }
 
@@ -159,12 +234,9 @@ int api_uploads_body(http_req *req, const char *data, size_t n)
 
 	if (!s && !(s = up_begin(req)))
 		return PV_ENOMEM;
-	if (s->refused || s->not_multipart || s->too_large || s->io_error ||
-	    s->parse_error || !s->pp)
+	if (s->refused || s->begin_rc != PV_OK)
 		return PV_EDENIED;
-	if (MHD_post_process(s->pp, data, n) != MHD_YES && !s->too_large && !s->io_error)
-		s->parse_error = 1;
-	return PV_OK;
+	return up_body_feed(s->body, data, n) == PV_OK ? PV_OK : PV_EDENIED;
 }
 
 /* ---- shapes ---- */
@@ -279,6 +351,7 @@ void api_uploads_create(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	up_state *s = req->ext;
+	up_body *b;
 	store_upload u;
 	char org[STORE_ID_MAX], head[4096];
 	ssize_t hn;
@@ -286,7 +359,7 @@ void api_uploads_create(http_req *req, http_resp *resp)
 
 	if (http_mdo_org(req, resp, org) != PV_OK)
 		return;
-	if (!s || s->not_multipart) {
+	if (!s || s->begin_rc == PV_EFORMAT) {
 		http_problem(resp, 400, "file_required",
 			     "Send multipart/form-data with the file in a field named file.", NULL);
 		return;
@@ -295,45 +368,41 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
 		return;
 	}
-	if (s->pp) {
-		int ok = MHD_destroy_post_processor(s->pp) == MHD_YES;
-
-		s->pp = NULL;
-		if (!ok && !s->too_large && !s->io_error)
-			s->parse_error = 1;
+	if (s->begin_rc != PV_OK) {
+		http_problem_err(resp, s->begin_rc == PV_ENOSPACE ? PV_ENOSPACE : PV_EIO);
+		return;
 	}
-	if (s->too_large) {
+	b = s->body;
+	switch ((rc = up_body_end(b))) {
+	case PV_OK:
+		break;
+	case PV_ELIMIT: {
 		char d[128];
 
-		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)s->max);
+		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)b->max);
 		http_problem(resp, 413, "file_too_large", d, NULL);
 		return;
 	}
-	if (s->io_error) {
-		http_problem_err(resp, PV_EIO);
-		return;
-	}
-	if (!s->has_file && !s->parse_error) {
+	case PV_ENOTFOUND:
 		http_problem(resp, 400, "file_required",
 			     "Send multipart/form-data with the file in a field named file.", NULL);
 		return;
-	}
-	if (s->parse_error) {
+	case PV_EFORMAT:
 		http_problem(resp, 400, "malformed_multipart", "The multipart body could not be read.",
 			     NULL);
 		return;
-	}
-	if (s->bytes == 0) {
+	case PV_EINVAL:
 		http_problem(resp, 400, "empty_file", "The file is empty.", NULL);
 		return;
-	}
-	if (fsync(s->fd) != 0 || close(s->fd) != 0) {
-		s->fd = -1;
+	case PV_ENOSPACE:
+		log_kv(LOG_WARN, "upload refused: the disk is full", NULL);
+		http_problem_err(resp, PV_ENOSPACE);
+		return;
+	default:
 		http_problem_err(resp, PV_EIO);
 		return;
 	}
-	s->fd = -1;
-	fd = open(s->tmp, O_RDONLY | O_CLOEXEC);
+	fd = open(b->tmp, O_RDONLY | O_CLOEXEC);
 	hn = fd >= 0 ? read(fd, head, sizeof head) : -1;
 	if (fd >= 0)
 		close(fd);
@@ -342,7 +411,7 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	fmt = imp_sniff(head, (size_t)hn);
-	if (fmt == IMP_XLSX && imp_zip_is_workbook(s->tmp, NULL) == 0)
+	if (fmt == IMP_XLSX && imp_zip_is_workbook(b->tmp, NULL) == 0)
 		fmt = 0; /* a ZIP archive, but not a workbook */
 	if (fmt != IMP_CSV && fmt != IMP_XLSX) {
 		http_problem(resp, 415, "unsupported_file",
@@ -350,12 +419,12 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	rc = job_intake(a->st,
-			&(job_intake_in){s->tmp, 1, s->fname, org,
+			&(job_intake_in){b->tmp, 1, b->fname, org,
 				      fmt == IMP_XLSX ? "xlsx" : "csv", req->user.id, req->ip,
-				      NULL, s->bytes, util_now_ms()},
+				      NULL, b->bytes, util_now_ms()},
 			&u);
 	if (rc == PV_OK)
-		s->tmp[0] = '\0'; /* in the store now; the file is gone */
+		b->tmp[0] = '\0'; /* in the store now; the file is gone */
 	if (rc == PV_ENOTFOUND) {
 		http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
 		return;

@@ -13,10 +13,8 @@
 #include "util/err.h"
 #include "util/util.h"
 
-/* The value of cookie `name` from the Cookie header, into out. */
-static int auth_cookie(http_req *req, const char *name, char *out, size_t cap)
+int http_cookie_in(const char *h, const char *name, char *out, size_t cap)
 {
-	const char *h = http_header_in(req, "Cookie");
 	size_t nl = strlen(name);
 
 	while (h && *h) {
@@ -30,6 +28,11 @@ static int auth_cookie(http_req *req, const char *name, char *out, size_t cap)
 		h = strchr(h, ';');
 	}
 	return PV_ENOTFOUND;
+}
+
+int http_cookie(http_req *req, const char *name, char *out, size_t cap)
+{
+	return http_cookie_in(http_header_in(req, "Cookie"), name, out, cap);
 }
 
 _Static_assert(HTTP_ROLES_MAX == ACCT_ROLES_MAX, "a request holds every role of its user");
@@ -60,7 +63,7 @@ int http_authorise(http_req *req, http_resp *resp)
 	authz = http_header_in(req, "Authorization");
 	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
 		util_strlcpy(token, authz + 7, sizeof token);
-	} else if (auth_cookie(req, "pravesh_session", token, sizeof token) == PV_OK) {
+	} else if (http_cookie(req, "pravesh_session", token, sizeof token) == PV_OK) {
 		req->via_cookie = 1;
 	}
 	rc = token[0] ? sess_resolve(a->sess, token, util_now_ms(), &req->session, &req->user)
@@ -84,7 +87,7 @@ int http_authorise(http_req *req, http_resp *resp)
 	if (req->via_cookie && auth_unsafe(req->method)) {
 		const char *hdr = http_header_in(req, "X-CSRF-Token");
 
-		if (!hdr || auth_cookie(req, "pravesh_csrf", cookie_csrf, sizeof cookie_csrf) != PV_OK ||
+		if (!hdr || http_cookie(req, "pravesh_csrf", cookie_csrf, sizeof cookie_csrf) != PV_OK ||
 		    strlen(hdr) != strlen(cookie_csrf) ||
 		    sodium_memcmp(hdr, cookie_csrf, strlen(hdr)) != 0 ||
 		    !sess_csrf_ok(a->sess, &req->session, hdr)) {

@@ -113,14 +113,29 @@ const struct http_route *http_route_match(http_req *req, const char *method,
 					  const char *path, char *allowed,
 					  size_t allowed_cap);
 
+/* Decodes %XX escapes of a path or of a query argument in place (MHD's
+ * unescape callback) and returns the new length. "%00" is kept as it is:
+ * a NUL would cut the path short and make "/a.html%00.txt" read as
+ * "/a.html". '+' is left alone. */
+size_t http_unescape(char *s);
+
 /* --- helpers for handlers --- */
 
 /* A query-string argument, or NULL. */
 const char *http_query(http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *http_header_in(http_req *req, const char *name);
+/* The value of cookie `name` in a Cookie header (may be NULL), into out
+ * (cap bytes): PV_OK, PV_ENOTFOUND, or PV_ELIMIT when it does not fit. */
+int http_cookie_in(const char *header, const char *name, char *out, size_t cap);
+/* The same for the request's Cookie header. */
+int http_cookie(http_req *req, const char *name, char *out, size_t cap);
 /* A path parameter by the name in the pattern, or "" */
 const char *http_param(http_req *req, const char *name);
+/* Parses n bytes as a JSON object (no duplicate keys, valid UTF-8, no
+ * NUL in strings): PV_OK with *out a new reference, PV_EINVAL for no
+ * bytes, PV_EFORMAT for anything else. */
+int http_parse_json_object(const char *p, size_t n, json_t **out);
 /* Parses the body as a JSON object. Returns it (caller decrefs), or NULL
  * after writing 400 malformed_json (or 415 for a non-JSON content type)
  * into resp. */
@@ -148,6 +163,13 @@ json_t *http_field_error(const char *field, const char *code,
 /* Starts listening on cfg->listen ("host:port"); *port_out is the bound
  * port. *out is stopped and freed by http_server_stop(). */
 int http_server_start(app *a, http_server **out, unsigned *port_out);
+/* The same in two steps, so that what the handlers read (the public URL)
+ * is set between them: http_server_listen binds cfg->listen and sets
+ * *port_out, but nothing is accepted (connections wait in the socket's
+ * backlog) until http_server_run starts serving. A server that never ran
+ * is freed by http_server_stop too. */
+int http_server_listen(app *a, http_server **out, unsigned *port_out);
+int http_server_run(http_server *srv);
 /* Stops accepting, lets in-flight requests finish (within a grace
  * period), frees. Accepts NULL. */
 void http_server_stop(http_server *srv);
@@ -166,6 +188,7 @@ int http_is_json_type(const char *s);
  * The connection waits meanwhile, holding no thread. */
 void http_defer(http_req *req);
 void http_defer_done(http_req *req);
+
 
 /* Counts one request of kind from the client's address against a limit
  * per hour (kind "anon" for anonymous writes, "sso-ip"...): PV_OK, or an

@@ -23,6 +23,7 @@ static const char *prob_title(int status)
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
 	}
 }
@@ -157,25 +158,40 @@ const char *http_header_in(http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+int http_parse_json_object(const char *p, size_t n, json_t **out)
+{
+	json_t *doc;
+
+	*out = NULL;
+	if (!p || n == 0)
+		return PV_EINVAL;
+	/* jansson refuses invalid UTF-8 and NUL inside strings by default */
+	doc = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
+	if (!doc || !json_is_object(doc)) {
+		json_decref(doc);
+		return PV_EFORMAT;
+	}
+	*out = doc;
+	return PV_OK;
+}
+
 json_t *http_body_json(http_req *req, http_resp *resp)
 {
 	const char *ct = http_header_in(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-	json_error_t jerr;
 	json_t *doc;
+	int rc;
 
 	if (!http_is_json_type(ct)) {
 		http_problem(resp, 415, "unsupported_media_type",
 			     "Send the body as application/json.", NULL);
 		return NULL;
 	}
-	if (req->body.len == 0) {
+	rc = http_parse_json_object(req->body.p, req->body.len, &doc);
+	if (rc == PV_EINVAL) {
 		http_problem(resp, 400, "malformed_json", "The body is empty; a JSON object is expected.", NULL);
 		return NULL;
 	}
-	/* jansson refuses invalid UTF-8 and NUL inside strings by default */
-	doc = json_loadb(req->body.p, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc || !json_is_object(doc)) {
-		json_decref(doc);
+	if (rc != PV_OK) {
 		http_problem(resp, 400, "malformed_json",
 			     "The body is not a valid JSON object.", NULL);
 		return NULL;

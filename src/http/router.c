@@ -1,3 +1,6 @@
+/* router: the route table's matcher and URL decoding. */
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/http.h"
@@ -82,4 +85,23 @@ const char *http_param(http_req *req, const char *name)
 		    req->param_names[i][n] == '}')
 			return req->params[i];
 	return "";
+}
+
+size_t http_unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '%' && r[1] && r[2] && isxdigit((unsigned char)r[1]) &&
+		    isxdigit((unsigned char)r[2]) && !(r[1] == '0' && r[2] == '0')) {
+			char hex[3] = {r[1], r[2], 0};
+
+			*w++ = (char)strtol(hex, NULL, 16);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }

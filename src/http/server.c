@@ -16,8 +16,9 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
+#include <errno.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -47,6 +48,7 @@ struct http_server {
 	app *app;
 	net_cidrs trusted;
 	http_pool *work, *remote;
+	int lfd; /* the listening socket until the daemon owns it, else -1 */
 };
 
 /* The one server of the process (its callbacks reach it through MHD's
@@ -486,27 +488,13 @@ static int srv_parse_listen(const char *listen, struct sockaddr_in *sa)
 	return PV_OK;
 }
 
-/* URL decoding that keeps "%00" as it is: a NUL would cut the path short
- * and make "/a.html%00.txt" read as "/a.html". Returns the new length. */
+/* MHD's unescape callback: http_unescape (router.c), for the path and
+ * every query argument. */
 static size_t srv_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	char *r = s, *w = s;
-
 	(void)cls;
 	(void)c;
-	while (*r) {
-		if (r[0] == '%' && r[1] && r[2] && isxdigit((unsigned char)r[1]) &&
-		    isxdigit((unsigned char)r[2]) && !(r[1] == '0' && r[2] == '0')) {
-			char hex[3] = {r[1], r[2], 0};
-
-			*w++ = (char)strtol(hex, NULL, 16);
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
+	return http_unescape(s);
 }
 
 /* libmicrohttpd's own messages, at most a few a second: a flood of
@@ -674,15 +662,26 @@ static int srv_start_workers(http_server *srv, unsigned cores)
 	return PV_OK;
 }
 
-int http_server_start(app *a, http_server **out, unsigned *port_out)
+/* A listening TCP socket on sa (SO_REUSEADDR, close-on-exec), or -1. */
+static int srv_listen_socket(const struct sockaddr_in *sa)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+	    bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0 || listen(fd, 4096) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int http_server_listen(app *a, http_server **out, unsigned *port_out)
 {
 	http_server *srv;
 	struct sockaddr_in sa;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads = a->cfg->workers > 0 ? (unsigned)a->cfg->workers
-					       : (unsigned)(cores > 0 ? cores : 1);
-	const union MHD_DaemonInfo *di;
-	int rc;
+	socklen_t len = sizeof sa;
 
 	*out = NULL;
 	if (srv_parse_listen(a->cfg->listen, &sa) != PV_OK) {
@@ -694,18 +693,42 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 	if (!srv)
 		return PV_ENOMEM;
 	srv->app = a;
+	srv->lfd = srv_listen_socket(&sa);
+	if (srv->lfd < 0 || getsockname(srv->lfd, (struct sockaddr *)&sa, &len) != 0) {
+		log_kv(LOG_ERROR, "cannot listen", "listen", a->cfg->listen, "error",
+		       strerror(errno), NULL);
+		if (srv->lfd >= 0)
+			close(srv->lfd);
+		free(srv);
+		return PV_EIO;
+	}
+	*port_out = ntohs(sa.sin_port);
+	*out = srv;
+	return PV_OK;
+}
+
+int http_server_run(http_server *srv)
+{
+	app *a = srv->app;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = a->cfg->workers > 0 ? (unsigned)a->cfg->workers
+					       : (unsigned)(cores > 0 ? cores : 1);
+	int rc;
+
 	if ((rc = srv_start_workers(srv, cores > 0 ? (unsigned)cores : 1)) != PV_OK ||
 	    (rc = srv_start_metrics(srv)) != PV_OK)
 		goto fail;
 	/* ITC: MHD_quiesce_daemon and resuming suspended connections need
 	 * it; the logger goes first so that MHD prints nothing itself. The
-	 * idle timeout backs the header deadline (http/conns.c). */
+	 * idle timeout backs the header deadline (http/conns.c). The socket
+	 * was bound by http_server_listen: connections that came since wait
+	 * in its backlog. */
 	srv->d = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
 			MHD_ALLOW_SUSPEND_RESUME,
-		ntohs(sa.sin_port), srv_apc, srv, srv_access, srv,
+		0, srv_apc, srv, srv_access, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_LISTEN_SOCKET, srv->lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, srv_notify_conn, NULL,
@@ -724,17 +747,27 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 		rc = PV_EIO;
 		goto fail;
 	}
-	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
-	*port_out = di ? di->port : ntohs(sa.sin_port);
-	*out = srv;
+	srv->lfd = -1; /* the daemon's now */
 	return PV_OK;
 fail:
 	if (srv->metrics)
 		MHD_stop_daemon(srv->metrics);
+	srv->metrics = NULL;
 	http_pool_stop(srv->work);
 	http_pool_stop(srv->remote);
+	srv->work = srv->remote = NULL;
 	conns_stop();
-	free(srv);
+	return rc;
+}
+
+int http_server_start(app *a, http_server **out, unsigned *port_out)
+{
+	int rc = http_server_listen(a, out, port_out);
+
+	if (rc == PV_OK && (rc = http_server_run(*out)) != PV_OK) {
+		http_server_stop(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -755,6 +788,12 @@ void http_server_stop(http_server *srv)
 
 	if (!srv)
 		return;
+	if (!srv->d) { /* listening, never served */
+		if (srv->lfd >= 0)
+			close(srv->lfd);
+		free(srv);
+		return;
+	}
 	/* Stop accepting; let the requests in flight finish (their answers
 	 * are made by the pools, which need the HTTP threads to send them),
 	 * within a grace period; then close what is left. */

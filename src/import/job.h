@@ -141,9 +141,22 @@ typedef struct job_workers job_workers;
  * released by job_workers_stop(). One set per process (PV_EBUSY else). */
 int job_workers_start(const job_env *env, int n, job_workers **out);
 
+/* What a worker does once: claims the oldest claimable upload as
+ * env->worker and runs it (job_run). A run the store failed is handed back
+ * QUEUED, to resume from its cursor; a run the full disk stopped is marked
+ * FAILED with JOB_MSG_DISK_FULL. Returns job_run's answer, or the claim's
+ * (PV_ENOTFOUND: nothing to do); *claimed says which. */
+int job_work_once(const job_env *env, int *claimed);
+#define JOB_MSG_DISK_FULL "The server's disk is full; upload the file again later"
+
 /* Wakes an idle worker to look at the queue now (after an upload has been
  * committed). Safe from any thread; a no-op when no workers run. */
 void job_kick(void);
+
+/* Asks the workers to stop at their next chunk and returns at once (the
+ * server does it at the stop signal, while HTTP requests drain). Accepts
+ * NULL. */
+void job_workers_ask_stop(job_workers *w);
 
 /* Asks the workers to stop between chunks (a running upload is handed back
  * QUEUED and resumes at the next start), joins them, frees w. Accepts NULL. */

@@ -60,39 +60,56 @@ static void wk_wait(job_workers *s, uint64_t seen, int64_t ms)
 	pthread_mutex_unlock(&s->mu);
 }
 
+int job_work_once(const job_env *env, int *claimed)
+{
+	store *st = env->st;
+	int64_t lease = env->lease_ms > 0 ? env->lease_ms : JOB_LEASE_MS;
+	store_upload u;
+	int rc;
+
+	*claimed = 0;
+	rc = store_upload_claim(st, env->worker, util_now_ms(), lease, &u);
+	if (rc != PV_OK)
+		return rc;
+	*claimed = 1;
+	rc = job_run(env, &u);
+	if (rc == PV_ENOSPACE) {
+		/* the disk is full: say so rather than try again every second
+		 * (what was committed stays; if even this write fails, the
+		 * lease expires and the upload is tried again) */
+		log_kv(LOG_ERROR, "upload failed: the disk is full", "id", u.id, NULL);
+		store_upload_finish(st, u.id, STORE_UP_FAILED, JOB_MSG_DISK_FULL, env->worker,
+				    util_now_ms());
+	} else if (rc != PV_OK && rc != PV_ESTOPPED && rc != PV_ECONFLICT) {
+		/* the store failed: hand the upload back, to be tried again
+		 * from its cursor (if this fails too, the lease expires) */
+		store_upload_finish(st, u.id, STORE_UP_QUEUED, "", env->worker, util_now_ms());
+	}
+	return rc;
+}
+
 static void *wk_main(void *arg)
 {
 	worker *me = arg;
 	job_workers *s = me->set;
 	job_env env = s->env;
-	store *st = env.st;
-	int64_t lease = env.lease_ms > 0 ? env.lease_ms : JOB_LEASE_MS;
 
 	env.worker = me->id;
 	env.stop = &s->stop;
 	while (!atomic_load(&s->stop)) {
-		store_upload u;
 		uint64_t seen;
-		int rc;
+		int rc, claimed;
 
 		pthread_mutex_lock(&s->mu);
 		seen = s->gen;
 		pthread_mutex_unlock(&s->mu);
-		rc = store_upload_claim(st, me->id, util_now_ms(), lease, &u);
-		if (rc == PV_OK) {
-			rc = job_run(&env, &u);
-			if (rc != PV_OK && rc != PV_ESTOPPED && rc != PV_ECONFLICT) {
-				/* the store failed: hand the upload back and
-				 * try again a little later */
-				store_upload_finish(st, u.id, STORE_UP_QUEUED, "",
-						       me->id, util_now_ms());
-				wk_wait(s, seen, WORKER_POLL_MS);
-			}
+		rc = job_work_once(&env, &claimed);
+		if (rc == PV_OK || rc == PV_ESTOPPED || rc == PV_ECONFLICT)
 			continue;
-		}
-		if (rc != PV_ENOTFOUND)
+		if (!claimed && rc != PV_ENOTFOUND)
 			log_kv(LOG_WARN, "upload claim failed", "worker", me->id,
 			       "reason", pv_strerror(rc), NULL);
+		/* nothing to do, or the store failed: a little later */
 		wk_wait(s, seen, WORKER_POLL_MS);
 	}
 	return NULL;
@@ -162,7 +179,7 @@ void job_kick(void)
 	pthread_mutex_unlock(&cur_mu);
 }
 
-void job_workers_stop(job_workers *s)
+void job_workers_ask_stop(job_workers *s)
 {
 	if (!s)
 		return;
@@ -170,6 +187,13 @@ void job_workers_stop(job_workers *s)
 	atomic_store(&s->stop, 1);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+}
+
+void job_workers_stop(job_workers *s)
+{
+	if (!s)
+		return;
+	job_workers_ask_stop(s);
 	for (int i = 0; i < s->n; i++)
 		if (s->w[i].started)
 			pthread_join(s->w[i].thread, NULL);

@@ -25,6 +25,7 @@
 
 #include "import/reader.h"
 #include "util/err.h"
+#include "util/util.h"
 
 #define CSV_BOM "\xEF\xBB\xBF"
 #define COL_WIDTH 20.0
@@ -47,6 +48,12 @@ static int needs_apostrophe(const char *s, size_t n)
 			 s[0] == '\t' || s[0] == '\r');
 }
 
+/* The error of a failed write: a full disk is PV_ENOSPACE (util.h). */
+static int wr_errno(void)
+{
+	return util_errno_err(errno);
+}
+
 static int lxw_to_pv(lxw_error e)
 {
 	switch (e) {
@@ -58,7 +65,9 @@ static int lxw_to_pv(lxw_error e)
 	case LXW_ERROR_WORKSHEET_INDEX_OUT_OF_RANGE:
 		return PV_ELIMIT;
 	default:
-		return PV_EIO;
+		/* libxlsxwriter's file errors leave errno as the system set it */
+		return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? PV_ENOSPACE
+									    : PV_EIO;
 	}
 }
 
@@ -85,24 +94,24 @@ static int csv_cell(FILE *f, const char *s, size_t n, int first)
 	size_t i;
 
 	if (!first && putc(',', f) == EOF)
-		return PV_EIO;
+		return wr_errno();
 	if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		quote = 1;
 	for (i = 0; i < n && !quote; i++)
 		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
 			quote = 1;
 	if (quote && putc('"', f) == EOF)
-		return PV_EIO;
+		return wr_errno();
 	if (needs_apostrophe(s, n) && putc('\'', f) == EOF)
-		return PV_EIO;
+		return wr_errno();
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"' && putc('"', f) == EOF)
-			return PV_EIO;
+			return wr_errno();
 		if (putc((unsigned char)s[i], f) == EOF)
-			return PV_EIO;
+			return wr_errno();
 	}
 	if (quote && putc('"', f) == EOF)
-		return PV_EIO;
+		return wr_errno();
 	return PV_OK;
 }
 
@@ -168,11 +177,11 @@ int imp_writer_open(const char *path, imp_format fmt, imp_writer **out)
 	if (fmt == IMP_CSV) {
 		w->f = create_file(path);
 		if (!w->f) {
-			rc = PV_EIO;
+			rc = wr_errno();
 			goto out;
 		}
 		if (fputs(CSV_BOM, w->f) == EOF)
-			rc = PV_EIO;
+			rc = wr_errno();
 	} else {
 		rc = xlsx_begin(w, path, 1, NULL);
 		/* Every column text-formatted, set before any row (required in
@@ -211,7 +220,7 @@ int imp_writer_row(imp_writer *w, const imp_cell *cells, size_t n,
 					      errors ? strlen(errors) : 0, 0);
 		}
 		if (!rc && fputs("\r\n", w->f) == EOF)
-			rc = PV_EIO;
+			rc = wr_errno();
 	} else {
 		if (n + 2 > LXW_COL_MAX)
 			rc = PV_ELIMIT;
@@ -240,9 +249,9 @@ int imp_writer_close(imp_writer *w)
 	rc = w->rc;
 	if (w->f) {
 		if (fflush(w->f) != 0 || ferror(w->f))
-			rc = rc ? rc : PV_EIO;
+			rc = rc ? rc : wr_errno();
 		if (fclose(w->f) != 0)
-			rc = rc ? rc : PV_EIO;
+			rc = rc ? rc : wr_errno();
 	}
 	if (w->wb) {
 		int crc = lxw_to_pv(workbook_close(w->wb)); /* frees wb */
@@ -289,15 +298,15 @@ static int template_csv(const char *path)
 	int rc = PV_OK;
 
 	if (!f)
-		return PV_EIO;
+		return wr_errno();
 	if (fputs(CSV_BOM, f) == EOF)
-		rc = PV_EIO;
+		rc = wr_errno();
 	for (i = 0; !rc && i < sizeof(template_header) / sizeof(template_header[0]); i++)
 		rc = csv_cell(f, template_header[i], strlen(template_header[i]), i == 0);
 	if (!rc && fputs("\r\n", f) == EOF)
-		rc = PV_EIO;
+		rc = wr_errno();
 	if (fclose(f) != 0 && !rc)
-		rc = PV_EIO;
+		rc = wr_errno();
 	return rc;
 }
 

@@ -78,10 +78,12 @@ typedef struct notify_transport {
  *   JSON body is sent as application/json and an XML one as
  *   application/xml. Default body for POST/PUT:
  *   {"mobile":"{{mobile}}","text":"{{text}}","template_id":"{{template_id}}"}
- * Timeouts: connect 5 s, whole request 15 s; redirects are not followed. A
- * non-2xx answer is a failure whose error names the status only. */
+ * Timeouts: connect 5 s (or timeout_s when shorter), whole request
+ * timeout_s (0: 15 s); redirects are not followed. A non-2xx answer is a
+ * failure whose error names the status only. */
 typedef struct notify_http_cfg {
 	const char *url, *method, *headers, *body;
+	int timeout_s;
 } notify_http_cfg;
 
 /* Opens the SMS transport named by spec: "log", "file:PATH" or "http"
@@ -99,6 +101,10 @@ int notify_sms_open(const char *spec, const notify_http_cfg *http,
  * (notify_transport_free). */
 int notify_mail_open(const char *spec, const char *from,
 		     notify_transport **out, char *err, size_t errlen);
+/* The same with a bound on an SMTP delivery: timeout_s seconds in all
+ * (0: 30 s), connecting at most 5. */
+int notify_mail_open_timeout(const char *spec, const char *from, int timeout_s,
+			     notify_transport **out, char *err, size_t errlen);
 
 void notify_transport_free(notify_transport *t); /* accepts NULL */
 

@@ -72,8 +72,9 @@ int notify__sms_http_new(const notify_http_cfg *cfg, notify_transport **out,
 			 char *err, size_t errlen);
 
 /* The SMTP / SMTPS transport (smtp.c). url is "smtp://..." or "smtps://...";
- * from is "Name <addr>" or "addr". *out freed by its destroy. */
-int notify__smtp_new(const char *url, const char *from,
+ * from is "Name <addr>" or "addr"; a delivery takes at most timeout_s
+ * seconds (0: 30). *out freed by its destroy. */
+int notify__smtp_new(const char *url, const char *from, int timeout_s,
 		     notify_transport **out, char *err, size_t errlen);
 
 /* Builds the RFC 5322 message the SMTP transport sends (exposed for the

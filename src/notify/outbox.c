@@ -209,8 +209,46 @@ static void notify_log(int level, const char *msg, const store_outbox *m,
 		       attempt, "worker", worker, NULL);
 }
 
-/* The store refused to record an outcome: the lease will expire and the
- * message will be tried again (at least once delivery). */
+/* How an attempt ended, as the outbox records it. */
+enum notify_outcome { NOTIFY_SENT, NOTIFY_RETRY, NOTIFY_FAILED };
+
+#define NOTIFY_RECORD_TRIES 5
+#define NOTIFY_RECORD_PAUSE_MS 10
+
+/* Records the outcome of an attempt. A store that fails (busy, I/O, a
+ * full disk) is tried again a few times, a little later each time: an
+ * unrecorded send would be sent once more when its lease expires. */
+static int notify_record(store *st, const store_outbox *m, enum notify_outcome o,
+			 int attempts, int64_t next_at, const char *err)
+{
+	int r = PV_ESTORE;
+
+	for (int i = 0; i < NOTIFY_RECORD_TRIES; i++) {
+		if (i) {
+			int64_t ms = (int64_t)NOTIFY_RECORD_PAUSE_MS << (i - 1);
+			struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		switch (o) {
+		case NOTIFY_SENT:
+			r = store_outbox_sent(st, m->id, util_now_ms());
+			break;
+		case NOTIFY_RETRY:
+			r = store_outbox_retry(st, m->id, attempts, next_at, err);
+			break;
+		default:
+			r = store_outbox_fail(st, m->id, attempts, err);
+		}
+		if (r != PV_ESTORE && r != PV_EBUSY && r != PV_ENOSPACE)
+			break;
+	}
+	return r;
+}
+
+/* The store refused to record an outcome even after trying again: the
+ * lease will expire and the message will be tried again (at least once
+ * delivery). */
 static void notify_store_err(int r, const store_outbox *m, const char *worker)
 {
 	if (r != PV_OK)
@@ -270,7 +308,7 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 				 err, sizeof err, &permanent);
 	sodium_memzero(params, sizeof params);
 	if (r == PV_OK) {
-		r = store_outbox_sent(st, m->id, util_now_ms());
+		r = notify_record(st, m, NOTIFY_SENT, attempts, 0, NULL);
 		notify_store_err(r, m, worker);
 		if (r == PV_OK) {
 			atomic_fetch_add(&rt->sent[ch], 1);
@@ -280,7 +318,7 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 		if (!err[0])
 			util_strlcpy(err, pv_strerror(r), sizeof err);
 		notify_log(LOG_ERROR, "message failed", m, worker, err);
-		r = store_outbox_fail(st, m->id, attempts, err);
+		r = notify_record(st, m, NOTIFY_FAILED, attempts, 0, err);
 		notify_store_err(r, m, worker);
 		if (r == PV_OK && ch >= 0)
 			atomic_fetch_add(&rt->failed[ch], 1);
@@ -292,7 +330,7 @@ static void notify_deliver(notify_runtime *rt, const char *worker,
 		if (!err[0])
 			util_strlcpy(err, pv_strerror(r), sizeof err);
 		notify_log(LOG_WARN, "message will be retried", m, worker, err);
-		r = store_outbox_retry(st, m->id, attempts, next, err);
+		r = notify_record(st, m, NOTIFY_RETRY, attempts, next, err);
 		notify_store_err(r, m, worker);
 		if (r == PV_OK)
 			atomic_fetch_add(&rt->retried[ch], 1);

@@ -30,6 +30,7 @@ typedef struct http_transport {
 	char *body;   /* NULL for GET */
 	int body_enc; /* ENC_* for substitutions in the body */
 	struct curl_slist *headers;
+	long total_ms, connect_ms; /* bounds of one request */
 } http_transport;
 
 static const char sms_http_default_body[] =
@@ -170,8 +171,8 @@ static int sms_http_send(notify_transport *t, const notify_msg *m, char *err,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, SMS_HTTP_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, SMS_HTTP_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->total_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "pravesh");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sms_discard);
 	if (h->headers)
@@ -356,6 +357,8 @@ int notify__sms_http_new(const notify_http_cfg *cfg, notify_transport **out,
 	if (strcmp(h->method, "GET") != 0 &&
 	    (r = sms_body_setup(h, cfg->body, ctype)) != PV_OK)
 		goto out;
+	h->total_ms = cfg->timeout_s > 0 ? cfg->timeout_s * 1000L : SMS_HTTP_TOTAL_MS;
+	h->connect_ms = h->total_ms < SMS_HTTP_CONNECT_MS ? h->total_ms : SMS_HTTP_CONNECT_MS;
 	h->base.name = "http";
 	h->base.send = sms_http_send;
 	h->base.destroy = sms_http_destroy;

@@ -34,6 +34,7 @@ typedef struct smtp_transport {
 	char from_addr[MAIL_ADDR_MAX];
 	int has_credentials;
 	int implicit_tls;
+	long total_ms, connect_ms; /* bounds of one delivery */
 } smtp_transport;
 
 /* A plain address: no white space, controls, angle brackets, quotes or
@@ -321,8 +322,8 @@ static int smtp_send(notify_transport *t, const notify_msg *m, char *err,
 	curl_easy_setopt(c, CURLOPT_URL, st->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, MAIL_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, MAIL_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, st->connect_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, st->total_ms);
 	if (!st->implicit_tls)
 		curl_easy_setopt(c, CURLOPT_USE_SSL,
 				 st->has_credentials ? (long)CURLUSESSL_ALL
@@ -368,7 +369,7 @@ static void smtp_destroy(notify_transport *t)
 	free(st);
 }
 
-int notify__smtp_new(const char *url, const char *from,
+int notify__smtp_new(const char *url, const char *from, int timeout_s,
 		     notify_transport **out, char *err, size_t errlen)
 {
 	smtp_transport *st = NULL;
@@ -405,6 +406,8 @@ int notify__smtp_new(const char *url, const char *from,
 		r = PV_ENOMEM;
 		goto out;
 	}
+	st->total_ms = timeout_s > 0 ? timeout_s * 1000L : MAIL_TOTAL_MS;
+	st->connect_ms = st->total_ms < MAIL_CONNECT_MS ? st->total_ms : MAIL_CONNECT_MS;
 	st->base.name = "smtp";
 	st->base.send = smtp_send;
 	st->base.destroy = smtp_destroy;

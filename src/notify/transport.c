@@ -275,6 +275,12 @@ int notify_sms_open(const char *spec, const notify_http_cfg *http,
 int notify_mail_open(const char *spec, const char *from,
 		     notify_transport **out, char *err, size_t errlen)
 {
+	return notify_mail_open_timeout(spec, from, 0, out, err, errlen);
+}
+
+int notify_mail_open_timeout(const char *spec, const char *from, int timeout_s,
+			     notify_transport **out, char *err, size_t errlen)
+{
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
@@ -288,7 +294,7 @@ int notify_mail_open(const char *spec, const char *from,
 		return notify__smtp_new(spec, from && from[0]
 							? from
 							: "Pravesh <no-reply@localhost>",
-					out, err, errlen);
+					timeout_s, out, err, errlen);
 	notify__err(err, errlen,
 		    "unknown mail transport (expected log, file:PATH, smtp:// or smtps://)");
 	return PV_EINVAL;

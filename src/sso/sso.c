@@ -10,6 +10,7 @@
  * audience with the client id either, so that check is made here, with
  * the algorithm, issuer, expiry and nonce checked a second time. */
 #include "sso/sso.h"
+#include "sso/sso_int.h"
 
 #include <curl/curl.h>
 #include <iddawc.h>
@@ -19,17 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#define SSO_URL_MAX 1024
 #define SSO_BODY_MAX (256 * 1024)    /* largest answer read from the provider */
 #define SSO_DISC_TTL_MS (3600 * 1000) /* discovery and JWKS are fetched again after */
 #define SSO_JWKS_MIN_GAP_MS 2000      /* unknown key ids refetch at most this often */
-#define SSO_LEEWAY_S 60               /* clock skew allowed on iat */
 #define SSO_RANDOM_BYTES 32
 
 struct sso {
@@ -50,29 +50,6 @@ struct sso {
 	int64_t jwks_at;
 };
 
-/* The endpoints of one login, copied out of the configuration or the
- * cached discovery document so that no lock is held while they are used. */
-typedef struct sso_eps {
-	char issuer[SSO_URL_MAX];
-	char authorize[SSO_URL_MAX];
-	char token[SSO_URL_MAX];
-	char userinfo[SSO_URL_MAX];
-	char revoke[SSO_URL_MAX];
-	char jwks[SSO_URL_MAX];
-} sso_eps;
-
-static void sso_why(char why[SSO_WHY_MAX], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sso_why(char why[SSO_WHY_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, SSO_WHY_MAX, fmt, ap);
-	va_end(ap);
-}
-
 static void sso_err(char *err, size_t errlen, const char *msg)
 {
 	if (err && errlen)
@@ -84,11 +61,6 @@ static int sso_set(const char *s)
 	return s && *s;
 }
 
-static int sso_http_url(const char *u)
-{
-	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
-	       strlen(u) < SSO_URL_MAX;
-}
 
 int sso_open(const pv_config *cfg, store *st, const keys *k, sso **out,
 	     char *err, size_t errlen)
@@ -111,18 +83,18 @@ int sso_open(const pv_config *cfg, store *st, const keys *k, sso **out,
 		sso_err(err, errlen, "single sign-on needs PRAVESH_SSO_CLIENT_ID");
 		return PV_EINVAL;
 	}
-	if (oidc && !sso_http_url(cfg->sso_issuer)) {
+	if (oidc && !sso__http_url(cfg->sso_issuer)) {
 		sso_err(err, errlen, "oidc mode needs PRAVESH_SSO_ISSUER (an http(s) URL)");
 		return PV_EINVAL;
 	}
-	if (!oidc && (!sso_http_url(cfg->sso_authorize_url) || !sso_http_url(cfg->sso_token_url) ||
-		      !sso_http_url(cfg->sso_userinfo_url))) {
+	if (!oidc && (!sso__http_url(cfg->sso_authorize_url) || !sso__http_url(cfg->sso_token_url) ||
+		      !sso__http_url(cfg->sso_userinfo_url))) {
 		sso_err(err, errlen,
 			"oauth2 mode needs PRAVESH_SSO_AUTHORIZE_URL, PRAVESH_SSO_TOKEN_URL and PRAVESH_SSO_USERINFO_URL (http(s) URLs)");
 		return PV_EINVAL;
 	}
-	if ((sso_set(cfg->sso_userinfo_url) && !sso_http_url(cfg->sso_userinfo_url)) ||
-	    (sso_set(cfg->sso_revoke_url) && !sso_http_url(cfg->sso_revoke_url))) {
+	if ((sso_set(cfg->sso_userinfo_url) && !sso__http_url(cfg->sso_userinfo_url)) ||
+	    (sso_set(cfg->sso_revoke_url) && !sso__http_url(cfg->sso_revoke_url))) {
 		sso_err(err, errlen, "PRAVESH_SSO_USERINFO_URL and PRAVESH_SSO_REVOKE_URL must be http(s) URLs");
 		return PV_EINVAL;
 	}
@@ -208,10 +180,42 @@ static size_t sso_write(char *data, size_t size, size_t n, void *ctx)
  * the form (application/x-www-form-urlencoded). auth is a whole header
  * value for Authorization, or NULL. Fills *status and body (bounded).
  * PV_OK when an answer came, whatever its status; PV_EIO otherwise. */
+#define SSO_TRIES 3
+#define SSO_RETRY_PAUSE_MS 100
+
+/* 1 when an exchange that ended so is worth another try (see sso_call). */
+static int sso_retryable(CURLcode cc, long status, int get)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return get && status >= 500;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 1;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* a reply that is no HTTP (0.9) */
+	case CURLE_PARTIAL_FILE:
+		return get;
+	default:
+		return 0;
+	}
+}
+
+static void sso_pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 static int sso_call(const sso *s, const char *url, const char *form,
 		    const char *auth, long *status, buf *body, char why[SSO_WHY_MAX])
 {
 	CURL *c = curl_easy_init();
+	int64_t t0 = util_mono_ns();
 	struct curl_slist *h = NULL, *t;
 	char ah[2048];
 	CURLcode cc;
@@ -220,7 +224,7 @@ static int sso_call(const sso *s, const char *url, const char *form,
 	buf_reset(body);
 	*status = 0;
 	if (!c) {
-		sso_why(why, "cannot start an HTTP client");
+		sso__why(why, "cannot start an HTTP client");
 		return PV_ENOMEM;
 	}
 	if (!(t = curl_slist_append(h, "Accept: application/json")))
@@ -240,7 +244,6 @@ static int sso_call(const sso *s, const char *url, const char *form,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "pravesh");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sso_write);
@@ -251,34 +254,40 @@ static int sso_call(const sso *s, const char *url, const char *form,
 	} else {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	cc = curl_easy_perform(c);
+	/* A failed exchange is tried again, a little later, while the call's
+	 * time lasts: whenever nothing was sent (no connection), and for a
+	 * GET (discovery, keys, user details: asking twice changes nothing)
+	 * also when the provider dropped the connection, answered garbage or
+	 * a server error. A POST that may have reached the provider (the code
+	 * is single use) is not sent twice. */
+	for (int attempt = 0;; attempt++) {
+		int64_t left = s->timeout_ms - (util_mono_ns() - t0) / 1000000;
+		long pause = SSO_RETRY_PAUSE_MS << (2 * attempt); /* 100, 400 ms */
+
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+		buf_reset(body);
+		*status = 0;
+		cc = curl_easy_perform(c);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		left = s->timeout_ms - (util_mono_ns() - t0) / 1000000;
+		if (attempt + 1 >= SSO_TRIES || left <= pause || !sso_retryable(cc, *status, !form))
+			break;
+		log_kv(LOG_WARN, "sso: the provider's answer failed; trying again", "error",
+		       cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP 5xx", NULL);
+		sso_pause_ms(pause);
+	}
 	if (cc != CURLE_OK) {
-		sso_why(why, "the provider could not be reached (%s)", curl_easy_strerror(cc));
+		sso__why(why, "the provider could not be reached (%s)", curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	rc = PV_OK;
 out:
 	if (rc != PV_OK && !why[0])
-		sso_why(why, "cannot build the request to the provider");
+		sso__why(why, "cannot build the request to the provider");
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return rc;
-}
-
-/* Parses an answer as a JSON object (new reference), or NULL. */
-static json_t *sso_json(const buf *body)
-{
-	json_t *j;
-
-	if (!body->p || !body->len)
-		return NULL;
-	j = json_loadb(body->p, body->len, JSON_REJECT_DUPLICATES, NULL);
-	if (j && !json_is_object(j)) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
 }
 
 /* Appends key=value, form-encoded, to b. */
@@ -337,18 +346,6 @@ out:
 
 /* --- discovery and keys --- */
 
-static int sso_copy_str(json_t *obj, const char *key, char *out, int required)
-{
-	const char *v = json_string_value(json_object_get(obj, key));
-
-	out[0] = '\0';
-	if (!v)
-		return required ? PV_EFORMAT : PV_OK;
-	if (!sso_http_url(v))
-		return PV_EFORMAT;
-	return util_strlcpy(out, v, SSO_URL_MAX);
-}
-
 /* Fetches and checks the discovery document. *out: new reference. */
 static int sso_fetch_disc(const sso *s, json_t **out, char why[SSO_WHY_MAX])
 {
@@ -356,8 +353,6 @@ static int sso_fetch_disc(const sso *s, json_t **out, char why[SSO_WHY_MAX])
 	size_t il = strlen(s->issuer);
 	long status;
 	buf body;
-	json_t *d = NULL;
-	const char *iss;
 	int rc;
 
 	*out = NULL;
@@ -367,31 +362,8 @@ static int sso_fetch_disc(const sso *s, json_t **out, char why[SSO_WHY_MAX])
 	buf_init(&body, SSO_BODY_MAX);
 	if ((rc = sso_call(s, url, NULL, NULL, &status, &body, why)) != PV_OK)
 		goto out;
-	rc = PV_EIO;
-	if (status != 200) {
-		sso_why(why, "the provider's discovery document answered HTTP %ld", status);
-		goto out;
-	}
-	if (!(d = sso_json(&body))) {
-		sso_why(why, "the provider's discovery document is not a JSON object");
-		goto out;
-	}
-	iss = json_string_value(json_object_get(d, "issuer"));
-	if (!iss || strcmp(iss, s->issuer) != 0) {
-		sso_why(why, "the discovery document names another issuer than PRAVESH_SSO_ISSUER");
-		goto out;
-	}
-	if (!json_is_string(json_object_get(d, "authorization_endpoint")) ||
-	    !json_is_string(json_object_get(d, "token_endpoint")) ||
-	    !json_is_string(json_object_get(d, "jwks_uri"))) {
-		sso_why(why, "the discovery document lacks authorization_endpoint, token_endpoint or jwks_uri");
-		goto out;
-	}
-	*out = d;
-	d = NULL;
-	rc = PV_OK;
+	rc = sso__parse_discovery(s->issuer, status, body.p, body.len, out, why);
 out:
-	json_decref(d);
 	buf_free(&body);
 	return rc;
 }
@@ -401,31 +373,14 @@ static int sso_fetch_jwks(const sso *s, const char *url, json_t **out, char why[
 {
 	long status;
 	buf body;
-	json_t *j = NULL;
-	jwks_t *probe = NULL;
 	int rc;
 
 	*out = NULL;
 	buf_init(&body, SSO_BODY_MAX);
 	if ((rc = sso_call(s, url, NULL, NULL, &status, &body, why)) != PV_OK)
 		goto out;
-	rc = PV_EIO;
-	if (status != 200) {
-		sso_why(why, "the provider's JWKS answered HTTP %ld", status);
-		goto out;
-	}
-	j = sso_json(&body);
-	if (!j || !json_is_array(json_object_get(j, "keys")) || r_jwks_init(&probe) != RHN_OK ||
-	    r_jwks_import_from_json_t(probe, j) != RHN_OK || r_jwks_size(probe) == 0) {
-		sso_why(why, "the provider's JWKS is not a usable key set");
-		goto out;
-	}
-	*out = j;
-	j = NULL;
-	rc = PV_OK;
+	rc = sso__parse_jwks(status, body.p, body.len, out, why);
 out:
-	r_jwks_free(probe);
-	json_decref(j);
 	buf_free(&body);
 	return rc;
 }
@@ -471,15 +426,7 @@ static int sso_endpoints(sso *s, int64_t now, sso_eps *e, char why[SSO_WHY_MAX])
 		pthread_mutex_unlock(&s->mu);
 		log_kv(LOG_INFO, "sso discovery loaded", "issuer", s->issuer, NULL);
 	}
-	util_strlcpy(e->issuer, s->issuer, SSO_URL_MAX);
-	if (sso_copy_str(d, "authorization_endpoint", e->authorize, 1) != PV_OK ||
-	    sso_copy_str(d, "token_endpoint", e->token, 1) != PV_OK ||
-	    sso_copy_str(d, "jwks_uri", e->jwks, 1) != PV_OK ||
-	    sso_copy_str(d, "userinfo_endpoint", e->userinfo, 0) != PV_OK ||
-	    sso_copy_str(d, "revocation_endpoint", e->revoke, 0) != PV_OK) {
-		sso_why(why, "the discovery document holds an endpoint that is not an http(s) URL");
-		rc = PV_EIO;
-	}
+	rc = sso__endpoints(d, s->issuer, e, why);
 	if (s->userinfo_url)
 		util_strlcpy(e->userinfo, s->userinfo_url, SSO_URL_MAX);
 	if (s->revoke_url)
@@ -568,14 +515,14 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	if ((rc = sso_endpoints(s, now_ms, &e, why)) != PV_OK)
 		goto out;
 	if ((rc = util_random_b64url(SSO_RANDOM_BYTES, state_out, SSO_STATE_MAX)) != PV_OK) {
-		sso_why(why, "cannot draw random values");
+		sso__why(why, "cannot draw random values");
 		goto out;
 	}
 	sso_derive(s, "sso-nonce", state_out, nonce);
 	sso_derive(s, "sso-pkce", state_out, verifier);
 	rc = PV_EINVAL;
 	if (i_init_session(&is) != I_OK) {
-		sso_why(why, "cannot start an iddawc session");
+		sso__why(why, "cannot start an iddawc session");
 		rc = PV_ENOMEM;
 		goto out;
 	}
@@ -589,7 +536,7 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 				 I_OPT_NONE) != I_OK ||
 	    i_build_auth_url_get(&is) != I_OK ||
 	    !(built = i_get_str_parameter(&is, I_OPT_REDIRECT_TO))) {
-		sso_why(why, "iddawc could not build the authorization URL");
+		sso__why(why, "iddawc could not build the authorization URL");
 		goto out;
 	}
 	if (!(u = strdup(built))) {
@@ -613,7 +560,7 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	t.created_at = now_ms;
 	t.expires_at = now_ms + (int64_t)s->max_age_s * 1000;
 	if ((rc = store_token_insert(s->st, &t)) != PV_OK) {
-		sso_why(why, "cannot store the login attempt (%s)", pv_strerror(rc));
+		sso__why(why, "cannot store the login attempt (%s)", pv_strerror(rc));
 		sodium_memzero(&t, sizeof t);
 		goto out;
 	}
@@ -637,51 +584,6 @@ out:
 	return rc;
 }
 
-/* 1 when s is 1..max-1 bytes of base64url or other URL-safe characters. */
-static int sso_token_chars(const char *v, size_t max)
-{
-	size_t n;
-
-	if (!v)
-		return 0;
-	n = strlen(v);
-	if (n == 0 || n >= max)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)v[i];
-
-		if (ch <= 0x20 || ch >= 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
-/* The JSON header of a compact JWS (new reference), or NULL. */
-static json_t *sso_jwt_header(const char *jwt)
-{
-	const char *dot = strchr(jwt, '.');
-	unsigned char raw[1024];
-	size_t n;
-
-	if (!dot || (size_t)(dot - jwt) > 1300)
-		return NULL;
-	if (sodium_base642bin(raw, sizeof raw, jwt, (size_t)(dot - jwt), NULL, &n, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-		return NULL;
-	return json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
-}
-
-static int sso_alg_ok(const char *alg)
-{
-	static const char *const ok[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-					 "PS512", "ES256", "ES384", "ES512", "EdDSA"};
-
-	for (size_t i = 0; alg && i < sizeof ok / sizeof ok[0]; i++)
-		if (strcmp(alg, ok[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* Verifies the id_token and returns its claims (new reference) or NULL
  * with why filled. */
 static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const char *access,
@@ -689,35 +591,20 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 			    char why[SSO_WHY_MAX])
 {
 	struct _i_session is;
-	json_t *hdr = sso_jwt_header(idt), *jw = NULL, *claims = NULL, *aud;
-	const char *alg, *kid, *v;
-	json_int_t exp, iat;
-	int iinit = 0, aud_ok = 0;
-	size_t i;
+	json_t *hdr = sso__jwt_header(idt), *jw = NULL, *claims = NULL;
+	const char *kid;
+	int iinit = 0;
 
-	if (!hdr) {
-		sso_why(why, "the id_token is not a JWS");
+	if (sso__check_header(hdr, why) != PV_OK)
 		goto fail;
-	}
-	alg = json_string_value(json_object_get(hdr, "alg"));
 	kid = json_string_value(json_object_get(hdr, "kid"));
-	if (!sso_alg_ok(alg)) {
-		sso_why(why, "the id_token is signed with a refused algorithm");
-		goto fail;
-	}
-	/* keys come from the provider's JWKS only, never from the token */
-	if (json_object_get(hdr, "jwk") || json_object_get(hdr, "jku") ||
-	    json_object_get(hdr, "x5u") || json_object_get(hdr, "x5c") || json_object_get(hdr, "crit")) {
-		sso_why(why, "the id_token header carries keys or critical extensions");
-		goto fail;
-	}
 	if (!(jw = sso_keys_for(s, e, kid, now_ms, why))) {
 		if (!why[0])
-			sso_why(why, "no keys of the provider to verify the id_token");
+			sso__why(why, "no keys of the provider to verify the id_token");
 		goto fail;
 	}
 	if (kid && !sso_has_kid(jw, kid)) {
-		sso_why(why, "the id_token is signed with a key the provider does not publish");
+		sso__why(why, "the id_token is signed with a key the provider does not publish");
 		goto fail;
 	}
 	if (i_init_session(&is) != I_OK)
@@ -727,54 +614,17 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 	    i_set_parameter_list(&is, I_OPT_X5U_FLAGS, R_FLAG_IGNORE_REMOTE, I_OPT_ISSUER, e->issuer,
 				 I_OPT_CLIENT_ID, s->client_id, I_OPT_NONCE, nonce, I_OPT_ID_TOKEN, idt,
 				 I_OPT_ACCESS_TOKEN, access, I_OPT_CODE, code, I_OPT_NONE) != I_OK) {
-		sso_why(why, "cannot prepare the id_token check");
+		sso__why(why, "cannot prepare the id_token check");
 		goto fail;
 	}
 	if (i_verify_id_token(&is) != I_OK || !is.id_token_payload) {
-		sso_why(why, "the id_token did not verify (signature, issuer, nonce, expiry or at_hash)");
+		sso__why(why, "the id_token did not verify (signature, issuer, nonce, expiry or at_hash)");
 		goto fail;
 	}
 	claims = json_incref(is.id_token_payload);
 	/* iddawc 1.1.8 does not compare the audience; the rest again */
-	aud = json_object_get(claims, "aud");
-	if (json_is_string(aud))
-		aud_ok = strcmp(json_string_value(aud), s->client_id) == 0;
-	else if (json_is_array(aud) && json_array_size(aud) > 0) {
-		json_t *a1;
-
-		json_array_foreach(aud, i, a1)
-			if (json_is_string(a1) && strcmp(json_string_value(a1), s->client_id) == 0)
-				aud_ok = 1;
-		v = json_string_value(json_object_get(claims, "azp"));
-		if (json_array_size(aud) > 1 && (!v || strcmp(v, s->client_id) != 0))
-			aud_ok = 0;
-	}
-	if (!aud_ok) {
-		sso_why(why, "the id_token is meant for another client (aud)");
+	if (sso__check_claims(claims, s->client_id, e->issuer, nonce, now_ms, why) != PV_OK)
 		goto fail;
-	}
-	v = json_string_value(json_object_get(claims, "iss"));
-	if (!v || strcmp(v, e->issuer) != 0) {
-		sso_why(why, "the id_token comes from another issuer");
-		goto fail;
-	}
-	v = json_string_value(json_object_get(claims, "nonce"));
-	if (!v || strlen(v) != strlen(nonce) || sodium_memcmp(v, nonce, strlen(nonce)) != 0) {
-		sso_why(why, "the id_token carries another nonce");
-		goto fail;
-	}
-	exp = json_integer_value(json_object_get(claims, "exp"));
-	iat = json_integer_value(json_object_get(claims, "iat"));
-	if (!json_is_integer(json_object_get(claims, "exp")) || exp * 1000 <= now_ms ||
-	    (json_is_integer(json_object_get(claims, "iat")) &&
-	     iat * 1000 > now_ms + SSO_LEEWAY_S * 1000)) {
-		sso_why(why, "the id_token has expired or is not yet valid");
-		goto fail;
-	}
-	if (!json_is_string(json_object_get(claims, "sub"))) {
-		sso_why(why, "the id_token has no subject");
-		goto fail;
-	}
 	i_clean_session(&is);
 	json_decref(jw);
 	json_decref(hdr);
@@ -798,19 +648,14 @@ static json_t *sso_userinfo(const sso *s, const char *url, const char *access,
 	json_t *j = NULL;
 
 	if (strlen(access) > 4000) {
-		sso_why(why, "the access token is too long");
+		sso__why(why, "the access token is too long");
 		return NULL;
 	}
 	snprintf(auth, sizeof auth, "Bearer %s", access);
 	buf_init(&body, SSO_BODY_MAX);
 	if (sso_call(s, url, NULL, auth, &status, &body, why) != PV_OK)
 		goto out;
-	if (status != 200) {
-		sso_why(why, "the user details endpoint answered HTTP %ld", status);
-		goto out;
-	}
-	if (!(j = sso_json(&body)))
-		sso_why(why, "the user details are not a JSON object");
+	j = sso__parse_userinfo(status, body.p, body.len, why);
 out:
 	sodium_memzero(auth, sizeof auth);
 	buf_free(&body);
@@ -847,35 +692,6 @@ out:
 	buf_free(&body);
 }
 
-/* Takes the e-mail (and subject) out of a claim set. */
-static int sso_take_email(const sso *s, json_t *claims, sso_identity *id, char why[SSO_WHY_MAX])
-{
-	json_t *ev = json_object_get(claims, "email_verified");
-	const char *em = json_string_value(json_object_get(claims, s->email_claim));
-	const char *sub = json_string_value(json_object_get(claims, "sub"));
-	size_t n;
-
-	if (!em) {
-		sso_why(why, "the provider's answer has no '%.64s' claim", s->email_claim);
-		return PV_EDENIED;
-	}
-	n = strlen(em);
-	if (n < 3 || n >= sizeof id->email || !strchr(em, '@') || !sso_token_chars(em, sizeof id->email)) {
-		sso_why(why, "the '%.64s' claim is not an e-mail address", s->email_claim);
-		return PV_EDENIED;
-	}
-	/* an OpenID provider may vouch for the address or not; only a
-	 * verified one may open an account's door */
-	if (json_is_false(ev) || (json_is_string(ev) && strcmp(json_string_value(ev), "false") == 0)) {
-		sso_why(why, "the provider has not verified the e-mail address");
-		return PV_EDENIED;
-	}
-	util_strlcpy(id->email, em, sizeof id->email);
-	if (sub)
-		util_strlcpy(id->subject, sub, sizeof id->subject);
-	return PV_OK;
-}
-
 int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	       const char *state, int provider_error, int64_t now_ms,
 	       sso_identity *id, char why[SSO_WHY_MAX])
@@ -897,8 +713,8 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	auth[0] = '\0';
 	buf_init(&form, 16384);
 	buf_init(&body, SSO_BODY_MAX);
-	if (!sso_token_chars(state, SSO_STATE_MAX)) {
-		sso_why(why, "the callback has no usable state");
+	if (!sso__token_chars(state, SSO_STATE_MAX)) {
+		sso__why(why, "the callback has no usable state");
 		rc = PV_EINVAL;
 		goto out;
 	}
@@ -906,24 +722,24 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	keys_mac(s->k, "sso-state", state, strlen(state), h);
 	rc = store_token_consume(s->st, "sso", h, now_ms, &t);
 	if (rc == PV_ENOTFOUND) {
-		sso_why(why, "unknown or already used state");
+		sso__why(why, "unknown or already used state");
 		goto out;
 	}
 	if (rc == PV_EEXPIRED) {
-		sso_why(why, "the login attempt expired");
+		sso__why(why, "the login attempt expired");
 		goto out;
 	}
 	if (rc != PV_OK) {
-		sso_why(why, "cannot read the login attempt (%s)", pv_strerror(rc));
+		sso__why(why, "cannot read the login attempt (%s)", pv_strerror(rc));
 		goto out;
 	}
 	if (provider_error) {
-		sso_why(why, "the provider answered the authorization request with an error");
+		sso__why(why, "the provider answered the authorization request with an error");
 		rc = PV_EDENIED;
 		goto out;
 	}
-	if (!sso_token_chars(code, SSO_CODE_MAX)) {
-		sso_why(why, "the callback has no usable code");
+	if (!sso__token_chars(code, SSO_CODE_MAX)) {
+		sso__why(why, "the callback has no usable code");
 		rc = PV_EINVAL;
 		goto out;
 	}
@@ -939,37 +755,15 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	    (rc = sso_form_add(&form, "redirect_uri", redirect_uri)) != PV_OK ||
 	    (rc = sso_form_add(&form, "code_verifier", verifier)) != PV_OK ||
 	    (rc = sso_client_auth(s, &form, auth, sizeof auth)) != PV_OK) {
-		sso_why(why, "cannot build the token request");
+		sso__why(why, "cannot build the token request");
 		goto out;
 	}
 	if ((rc = sso_call(s, e.token, form.p, auth[0] ? auth : NULL, &status, &body, why)) != PV_OK)
 		goto out;
-	tok = sso_json(&body);
-	if (status != 200) {
-		const char *err = json_string_value(json_object_get(tok, "error"));
-		char safe[48] = "";
-
-		/* the OAuth error code is a short word; copy only that */
-		if (err && sso_token_chars(err, sizeof safe))
-			util_strlcpy(safe, err, sizeof safe);
-		sso_why(why, "the token endpoint refused the code (HTTP %ld%s%s)", status,
-			safe[0] ? ", " : "", safe);
-		rc = status >= 500 || !tok ? PV_EIO : PV_EDENIED;
+	if ((rc = sso__parse_token(status, body.p, body.len, s->oidc, &tok, &access, &idt, why)) != PV_OK)
 		goto out;
-	}
-	access = json_string_value(json_object_get(tok, "access_token"));
-	if (!tok || !access || !sso_token_chars(access, 4001)) {
-		sso_why(why, "the token endpoint answered garbage (no access_token in a JSON object)");
-		rc = PV_EIO;
-		goto out;
-	}
 	rc = PV_EDENIED;
 	if (s->oidc) {
-		idt = json_string_value(json_object_get(tok, "id_token"));
-		if (!idt || !sso_token_chars(idt, 16384)) {
-			sso_why(why, "the token endpoint sent no id_token");
-			goto out;
-		}
 		if (!(claims = sso_id_token(s, &e, idt, access, code, nonce, now_ms, why)))
 			goto out;
 		if (!json_object_get(claims, s->email_claim)) {
@@ -978,7 +772,7 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 			const char *usub;
 
 			if (!e.userinfo[0]) {
-				sso_why(why, "the id_token has no '%.64s' claim and the provider has no userinfo endpoint",
+				sso__why(why, "the id_token has no '%.64s' claim and the provider has no userinfo endpoint",
 					s->email_claim);
 				goto out;
 			}
@@ -988,19 +782,19 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 			}
 			usub = json_string_value(json_object_get(ui, "sub"));
 			if (!usub || strcmp(usub, sub) != 0) {
-				sso_why(why, "the userinfo is about another subject than the id_token");
+				sso__why(why, "the userinfo is about another subject than the id_token");
 				goto out;
 			}
-			rc = sso_take_email(s, ui, id, why);
+			rc = sso__take_email(s->email_claim, ui, id, why);
 		} else {
-			rc = sso_take_email(s, claims, id, why);
+			rc = sso__take_email(s->email_claim, claims, id, why);
 		}
 	} else {
 		if (!(ui = sso_userinfo(s, e.userinfo, access, why))) {
 			rc = PV_EIO;
 			goto out;
 		}
-		rc = sso_take_email(s, ui, id, why);
+		rc = sso__take_email(s->email_claim, ui, id, why);
 	}
 	if (rc == PV_OK && e.revoke[0]) {
 		/* the provider's tokens have served their one purpose */

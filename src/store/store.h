@@ -380,6 +380,16 @@ struct store_ops {
 	void (*close)(store *s);
 	int (*migrate)(store *s); /* bring the schema up to date */
 	int (*ping)(store *s);    /* PV_OK when the store answers */
+	/* Writes a consistent copy of the whole store (what was committed at
+	 * one instant) to the file path, replaced whole (written beside and
+	 * renamed, mode 0600), while other threads and processes go on
+	 * reading and writing; the blobs go to the folder "<path>.blobs"
+	 * (mode 0700; every blob the copy names, maybe a few newer ones).
+	 * Not inside a transaction (PV_EINVAL). PV_EINVAL as well on a
+	 * backend that has its own tools (PostgreSQL: pg_dump, which copies
+	 * the blobs too; docs/operations.md); PV_ENOSPACE when the disk is
+	 * full. */
+	int (*backup)(store *s, const char *path);
 
 	/* Transactions on the calling thread's connection. */
 	int (*tx_begin)(store *s);
@@ -716,7 +726,7 @@ struct store_ops {
 	 * written, and deleted again when writing them failed.
 	 * - blob_put copies the file at path into the store; PV_ECONFLICT
 	 *   when the id is taken (the stored blob stays as it was), PV_EIO
-	 *   when the file cannot be read.
+	 *   when the file cannot be read, PV_ENOSPACE when the disk is full.
 	 * - blob_get writes the blob to a new file at path (mode 0600; PV_EIO
 	 *   when path exists or cannot be made); PV_ENOTFOUND when there is no
 	 *   such blob. The file is the caller's to delete; it may share its
@@ -842,6 +852,12 @@ static inline int store_migrate(store *s)
 static inline int store_ping(store *s)
 {
 	return s->ops->ping(s);
+}
+
+/* A backend without the operation has its own tools: PV_EINVAL. */
+static inline int store_backup(store *s, const char *path)
+{
+	return s->ops->backup ? s->ops->backup(s, path) : PV_EINVAL;
 }
 
 static inline int store_tx_begin(store *s)

@@ -1,6 +1,7 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,4 +219,18 @@ size_t util_words(const char *s, size_t n, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+int util_errno_err(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return PV_ENOSPACE;
+	case ENOMEM:
+		return PV_ENOMEM;
+	default:
+		return PV_EIO;
+	}
 }

@@ -43,4 +43,9 @@ size_t util_words(const char *s, size_t n, char *out, size_t cap);
  * or blank, -1 when it does not fit. */
 int util_trim_copy(const char *s, char *out, size_t cap);
 
+/* The pv_err of a failed file operation's errno: PV_ENOSPACE for a full
+ * disk or quota or a file size limit (ENOSPC, EDQUOT, EFBIG), PV_ENOMEM,
+ * else PV_EIO. */
+int util_errno_err(int e);
+
 #endif

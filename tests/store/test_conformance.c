@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3048,7 +3049,6 @@ static void test_outbox_claim_race(void **state)
 	claim_race(1);
 }
 
-
 /* Blobs: put, get back byte for byte (several chunks' worth), refused
  * twice, deleted; never inside a transaction. */
 static int write_file(const char *path, const unsigned char *p, size_t n)
@@ -3141,6 +3141,121 @@ static void test_blobs(void **state)
 	free(data);
 }
 
+/* ---- backup ------------------------------------------------------------ */
+
+/* Removes the files of folder dir, then dir. */
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
+			unlink(p);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+struct bk_writer {
+	char prefix[STORE_ID_MAX - 16];
+	int stop;    /* atomic */
+	int written; /* organisations committed; atomic */
+	int rc;
+};
+
+/* Commits organisations prefix-0, prefix-1, ... one by one until told. */
+static void *bk_write(void *arg)
+{
+	struct bk_writer *w = arg;
+	store_org o;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) && w->rc == PV_OK) {
+		memset(&o, 0, sizeof o);
+		snprintf(o.id, sizeof o.id, "%s-%d", w->prefix, w->written);
+		snprintf(o.name, sizeof o.name, "Backup Org %d", w->written);
+		snprintf(o.sector, sizeof o.sector, "center");
+		snprintf(o.type, sizeof o.type, "ministry");
+		o.active = 1;
+		o.created_at = o.updated_at = T0;
+		w->rc = store_org_upsert(S, &o);
+		if (w->rc == PV_OK)
+			__atomic_fetch_add(&w->written, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* A backup taken while another thread commits holds one instant: every
+ * organisation committed before it, and of those the writer was adding, a
+ * prefix without a gap; the blobs are in "<path>.blobs". A backend with its
+ * own tools (PostgreSQL: pg_dump) answers PV_EINVAL instead; a backend
+ * whose copy is a file opens it as a store (the SQLite backend: a bare
+ * path). */
+static void test_backup(void **state)
+{
+	struct bk_writer w;
+	pthread_t th;
+	char path[300], before[STORE_ID_MAX], id[STORE_ID_MAX], blob[STORE_ID_MAX];
+	char src[340], got_path[400];
+	unsigned char *got;
+	size_t got_n;
+	store *copy = NULL;
+	store_org o;
+	int rc, n = 0;
+
+	(void)state;
+	new_org(before, NULL);
+	memset(&w, 0, sizeof w);
+	uniq(w.prefix, sizeof w.prefix, "bk");
+	snprintf(path, sizeof path, "/tmp/pv-backup-%08x-%u.db", run_tag, ++seq);
+	snprintf(src, sizeof src, "%s.in", path);
+	assert_int_equal(write_file(src, (const unsigned char *)"blob bytes", 10), 0);
+	uniq(blob, sizeof blob, "bkblob");
+	assert_int_equal(store_blob_put(S, blob, src), PV_OK);
+	unlink(src);
+	assert_int_equal(pthread_create(&th, NULL, bk_write, &w), 0);
+	while (__atomic_load_n(&w.written, __ATOMIC_RELAXED) < 20)
+		usleep(1000);
+	rc = store_backup(S, path);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_int_equal(w.rc, PV_OK);
+	if (rc == PV_EINVAL) {
+		assert_int_equal(store_blob_delete(S, blob), PV_OK);
+		return; /* a backend with its own tools */
+	}
+	assert_int_equal(rc, PV_OK);
+	assert_int_equal(store_open(path, &copy), PV_OK);
+	assert_int_equal(store_org_get(copy, before, &o), PV_OK);
+	for (;; n++) {
+		snprintf(id, sizeof id, "%s-%d", w.prefix, n);
+		if (store_org_get(copy, id, &o) != PV_OK)
+			break;
+	}
+	assert_true(n >= 20 && n <= w.written);
+	/* nothing after the first missing one: one instant, not a mix */
+	for (int k = n; k < w.written; k++) {
+		snprintf(id, sizeof id, "%s-%d", w.prefix, k);
+		assert_int_equal(store_org_get(copy, id, &o), PV_ENOTFOUND);
+	}
+	store_close(copy);
+	unlink(path);
+	/* the blob, in the folder beside the copy */
+	snprintf(got_path, sizeof got_path, "%s.blobs/%s", path, blob);
+	got = read_file(got_path, &got_n);
+	assert_non_null(got);
+	assert_true(got_n == 10 && memcmp(got, "blob bytes", 10) == 0);
+	free(got);
+	snprintf(got_path, sizeof got_path, "%s.blobs", path);
+	rm_tree(got_path);
+	assert_int_equal(store_blob_delete(S, blob), PV_OK);
+	/* no copy while the caller's transaction is open */
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_backup(S, path), PV_EINVAL);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3177,6 +3292,7 @@ int main(void)
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
 		cmocka_unit_test(test_blobs),
+		cmocka_unit_test(test_backup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

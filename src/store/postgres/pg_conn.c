@@ -775,6 +775,15 @@ int pgs_ping(store *s)
 	return err;
 }
 
+/* PostgreSQL is backed up with its own tools: pg_dump takes one consistent
+ * snapshot while serving, blobs included (docs/operations.md). */
+int pgs_backup(store *s, const char *path)
+{
+	(void)s;
+	(void)path;
+	return PV_EINVAL;
+}
+
 /* ---- open and close ---------------------------------------------------------- */
 
 void pgs_close(store *base)

@@ -107,6 +107,7 @@ int pgs_error(struct pgs_conn *c, const PGresult *res, const char *op);
 void pgs_close(store *s);
 int pgs_migrate(store *s);
 int pgs_ping(store *s);
+int pgs_backup(store *s, const char *path); /* PV_EINVAL: use pg_dump */
 int pgs_tx_begin(store *s);
 int pgs_tx_commit(store *s);
 int pgs_tx_rollback(store *s);

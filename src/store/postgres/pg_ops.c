@@ -3122,6 +3122,7 @@ const struct store_ops pgs_ops = {
 	.close = pgs_close,
 	.migrate = pgs_migrate,
 	.ping = pgs_ping,
+	.backup = pgs_backup,
 	.tx_begin = pgs_tx_begin,
 	.tx_commit = pgs_tx_commit,
 	.tx_rollback = pgs_tx_rollback,

@@ -4,6 +4,7 @@
  * its id, so it is whole or absent; it is never changed afterwards, so
  * blob_get hands out a hard link when it can (a copy otherwise). Every
  * process that opens the same database file sees the same folder. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,8 +36,9 @@ static int blob_paths(store *s, const char *id, char *dir, char *path,
 	return PV_OK;
 }
 
-/* Copies src to a new file dst (mode 0600, never overwritten): PV_EIO on
- * any failure, dst removed. */
+/* Copies src to a new file dst (mode 0600, never overwritten), dst removed
+ * on any failure: PV_ENOSPACE when the disk or quota is full (so that the
+ * caller can answer 507), PV_EIO otherwise. */
 static int blob_copy(const char *src, const char *dst)
 {
 	char b[65536];
@@ -47,8 +49,9 @@ static int blob_copy(const char *src, const char *dst)
 		return PV_EIO;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
+		rc = util_errno_err(errno);
 		close(in);
-		return PV_EIO;
+		return rc;
 	}
 	while ((n = read(in, b, sizeof b)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -63,18 +66,18 @@ static int blob_copy(const char *src, const char *dst)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				rc = PV_EIO;
+				rc = w < 0 ? util_errno_err(errno) : PV_EIO;
 				goto out;
 			}
 			o += w;
 		}
 	}
 	if (rc == PV_OK && fsync(out) != 0)
-		rc = PV_EIO;
+		rc = util_errno_err(errno);
 out:
 	close(in);
 	if (close(out) != 0 && rc == PV_OK)
-		rc = PV_EIO;
+		rc = util_errno_err(errno);
 	if (rc != PV_OK)
 		unlink(dst);
 	return rc;
@@ -91,14 +94,14 @@ int sqs_blob_put(store *s, const char *id, const char *path)
 	if (!path)
 		return PV_EINVAL;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return PV_EIO;
+		return util_errno_err(errno);
 	util_uuid(uid);
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s/.part-%s", dir, uid) >= sizeof tmp)
 		return PV_ELIMIT;
 	if ((err = blob_copy(path, tmp)) != PV_OK)
 		return err;
 	if (link(tmp, dst) != 0)
-		err = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
+		err = errno == EEXIST ? PV_ECONFLICT : util_errno_err(errno);
 	unlink(tmp);
 	return err;
 }
@@ -134,4 +137,43 @@ int sqs_blob_delete(store *s, const char *id)
 	if (unlink(p) != 0 && errno != ENOENT)
 		return PV_EIO;
 	return PV_OK;
+}
+
+/* Part of sqs_backup: every blob of the store's folder that dst_dir does
+ * not hold yet, hard-linked there (a blob never changes) or copied when
+ * dst_dir is on another file system; dst_dir is created mode 0700. Files
+ * still being written (".part-...") are skipped. A blob deleted meanwhile
+ * is skipped too. */
+int sqs_blob_backup(store *s, const char *dst_dir)
+{
+	struct sqs_store *ss = (struct sqs_store *)s;
+	char dir[STORE_PATH_MAX], src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int err = PV_OK;
+
+	if ((size_t)snprintf(dir, sizeof dir, "%s.blobs", ss->path) >= sizeof dir)
+		return PV_ELIMIT;
+	if (mkdir(dst_dir, 0700) != 0 && errno != EEXIST)
+		return util_errno_err(errno);
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? PV_OK : PV_EIO; /* no blob yet */
+	while (err == PV_OK && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !store_blob_id_valid(e->d_name))
+			continue;
+		if ((size_t)snprintf(src, sizeof src, "%s/%s", dir, e->d_name) >= sizeof src ||
+		    (size_t)snprintf(dst, sizeof dst, "%s/%s", dst_dir, e->d_name) >= sizeof dst) {
+			err = PV_ELIMIT;
+			break;
+		}
+		if (access(dst, F_OK) == 0 || link(src, dst) == 0)
+			continue;
+		if (errno == ENOENT && access(src, F_OK) != 0)
+			continue; /* deleted meanwhile */
+		err = blob_copy(src, dst);
+		if (err != PV_OK && access(src, F_OK) != 0 && errno == ENOENT)
+			err = PV_OK;
+	}
+	closedir(d);
+	return err;
 }

@@ -32,9 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/sqlite/sqlite_store.h"
+#include "util/err.h"
 #include "util/log.h"
+#include "util/util.h"
 
 #define SQS_BUSY_MS 5000
 #define SQS_TLS_SLOTS 8 /* stores one thread may use at once */
@@ -72,6 +75,10 @@ int sqs_error(struct sqs_conn *c, int rc, const char *op)
 		break;
 	case SQLITE_NOMEM:
 		err = PV_ENOMEM;
+		break;
+	case SQLITE_FULL:
+		err = PV_ENOSPACE;
+		log_kv(LOG_ERROR, "store: the disk is full", "op", op, NULL);
 		break;
 	default:
 		err = PV_ESTORE;
@@ -739,4 +746,83 @@ int store_sqlite_open(const char *path, int full, store **out)
 const char *store_sqlite_version(void)
 {
 	return "sqlite " SQLITE_VERSION;
+}
+
+/* The online backup API copies every page of one snapshot (a read
+ * transaction held for the whole copy, in one step: writers of WAL go on,
+ * and a copy made in several steps would start again after each write by
+ * another connection). The copy goes to "<path>.part-<pid>", synced,
+ * then renamed over path, so a backup is never seen half-written. The
+ * blobs are linked into "<path>.blobs" before the snapshot and again
+ * after it: a blob is whole before any row names it and never changes,
+ * so every blob the snapshot names is there (one put after the first pass
+ * is taken by the second). */
+int sqs_backup(store *s, const char *path)
+{
+	struct sqs_conn *c;
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	char tmp[STORE_PATH_MAX + 32], blobs[STORE_PATH_MAX + 32];
+	int err, rc;
+
+	if (!path || !*path ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s.part-%ld", path, (long)getpid()) >= sizeof tmp)
+		return PV_EINVAL;
+	if ((err = conn_of(s, &c)) != PV_OK)
+		return err;
+	if (c->in_tx)
+		return PV_EINVAL;
+	if ((size_t)snprintf(blobs, sizeof blobs, "%s.blobs", path) >= sizeof blobs)
+		return PV_EINVAL;
+	if ((err = sqs_blob_backup(s, blobs)) != PV_OK) {
+		log_kv(LOG_ERROR, "backup: cannot copy the blobs", "path", blobs, "error",
+		       pv_strerror(err), NULL);
+		return err;
+	}
+	unlink(tmp);
+	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		err = rc == SQLITE_NOMEM || !dst ? PV_ENOMEM : PV_EIO;
+		log_kv(LOG_ERROR, "backup: cannot create the file", "path", tmp, "error",
+		       dst ? sqlite3_errmsg(dst) : "out of memory", NULL);
+		goto out;
+	}
+	chmod(tmp, 0600);
+	b = sqlite3_backup_init(dst, "main", c->db, "main");
+	if (!b) {
+		err = sqs_error(c, sqlite3_errcode(dst), "backup");
+		goto out;
+	}
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		sqlite3_sleep(20);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		err = (rc & 0xff) == SQLITE_FULL ? PV_ENOSPACE : PV_ESTORE;
+		log_kv(LOG_ERROR, "backup failed", "error", sqlite3_errstr(rc), NULL);
+		goto out;
+	}
+	/* closing syncs the copy (the default synchronous=FULL) */
+	rc = sqlite3_close(dst);
+	dst = NULL;
+	if (rc != SQLITE_OK) {
+		err = PV_EIO;
+		goto out;
+	}
+	if ((err = sqs_blob_backup(s, blobs)) != PV_OK) {
+		log_kv(LOG_ERROR, "backup: cannot copy the blobs", "path", blobs, "error",
+		       pv_strerror(err), NULL);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		err = util_errno_err(errno);
+		log_kv(LOG_ERROR, "backup: cannot put the file in place", "path", path, NULL);
+		goto out;
+	}
+	err = PV_OK;
+out:
+	if (dst)
+		sqlite3_close(dst);
+	if (err != PV_OK)
+		unlink(tmp);
+	return err;
 }

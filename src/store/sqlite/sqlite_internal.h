@@ -92,6 +92,12 @@ extern const int sqs_migrations_n;
  * ends it with tx_commit or tx_rollback. */
 int sqs_enter(store *s, struct sqs_conn **out);
 
+/* store_ops.backup (sqlite_conn.c). */
+int sqs_backup(store *s, const char *path);
+/* The blobs, linked or copied into dst_dir (sqlite_blob.c): the part of
+ * sqs_backup that copies "<database>.blobs". */
+int sqs_blob_backup(store *s, const char *dst_dir);
+
 /* The cached statement of slot, prepared from sql on first use. When the
  * cached one is still running (an iteration whose callback calls the store
  * again), a fresh statement is prepared and sqs_release finalizes it. */

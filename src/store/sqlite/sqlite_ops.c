@@ -3420,6 +3420,7 @@ const struct store_ops sqs_ops = {
 	.close = sqs_close,
 	.migrate = sqs_migrate,
 	.ping = sqs_ping,
+	.backup = sqs_backup,
 	.tx_begin = sqs_tx_begin,
 	.tx_commit = sqs_tx_commit,
 	.tx_rollback = sqs_tx_rollback,

@@ -133,6 +133,10 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
         if (base.PRAVESH_DB.startsWith('postgres') && !env.PRAVESH_DB) dropPgDatabase(base.PRAVESH_DB);
         rmSync(dir, { recursive: true, force: true });
       }
+      // a sanitizer build reports on standard error without stopping
+      // (ThreadSanitizer): any report fails the test that ran the server
+      const i = logs.findIndex((l) => /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.test(l));
+      if (i >= 0) throw new Error(`sanitizer report from the server:\n${logs.slice(i, i + 60).join('\n')}`);
       return r;
     },
   };

@@ -47,7 +47,9 @@ export function resign(jwt, mutate, { key, kid, header = {} } = {}) {
 
 // Starts listening first (so the issuer URL is known and can be given to
 // the relying parties), then configure(redirectUris) creates the provider.
-export async function startProvider() {
+// `issuer` (optional) is the URL the provider is known by when something
+// stands in front of it (tests/api/lib/chaos.mjs); listenUrl is its own.
+export async function startProvider({ issuer: front } = {}) {
   const ctl = {
     account: 'nobody@example.org', emailVerified: true, tamper: null, garbageToken: false,
     extraJwks: [], counts: {},
@@ -55,7 +57,8 @@ export async function startProvider() {
   let handler = (req, res) => { res.statusCode = 503; res.end('not configured'); };
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const listenUrl = `http://127.0.0.1:${server.address().port}`;
+  const issuer = front || listenUrl;
   const key = makeKey('k1');
 
   function configure(redirectUris) {
@@ -121,7 +124,7 @@ export async function startProvider() {
   }
 
   return {
-    issuer, ctl, key, configure,
+    issuer, listenUrl, port: server.address().port, ctl, key, configure,
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
   };
 }

@@ -1,0 +1,78 @@
+/* Internal to src/sso/: the parsers of what the provider answers
+ * (discovery, JWKS, token, user details, the id_token's header and claims)
+ * and of the callback's values. They are pure: no network, no store, no
+ * lock, so that sso.c calls them on what it fetched and the fuzz harness
+ * tests/fuzz/fuzz_sso.c calls the same code on anything. `why` gets a
+ * reason for the log, never a token, a code or a secret. */
+#ifndef PV_SSO_INT_H
+#define PV_SSO_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sso/sso.h"
+
+#define SSO_URL_MAX 1024
+#define SSO_LEEWAY_S 60 /* clock skew allowed on iat */
+
+/* The endpoints of one login, copied out of the configuration or the
+ * cached discovery document so that no lock is held while they are used. */
+typedef struct sso_eps {
+	char issuer[SSO_URL_MAX];
+	char authorize[SSO_URL_MAX];
+	char token[SSO_URL_MAX];
+	char userinfo[SSO_URL_MAX];
+	char revoke[SSO_URL_MAX];
+	char jwks[SSO_URL_MAX];
+} sso_eps;
+
+void sso__why(char why[SSO_WHY_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* 1 for an http(s) URL shorter than SSO_URL_MAX. */
+int sso__http_url(const char *u);
+/* 1 when v is 1..max-1 bytes of printable ASCII without spaces (tokens,
+ * codes, states, addresses as the provider sends them). */
+int sso__token_chars(const char *v, size_t max);
+/* n bytes as a JSON object (new reference), or NULL. */
+json_t *sso__json(const char *p, size_t n);
+
+/* The discovery document of issuer, as answered (HTTP status, body): a
+ * JSON object naming the same issuer, with authorization, token and JWKS
+ * endpoints. PV_OK with *out (new reference), else PV_EIO and why. */
+int sso__parse_discovery(const char *issuer, long status, const char *body, size_t n,
+			 json_t **out, char why[SSO_WHY_MAX]);
+/* The endpoints of a checked discovery document into e (issuer copied):
+ * every endpoint present must be an http(s) URL. PV_OK or PV_EIO. */
+int sso__endpoints(json_t *disc, const char *issuer, sso_eps *e, char why[SSO_WHY_MAX]);
+/* A JWKS as answered: a JSON object whose "keys" rhonabwy imports, at
+ * least one. PV_OK with *out (new reference), else PV_EIO. */
+int sso__parse_jwks(long status, const char *body, size_t n, json_t **out,
+		    char why[SSO_WHY_MAX]);
+/* The token endpoint's answer. PV_OK with *tok (new reference) and
+ * *access (and *idt in oidc mode) pointing into it; PV_EDENIED when the
+ * provider refused the code (4xx with a JSON error) or sent no id_token
+ * in oidc mode; PV_EIO for a server error or garbage. *tok is NULL on
+ * failure. */
+int sso__parse_token(long status, const char *body, size_t n, int oidc, json_t **tok,
+		     const char **access, const char **idt, char why[SSO_WHY_MAX]);
+/* The user details (userinfo) answer: a JSON object (new reference) or
+ * NULL with why. */
+json_t *sso__parse_userinfo(long status, const char *body, size_t n, char why[SSO_WHY_MAX]);
+/* The verified e-mail (and subject) of a claim set: the claim
+ * email_claim, an address, not marked unverified. PV_OK or PV_EDENIED. */
+int sso__take_email(const char *email_claim, json_t *claims, sso_identity *id,
+		    char why[SSO_WHY_MAX]);
+/* The JSON header of a compact JWS (new reference), or NULL. */
+json_t *sso__jwt_header(const char *jwt);
+/* An id_token header we accept: an asymmetric algorithm, no keys or
+ * critical extensions of its own. PV_OK or PV_EDENIED. */
+int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
+/* The claims of a verified id_token, checked again by us: audience (and
+ * azp when several), issuer, nonce, expiry, issue time, subject. PV_OK or
+ * PV_EDENIED. */
+int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
+		      const char *nonce, int64_t now_ms, char why[SSO_WHY_MAX]);
+
+#endif

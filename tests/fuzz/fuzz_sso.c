@@ -1,0 +1,196 @@
+/* fuzz_sso: what the single sign-on provider and the browser send us,
+ * through the parsers sso.c runs on it (src/sso/sso_int.h) and the
+ * callback's binding check (api_sso_bound, http_cookie_in):
+ *   0 the callback: Cookie header NUL query string ("code=..&state=..")
+ *   1 discovery document   2 JWKS   3 token answer (OAuth2)
+ *   4 user details (and the e-mail taken from them)
+ *   5 an id_token's header  6 an id_token's claims   7 token answer (OIDC)
+ * Input: [selector][status selector] bytes.
+ * Promises held: endpoints taken are http(s) URLs; an access token or
+ * id_token taken is printable without spaces and bounded; an e-mail taken
+ * is bounded, has an '@' and no spaces; a bound state equals the cookie. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_support.h"
+#include "http/handlers.h"
+#include "http/http.h"
+#include "sso/sso_int.h"
+#include "util/err.h"
+
+#define ISSUER "https://op.example/realm"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_quiet();
+	return 0;
+}
+
+static void check_url(const char *u)
+{
+	FUZZ_CHECK(strlen(u) < SSO_URL_MAX);
+	FUZZ_CHECK(u[0] == '\0' || strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0);
+}
+
+static void fuzz_callback(const uint8_t *data, size_t n)
+{
+	const uint8_t *c, *q;
+	size_t cn, qn;
+	char *cookie, *query, *save = NULL, bound[SSO_STATE_MAX];
+	const char *state = NULL, *code = NULL;
+
+	fuzz_split(data, n, 0, &c, &cn, &q, &qn);
+	cookie = fuzz_cstr(c, cn);
+	query = fuzz_cstr(q, qn);
+	if (!cookie || !query)
+		goto out;
+	/* as MHD splits and decodes the query */
+	for (char *arg = strtok_r(query, "&", &save); arg; arg = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(arg, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (char *p = eq + 1; *p; p++)
+			if (*p == '+')
+				*p = ' ';
+		http_unescape(arg);
+		http_unescape(eq + 1);
+		if (strcmp(arg, "state") == 0 && !state)
+			state = eq + 1;
+		else if (strcmp(arg, "code") == 0 && !code)
+			code = eq + 1;
+	}
+	if (api_sso_bound(cookie, state)) {
+		FUZZ_CHECK(state && http_cookie_in(cookie, "pravesh_sso", bound, sizeof bound) == PV_OK);
+		FUZZ_CHECK(strcmp(bound, state) == 0);
+	}
+	if (sso__token_chars(state, SSO_STATE_MAX))
+		FUZZ_CHECK(strlen(state) < SSO_STATE_MAX && !strchr(state, ' '));
+	if (sso__token_chars(code, SSO_CODE_MAX))
+		FUZZ_CHECK(strlen(code) < SSO_CODE_MAX);
+out:
+	free(cookie);
+	free(query);
+}
+
+static void fuzz_discovery(const char *body, size_t n, long status)
+{
+	char why[SSO_WHY_MAX] = "";
+	json_t *d = NULL;
+	sso_eps e;
+
+	if (sso__parse_discovery(ISSUER, status, body, n, &d, why) != PV_OK) {
+		FUZZ_CHECK(d == NULL && why[0]);
+		return;
+	}
+	FUZZ_CHECK(status == 200);
+	if (sso__endpoints(d, ISSUER, &e, why) == PV_OK) {
+		FUZZ_CHECK(e.authorize[0] && e.token[0] && e.jwks[0]);
+		check_url(e.authorize);
+		check_url(e.token);
+		check_url(e.jwks);
+		check_url(e.userinfo);
+		check_url(e.revoke);
+		FUZZ_CHECK(strcmp(e.issuer, ISSUER) == 0);
+	}
+	json_decref(d);
+}
+
+static void fuzz_token(const char *body, size_t n, long status, int oidc)
+{
+	char why[SSO_WHY_MAX] = "";
+	const char *access, *idt;
+	json_t *tok = NULL;
+	int rc = sso__parse_token(status, body, n, oidc, &tok, &access, &idt, why);
+
+	if (rc != PV_OK) {
+		FUZZ_CHECK(rc == PV_EIO || rc == PV_EDENIED);
+		FUZZ_CHECK(!tok && !access && !idt && why[0]);
+		return;
+	}
+	FUZZ_CHECK(tok && access && strlen(access) <= 4000 && !strchr(access, ' '));
+	if (oidc)
+		FUZZ_CHECK(idt && strlen(idt) < 16384);
+	json_decref(tok);
+}
+
+static void fuzz_userinfo(const char *body, size_t n, long status)
+{
+	static const char *const claims[] = {"email", "loginId"};
+	char why[SSO_WHY_MAX] = "";
+	json_t *ui = sso__parse_userinfo(status, body, n, why);
+
+	if (!ui) {
+		FUZZ_CHECK(why[0]);
+		return;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		sso_identity id;
+
+		memset(&id, 0, sizeof id);
+		if (sso__take_email(claims[i], ui, &id, why) != PV_OK)
+			continue;
+		FUZZ_CHECK(strlen(id.email) >= 3 && strlen(id.email) < sizeof id.email);
+		FUZZ_CHECK(strchr(id.email, '@') && !strchr(id.email, ' '));
+	}
+	json_decref(ui);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const long statuses[] = {200, 200, 200, 400, 401, 500, 302, 0};
+	char why[SSO_WHY_MAX] = "";
+	const char *body;
+	size_t n;
+	long status;
+	char *s;
+	json_t *j = NULL;
+
+	if (size < 2)
+		return 0;
+	status = statuses[data[1] % (sizeof statuses / sizeof statuses[0])];
+	body = (const char *)data + 2;
+	n = size - 2;
+	switch (data[0] % 8) {
+	case 0:
+		fuzz_callback(data + 2, n);
+		break;
+	case 1:
+		fuzz_discovery(body, n, status);
+		break;
+	case 2:
+		if (sso__parse_jwks(status, body, n, &j, why) == PV_OK)
+			FUZZ_CHECK(json_is_array(json_object_get(j, "keys")));
+		json_decref(j);
+		break;
+	case 3:
+		fuzz_token(body, n, status, 0);
+		break;
+	case 4:
+		fuzz_userinfo(body, n, status);
+		break;
+	case 5:
+		if (!(s = fuzz_cstr(data + 2, n)))
+			break;
+		j = sso__jwt_header(s);
+		if (sso__check_header(j, why) == PV_OK)
+			FUZZ_CHECK(json_is_string(json_object_get(j, "alg")));
+		json_decref(j);
+		free(s);
+		break;
+	case 6:
+		if ((j = sso__json(body, n)) != NULL) {
+			(void)sso__check_claims(j, "pravesh", ISSUER, "nonce-1", 1700000000000LL, why);
+			json_decref(j);
+		}
+		break;
+	default:
+		fuzz_token(body, n, status, 1);
+	}
+	return 0;
+}

@@ -1,0 +1,145 @@
+/* The parsers of the provider's answers (src/sso/sso_parse.c): claims,
+ * token answers, user details. The id_token's claims are checked again by
+ * us after iddawc; the regression here (found by tests/fuzz/fuzz_sso.c)
+ * is an exp or iat so large that multiplying it by 1000 overflowed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <string.h>
+
+#include "sso/sso_int.h"
+#include "util/err.h"
+
+#define ISS "https://op.example/realm"
+#define NOW 1700000000000LL
+
+static int claims(const char *json)
+{
+	char why[SSO_WHY_MAX] = "";
+	json_t *c = json_loads(json, 0, NULL);
+	int rc;
+
+	assert_non_null(c);
+	rc = sso__check_claims(c, "pravesh", ISS, "n1", NOW, why);
+	if (rc != PV_OK)
+		assert_true(why[0] != '\0');
+	json_decref(c);
+	return rc;
+}
+
+static void test_claims_times(void **state)
+{
+	(void)state;
+	/* valid for a minute */
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000060,\"iat\":1700000000}"),
+			 PV_OK);
+	/* expired exactly now, and before */
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000000}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":-9223372036854775807}"),
+			 PV_EDENIED);
+	/* far in the future: fine, and no overflow on the way (UBSan) */
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600400000000}"),
+			 PV_OK);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":9223372036854775807}"),
+			 PV_OK);
+	/* issued in the future beyond the leeway: refused, whatever its size */
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":1700000060}"),
+			 PV_OK);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":1700000061}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":9223372036854775807}"),
+			 PV_EDENIED);
+}
+
+static void test_claims_parties(void **state)
+{
+	(void)state;
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":[\"pravesh\",\"x\"],\"azp\":\"pravesh\","
+				"\"nonce\":\"n1\",\"sub\":\"s\",\"exp\":1700000060}"),
+			 PV_OK);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":[\"pravesh\",\"x\"],\"nonce\":\"n1\","
+				"\"sub\":\"s\",\"exp\":1700000060}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "/\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000060}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n2\",\"sub\":\"s\","
+				"\"exp\":1700000060}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":1,"
+				"\"exp\":1700000060}"),
+			 PV_EDENIED);
+}
+
+static void test_token_answers(void **state)
+{
+	char why[SSO_WHY_MAX];
+	const char *access, *idt;
+	json_t *tok;
+	const char ok[] = "{\"access_token\":\"at\",\"id_token\":\"a.b.c\"}";
+	const char refused[] = "{\"error\":\"invalid_grant\"}";
+
+	(void)state;
+	assert_int_equal(sso__parse_token(200, ok, strlen(ok), 1, &tok, &access, &idt, why), PV_OK);
+	assert_string_equal(access, "at");
+	assert_string_equal(idt, "a.b.c");
+	json_decref(tok);
+	assert_int_equal(sso__parse_token(400, refused, strlen(refused), 0, &tok, &access, &idt, why),
+			 PV_EDENIED);
+	assert_null(tok);
+	assert_non_null(strstr(why, "invalid_grant"));
+	assert_int_equal(sso__parse_token(502, "<html>", 6, 0, &tok, &access, &idt, why), PV_EIO);
+	assert_int_equal(sso__parse_token(200, "garbage", 7, 0, &tok, &access, &idt, why), PV_EIO);
+	assert_int_equal(sso__parse_token(200, "{\"access_token\":\"a b\"}", 22, 0, &tok, &access,
+					  &idt, why),
+			 PV_EIO);
+	assert_int_equal(sso__parse_token(200, "{\"access_token\":\"at\"}", 21, 1, &tok, &access, &idt,
+					  why),
+			 PV_EDENIED);
+}
+
+static void test_emails(void **state)
+{
+	char why[SSO_WHY_MAX];
+	sso_identity id;
+	json_t *ui;
+
+	(void)state;
+	ui = sso__parse_userinfo(200, "{\"loginId\":\"ravi@nic.in\",\"sub\":\"7\"}", 35, why);
+	assert_non_null(ui);
+	assert_int_equal(sso__take_email("loginId", ui, &id, why), PV_OK);
+	assert_string_equal(id.email, "ravi@nic.in");
+	assert_string_equal(id.subject, "7");
+	assert_int_equal(sso__take_email("email", ui, &id, why), PV_EDENIED);
+	json_decref(ui);
+	ui = sso__parse_userinfo(200, "{\"email\":\"a@b.in\",\"email_verified\":false}", 42, why);
+	assert_int_equal(sso__take_email("email", ui, &id, why), PV_EDENIED);
+	json_decref(ui);
+	assert_null(sso__parse_userinfo(500, "{}", 2, why));
+	assert_null(sso__parse_userinfo(200, "[1]", 3, why));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_claims_times),
+		cmocka_unit_test(test_claims_parties),
+		cmocka_unit_test(test_token_answers),
+		cmocka_unit_test(test_emails),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
