@@ -61,24 +61,10 @@ static int sso_set(const char *s)
 	return s && *s;
 }
 
-
-int sso_open(const pv_config *cfg, store *st, const keys *k, sso **out,
-	     char *err, size_t errlen)
+/* The settings single sign-on needs beyond its mode: PV_OK, or PV_EINVAL
+ * with the reason in err. */
+static int sso_check_cfg(const pv_config *cfg, int oidc, char *err, size_t errlen)
 {
-	sso *s;
-	int oidc;
-
-	*out = NULL;
-	if (!sso_set(cfg->sso_mode))
-		return PV_OK;
-	if (strcmp(cfg->sso_mode, "oidc") == 0)
-		oidc = 1;
-	else if (strcmp(cfg->sso_mode, "oauth2") == 0)
-		oidc = 0;
-	else {
-		sso_err(err, errlen, "PRAVESH_SSO_MODE must be oidc or oauth2");
-		return PV_EINVAL;
-	}
 	if (!sso_set(cfg->sso_client_id)) {
 		sso_err(err, errlen, "single sign-on needs PRAVESH_SSO_CLIENT_ID");
 		return PV_EINVAL;
@@ -116,6 +102,28 @@ int sso_open(const pv_config *cfg, store *st, const keys *k, sso **out,
 		sso_err(err, errlen, "PRAVESH_SSO_TIMEOUT must be 1 to 120 seconds");
 		return PV_EINVAL;
 	}
+	return PV_OK;
+}
+
+int sso_open(const pv_config *cfg, store *st, const keys *k, sso **out,
+	     char *err, size_t errlen)
+{
+	sso *s;
+	int oidc;
+
+	*out = NULL;
+	if (!sso_set(cfg->sso_mode))
+		return PV_OK;
+	if (strcmp(cfg->sso_mode, "oidc") == 0)
+		oidc = 1;
+	else if (strcmp(cfg->sso_mode, "oauth2") == 0)
+		oidc = 0;
+	else {
+		sso_err(err, errlen, "PRAVESH_SSO_MODE must be oidc or oauth2");
+		return PV_EINVAL;
+	}
+	if (sso_check_cfg(cfg, oidc, err, errlen) != PV_OK)
+		return PV_EINVAL;
 	if (!(s = calloc(1, sizeof *s))) {
 		sso_err(err, errlen, "out of memory");
 		return PV_ENOMEM;
@@ -496,15 +504,32 @@ static void sso_derive(const sso *s, const char *domain, const char *state,
 	sodium_memzero(mac, sizeof mac);
 }
 
+/* Stores the login attempt of state: only its keyed hash, no extra, and
+ * its expiry (PRAVESH_SSO_MAX_AGE from now). */
+static int sso_keep_attempt(sso *s, const char *state, int64_t now_ms, char why[SSO_WHY_MAX])
+{
+	store_token t;
+	int rc;
+
+	memset(&t, 0, sizeof t);
+	keys_mac(s->k, "sso-state", state, strlen(state), t.hash);
+	util_strlcpy(t.kind, "sso", sizeof t.kind);
+	util_strlcpy(t.extra, "{}", sizeof t.extra);
+	t.created_at = now_ms;
+	t.expires_at = now_ms + (int64_t)s->max_age_s * 1000;
+	if ((rc = store_token_insert(s->st, &t)) != PV_OK)
+		sso__why(why, "cannot store the login attempt (%s)", pv_strerror(rc));
+	sodium_memzero(&t, sizeof t);
+	return rc;
+}
+
 int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	      char state_out[SSO_STATE_MAX], char why[SSO_WHY_MAX])
 {
 	struct _i_session is;
 	sso_eps e;
 	char nonce[64], verifier[64];
-	store_token t;
-	json_t *extra = NULL;
-	char *dump = NULL, *u = NULL;
+	char *u = NULL;
 	const char *built;
 	size_t alen;
 	int rc, iinit = 0;
@@ -547,35 +572,14 @@ int sso_begin(sso *s, const char *redirect_uri, int64_t now_ms, char **url,
 	alen = strlen(e.authorize);
 	if (strchr(e.authorize, '?') && strncmp(u, e.authorize, alen) == 0 && u[alen] == '?')
 		u[alen] = '&';
-	/* the attempt: only its state's keyed hash and its expiry are kept */
-	extra = json_object();
-	if (!extra || !(dump = json_dumps(extra, JSON_COMPACT)) || strlen(dump) >= STORE_JSON_MAX) {
-		rc = PV_ENOMEM;
+	if ((rc = sso_keep_attempt(s, state_out, now_ms, why)) != PV_OK)
 		goto out;
-	}
-	memset(&t, 0, sizeof t);
-	keys_mac(s->k, "sso-state", state_out, strlen(state_out), t.hash);
-	util_strlcpy(t.kind, "sso", sizeof t.kind);
-	util_strlcpy(t.extra, dump, sizeof t.extra);
-	t.created_at = now_ms;
-	t.expires_at = now_ms + (int64_t)s->max_age_s * 1000;
-	if ((rc = store_token_insert(s->st, &t)) != PV_OK) {
-		sso__why(why, "cannot store the login attempt (%s)", pv_strerror(rc));
-		sodium_memzero(&t, sizeof t);
-		goto out;
-	}
-	sodium_memzero(&t, sizeof t);
 	*url = u;
 	u = NULL;
 	rc = PV_OK;
 out:
 	if (iinit)
 		i_clean_session(&is);
-	if (dump) {
-		sodium_memzero(dump, strlen(dump));
-		free(dump);
-	}
-	json_decref(extra);
 	free(u);
 	sodium_memzero(nonce, sizeof nonce);
 	sodium_memzero(verifier, sizeof verifier);
@@ -692,14 +696,97 @@ out:
 	buf_free(&body);
 }
 
+/* Spends the login attempt that state names (whatever happens next, it
+ * is used), then checks what the callback brought: PV_OK, or the reason
+ * in why. */
+static int sso_spend_state(sso *s, const char *state, const char *code,
+			   int provider_error, int64_t now_ms, char why[SSO_WHY_MAX])
+{
+	unsigned char h[STORE_HASH_LEN];
+	store_token t;
+	int rc;
+
+	if (!sso__token_chars(state, SSO_STATE_MAX)) {
+		sso__why(why, "the callback has no usable state");
+		return PV_EINVAL;
+	}
+	keys_mac(s->k, "sso-state", state, strlen(state), h);
+	rc = store_token_consume(s->st, "sso", h, now_ms, &t);
+	sodium_memzero(&t, sizeof t);
+	sodium_memzero(h, sizeof h);
+	if (rc == PV_ENOTFOUND) {
+		sso__why(why, "unknown or already used state");
+		return rc;
+	}
+	if (rc == PV_EEXPIRED) {
+		sso__why(why, "the login attempt expired");
+		return rc;
+	}
+	if (rc != PV_OK) {
+		sso__why(why, "cannot read the login attempt (%s)", pv_strerror(rc));
+		return rc;
+	}
+	if (provider_error) {
+		sso__why(why, "the provider answered the authorization request with an error");
+		return PV_EDENIED;
+	}
+	if (!sso__token_chars(code, SSO_CODE_MAX)) {
+		sso__why(why, "the callback has no usable code");
+		return PV_EINVAL;
+	}
+	return PV_OK;
+}
+
+/* The person's e-mail into id: from the checked id_token (OIDC), or from
+ * the user details (OAuth2, or an id_token without the e-mail claim: then
+ * the details must be about the id_token's subject). PV_OK, PV_EIO (the
+ * details could not be fetched) or PV_EDENIED, with the reason in why. */
+static int sso_identify(sso *s, const sso_eps *e, const char *idt, const char *access,
+			const char *code, const char *nonce, int64_t now_ms,
+			sso_identity *id, char why[SSO_WHY_MAX])
+{
+	json_t *claims = NULL, *ui = NULL;
+	const char *sub, *usub;
+	int rc = PV_EDENIED;
+
+	if (s->oidc) {
+		if (!(claims = sso_id_token(s, e, idt, access, code, nonce, now_ms, why)))
+			goto out;
+		if (json_object_get(claims, s->email_claim)) {
+			rc = sso__take_email(s->email_claim, claims, id, why);
+			goto out;
+		}
+		if (!e->userinfo[0]) {
+			sso__why(why, "the id_token has no '%.64s' claim and the provider has no userinfo endpoint",
+				 s->email_claim);
+			goto out;
+		}
+	}
+	if (!(ui = sso_userinfo(s, e->userinfo, access, why))) {
+		rc = PV_EIO;
+		goto out;
+	}
+	if (claims) { /* the e-mail is in the userinfo; its sub must match */
+		sub = json_string_value(json_object_get(claims, "sub"));
+		usub = json_string_value(json_object_get(ui, "sub"));
+		if (!usub || !sub || strcmp(usub, sub) != 0) {
+			sso__why(why, "the userinfo is about another subject than the id_token");
+			goto out;
+		}
+	}
+	rc = sso__take_email(s->email_claim, ui, id, why);
+out:
+	json_decref(claims);
+	json_decref(ui);
+	return rc;
+}
+
 int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	       const char *state, int provider_error, int64_t now_ms,
 	       sso_identity *id, char why[SSO_WHY_MAX])
 {
-	unsigned char h[STORE_HASH_LEN];
-	store_token t;
 	sso_eps e;
-	json_t *tok = NULL, *claims = NULL, *ui = NULL;
+	json_t *tok = NULL;
 	const char *verifier, *nonce, *access, *idt, *refresh;
 	char nonce_buf[64], verifier_buf[64];
 	buf form, body;
@@ -708,41 +795,12 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 	int rc;
 
 	memset(id, 0, sizeof *id);
-	memset(&t, 0, sizeof t);
 	why[0] = '\0';
 	auth[0] = '\0';
 	buf_init(&form, 16384);
 	buf_init(&body, SSO_BODY_MAX);
-	if (!sso__token_chars(state, SSO_STATE_MAX)) {
-		sso__why(why, "the callback has no usable state");
-		rc = PV_EINVAL;
+	if ((rc = sso_spend_state(s, state, code, provider_error, now_ms, why)) != PV_OK)
 		goto out;
-	}
-	/* spend the attempt first: whatever happens next, it is used */
-	keys_mac(s->k, "sso-state", state, strlen(state), h);
-	rc = store_token_consume(s->st, "sso", h, now_ms, &t);
-	if (rc == PV_ENOTFOUND) {
-		sso__why(why, "unknown or already used state");
-		goto out;
-	}
-	if (rc == PV_EEXPIRED) {
-		sso__why(why, "the login attempt expired");
-		goto out;
-	}
-	if (rc != PV_OK) {
-		sso__why(why, "cannot read the login attempt (%s)", pv_strerror(rc));
-		goto out;
-	}
-	if (provider_error) {
-		sso__why(why, "the provider answered the authorization request with an error");
-		rc = PV_EDENIED;
-		goto out;
-	}
-	if (!sso__token_chars(code, SSO_CODE_MAX)) {
-		sso__why(why, "the callback has no usable code");
-		rc = PV_EINVAL;
-		goto out;
-	}
 	sso_derive(s, "sso-nonce", state, nonce_buf);
 	sso_derive(s, "sso-pkce", state, verifier_buf);
 	nonce = nonce_buf;
@@ -762,40 +820,7 @@ int sso_finish(sso *s, const char *redirect_uri, const char *code,
 		goto out;
 	if ((rc = sso__parse_token(status, body.p, body.len, s->oidc, &tok, &access, &idt, why)) != PV_OK)
 		goto out;
-	rc = PV_EDENIED;
-	if (s->oidc) {
-		if (!(claims = sso_id_token(s, &e, idt, access, code, nonce, now_ms, why)))
-			goto out;
-		if (!json_object_get(claims, s->email_claim)) {
-			/* the e-mail is in the userinfo; its sub must match */
-			const char *sub = json_string_value(json_object_get(claims, "sub"));
-			const char *usub;
-
-			if (!e.userinfo[0]) {
-				sso__why(why, "the id_token has no '%.64s' claim and the provider has no userinfo endpoint",
-					s->email_claim);
-				goto out;
-			}
-			if (!(ui = sso_userinfo(s, e.userinfo, access, why))) {
-				rc = PV_EIO;
-				goto out;
-			}
-			usub = json_string_value(json_object_get(ui, "sub"));
-			if (!usub || strcmp(usub, sub) != 0) {
-				sso__why(why, "the userinfo is about another subject than the id_token");
-				goto out;
-			}
-			rc = sso__take_email(s->email_claim, ui, id, why);
-		} else {
-			rc = sso__take_email(s->email_claim, claims, id, why);
-		}
-	} else {
-		if (!(ui = sso_userinfo(s, e.userinfo, access, why))) {
-			rc = PV_EIO;
-			goto out;
-		}
-		rc = sso__take_email(s->email_claim, ui, id, why);
-	}
+	rc = sso_identify(s, &e, idt, access, code, nonce, now_ms, id, why);
 	if (rc == PV_OK && e.revoke[0]) {
 		/* the provider's tokens have served their one purpose */
 		refresh = json_string_value(json_object_get(tok, "refresh_token"));
@@ -807,8 +832,6 @@ out:
 	if (rc != PV_OK)
 		memset(id, 0, sizeof *id);
 	sodium_memzero(auth, sizeof auth);
-	sodium_memzero(&t, sizeof t);
-	sodium_memzero(h, sizeof h);
 	if (form.p)
 		sodium_memzero(form.p, form.len);
 	if (body.p)
@@ -818,7 +841,5 @@ out:
 	sodium_memzero(nonce_buf, sizeof nonce_buf);
 	sodium_memzero(verifier_buf, sizeof verifier_buf);
 	json_decref(tok);
-	json_decref(claims);
-	json_decref(ui);
 	return rc;
 }
