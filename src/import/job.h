@@ -144,7 +144,8 @@ int job_workers_start(const job_env *env, int n, job_workers **out);
 /* What a worker does once: claims the oldest claimable upload as
  * env->worker and runs it (job_run). A run the store failed is handed back
  * QUEUED, to resume from its cursor; a run the full disk stopped is marked
- * FAILED with JOB_MSG_DISK_FULL. Returns job_run's answer, or the claim's
+ * FAILED with JOB_MSG_DISK_FULL (that write tried again for half the lease
+ * while the disk stays full; the worker's thread waits meanwhile). Returns job_run's answer, or the claim's
  * (PV_ENOTFOUND: nothing to do); *claimed says which. */
 int job_work_once(const job_env *env, int *claimed);
 #define JOB_MSG_DISK_FULL "The server's disk is full; upload the file again later"

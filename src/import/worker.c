@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "import/job.h"
 #include "util/log.h"
@@ -19,6 +20,7 @@
 
 #define WORKERS_MAX 16
 #define WORKER_POLL_MS 1000
+#define WORKER_FULL_RETRY_MS 250 /* a full disk: the failure written again */
 
 struct job_workers;
 
@@ -60,6 +62,29 @@ static void wk_wait(job_workers *s, uint64_t seen, int64_t ms)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Records upload id FAILED for a full disk. When the disk is so full that
+ * even that write fails, it is tried again every WORKER_FULL_RETRY_MS for
+ * half the lease (or until the workers stop), so that room made meanwhile
+ * records the failure; after that the lease expires and the upload is
+ * tried again from its cursor. */
+static void wk_fail_disk_full(const job_env *env, const char *id, int64_t lease)
+{
+	int64_t until = util_now_ms() + lease / 2;
+	int rc;
+
+	for (;;) {
+		rc = store_upload_finish(env->st, id, STORE_UP_FAILED, JOB_MSG_DISK_FULL,
+					 env->worker, util_now_ms());
+		if ((rc != PV_ENOSPACE && rc != PV_EBUSY && rc != PV_ESTORE && rc != PV_EIO) ||
+		    util_now_ms() >= until || (env->stop && atomic_load(env->stop)))
+			break;
+		usleep(WORKER_FULL_RETRY_MS * 1000);
+	}
+	if (rc != PV_OK)
+		log_kv(LOG_WARN, "upload failure not recorded: tried again later", "id", id,
+		       "reason", pv_strerror(rc), NULL);
+}
+
 int job_work_once(const job_env *env, int *claimed)
 {
 	store *st = env->st;
@@ -75,11 +100,9 @@ int job_work_once(const job_env *env, int *claimed)
 	rc = job_run(env, &u);
 	if (rc == PV_ENOSPACE) {
 		/* the disk is full: say so rather than try again every second
-		 * (what was committed stays; if even this write fails, the
-		 * lease expires and the upload is tried again) */
+		 * (what was committed stays) */
 		log_kv(LOG_ERROR, "upload failed: the disk is full", "id", u.id, NULL);
-		store_upload_finish(st, u.id, STORE_UP_FAILED, JOB_MSG_DISK_FULL, env->worker,
-				    util_now_ms());
+		wk_fail_disk_full(env, u.id, lease);
 	} else if (rc != PV_OK && rc != PV_ESTOPPED && rc != PV_ECONFLICT) {
 		/* the store failed: hand the upload back, to be tried again
 		 * from its cursor (if this fails too, the lease expires) */
