@@ -79,8 +79,15 @@ typedef struct notify_transport {
  *   application/xml. Default body for POST/PUT:
  *   {"mobile":"{{mobile}}","text":"{{text}}","template_id":"{{template_id}}"}
  * Timeouts: connect 5 s (or timeout_s when shorter), whole request
- * timeout_s (0: 15 s); redirects are not followed. A non-2xx answer is a
+ * timeout_s (0: 15 s; more than NOTIFY_SEND_MAX_S is PV_EINVAL); redirects
+ * are not followed. A non-2xx answer is a
  * failure whose error names the status only. */
+/* The longest a transport may take over one send, in seconds
+ * (PRAVESH_SMS_TIMEOUT, PRAVESH_MAIL_TIMEOUT): a send must end well within
+ * the outbox's claim lease (60 s), or a slow peer would still be sending
+ * when the lease expires and another worker sends the same message again. */
+#define NOTIFY_SEND_MAX_S 45
+
 typedef struct notify_http_cfg {
 	const char *url, *method, *headers, *body;
 	int timeout_s;
@@ -102,7 +109,7 @@ int notify_sms_open(const char *spec, const notify_http_cfg *http,
 int notify_mail_open(const char *spec, const char *from,
 		     notify_transport **out, char *err, size_t errlen);
 /* The same with a bound on an SMTP delivery: timeout_s seconds in all
- * (0: 30 s), connecting at most 5. */
+ * (0: 30 s; more than NOTIFY_SEND_MAX_S is PV_EINVAL), connecting at most 5. */
 int notify_mail_open_timeout(const char *spec, const char *from, int timeout_s,
 			     notify_transport **out, char *err, size_t errlen);
 

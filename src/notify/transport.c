@@ -265,6 +265,11 @@ int notify_sms_open(const char *spec, const notify_http_cfg *http,
 				    "--sms http needs PRAVESH_SMS_URL");
 			return PV_EINVAL;
 		}
+		if (http->timeout_s < 0 || http->timeout_s > NOTIFY_SEND_MAX_S) {
+			notify__err(err, errlen, "PRAVESH_SMS_TIMEOUT must be 1 to 45 seconds "
+						 "(a send ends within the outbox's lease)");
+			return PV_EINVAL;
+		}
 		return notify__sms_http_new(http, out, err, errlen);
 	}
 	notify__err(err, errlen,
@@ -289,6 +294,11 @@ int notify_mail_open_timeout(const char *spec, const char *from, int timeout_s,
 		return log_new(out);
 	if (strncmp(spec, "file:", 5) == 0)
 		return file_new(spec + 5, out, err, errlen);
+	if (timeout_s < 0 || timeout_s > NOTIFY_SEND_MAX_S) {
+		notify__err(err, errlen, "PRAVESH_MAIL_TIMEOUT must be 1 to 45 seconds "
+					 "(a delivery ends within the outbox's lease)");
+		return PV_EINVAL;
+	}
 	if (strncasecmp(spec, "smtp://", 7) == 0 ||
 	    strncasecmp(spec, "smtps://", 8) == 0)
 		return notify__smtp_new(spec, from && from[0]

@@ -496,6 +496,39 @@ static void test_file_transports(void **state)
 	assert_null(mail);
 }
 
+/* A send must end within the outbox's lease (60 s): a longer bound lets a
+ * slow gateway still be sending when the lease expires, and another worker
+ * claims the row and sends the same SMS or e-mail again. */
+static void test_transport_timeout_bounds(void **state)
+{
+	notify_transport *t = NULL;
+	notify_http_cfg cfg = {.url = "http://127.0.0.1:9/send"};
+	char err[256];
+
+	(void)state;
+	cfg.timeout_s = NOTIFY_SEND_MAX_S;
+	assert_int_equal(notify_sms_open("http", &cfg, &t, err, sizeof err), PV_OK);
+	notify_transport_free(t);
+	t = NULL;
+	cfg.timeout_s = NOTIFY_SEND_MAX_S + 1;
+	assert_int_equal(notify_sms_open("http", &cfg, &t, err, sizeof err), PV_EINVAL);
+	assert_null(t);
+	assert_non_null(strstr(err, "PRAVESH_SMS_TIMEOUT"));
+	cfg.timeout_s = 1000000000;
+	assert_int_equal(notify_sms_open("http", &cfg, &t, err, sizeof err), PV_EINVAL);
+	assert_null(t);
+
+	assert_int_equal(notify_mail_open_timeout("smtp://127.0.0.1:25", NULL, NOTIFY_SEND_MAX_S,
+						  &t, err, sizeof err), PV_OK);
+	notify_transport_free(t);
+	t = NULL;
+	assert_int_equal(notify_mail_open_timeout("smtp://127.0.0.1:25", NULL, NOTIFY_SEND_MAX_S + 1,
+						  &t, err, sizeof err), PV_EINVAL);
+	assert_null(t);
+	assert_non_null(strstr(err, "PRAVESH_MAIL_TIMEOUT"));
+	assert_true((int64_t)NOTIFY_SEND_MAX_S * 1000 < 60000); /* the default lease */
+}
+
 /* ---- HTTP SMS gateway against libmicrohttpd ------------------------------ */
 
 typedef struct http_cap {
@@ -1837,6 +1870,7 @@ int main(void)
 		cmocka_unit_test(test_log_transport),
 		cmocka_unit_test(test_file_transports),
 		cmocka_unit_test(test_sms_http),
+		cmocka_unit_test(test_transport_timeout_bounds),
 		cmocka_unit_test(test_seal),
 		cmocka_unit_test_setup_teardown(test_smtp_hindi, tpl_setup,
 						tpl_teardown),
