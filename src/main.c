@@ -145,6 +145,10 @@ static int cmd_backup(pv_config *cfg, const char **pos, size_t npos)
 				"(PostgreSQL: pg_dump; see docs/operations.md)\n");
 		return 2;
 	}
+	if (rc == PV_ECONFLICT) {
+		fprintf(stderr, "pravesh: %s is the store itself: name a new file\n", pos[0]);
+		return 1;
+	}
 	if (rc != PV_OK) {
 		fprintf(stderr, "pravesh: backup not written: %s\n", pv_strerror(rc));
 		return 1;

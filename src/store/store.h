@@ -388,7 +388,7 @@ struct store_ops {
 	 * Not inside a transaction (PV_EINVAL). PV_EINVAL as well on a
 	 * backend that has its own tools (PostgreSQL: pg_dump, which copies
 	 * the blobs too; docs/operations.md); PV_ENOSPACE when the disk is
-	 * full. */
+	 * full; PV_ECONFLICT when path is the store's own file. */
 	int (*backup)(store *s, const char *path);
 
 	/* Transactions on the calling thread's connection. */

@@ -748,6 +748,26 @@ const char *store_sqlite_version(void)
 	return "sqlite " SQLITE_VERSION;
 }
 
+/* 1 when path names the store's own database file or one of the files
+ * SQLite keeps beside it (-wal, -shm, -journal), by any name (a link, a
+ * relative path, "..": compared by device and inode). */
+static int sqs_backup_onto_store(const struct sqs_store *ss, const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char own[STORE_PATH_MAX + 16];
+	struct stat dst, st;
+
+	if (stat(path, &dst) != 0)
+		return 0; /* a new file is no file of the store's */
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		if ((size_t)snprintf(own, sizeof own, "%s%s", ss->path, sfx[i]) >= sizeof own)
+			continue;
+		if (stat(own, &st) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
 /* The online backup API copies every page of one snapshot (a read
  * transaction held for the whole copy, in one step: writers of WAL go on,
  * and a copy made in several steps would start again after each write by
@@ -756,7 +776,10 @@ const char *store_sqlite_version(void)
  * blobs are linked into "<path>.blobs" before the snapshot and again
  * after it: a blob is whole before any row names it and never changes,
  * so every blob the snapshot names is there (one put after the first pass
- * is taken by the second). */
+ * is taken by the second). A path that is the store's own file (or its
+ * -wal, -shm) is refused with PV_ECONFLICT: renamed over it, the copy would
+ * replace the file under every open connection, and what they commit
+ * afterwards would be lost at the next start. */
 int sqs_backup(store *s, const char *path)
 {
 	struct sqs_conn *c;
@@ -772,6 +795,10 @@ int sqs_backup(store *s, const char *path)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL;
+	if (sqs_backup_onto_store((struct sqs_store *)s, path)) {
+		log_kv(LOG_ERROR, "backup: the file named is the store itself", "path", path, NULL);
+		return PV_ECONFLICT;
+	}
 	if ((size_t)snprintf(blobs, sizeof blobs, "%s.blobs", path) >= sizeof blobs)
 		return PV_EINVAL;
 	if ((err = sqs_blob_backup(s, blobs)) != PV_OK) {

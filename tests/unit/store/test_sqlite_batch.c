@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -188,11 +190,72 @@ static void test_sync_setting(void **state)
 	store_close(s);
 }
 
+static void put_org(store *s, const char *id)
+{
+	store_org o;
+
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "%s", id);
+	snprintf(o.name, sizeof o.name, "Org %s", id);
+	snprintf(o.sector, sizeof o.sector, "center");
+	snprintf(o.type, sizeof o.type, "ministry");
+	o.active = 1;
+	o.created_at = o.updated_at = T0;
+	assert_int_equal(store_org_upsert(s, &o), PV_OK);
+}
+
+/* pravesh backup FILE where FILE is the live database (or its -wal or -shm
+ * file): refused, and the store goes on as it was. Written beside and
+ * renamed over it, the copy would replace the file the server writes to
+ * (its connections keep the old one, unlinked), and whatever is committed
+ * afterwards would be lost at the next start. */
+static void test_backup_over_itself(void **state)
+{
+	char other[200];
+	store *s2 = NULL;
+	store_org o;
+	struct stat before, after;
+
+	(void)state;
+	put_org(S, "bk-self-1");
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(store_backup(S, path), PV_ECONFLICT);
+	snprintf(other, sizeof other, "%s/../%s/%s", dir, strrchr(dir, '/') + 1,
+		 strrchr(path, '/') + 1); /* the same file by another name */
+	assert_int_equal(store_backup(S, other), PV_ECONFLICT);
+	snprintf(other, sizeof other, "%s-wal", path);
+	assert_int_equal(store_backup(S, other), PV_ECONFLICT);
+	snprintf(other, sizeof other, "%s-shm", path);
+	assert_int_equal(store_backup(S, other), PV_ECONFLICT);
+	assert_int_equal(stat(path, &after), 0);
+	assert_true(before.st_ino == after.st_ino);
+	put_org(S, "bk-self-2");
+	/* another connection (a restart) sees both */
+	assert_int_equal(store_open(path, &s2), PV_OK);
+	assert_int_equal(store_org_get(s2, "bk-self-1", &o), PV_OK);
+	assert_int_equal(store_org_get(s2, "bk-self-2", &o), PV_OK);
+	store_close(s2);
+	/* a copy elsewhere still works */
+	snprintf(other, sizeof other, "%s/copy.db", dir);
+	assert_int_equal(store_backup(S, other), PV_OK);
+	assert_int_equal(store_open(other, &s2), PV_OK);
+	assert_int_equal(store_org_get(s2, "bk-self-2", &o), PV_OK);
+	store_close(s2);
+	unlink(other);
+	snprintf(other, sizeof other, "%s/copy.db-wal", dir);
+	unlink(other);
+	snprintf(other, sizeof other, "%s/copy.db-shm", dir);
+	unlink(other);
+	snprintf(other, sizeof other, "%s/copy.db.blobs", dir);
+	rmdir(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
+		cmocka_unit_test(test_backup_over_itself),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
