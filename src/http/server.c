@@ -785,6 +785,7 @@ void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *sh
 void http_server_stop(http_server *srv)
 {
 	int64_t t0 = util_mono_ns();
+	MHD_socket lfd;
 
 	if (!srv)
 		return;
@@ -796,8 +797,13 @@ void http_server_stop(http_server *srv)
 	}
 	/* Stop accepting; let the requests in flight finish (their answers
 	 * are made by the pools, which need the HTTP threads to send them),
-	 * within a grace period; then close what is left. */
-	MHD_quiesce_daemon(srv->d);
+	 * within a grace period; then close what is left. The listening
+	 * socket, handed back by MHD, is closed at once: a connection made
+	 * meanwhile is refused (the client may send it elsewhere) instead of
+	 * waiting in the backlog, never served, to be reset at exit. */
+	lfd = MHD_quiesce_daemon(srv->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	while (http_server_inflight() > 0 &&
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
 		usleep(10000);
