@@ -184,10 +184,6 @@ static size_t sso_write(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-/* One HTTP exchange with the provider: GET when form is NULL, else POST of
- * the form (application/x-www-form-urlencoded). auth is a whole header
- * value for Authorization, or NULL. Fills *status and body (bounded).
- * PV_OK when an answer came, whatever its status; PV_EIO otherwise. */
 #define SSO_TRIES 3
 #define SSO_RETRY_PAUSE_MS 100
 
@@ -219,6 +215,10 @@ static void sso_pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* One HTTP exchange with the provider: GET when form is NULL, else POST of
+ * the form (application/x-www-form-urlencoded). auth is a whole header
+ * value for Authorization, or NULL. Fills *status and body (bounded).
+ * PV_OK when an answer came, whatever its status; PV_EIO otherwise. */
 static int sso_call(const sso *s, const char *url, const char *form,
 		    const char *auth, long *status, buf *body, char why[SSO_WHY_MAX])
 {
