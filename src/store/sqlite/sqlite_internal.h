@@ -91,5 +91,6 @@ int sqs_ping(store *s);
 int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
+int sqs_scrub(store *s);
 
 #endif

@@ -261,10 +261,42 @@ static const char migration_3[] =
 	"ALTER TABLE sessions ADD COLUMN elevated INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE users SET email_verified = 1 WHERE source = 'admin';";
 
+/* 4: the person's own data (DPDP Act 2023). A user closed by its owner
+ * or erased holds no e-mail or mobile for the unique keys (partial
+ * indexes), so both can register again; closed users wait for their
+ * erase_after. Users remember the bulk upload that created them, sessions
+ * the address of their login, uploads when retention removed their
+ * files. Indexes for the person's export (audit by actor and target,
+ * requests by contact, tokens by subject) and for retention (uploads by
+ * removal, audit by time). Messages get no index by recipient: it would
+ * slow every bulk upload's welcome messages, and an erasure, rare, can
+ * afford to read the outbox (which retention keeps short). */
+static const char migration_4[] =
+	"DROP INDEX users_email;"
+	"DROP INDEX users_mobile;"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email))"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile)"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"ALTER TABLE users ADD COLUMN upload_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN erase_after INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX users_erase ON users (erase_after) WHERE status = 'closed';"
+	"ALTER TABLE sessions ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE uploads ADD COLUMN files_removed_at INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE INDEX uploads_files ON uploads (files_removed_at, updated_at);"
+	"CREATE INDEX audit_actor ON audit (actor_id);"
+	"CREATE INDEX audit_target ON audit (target);"
+	"CREATE INDEX audit_at ON audit (at);"
+	"CREATE INDEX requests_mobile ON requests (mobile);"
+	"CREATE INDEX requests_email ON requests (lower(email));"
+	"CREATE INDEX tokens_subject ON tokens (subject, kind);";
+
 const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 const int sqs_migrations_n =
