@@ -16,6 +16,8 @@ struct rq_svc;
 struct adm_svc;
 struct directory;
 struct sso;
+struct person_svc;
+struct legal;
 
 typedef struct app {
 	const pv_config *cfg;
@@ -30,6 +32,9 @@ typedef struct app {
 	char public_url[512];
 	int secure_cookies; /* public URL is https */
 	struct sso *sso; /* single sign-on; NULL when off */
+	const struct person_svc *person; /* the person's own data */
+	const struct legal *texts;       /* the terms and the privacy notice */
+	const char *help_contact;        /* PRAVESH_HELP_URL, else _EMAIL, else "" */
 } app;
 
 #endif

@@ -24,7 +24,9 @@
 #include "core/admin_login.h"
 #include "core/directory.h"
 #include "core/keys.h"
+#include "core/legal.h"
 #include "core/otp.h"
+#include "core/person.h"
 #include "core/registration.h"
 #include "core/requests.h"
 #include "core/sessions.h"
@@ -408,6 +410,7 @@ struct main_svcs {
 	reg_svc reg;
 	rq_svc rq;
 	adm_svc adm;
+	person_svc person;
 	char login_url[600];
 };
 
@@ -459,6 +462,50 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 	sv->adm.second_factor = strcmp(cfg->admin_second_factor, "off") != 0;
 	a->rq = &sv->rq;
 	a->adm = &sv->adm;
+	sv->person.st = a->st;
+	sv->person.dir = a->dir;
+	sv->person.otp = &sv->otp;
+	sv->person.official_domains = cfg->official_domains;
+	sv->person.public_url = a->public_url;
+	sv->person.email_ttl_s = 86400;
+	sv->person.email_per_day = cfg->email_change_per_day;
+	sv->person.grace_ms = (int64_t)cfg->erasure_grace_days * 86400 * 1000;
+	a->person = &sv->person;
+}
+
+#define MAIN_DAY_MS (86400 * 1000LL)
+
+/* The terms and the privacy notice, rendered with the settings they cite. */
+static int main_texts(const pv_config *cfg, app *a, legal **out, char *err, size_t errlen)
+{
+	char v[8][24];
+	const char *grievance = cfg->grievance_email && *cfg->grievance_email
+					? cfg->grievance_email
+					: "(PRAVESH_GRIEVANCE_EMAIL is not set)";
+	legal_var vars[] = {
+		{"grievance_email", grievance},
+		{"help_contact", a->help_contact[0] ? a->help_contact
+						    : "(PRAVESH_HELP_URL or PRAVESH_HELP_EMAIL is not set)"},
+		{"erasure_grace_days", v[0]},
+		{"upload_retention_days", v[1]},
+		{"message_retention_days", v[2]},
+		{"audit_retention_days", v[3]},
+		{"session_hours", v[4]},
+		{"code_minutes", v[5]},
+		{"email_link_hours", v[6]},
+	};
+
+	snprintf(v[0], sizeof v[0], "%d", cfg->erasure_grace_days);
+	snprintf(v[1], sizeof v[1], "%d", cfg->upload_retention_days);
+	snprintf(v[2], sizeof v[2], "%d", cfg->message_retention_days);
+	snprintf(v[3], sizeof v[3], "%d", cfg->audit_retention_days);
+	snprintf(v[4], sizeof v[4], "%d", (cfg->session_absolute + 3599) / 3600);
+	snprintf(v[5], sizeof v[5], "%d", (cfg->otp_ttl + 59) / 60);
+	snprintf(v[6], sizeof v[6], "%d", 24);
+	if (!cfg->grievance_email || !*cfg->grievance_email)
+		log_kv(LOG_WARN, "PRAVESH_GRIEVANCE_EMAIL is not set: the privacy notice names no grievance officer",
+		       NULL);
+	return legal_load(cfg->templates, vars, sizeof vars / sizeof vars[0], out, err, errlen);
 }
 
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
@@ -469,6 +516,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	notify_templates *tpl = NULL;
 	notify_transport *sms = NULL, *mail = NULL;
 	notify_runtime *nrt = NULL;
+	legal *texts = NULL;
 	job_workers *jw = NULL;
 	sweeper *sw = NULL;
 	job_env je;
@@ -494,6 +542,13 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	memset(&a, 0, sizeof a);
 	memset(&sv, 0, sizeof sv);
 	a.cfg = cfg;
+	a.help_contact = cfg->help_url && *cfg->help_url	   ? cfg->help_url
+			 : cfg->help_email && *cfg->help_email ? cfg->help_email
+								 : "";
+	if (cfg->audit_retention_days > 0 && cfg->audit_retention_days < 365) {
+		fprintf(stderr, "pravesh: PRAVESH_AUDIT_RETENTION_DAYS must be at least 365 (or 0: for ever)\n");
+		goto out;
+	}
 	if (main_store(cfg, &a.st) != PV_OK)
 		goto out;
 	main_check_private(cfg->data_dir);
@@ -507,6 +562,12 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	main_services(cfg, &a, &sv);
+	if (main_texts(cfg, &a, &texts, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		goto out;
+	}
+	a.texts = texts;
+	sv.reg.texts = texts;
 	if (sso_open(cfg, a.st, &sv.key, &a.sso, err, sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
@@ -566,7 +627,11 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	if (sweeper_start(&(sweeper_cfg){a.st, cfg->sweep_interval, 3600 * 1000LL,
-					 (int64_t)cfg->session_idle * 1000},
+					 (int64_t)cfg->session_idle * 1000, &sv.person,
+					 cfg->upload_retention_days * MAIN_DAY_MS,
+					 cfg->message_retention_days * MAIN_DAY_MS,
+					 cfg->audit_retention_days * MAIN_DAY_MS, job_files_remove,
+					 NULL},
 			  &sw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the sweeper\n");
 		goto out;
@@ -589,6 +654,7 @@ out:
 	notify_transport_free(sms);
 	notify_transport_free(mail);
 	notify_templates_free(tpl);
+	legal_free(texts);
 	dir_close(a.dir);
 	store_close(a.st);
 	sodium_memzero(&sv, sizeof sv);

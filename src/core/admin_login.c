@@ -24,10 +24,10 @@ static int adm_is_admin(store *s, const char *user_id)
 	return 0;
 }
 
-static int adm_session(const adm_svc *svc, int64_t now, adm_result *res)
+static int adm_session(const adm_svc *svc, const char *ip, int64_t now, adm_result *res)
 {
 	res->status = ADM_SESSION;
-	return sess_create(svc->sess, res->user.id, now, 1, res->token, res->csrf);
+	return sess_create(svc->sess, res->user.id, now, 1, ip, res->token, res->csrf);
 }
 
 int adm_password(const adm_svc *svc, const char *username, const char *password,
@@ -48,7 +48,7 @@ int adm_password(const adm_svc *svc, const char *username, const char *password,
 	if (rc != PV_OK)
 		return rc;
 	if (!svc->second_factor)
-		return adm_session(svc, now, res);
+		return adm_session(svc, ip, now, res);
 	rc = otp_issue(svc->otp, res->user.mobile, OTP_PURPOSE_ADMIN, ip, OTP_SEND_CODE, lang, now,
 		       NULL, &o);
 	if (rc != PV_OK)
@@ -146,5 +146,5 @@ int adm_second_factor(const adm_svc *svc, const char *challenge, const char *cod
 		res->status = ADM_DENIED;
 		return PV_OK;
 	}
-	return adm_session(svc, now, res);
+	return adm_session(svc, ip, now, res);
 }

@@ -171,7 +171,8 @@ int api_uploads_body(http_req *req, const char *data, size_t n)
 
 static json_t *up_json(const store_upload *u)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+			 "files_removed_at", http_time(u->files_removed_at),
 			 "id", u->id, "file_name", u->file_name, "format", u->format,
 			 "status", u->status, "failed_records", (json_int_t)u->failed_records,
 			 "success_records", (json_int_t)u->success_records,
@@ -393,6 +394,17 @@ void api_uploads_get(http_req *req, http_resp *resp)
 		http_json(resp, 200, up_json(&u));
 }
 
+/* 410 when retention removed the upload's files (answers 1). */
+static int up_removed(http_resp *resp, const store_upload *u)
+{
+	if (!u->files_removed_at)
+		return 0;
+	http_problem(resp, 410, "files_removed",
+		     "The uploaded file and its result were deleted at the end of their retention period.",
+		     NULL);
+	return 1;
+}
+
 /* The original name: the stored name without its "<ms>_" prefix. */
 static const char *up_orig(const store_upload *u)
 {
@@ -405,7 +417,7 @@ void api_uploads_file(http_req *req, http_resp *resp)
 {
 	store_upload u;
 
-	if (up_load(req, resp, &u) != PV_OK)
+	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
 		return;
 	if (up_send_file(resp, u.stored_path, up_ctype(u.format), up_orig(&u)) != PV_OK)
 		http_problem(resp, 404, "file_gone", "The uploaded file is no longer stored.", NULL);
@@ -418,7 +430,7 @@ void api_uploads_result(http_req *req, http_resp *resp)
 	const char *orig, *dot;
 	int rc;
 
-	if (up_load(req, resp, &u) != PV_OK)
+	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
 		return;
 	if (strcmp(u.status, STORE_UP_SUCCESSFUL) != 0 && strcmp(u.status, STORE_UP_FAILED) != 0) {
 		http_problem(resp, 409, "not_finished",

@@ -144,6 +144,25 @@ static int intake_tx(store *s, void *ctx)
 			    x->in->now);
 }
 
+int job_files_remove(void *ctx, store *st, const store_upload *u, int64_t now)
+{
+	char result[STORE_PATH_MAX + 16];
+	int rc;
+
+	(void)ctx;
+	snprintf(result, sizeof result, "%s.result", u->stored_path);
+	if ((u->stored_path[0] && unlink(u->stored_path) != 0 && errno != ENOENT) ||
+	    (u->stored_path[0] && unlink(result) != 0 && errno != ENOENT)) {
+		log_kv(LOG_WARN, "upload files could not be deleted", "id", u->id, "error",
+		       strerror(errno), NULL);
+		return PV_EIO;
+	}
+	rc = store_upload_files_removed(st, u->id, now);
+	if (rc == PV_OK)
+		log_kv(LOG_INFO, "upload files removed after the retention period", "id", u->id, NULL);
+	return rc;
+}
+
 int job_intake(store *st, const job_intake_in *in, store_upload *u)
 {
 	char dir[STORE_PATH_MAX];

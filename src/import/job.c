@@ -651,6 +651,7 @@ static int job_row(job *j, const imp_row *r, int64_t now)
 		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
 		util_strlcpy(usr.source, "bulk", sizeof usr.source);
 		usr.email_verified = 1; /* vouched for by the organisation */
+		util_strlcpy(usr.upload_id, j->u->id, sizeof usr.upload_id);
 		usr.created_at = usr.updated_at = now;
 		rc = store_user_insert(j->st, &usr, &conflict);
 		if (rc == PV_OK) {

@@ -575,7 +575,9 @@ struct store_ops {
 	 * - audit_each_user: every audit row whose actor or target is user_id,
 	 *   oldest first; cb returns non-zero to stop (that value is returned).
 	 * - token_last: the newest unused, unexpired token of that kind bound
-	 *   to subject; PV_ENOTFOUND when there is none. */
+	 *   to subject; PV_ENOTFOUND when there is none.
+	 * - cred_get: the user's password credential; PV_ENOTFOUND when it has
+	 *   none. */
 	int (*consent_list)(store *s, const char *user_id, store_consent *out,
 			    size_t max, size_t *n);
 	int (*session_list)(store *s, const char *user_id, store_session *out,
@@ -587,6 +589,7 @@ struct store_ops {
 			       void *ctx);
 	int (*token_last)(store *s, const char *kind, const char *subject,
 			  int64_t now, store_token *out);
+	int (*cred_get)(store *s, const char *user_id, store_cred *out);
 
 	/* Retention.
 	 * - upload_expired: finished uploads (SUCCESSFUL or FAILED) last
@@ -1028,6 +1031,11 @@ static inline int store_audit_each_user(store *s, const char *user_id, store_aud
 static inline int store_token_last(store *s, const char *kind, const char *subject, int64_t now, store_token *out)
 {
 	return s->ops->token_last(s, kind, subject, now, out);
+}
+
+static inline int store_cred_get(store *s, const char *user_id, store_cred *out)
+{
+	return s->ops->cred_get(s, user_id, out);
 }
 
 static inline int store_upload_expired(store *s, int64_t before, size_t max, store_upload *out, size_t *n)

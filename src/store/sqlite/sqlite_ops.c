@@ -148,6 +148,7 @@ enum {
 	Q_REQ_CONTACT,
 	Q_AUDIT_USER,
 	Q_TOKEN_LAST,
+	Q_CRED_GET,
 	Q_UP_EXPIRED,
 	Q_UP_FILES_REMOVED,
 	Q_OUT_PURGE,
@@ -403,6 +404,8 @@ static const char *const sql[Q_END] = {
 	[Q_TOKEN_LAST] = "SELECT " TOKEN_COLS " FROM tokens WHERE subject = ?1"
 			 " AND kind = ?2 AND used_at = 0 AND expires_at > ?3"
 			 " ORDER BY created_at DESC LIMIT 1",
+	[Q_CRED_GET] = "SELECT user_id, username, pwhash FROM credentials"
+		       " WHERE user_id = ?1",
 	[Q_UP_EXPIRED] = "SELECT " UP_COLS " FROM uploads WHERE"
 			 " files_removed_at = 0 AND updated_at < ?1 AND status"
 			 " IN ('SUCCESSFUL', 'FAILED') ORDER BY updated_at,"
@@ -2766,6 +2769,11 @@ static int sq_token_last(store *s, const char *kind, const char *subject,
 	return err;
 }
 
+static int sq_cred_get(store *s, const char *user_id, store_cred *out)
+{
+	return get_by_text(s, Q_CRED_GET, "cred_get", user_id, rd_cred, out);
+}
+
 /* ---- retention ----------------------------------------------------------------- */
 
 static int sq_upload_expired(store *s, int64_t before, size_t max,
@@ -2933,6 +2941,7 @@ const struct store_ops sqs_ops = {
 	.request_list_contact = sq_request_list_contact,
 	.audit_each_user = sq_audit_each_user,
 	.token_last = sq_token_last,
+	.cred_get = sq_cred_get,
 	.upload_expired = sq_upload_expired,
 	.upload_files_removed = sq_upload_files_removed,
 	.outbox_purge = sq_outbox_purge,

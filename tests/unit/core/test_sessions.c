@@ -106,7 +106,7 @@ static void test_create_resolve(void **state)
 	store_session se;
 	store_user u;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	assert_int_equal(strlen(tok), OTP_TOKEN_LEN - 1);
 	assert_int_equal(strlen(csrf), OTP_TOKEN_LEN - 1);
 	assert_string_not_equal(tok, csrf);
@@ -116,7 +116,7 @@ static void test_create_resolve(void **state)
 	assert_int_equal(se.expires_at, T0 + ABS_S * SEC);
 	assert_int_equal(se.revoked, 0);
 	/* a new token at every login */
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok2, csrf2), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok2, csrf2), PV_OK);
 	assert_string_not_equal(tok, tok2);
 	assert_string_not_equal(csrf, csrf2);
 	assert_int_equal(resolve(f, tok2, T0 + 1, NULL), PV_OK);
@@ -132,7 +132,7 @@ static void test_create_resolve(void **state)
 	shorter[OTP_TOKEN_LEN - 2] = '\0';
 	assert_int_equal(resolve(f, shorter, T0, NULL), PV_ENOTFOUND);
 	/* a session for an unknown user cannot be made */
-	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, 0, tok, csrf), PV_OK);
+	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, 0, NULL, tok, csrf), PV_OK);
 }
 
 static void test_idle_timeout(void **state)
@@ -141,8 +141,8 @@ static void test_idle_timeout(void **state)
 	char a[OTP_TOKEN_LEN], b[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	int64_t t;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	/* a: idle exactly the limit: expired, and revoked for good */
 	assert_int_equal(resolve(f, a, T0 + IDLE_S * SEC, NULL), PV_EEXPIRED);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_ENOTFOUND);
@@ -162,7 +162,7 @@ static void test_absolute_timeout(void **state)
 	char tok[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	int64_t t;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	/* active every 20 minutes: never idle, yet the absolute limit holds */
 	for (t = T0 + 1200 * SEC; t < T0 + ABS_S * SEC; t += 1200 * SEC)
 		assert_int_equal(resolve(f, tok, t, NULL), PV_OK);
@@ -177,7 +177,7 @@ static void test_touch_rate(void **state)
 	char tok[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	store_session se;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	/* se is the row as read, before this call's own touch */
 	assert_int_equal(resolve(f, tok, T0 + 10 * SEC, &se), PV_OK);
 	assert_int_equal(se.last_seen, T0);
@@ -201,8 +201,8 @@ static void test_revoke(void **state)
 	fx *f = *state;
 	char a[OTP_TOKEN_LEN], b[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	assert_int_equal(sess_revoke(&f->svc, a), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_ENOTFOUND);
 	assert_int_equal(sess_revoke(&f->svc, a), PV_OK); /* twice is fine */
@@ -224,8 +224,8 @@ static void test_csrf(void **state)
 	char huge[4096];
 	store_session sa, sb;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, ca), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, cb), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, ca), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, cb), PV_OK);
 	assert_int_equal(resolve(f, a, T0, &sa), PV_OK);
 	assert_int_equal(resolve(f, b, T0, &sb), PV_OK);
 	assert_true(sess_csrf_ok(&f->svc, &sa, ca));
@@ -259,8 +259,8 @@ static void test_inactive_user(void **state)
 	store_session se;
 	store_user u;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_OK);
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_INACTIVE, T0 + 2), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 3, &se, &u), PV_EDENIED);
@@ -269,7 +269,7 @@ static void test_inactive_user(void **state)
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_ACTIVE, T0 + 4), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 5, NULL), PV_ENOTFOUND);
 	/* pending activation is not active either */
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 6, 0, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 6, 0, NULL, a, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 7, NULL), PV_OK);
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_PENDING, T0 + 8), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 9, &se, &u), PV_EDENIED);
