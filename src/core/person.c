@@ -305,29 +305,38 @@ int person_confirm_email(const person_svc *svc, const store_user *u,
 	return store_user_get(svc->st, u->id, out);
 }
 
+/* The e-mail change tokens of a person still stored, newest first. */
+#define PERSON_EMAIL_TOKENS 16
+
+/* The address an e-mail change token is for, into out (STORE_EMAIL_MAX);
+ * "" when it holds none. */
+static void person_token_email(const store_token *t, char *out)
+{
+	json_t *extra = json_loads(t->extra, 0, NULL);
+	const char *e = extra ? json_string_value(json_object_get(extra, "email")) : NULL;
+
+	util_strlcpy(out, e ? e : "", STORE_EMAIL_MAX);
+	json_decref(extra);
+}
+
 int person_pending_email(const person_svc *svc, const char *user_id, int64_t now,
 			 char *email, int64_t *expires_at)
 {
-	store_token t;
-	json_t *extra;
-	const char *e;
+	store_token t[PERSON_EMAIL_TOKENS];
+	size_t n = 0;
 	int rc;
 
 	email[0] = '\0';
 	*expires_at = 0;
-	rc = store_token_last(svc->st, PERSON_TOKEN_EMAIL, user_id, now, &t);
-	if (rc == PV_ENOTFOUND)
-		return PV_OK;
-	if (rc != PV_OK)
-		return rc;
-	extra = json_loads(t.extra, 0, NULL);
-	e = extra ? json_string_value(json_object_get(extra, "email")) : NULL;
-	if (e) {
-		util_strlcpy(email, e, STORE_EMAIL_MAX);
-		*expires_at = t.expires_at;
+	rc = store_token_list(svc->st, PERSON_TOKEN_EMAIL, user_id, t, PERSON_EMAIL_TOKENS, &n);
+	for (size_t i = 0; rc == PV_OK && i < n; i++) {
+		if (t[i].used_at || t[i].expires_at <= now)
+			continue;
+		person_token_email(&t[i], email);
+		*expires_at = email[0] ? t[i].expires_at : 0;
+		break;
 	}
-	json_decref(extra);
-	return PV_OK;
+	return rc;
 }
 
 /* ---- the export ---- */
@@ -497,8 +506,10 @@ struct erase_tx {
 static int person_erase_tx(store *s, void *ctx)
 {
 	struct erase_tx *x = ctx;
-	char subject[STORE_KEY_MAX];
+	char subject[STORE_KEY_MAX], email[STORE_EMAIL_MAX];
+	store_token t[PERSON_EMAIL_TOKENS];
 	store_user u;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = store_user_get(s, x->id, &u)) != PV_OK)
@@ -509,6 +520,14 @@ static int person_erase_tx(store *s, void *ctx)
 	if (u.mobile[0] && ((rc = otp_subject(x->svc->otp, u.mobile, subject)) != PV_OK ||
 			    (rc = store_otp_forget(s, subject, u.updated_at)) != PV_OK))
 		return rc;
+	/* the links sent to addresses it gave that never became its own */
+	if ((rc = store_token_list(s, PERSON_TOKEN_EMAIL, u.id, t, PERSON_EMAIL_TOKENS, &n)) != PV_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		person_token_email(&t[i], email);
+		if (email[0] && (rc = store_outbox_forget(s, email, u.updated_at)) != PV_OK)
+			return rc;
+	}
 	if ((rc = store_user_erase(s, u.id, x->now)) != PV_OK)
 		return rc;
 	sodium_memzero(&u, sizeof u);

@@ -131,7 +131,7 @@ static void *sweeper_main(void *arg)
 		rc = sweeper_run_once(&sw->cfg, util_now_ms(), 1000, &c);
 		if (rc != PV_OK)
 			log_kv(LOG_WARN, "sweep failed", "error", pv_strerror(rc), NULL);
-		if (c.expired || c.erased || c.uploads || c.messages || c.audit) {
+		if (c.expired || c.erased || c.uploads || c.messages || c.audit || c.scrubbed) {
 			char v[5][24];
 
 			snprintf(v[0], sizeof v[0], "%lld", (long long)c.expired);

@@ -172,14 +172,14 @@ int api_uploads_body(http_req *req, const char *data, size_t n)
 static json_t *up_json(const store_upload *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
-			 "files_removed_at", http_time(u->files_removed_at),
 			 "id", u->id, "file_name", u->file_name, "format", u->format,
 			 "status", u->status, "failed_records", (json_int_t)u->failed_records,
 			 "success_records", (json_int_t)u->success_records,
 			 "total_records", (json_int_t)u->total_records,
 			 "error", u->error[0] ? json_string(u->error) : json_null(),
 			 "created_at", http_time(u->created_at),
-			 "updated_at", http_time(u->updated_at));
+			 "updated_at", http_time(u->updated_at),
+			 "files_removed_at", http_time(u->files_removed_at));
 }
 
 static const char *up_ctype(const char *format)

@@ -563,6 +563,11 @@ struct store_ops {
 	/* Deletes every OTP challenge of a subject created at or before
 	 * `before` (PV_OK when there is none). */
 	int (*otp_forget)(store *s, const char *subject, int64_t before);
+	/* Deletes every outbox message to to_addr (case-insensitively),
+	 * whatever its status, created at or before `before` (PV_OK when there
+	 * is none): the messages to an address an erased person gave that
+	 * never became the account's. */
+	int (*outbox_forget)(store *s, const char *to_addr, int64_t before);
 
 	/* What the store holds about a user, for its owner (s.11):
 	 * - consent_list: its consents, oldest first, up to max into out.
@@ -574,8 +579,9 @@ struct store_ops {
 	 *   (caller frees), NULL when *n is 0.
 	 * - audit_each_user: every audit row whose actor or target is user_id,
 	 *   oldest first; cb returns non-zero to stop (that value is returned).
-	 * - token_last: the newest unused, unexpired token of that kind bound
-	 *   to subject; PV_ENOTFOUND when there is none.
+	 * - token_list: the tokens of that kind bound to subject still stored
+	 *   (used and expired ones too, until swept), newest first, up to max
+	 *   into out; *n says how many.
 	 * - cred_get: the user's password credential; PV_ENOTFOUND when it has
 	 *   none. */
 	int (*consent_list)(store *s, const char *user_id, store_consent *out,
@@ -587,8 +593,8 @@ struct store_ops {
 				    store_request **items, size_t *n);
 	int (*audit_each_user)(store *s, const char *user_id, store_audit_cb cb,
 			       void *ctx);
-	int (*token_last)(store *s, const char *kind, const char *subject,
-			  int64_t now, store_token *out);
+	int (*token_list)(store *s, const char *kind, const char *subject,
+			  store_token *out, size_t max, size_t *n);
 	int (*cred_get)(store *s, const char *user_id, store_cred *out);
 
 	/* Retention.
@@ -1008,6 +1014,11 @@ static inline int store_otp_forget(store *s, const char *subject, int64_t before
 	return s->ops->otp_forget(s, subject, before);
 }
 
+static inline int store_outbox_forget(store *s, const char *to_addr, int64_t before)
+{
+	return s->ops->outbox_forget(s, to_addr, before);
+}
+
 static inline int store_consent_list(store *s, const char *user_id, store_consent *out, size_t max, size_t *n)
 {
 	return s->ops->consent_list(s, user_id, out, max, n);
@@ -1028,9 +1039,9 @@ static inline int store_audit_each_user(store *s, const char *user_id, store_aud
 	return s->ops->audit_each_user(s, user_id, cb, ctx);
 }
 
-static inline int store_token_last(store *s, const char *kind, const char *subject, int64_t now, store_token *out)
+static inline int store_token_list(store *s, const char *kind, const char *subject, store_token *out, size_t max, size_t *n)
 {
-	return s->ops->token_last(s, kind, subject, now, out);
+	return s->ops->token_list(s, kind, subject, out, max, n);
 }
 
 static inline int store_cred_get(store *s, const char *user_id, store_cred *out)

@@ -1875,6 +1875,20 @@ static void test_user_close_erase(void **state)
 	assert_int_equal(store_outbox_sent(S, to_email.id, closed), PV_ENOTFOUND);
 	assert_int_equal(store_outbox_sent(S, to_other.id, closed), PV_OK);
 	assert_int_equal(store_outbox_sent(S, late.id, closed), PV_OK);
+	/* an address the person gave that was never the account's */
+	store_outbox gave, gave_late;
+	make_msg(&gave, T0 + 30, T0 + 30);
+	snprintf(gave.to_addr, sizeof gave.to_addr, "Pending.%.200s", u.email);
+	make_msg(&gave_late, closed + 50, closed + 50);
+	snprintf(gave_late.to_addr, sizeof gave_late.to_addr, "pending.%.200s", u.email);
+	assert_int_equal(store_outbox_insert(S, &gave), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &gave_late), PV_OK);
+	char lowered[STORE_EMAIL_MAX];
+	snprintf(lowered, sizeof lowered, "pending.%.200s", u.email);
+	assert_int_equal(store_outbox_forget(S, lowered, closed), PV_OK);
+	assert_int_equal(store_outbox_sent(S, gave.id, closed), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_sent(S, gave_late.id, closed), PV_OK);
+	assert_int_equal(store_outbox_forget(S, "nobody@example.org", closed), PV_OK);
 	/* audit rows name the person by id only */
 	memset(seen, 0, sizeof seen);
 	assert_int_equal(store_audit_each_user(S, u.id, audit_user_cb, seen), PV_OK);
@@ -1959,7 +1973,8 @@ static void test_person_lists(void **state)
 	assert_int_equal(store_session_list(S, u.id, got, 1, &n), PV_OK);
 	assert_int_equal(n, 1);
 
-	/* The newest unused, unexpired token of a kind bound to a subject. */
+	/* The tokens of a kind bound to a subject, newest first, used and
+	 * expired ones too. */
 	memset(&t1, 0, sizeof t1);
 	fill_hash(t1.hash);
 	snprintf(t1.kind, sizeof t1.kind, "email_change");
@@ -1983,18 +1998,23 @@ static void test_person_lists(void **state)
 	assert_int_equal(store_token_insert(S, &t2), PV_OK);
 	assert_int_equal(store_token_insert(S, &t3), PV_OK);
 	assert_int_equal(store_token_insert(S, &t4), PV_OK);
-	assert_int_equal(store_token_last(S, "email_change", u.id, T0 + 10, &tgot), PV_OK);
-	assert_memory_equal(tgot.hash, t4.hash, STORE_HASH_LEN);
-	assert_int_equal(store_token_last(S, "email_change", u.id, T0 + 60, &tgot), PV_OK);
-	assert_memory_equal(tgot.hash, t2.hash, STORE_HASH_LEN);
-	assert_string_equal(tgot.extra, "{\"email\":\"b@example.org\"}");
+	store_token tl[4];
 	assert_int_equal(store_token_consume(S, "email_change", t2.hash, T0 + 61, &tgot), PV_OK);
-	assert_int_equal(store_token_last(S, "email_change", u.id, T0 + 62, &tgot), PV_OK);
-	assert_memory_equal(tgot.hash, t1.hash, STORE_HASH_LEN);
-	assert_int_equal(store_token_last(S, "email_change", u.id, T0 + 10000, &tgot),
-			 PV_ENOTFOUND);
-	assert_int_equal(store_token_last(S, "email_change", "no-such-user", T0, &tgot),
-			 PV_ENOTFOUND);
+	assert_int_equal(store_token_list(S, "email_change", u.id, tl, 4, &n), PV_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(tl[0].hash, t4.hash, STORE_HASH_LEN);
+	assert_memory_equal(tl[1].hash, t2.hash, STORE_HASH_LEN);
+	assert_memory_equal(tl[2].hash, t1.hash, STORE_HASH_LEN);
+	assert_string_equal(tl[1].extra, "{\"email\":\"b@example.org\"}");
+	assert_true(tl[1].used_at == T0 + 61 && tl[0].used_at == 0);
+	assert_true(tl[0].expires_at == T0 + 50);
+	assert_int_equal(store_token_list(S, "email_change", u.id, tl, 1, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_token_list(S, "email_change", "no-such-user", tl, 4, &n), PV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_token_list(S, "activation", u.id, tl, 4, &n), PV_OK);
+	assert_int_equal(n, 1);
+	(void)tgot;
 }
 
 static void test_otp_forget(void **state)

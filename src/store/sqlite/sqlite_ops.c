@@ -147,7 +147,8 @@ enum {
 	Q_SES_LIST,
 	Q_REQ_CONTACT,
 	Q_AUDIT_USER,
-	Q_TOKEN_LAST,
+	Q_TOKEN_LIST,
+	Q_OUT_FORGET,
 	Q_CRED_GET,
 	Q_UP_EXPIRED,
 	Q_UP_FILES_REMOVED,
@@ -401,9 +402,10 @@ static const char *const sql[Q_END] = {
 			  " mobile = ?2) ORDER BY created_at, rowid LIMIT ?3",
 	[Q_AUDIT_USER] = "SELECT " AUDIT_COLS " FROM audit WHERE actor_id = ?1"
 			 " OR target = ?1 ORDER BY id",
-	[Q_TOKEN_LAST] = "SELECT " TOKEN_COLS " FROM tokens WHERE subject = ?1"
-			 " AND kind = ?2 AND used_at = 0 AND expires_at > ?3"
-			 " ORDER BY created_at DESC LIMIT 1",
+	[Q_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens WHERE subject = ?1"
+			 " AND kind = ?2 ORDER BY created_at DESC, hash",
+	[Q_OUT_FORGET] = "DELETE FROM outbox WHERE lower(to_addr) = lower(?1)"
+			 " AND created_at <= ?2",
 	[Q_CRED_GET] = "SELECT user_id, username, pwhash FROM credentials"
 		       " WHERE user_id = ?1",
 	[Q_UP_EXPIRED] = "SELECT " UP_COLS " FROM uploads WHERE"
@@ -2746,26 +2748,51 @@ out:
 	return stop ? stop : err;
 }
 
-static int sq_token_last(store *s, const char *kind, const char *subject,
-			 int64_t now, store_token *out)
+static int sq_token_list(store *s, const char *kind, const char *subject,
+			 store_token *out, size_t max, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!kind || !subject || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_TOKEN_LIST, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, subject, NOCAP);
+	b_text(&b, 2, kind, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "token_list");
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd_token(st, &out[(*n)++]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "token_list");
+out:
+	sqs_release(c, Q_TOKEN_LIST, st);
+	return err;
+}
+
+static int sq_outbox_forget(store *s, const char *to_addr, int64_t before)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
 	int err;
 
-	if (!kind || !subject || !out)
+	if (!to_addr || !*to_addr)
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
-	if (err || (err = stmt(c, Q_TOKEN_LAST, &st)))
+	if (err || (err = stmt(c, Q_OUT_FORGET, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	b_text(&b, 1, subject, NOCAP);
-	b_text(&b, 2, kind, NOCAP);
-	b_int(&b, 3, now);
-	err = step_row(c, &b, "token_last");
-	if (!err)
-		rd_token(st, out);
-	sqs_release(c, Q_TOKEN_LAST, st);
+	b_text(&b, 1, to_addr, NOCAP);
+	b_int(&b, 2, before);
+	err = step_done(c, &b, "outbox_forget");
+	sqs_release(c, Q_OUT_FORGET, st);
 	return err;
 }
 
@@ -2940,7 +2967,8 @@ const struct store_ops sqs_ops = {
 	.session_list = sq_session_list,
 	.request_list_contact = sq_request_list_contact,
 	.audit_each_user = sq_audit_each_user,
-	.token_last = sq_token_last,
+	.token_list = sq_token_list,
+	.outbox_forget = sq_outbox_forget,
 	.cred_get = sq_cred_get,
 	.upload_expired = sq_upload_expired,
 	.upload_files_removed = sq_upload_files_removed,

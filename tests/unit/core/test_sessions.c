@@ -275,6 +275,31 @@ static void test_inactive_user(void **state)
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 9, &se, &u), PV_EDENIED);
 }
 
+/* A closed account: its sessions answer no more, and neither single
+ * sign-on (by its proven official e-mail) nor the session's address
+ * outlives it. */
+static void test_closed_user(void **state)
+{
+	fx *f = *state;
+	store *s = f->st;
+	char a[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	store_session se;
+	store_user u;
+	sess_sso_result r;
+
+	util_strlcpy(f->u.email, "asha@example.gov.in", sizeof f->u.email);
+	assert_int_equal(store_user_set_email(s, f->u.id, f->u.email, 1, 1, T0), PV_OK);
+	assert_int_equal(sess_login_sso(&f->svc, "ASHA@example.gov.in", "192.0.2.5", T0 + 1, &r), PV_OK);
+	assert_int_equal(r.status, SESS_SSO_OK);
+	assert_int_equal(sess_resolve(&f->svc, r.token, T0 + 2, &se, &u), PV_OK);
+	assert_string_equal(se.client_ip, "192.0.2.5");
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 3, 0, "192.0.2.6", a, csrf), PV_OK);
+	assert_int_equal(store_user_close(s, f->u.id, T0 + 1000, T0 + 4), PV_OK);
+	assert_int_equal(sess_resolve(&f->svc, a, T0 + 5, &se, &u), PV_EDENIED);
+	assert_int_equal(sess_login_sso(&f->svc, "asha@example.gov.in", "192.0.2.5", T0 + 6, &r), PV_OK);
+	assert_int_equal(r.status, SESS_SSO_NOT_REGISTERED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +311,7 @@ int main(void)
 		T(test_revoke),
 		T(test_csrf),
 		T(test_inactive_user),
+		T(test_closed_user),
 #undef T
 	};
 
