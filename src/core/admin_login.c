@@ -24,10 +24,14 @@ static int adm_is_admin(store *s, const char *user_id)
 	return 0;
 }
 
+/* The session starts now, after the password check (argon2id takes its
+ * time, longer on a loaded machine), not when the request came in. */
 static int adm_session(const adm_svc *svc, const char *ip, int64_t now, adm_result *res)
 {
+	int64_t t = svc->clock ? svc->clock() : util_now_ms();
+
 	res->status = ADM_SESSION;
-	return sess_create(svc->sess, res->user.id, now, 1, ip, res->token, res->csrf);
+	return sess_create(svc->sess, res->user.id, t > now ? t : now, 1, ip, res->token, res->csrf);
 }
 
 int adm_password(const adm_svc *svc, const char *username, const char *password,

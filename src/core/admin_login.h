@@ -21,6 +21,9 @@ typedef struct adm_svc {
 	const otp_svc *otp;
 	const sess_svc *sess;
 	int second_factor; /* 1: sms (the default), 0: off */
+	/* The clock read after the slow password check, for the session's
+	 * start (a session must not begin in the past); NULL: wall clock. */
+	int64_t (*clock)(void);
 } adm_svc;
 
 enum adm_status {
