@@ -475,17 +475,25 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 
 #define MAIN_DAY_MS (86400 * 1000LL)
 
+/* A contact as the texts' link syntax: <https://...> or <mailto:...>, or
+ * `unset` when there is none. */
+static void main_contact(const char *v, const char *unset, char *out, size_t cap)
+{
+	if (!v || !*v)
+		snprintf(out, cap, "%s", unset);
+	else if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+		snprintf(out, cap, "<%s>", v);
+	else
+		snprintf(out, cap, "<mailto:%s>", v);
+}
+
 /* The terms and the privacy notice, rendered with the settings they cite. */
 static int main_texts(const pv_config *cfg, app *a, legal **out, char *err, size_t errlen)
 {
-	char v[8][24];
-	const char *grievance = cfg->grievance_email && *cfg->grievance_email
-					? cfg->grievance_email
-					: "(PRAVESH_GRIEVANCE_EMAIL is not set)";
+	char v[8][24], grievance[600], help[600];
 	legal_var vars[] = {
-		{"grievance_email", grievance},
-		{"help_contact", a->help_contact[0] ? a->help_contact
-						    : "(PRAVESH_HELP_URL or PRAVESH_HELP_EMAIL is not set)"},
+		{"grievance_contact", grievance},
+		{"help_contact", help},
 		{"erasure_grace_days", v[0]},
 		{"upload_retention_days", v[1]},
 		{"message_retention_days", v[2]},
@@ -502,6 +510,10 @@ static int main_texts(const pv_config *cfg, app *a, legal **out, char *err, size
 	snprintf(v[4], sizeof v[4], "%d", (cfg->session_absolute + 3599) / 3600);
 	snprintf(v[5], sizeof v[5], "%d", (cfg->otp_ttl + 59) / 60);
 	snprintf(v[6], sizeof v[6], "%d", 24);
+	main_contact(cfg->grievance_email, "(PRAVESH_GRIEVANCE_EMAIL is not set)", grievance,
+		     sizeof grievance);
+	main_contact(a->help_contact, "(PRAVESH_HELP_URL or PRAVESH_HELP_EMAIL is not set)", help,
+		     sizeof help);
 	if (!cfg->grievance_email || !*cfg->grievance_email)
 		log_kv(LOG_WARN, "PRAVESH_GRIEVANCE_EMAIL is not set: the privacy notice names no grievance officer",
 		       NULL);

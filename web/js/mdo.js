@@ -87,7 +87,15 @@ function renderUsers(which) {
     body.replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'empty', i18n: 'mdo.no_users' })));
   } else {
     body.replaceChildren(...r.items.map((u) => {
-      const name = `${u.first_name} ${u.last_name}`;
+      const name = `${u.first_name} ${u.last_name}`.trim() || t('mdo.erased_name');
+      // a closed or erased account is its owner's decision: no action
+      if (u.status === 'closed' || u.status === 'erased') {
+        return el('tr', {},
+          el('td', { text: name }), el('td', { text: u.email || '—' }), el('td', { text: u.mobile || '—' }),
+          el('td', {}, el('span', { class: 'badge ' + u.status, text: t('status.' + u.status) })),
+          el('td', { text: fmtDate(u.created_at) }),
+          el('td', { text: u.erase_after && u.status === 'closed' ? t('mdo.erase_after', { date: fmtDate(u.erase_after) }) : '—' }));
+      }
       const to = u.status === 'active' ? 'inactive' : 'active';
       const b = el('button', { type: 'button', class: (to === 'inactive' ? 'danger' : 'secondary') + ' small', 'aria-label': t(to === 'inactive' ? 'mdo.deactivate_who' : 'mdo.activate_who', { name }) },
         t(to === 'inactive' ? 'mdo.deactivate' : 'mdo.activate'));

@@ -7,6 +7,7 @@ import { post } from './api.js';
 import { $, showApiError, clearErrors, setFieldError, busy } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox, positionCombobox } from './directory.js';
+import { refresh as refreshVersions, textVersions } from './consent.js';
 
 const DRAFT = 'pravesh.register.draft';
 await init();
@@ -56,6 +57,7 @@ function updateHelpLinks() {
 
 restore();
 updateHelpLinks();
+refreshVersions();
 form.addEventListener('input', save);
 form.addEventListener('change', (e) => {
   if (e.target.name === 'sector' && org.value && org.value.sector !== sector()) {
@@ -76,6 +78,7 @@ form.addEventListener('submit', async (e) => {
     position_id: position.value ? position.value.id : '', email: $('#email').value,
     mobile: $('#mobile').value, verification_token: otp.token || '',
     org_id: org.value ? org.value.id : '', declaration: $('#declaration').checked, terms: $('#terms').checked,
+    ...textVersions(),
   };
   const button = $('#signup');
   busy(button, true);
@@ -93,7 +96,9 @@ form.addEventListener('submit', async (e) => {
       const api = field === 'position' ? 'position_id' : field === 'org' ? 'org_id' : 'verification_token';
       if (err.fields && (err.fields[api] || err.fields[field])) err.fields[api] = { code: key.slice(4), message: t(key) };
     }
-    showApiError(form, err, { position_id: 'position', org_id: 'org', verification_token: 'mobile' });
+    if (err.fields && (err.fields.terms_version || err.fields.privacy_version)) refreshVersions();
+    showApiError(form, err, { position_id: 'position', org_id: 'org', verification_token: 'mobile',
+      terms_version: 'terms', privacy_version: 'terms' });
   } finally {
     busy(button, false);
   }
