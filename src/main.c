@@ -265,6 +265,51 @@ static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
 	return 0;
 }
 
+/* account close USER_ID: closes an account as its owner would (its data
+ * is erased after the grace period by a running server's sweeper). */
+static int cmd_account_close(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	keys k;
+	otp_svc otp;
+	person_svc ps;
+	int64_t after = 0;
+	char when[32];
+	int rc;
+
+	if (npos != 1)
+		return main_usage();
+	if (main_store(cfg, &st) != PV_OK)
+		return 1;
+	memset(&otp, 0, sizeof otp);
+	memset(&ps, 0, sizeof ps);
+	if (keys_load(cfg->data_dir, cfg->secret_key, &k) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot load the server key\n");
+		store_close(st);
+		return 1;
+	}
+	otp.st = st;
+	otp.k = &k;
+	ps.st = st;
+	ps.otp = &otp;
+	ps.grace_ms = (int64_t)cfg->erasure_grace_days * 86400 * 1000;
+	rc = person_close_id(&ps, pos[0], util_now_ms(), &after);
+	store_close(st);
+	sodium_memzero(&k, sizeof k);
+	if (rc == PV_ENOTFOUND || rc == PV_ECONFLICT) {
+		fprintf(stderr, "pravesh: %s: %s\n", pos[0],
+			rc == PV_ENOTFOUND ? "no such user" : "already closed or erased");
+		return 2;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	util_rfc3339(after, when);
+	printf("closed %s; its data is erased from %s on\n", pos[0], when);
+	return 0;
+}
+
 /* serve --bootstrap-admin U: when U does not exist, create it as SPV
  * administrator with a generated password, printed once. */
 static int main_bootstrap(app *a)
@@ -685,6 +730,8 @@ static const struct main_cmd main_cmds[] = {
 	{"admin", "create", cmd_admin_create,
 	 "admin create --role spv|mdo --username U [--org ID] --first-name F --last-name L --email E --mobile M",
 	 "create an administrator; the password is read from the terminal or standard input"},
+	{"account", "close", cmd_account_close, "account close USER_ID",
+	 "close an account as its owner would; its data is erased after PRAVESH_ERASURE_GRACE_DAYS"},
 	{"import", NULL, cmd_import, "import --org ID [--result OUT] FILE",
 	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)"},
 	{"version", NULL, cmd_version, "version",

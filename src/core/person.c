@@ -19,12 +19,14 @@
 
 #define PERSON_DAY_MS (24 * 3600 * 1000LL)
 
-/* Queues a message whose parameters are the object p (stolen). */
+/* Queues a message whose parameters are the object p (stolen), written at
+ * now: erasure deletes the messages written up to the closing. */
 static int person_send(store *s, const char *channel, const char *to, const char *tpl,
-		       const char *lang, json_t *p)
+		       const char *lang, json_t *p, int64_t now)
 {
 	char *j = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	int rc = j ? notify_enqueue(s, channel, to, tpl, lang ? lang : "en", j, NULL) : PV_ENOMEM;
+	int rc = j ? notify_enqueue_at(s, channel, to, tpl, lang ? lang : "en", j, now, NULL)
+		   : PV_ENOMEM;
 
 	json_decref(p);
 	if (j)
@@ -135,7 +137,7 @@ static int person_mobile_tx(store *s, void *ctx)
 	notify_mask(x->mobile, hint, sizeof hint);
 	if (strcmp(cur.mobile, x->mobile) != 0 &&
 	    (rc = person_send(s, NOTIFY_CHANNEL_SMS, cur.mobile, "mobile_replaced_sms", x->lang,
-			      json_pack("{s:s}", "mobile_hint", hint))) != PV_OK)
+			      json_pack("{s:s}", "mobile_hint", hint), x->now)) != PV_OK)
 		return rc;
 	return person_audit_self(s, x->u, "change_mobile", x->ip,
 				 json_pack("{s:[s]}", "fields", "mobile"), x->now);
@@ -204,10 +206,12 @@ static int person_email_tx(store *s, void *ctx)
 	notify_mask(x->email, hint, sizeof hint);
 	if ((rc = person_send(s, NOTIFY_CHANNEL_EMAIL, x->email, "email_confirm_email", x->lang,
 			      json_pack("{s:s, s:s, s:i}", "first_name", x->u->first_name, "link",
-					link, "hours", (svc->email_ttl_s + 3599) / 3600))) != PV_OK ||
+					link, "hours", (svc->email_ttl_s + 3599) / 3600),
+			      x->now)) != PV_OK ||
 	    (rc = person_send(s, NOTIFY_CHANNEL_EMAIL, x->u->email, "email_change_email", x->lang,
 			      json_pack("{s:s, s:s}", "first_name", x->u->first_name,
-					"new_email_hint", hint))) != PV_OK)
+					"new_email_hint", hint),
+			      x->now)) != PV_OK)
 		goto out;
 	rc = person_audit_self(s, x->u, "request_email_change", x->ip, NULL, x->now);
 out:
@@ -470,7 +474,8 @@ static int person_close_tx(store *s, void *ctx)
 	if (x->u->email[0] &&
 	    (rc = person_send(s, NOTIFY_CHANNEL_EMAIL, x->u->email, "account_closed_email", x->lang,
 			      json_pack("{s:s, s:s}", "first_name", x->u->first_name,
-					"erase_date", date))) != PV_OK)
+					"erase_date", date),
+			      x->now)) != PV_OK)
 		return rc;
 	return person_audit_self(s, x->u, "close_account", x->ip,
 				 json_pack("{s:s}", "erase_after", when), x->now);
@@ -493,6 +498,38 @@ int person_close(const person_svc *svc, const store_user *u, const char *token,
 		return rc;
 	notify_kick();
 	log_kv(LOG_INFO, "account closed by its owner", "user_id", u->id, NULL);
+	*erase_after = x.erase_after;
+	return PV_OK;
+}
+
+struct close_id_tx {
+	const char *id;
+	int64_t now, erase_after;
+};
+
+static int person_close_id_tx(store *s, void *ctx)
+{
+	struct close_id_tx *x = ctx;
+	char when[32];
+	int rc;
+
+	if ((rc = store_user_close(s, x->id, x->erase_after, x->now)) != PV_OK ||
+	    (rc = store_session_revoke_user(s, x->id)) != PV_OK)
+		return rc;
+	util_rfc3339(x->erase_after, when);
+	return audit_record(s, "", "close_account", x->id, "", json_pack("{s:s}", "erase_after", when),
+			    x->now);
+}
+
+int person_close_id(const person_svc *svc, const char *user_id, int64_t now,
+		    int64_t *erase_after)
+{
+	struct close_id_tx x = {user_id, now, now + svc->grace_ms};
+	int rc = store_tx(svc->st, person_close_id_tx, &x);
+
+	if (rc != PV_OK)
+		return rc;
+	log_kv(LOG_INFO, "account closed by the operator", "user_id", user_id, NULL);
 	*erase_after = x.erase_after;
 	return PV_OK;
 }

@@ -127,6 +127,14 @@ int person_close(const person_svc *svc, const store_user *u, const char *token,
 		 const char *ip, const char *lang, int64_t now, field_errs *fe,
 		 int64_t *erase_after);
 
+/* The operator's closing of an account by its id (`pravesh account close`,
+ * e.g. again after restoring a backup older than the person's closing):
+ * the same as person_close without the proof and the e-mail; the audit row
+ * names no actor. PV_ENOTFOUND when unknown, PV_ECONFLICT when already
+ * closed or erased. */
+int person_close_id(const person_svc *svc, const char *user_id, int64_t now,
+		    int64_t *erase_after);
+
 /* The sweeper's part: erases every closed account whose time has come, up
  * to max of them, each in its own transaction (store_user_erase, the codes
  * sent to its number, an audit row "erase_account" naming it by id).

@@ -137,6 +137,18 @@ test('an erased account leaves none of its values in the database files, and the
   assert.notEqual(back.body.user_id, id);
 });
 
+test('the operator closes an account by its id (after restoring a backup); the sweeper erases it', async () => {
+  const r = await person(ctx, { first: 'Restored', last: 'Backup', email: 'restored.backup@doj.gov.in', mobile: '9811109903' });
+  const from = srv.logs.length;
+  const out = cli(['account', 'close', r.id], srv.env);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /^closed /);
+  assert.equal(cli(['account', 'close', r.id], srv.env).status, 2, 'already closed');
+  assert.equal(cli(['account', 'close', 'no-such-user'], srv.env).status, 2);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: r.token })).status, 401);
+  await srv.waitLog(new RegExp(`"msg":"closed account erased","user_id":"${r.id}"`), from, 20000);
+});
+
 test('a person\'s own requests are limited per hour (PRAVESH_SELF_PER_HOUR)', async () => {
   const r = await person(ctx, { first: 'Limit', last: 'Tester', email: 'limit.tester@doj.gov.in', mobile: '9811109902' });
   for (let i = 0; i < 6; i++) assert.equal((await req(srv.url, 'GET', '/api/v1/me/data', { bearer: r.token })).status, 200);
