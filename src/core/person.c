@@ -323,16 +323,37 @@ static void person_token_email(const store_token *t, char *out)
 	json_decref(extra);
 }
 
+/* The e-mail change tokens of user_id still stored, newest first, into a
+ * malloc'd *out (caller frees; NULL when *n is 0). */
+static int person_email_tokens(store *s, const char *user_id, store_token **out, size_t *n)
+{
+	store_token *t = calloc(PERSON_EMAIL_TOKENS, sizeof *t);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!t)
+		return PV_ENOMEM;
+	rc = store_token_list(s, PERSON_TOKEN_EMAIL, user_id, t, PERSON_EMAIL_TOKENS, n);
+	if (rc != PV_OK || *n == 0) {
+		free(t);
+		*n = 0;
+		return rc;
+	}
+	*out = t;
+	return PV_OK;
+}
+
 int person_pending_email(const person_svc *svc, const char *user_id, int64_t now,
 			 char *email, int64_t *expires_at)
 {
-	store_token t[PERSON_EMAIL_TOKENS];
+	store_token *t = NULL;
 	size_t n = 0;
 	int rc;
 
 	email[0] = '\0';
 	*expires_at = 0;
-	rc = store_token_list(svc->st, PERSON_TOKEN_EMAIL, user_id, t, PERSON_EMAIL_TOKENS, &n);
+	rc = person_email_tokens(svc->st, user_id, &t, &n);
 	for (size_t i = 0; rc == PV_OK && i < n; i++) {
 		if (t[i].used_at || t[i].expires_at <= now)
 			continue;
@@ -340,6 +361,7 @@ int person_pending_email(const person_svc *svc, const char *user_id, int64_t now
 		*expires_at = email[0] ? t[i].expires_at : 0;
 		break;
 	}
+	free(t);
 	return rc;
 }
 
@@ -544,7 +566,7 @@ static int person_erase_tx(store *s, void *ctx)
 {
 	struct erase_tx *x = ctx;
 	char subject[STORE_KEY_MAX], email[STORE_EMAIL_MAX];
-	store_token t[PERSON_EMAIL_TOKENS];
+	store_token *t = NULL;
 	store_user u;
 	size_t n = 0;
 	int rc;
@@ -558,13 +580,16 @@ static int person_erase_tx(store *s, void *ctx)
 			    (rc = store_otp_forget(s, subject, u.updated_at)) != PV_OK))
 		return rc;
 	/* the links sent to addresses it gave that never became its own */
-	if ((rc = store_token_list(s, PERSON_TOKEN_EMAIL, u.id, t, PERSON_EMAIL_TOKENS, &n)) != PV_OK)
+	if ((rc = person_email_tokens(s, u.id, &t, &n)) != PV_OK)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == PV_OK; i++) {
 		person_token_email(&t[i], email);
-		if (email[0] && (rc = store_outbox_forget(s, email, u.updated_at)) != PV_OK)
-			return rc;
+		if (email[0])
+			rc = store_outbox_forget(s, email, u.updated_at);
 	}
+	free(t);
+	if (rc != PV_OK)
+		return rc;
 	if ((rc = store_user_erase(s, u.id, x->now)) != PV_OK)
 		return rc;
 	sodium_memzero(&u, sizeof u);

@@ -105,7 +105,9 @@ int sweeper_run_once(const sweeper_cfg *cfg, int64_t now, int max_batches,
 				  max_batches, &c.audit);
 		rc = rc ? rc : rc2;
 	}
-	if (c.erased || c.messages || c.audit || sweep_scrub_owed) {
+	/* only erasure promises that old values cannot be read back from the
+	 * files (a truncating checkpoint makes writers wait for readers) */
+	if (c.erased || sweep_scrub_owed) {
 		rc2 = store_scrub(cfg->st);
 		sweep_scrub_owed = rc2 != PV_OK;
 		c.scrubbed = rc2 == PV_OK;

@@ -7,8 +7,8 @@
  *   ended (core/person.h);
  * - applies the retention periods: uploaded and result files, sent and
  *   failed messages, audit rows (each 0: kept for ever);
- * - then, when it erased or deleted any of those, scrubs the store so the
- *   old values cannot be read back from its files. */
+ * - then, when it erased an account, scrubs the store so the old values
+ *   cannot be read back from its files. */
 #ifndef PV_SWEEPER_H
 #define PV_SWEEPER_H
 

@@ -18,6 +18,13 @@ $('#loading').hidden = true;
 
 const fmtDay = (iso) => new Intl.DateTimeFormat(locale(), { dateStyle: 'long' }).format(new Date(iso));
 
+// The string of key with {name} replaced by nodes (a value in bold), so
+// that each language puts the value where its grammar wants it.
+function sentence(key, name, ...nodes) {
+  const [before, after = ''] = t(key).split(`{${name}}`);
+  return [before, ...nodes, after];
+}
+
 function renderDetails() {
   const org = user.org ? [user.org.name, user.org.under ? el('span', { class: 'hint', text: ' — ' + underText(user.org) }) : ''] : ['—'];
   $('#org-value').replaceChildren(...org);
@@ -26,14 +33,13 @@ function renderDetails() {
 }
 
 function renderMobile() {
-  const p = $('#mobile-current');
-  p.replaceChildren(t('prof.mobile_current'), ' ', el('strong', { text: user.mobile }));
+  $('#mobile-current').replaceChildren(...sentence('prof.mobile_current', 'mobile', el('strong', { text: user.mobile })));
   $('#close-mobile').value = user.mobile;
 }
 
 function renderEmail() {
-  $('#email-current').replaceChildren(t('prof.email_current'), ' ',
-    el('strong', { text: user.email }), user.official_email ? ` (${t('home.official')})` : '');
+  $('#email-current').replaceChildren(...sentence('prof.email_current', 'email', el('strong', { text: user.email }),
+    user.official_email ? ` (${t('home.official')})` : ''));
   const pend = $('#email-pending');
   if (user.pending_email) {
     pend.textContent = t('prof.email_pending', { email: user.pending_email.email, until: fmtDate(user.pending_email.expires_at) });

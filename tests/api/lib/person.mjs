@@ -3,7 +3,7 @@
 // login by OTP. Every helper takes the test's context {url, sms, smtp}.
 import assert from 'node:assert/strict';
 import { req } from './server.mjs';
-import { nextMessage, codeOf } from './sms.mjs';
+import { nextMessage, codeOf, messages } from './sms.mjs';
 
 export const post = (ctx, p, json, opts = {}) => req(ctx.url, 'POST', p, { json, ...opts });
 export const get = (ctx, p, opts = {}) => req(ctx.url, 'GET', p, opts);
@@ -24,9 +24,22 @@ export async function directoryIds(ctx) {
   return { position_id: pos.body.items[0].id, other_position_id: pos2.body.items[0].id, org_id: 'd-doj' };
 }
 
+// The next one-time code sent to mobile after send() (other messages to
+// the number, such as a bulk upload's welcome, are passed over).
+export async function nextCode(ctx, mobile, send) {
+  const before = messages(ctx.sms, mobile).length;
+  await send();
+  for (let i = 0; i < 1500; i++) {
+    const m = messages(ctx.sms, mobile).slice(before).filter((x) => x.template === 'otp_sms');
+    if (m.length) return codeOf(m[m.length - 1]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no code sent to ${mobile}`);
+}
+
 export async function loginOtp(ctx, mobile) {
-  const { message } = await nextMessage(ctx.sms, mobile, () => post(ctx, '/api/v1/otp', { mobile, purpose: 'login' }));
-  return post(ctx, '/api/v1/auth/otp', { mobile, code: codeOf(message) });
+  const code = await nextCode(ctx, mobile, () => post(ctx, '/api/v1/otp', { mobile, purpose: 'login' }));
+  return post(ctx, '/api/v1/auth/otp', { mobile, code });
 }
 
 // Registers, activates and logs in a person: {id, token, csrf, cookie, user}.
