@@ -167,7 +167,9 @@ function renderUploads() {
       const base = `/api/v1/mdo/uploads/${encodeURIComponent(u.id)}`;
       const extra = q().size ? '?' + q() : '';
       const links = [el('a', { href: `${base}/file${extra}`, download: u.file_name || '', 'aria-label': t('mdo.download_file_of', { name: u.file_name }) }, t('mdo.download_file'))];
-      if (!RUNNING.has(u.status) && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
+      // past PRAVESH_UPLOAD_RETENTION_DAYS the files are gone
+      if (u.files_removed_at) links.splice(0, 1, el('span', { class: 'hint', text: t('mdo.files_removed') }));
+      else if (!RUNNING.has(u.status) && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
         links.push(' ', el('a', { href: `${base}/result${extra}`, download: '', class: 'result-link', 'aria-label': t('mdo.download_result_of', { name: u.file_name }) }, t('mdo.download_result')));
       }
       const status = el('span', { class: 'badge ' + u.status, text: t('upload.' + u.status) });
