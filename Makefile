@@ -77,9 +77,9 @@ run: deps
 # the browser tests against the real binary of that flavour.
 check: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
-	@PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/api/
+	@PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/api/
 	@if [ "$(SAN)" != 1 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
-		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 tests/browser/; fi
+		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/browser/; fi
 
 test: test-deps
 	@$(MAKE) --no-print-directory check BUILD=build SAN=0

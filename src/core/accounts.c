@@ -11,6 +11,9 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "util/utf8.h"
+
+_Static_assert(STORE_MOBILE_MAX == VAL_MOBILE_LEN + 1, "a stored mobile is a normalised one");
 
 #define ACCT_OPS crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define ACCT_MEM crypto_pwhash_MEMLIMIT_INTERACTIVE
@@ -134,7 +137,7 @@ int acct_admin_create(store *s, const acct_policy *pol, const acct_admin *a,
 		ferr_add(fe, "username", "invalid_username",
 			 "Usernames are 3-64 letters, digits or . _ - @");
 	n = a->password ? strlen(a->password) : 0;
-	if (n < ACCT_PASSWORD_MIN || n > ACCT_PASSWORD_MAX || !val_utf8(a->password, n) ||
+	if (n < ACCT_PASSWORD_MIN || n > ACCT_PASSWORD_MAX || !utf8_valid(a->password, n) ||
 	    acct_chars(a->password) < ACCT_PASSWORD_MIN)
 		ferr_add(fe, "password", "weak_password",
 			 "Passwords have at least 12 characters");

@@ -466,10 +466,6 @@ size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 	return n;
 }
 
-size_t dir_org_count(const dir_snap *sn)
-{
-	return sn->norgs;
-}
 
 const char *dir_org_render_get(const dir_snap *sn, const dir_org *org)
 {

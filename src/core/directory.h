@@ -58,7 +58,6 @@ const dir_position *dir_position_by_id(const dir_snap *sn, const char *id);
 /* Ancestors of org, root first, into path (at most max); returns count. */
 size_t dir_org_path(const dir_snap *sn, const dir_org *org,
 		    const dir_org **path, size_t max);
-size_t dir_org_count(const dir_snap *sn);
 
 /* A per-organisation slot where a caller may keep a rendering of it (the
  * HTTP layer keeps its JSON), valid as long as the snapshot: organisations

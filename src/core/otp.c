@@ -125,7 +125,7 @@ struct otp_issue_tx {
 	const char *mobile, *purpose, *ip, *lang;
 	enum otp_send send;
 	int64_t now;
-	char code[7];
+	char code[OTP_CODE_LEN + 1];
 	otp_result *res;
 };
 

@@ -126,6 +126,7 @@ typedef struct otp_counters {
 void otp_counters_get(otp_counters *out);
 
 #define OTP_TOKEN_LEN 44 /* base64url of 32 bytes, with its NUL */
+#define OTP_CODE_LEN 6  /* digits of a one-time code */
 
 /* Issues a verification token (random, stored hashed, single use, bound
  * to number, purpose and holder, verify_ttl_s). holder: the id of the

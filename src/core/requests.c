@@ -10,6 +10,7 @@
 #include "notify/notify.h"
 #include "util/err.h"
 #include "util/util.h"
+#include "util/utf8.h"
 
 #define RQ_NAME_MAX 300 /* bytes of a position or organisation name */
 #define RQ_DETAILS_MAX 2000
@@ -26,7 +27,7 @@ static int rq_dir_name(field_errs *fe, const char *field, const char *in,
 			ferr_add(fe, field, "required", MSG_REQUIRED);
 		return 0;
 	}
-	if (t < 0 || strlen(out) < 2 || !val_utf8(out, strlen(out)) ||
+	if (t < 0 || strlen(out) < 2 || !utf8_valid(out, strlen(out)) ||
 	    !val_text(out, strlen(out), 0)) {
 		ferr_add(fe, field, "invalid_name", MSG_INVALID_NAME);
 		return 0;
@@ -41,7 +42,7 @@ static int rq_type_ok(const char *t)
 {
 	size_t n = t ? strlen(t) : 0;
 
-	return n > 0 && n < STORE_SHORT_MAX && val_utf8(t, n) && val_text(t, n, 0);
+	return n > 0 && n < STORE_SHORT_MAX && utf8_valid(t, n) && val_text(t, n, 0);
 }
 
 static int rq_sector_ok(const char *s)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/unicode_tables.h"
+#include "util/utf8.h"
 
 #define CP_ZWNJ 0x200Cu
 #define CP_ZWJ 0x200Du
@@ -14,71 +15,6 @@
 #define MOBILE_IN_MAX 40
 #define DNS_LABEL_MAX 63
 
-/* Decodes one code point of s[*i..len) per Unicode table 3-7 (well-formed
- * UTF-8 byte sequences); advances *i. 0 on an ill-formed or truncated
- * sequence. */
-static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
-{
-	size_t p = *i;
-	unsigned char b = s[p];
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n;
-	uint32_t c;
-
-	if (b < 0x80) {
-		*cp = b;
-		*i = p + 1;
-		return 1;
-	}
-	if (b >= 0xC2 && b <= 0xDF) {
-		n = 1;
-		c = b & 0x1Fu;
-	} else if (b >= 0xE0 && b <= 0xEF) {
-		n = 2;
-		c = b & 0x0Fu;
-		if (b == 0xE0)
-			lo = 0xA0; /* overlong below U+0800 */
-		else if (b == 0xED)
-			hi = 0x9F; /* surrogates U+D800..U+DFFF */
-	} else if (b >= 0xF0 && b <= 0xF4) {
-		n = 3;
-		c = b & 0x07u;
-		if (b == 0xF0)
-			lo = 0x90; /* overlong below U+10000 */
-		else if (b == 0xF4)
-			hi = 0x8F; /* above U+10FFFF */
-	} else {
-		return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
-	}
-	if (len - p - 1 < n)
-		return 0;
-	for (size_t k = 1; k <= n; k++) {
-		unsigned char t = s[p + k];
-
-		if (t < lo || t > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-		c = (c << 6) | (t & 0x3Fu);
-	}
-	*cp = c;
-	*i = p + 1 + n;
-	return 1;
-}
-
-int val_utf8(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	uint32_t cp;
-
-	if (!s)
-		return len == 0;
-	while (i < len)
-		if (!utf8_next(u, len, &i, &cp))
-			return 0;
-	return 1;
-}
 
 enum name_prev { NP_START, NP_LETTER, NP_MARK, NP_JOINER, NP_PUNCT };
 
@@ -282,7 +218,7 @@ static int written_digits(const char *s, size_t len, char *dig, size_t cap, int 
 	return depth == 0 ? (int)n : -1;
 }
 
-int val_mobile(const char *s, size_t len, char out[11])
+int val_mobile(const char *s, size_t len, char out[VAL_MOBILE_LEN + 1])
 {
 	char dig[16];
 	const char *ten;

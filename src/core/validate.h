@@ -11,10 +11,8 @@
 #define VAL_NAME_MAX_CHARS 100
 #define VAL_EMAIL_MAX 254
 #define VAL_EMAIL_LOCAL_MAX 64
+#define VAL_MOBILE_LEN 10 /* digits of a normalised mobile number */
 
-/* 1 when s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
- * U+0000 is well-formed here; the field rules below refuse it. */
-int val_utf8(const char *s, size_t len);
 
 /* A person's name (first name, last name, full name): after trimming, 1-100
  * characters, each a letter of any script, a combining mark following a
@@ -45,7 +43,7 @@ int val_email(const char *s, size_t len);
  * nested); '+' only before the first digit and only as "+91"; one prefix
  * at most, so "0091..." and "+91 0..." are refused. out may be NULL (check
  * only); on failure a non-NULL out holds "". */
-int val_mobile(const char *s, size_t len, char out[11]);
+int val_mobile(const char *s, size_t len, char out[VAL_MOBILE_LEN + 1]);
 
 /* 1 when the e-mail's domain equals one of the comma-separated domains in
  * `domains` or is a sub-domain of one ("x.gov.in" for "gov.in"),

@@ -33,7 +33,7 @@ static void aa_rate_limited(http_resp *resp, int64_t s, const char *detail)
 
 /* The mobile of a body, normalised; writes the problem and returns 0 when
  * missing or invalid. */
-static int aa_mobile(json_t *body, http_resp *resp, char out[11])
+static int aa_mobile(json_t *body, http_resp *resp, char out[STORE_MOBILE_MAX])
 {
 	const char *m = http_jstr(body, "mobile");
 

@@ -9,6 +9,7 @@
 #include "http/handlers.h"
 #include "http/http.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #define DIRAPI_DEFAULT_LIMIT 20
 #define DIRAPI_MAX_LIMIT 100
@@ -83,7 +84,7 @@ static int da_query(http_req *req, http_resp *resp, const char **q,
 	if (!*q)
 		*q = "";
 	*qlen = strlen(*q);
-	if (!val_utf8(*q, *qlen)) {
+	if (!utf8_valid(*q, *qlen)) {
 		http_problem(resp, 400, "invalid_query", "The search text is not valid UTF-8.", NULL);
 		return 0;
 	}

@@ -102,7 +102,7 @@ void http_static(http_req *req, http_resp *resp)
 	fd = st_open(req->app->cfg->web_root, rel, &sb);
 	if (fd < 0 && !strchr(strrchr(rel, '/'), '.')) {
 		/* a page without its extension: /register -> register.html */
-		strcat(rel, ".html");
+		snprintf(rel + strlen(rel), sizeof rel - strlen(rel), ".html");
 		fd = st_open(req->app->cfg->web_root, rel, &sb);
 	}
 	if (fd < 0) {

@@ -7,6 +7,7 @@
 #include "import/reader.h"
 #include "util/err.h"
 #include "util/util.h"
+#include "util/utf8.h"
 
 #define DL_MAX_COLS 8
 
@@ -116,7 +117,7 @@ static int dl_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n > 0 && n < 500 && val_utf8(s, n) && val_text(s, n, 0);
+	return n > 0 && n < 500 && utf8_valid(s, n) && val_text(s, n, 0);
 }
 
 static int dl_cmp_key(const void *a, const void *b)

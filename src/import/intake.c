@@ -18,6 +18,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "util/utf8.h"
 
 #define INTAKE_TRIES 100
 
@@ -105,7 +106,7 @@ void job_display_name(const char *name, char *out, size_t cap)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
 	/* a name that is not UTF-8 is shown as its safe form */
-	if (!val_utf8(base, strlen(base))) {
+	if (!utf8_valid(base, strlen(base))) {
 		job_safe_name(base, out, cap);
 		return;
 	}

@@ -349,7 +349,7 @@ typedef struct rowv {
 	int64_t number;
 	const char *first, *last, *email; /* trimmed, not NUL-terminated */
 	size_t first_n, last_n, email_n;
-	char mobile[11];
+	char mobile[VAL_MOBILE_LEN + 1];
 	int st[NREQ];
 	int64_t dup_row[NREQ]; /* for FS_DUP */
 	int taken[NREQ];       /* email / mobile already registered */

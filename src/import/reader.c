@@ -13,6 +13,7 @@
 
 #include "import/reader_int.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 /* How much of the file imp_open() looks at to decide its format. */
 #define SNIFF_BYTES 4096
@@ -41,62 +42,10 @@ void imp_limits_default(imp_limits *lim)
 	lim->tmp_dir = NULL;
 }
 
-/* Length of the UTF-8 sequence starting at s[0..n): its length when well
- * formed, 0 when invalid, -1 when cut short by the end of the data. */
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	int len, i;
-	unsigned char lo = 0x80, hi = 0xBF;
-
-	if (c < 0x80)
-		return c ? 1 : 0;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	/* The second byte has narrower bounds for these leads: no overlongs,
-	 * no surrogates, nothing above U+10FFFF. */
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	for (i = 1; i < len; i++) {
-		if ((size_t)i >= n)
-			return -1;
-		if (i == 1 ? (s[i] < lo || s[i] > hi) : (s[i] & 0xC0) != 0x80)
-			return 0;
-	}
-	return len;
-}
-
+/* Well-formed UTF-8 without NUL (a NUL in a CSV cell is refused). */
 int imp_utf8_ok(const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		int k;
-
-		/* Fast path for ASCII runs. */
-		if (u[i] >= 0x01 && u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		k = utf8_seq(u + i, n - i);
-		if (k <= 0)
-			return 0;
-		i += (size_t)k;
-	}
-	return 1;
+	return utf8_valid(s, n) && memchr(s, '\0', n) == NULL;
 }
 
 /* Bytes that never occur in a text file: C0 controls other than tab,
@@ -125,7 +74,7 @@ static int text_head(const unsigned char *h, size_t n, int *utf8)
 			i++;
 			continue;
 		}
-		k = utf8_seq(h + i, n - i);
+		k = utf8_seq_len(h + i, n - i);
 		if (k < 0)
 			break; /* cut by the end of the head */
 		if (k == 0) {

@@ -18,6 +18,7 @@
 
 #include "util/buf.h"
 #include "util/util.h"
+#include "util/utf8.h"
 
 #define TPL_MAX_LANGS 32
 #define TPL_MAX_PER_LANG 64
@@ -86,45 +87,6 @@ static void tpl_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Well-formed UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static int tpl_utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		unsigned cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
 
 static int tpl_is_name_char(char c)
 {
@@ -332,7 +294,7 @@ static int tpl_read_file(const char *path, char **out)
 		got += (size_t)n;
 	}
 	data[got] = '\0';
-	if (strlen(data) != got || !tpl_utf8_ok((unsigned char *)data, got)) {
+	if (strlen(data) != got || !utf8_valid(data, got)) {
 		r = PV_EFORMAT;
 		goto out;
 	}

@@ -36,10 +36,6 @@ void log_set_request_id(const char *rid)
 	util_strlcpy(log_rid, rid ? rid : "", sizeof log_rid);
 }
 
-const char *log_request_id(void)
-{
-	return log_rid;
-}
 
 void log_kv(int level, const char *msg, ...)
 {

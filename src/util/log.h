@@ -14,7 +14,6 @@ int log_enabled(int level);
 /* The request id of the calling thread, added to every line it logs;
  * NULL or "" clears it. */
 void log_set_request_id(const char *rid);
-const char *log_request_id(void);
 
 /* log_kv(LOG_INFO, "upload finished", "id", id, "status", st, NULL) */
 void log_kv(int level, const char *msg, ...) __attribute__((sentinel));

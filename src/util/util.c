@@ -89,10 +89,6 @@ void util_lower_ascii(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-int util_eq_ci(const char *a, const char *b)
-{
-	return strcasecmp(a, b) == 0;
-}
 
 const char *util_trim(const char *s, size_t n, size_t *len)
 {

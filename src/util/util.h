@@ -27,8 +27,6 @@ int util_strlcpy(char *dst, const char *src, size_t cap);
 int util_strncpy0(char *dst, size_t cap, const char *src, size_t n);
 /* ASCII lower-casing in place; bytes >= 0x80 untouched. */
 void util_lower_ascii(char *s);
-/* Case-insensitive (ASCII) equality. */
-int util_eq_ci(const char *a, const char *b);
 /* Trims ASCII white space on both ends; returns the start, sets *len. */
 const char *util_trim(const char *s, size_t n, size_t *len);
 /* Copies s trimmed into out (cap bytes): 1 when copied, 0 when s is NULL
