@@ -565,6 +565,40 @@ static int main_texts(const pv_config *cfg, app *a, legal **out, char *err, size
 	return legal_load(cfg->templates, vars, sizeof vars / sizeof vars[0], out, err, errlen);
 }
 
+/* The person's own data: the help contact, the retention settings
+ * checked, the texts of the terms and the privacy notice loaded (*texts:
+ * legal_free) and handed to the registration. Prints why on failure. */
+static int main_person(const pv_config *cfg, app *a, struct main_svcs *sv, legal **texts)
+{
+	char err[256];
+
+	a->help_contact = cfg->help_url && *cfg->help_url     ? cfg->help_url
+			  : cfg->help_email && *cfg->help_email ? cfg->help_email
+								  : "";
+	if (cfg->audit_retention_days > 0 && cfg->audit_retention_days < 365) {
+		fprintf(stderr, "pravesh: PRAVESH_AUDIT_RETENTION_DAYS must be at least 365 (or 0: for ever)\n");
+		return PV_EINVAL;
+	}
+	if (main_texts(cfg, a, texts, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		return PV_EINVAL;
+	}
+	a->texts = *texts;
+	sv->reg.texts = *texts;
+	return PV_OK;
+}
+
+/* The sweeper: expiry, erasure of closed accounts, retention. */
+static int main_sweeper(const pv_config *cfg, app *a, struct main_svcs *sv, sweeper **sw)
+{
+	sweeper_cfg c = {a->st, cfg->sweep_interval, 3600 * 1000LL, (int64_t)cfg->session_idle * 1000,
+			 &sv->person, cfg->upload_retention_days * MAIN_DAY_MS,
+			 cfg->message_retention_days * MAIN_DAY_MS,
+			 cfg->audit_retention_days * MAIN_DAY_MS, job_files_remove, NULL};
+
+	return sweeper_start(&c, sw);
+}
+
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 {
 	app a;
@@ -599,13 +633,6 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	memset(&a, 0, sizeof a);
 	memset(&sv, 0, sizeof sv);
 	a.cfg = cfg;
-	a.help_contact = cfg->help_url && *cfg->help_url	   ? cfg->help_url
-			 : cfg->help_email && *cfg->help_email ? cfg->help_email
-								 : "";
-	if (cfg->audit_retention_days > 0 && cfg->audit_retention_days < 365) {
-		fprintf(stderr, "pravesh: PRAVESH_AUDIT_RETENTION_DAYS must be at least 365 (or 0: for ever)\n");
-		goto out;
-	}
 	if (main_store(cfg, &a.st) != PV_OK)
 		goto out;
 	main_check_private(cfg->data_dir);
@@ -619,12 +646,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	main_services(cfg, &a, &sv);
-	if (main_texts(cfg, &a, &texts, err, sizeof err) != PV_OK) {
-		fprintf(stderr, "pravesh: %s\n", err);
+	if (main_person(cfg, &a, &sv, &texts) != PV_OK)
 		goto out;
-	}
-	a.texts = texts;
-	sv.reg.texts = texts;
 	if (sso_open(cfg, a.st, &sv.key, &a.sso, err, sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
@@ -683,13 +706,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot start the upload workers\n");
 		goto out;
 	}
-	if (sweeper_start(&(sweeper_cfg){a.st, cfg->sweep_interval, 3600 * 1000LL,
-					 (int64_t)cfg->session_idle * 1000, &sv.person,
-					 cfg->upload_retention_days * MAIN_DAY_MS,
-					 cfg->message_retention_days * MAIN_DAY_MS,
-					 cfg->audit_retention_days * MAIN_DAY_MS, job_files_remove,
-					 NULL},
-			  &sw) != PV_OK) {
+	if (main_sweeper(cfg, &a, &sv, &sw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the sweeper\n");
 		goto out;
 	}

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/validate.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 #define LEGAL_LANGS_MAX 16
@@ -145,7 +145,7 @@ static int legal_doc_load(const char *dir, const char *tag, int d, const legal_v
 					     : "cannot be read");
 		return rc;
 	}
-	if (!val_utf8(raw, strlen(raw))) {
+	if (!utf8_valid(raw, strlen(raw))) {
 		legal_err(err, errlen, "%s: not UTF-8", path);
 		rc = PV_EFORMAT;
 		goto out;

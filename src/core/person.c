@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/audit.h"
@@ -232,7 +233,7 @@ int person_request_email(const person_svc *svc, const store_user *u,
 	fe->n = 0;
 	*retry_after_s = 0;
 	reg_field_email(fe, email, e);
-	if (!fe->n && util_eq_ci(e, u->email))
+	if (!fe->n && strcasecmp(e, u->email) == 0) /* ASCII only: the C locale */
 		ferr_add(fe, "email", "email_unchanged", MSG_EMAIL_UNCHANGED);
 	if (fe->n)
 		return PV_EINVAL;
