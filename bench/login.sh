@@ -4,32 +4,67 @@
 # transport), then all N OTP logins through wrk at 64 connections. In the
 # same run, wrk against a hello-world libmicrohttpd server in the same mode
 # (the floor). Prints logins/s, p99 and the ratio to the floor.
-# Usage: bench/login.sh [N]
+#
+# --postgres (issue 10): the same logins with the store on PostgreSQL (a
+# throwaway cluster, scripts/pg-cluster.sh), and in the same run, on the same
+# cluster, pgbench's built-in simple-update script (-N: per transaction an
+# UPDATE, a SELECT and an INSERT) at the number of connections Pravesh holds
+# to the database while logging in (WORKERS HTTP workers: one connection
+# each); prints `ratio login/pgbench: X` (goal: 0.5 or more). With
+# PERF=1 it also records a profile of the server and prints the statements
+# that took the most database time (pg_stat_statements).
+# Usage: bench/login.sh [--postgres] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PG=0
+if [ "${1:-}" = "--postgres" ]; then PG=1; shift; fi
 N=${1:-20000}
 CONNS=64
+WORKERS=${WORKERS:-2}
 scripts/install-deps.sh bench
 make --no-print-directory build/pravesh >/dev/null
 out=bench/out; mkdir -p "$out"
 cc -O2 -o "$out/hello" bench/hello.c $(pkg-config --cflags --libs libmicrohttpd)
 d=$(mktemp -d)
+pgdir=""
+cleanup() {
+  kill ${PP:-} ${HP:-} 2>/dev/null || true
+  [ -z "$pgdir" ] || scripts/pg-cluster.sh stop "$pgdir"
+  rm -rf "$d"
+}
+trap cleanup EXIT
 export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn PRAVESH_MAIL=log \
-  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0
-build/pravesh orgs load data/orgs.csv >/dev/null
+  PRAVESH_SMS=file:$d/sms.jsonl PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_RESEND=0 \
+  PRAVESH_ANON_PER_IP_HOUR=1000000000 PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000
 # N active users, written straight into the benchmark's own store (set-up
 # only: registration through the API would need N e-mail activations)
-sqlite3 "$d/p.db" "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < $N - 1)
-  INSERT INTO users (id, first_name, last_name, email, official_email, mobile, org_id, position_id,
-                     status, source, created_at, updated_at)
-  SELECT 'bench-' || i, 'Bench', 'User', 'bench' || i || '@example.com', 0, printf('9%09d', i), 'd-doj',
-         NULL, 'active', 'bulk', 0, 0 FROM c;"
+if [ "$PG" = 1 ]; then
+  read -r pgdir pgurl < <(scripts/pg-cluster.sh start)
+  # pg_stat_statements needs a restart with the library preloaded
+  echo "shared_preload_libraries = 'pg_stat_statements'" >> "$pgdir/data/postgresql.conf"
+  runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$pgdir/data" -w \
+    restart >/dev/null
+  psql "$pgurl/postgres" -qAtX -c "CREATE DATABASE bench" -c "CREATE DATABASE pgbench"
+  export PRAVESH_DB=$pgurl/bench
+  build/pravesh orgs load data/orgs.csv >/dev/null
+  psql "$PRAVESH_DB" -qAtX -c "INSERT INTO users (id, first_name, last_name, email, official_email, mobile,
+      org_id, position_id, status, source, created_at, updated_at)
+    SELECT 'bench-' || i, 'Bench', 'User', 'bench' || i || '@example.com', 0, '9' || lpad(i::text, 9, '0'),
+      'd-doj', NULL, 'active', 'bulk', 0, 0 FROM generate_series(0, $N - 1) i" \
+    -c "CREATE EXTENSION pg_stat_statements" -c "VACUUM ANALYZE"
+else
+  build/pravesh orgs load data/orgs.csv >/dev/null
+  sqlite3 "$d/p.db" "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < $N - 1)
+    INSERT INTO users (id, first_name, last_name, email, official_email, mobile, org_id, position_id,
+                       status, source, created_at, updated_at)
+    SELECT 'bench-' || i, 'Bench', 'User', 'bench' || i || '@example.com', 0, printf('9%09d', i), 'd-doj',
+           NULL, 'active', 'bulk', 0, 0 FROM c;"
+fi
 PORT_P=18080; PORT_H=18081
-build/pravesh serve --listen 127.0.0.1:$PORT_P --workers 2 >/dev/null 2>"$out/login-serve.log" &
+build/pravesh serve --listen 127.0.0.1:$PORT_P --workers "$WORKERS" >/dev/null 2>"$out/login-serve.log" &
 PP=$!
 "$out/hello" $PORT_H 2 >/dev/null &
 HP=$!
-trap 'kill $PP $HP 2>/dev/null; rm -rf "$d"' EXIT
 for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && break; sleep 0.1; done
 t0=$(date +%s.%N)
 node bench/send_codes.mjs "http://127.0.0.1:$PORT_P" "$N" "$d/sms.jsonl" "$out/pairs.txt"
@@ -38,6 +73,19 @@ printf 'sent %d codes in %.1f s (%.0f/s, delivered through the outbox)\n' "$N" "
 
 ok() { curl -s "http://127.0.0.1:$PORT_P/metrics" | awk -F' ' '/^pravesh_http_requests_total\{route="auth_otp",status="200"\}/ {print $2}'; }
 before=$(ok); before=${before:-0}
+# pgbench runs just before and just after the logins (15 s each) and the two
+# are averaged, so that a machine whose load drifts during the run weighs on
+# both sides alike
+pgb() { pgbench -N -c "$WORKERS" -j "$WORKERS" -T 15 -n "$pgurl/pgbench" 2>&1 | awk '/^tps/ {print $3; exit}'; }
+if [ "$PG" = 1 ]; then
+  pgbench -i -q -s 10 "$pgurl/pgbench" >/dev/null 2>&1
+  tps1=$(pgb)
+fi
+# Sending the codes filled tables that were empty when last analysed; a
+# server in steady state has had them analysed by autovacuum (else the
+# prepared statements' plans expect empty tables and scan them whole).
+[ "$PG" = 1 ] && psql "$PRAVESH_DB" -qAtX -c "VACUUM ANALYZE" -c "SELECT pg_stat_statements_reset()" >/dev/null
+if [ "${PERF:-0}" = 1 ]; then perf record -F 499 -g -p $PP -o "$out/login.perf" 2>/dev/null & PERFP=$!; fi
 # wrk runs for its whole duration even when every thread has stopped, so the
 # time of the logins is taken from the server's own count, polled every 20 ms
 wrk -t2 -c$CONNS -d120s --latency -s bench/login.lua "http://127.0.0.1:$PORT_P" -- 2 > "$out/login.txt" &
@@ -62,9 +110,26 @@ secs=$(echo "$t1 - $t0" | bc -l)
 logins=$((after - before))
 lps=$(echo "$logins / $secs" | bc -l)
 p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
+[ -z "${PERFP:-}" ] || { kill -INT $PERFP; wait $PERFP 2>/dev/null || true; }
 wrk -t2 -c$CONNS -d10s --latency "http://127.0.0.1:$PORT_H/" > "$out/login-hello.txt"
 h=$(awk '/^Requests\/sec/ {print $2}' "$out/login-hello.txt")
 printf 'logins: %d of %d succeeded in %.2f s\n' "$logins" "$N" "$secs"
 printf 'login:  %.0f logins/s, p99 %.2f ms\n' "$lps" "$(p99 < "$out/login.txt")"
 printf 'floor:  %.0f req/s (hello world), p99 %.2f ms\n' "$h" "$(p99 < "$out/login-hello.txt")"
 printf 'ratio login/floor: %.3f (goal: >= 10,000 logins/s)\n' "$(echo "$lps / $h" | bc -l)"
+
+if [ "$PG" = 1 ]; then
+  psql "$PRAVESH_DB" -qAtX -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,
+      round((total_exec_time / calls)::numeric, 3) AS ms_per_call, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+      ORDER BY total_exec_time DESC LIMIT 12" > "$out/login-pg-statements.txt"
+  # the same cluster, the same number of connections as Pravesh's workers
+  tps2=$(pgb)
+  tps=$(echo "($tps1 + $tps2) / 2" | bc -l)
+  printf 'pgbench: %.0f tps (simple-update, %d connections, same cluster; %.0f before, %.0f after the logins)\n' \
+    "$tps" "$WORKERS" "$tps1" "$tps2"
+  printf 'ratio login/pgbench: %.3f (goal: >= 0.5)\n' "$(echo "$lps / $tps" | bc -l)"
+  echo "statements by database time during the logins (calls | ms | ms/call | query):"
+  cat "$out/login-pg-statements.txt"
+fi
+[ -z "${PERFP:-}" ] || perf report -i "$out/login.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -25

@@ -6,10 +6,11 @@ set -euo pipefail
 want="${1:-build}"
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
-  libsodium-dev libsqlite3-dev sqlite3 libcurl4-gnutls-dev libcsv-dev
+  libsodium-dev libsqlite3-dev sqlite3 libpq-dev libcurl4-gnutls-dev libcsv-dev
   libzip-dev libexpat1-dev libxlsxwriter-dev libiddawc-dev)
-test_pkgs=(libcmocka-dev curl python3 nodejs npm chromium fonts-lohit-deva)
-bench_pkgs=(wrk time bc python3 sqlite3)
+test_pkgs=(libcmocka-dev curl python3 nodejs npm chromium fonts-lohit-deva
+  postgresql postgresql-client nginx-light)
+bench_pkgs=(wrk time bc python3 sqlite3 postgresql-contrib linux-perf)
 
 pkgs=("${build_pkgs[@]}")
 case "$want" in

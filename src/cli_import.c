@@ -100,7 +100,7 @@ static int imp_usage(void)
 int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 {
 	const char *org = NULL, *result = NULL, *file = NULL, *format;
-	char res_path[STORE_PATH_MAX], err[256];
+	char res_path[STORE_PATH_MAX], err[256], tmp_dir[STORE_PATH_MAX];
 	char login[600], worker[64], run[UUID_STR_LEN];
 	store *st = NULL;
 	store_upload u;
@@ -147,14 +147,24 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return 1;
 	}
+	snprintf(tmp_dir, sizeof tmp_dir, "%s/uploads", cfg->data_dir);
+	if (mkdir(tmp_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", tmp_dir, strerror(errno));
+		return 1;
+	}
 	if (keys_load(cfg->data_dir, cfg->secret_key, &key) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot load the server key\n");
 		return 1;
 	}
 	main_outbox_key(&key); /* the welcome messages are sealed with it */
 	sodium_memzero(&key, sizeof key);
-	if ((rc = store_open(cfg->db, &st)) != PV_OK || (rc = store_migrate(st)) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db, pv_strerror(rc));
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms},
+				  &st)) != PV_OK ||
+	    (rc = store_migrate(st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
 		goto out;
 	}
 	if ((rc = store_org_get(st, org, &o)) != PV_OK) {
@@ -166,8 +176,8 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	util_uuid(run);
 	snprintf(worker, sizeof worker, "cli-%.8s", run);
 	rc = job_intake(st,
-			&(job_intake_in){cfg->data_dir, file, 0, file, org, format, NULL, NULL,
-				      worker, (uint64_t)bytes, util_now_ms()},
+			&(job_intake_in){file, 0, file, org, format, NULL, NULL, worker,
+				      (uint64_t)bytes, util_now_ms()},
 			&u);
 	if (rc != PV_OK) {
 		fprintf(stderr, "pravesh: cannot record %s as an upload: %s\n", file,
@@ -190,6 +200,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 	env.login_url = login;
 	env.lang = "en";
 	env.stop = &imp_stop;
+	env.tmp_dir = tmp_dir;
 	env.progress = imp_show;
 	env.progress_ctx = &prog;
 	memset(&sa, 0, sizeof sa);

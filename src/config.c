@@ -23,7 +23,13 @@ struct cfg_setting {
 
 static const struct cfg_setting cfg_table[] = {
 	S("db", "PRAVESH_DB", "sqlite:./pravesh-data/pravesh.db", db,
-	  "the store: sqlite:PATH or a bare path (postgres://... later)"),
+	  "the store: sqlite:PATH, a bare path, or a PostgreSQL URI postgresql://user:password@host:port/db?sslmode=... (any libpq connection URI)"),
+	L("pg-statement-timeout-ms", "PRAVESH_PG_STATEMENT_TIMEOUT_MS", "30000",
+	  pg_statement_timeout_ms,
+	  "PostgreSQL: statement_timeout of every connection, ms (0: none); a statement cut short fails its request"),
+	L("pg-lock-timeout-ms", "PRAVESH_PG_LOCK_TIMEOUT_MS", "5000",
+	  pg_lock_timeout_ms,
+	  "PostgreSQL: lock_timeout of every connection, ms (0: none); a transaction that waited this long for a lock is run again"),
 	S("data-dir", "PRAVESH_DATA_DIR", "./pravesh-data", data_dir,
 	  "uploaded and result files, the server key"),
 	S("listen", "PRAVESH_LISTEN", "127.0.0.1:8080", listen,

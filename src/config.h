@@ -12,6 +12,7 @@
 typedef struct pv_config {
 	/* storage */
 	const char *db, *data_dir;
+	int64_t pg_statement_timeout_ms, pg_lock_timeout_ms;
 	/* HTTP */
 	const char *listen, *public_url, *web_root, *metrics_listen;
 	const char *trusted_proxies;

@@ -102,9 +102,12 @@ static int main_store(const pv_config *cfg, store **st)
 
 	if (rc)
 		return rc;
-	if ((rc = store_open(cfg->db, st)) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot open the store %s: %s\n", cfg->db,
-			pv_strerror(rc));
+	if ((rc = store_open_with(cfg->db,
+				  &(store_options){cfg->pg_statement_timeout_ms,
+						   cfg->pg_lock_timeout_ms},
+				  st)) != PV_OK) {
+		/* the URL may hold a password: not printed */
+		fprintf(stderr, "pravesh: cannot open the store: %s\n", pv_strerror(rc));
 		return rc;
 	}
 	if ((rc = store_migrate(*st)) != PV_OK) {
@@ -125,7 +128,7 @@ static int cmd_migrate(pv_config *cfg, const char **pos, size_t npos)
 		return main_usage();
 	rc = main_store(cfg, &st);
 	if (rc == PV_OK)
-		printf("store is up to date: %s\n", cfg->db);
+		printf("store is up to date (%s)\n", store_backend_name(st));
 	store_close(st);
 	return rc ? 1 : 0;
 }
@@ -611,6 +614,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	job_workers *jw = NULL;
 	sweeper *sw = NULL;
 	job_env je;
+	char upload_dir[STORE_PATH_MAX];
 	notify_http_cfg hc = {cfg->sms_url, cfg->sms_method, cfg->sms_headers, cfg->sms_body};
 	notify_config nc;
 	unsigned port = 0;
@@ -702,6 +706,12 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	je.official_domains = cfg->official_domains;
 	je.login_url = sv.login_url;
 	je.lang = "en";
+	snprintf(upload_dir, sizeof upload_dir, "%s/uploads", cfg->data_dir);
+	if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", upload_dir, strerror(errno));
+		goto out;
+	}
+	je.tmp_dir = upload_dir;
 	if (job_workers_start(&je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, &jw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the upload workers\n");
 		goto out;

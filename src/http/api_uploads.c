@@ -324,12 +324,12 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	rc = job_intake(a->st,
-			&(job_intake_in){a->cfg->data_dir, s->tmp, 1, s->fname, org,
+			&(job_intake_in){s->tmp, 1, s->fname, org,
 				      fmt == IMP_XLSX ? "xlsx" : "csv", req->user.id, req->ip,
 				      NULL, s->bytes, util_now_ms()},
 			&u);
 	if (rc == PV_OK)
-		s->tmp[0] = '\0'; /* moved into place */
+		s->tmp[0] = '\0'; /* in the store now; the file is gone */
 	if (rc == PV_ENOTFOUND) {
 		http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
 		return;
@@ -413,20 +413,43 @@ static const char *up_orig(const store_upload *u)
 	return us && us[1] ? us + 1 : u->file_name;
 }
 
+/* Serves the local file path (deleted afterwards when temp: the open
+ * descriptor keeps the bytes). */
+static int up_send_fetched(http_resp *resp, const char *path, int temp,
+			   const char *ctype, const char *name)
+{
+	int rc = up_send_file(resp, path, ctype, name);
+
+	if (temp)
+		unlink(path);
+	return rc;
+}
+
 void api_uploads_file(http_req *req, http_resp *resp)
 {
 	store_upload u;
+	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX];
+	int rc, temp = 0;
 
 	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
 		return;
-	if (up_send_file(resp, u.stored_path, up_ctype(u.format), up_orig(&u)) != PV_OK)
+	/* from the store: any instance serves any upload */
+	rc = up_dir(req->app, dir, sizeof dir);
+	if (rc == PV_OK)
+		rc = job_fetch(req->app->st, &u, dir, path, sizeof path, &temp);
+	if (rc == PV_OK)
+		rc = up_send_fetched(resp, path, temp, up_ctype(u.format), up_orig(&u));
+	if (rc == PV_EFORMAT || rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "file_gone", "The uploaded file is no longer stored.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
 }
 
 void api_uploads_result(http_req *req, http_resp *resp)
 {
 	store_upload u;
-	char cache[STORE_PATH_MAX + 16], tmp[STORE_PATH_MAX + 64], name[STORE_PATH_MAX + 32];
+	char dir[STORE_PATH_MAX - 64], tmp[STORE_PATH_MAX], name[STORE_PATH_MAX + 32];
+	char blob[STORE_ID_MAX + 16], uid[UUID_STR_LEN];
 	const char *orig, *dot;
 	int rc;
 
@@ -442,33 +465,37 @@ void api_uploads_result(http_req *req, http_resp *resp)
 		http_problem(resp, 409, "no_result", u.error, NULL);
 		return;
 	}
-	snprintf(cache, sizeof cache, "%s.result", u.stored_path);
 	orig = up_orig(&u);
 	dot = strrchr(orig, '.');
 	if (dot && dot != orig)
 		snprintf(name, sizeof name, "%.*s.result%s", (int)(dot - orig), orig, dot);
 	else
 		snprintf(name, sizeof name, "%.900s.result.%.8s", orig, u.format);
-	if (access(cache, R_OK) != 0) {
-		/* made once, then kept: written beside and renamed, so that two
-		 * requests at once never serve a half-written file */
-		char uid[UUID_STR_LEN];
-
-		util_uuid(uid);
-		snprintf(tmp, sizeof tmp, "%s.part-%s", cache, uid);
+	if ((rc = up_dir(req->app, dir, sizeof dir)) != PV_OK) {
+		http_problem_err(resp, rc);
+		return;
+	}
+	util_uuid(uid);
+	snprintf(tmp, sizeof tmp, "%s/.result-%s", dir, uid);
+	/* made once by whichever instance is asked first, then kept in the
+	 * store for all of them (two made at once are the same file: the
+	 * second one put is refused and dropped) */
+	job_result_blob(&u, blob, sizeof blob);
+	rc = store_blob_get(req->app->st, blob, tmp);
+	if (rc == PV_ENOTFOUND) {
 		rc = job_result(req->app->st, &u, NULL, tmp);
-		if (rc == PV_OK && rename(tmp, cache) != 0)
-			rc = PV_EIO;
-		if (rc != PV_OK) {
-			unlink(tmp);
-			if (rc == PV_EFORMAT)
-				http_problem(resp, 409, "no_result",
-					     "The uploaded file can no longer be read.", NULL);
-			else
-				http_problem_err(resp, rc);
-			return;
+		if (rc == PV_OK) {
+			int put = store_blob_put(req->app->st, blob, tmp);
+
+			if (put != PV_OK && put != PV_ECONFLICT)
+				log_kv(LOG_WARN, "result file not kept in the store", "id", u.id,
+				       "reason", pv_strerror(put), NULL);
 		}
 	}
-	if (up_send_file(resp, cache, up_ctype(u.format), name) != PV_OK)
-		http_problem_err(resp, PV_EIO);
+	if (rc == PV_OK)
+		rc = up_send_fetched(resp, tmp, 1, up_ctype(u.format), name);
+	if (rc == PV_EFORMAT)
+		http_problem(resp, 409, "no_result", "The uploaded file can no longer be read.", NULL);
+	else if (rc != PV_OK)
+		http_problem_err(resp, rc);
 }

@@ -1,16 +1,15 @@
 /* intake: how an uploaded file becomes a durable upload, for the server
- * (POST /api/v1/mdo/uploads) and for `pravesh import` alike: a safe stored
- * name "<ms>_<safe name>", the file placed under <data-dir>/uploads (moved
- * or copied, never overwriting), and the upload row with its audit row in
- * one transaction. */
+ * (POST /api/v1/mdo/uploads) and for `pravesh import` alike: the file kept
+ * in the store as a blob named by the upload's id (so that any process
+ * sharing the store can process and serve it), then the upload row, named
+ * "<ms>_<safe name>", with its audit row in one transaction. This is the
+ * one place where uploads are recorded. */
 #include "import/job.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/audit.h"
@@ -19,77 +18,6 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "util/utf8.h"
-
-#define INTAKE_TRIES 100
-
-/* Copies src to dst (created 0600, never overwritten): PV_ECONFLICT when
- * dst exists. */
-static int intake_copy(const char *src, const char *dst)
-{
-	char b[65536];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = PV_OK;
-	ssize_t n;
-
-	if (in < 0)
-		return PV_EIO;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
-		goto out;
-	}
-	while ((n = read(in, b, sizeof b)) > 0) {
-		for (ssize_t o = 0; o < n;) {
-			ssize_t w = write(out, b + o, (size_t)(n - o));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = PV_EIO;
-				goto out;
-			}
-			o += w;
-		}
-	}
-	if (n < 0 || fsync(out) != 0)
-		rc = PV_EIO;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out) != 0 && rc == PV_OK)
-		rc = PV_EIO;
-	if (rc != PV_OK && rc != PV_ECONFLICT)
-		unlink(dst);
-	return rc;
-}
-
-/* Places the file under dir as "<ms>_<safe>", trying later milliseconds
- * while the name is taken; fills u->file_name and u->stored_path. */
-static int intake_place(const job_intake_in *in, const char *dir, store_upload *u)
-{
-	char safe[128], name[160];
-	int rc = PV_EIO;
-
-	job_safe_name(in->original_name, safe, sizeof safe);
-	for (int tries = 0; tries <= INTAKE_TRIES; tries++) {
-		snprintf(name, sizeof name, "%lld_%s", (long long)(in->now + tries), safe);
-		util_strlcpy(u->file_name, name, sizeof u->file_name);
-		if ((size_t)snprintf(u->stored_path, sizeof u->stored_path, "%s/%s", dir, name) >=
-		    sizeof u->stored_path)
-			return PV_ELIMIT;
-		if (in->move) {
-			if (link(in->path, u->stored_path) == 0) {
-				unlink(in->path);
-				return PV_OK;
-			}
-			rc = errno == EEXIST ? PV_ECONFLICT : PV_EIO;
-		} else {
-			rc = intake_copy(in->path, u->stored_path);
-		}
-		if (rc != PV_ECONFLICT)
-			return rc;
-	}
-	return PV_EIO;
-}
 
 /* Bytes in the UTF-8 sequence that starts with lead byte c. */
 static size_t intake_seq_len(unsigned char c)
@@ -147,36 +75,50 @@ static int intake_tx(store *s, void *ctx)
 
 int job_files_remove(void *ctx, store *st, const store_upload *u, int64_t now)
 {
-	char result[STORE_PATH_MAX + 16];
+	char result[STORE_ID_MAX + 16], legacy[STORE_PATH_MAX + 16];
+	size_t pl = strlen(JOB_BLOB_PREFIX);
 	int rc;
 
 	(void)ctx;
-	snprintf(result, sizeof result, "%s.result", u->stored_path);
-	if ((u->stored_path[0] && unlink(u->stored_path) != 0 && errno != ENOENT) ||
-	    (u->stored_path[0] && unlink(result) != 0 && errno != ENOENT)) {
-		log_kv(LOG_WARN, "upload files could not be deleted", "id", u->id, "error",
-		       strerror(errno), NULL);
-		return PV_EIO;
+	job_result_blob(u, result, sizeof result);
+	if (strncmp(u->stored_path, JOB_BLOB_PREFIX, pl) == 0) {
+		if ((rc = store_blob_delete(st, u->stored_path + pl)) != PV_OK)
+			return rc;
+	} else if (u->stored_path[0]) {
+		/* recorded before uploads were kept in the store: the file,
+		 * and the result made beside it then */
+		snprintf(legacy, sizeof legacy, "%s.result", u->stored_path);
+		if ((unlink(u->stored_path) != 0 && errno != ENOENT) ||
+		    (unlink(legacy) != 0 && errno != ENOENT)) {
+			log_kv(LOG_WARN, "upload files could not be deleted", "id", u->id, "error",
+			       strerror(errno), NULL);
+			return PV_EIO;
+		}
 	}
-	rc = store_upload_files_removed(st, u->id, now);
-	if (rc == PV_OK)
-		log_kv(LOG_INFO, "upload files removed after the retention period", "id", u->id, NULL);
-	return rc;
+	if ((rc = store_blob_delete(st, result)) != PV_OK ||
+	    (rc = store_upload_files_removed(st, u->id, now)) != PV_OK)
+		return rc;
+	/* a result being made while the files went may have been put since */
+	store_blob_delete(st, result);
+	log_kv(LOG_INFO, "upload files removed after the retention period", "id", u->id, NULL);
+	return PV_OK;
 }
 
 int job_intake(store *st, const job_intake_in *in, store_upload *u)
 {
-	char dir[STORE_PATH_MAX];
+	char safe[128];
 	int rc;
 
 	memset(u, 0, sizeof *u);
-	if ((size_t)snprintf(dir, sizeof dir, "%s/uploads", in->data_dir) >= sizeof dir)
-		return PV_ELIMIT;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return PV_EIO;
-	if ((rc = intake_place(in, dir, u)) != PV_OK)
-		return rc;
 	util_uuid(u->id);
+	rc = store_blob_put(st, u->id, in->path);
+	if (rc != PV_OK) {
+		log_kv(LOG_WARN, "upload not stored", "reason", pv_strerror(rc), NULL);
+		return rc;
+	}
+	job_safe_name(in->original_name, safe, sizeof safe);
+	snprintf(u->file_name, sizeof u->file_name, "%lld_%s", (long long)in->now, safe);
+	snprintf(u->stored_path, sizeof u->stored_path, JOB_BLOB_PREFIX "%s", u->id);
 	util_strlcpy(u->org_id, in->org_id, sizeof u->org_id);
 	util_strlcpy(u->uploader_id, in->uploader_id ? in->uploader_id : "",
 		     sizeof u->uploader_id);
@@ -193,9 +135,11 @@ int job_intake(store *st, const job_intake_in *in, store_upload *u)
 	}
 	rc = store_tx(st, intake_tx, &(struct intake_tx){in, u});
 	if (rc != PV_OK) {
-		unlink(u->stored_path);
+		store_blob_delete(st, u->id);
 		return rc;
 	}
+	if (in->move)
+		unlink(in->path);
 	log_kv(LOG_INFO, "upload recorded", "id", u->id, "org", u->org_id, "file",
 	       u->file_name, NULL);
 	return PV_OK;

@@ -457,10 +457,13 @@ typedef struct job {
 	uint64_t id_seed, id_ctr;
 	buf msg, params;
 	char err[STORE_TEXT_MAX];
+	char src[STORE_PATH_MAX]; /* the uploaded file, fetched from the store */
+	int src_temp;             /* src is a copy, deleted at the end */
 } job;
 
 /* Unless lim names one, the folder of the reader's temporary files is the
- * folder of the stored file (the uploads folder, in the data folder): room
+ * folder of the local copy of the uploaded file (job_fetch: the uploads
+ * folder, in the data folder): room
  * for uploads is room for their shared strings, where /tmp may be small or
  * in memory. dir has cap bytes and must outlive the reader's opening. */
 static void job_tmp_dir(imp_limits *lim, const char *stored_path, char *dir, size_t cap)
@@ -491,7 +494,7 @@ static int job_scan(job *j)
 	rowv v;
 	int rc, n;
 
-	rc = imp_open(j->u->stored_path, &j->lim, &r, j->err, sizeof j->err);
+	rc = imp_open(j->src, &j->lim, &r, j->err, sizeof j->err);
 	if (rc != PV_OK) {
 		if (rc != PV_ENOMEM)
 			rc = PV_EFORMAT;
@@ -733,7 +736,7 @@ static int job_write(job *j)
 	int rc, n = 1, in_tx = 0, header_seen = 0;
 	int64_t in_chunk = 0, now;
 
-	rc = imp_open(j->u->stored_path, &j->lim, &r, j->err, sizeof j->err);
+	rc = imp_open(j->src, &j->lim, &r, j->err, sizeof j->err);
 	if (rc != PV_OK)
 		goto file_failed;
 	while (n == 1) {
@@ -836,7 +839,6 @@ int job_run(const job_env *env, store_upload *u)
 		j.lim = *env->lim;
 	else
 		imp_limits_default(&j.lim);
-	job_tmp_dir(&j.lim, u->stored_path, j.tmp_dir, sizeof j.tmp_dir);
 	buf_init(&j.msg, STORE_TEXT_MAX);
 	buf_init(&j.params, STORE_JSON_MAX - 1);
 	job_outbox_init(&j);
@@ -856,6 +858,15 @@ int job_run(const job_env *env, store_upload *u)
 	}
 	if (rc != PV_OK)
 		goto out;
+	rc = job_fetch(j.st, u, env->tmp_dir, j.src, sizeof j.src, &j.src_temp);
+	if (rc == PV_EFORMAT) {
+		rc = job_finish(&j, STORE_UP_FAILED, "The uploaded file is no longer stored",
+				util_now_ms());
+		goto out;
+	}
+	if (rc != PV_OK)
+		goto out;
+	job_tmp_dir(&j.lim, j.src, j.tmp_dir, sizeof j.tmp_dir);
 	rc = job_scan(&j);
 	if (rc == PV_ESTOPPED) {
 		rc = job_finish(&j, STORE_UP_QUEUED, "", util_now_ms());
@@ -891,6 +902,8 @@ out:
 		log_kv(rc == PV_ESTOPPED ? LOG_INFO : LOG_WARN, "upload interrupted",
 		       "id", u->id, "reason", pv_strerror(rc), NULL);
 	}
+	if (j.src_temp)
+		unlink(j.src);
 	kset_free(&j.keys);
 	hdr_free(&j.h);
 	buf_free(&j.msg);
@@ -962,6 +975,19 @@ static int res_failure(void *ctx, const store_upload_failure *f)
 	return 0;
 }
 
+/* The folder of a file's path ("." when it has none). */
+static void job_dir_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		util_strlcpy(out, ".", cap);
+	else if (slash == path)
+		util_strlcpy(out, "/", cap);
+	else
+		util_strncpy0(out, cap, path, (size_t)(slash - path));
+}
+
 int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	       const char *out_path)
 {
@@ -969,8 +995,8 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	hdr h;
 	imp_row row;
 	imp_limits rlim;
-	char err[256], tmp_dir[STORE_PATH_MAX];
-	int rc, n;
+	char err[256], dir[STORE_PATH_MAX], src[STORE_PATH_MAX], tmp_dir[STORE_PATH_MAX];
+	int rc, n, temp = 0;
 
 	memset(&x, 0, sizeof x);
 	memset(&h, 0, sizeof h);
@@ -979,14 +1005,20 @@ int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	if (u->error[0] || (strcmp(u->status, STORE_UP_SUCCESSFUL) != 0 &&
 			    strcmp(u->status, STORE_UP_FAILED) != 0))
 		return PV_EINVAL;
+	job_dir_of(out_path, dir, sizeof dir);
+	rc = job_fetch(st, u, dir, src, sizeof src, &temp);
+	if (rc != PV_OK)
+		return rc;
 	if (lim)
 		rlim = *lim;
 	else
 		imp_limits_default(&rlim);
-	job_tmp_dir(&rlim, u->stored_path, tmp_dir, sizeof tmp_dir);
-	rc = imp_open(u->stored_path, &rlim, &x.r, err, sizeof err);
-	if (rc != PV_OK)
-		return rc == PV_ENOMEM ? rc : PV_EFORMAT;
+	job_tmp_dir(&rlim, src, tmp_dir, sizeof tmp_dir);
+	rc = imp_open(src, &rlim, &x.r, err, sizeof err);
+	if (rc != PV_OK) {
+		rc = rc == PV_ENOMEM ? rc : PV_EFORMAT;
+		goto out;
+	}
 	while ((n = imp_next(x.r, &row)) == 1 && row_empty(&row))
 		;
 	if (n != 1) {
@@ -1020,8 +1052,49 @@ out:
 	if (rc != PV_OK)
 		unlink(out_path);
 	imp_close(x.r);
+	if (temp)
+		unlink(src);
 	free(x.cells);
 	hdr_free(&h);
+	return rc;
+}
+
+void job_result_blob(const store_upload *u, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.result", u->id);
+}
+
+int job_fetch(store *st, const store_upload *u, const char *dir, char *path,
+	      size_t cap, int *temp)
+{
+	const char *blob = u->stored_path;
+	char uid[UUID_STR_LEN];
+	int rc;
+
+	*temp = 0;
+	if (strncmp(blob, JOB_BLOB_PREFIX, strlen(JOB_BLOB_PREFIX)) != 0) {
+		/* recorded before uploads were kept in the store */
+		if (access(blob, R_OK) != 0)
+			return PV_EFORMAT;
+		return util_strlcpy(path, blob, cap) == PV_OK ? PV_OK : PV_ELIMIT;
+	}
+	blob += strlen(JOB_BLOB_PREFIX);
+	if (!dir || !*dir) {
+		dir = getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/tmp";
+	}
+	util_uuid(uid);
+	if ((size_t)snprintf(path, cap, "%s/.fetch-%s", dir, uid) >= cap)
+		return PV_ELIMIT;
+	rc = store_blob_get(st, blob, path);
+	if (rc == PV_ENOTFOUND) {
+		log_kv(LOG_ERROR, "an upload's file is not in the store", "id", u->id,
+		       NULL);
+		return PV_EFORMAT;
+	}
+	if (rc == PV_OK)
+		*temp = 1;
 	return rc;
 }
 

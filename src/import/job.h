@@ -46,6 +46,9 @@ typedef struct job_env {
 	int64_t chunk_rows;           /* 0: JOB_CHUNK_ROWS */
 	int64_t lease_ms;             /* 0: JOB_LEASE_MS */
 	const atomic_int *stop;       /* non-zero: stop between chunks; may be NULL */
+	/* folder where the uploaded file is copied from the store to be read
+	 * (a file per run, deleted at its end); NULL: $TMPDIR or /tmp */
+	const char *tmp_dir;
 	/* Called after the scan and after every committed chunk (done = data
 	 * rows seen so far, total = data rows of the file); may be NULL. */
 	void (*progress)(void *ctx, int phase, int64_t done, int64_t total);
@@ -69,9 +72,24 @@ int job_run(const job_env *env, store_upload *u);
  * the header's width). PV_EINVAL when the upload has no result (it failed
  * as a whole: unreadable, no header, missing column), PV_EFORMAT when the
  * stored file cannot be read any more, else PV_OK or the error. lim as in
- * job_env.lim. */
+ * job_env.lim. The uploaded file is fetched from the store next to
+ * out_path while it runs. */
 int job_result(store *st, const store_upload *u, const imp_limits *lim,
 	       const char *out_path);
+
+/* The uploaded bytes of u as a local file, so that any process sharing the
+ * store can read any upload: its blob (stored_path "blob:<blob id>", see
+ * store.h) copied into a new file in dir, or, for an upload recorded before
+ * uploads were kept in the store, the file at stored_path itself. path
+ * (cap bytes) gets the file's name; *temp is set to 1 when it is a copy the
+ * caller deletes. PV_EFORMAT when the bytes are no longer stored. */
+int job_fetch(store *st, const store_upload *u, const char *dir, char *path,
+	      size_t cap, int *temp);
+
+/* The blob ids of an upload's file and of its result file (out: at least
+ * STORE_ID_MAX bytes). */
+void job_result_blob(const store_upload *u, char *out, size_t cap);
+#define JOB_BLOB_PREFIX "blob:"
 
 /* Data rows committed by jobs of this process since it started, for
  * metrics. */
@@ -90,9 +108,8 @@ void job_display_name(const char *name, char *out, size_t cap);
 
 /* A file to record as an upload (intake.c). */
 typedef struct job_intake {
-	const char *data_dir;      /* the file goes to <data_dir>/uploads */
 	const char *path;          /* where the file is now */
-	int move;                  /* 1: move it (a temporary file), 0: copy it */
+	int move;                  /* 1: delete it once stored (a temporary file) */
 	const char *original_name; /* as the uploader named it */
 	const char *org_id, *format; /* format "csv" or "xlsx" */
 	const char *uploader_id;   /* NULL or "": the command line */
@@ -102,17 +119,21 @@ typedef struct job_intake {
 	int64_t now;
 } job_intake_in;
 
-/* Places the file under its stored name "<ms>_<safe name>" and records the
- * upload and its audit row ("upload") in one transaction; *u gets the
- * upload. On failure nothing stays: PV_ENOTFOUND for an unknown
- * organisation, PV_EIO when the file cannot be placed, or a store error. */
+/* Copies the file into the store as a blob named by the upload's id (so
+ * that every process sharing the store can run and serve it), then records
+ * the upload, named "<ms>_<safe name>", and its audit row ("upload") in one
+ * transaction; *u gets the upload. On failure nothing stays: PV_ENOTFOUND
+ * for an unknown organisation, PV_EIO when the file cannot be read, or a
+ * store error. */
 int job_intake(store *st, const job_intake_in *in, store_upload *u);
 
-/* Retention: deletes the uploaded file of u and its result file (made on
- * first download, "<stored path>.result"), then records that they are gone
- * (store_upload_files_removed). Files already gone are fine. ctx is unused
- * (the sweeper's callback shape). PV_OK, PV_EIO when a file could not be
- * deleted (the upload stays listed: tried again later), or a store error. */
+/* Retention: deletes the uploaded file of u and its result file from the
+ * store (their blobs; for an upload recorded before uploads were kept in
+ * the store, the files at stored_path and beside it), then records that
+ * they are gone (store_upload_files_removed). Files already gone are fine.
+ * Not inside a transaction. ctx is unused (the sweeper's callback shape).
+ * PV_OK, PV_EIO when a file could not be deleted (the upload stays listed:
+ * tried again later), or a store error. */
 int job_files_remove(void *ctx, store *st, const store_upload *u, int64_t now);
 
 /* The row-level messages of bulk-upload.md, in the order a row reports

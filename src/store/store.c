@@ -3,38 +3,48 @@
  * that knows which backends exist. */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/log.h"
 
-static int store_open_postgres(const char *url, store **out)
+static int store_open_sqlite(const char *path, const store_options *opt,
+			     store **out)
 {
-	(void)url; /* may carry a password: never logged */
-	*out = NULL;
-	log_kv(LOG_ERROR, "postgres backend not built yet", NULL);
-	return PV_EINVAL;
+	(void)opt;
+	return store_sqlite_open(path, out);
 }
 
 struct store_backend {
 	const char *prefix;
 	int keep_prefix; /* hand the whole URL to the backend */
-	int (*open)(const char *rest, store **out);
+	int (*open)(const char *rest, const store_options *opt, store **out);
 };
 
 static const struct store_backend store_backends[] = {
-	{"sqlite:", 0, store_sqlite_open},
-	{"postgres://", 1, store_open_postgres},
-	{"postgresql://", 1, store_open_postgres},
+	{"sqlite:", 0, store_open_sqlite},
+	{"postgres://", 1, store_pg_open},
+	{"postgresql://", 1, store_pg_open},
 };
 
 int store_open(const char *url, store **out)
 {
+	return store_open_with(url, NULL, out);
+}
+
+int store_open_with(const char *url, const store_options *opt, store **out)
+{
+	static const store_options defaults = {STORE_STATEMENT_TIMEOUT_MS,
+					       STORE_LOCK_TIMEOUT_MS};
 	const char *rest;
 
+	if (!opt)
+		opt = &defaults;
 	if (!out)
 		return PV_EINVAL;
 	*out = NULL;
@@ -53,7 +63,7 @@ int store_open(const char *url, store **out)
 		/* "sqlite:///abs/path" is accepted as "sqlite:/abs/path". */
 		if (!b->keep_prefix && strncmp(rest, "//", 2) == 0)
 			rest += 2;
-		return b->open(rest, out);
+		return b->open(rest, opt, out);
 	}
 	if (strstr(url, "://")) {
 		log_kv(LOG_ERROR,
@@ -70,9 +80,37 @@ void store_close(store *s)
 		s->ops->close(s);
 }
 
+static char store_versions_text[96];
+
+static void store_versions_fill(void)
+{
+	snprintf(store_versions_text, sizeof store_versions_text, "%s, %s",
+		 store_sqlite_version(), store_pg_version());
+}
+
 const char *store_versions(void)
 {
-	return store_sqlite_version();
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, store_versions_fill);
+	return store_versions_text;
+}
+
+int store_blob_id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0 || n >= STORE_ID_MAX || strcmp(id, ".") == 0 ||
+	    strcmp(id, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
 }
 
 /* A pause before retrying a transaction: 1-4 ms on the first retry,

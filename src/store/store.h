@@ -290,7 +290,7 @@ typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
 typedef int (*store_audit_cb)(void *ctx, const store_audit *a);
 
 struct store_ops {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "postgres" */
 	void (*close)(store *s);
 	int (*migrate)(store *s); /* bring the schema up to date */
 	int (*ping)(store *s);    /* PV_OK when the store answers */
@@ -621,6 +621,24 @@ struct store_ops {
 	int (*audit_purge)(store *s, int64_t before, int64_t max,
 			   int64_t *deleted);
 	int (*scrub)(store *s);
+	/* Blobs: files kept by the store under an id (1 to STORE_ID_MAX - 1
+	 * bytes of A-Z a-z 0-9 . _ -, else PV_EINVAL), so that every process
+	 * sharing the store can read a file that one of them received (the
+	 * uploaded files and result files of bulk uploads). Each call is
+	 * atomic on its own and none belongs to a transaction (PV_EINVAL
+	 * inside one): a blob is put before the rows that name it are
+	 * written, and deleted again when writing them failed.
+	 * - blob_put copies the file at path into the store; PV_ECONFLICT
+	 *   when the id is taken (the stored blob stays as it was), PV_EIO
+	 *   when the file cannot be read.
+	 * - blob_get writes the blob to a new file at path (mode 0600; PV_EIO
+	 *   when path exists or cannot be made); PV_ENOTFOUND when there is no
+	 *   such blob. The file is the caller's to delete; it may share its
+	 *   bytes with the stored blob (a hard link): never write to it.
+	 * - blob_delete forgets the blob (PV_OK when there was none). */
+	int (*blob_put)(store *s, const char *id, const char *path);
+	int (*blob_get)(store *s, const char *id, const char *path);
+	int (*blob_delete)(store *s, const char *id);
 };
 
 /* Every backend's handle starts with this. */
@@ -628,18 +646,37 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/* Settings a backend may use; store_open() takes the defaults. */
+typedef struct store_options {
+	/* PostgreSQL: statement_timeout and lock_timeout of every connection
+	 * (0: none). A lock wait that ends at lock_timeout answers PV_EBUSY
+	 * (retry the transaction); a statement that runs past
+	 * statement_timeout answers PV_ESTORE. SQLite waits for its write
+	 * lock for a fixed 5 s. */
+	int64_t statement_timeout_ms, lock_timeout_ms;
+} store_options;
+
+#define STORE_STATEMENT_TIMEOUT_MS 30000
+#define STORE_LOCK_TIMEOUT_MS 5000
+
 /* Opens the store named by url ("sqlite:PATH", a bare PATH, or a libpq
- * URI "postgres://..." / "postgresql://..."). *out is owned by the caller
- * and released with store_close(). Does not migrate. PV_EINVAL for an
- * unknown or unsupported URL. */
+ * URI "postgres://..." / "postgresql://..."; the URL may hold a password
+ * and is never logged). *out is owned by the caller and released with
+ * store_close(). Does not migrate. PV_EINVAL for an unknown or unsupported
+ * URL; PV_ESTORE when a database server cannot be reached. opt NULL: the
+ * defaults above. */
+int store_open_with(const char *url, const store_options *opt, store **out);
 int store_open(const char *url, store **out);
 /* Accepts NULL. Closes every thread's connection: call it once no other
  * thread uses the store any more. */
 void store_close(store *s);
 
 /* The backends built in and their libraries' versions, for `pravesh
- * version`: a static string such as "sqlite 3.40.1". */
+ * version`: a static string such as "sqlite 3.40.1, libpq 15.18". */
 const char *store_versions(void);
+
+/* 1 when id is a valid blob id (see blob_put), else 0. */
+int store_blob_id_valid(const char *id);
 
 /* Runs fn(s, ctx) in a transaction on the calling thread: commits when fn
  * answers PV_OK, rolls back and answers fn's error otherwise. When begin,
@@ -1072,6 +1109,21 @@ static inline int store_audit_purge(store *s, int64_t before, int64_t max, int64
 static inline int store_scrub(store *s)
 {
 	return s->ops->scrub(s);
+}
+
+static inline int store_blob_put(store *s, const char *id, const char *path)
+{
+	return s->ops->blob_put(s, id, path);
+}
+
+static inline int store_blob_get(store *s, const char *id, const char *path)
+{
+	return s->ops->blob_get(s, id, path);
+}
+
+static inline int store_blob_delete(store *s, const char *id)
+{
+	return s->ops->blob_delete(s, id);
 }
 
 

@@ -8,8 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { startServer, cli } from './lib/server.mjs';
+import { startServer, cli, sql as storeSql } from './lib/server.mjs';
 import { startProvider, resign, makeKey, CLIENT_SECRET } from './sso/provider.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +56,7 @@ function admin(srv, { username, email, mobile, role = 'mdo' }) {
 }
 
 function sql(srv, statement) {
-  execFileSync('sqlite3', [path.join(srv.dir, 'pravesh.db'), statement]);
+  storeSql(srv, statement);
 }
 
 const oidcEnv = (issuer, extra = {}) => ({

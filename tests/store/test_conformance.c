@@ -1563,6 +1563,14 @@ static void test_user_changes(void **state)
 	assert_int_equal(store_user_by_mobile(S, a.mobile, &got), PV_ENOTFOUND);
 	assert_int_equal(store_user_set_mobile(S, "no-such-user", m, T0 + 8),
 			 PV_ENOTFOUND);
+	/* refused inside a transaction: it undoes only itself */
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_user_set_mobile(S, a.id, b.mobile, T0 + 8), PV_ECONFLICT);
+	assert_int_equal(store_user_set_email(S, a.id, b.email, 0, 0, T0 + 8), PV_ECONFLICT);
+	assert_int_equal(store_user_set_names(S, a.id, "X", "Y", "no-such-pos", T0 + 8),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_names(S, a.id, "Suresh", "Rao", "", T0 + 8), PV_OK);
+	assert_int_equal(store_tx_commit(S), PV_OK);
 
 	/* E-mail: unique case-insensitively, with its flags. */
 	snprintf(upper, sizeof upper, "%s", b.email);
@@ -2583,6 +2591,99 @@ static void test_outbox_claim_race(void **state)
 	claim_race(1);
 }
 
+
+/* Blobs: put, get back byte for byte (several chunks' worth), refused
+ * twice, deleted; never inside a transaction. */
+static int write_file(const char *path, const unsigned char *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(p, 1, n, f) == n;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static unsigned char *read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p = NULL;
+	long len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)len + 1)) &&
+	    fread(p, 1, (size_t)len, f) == (size_t)len)
+		*n = (size_t)len;
+	fclose(f);
+	return p;
+}
+
+static void test_blobs(void **state)
+{
+	char dir[] = "/tmp/pravesh-blob-test-XXXXXX", src[128], dst[128];
+	char id[STORE_ID_MAX], other[STORE_ID_MAX];
+	size_t big = 3 * 1024 * 1024 + 17, n;
+	unsigned char *data = malloc(big), *got;
+
+	(void)state;
+	assert_non_null(data);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < big; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	snprintf(src, sizeof src, "%s/in", dir);
+	snprintf(dst, sizeof dst, "%s/out", dir);
+	assert_int_equal(write_file(src, data, big), 0);
+	uniq(id, sizeof id, "blob");
+	uniq(other, sizeof other, "blob");
+
+	assert_int_equal(store_blob_get(S, id, dst), PV_ENOTFOUND);
+	assert_int_equal(store_blob_put(S, id, src), PV_OK);
+	assert_int_equal(store_blob_get(S, id, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_non_null(got);
+	assert_true(n == big);
+	assert_memory_equal(got, data, big);
+	free(got);
+	/* the file must not exist yet */
+	assert_int_equal(store_blob_get(S, id, dst), PV_EIO);
+	unlink(dst);
+	/* an id is put once; the blob stays as it was */
+	assert_int_equal(write_file(src, (const unsigned char *)"x", 1), 0);
+	assert_int_equal(store_blob_put(S, id, src), PV_ECONFLICT);
+	assert_int_equal(store_blob_get(S, id, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_true(got && n == big);
+	free(got);
+	unlink(dst);
+	/* an empty file is a blob too */
+	assert_int_equal(write_file(src, (const unsigned char *)"", 0), 0);
+	assert_int_equal(store_blob_put(S, other, src), PV_OK);
+	assert_int_equal(store_blob_get(S, other, dst), PV_OK);
+	got = read_file(dst, &n);
+	assert_true(got && n == 0);
+	free(got);
+	unlink(dst);
+	/* deleted: gone; deleting nothing is fine */
+	assert_int_equal(store_blob_delete(S, id), PV_OK);
+	assert_int_equal(store_blob_get(S, id, dst), PV_ENOTFOUND);
+	assert_int_equal(store_blob_delete(S, id), PV_OK);
+	assert_int_equal(store_blob_delete(S, other), PV_OK);
+	/* refusals */
+	assert_int_equal(store_blob_put(S, "../x", src), PV_EINVAL);
+	assert_int_equal(store_blob_put(S, "", src), PV_EINVAL);
+	snprintf(dst, sizeof dst, "%s/missing", dir);
+	assert_int_equal(store_blob_put(S, id, dst), PV_EIO);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_blob_put(S, id, src), PV_EINVAL);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
+	unlink(src);
+	rmdir(dir);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2614,6 +2715,7 @@ int main(void)
 		cmocka_unit_test(test_store_tx),
 		cmocka_unit_test(test_upload_claim_race),
 		cmocka_unit_test(test_outbox_claim_race),
+		cmocka_unit_test(test_blobs),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -93,4 +93,9 @@ int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
 int sqs_scrub(store *s);
 
+/* store_ops entries implemented in sqlite_blob.c */
+int sqs_blob_put(store *s, const char *id, const char *path);
+int sqs_blob_get(store *s, const char *id, const char *path);
+int sqs_blob_delete(store *s, const char *id);
+
 #endif

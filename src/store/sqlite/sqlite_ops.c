@@ -2975,4 +2975,7 @@ const struct store_ops sqs_ops = {
 	.outbox_purge = sq_outbox_purge,
 	.audit_purge = sq_audit_purge,
 	.scrub = sqs_scrub,
+	.blob_put = sqs_blob_put,
+	.blob_get = sqs_blob_get,
+	.blob_delete = sqs_blob_delete,
 };

@@ -1,7 +1,13 @@
 // Starts the real pravesh binary on a free loopback port with its own data
 // directory, for black-box tests. Every test file starts its own server.
+// With PRAVESH_TEST_PG_URL set (a PostgreSQL base URL such as
+// postgresql://postgres@127.0.0.1:5432, see scripts/pg-cluster.sh), each
+// new server gets a fresh PostgreSQL database of its own instead of an
+// SQLite file; a server restarted on the same data directory finds the
+// same database again.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +29,50 @@ export function cli(args, env = {}, input) {
   }
 }
 
+export const pgBase = process.env.PRAVESH_TEST_PG_URL || '';
+
+// A new, empty PostgreSQL database on the test cluster; returns its URL.
+export function createPgDatabase(prefix = 'pv') {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  execFileSync('psql', [`${pgBase}/postgres`, '-qAtX', '-c', `CREATE DATABASE ${name}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return `${pgBase}/${name}`;
+}
+
+export function dropPgDatabase(url) {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  try {
+    execFileSync('psql', [`${pgBase}/postgres`, '-qAtX', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch { /* the cluster goes away at the end anyway */ }
+}
+
+// The store of a data directory: its own PostgreSQL database (made once,
+// remembered in the directory) when testing against PostgreSQL, else an
+// SQLite file in it.
+export function storeUrl(dir) {
+  if (!pgBase) return `sqlite:${dir}/pravesh.db`;
+  const f = path.join(dir, '.test-pg-url');
+  if (existsSync(f)) return readFileSync(f, 'utf8').trim();
+  const url = createPgDatabase();
+  writeFileSync(f, url, { mode: 0o600 });
+  return url;
+}
+
+// Runs one SQL statement against a server's store (its env.PRAVESH_DB) and
+// returns the rows as text, one per line, columns separated by '|'. Write
+// portable SQL: it runs on SQLite and on PostgreSQL.
+export function sql(srvOrEnv, statement) {
+  const db = (srvOrEnv.env || srvOrEnv).PRAVESH_DB;
+  if (db.startsWith('postgres')) {
+    return execFileSync('psql', [db, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8' }).trim();
+  }
+  return execFileSync('sqlite3', [db.replace(/^sqlite:/, ''), statement], { encoding: 'utf8' }).trim();
+}
+
 export async function startServer({ env = {}, loadDefaults = true, dataDir } = {}) {
   const dir = dataDir || mkdtempSync(path.join(tmpdir(), 'pravesh-test-'));
   const base = {
     PRAVESH_DATA_DIR: dir,
-    PRAVESH_DB: `sqlite:${dir}/pravesh.db`,
+    PRAVESH_DB: env.PRAVESH_DB || storeUrl(dir),
     PRAVESH_LISTEN: '127.0.0.1:0',
     PRAVESH_WEB_ROOT: path.join(root, 'web'),
     PRAVESH_TEMPLATES: path.join(root, 'templates'),
@@ -84,7 +129,10 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
     async stop({ keep = false, signal = 'SIGTERM' } = {}) {
       child.kill(signal);
       const r = await exited;
-      if (!keep) rmSync(dir, { recursive: true, force: true });
+      if (!keep) {
+        if (base.PRAVESH_DB.startsWith('postgres') && !env.PRAVESH_DB) dropPgDatabase(base.PRAVESH_DB);
+        rmSync(dir, { recursive: true, force: true });
+      }
       return r;
     },
   };
@@ -113,20 +161,30 @@ function smsFileMessages(smsSetting) {
 }
 
 // Both steps of an administrator's login. The code is read from the SMS
-// file (the newest message to a number ending with the hint's digits).
-export async function adminLogin(url, smsSetting, username, password, { headers = {} } = {}) {
+// file (the newest message to a number ending with the hint's digits). The
+// code waits its turn in the outbox: after a large upload it may stand
+// behind tens of thousands of welcome messages, hence the long wait.
+export async function adminLogin(url, smsSetting, username, password, { headers = {}, timeoutMs = 90000 } = {}) {
   const before = smsFileMessages(smsSetting).length;
   const first = await req(url, 'POST', '/api/v1/auth/password', { json: { username, password }, headers });
   if (first.status !== 200 || !first.body.challenge) return first;
   const tail = first.body.mobile_hint.replace(/\*/g, '');
   const t0 = Date.now();
+  // The outbox delivers asynchronously: the code of an earlier login to the
+  // same number (which this one killed) may arrive after `before`, even
+  // after ours. A refused code is therefore followed by the next one to
+  // arrive (each wrong try costs one of the challenge's three).
+  const tried = new Set();
   for (;;) {
     const m = smsFileMessages(smsSetting).slice(before).filter((x) => x.to.endsWith(tail) && x.template === 'otp_sms');
-    if (m.length) {
-      const code = m[m.length - 1].text.match(/\b(\d{6})\b/)[1];
-      return req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
+    const code = m.map((x) => x.text.match(/\b(\d{6})\b/)[1]).reverse().find((c) => !tried.has(c));
+    if (code) {
+      tried.add(code);
+      const r = await req(url, 'POST', '/api/v1/auth/password/otp', { json: { challenge: first.body.challenge, code }, headers });
+      if (r.status !== 401 || r.body.code !== 'login_failed' || !(r.body.attempts_left > 0)) return r;
+      continue;
     }
-    if (Date.now() - t0 > 15000) throw new Error(`no second-factor code for ${username}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no second-factor code for ${username}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,0 +1,289 @@
+/* pg_schema.c: the schema of the PostgreSQL backend as a list of
+ * migrations. The table pravesh_schema records the migrations applied;
+ * pgs_migrate() runs the missing ones, each in its own transaction under an
+ * advisory lock, so that several processes starting at once apply each one
+ * once. Never edit a migration that has shipped: append a new one.
+ *
+ * Notes
+ * - Every text column has the "C" collation: comparisons and ORDER BY are
+ *   by bytes, as in SQLite, and lower() folds ASCII letters only (in the C
+ *   collation PostgreSQL's lower() leaves every other character alone),
+ *   which is what e-mail addresses and usernames need; names in Indian
+ *   scripts have no case. The unique indexes on lower(email),
+ *   lower(username) and lower(name) are therefore ASCII-case-insensitive,
+ *   exactly like SQLite's, whatever the database's own locale.
+ * - Integers are bigint where they hold times, counts or ids, so that one
+ *   parameter type (int8) serves every integer.
+ * - Rows that lists order by insertion (users, requests, uploads) carry a
+ *   seq identity column in place of SQLite's rowid.
+ * - Optional references (users.position_id) are NULL when absent, so that
+ *   the foreign key holds; the code maps NULL to "" and back.
+ * - dir_version is one row bumped by a trigger on every row written to orgs
+ *   and positions, so that directory caches in every process can tell
+ *   they are stale.
+ * - Blobs (uploaded and result files) are kept in chunks of bytea of at most
+ *   1 MiB, stored uncompressed (EXTERNAL: most are zip archives already,
+ *   and compressing CSV costs more time than the space is worth). */
+#include "store/postgres/pg_internal.h"
+
+#define T "text COLLATE \"C\""
+
+static const char migration_1[] =
+	"CREATE TABLE dir_version ("
+	" id integer PRIMARY KEY CHECK (id = 1),"
+	" version bigint NOT NULL);"
+	"INSERT INTO dir_version (id, version) VALUES (1, 1);"
+	"CREATE FUNCTION pravesh_dir_bump() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$BEGIN UPDATE dir_version SET version = version + 1 WHERE id = 1;"
+	" RETURN NULL; END$$;"
+
+	"CREATE TABLE orgs ("
+	" id " T " PRIMARY KEY,"
+	" name " T " NOT NULL,"
+	" sector " T " NOT NULL DEFAULT '',"
+	" type " T " NOT NULL DEFAULT '',"
+	" parent_id " T " NOT NULL DEFAULT '',"
+	" active integer NOT NULL DEFAULT 1,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL);"
+	"CREATE INDEX orgs_parent ON orgs (parent_id);"
+	"CREATE TRIGGER orgs_bump AFTER INSERT OR UPDATE ON orgs"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_dir_bump();"
+
+	"CREATE TABLE positions ("
+	" id " T " PRIMARY KEY,"
+	" name " T " NOT NULL,"
+	" active integer NOT NULL DEFAULT 1,"
+	" created_at bigint NOT NULL);"
+	"CREATE UNIQUE INDEX positions_name ON positions (lower(name));"
+	"CREATE TRIGGER positions_bump AFTER INSERT OR UPDATE ON positions"
+	" FOR EACH ROW EXECUTE FUNCTION pravesh_dir_bump();"
+
+	"CREATE TABLE users ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" first_name " T " NOT NULL,"
+	" last_name " T " NOT NULL DEFAULT '',"
+	" email " T " NOT NULL,"
+	" official_email integer NOT NULL DEFAULT 0,"
+	" mobile " T " NOT NULL,"
+	" org_id " T " NOT NULL REFERENCES orgs (id),"
+	" position_id " T " REFERENCES positions (id),"
+	" status " T " NOT NULL,"
+	" source " T " NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL,"
+	" email_verified integer NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email));"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile);"
+	"CREATE INDEX users_org_created ON users (org_id, created_at, seq);"
+	"CREATE INDEX users_position ON users (position_id);"
+
+	"CREATE TABLE roles ("
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" role " T " NOT NULL,"
+	" org_id " T " NOT NULL DEFAULT '',"
+	" PRIMARY KEY (user_id, role, org_id));"
+
+	"CREATE TABLE credentials ("
+	" user_id " T " PRIMARY KEY REFERENCES users (id),"
+	" username " T " NOT NULL,"
+	" pwhash " T " NOT NULL);"
+	"CREATE UNIQUE INDEX credentials_username ON credentials (lower(username));"
+
+	"CREATE TABLE consents ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" kind " T " NOT NULL,"
+	" version " T " NOT NULL,"
+	" client_ip " T " NOT NULL,"
+	" at bigint NOT NULL);"
+	"CREATE INDEX consents_user ON consents (user_id);"
+
+	"CREATE TABLE otps ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" subject " T " NOT NULL,"
+	" purpose " T " NOT NULL,"
+	" code_mac bytea NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" state integer NOT NULL DEFAULT 0);"
+	"CREATE INDEX otps_subject ON otps (subject, purpose, created_at);"
+	"CREATE INDEX otps_expires ON otps (expires_at);"
+
+	"CREATE TABLE throttles ("
+	" tkey " T " PRIMARY KEY,"
+	" hits bigint NOT NULL,"
+	" window_start bigint NOT NULL,"
+	" window_end bigint NOT NULL,"
+	" locked_until bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX throttles_end ON throttles (window_end);"
+
+	"CREATE TABLE tokens ("
+	" hash bytea PRIMARY KEY,"
+	" kind " T " NOT NULL,"
+	" subject " T " NOT NULL,"
+	" extra " T " NOT NULL DEFAULT '',"
+	" created_at bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" used_at bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX tokens_expires ON tokens (expires_at);"
+
+	"CREATE TABLE sessions ("
+	" hash bytea PRIMARY KEY,"
+	" user_id " T " NOT NULL REFERENCES users (id),"
+	" csrf_hash bytea NOT NULL,"
+	" created_at bigint NOT NULL,"
+	" last_seen bigint NOT NULL,"
+	" expires_at bigint NOT NULL,"
+	" revoked integer NOT NULL DEFAULT 0,"
+	" elevated integer NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE INDEX sessions_expires ON sessions (expires_at);"
+	"CREATE INDEX sessions_last_seen ON sessions (last_seen);"
+
+	"CREATE TABLE requests ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" kind " T " NOT NULL,"
+	" full_name " T " NOT NULL,"
+	" email " T " NOT NULL,"
+	" mobile " T " NOT NULL,"
+	" name " T " NOT NULL,"
+	" details " T " NOT NULL DEFAULT '',"
+	" sector " T " NOT NULL DEFAULT '',"
+	" parent_id " T " NOT NULL DEFAULT '',"
+	" status " T " NOT NULL,"
+	" reason " T " NOT NULL DEFAULT '',"
+	" created_id " T " NOT NULL DEFAULT '',"
+	" decided_by " T " NOT NULL DEFAULT '',"
+	" created_at bigint NOT NULL,"
+	" decided_at bigint NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX requests_pending_name ON requests (kind, lower(name))"
+	" WHERE status = 'pending';"
+	"CREATE INDEX requests_status_created ON requests (status, created_at, seq);"
+
+	"CREATE TABLE uploads ("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" id " T " PRIMARY KEY,"
+	" org_id " T " NOT NULL REFERENCES orgs (id),"
+	" uploader_id " T " NOT NULL DEFAULT '',"
+	" file_name " T " NOT NULL,"
+	" original_name " T " NOT NULL DEFAULT '',"
+	" stored_path " T " NOT NULL,"
+	" format " T " NOT NULL,"
+	" status " T " NOT NULL,"
+	" total_records bigint NOT NULL DEFAULT 0,"
+	" success_records bigint NOT NULL DEFAULT 0,"
+	" failed_records bigint NOT NULL DEFAULT 0,"
+	" cursor_pos bigint NOT NULL DEFAULT 0,"
+	" error " T " NOT NULL DEFAULT '',"
+	" claimed_by " T " NOT NULL DEFAULT '',"
+	" lease_until bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL,"
+	" updated_at bigint NOT NULL);"
+	"CREATE INDEX uploads_claimable ON uploads (created_at, seq)"
+	" WHERE status IN ('QUEUED', 'IN_PROGRESS');"
+	"CREATE INDEX uploads_org_created ON uploads (org_id, created_at, seq);"
+
+	"CREATE TABLE upload_failures ("
+	" upload_id " T " NOT NULL REFERENCES uploads (id),"
+	" row_no bigint NOT NULL,"
+	" errors " T " NOT NULL,"
+	" PRIMARY KEY (upload_id, row_no));"
+
+	"CREATE TABLE outbox ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" channel " T " NOT NULL,"
+	" to_addr " T " NOT NULL,"
+	" template_name " T " NOT NULL,"
+	" lang " T " NOT NULL DEFAULT '',"
+	" params " T " NOT NULL DEFAULT '{}',"
+	" status " T " NOT NULL,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" next_at bigint NOT NULL,"
+	" last_error " T " NOT NULL DEFAULT '',"
+	" claimed_by " T " NOT NULL DEFAULT '',"
+	" lease_until bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL,"
+	" sent_at bigint NOT NULL DEFAULT 0);"
+	/* only what is still to send is indexed: sent messages drop out */
+	"CREATE INDEX outbox_queued ON outbox (next_at, id) WHERE status = 'queued';"
+	"CREATE INDEX outbox_failed ON outbox (id) WHERE status = 'failed';"
+
+	"CREATE TABLE audit ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" actor_id " T " NOT NULL DEFAULT '',"
+	" action_name " T " NOT NULL,"
+	" target " T " NOT NULL DEFAULT '',"
+	" client_ip " T " NOT NULL DEFAULT '',"
+	" detail " T " NOT NULL DEFAULT '',"
+	" at bigint NOT NULL);"
+
+	"CREATE TABLE blobs ("
+	" id " T " PRIMARY KEY,"
+	" size bigint NOT NULL DEFAULT 0,"
+	" chunks bigint NOT NULL DEFAULT 0,"
+	" created_at bigint NOT NULL);"
+	"CREATE TABLE blob_chunks ("
+	" blob_id " T " NOT NULL REFERENCES blobs (id) ON DELETE CASCADE,"
+	" n bigint NOT NULL,"
+	" data bytea NOT NULL,"
+	" PRIMARY KEY (blob_id, n));"
+	"ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;";
+
+/* 2: the person's own data (DPDP Act 2023), as SQLite's migration 4. A
+ * user closed by its owner or erased holds no e-mail or mobile for the
+ * unique keys (partial indexes), so both can register again; closed users
+ * wait for their erase_after. Users remember the bulk upload that created
+ * them, sessions the address of their login, uploads when retention
+ * removed their files. Indexes for the person's export, for retention
+ * (sent messages too, which retention keeps few) and for erasure.
+ * A change of mobile or e-mail may meet a unique key: the two functions
+ * answer -1 then, from a subtransaction (an EXCEPTION block), so that the
+ * caller's transaction stays usable as store.h promises; 0 when no live
+ * user has the id, 1 when changed. */
+static const char migration_2[] =
+	"DROP INDEX users_email;"
+	"DROP INDEX users_mobile;"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email))"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile)"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"ALTER TABLE users ADD COLUMN upload_id " T " NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN erase_after bigint NOT NULL DEFAULT 0;"
+	"CREATE INDEX users_erase ON users (erase_after) WHERE status = 'closed';"
+	"ALTER TABLE sessions ADD COLUMN client_ip " T " NOT NULL DEFAULT '';"
+	"ALTER TABLE uploads ADD COLUMN files_removed_at bigint NOT NULL"
+	" DEFAULT 0;"
+	"CREATE INDEX uploads_expired ON uploads (updated_at, seq)"
+	" WHERE files_removed_at = 0 AND status IN ('SUCCESSFUL', 'FAILED');"
+	"CREATE INDEX audit_actor ON audit (actor_id);"
+	"CREATE INDEX audit_target ON audit (target);"
+	"CREATE INDEX audit_at ON audit (at);"
+	"CREATE INDEX requests_mobile ON requests (mobile);"
+	"CREATE INDEX requests_email ON requests (lower(email));"
+	"CREATE INDEX tokens_subject ON tokens (subject, kind);"
+	"CREATE INDEX outbox_done ON outbox (next_at) WHERE status IN ('sent', 'failed');"
+	"CREATE FUNCTION pravesh_user_set_mobile(p_id text, p_mobile text,"
+	" p_now bigint) RETURNS integer LANGUAGE plpgsql AS $$BEGIN"
+	" UPDATE users SET mobile = p_mobile, updated_at = p_now WHERE id = p_id"
+	" AND status NOT IN ('closed', 'erased'); IF NOT FOUND THEN RETURN 0;"
+	" END IF; RETURN 1; EXCEPTION WHEN unique_violation THEN RETURN -1;"
+	" END$$;"
+	"CREATE FUNCTION pravesh_user_set_email(p_id text, p_email text,"
+	" p_official bigint, p_verified bigint, p_now bigint) RETURNS integer"
+	" LANGUAGE plpgsql AS $$BEGIN UPDATE users SET email = p_email,"
+	" official_email = p_official, email_verified = p_verified, updated_at ="
+	" p_now WHERE id = p_id AND status NOT IN ('closed', 'erased'); IF NOT"
+	" FOUND THEN RETURN 0; END IF; RETURN 1; EXCEPTION WHEN"
+	" unique_violation THEN RETURN -1; END$$;";
+
+const char *const pgs_migrations[] = {
+	migration_1,
+	migration_2,
+};
+
+const int pgs_migrations_n =
+	(int)(sizeof pgs_migrations / sizeof pgs_migrations[0]);

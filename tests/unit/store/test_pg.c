@@ -1,0 +1,345 @@
+/* test_pg.c: what is particular to the PostgreSQL backend (the behaviour
+ * shared by every backend is in tests/store/test_conformance.c): a lost
+ * connection is made again, lock and statement timeouts answer PV_EBUSY
+ * and PV_ESTORE, several processes may migrate at once, the URL's password
+ * is never logged, case is folded for ASCII letters only. It needs a
+ * server: PRAVESH_TEST_PG_URL (a base URL such as
+ * postgresql://postgres@127.0.0.1:5432, the test makes its own databases);
+ * without it every test is skipped. A second connection of its own (libpq)
+ * creates the conditions: it ends the backend's sessions, holds locks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/log.h"
+
+static const char *base;
+static char dbname[64], url[512];
+static PGconn *admin; /* to the test database, outside the store */
+
+static void admin_exec(const char *sql)
+{
+	PGresult *r = PQexec(admin, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		fprintf(stderr, "admin: %s: %s", sql, PQerrorMessage(admin));
+	assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+	PQclear(r);
+}
+
+/* Ends every other session of the test database: the store's
+ * connections are lost. */
+static void kill_sessions(void)
+{
+	admin_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		   " WHERE datname = current_database() AND pid <>"
+		   " pg_backend_pid()");
+}
+
+static int create_db(const char *name)
+{
+	char u[512], sql[128];
+	PGconn *c;
+	PGresult *r;
+	int ok;
+
+	snprintf(u, sizeof u, "%s/postgres", base);
+	c = PQconnectdb(u);
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_ERROR + 1);
+	base = getenv("PRAVESH_TEST_PG_URL");
+	if (!base || !*base)
+		return 0;
+	snprintf(dbname, sizeof dbname, "pv_unit_%ld_%d", (long)time(NULL),
+		 (int)getpid());
+	snprintf(url, sizeof url, "%s/%s", base, dbname);
+	if (create_db(dbname) != 0)
+		return -1;
+	admin = PQconnectdb(url);
+	return PQstatus(admin) == CONNECTION_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	PQfinish(admin);
+	return 0;
+}
+
+#define NEED_PG()                                                              \
+	do {                                                                   \
+		if (!base || !*base)                                           \
+			skip();                                                \
+	} while (0)
+
+static store *open_migrated(int64_t statement_ms, int64_t lock_ms)
+{
+	store *s = NULL;
+
+	assert_int_equal(store_open_with(url,
+					 &(store_options){statement_ms, lock_ms},
+					 &s),
+			 PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	return s;
+}
+
+static void test_reconnect(void **state)
+{
+	store_throttle t;
+	store_org o;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	assert_string_equal(store_backend_name(s), "postgres");
+	assert_int_equal(store_ping(s), PV_OK);
+	/* a read on a lost connection is run again on a new one */
+	kill_sessions();
+	assert_int_equal(store_ping(s), PV_OK);
+	assert_int_equal(store_org_get(s, "none", &o), PV_ENOTFOUND);
+	/* a write answers "busy" once; the next call has a new connection */
+	kill_sessions();
+	assert_int_equal(store_throttle_hit(s, "k:1", 1000, 60000, 0, 0, &t),
+			 PV_EBUSY);
+	assert_int_equal(store_throttle_hit(s, "k:1", 1000, 60000, 0, 0, &t),
+			 PV_OK);
+	assert_true(t.count == 1);
+	/* inside a transaction: lost, every call says so until the rollback */
+	assert_int_equal(store_tx_begin(s), PV_OK);
+	assert_int_equal(store_throttle_hit(s, "k:1", 1000, 60000, 0, 0, &t),
+			 PV_OK);
+	kill_sessions();
+	assert_int_equal(store_throttle_hit(s, "k:1", 1000, 60000, 0, 0, &t),
+			 PV_EBUSY);
+	assert_int_equal(store_org_get(s, "none", &o), PV_EBUSY);
+	assert_int_equal(store_tx_commit(s), PV_EBUSY);
+	assert_int_equal(store_tx_rollback(s), PV_OK);
+	assert_int_equal(store_throttle_peek(s, "k:1", 1000, &t), PV_OK);
+	assert_true(t.count == 1); /* the lost transaction left nothing */
+	store_close(s);
+}
+
+struct kill_arg {
+	int calls;
+};
+
+/* store_tx: the first run loses its connection; the second commits. */
+static int tx_killed_once(store *s, void *ctx)
+{
+	struct kill_arg *k = ctx;
+	int rc = store_throttle_hit(s, "k:tx", 1000, 60000, 0, 0, NULL);
+
+	if (rc != PV_OK)
+		return rc;
+	if (k->calls++ == 0) {
+		kill_sessions();
+		return store_throttle_hit(s, "k:tx", 1000, 60000, 0, 0, NULL);
+	}
+	return PV_OK;
+}
+
+static void test_tx_retried_after_loss(void **state)
+{
+	struct kill_arg k = {0};
+	store_throttle t;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	assert_int_equal(store_tx(s, tx_killed_once, &k), PV_OK);
+	assert_int_equal(k.calls, 2);
+	assert_int_equal(store_throttle_peek(s, "k:tx", 1000, &t), PV_OK);
+	assert_true(t.count == 1);
+	store_close(s);
+}
+
+static void test_timeouts(void **state)
+{
+	store_throttle t;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 100);
+	assert_int_equal(store_throttle_hit(s, "k:lock", 1000, 60000, 0, 0, &t),
+			 PV_OK);
+	/* another session holds the row: the wait ends at lock_timeout */
+	admin_exec("BEGIN");
+	admin_exec("UPDATE throttles SET hits = hits WHERE tkey = 'k:lock'");
+	assert_int_equal(store_throttle_hit(s, "k:lock", 1000, 60000, 0, 0, &t),
+			 PV_EBUSY);
+	store_close(s);
+	/* no lock_timeout: statement_timeout ends it, and that is an error */
+	s = open_migrated(100, 0);
+	assert_int_equal(store_throttle_hit(s, "k:lock", 1000, 60000, 0, 0, &t),
+			 PV_ESTORE);
+	admin_exec("ROLLBACK");
+	assert_int_equal(store_throttle_hit(s, "k:lock", 1000, 60000, 0, 0, &t),
+			 PV_OK);
+	assert_true(t.count == 2);
+	store_close(s);
+}
+
+#define MIGRATORS 4
+
+static void *migrate_thread(void *p)
+{
+	const char *u = p;
+	store *s = NULL;
+	intptr_t rc = store_open(u, &s);
+
+	if (rc == PV_OK)
+		rc = store_migrate(s);
+	store_close(s);
+	return (void *)rc;
+}
+
+static void test_concurrent_migrations(void **state)
+{
+	char name[80], u[600];
+	pthread_t th[MIGRATORS];
+	PGconn *c;
+	PGresult *r;
+
+	(void)state;
+	NEED_PG();
+	snprintf(name, sizeof name, "%s_mig", dbname);
+	assert_int_equal(create_db(name), 0);
+	snprintf(u, sizeof u, "%s/%s", base, name);
+	for (int i = 0; i < MIGRATORS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, migrate_thread, u), 0);
+	for (int i = 0; i < MIGRATORS; i++) {
+		void *rc;
+
+		pthread_join(th[i], &rc);
+		assert_int_equal((int)(intptr_t)rc, PV_OK);
+	}
+	/* each version recorded once, none skipped */
+	c = PQconnectdb(u);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT count(*) = max(version) AND min(version) = 1"
+		      " FROM pravesh_schema");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Standard error into a file while fn runs; returns what was written
+ * (static buffer). */
+static const char *capture_stderr(void (*fn)(void))
+{
+	static char text[8192];
+	char path[] = "/tmp/pravesh-pg-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, text, sizeof text - 1);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return text;
+}
+
+static void open_with_passwords(void)
+{
+	store *s = (store *)0x1;
+
+	log_set_level(LOG_DEBUG);
+	assert_int_equal(store_open("postgresql://pv:hunter2secret@127.0.0.1:1/x", &s),
+			 PV_ESTORE);
+	assert_int_equal(store_open("postgresql://pv:hunter2secret%zz@127.0.0.1/x", &s),
+			 PV_EINVAL);
+	log_set_level(LOG_ERROR + 1);
+}
+
+static void test_password_never_logged(void **state)
+{
+	const char *text;
+
+	(void)state;
+	NEED_PG();
+	text = capture_stderr(open_with_passwords);
+	assert_non_null(strstr(text, "cannot connect to the database"));
+	assert_null(strstr(text, "hunter2"));
+}
+
+static void test_ascii_case_folding(void **state)
+{
+	store_position p, q, out;
+	store *s;
+	int created;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	memset(&p, 0, sizeof p);
+	snprintf(p.id, sizeof p.id, "pos-e1");
+	snprintf(p.name, sizeof p.name, "\xC3\x89mile Officer"); /* É */
+	p.created_at = 1;
+	assert_int_equal(store_position_insert(s, &p), PV_OK);
+	/* é differs from É: only ASCII letters fold */
+	q = p;
+	snprintf(q.id, sizeof q.id, "pos-e2");
+	snprintf(q.name, sizeof q.name, "\xC3\xA9mile Officer"); /* é */
+	assert_int_equal(store_position_insert(s, &q), PV_OK);
+	snprintf(q.id, sizeof q.id, "pos-e3");
+	snprintf(q.name, sizeof q.name, "\xC3\x89MILE OFFICER");
+	assert_int_equal(store_position_insert(s, &q), PV_ECONFLICT);
+	assert_int_equal(store_position_upsert_name(s, &q, &out, &created), PV_OK);
+	assert_int_equal(created, 0);
+	assert_string_equal(out.id, "pos-e1");
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_tx_retried_after_loss),
+		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_concurrent_migrations),
+		cmocka_unit_test(test_password_never_logged),
+		cmocka_unit_test(test_ascii_case_folding),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
