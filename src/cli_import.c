@@ -2,10 +2,10 @@
  * through the server's engine (import/job.c) without a server. The file is
  * copied into <data-dir>/uploads like an uploaded one and recorded as an
  * upload of the organisation (so it shows in the upload list, with its
- * file and result), already claimed by this process. Users are created and
- * the welcome SMS and e-mails are written to the outbox in the same
- * transactions as the server would; the running server (`pravesh serve`)
- * delivers them. Ctrl-C stops between chunks and hands the upload back to
+ * file and result), already claimed by this process. Users are created in
+ * the same transactions as the server would, with the upload's welcome
+ * campaigns (SMS and e-mail to every created user); the running server
+ * (`pravesh serve`) sends them. Ctrl-C stops between chunks and hands the upload back to
  * the queue, where a server resumes it. Exit codes: 0 SUCCESSFUL,
  * 1 FAILED (or interrupted, or a store failure), 2 usage or file error. */
 #include <errno.h>
@@ -236,7 +236,7 @@ int cmd_import(pv_config *cfg, const char **pos, size_t npos)
 		}
 		printf("result file: %s\n", res_path);
 	}
-	printf("welcome messages are in the outbox; `pravesh serve` delivers them\n");
+	printf("welcome messages wait in the store; `pravesh serve` sends them\n");
 	code = strcmp(u.status, STORE_UP_SUCCESSFUL) == 0 ? 0 : 1;
 out:
 	store_close(st);

@@ -59,23 +59,36 @@ uint64_t job_rows_processed(void)
  * (number - 6000000000) << 24 | row, e-mails as (64-bit hash, row) pairs.
  * Sorted, equal keys are in row order, so the first entry of a key is its
  * first row. Arrays grow by realloc (large blocks are remapped, not
- * copied) and the untouched tail of their capacity is never resident. */
+ * copied) and the untouched tail of their capacity is never resident.
+ * Once sorted, they are reduced to what pass 2 needs: the rows that repeat
+ * an earlier row's key, with that first row, in row order (few in a clean
+ * file), read in step with pass 2's rows instead of a bisection per row
+ * over arrays larger than the caches; the arrays are then freed. */
 
 typedef struct ekey {
 	uint64_t h;
 	uint32_t row;
 } __attribute__((packed)) ekey;
 
+/* A row whose key an earlier row holds. */
+typedef struct kdup {
+	uint32_t row, first;
+} kdup;
+
 typedef struct kset {
 	uint64_t *mob; /* mobile words */
 	ekey *em;      /* e-mail pairs */
 	size_t nmob, capmob, nem, capem;
+	kdup *dmob, *dem; /* repeated mobiles, e-mails, in row order */
+	size_t ndmob, ndem, pmob, pem; /* lengths; pass 2's positions */
 } kset;
 
 static void kset_free(kset *ks)
 {
 	free(ks->mob);
 	free(ks->em);
+	free(ks->dmob);
+	free(ks->dem);
 	memset(ks, 0, sizeof *ks);
 }
 
@@ -177,41 +190,85 @@ static void kset_sort(kset *ks)
 	}
 }
 
-/* The first row holding the mobile key, or 0. */
-static int64_t kset_mobile(const kset *ks, uint64_t key)
+/* Heap sort of the duplicates by row (the list is in key order). */
+static void sift_kdup(kdup *a, size_t root, size_t n)
 {
-	size_t lo = 0, hi = ks->nmob;
-	uint64_t want = key << ROW_BITS;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ks->mob[mid] < want)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (size_t c; (c = 2 * root + 1) < n; root = c) {
+		if (c + 1 < n && a[c].row < a[c + 1].row)
+			c++;
+		if (!(a[root].row < a[c].row))
+			return;
+		kdup t = a[root];
+		a[root] = a[c];
+		a[c] = t;
 	}
-	if (lo < ks->nmob && ks->mob[lo] >> ROW_BITS == key)
-		return (int64_t)(ks->mob[lo] & ROW_MASK);
-	return 0;
 }
 
-static int64_t kset_email(const kset *ks, uint64_t h)
+static void kdup_sort(kdup *a, size_t n)
 {
-	size_t lo = 0, hi = ks->nem;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint64_t mh = ks->em[mid].h;
-
-		if (mh < h)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_kdup(a, i, n);
+	for (size_t m = n; m > 1; m--) {
+		kdup t = a[0];
+		a[0] = a[m - 1];
+		a[m - 1] = t;
+		sift_kdup(a, 0, m - 1);
 	}
-	if (lo < ks->nem && ks->em[lo].h == h)
-		return (int64_t)ks->em[lo].row;
-	return 0;
+}
+
+static int kdup_add(kdup **a, size_t *n, size_t *cap, uint32_t row, uint32_t first)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		kdup *na = realloc(*a, ncap * sizeof *na);
+
+		if (!na)
+			return PV_ENOMEM;
+		*a = na;
+		*cap = ncap;
+	}
+	(*a)[(*n)++] = (kdup){row, first};
+	return PV_OK;
+}
+
+/* From the sorted arrays to the duplicate lists; frees the arrays. */
+static int kset_reduce(kset *ks)
+{
+	size_t capm = 0, cape = 0;
+	int rc = PV_OK;
+
+	for (size_t i = 1; i < ks->nmob && rc == PV_OK; i++) {
+		size_t f = i - 1;
+
+		while (i < ks->nmob && ks->mob[i] >> ROW_BITS == ks->mob[f] >> ROW_BITS && rc == PV_OK)
+			rc = kdup_add(&ks->dmob, &ks->ndmob, &capm, (uint32_t)(ks->mob[i++] & ROW_MASK),
+				      (uint32_t)(ks->mob[f] & ROW_MASK));
+	}
+	for (size_t i = 1; i < ks->nem && rc == PV_OK; i++) {
+		size_t f = i - 1;
+
+		while (i < ks->nem && ks->em[i].h == ks->em[f].h && rc == PV_OK)
+			rc = kdup_add(&ks->dem, &ks->ndem, &cape, ks->em[i++].row, ks->em[f].row);
+	}
+	if (rc != PV_OK)
+		return rc;
+	kdup_sort(ks->dmob, ks->ndmob);
+	kdup_sort(ks->dem, ks->ndem);
+	free(ks->mob);
+	free(ks->em);
+	ks->mob = NULL;
+	ks->em = NULL;
+	ks->nmob = ks->nem = ks->capmob = ks->capem = 0;
+	return PV_OK;
+}
+
+/* The first row holding the key of `row` in a duplicate list, or 0. Rows
+ * are asked in increasing order: *pos walks the list once. */
+static int64_t kdup_first(const kdup *a, size_t n, size_t *pos, int64_t row)
+{
+	while (*pos < n && a[*pos].row < row)
+		(*pos)++;
+	return *pos < n && a[*pos].row == row ? a[*pos].first : 0;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -442,6 +499,18 @@ static void row_messages(const rowv *v, buf *out)
 
 /* ---- the job ------------------------------------------------------------- */
 
+/* A data row of the chunk: its field states and, for a row that fails
+ * anyway, its valid e-mail and mobile (the store is asked whether they are
+ * registered, so that every problem is told at once). */
+typedef struct crow {
+	int64_t number;
+	int st[NREQ];
+	int64_t dup_row[NREQ];
+	long user; /* index in job.users, -1 for a row with problems */
+	char email[STORE_EMAIL_MAX];
+	char mobile[STORE_MOBILE_MAX];
+} crow;
+
 typedef struct job {
 	const job_env *env;
 	store *st;
@@ -452,13 +521,21 @@ typedef struct job {
 	kset keys;
 	int64_t data_rows; /* from the scan */
 	store_org org;
-	char *params_tail; /* ,"org_name":"...","login_url":"..."} */
-	store_outbox sms, mail; /* welcome messages, prepared once */
-	uint64_t id_seed, id_ctr;
-	buf msg, params;
+	char *welcome; /* {"org_name":"...","login_url":"..."}: the campaigns' */
+	int campaigns; /* the welcome campaigns exist (committed) */
+	buf msg;
 	char err[STORE_TEXT_MAX];
 	char src[STORE_PATH_MAX]; /* the uploaded file, fetched from the store */
 	int src_temp;             /* src is a copy, deleted at the end */
+	/* The chunk being written, read into memory first so that its
+	 * transaction can run again from the start (store_tx). */
+	size_t cap;        /* rows a chunk holds */
+	crow *rows;        /* cap: the chunk's data rows, in file order */
+	store_user *users; /* cap: the valid rows' users, inserted at once */
+	int *conflicts;    /* cap: what user_insert_batch answered */
+	size_t nrows, nusers;
+	int last;          /* the chunk ends the file */
+	int64_t base_ok, base_failed, base_cursor; /* before the chunk */
 } job;
 
 /* Unless lim names one, the folder of the reader's temporary files is the
@@ -542,162 +619,109 @@ static int job_scan(job *j)
 		goto out;
 	}
 	kset_sort(&j->keys);
+	rc = kset_reduce(&j->keys);
 out:
 	imp_close(r);
 	return rc;
 }
 
-/* A time-ordered UUID (version 7 layout): 48 bits of milliseconds, then a
- * 36-bit counter of the job and 36 random bits drawn once per job, so that
- * the users' primary key index grows at its end and no id costs a call to
- * the random generator. */
-static void job_uuid7(char out[UUID_STR_LEN], int64_t ms, uint64_t ctr,
-		      uint64_t seed)
+/* Pass 2 for one row, into the chunk: the checks, the in-file
+ * duplicates and, for a valid row, its user. */
+static void job_take(job *j, const imp_row *r, int64_t now)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint64_t t = (uint64_t)ms;
-	char *p = out;
-
-	for (int i = 44; i >= 0; i -= 4) {
-		*p++ = hex[(t >> i) & 15];
-		if (p - out == 8)
-			*p++ = '-';
-	}
-	*p++ = '-';
-	*p++ = '7';
-	for (int i = 32; i >= 24; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	*p++ = '-';
-	*p++ = '8';
-	for (int i = 20; i >= 12; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	*p++ = '-';
-	for (int i = 8; i >= 0; i -= 4)
-		*p++ = hex[(ctr >> i) & 15];
-	for (int i = 32; i >= 0; i -= 4)
-		*p++ = hex[(seed >> i) & 15];
-	*p = '\0';
-}
-
-/* The welcome SMS and e-mail: the same outbox rows notify_enqueue()
- * writes (queued, due now), built here from two prepared records because
- * the parameters are JSON made by this file (notify_enqueue would parse
- * them again for every message: a sixth of the import's time). */
-static int job_welcome(job *j, const store_user *usr, int64_t now)
-{
-	store_outbox *m[2] = {&j->sms, &j->mail};
-	const char *to[2] = {usr->mobile, usr->email};
-	int rc;
-
-	buf_reset(&j->params);
-	buf_adds(&j->params, "{\"first_name\":\"");
-	buf_add_json_str(&j->params, usr->first_name, strlen(usr->first_name));
-	buf_adds(&j->params, "\"");
-	if ((rc = buf_adds(&j->params, j->params_tail)) != PV_OK)
-		return rc;
-	for (int i = 0; i < 2; i++) {
-		if (util_strlcpy(m[i]->to_addr, to[i], sizeof m[i]->to_addr) != PV_OK)
-			return PV_ELIMIT;
-		if ((rc = notify_seal_params(j->params.p, m[i]->params, sizeof m[i]->params)) != PV_OK)
-			return rc;
-		m[i]->id = 0;
-		m[i]->next_at = m[i]->created_at = now;
-		if ((rc = store_outbox_insert(j->st, m[i])) != PV_OK)
-			return rc;
-	}
-	return PV_OK;
-}
-
-static void job_outbox_init(job *j)
-{
-	const char *lang = j->env->lang && j->env->lang[0] ? j->env->lang : "en";
-
-	memset(&j->sms, 0, sizeof j->sms);
-	util_strlcpy(j->sms.channel, NOTIFY_CHANNEL_SMS, sizeof j->sms.channel);
-	util_strlcpy(j->sms.template_name, "welcome_sms", sizeof j->sms.template_name);
-	util_strlcpy(j->sms.lang, lang, sizeof j->sms.lang);
-	util_strlcpy(j->sms.status, STORE_OUT_QUEUED, sizeof j->sms.status);
-	j->mail = j->sms;
-	util_strlcpy(j->mail.channel, NOTIFY_CHANNEL_EMAIL, sizeof j->mail.channel);
-	util_strlcpy(j->mail.template_name, "welcome_email", sizeof j->mail.template_name);
-}
-
-/* Pass 2 for one row, inside the chunk's transaction. */
-static int job_row(job *j, const imp_row *r, int64_t now)
-{
-	store_user usr;
-	store_upload_failure f;
+	crow *c = &j->rows[j->nrows++];
+	store_user *usr;
 	rowv v;
 	int64_t first;
-	int rc, conflict = 0;
 
 	row_check(&j->h, r, &v);
-	if (v.st[COL_EMAIL] == FS_OK && (first = kset_email(&j->keys, v.ekey)) &&
-	    first < r->number) {
+	if (v.st[COL_EMAIL] == FS_OK &&
+	    (first = kdup_first(j->keys.dem, j->keys.ndem, &j->keys.pem, r->number))) {
 		v.st[COL_EMAIL] = FS_DUP;
 		v.dup_row[COL_EMAIL] = first;
 	}
-	if (v.st[COL_MOBILE] == FS_OK && (first = kset_mobile(&j->keys, v.mkey)) &&
-	    first < r->number) {
+	if (v.st[COL_MOBILE] == FS_OK &&
+	    (first = kdup_first(j->keys.dmob, j->keys.ndmob, &j->keys.pmob, r->number))) {
 		v.st[COL_MOBILE] = FS_DUP;
 		v.dup_row[COL_MOBILE] = first;
 	}
-	if (!row_bad(&v)) {
-		memset(&usr, 0, sizeof usr);
-		job_uuid7(usr.id, now, j->id_ctr++, j->id_seed);
-		util_strncpy0(usr.first_name, sizeof usr.first_name, v.first, v.first_n);
-		util_strncpy0(usr.last_name, sizeof usr.last_name, v.last, v.last_n);
-		util_strncpy0(usr.email, sizeof usr.email, v.email, v.email_n);
-		usr.official_email = val_official_email(usr.email, j->env->official_domains);
-		memcpy(usr.mobile, v.mobile, sizeof usr.mobile);
-		util_strlcpy(usr.org_id, j->u->org_id, sizeof usr.org_id);
-		util_strlcpy(usr.status, STORE_USER_ACTIVE, sizeof usr.status);
-		util_strlcpy(usr.source, "bulk", sizeof usr.source);
-		usr.email_verified = 1; /* vouched for by the organisation */
-		util_strlcpy(usr.upload_id, j->u->id, sizeof usr.upload_id);
-		usr.created_at = usr.updated_at = now;
-		rc = store_user_insert(j->st, &usr, &conflict);
-		if (rc == PV_OK) {
-			if ((rc = job_welcome(j, &usr, now)) != PV_OK)
-				return rc;
-			j->u->success_records++;
-			return PV_OK;
-		}
-		if (rc != PV_ECONFLICT)
-			return rc;
-		v.taken[COL_EMAIL] = !!(conflict & STORE_CONFLICT_EMAIL);
-		v.taken[COL_MOBILE] = !!(conflict & STORE_CONFLICT_MOBILE);
-		if (!conflict) /* an id collision: not the row's fault; retry once */
-			return PV_ESTORE;
-	} else {
-		/* A row with other problems: report registrations too, so that
-		 * every problem of the row is told at once. */
-		char email[STORE_EMAIL_MAX];
-
-		if (v.st[COL_EMAIL] == FS_OK) {
-			util_strncpy0(email, sizeof email, v.email, v.email_n);
-			rc = store_user_by_email(j->st, email, &usr);
-			if (rc != PV_OK && rc != PV_ENOTFOUND)
-				return rc;
-			v.taken[COL_EMAIL] = rc == PV_OK;
-		}
-		if (v.st[COL_MOBILE] == FS_OK) {
-			rc = store_user_by_mobile(j->st, v.mobile, &usr);
-			if (rc != PV_OK && rc != PV_ENOTFOUND)
-				return rc;
-			v.taken[COL_MOBILE] = rc == PV_OK;
-		}
+	c->number = r->number;
+	memcpy(c->st, v.st, sizeof c->st);
+	memcpy(c->dup_row, v.dup_row, sizeof c->dup_row);
+	c->email[0] = c->mobile[0] = '\0';
+	if (row_bad(&v)) {
+		c->user = -1;
+		if (v.st[COL_EMAIL] == FS_OK)
+			util_strncpy0(c->email, sizeof c->email, v.email, v.email_n);
+		if (v.st[COL_MOBILE] == FS_OK)
+			memcpy(c->mobile, v.mobile, sizeof c->mobile);
+		return;
 	}
+	c->user = (long)j->nusers;
+	/* The array is zeroed once (job_chunk_alloc) and every field set here
+	 * is set for every user: no memset of 1.5 KB per row (the chunk's
+	 * array is larger than the caches). position_id stays "". */
+	usr = &j->users[j->nusers++];
+	/* the row's own id: a row creates one user at most (the limits keep
+	 * row numbers in range: job_run) */
+	store_upload_user_id(j->u, r->number, usr->id, sizeof usr->id);
+	util_strncpy0(usr->first_name, sizeof usr->first_name, v.first, v.first_n);
+	util_strncpy0(usr->last_name, sizeof usr->last_name, v.last, v.last_n);
+	util_strncpy0(usr->email, sizeof usr->email, v.email, v.email_n);
+	usr->official_email = val_official_email(usr->email, j->env->official_domains);
+	memcpy(usr->mobile, v.mobile, sizeof usr->mobile);
+	util_strlcpy(usr->org_id, j->u->org_id, sizeof usr->org_id);
+	util_strlcpy(usr->status, STORE_USER_ACTIVE, sizeof usr->status);
+	util_strlcpy(usr->source, "bulk", sizeof usr->source);
+	usr->email_verified = 1; /* vouched for by the organisation */
+	util_strlcpy(usr->upload_id, j->u->id, sizeof usr->upload_id);
+	usr->created_at = usr->updated_at = now;
+}
+
+/* Records the failure of chunk row c, inside the chunk's transaction:
+ * taken[] says which of its keys the store holds. */
+static int job_fail_row(job *j, const crow *c, const int taken[NREQ])
+{
+	store_upload_failure f;
+	rowv v;
+	int rc;
+
+	memset(&v, 0, sizeof v);
+	memcpy(v.st, c->st, sizeof v.st);
+	memcpy(v.dup_row, c->dup_row, sizeof v.dup_row);
+	memcpy(v.taken, taken, sizeof v.taken);
 	row_messages(&v, &j->msg);
 	if ((rc = buf_error(&j->msg)) != PV_OK)
 		return rc;
 	memset(&f, 0, sizeof f);
-	f.row = r->number;
+	f.row = c->number;
 	util_strlcpy(f.errors, j->msg.p, sizeof f.errors);
-	rc = store_upload_failure_add(j->st, j->u->id, &f);
-	if (rc != PV_OK)
+	if ((rc = store_upload_failure_add(j->st, j->u->id, &f)) != PV_OK)
 		return rc;
 	j->u->failed_records++;
+	return PV_OK;
+}
+
+/* Which keys of a row with other problems are registered: point lookups,
+ * so that every problem of the row is told at once. */
+static int job_taken(job *j, const crow *c, int taken[NREQ])
+{
+	store_user usr;
+	int rc;
+
+	memset(taken, 0, NREQ * sizeof *taken);
+	if (c->email[0]) {
+		rc = store_user_by_email(j->st, c->email, &usr);
+		if (rc != PV_OK && rc != PV_ENOTFOUND)
+			return rc;
+		taken[COL_EMAIL] = rc == PV_OK;
+	}
+	if (c->mobile[0]) {
+		rc = store_user_by_mobile(j->st, c->mobile, &usr);
+		if (rc != PV_OK && rc != PV_ENOTFOUND)
+			return rc;
+		taken[COL_MOBILE] = rc == PV_OK;
+	}
 	return PV_OK;
 }
 
@@ -724,69 +748,137 @@ static int job_finish(job *j, const char *status, const char *error, int64_t now
 	return rc;
 }
 
+/* The welcome campaigns of the upload (once per run; a resumed upload
+ * has them already). */
+static int job_campaigns(job *j, int64_t now)
+{
+	const char *lang = j->env->lang && j->env->lang[0] ? j->env->lang : "en";
+	int rc;
+
+	rc = notify_campaign_add(j->st, j->u->id, NOTIFY_CHANNEL_SMS, "welcome_sms", lang,
+				 j->welcome, now);
+	if (rc == PV_OK)
+		rc = notify_campaign_add(j->st, j->u->id, NOTIFY_CHANNEL_EMAIL, "welcome_email",
+					 lang, j->welcome, now);
+	return rc;
+}
+
+/* The chunk's transaction (store_tx: it may run again from the start, so
+ * it starts from the counts before the chunk): the users at once, each
+ * row's failure, the counts and the cursor (only while this worker holds
+ * the lease), and after the last chunk the final status. */
+static int job_chunk_tx(store *st, void *ctx)
+{
+	job *j = ctx;
+	store_upload *u = j->u;
+	int64_t now = util_now_ms();
+	int rc, taken[NREQ];
+
+	u->success_records = j->base_ok;
+	u->failed_records = j->base_failed;
+	u->cursor = j->base_cursor;
+	if (!j->campaigns && (rc = job_campaigns(j, now)) != PV_OK)
+		return rc;
+	rc = store_user_insert_batch(st, j->users, j->nusers, j->conflicts);
+	if (rc != PV_OK)
+		return rc;
+	for (size_t i = 0; i < j->nrows; i++) {
+		const crow *c = &j->rows[i];
+		int bits = c->user >= 0 ? j->conflicts[c->user] : 0;
+
+		u->cursor = c->number;
+		if (c->user >= 0 && !bits) {
+			u->success_records++;
+			continue;
+		}
+		/* an id (or this very row) taken: not the row's fault */
+		if (bits & STORE_CONFLICT_KEY)
+			return PV_ESTORE;
+		memset(taken, 0, sizeof taken);
+		taken[COL_EMAIL] = !!(bits & STORE_CONFLICT_EMAIL);
+		taken[COL_MOBILE] = !!(bits & STORE_CONFLICT_MOBILE);
+		if (c->user < 0 && (rc = job_taken(j, c, taken)) != PV_OK)
+			return rc;
+		if ((rc = job_fail_row(j, c, taken)) != PV_OK)
+			return rc;
+	}
+	u->total_records = j->data_rows;
+	rc = store_upload_progress(st, u, j->env->worker, now,
+				   j->env->lease_ms > 0 ? j->env->lease_ms : JOB_LEASE_MS);
+	if (rc == PV_OK && j->last) {
+		int ok = u->failed_records == 0 && u->success_records > 0;
+
+		rc = store_upload_finish(st, u->id, ok ? STORE_UP_SUCCESSFUL : STORE_UP_FAILED,
+					 "", j->env->worker, now);
+	}
+	return rc;
+}
+
+/* Reads the next chunk into memory: 1 when it is full (more may follow),
+ * 0 at the end of the file, or the reader's error. header_seen is the
+ * reader's state between calls. */
+static int job_fill(job *j, imp_reader *r, int *header_seen)
+{
+	int64_t now = util_now_ms();
+	imp_row row;
+	int n;
+
+	j->nrows = j->nusers = 0;
+	while (j->nrows < j->cap && (n = imp_next(r, &row)) == 1) {
+		if (!*header_seen) {
+			*header_seen = row.number >= j->h.row;
+			continue;
+		}
+		if (row.number <= j->u->cursor || row_empty(&row))
+			continue;
+		job_take(j, &row, now);
+	}
+	return j->nrows == j->cap ? 1 : n;
+}
+
 /* Pass 2: chunks from the cursor to the end. */
 static int job_write(job *j)
 {
-	const job_env *env = j->env;
-	store *st = j->st;
-	int64_t chunk = env->chunk_rows > 0 ? env->chunk_rows : JOB_CHUNK_ROWS;
-	int64_t lease = env->lease_ms > 0 ? env->lease_ms : JOB_LEASE_MS;
+	store_upload *u = j->u;
 	imp_reader *r = NULL;
-	imp_row row;
-	int rc, n = 1, in_tx = 0, header_seen = 0;
-	int64_t in_chunk = 0, now;
+	int rc, n, header_seen = 0;
 
 	rc = imp_open(j->src, &j->lim, &r, j->err, sizeof j->err);
 	if (rc != PV_OK)
 		goto file_failed;
-	while (n == 1) {
-		if (!in_tx) {
-			if (job_stopping(j)) {
-				rc = job_finish(j, STORE_UP_QUEUED, "", util_now_ms());
-				if (rc == PV_OK)
-					rc = PV_ESTOPPED;
-				goto out;
-			}
-			if ((rc = store_tx_begin(st)) != PV_OK)
-				goto out;
-			in_tx = 1;
-			in_chunk = 0;
+	do {
+		if (job_stopping(j)) {
+			rc = job_finish(j, STORE_UP_QUEUED, "", util_now_ms());
+			if (rc == PV_OK)
+				rc = PV_ESTOPPED;
+			goto out;
 		}
-		now = util_now_ms();
-		while (in_chunk < chunk && (n = imp_next(r, &row)) == 1) {
-			if (!header_seen) {
-				header_seen = row.number >= j->h.row;
-				continue;
-			}
-			if (row.number <= j->u->cursor || row_empty(&row))
-				continue;
-			if ((rc = job_row(j, &row, now)) != PV_OK)
-				goto out;
-			j->u->cursor = row.number;
-			in_chunk++;
-		}
-		if (n < 0) {
-			rc = store_tx_rollback(st);
-			in_tx = 0;
+		if ((n = job_fill(j, r, &header_seen)) < 0)
 			goto file_failed;
-		}
-		j->u->total_records = j->data_rows;
-		if ((rc = store_upload_progress(st, j->u, env->worker, now, lease)) != PV_OK)
+		j->last = n == 0;
+		j->base_ok = u->success_records;
+		j->base_failed = u->failed_records;
+		j->base_cursor = u->cursor;
+		rc = store_tx(j->st, job_chunk_tx, j);
+		if (rc != PV_OK) {
+			u->success_records = j->base_ok;
+			u->failed_records = j->base_failed;
+			u->cursor = j->base_cursor;
 			goto out;
-		if (n == 0) {
-			int ok = j->u->failed_records == 0 && j->u->success_records > 0;
-
-			if ((rc = job_finish(j, ok ? STORE_UP_SUCCESSFUL : STORE_UP_FAILED,
-					     "", now)) != PV_OK)
-				goto out;
 		}
-		if ((rc = store_tx_commit(st)) != PV_OK)
-			goto out;
-		in_tx = 0;
-		atomic_fetch_add(&job_rows_total, (uint64_t)in_chunk);
+		j->campaigns = 1;
+		if (j->last) {
+			util_strlcpy(u->status, u->failed_records == 0 && u->success_records > 0
+							? STORE_UP_SUCCESSFUL : STORE_UP_FAILED,
+				     sizeof u->status);
+			u->error[0] = '\0';
+			u->claimed_by[0] = '\0';
+			u->lease_until = 0;
+		}
+		atomic_fetch_add(&job_rows_total, (uint64_t)j->nrows);
 		notify_kick();
 		job_report(j, JOB_WRITING);
-	}
+	} while (!j->last);
 	rc = PV_OK;
 	goto out;
 file_failed:
@@ -795,13 +887,13 @@ file_failed:
 		util_strlcpy(j->err, r ? imp_error(r) : "Cannot read the file", sizeof j->err);
 	rc = job_finish(j, STORE_UP_FAILED, j->err, util_now_ms());
 out:
-	if (in_tx)
-		store_tx_rollback(st);
 	imp_close(r);
 	return rc;
 }
 
-static int job_org_tail(job *j)
+/* The parameters of the welcome messages common to the upload's users:
+ * {"org_name":"...","login_url":"..."} (first_name comes with each). */
+static int job_welcome_params(job *j)
 {
 	buf b;
 	int rc;
@@ -809,8 +901,8 @@ static int job_org_tail(job *j)
 	rc = store_org_get(j->st, j->u->org_id, &j->org);
 	if (rc != PV_OK)
 		return rc;
-	buf_init(&b, 4096);
-	buf_adds(&b, ",\"org_name\":\"");
+	buf_init(&b, STORE_JSON_MAX / 2);
+	buf_adds(&b, "{\"org_name\":\"");
 	buf_add_json_str(&b, j->org.name, strlen(j->org.name));
 	buf_adds(&b, "\",\"login_url\":\"");
 	buf_add_json_str(&b, j->env->login_url ? j->env->login_url : "",
@@ -820,8 +912,20 @@ static int job_org_tail(job *j)
 		buf_free(&b);
 		return rc;
 	}
-	j->params_tail = buf_steal(&b, NULL);
-	return j->params_tail ? PV_OK : PV_ENOMEM;
+	j->welcome = buf_steal(&b, NULL);
+	return j->welcome ? PV_OK : PV_ENOMEM;
+}
+
+/* The chunk's arrays (freed by job_run). */
+static int job_chunk_alloc(job *j)
+{
+	int64_t chunk = j->env->chunk_rows > 0 ? j->env->chunk_rows : JOB_CHUNK_ROWS;
+
+	j->cap = chunk < STORE_BATCH_MAX ? (size_t)chunk : STORE_BATCH_MAX;
+	j->rows = malloc(j->cap * sizeof *j->rows);
+	j->users = calloc(j->cap, sizeof *j->users);
+	j->conflicts = malloc(j->cap * sizeof *j->conflicts);
+	return j->rows && j->users && j->conflicts ? PV_OK : PV_ENOMEM;
 }
 
 int job_run(const job_env *env, store_upload *u)
@@ -839,18 +943,13 @@ int job_run(const job_env *env, store_upload *u)
 		j.lim = *env->lim;
 	else
 		imp_limits_default(&j.lim);
+	/* a user's id holds its row number (store_upload_user_id) */
+	if (j.lim.max_rows > STORE_UPLOAD_ROW_MAX - 1)
+		j.lim.max_rows = STORE_UPLOAD_ROW_MAX - 1;
 	buf_init(&j.msg, STORE_TEXT_MAX);
-	buf_init(&j.params, STORE_JSON_MAX - 1);
-	job_outbox_init(&j);
-	{
-		char seed[UUID_STR_LEN];
-
-		util_uuid(seed);
-		j.id_seed = strtoull(seed + 24, NULL, 16);
-	}
 	log_kv(LOG_INFO, "upload started", "id", u->id, "org", u->org_id,
 	       "worker", env->worker, NULL);
-	rc = job_org_tail(&j);
+	rc = job_welcome_params(&j);
 	if (rc == PV_ENOTFOUND) {
 		rc = job_finish(&j, STORE_UP_FAILED, "The organisation does not exist",
 				util_now_ms());
@@ -888,7 +987,9 @@ int job_run(const job_env *env, store_upload *u)
 	if (rc != PV_OK)
 		goto out;
 	job_report(&j, JOB_SCANNING);
-	rc = job_write(&j);
+	rc = job_chunk_alloc(&j);
+	if (rc == PV_OK)
+		rc = job_write(&j);
 out:
 	if (rc == PV_OK) {
 		char tot[24], ok[24], bad[24];
@@ -907,8 +1008,10 @@ out:
 	kset_free(&j.keys);
 	hdr_free(&j.h);
 	buf_free(&j.msg);
-	buf_free(&j.params);
-	free(j.params_tail);
+	free(j.welcome);
+	free(j.rows);
+	free(j.users);
+	free(j.conflicts);
 	return rc;
 }
 

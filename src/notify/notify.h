@@ -200,6 +200,22 @@ int notify_seal_params(const char *params_json, char *out, size_t cap);
  * out: PV_OK, PV_EFORMAT when it is not ours (wrong key, damaged). */
 int notify_open_params(const char *stored, char *out, size_t cap);
 
+/* Campaigns: one message to every user a bulk upload creates (the
+ * upload's users are the recipients: no row per message). Call it inside
+ * the upload's transaction, before its first users are written: the
+ * delivery workers walk the upload's created users in row order, between
+ * outbox messages, and send the template to each at the transport's pace
+ * (SMS to the user's mobile, e-mail to the user's e-mail), with
+ * params_json (a JSON object, sealed like notify_enqueue's) and the
+ * user's "first_name". A message that fails becomes an outbox message
+ * with the outbox's retries, back-off, failure and metrics. PV_OK when
+ * created, and when the upload has a campaign on that channel already (a
+ * resumed upload); PV_EINVAL for a bad channel, name or JSON; PV_ELIMIT
+ * when a field exceeds its store column; else the store's error. */
+int notify_campaign_add(store *s, const char *upload_id, const char *channel,
+			const char *template_name, const char *lang,
+			const char *params_json, int64_t now);
+
 /* Settings of the delivery workers. Zero fields take the defaults. */
 typedef struct notify_config {
 	store *st;                         /* required */

@@ -3,9 +3,56 @@
 #ifndef PV_NOTIFY_INT_H
 #define PV_NOTIFY_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "notify/notify.h"
+
+#define NOTIFY_MAX_WORKERS 16
+
+struct notify_runtime; /* forward for the worker */
+
+typedef struct notify_worker {
+	struct notify_runtime *rt;
+	pthread_t thread;
+	int started;
+	char id[STORE_ID_MAX];
+} notify_worker;
+
+/* The delivery workers (outbox.c), shared with campaign.c. */
+struct notify_runtime {
+	notify_config cfg; /* defaults filled in */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	uint64_t kick_gen; /* guarded by mu */
+	int stopping;      /* guarded by mu */
+	notify_worker workers[NOTIFY_MAX_WORKERS];
+	_Atomic uint64_t sent[2], retried[2], failed[2];
+};
+
+/* 0 for NOTIFY_CHANNEL_SMS, 1 for NOTIFY_CHANNEL_EMAIL, else -1. */
+int notify__channel(const char *channel);
+
+/* Renders template tpl in lang with params_json (plain JSON) and hands it
+ * to the transport of channel ch (notify__channel) for `to`. PV_OK when
+ * handed over; otherwise err (errlen bytes) says why and *permanent is 1
+ * for a failure that sending again cannot heal (no transport, an unknown
+ * template or parameter, a recipient the transport can never use). */
+int notify__send(notify_runtime *rt, int ch, const char *to, const char *tpl,
+		 const char *lang, const char *params_json, char *err,
+		 size_t errlen, int *permanent);
+
+/* 1 when notify_stop() has been called, or when a kick arrived since the
+ * generation `gen` (work for this process's outbox). */
+int notify__interrupted(notify_runtime *rt, uint64_t gen);
+
+/* One slice of campaign work for `worker` (campaign.c): claims the due
+ * campaign, sends to its next users (a few, for a second at most, until
+ * notify__interrupted) and records each. PV_OK when it did something,
+ * PV_ENOTFOUND when no campaign was due, else the store's error. */
+int notify__campaign_slice(notify_runtime *rt, const char *worker,
+			   uint64_t gen);
 
 /* snprintf into err when err is not NULL. */
 void notify__err(char *err, size_t errlen, const char *fmt, ...)

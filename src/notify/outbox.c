@@ -31,32 +31,11 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define NOTIFY_MAX_WORKERS 16
-
-struct notify_runtime; /* forward for the worker */
-
-typedef struct notify_worker {
-	struct notify_runtime *rt;
-	pthread_t thread;
-	int started;
-	char id[STORE_ID_MAX];
-} notify_worker;
-
-struct notify_runtime {
-	notify_config cfg; /* defaults filled in */
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	uint64_t kick_gen; /* guarded by mu */
-	int stopping;      /* guarded by mu */
-	notify_worker workers[NOTIFY_MAX_WORKERS];
-	_Atomic uint64_t sent[2], retried[2], failed[2];
-};
-
 /* The running runtime, for notify_kick(). Guarded by notify_current_mu. */
 static pthread_mutex_t notify_current_mu = PTHREAD_MUTEX_INITIALIZER;
 static notify_runtime *notify_current;
 
-static int notify_channel_index(const char *channel)
+int notify__channel(const char *channel)
 {
 	if (strcmp(channel, NOTIFY_CHANNEL_SMS) == 0)
 		return 0;
@@ -158,7 +137,7 @@ int notify_enqueue_at(store *s, const char *channel, const char *to,
 	json_error_t jerr;
 	int r;
 
-	if (!s || !channel || notify_channel_index(channel) < 0 || !to ||
+	if (!s || !channel || notify__channel(channel) < 0 || !to ||
 	    !to[0] || !template_name || !template_name[0])
 		return PV_EINVAL;
 	for (const char *c = template_name; *c; c++)
@@ -246,50 +225,57 @@ static void notify_store_err(int r, const store_outbox *m, const char *worker)
 			   worker, pv_strerror(r));
 }
 
+int notify__send(notify_runtime *rt, int ch, const char *to, const char *tpl,
+		 const char *lang, const char *params_json, char *err,
+		 size_t errlen, int *permanent)
+{
+	const notify_config *cfg = &rt->cfg;
+	notify_transport *tr = ch == 0 ? cfg->sms : ch == 1 ? cfg->mail : NULL;
+	notify_rendered rd = {0};
+	notify_msg msg;
+	int r;
+
+	*permanent = 1;
+	if (!tr) {
+		util_strlcpy(err, ch < 0 ? "unknown channel"
+					 : "no transport for this channel",
+			     errlen);
+		return PV_EINVAL;
+	}
+	/* the same template and parameters fail again */
+	r = notify_render(cfg->templates, tpl, lang, params_json, &rd, err, errlen);
+	if (r != PV_OK)
+		return r;
+	msg.channel = ch == 0 ? NOTIFY_CHANNEL_SMS : NOTIFY_CHANNEL_EMAIL;
+	msg.to = to;
+	msg.template_name = tpl;
+	msg.template_id = rd.template_id;
+	msg.subject = rd.subject;
+	msg.text = rd.text;
+	r = tr->send(tr, &msg, err, errlen);
+	*permanent = r == PV_EINVAL;
+	notify_rendered_free(&rd);
+	return r;
+}
+
 /* Renders and sends one claimed message, then records the outcome. */
 static void notify_deliver(notify_runtime *rt, const char *worker,
 			   const store_outbox *m)
 {
 	const notify_config *cfg = &rt->cfg;
 	store *st = cfg->st;
-	int ch = notify_channel_index(m->channel);
-	notify_transport *tr = ch == 0 ? cfg->sms : ch == 1 ? cfg->mail : NULL;
-	notify_rendered rd = {0};
-	notify_msg msg;
+	int ch = notify__channel(m->channel);
 	char err[STORE_TEXT_MAX / 4] = "", params[STORE_JSON_MAX];
-	int attempts = m->attempts + 1, r, permanent = 0;
+	int attempts = m->attempts + 1, r, permanent = 1;
 
-	if (!tr) {
-		util_strlcpy(err, ch < 0 ? "unknown channel"
-					 : "no transport for this channel",
-			     sizeof err);
-		r = PV_EINVAL;
-		permanent = 1;
-		goto outcome;
-	}
 	r = notify_open_params(m->params, params, sizeof params);
-	if (r != PV_OK) {
+	if (r != PV_OK)
 		util_strlcpy(err, "the message's parameters cannot be opened (another server key?)",
 			     sizeof err);
-		permanent = 1;
-		goto outcome;
-	}
-	r = notify_render(cfg->templates, m->template_name, m->lang, params, &rd, err, sizeof err);
+	else
+		r = notify__send(rt, ch, m->to_addr, m->template_name, m->lang, params,
+				 err, sizeof err, &permanent);
 	sodium_memzero(params, sizeof params);
-	if (r != PV_OK) {
-		permanent = 1; /* the same template and parameters fail again */
-		goto outcome;
-	}
-	msg.channel = m->channel;
-	msg.to = m->to_addr;
-	msg.template_name = m->template_name;
-	msg.template_id = rd.template_id;
-	msg.subject = rd.subject;
-	msg.text = rd.text;
-	r = tr->send(tr, &msg, err, sizeof err);
-	if (r == PV_EINVAL)
-		permanent = 1;
-outcome:
 	if (r == PV_OK) {
 		r = store_outbox_sent(st, m->id, util_now_ms());
 		notify_store_err(r, m, worker);
@@ -318,7 +304,16 @@ outcome:
 		if (r == PV_OK)
 			atomic_fetch_add(&rt->retried[ch], 1);
 	}
-	notify_rendered_free(&rd);
+}
+
+int notify__interrupted(notify_runtime *rt, uint64_t gen)
+{
+	int r;
+
+	pthread_mutex_lock(&rt->mu);
+	r = rt->stopping || rt->kick_gen != gen;
+	pthread_mutex_unlock(&rt->mu);
+	return r;
 }
 
 static void notify_deadline(struct timespec *ts, int64_t ms)
@@ -352,12 +347,20 @@ static void *notify_worker_main(void *arg)
 		gen = rt->kick_gen;
 		pthread_mutex_unlock(&rt->mu);
 
+		/* the outbox first (codes wait for no campaign), then a slice
+		 * of a campaign */
 		memset(&m, 0, sizeof m);
 		r = store_outbox_claim(st, w->id, util_now_ms(),
 					  rt->cfg.lease_ms, &m);
 		if (r == PV_OK) {
 			last_err = PV_OK;
 			notify_deliver(rt, w->id, &m);
+			continue;
+		}
+		if (r == PV_ENOTFOUND)
+			r = notify__campaign_slice(rt, w->id, gen);
+		if (r == PV_OK) {
+			last_err = PV_OK;
 			continue;
 		}
 		if (r != PV_ENOTFOUND && r != last_err) /* log a change once */

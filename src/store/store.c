@@ -113,6 +113,78 @@ int store_blob_id_valid(const char *id)
 	return 1;
 }
 
+/* The hash of the last upload id asked for, per thread: a bulk upload
+ * asks for a million ids of one upload. */
+static __thread struct {
+	char id[STORE_ID_MAX];
+	uint64_t tag;
+} uid_cache;
+
+static void uid_hex(char *p, uint64_t v, int digits)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	while (digits-- > 0) {
+		p[digits] = hex[v & 15];
+		v >>= 4;
+	}
+}
+
+int store_upload_user_id(const store_upload *u, int64_t row, char *out,
+			 size_t cap)
+{
+	uint64_t t, tag;
+
+	if (!u || !out || cap < 37 || row < 1 || row > STORE_UPLOAD_ROW_MAX ||
+	    u->created_at < 0 || strnlen(u->id, sizeof u->id) >= sizeof uid_cache.id)
+		return PV_EINVAL;
+	if (strcmp(uid_cache.id, u->id) != 0 || !u->id[0]) {
+		unsigned char h[crypto_generichash_BYTES_MIN];
+
+		crypto_generichash(h, sizeof h, (const unsigned char *)u->id, strlen(u->id),
+				   NULL, 0);
+		tag = 0;
+		for (int i = 0; i < 6; i++)
+			tag = tag << 8 | h[i];
+		memcpy(uid_cache.id, u->id, strlen(u->id) + 1);
+		uid_cache.tag = tag;
+	}
+	tag = uid_cache.tag;
+	t = (uint64_t)u->created_at & UINT64_C(0xffffffffffff);
+	/* tttttttt-tttt-7uuu-8uuu-uuuuuurrrrrr */
+	uid_hex(out, t >> 16, 8);
+	out[8] = '-';
+	uid_hex(out + 9, t & 0xffff, 4);
+	out[13] = '-';
+	out[14] = '7';
+	uid_hex(out + 15, tag >> 36, 3);
+	out[18] = '-';
+	out[19] = '8';
+	uid_hex(out + 20, tag >> 24 & 0xfff, 3);
+	out[23] = '-';
+	uid_hex(out + 24, tag & 0xffffff, 6);
+	uid_hex(out + 30, (uint64_t)row, 6);
+	out[36] = '\0';
+	return PV_OK;
+}
+
+int64_t store_upload_user_row(const char *id)
+{
+	int64_t row = 0;
+
+	if (!id || strlen(id) != 36 || id[14] != '7' || id[19] != '8')
+		return 0;
+	for (int i = 30; i < 36; i++) {
+		char c = id[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return 0;
+		row = row << 4 | v;
+	}
+	return row;
+}
+
 /* A pause before retrying a transaction: 1-4 ms on the first retry,
  * doubling, so that colliding writers spread out. */
 static void store_backoff(int attempt)

@@ -130,6 +130,11 @@ typedef struct store_user {
 /* Which unique constraint a refused user insert hit (bit set). */
 #define STORE_CONFLICT_EMAIL 1
 #define STORE_CONFLICT_MOBILE 2
+/* user_insert_batch only: neither of the above, but the id was taken (for
+ * a user of a bulk upload: its row created one already) */
+#define STORE_CONFLICT_KEY 4
+/* Users in one user_insert_batch call, at most. */
+#define STORE_BATCH_MAX 10000
 
 typedef struct store_role {
 	char role[STORE_SHORT_MAX]; /* "spv_admin", "mdo_admin" */
@@ -267,6 +272,28 @@ typedef struct store_outbox {
 	int64_t created_at, sent_at;
 } store_outbox;
 
+/* A campaign: one message (template, language, parameters) to every user
+ * that one bulk upload created, on one channel, walked in upload row order
+ * with a cursor (the row of the last user handled). The messages are not
+ * rows of their own: the users are. */
+#define STORE_CAMPAIGN_ACTIVE "active"
+#define STORE_CAMPAIGN_DONE "done"
+typedef struct store_campaign {
+	int64_t id;
+	char upload_id[STORE_ID_MAX];
+	char channel[STORE_SHORT_MAX]; /* "sms", "email" */
+	char template_name[STORE_SHORT_MAX * 2];
+	char lang[8];
+	char params[STORE_JSON_MAX]; /* parameters common to every message */
+	char status[STORE_SHORT_MAX]; /* STORE_CAMPAIGN_* */
+	int64_t cursor;  /* upload row of the last user handled; 0 at first */
+	int64_t handled; /* users handled so far */
+	char claimed_by[STORE_ID_MAX];
+	int64_t lease_until;
+	int64_t next_at; /* not before */
+	int64_t created_at, finished_at;
+} store_campaign;
+
 typedef struct store_audit {
 	int64_t id;
 	char actor_id[STORE_ID_MAX];
@@ -326,7 +353,7 @@ struct store_ops {
 	 *   else PV_EINVAL; erase_after is ignored and stored as 0); it answers
 	 *   PV_ECONFLICT and sets *conflict to the STORE_CONFLICT_* bits of
 	 *   every unique key the row collides with (conflict may be NULL; 0
-	 *   when the id collided).
+	 *   when only the id collided).
 	 * - user_get finds any user by id, closed and erased ones too.
 	 * - user_by_email and user_by_mobile find the live user with that
 	 *   e-mail or mobile (PV_ENOTFOUND when only a closed or erased user
@@ -335,6 +362,21 @@ struct store_ops {
 	 *   a live user: PV_ENOTFOUND for an unknown id, PV_ECONFLICT for a
 	 *   closed or erased user, whose status never changes back. */
 	int (*user_insert)(store *s, const store_user *u, int *conflict);
+	/* Inserts users[0..n) as n user_insert calls would, in order (so a
+	 * user may collide with an earlier one of the same call), for a bulk
+	 * upload's chunk: conflicts[i] (n entries, required) is 0 when
+	 * users[i] was inserted, else the STORE_CONFLICT_* bits of every
+	 * unique key it collides with (a live user's, as for user_insert),
+	 * and the call answers PV_OK. Each user is stored as user_insert
+	 * stores it (a live status, erase_after 0, its upload_id). Any other
+	 * refusal (PV_EINVAL for a bad record or n > STORE_BATCH_MAX,
+	 * PV_ENOTFOUND for an unknown organisation or position) comes before
+	 * anything is written. A failure (busy, I/O, memory) may leave part
+	 * of the call written: its transaction is to be rolled back, as
+	 * store_tx does. n = 0 is PV_OK. Meant for a transaction that holds
+	 * the call and the rest of a bulk upload's chunk. */
+	int (*user_insert_batch)(store *s, const store_user *users, size_t n,
+				 int *conflicts);
 	int (*user_get)(store *s, const char *id, store_user *out);
 	int (*user_by_email)(store *s, const char *email, store_user *out);
 	int (*user_by_mobile)(store *s, const char *mobile, store_user *out);
@@ -507,7 +549,50 @@ struct store_ops {
 			    int64_t next_at, const char *error);
 	int (*outbox_fail)(store *s, int64_t id, int attempts,
 			   const char *error);
+	/* *queued counts the queued messages and the messages that active
+	 * campaigns still owe (users created by their upload, less those
+	 * handled); *failed the failed messages. Either may be NULL. */
 	int (*outbox_stats)(store *s, int64_t *queued, int64_t *failed);
+
+	/* Campaigns (store_campaign), a durable queue like the outbox, one
+	 * per upload and channel.
+	 * - campaign_insert stores c active, cursor 0, due at c->next_at, and
+	 *   sets c->id; PV_ECONFLICT when the upload has a campaign on that
+	 *   channel already, PV_ENOTFOUND when the upload is unknown.
+	 * - campaign_claim leases to `worker` the active campaign with the
+	 *   oldest next_at (then id) that is due (next_at <= now) and whose
+	 *   lease is free or expired; PV_ENOTFOUND when none.
+	 * - campaign_users: the users that the upload's rows after `after`
+	 *   created (their ids made by store_upload_user_id), in row order, at
+	 *   most max of them, into out (max entries, caller's); *n how many
+	 *   (closed and erased users too: the campaign skips them, and they
+	 *   count for the end of campaign_finish);
+	 *   PV_ENOTFOUND for an unknown upload. A user committed later never
+	 *   comes from a row at or before one seen earlier (an upload's rows
+	 *   are written in order), so a cursor never skips one.
+	 * - campaign_advance moves the cursor forward to `cursor` (> the
+	 *   current one), counts one more user handled, renews the lease to
+	 *   now + lease_ms; only while `worker` holds the lease of the active
+	 *   campaign (PV_ECONFLICT otherwise, and for a cursor that would not
+	 *   move forward; PV_ENOTFOUND when unknown).
+	 * - campaign_release frees the lease, not due before next_at (same
+	 *   condition and errors).
+	 * - campaign_finish marks the campaign done, and frees it, when its
+	 *   upload has finished (SUCCESSFUL or FAILED) and no user of the
+	 *   upload lies after the cursor, deciding both at once: *done is 1
+	 *   then, 0 when the campaign stays active (same condition and
+	 *   errors). */
+	int (*campaign_insert)(store *s, store_campaign *c);
+	int (*campaign_claim)(store *s, const char *worker, int64_t now,
+			      int64_t lease_ms, store_campaign *out);
+	int (*campaign_users)(store *s, const char *upload_id, int64_t after,
+			      size_t max, store_user *out, size_t *n);
+	int (*campaign_advance)(store *s, int64_t id, const char *worker,
+				int64_t cursor, int64_t now, int64_t lease_ms);
+	int (*campaign_release)(store *s, int64_t id, const char *worker,
+				int64_t next_at);
+	int (*campaign_finish)(store *s, int64_t id, const char *worker,
+			       int64_t now, int *done);
 
 	/* Audit log, newest first in lists. */
 	int (*audit_add)(store *s, store_audit *a);
@@ -675,6 +760,20 @@ void store_close(store *s);
  * version`: a static string such as "sqlite 3.40.1, libpq 15.18". */
 const char *store_versions(void);
 
+/* The id of the user that row `row` (1 .. 2^24 - 1) of upload u creates:
+ * a time-ordered UUID (version 7 layout) of the upload's creation time, 48
+ * bits of a hash of the upload's id, and the row. So one row can create at
+ * most one user (the primary key says so, with no index of its own), and
+ * an upload's users are one range of ids in row order, which campaigns
+ * walk. out has cap (at least 37) bytes; PV_EINVAL for a row out
+ * of range. */
+int store_upload_user_id(const store_upload *u, int64_t row, char *out,
+			 size_t cap);
+/* The row in an id made by store_upload_user_id (0 for an id of another
+ * shape; meaningful only for ids known to come from one upload). */
+int64_t store_upload_user_row(const char *id);
+#define STORE_UPLOAD_ROW_MAX ((INT64_C(1) << 24) - 1)
+
 /* 1 when id is a valid blob id (see blob_put), else 0. */
 int store_blob_id_valid(const char *id);
 
@@ -769,6 +868,11 @@ static inline int store_position_each(store *s, store_position_cb cb, void *ctx)
 static inline int store_user_insert(store *s, const store_user *u, int *conflict)
 {
 	return s->ops->user_insert(s, u, conflict);
+}
+
+static inline int store_user_insert_batch(store *s, const store_user *users, size_t n, int *conflicts)
+{
+	return s->ops->user_insert_batch(s, users, n, conflicts);
 }
 
 static inline int store_user_get(store *s, const char *id, store_user *out)
@@ -1004,6 +1108,36 @@ static inline int store_outbox_fail(store *s, int64_t id, int attempts, const ch
 static inline int store_outbox_stats(store *s, int64_t *queued, int64_t *failed)
 {
 	return s->ops->outbox_stats(s, queued, failed);
+}
+
+static inline int store_campaign_insert(store *s, store_campaign *c)
+{
+	return s->ops->campaign_insert(s, c);
+}
+
+static inline int store_campaign_claim(store *s, const char *worker, int64_t now, int64_t lease_ms, store_campaign *out)
+{
+	return s->ops->campaign_claim(s, worker, now, lease_ms, out);
+}
+
+static inline int store_campaign_users(store *s, const char *upload_id, int64_t after, size_t max, store_user *out, size_t *n)
+{
+	return s->ops->campaign_users(s, upload_id, after, max, out, n);
+}
+
+static inline int store_campaign_advance(store *s, int64_t id, const char *worker, int64_t cursor, int64_t now, int64_t lease_ms)
+{
+	return s->ops->campaign_advance(s, id, worker, cursor, now, lease_ms);
+}
+
+static inline int store_campaign_release(store *s, int64_t id, const char *worker, int64_t next_at)
+{
+	return s->ops->campaign_release(s, id, worker, next_at);
+}
+
+static inline int store_campaign_finish(store *s, int64_t id, const char *worker, int64_t now, int *done)
+{
+	return s->ops->campaign_finish(s, id, worker, now, done);
 }
 
 static inline int store_audit_add(store *s, store_audit *a)

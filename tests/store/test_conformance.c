@@ -123,6 +123,15 @@ static void drain_queues(void)
 		assert_int_equal(err, PV_OK);
 	}
 	assert_true(i < 100000);
+	for (i = 0; i < 100000; i++) {
+		store_campaign c;
+
+		err = store_campaign_claim(S, "drain", FAR, LEASE, &c);
+		if (err == PV_ENOTFOUND)
+			break;
+		assert_int_equal(err, PV_OK);
+	}
+	assert_true(i < 100000);
 }
 
 /* ---- setup ----------------------------------------------------------------- */
@@ -1473,6 +1482,372 @@ static void test_outbox(void **state)
 	assert_int_equal(store_outbox_fail(S, m3.id, 2, "x"), PV_OK);
 }
 
+/* A user of a bulk upload: row `row` of upload `up`, fresh keys. */
+static void make_bulk_user(store_user *u, const char *org, const store_upload *up,
+			   int64_t row)
+{
+	char email[STORE_EMAIL_MAX], mobile[STORE_MOBILE_MAX];
+
+	uniq(email, sizeof email, "bulk");
+	strcat(email, "@example.gov.in");
+	uniq_mobile(mobile);
+	make_user(u, org, email, mobile, T0);
+	snprintf(u->status, sizeof u->status, "%s", STORE_USER_ACTIVE);
+	snprintf(u->source, sizeof u->source, "bulk");
+	assert_int_equal(store_upload_user_id(up, row, u->id, sizeof u->id), PV_OK);
+}
+
+static void test_user_insert_batch(void **state)
+{
+	char org[STORE_ID_MAX], upper[STORE_EMAIL_MAX], id[STORE_ID_MAX];
+	store_user held, b[8], got;
+	store_upload upr, *up = &upr;
+	int conflicts[8];
+
+	(void)state;
+	new_org(org, NULL);
+	memset(&upr, 0, sizeof upr); /* ids of its users need no stored upload */
+	uniq(upr.id, sizeof upr.id, "up");
+	upr.created_at = T0;
+	add_user(&held, org, T0);
+	snprintf(upper, sizeof upper, "%s", held.email);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	for (int i = 0; i < 8; i++)
+		make_bulk_user(&b[i], org, up, i + 2);
+	/* 1: e-mail of a user held (other case); 2: mobile held; 3: both */
+	snprintf(b[1].email, sizeof b[1].email, "%s", upper);
+	snprintf(b[2].mobile, sizeof b[2].mobile, "%s", held.mobile);
+	snprintf(b[3].email, sizeof b[3].email, "%s", held.email);
+	snprintf(b[3].mobile, sizeof b[3].mobile, "%s", held.mobile);
+	/* 5 repeats the e-mail of 4, in the same call */
+	snprintf(b[5].email, sizeof b[5].email, "%s", b[4].email);
+	/* 6: the id of 0; 7: from the same row as 0 */
+	snprintf(b[6].id, sizeof b[6].id, "%s", b[0].id);
+	assert_int_equal(store_upload_user_id(up, 2, b[7].id, sizeof b[7].id), PV_OK);
+	for (int i = 0; i < 8; i++)
+		conflicts[i] = -1;
+	assert_int_equal(store_user_insert_batch(S, b, 8, conflicts), PV_OK);
+	assert_int_equal(conflicts[0], 0);
+	assert_int_equal(conflicts[1], STORE_CONFLICT_EMAIL);
+	assert_int_equal(conflicts[2], STORE_CONFLICT_MOBILE);
+	assert_int_equal(conflicts[3], STORE_CONFLICT_EMAIL | STORE_CONFLICT_MOBILE);
+	assert_int_equal(conflicts[4], 0);
+	assert_int_equal(conflicts[5], STORE_CONFLICT_EMAIL);
+	assert_int_equal(conflicts[6], STORE_CONFLICT_KEY);
+	assert_int_equal(conflicts[7], STORE_CONFLICT_KEY);
+	assert_int_equal(store_user_get(S, b[0].id, &got), PV_OK);
+	assert_true(store_upload_user_row(got.id) == 2);
+	assert_string_equal(got.source, "bulk");
+	assert_string_equal(got.email, b[0].email);
+	assert_int_equal(store_user_by_mobile(S, b[4].mobile, &got), PV_OK);
+	assert_true(store_upload_user_row(got.id) == 6);
+	assert_int_equal(store_user_by_mobile(S, b[5].mobile, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_mobile(S, b[7].mobile, &got), PV_ENOTFOUND);
+	/* the ids of an upload's users: one per row, in row order, apart
+	 * from another upload's; rows out of range refused */
+	assert_int_equal(store_upload_user_id(up, 3, id, sizeof id), PV_OK);
+	assert_true(strcmp(b[0].id, id) < 0 && strcmp(id, b[2].id) < 0);
+	assert_true(store_upload_user_row(id) == 3);
+	assert_int_equal(store_upload_user_id(up, STORE_UPLOAD_ROW_MAX, id, sizeof id), PV_OK);
+	assert_true(store_upload_user_row(id) == STORE_UPLOAD_ROW_MAX);
+	assert_true(strcmp(b[5].id, id) < 0);
+	assert_int_equal(store_upload_user_id(up, 0, id, sizeof id), PV_EINVAL);
+	assert_int_equal(store_upload_user_id(up, STORE_UPLOAD_ROW_MAX + 1, id, sizeof id),
+			 PV_EINVAL);
+	assert_int_equal(store_upload_user_id(up, 1, id, 36), PV_EINVAL);
+	{
+		store_upload other = upr;
+
+		uniq(other.id, sizeof other.id, "up");
+		assert_int_equal(store_upload_user_id(&other, 3, id, sizeof id), PV_OK);
+		assert_string_not_equal(id, b[1].id);
+		assert_true(store_upload_user_row(id) == 3);
+	}
+	assert_true(store_upload_user_row(held.id) == 0);
+
+	/* A refused record or an unknown organisation undoes the whole call,
+	 * and inside a transaction only the call. */
+	store_user c[3], before;
+	for (int i = 0; i < 3; i++)
+		make_bulk_user(&c[i], org, up, 100 + i);
+	c[1].status[0] = '\0';
+	assert_int_equal(store_user_insert_batch(S, c, 3, conflicts), PV_EINVAL);
+	snprintf(c[1].status, sizeof c[1].status, "%s", STORE_USER_ACTIVE);
+	snprintf(c[2].org_id, sizeof c[2].org_id, "no-such-org");
+	assert_int_equal(store_user_insert_batch(S, c, 3, conflicts), PV_ENOTFOUND);
+	assert_int_equal(store_user_get(S, c[0].id, &got), PV_ENOTFOUND);
+	make_bulk_user(&before, org, up, 200);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_user_insert(S, &before, NULL), PV_OK);
+	assert_int_equal(store_user_insert_batch(S, c, 3, conflicts), PV_ENOTFOUND);
+	snprintf(c[2].org_id, sizeof c[2].org_id, "%s", org);
+	assert_int_equal(store_user_insert_batch(S, c, 3, conflicts), PV_OK);
+	assert_true(conflicts[0] == 0 && conflicts[1] == 0 && conflicts[2] == 0);
+	assert_int_equal(store_tx_commit(S), PV_OK);
+	assert_int_equal(store_user_get(S, before.id, &got), PV_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_user_get(S, c[i].id, &got), PV_OK);
+	/* a large batch: collisions anywhere in it, told row by row */
+	enum { BIG = 150 };
+	store_user *big = calloc(BIG, sizeof *big);
+	int *bc = calloc(BIG, sizeof *bc);
+	assert_non_null(big);
+	assert_non_null(bc);
+	for (int i = 0; i < BIG; i++)
+		make_bulk_user(&big[i], org, up, 1000 + i);
+	snprintf(big[3].email, sizeof big[3].email, "%s", upper);           /* held */
+	snprintf(big[40].mobile, sizeof big[40].mobile, "%s", held.mobile); /* held */
+	snprintf(big[41].email, sizeof big[41].email, "%s", big[40].email); /* 40 refused */
+	snprintf(big[50].email, sizeof big[50].email, "%s", big[45].email); /* earlier row */
+	snprintf(big[51].mobile, sizeof big[51].mobile, "%s", big[52].mobile); /* later row */
+	snprintf(big[77].id, sizeof big[77].id, "%s", big[70].id);          /* earlier id */
+	snprintf(big[99].id, sizeof big[99].id, "%s", big[98].id);         /* earlier row */
+	snprintf(big[149].mobile, sizeof big[149].mobile, "%s", big[0].mobile);
+	assert_int_equal(store_user_insert_batch(S, big, BIG, bc), PV_OK);
+	for (int i = 0; i < BIG; i++) {
+		int want = i == 3 ? STORE_CONFLICT_EMAIL
+			   : i == 40 || i == 149 ? STORE_CONFLICT_MOBILE
+			   : i == 50 || i == 52 ? (i == 50 ? STORE_CONFLICT_EMAIL : STORE_CONFLICT_MOBILE)
+			   : i == 77 || i == 99 ? STORE_CONFLICT_KEY : 0;
+
+		assert_int_equal(bc[i], want);
+		assert_int_equal(store_user_get(S, big[i].id, &got),
+				 want && i != 77 && i != 99 ? PV_ENOTFOUND : PV_OK);
+	}
+	assert_int_equal(store_user_get(S, big[77].id, &got), PV_OK);
+	assert_string_equal(got.email, big[70].email); /* the first of the two */
+	free(big);
+	free(bc);
+
+	/* bounds */
+	assert_int_equal(store_user_insert_batch(S, c, 0, NULL), PV_OK);
+	assert_int_equal(store_user_insert_batch(S, c, STORE_BATCH_MAX + 1, conflicts),
+			 PV_EINVAL);
+	assert_int_equal(store_user_insert_batch(S, c, 1, NULL), PV_EINVAL);
+}
+
+static void make_campaign(store_campaign *c, const char *up, const char *channel,
+			  int64_t at)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->upload_id, sizeof c->upload_id, "%s", up);
+	snprintf(c->channel, sizeof c->channel, "%s", channel);
+	snprintf(c->template_name, sizeof c->template_name, "welcome_%s",
+		 strcmp(channel, "sms") == 0 ? "sms" : "email");
+	snprintf(c->lang, sizeof c->lang, "en");
+	snprintf(c->params, sizeof c->params, "{\"org_name\":\"Org\"}");
+	c->created_at = c->next_at = at;
+}
+
+static void test_campaigns(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_upload up, got_up;
+	store_campaign sms, mail, got;
+	store_user users[4], seen[4];
+	int conflicts[4], done = -1;
+	int64_t q0, f0, q1, f1, now = T0 + 5000000;
+	size_t n;
+
+	(void)state;
+	drain_queues();
+	assert_int_equal(store_outbox_stats(S, &q0, &f0), PV_OK);
+	new_org(org, NULL);
+	make_upload(&up, org, now);
+	snprintf(up.status, sizeof up.status, "%s", STORE_UP_IN_PROGRESS);
+	snprintf(up.claimed_by, sizeof up.claimed_by, "job");
+	up.lease_until = FAR;
+	assert_int_equal(store_upload_insert(S, &up), PV_OK);
+	make_campaign(&sms, up.id, "sms", now);
+	make_campaign(&mail, up.id, "email", now + 1);
+	assert_int_equal(store_campaign_insert(S, &sms), PV_OK);
+	assert_int_equal(store_campaign_insert(S, &mail), PV_OK);
+	assert_true(sms.id > 0 && mail.id > 0 && sms.id != mail.id);
+	make_campaign(&got, up.id, "sms", now);
+	assert_int_equal(store_campaign_insert(S, &got), PV_ECONFLICT);
+	make_campaign(&got, "no-such-up", "sms", now);
+	assert_int_equal(store_campaign_insert(S, &got), PV_ENOTFOUND);
+
+	/* the upload's first chunk: rows 2, 3 and 5 create users */
+	make_bulk_user(&users[0], org, &up, 2);
+	make_bulk_user(&users[1], org, &up, 3);
+	make_bulk_user(&users[2], org, &up, 5);
+	assert_int_equal(store_user_insert_batch(S, users, 3, conflicts), PV_OK);
+	up.success_records = 3;
+	up.cursor = 5;
+	assert_int_equal(store_upload_progress(S, &up, "job", now, LEASE), PV_OK);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 + 6 && f1 == f0); /* three users, two channels */
+
+	/* claims in next_at order; a leased campaign is not claimed again */
+	assert_int_equal(store_campaign_claim(S, "w-a", now, LEASE, &got), PV_OK);
+	assert_true(got.id == sms.id);
+	assert_string_equal(got.upload_id, up.id);
+	assert_string_equal(got.channel, "sms");
+	assert_string_equal(got.template_name, "welcome_sms");
+	assert_string_equal(got.lang, "en");
+	assert_string_equal(got.params, "{\"org_name\":\"Org\"}");
+	assert_string_equal(got.status, STORE_CAMPAIGN_ACTIVE);
+	assert_string_equal(got.claimed_by, "w-a");
+	assert_true(got.cursor == 0 && got.handled == 0);
+	assert_int_equal(store_campaign_claim(S, "w-b", now, LEASE, &got), PV_ENOTFOUND);
+	assert_int_equal(store_campaign_claim(S, "w-b", now + 1, LEASE, &got), PV_OK);
+	assert_true(got.id == mail.id);
+	assert_int_equal(store_campaign_claim(S, "w-c", now + 1, LEASE, &got), PV_ENOTFOUND);
+
+	/* the users in row order, from a cursor */
+	assert_int_equal(store_campaign_users(S, up.id, 0, 2, seen, &n), PV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(seen[0].id, users[0].id);
+	assert_string_equal(seen[1].id, users[1].id);
+	assert_true(store_upload_user_row(seen[1].id) == 3);
+	assert_string_equal(seen[1].mobile, users[1].mobile);
+	assert_int_equal(store_campaign_users(S, up.id, 3, 4, seen, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(seen[0].id, users[2].id);
+	assert_int_equal(store_campaign_users(S, up.id, 5, 4, seen, &n), PV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_campaign_users(S, "no-such-up", 0, 4, seen, &n), PV_ENOTFOUND);
+	assert_int_equal(n, 0);
+
+	/* the cursor moves forward, only for the lease holder */
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-b", 2, now, LEASE), PV_ECONFLICT);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-a", 2, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-a", 2, now, LEASE), PV_ECONFLICT);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-a", 3, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_advance(S, INT64_C(999999999999), "w-a", 9, now, LEASE),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 + 4);
+	/* not finished: the upload runs, a user is left */
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-a", now, &done), PV_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-b", now, &done), PV_ECONFLICT);
+	/* released until later: not claimable before */
+	assert_int_equal(store_campaign_release(S, sms.id, "w-b", now + 500), PV_ECONFLICT);
+	assert_int_equal(store_campaign_release(S, sms.id, "w-a", now + 500), PV_OK);
+	assert_int_equal(store_campaign_claim(S, "w-c", now + 499, LEASE, &got), PV_ENOTFOUND);
+	assert_int_equal(store_campaign_claim(S, "w-c", now + 500, LEASE, &got), PV_OK);
+	assert_true(got.id == sms.id && got.cursor == 3 && got.handled == 2);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-a", 5, now, LEASE), PV_ECONFLICT);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-c", 5, now, LEASE), PV_OK);
+	/* nobody left, but the upload runs: still active */
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-c", now, &done), PV_OK);
+	assert_int_equal(done, 0);
+
+	/* the last chunk: one more user, and the upload finishes */
+	make_bulk_user(&users[3], org, &up, 9);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_user_insert_batch(S, &users[3], 1, conflicts), PV_OK);
+	up.success_records = 4;
+	up.cursor = 9;
+	assert_int_equal(store_upload_progress(S, &up, "job", now, LEASE), PV_OK);
+	assert_int_equal(store_upload_finish(S, up.id, STORE_UP_SUCCESSFUL, "", "job", now),
+			 PV_OK);
+	assert_int_equal(store_tx_commit(S), PV_OK);
+	assert_int_equal(store_upload_get(S, up.id, &got_up), PV_OK);
+	assert_string_equal(got_up.status, STORE_UP_SUCCESSFUL);
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-c", now, &done), PV_OK);
+	assert_int_equal(done, 0); /* row 9 is after the cursor */
+	assert_int_equal(store_campaign_users(S, up.id, 5, 4, seen, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-c", 9, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-c", now + 7, &done), PV_OK);
+	assert_int_equal(done, 1);
+	/* done: never claimed, advanced or released again */
+	assert_int_equal(store_campaign_advance(S, sms.id, "w-c", 10, now, LEASE), PV_ECONFLICT);
+	assert_int_equal(store_campaign_release(S, sms.id, "w-c", now), PV_ECONFLICT);
+	assert_int_equal(store_campaign_finish(S, sms.id, "w-c", now, &done), PV_ECONFLICT);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 + 4); /* the e-mails */
+
+	/* an expired lease is claimable again */
+	assert_int_equal(store_campaign_claim(S, "w-d", now + 1 + LEASE, LEASE, &got), PV_OK);
+	assert_true(got.id == mail.id);
+	assert_int_equal(store_campaign_advance(S, mail.id, "w-b", 9, now, LEASE), PV_ECONFLICT);
+	assert_int_equal(store_campaign_advance(S, mail.id, "w-d", 9, now, LEASE), PV_OK);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 + 3); /* owed: users created less users handled */
+	assert_int_equal(store_campaign_finish(S, mail.id, "w-d", now, &done), PV_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(store_outbox_stats(S, &q1, &f1), PV_OK);
+	assert_true(q1 == q0 && f1 == f0);
+	assert_int_equal(store_campaign_claim(S, "w-e", FAR, LEASE, &got), PV_ENOTFOUND);
+}
+
+/* Bulk uploads meet the person's own data: a closed or erased user holds
+ * neither its e-mail nor its mobile for a batch either (the partial unique
+ * indexes), a batch's users remember their upload, and a campaign's users
+ * include the closed and erased ones (the campaign skips them) without
+ * keeping the campaign from its end. */
+static void test_batch_closed_users(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user gone, erased, b[3], seen[4], got;
+	store_upload up;
+	store_campaign camp, cl;
+	int conflicts[3], done = -1;
+	int64_t now = T0 + 7000000;
+	size_t n;
+
+	(void)state;
+	drain_queues();
+	new_org(org, NULL);
+	add_user(&gone, org, T0);
+	add_user(&erased, org, T0);
+	assert_int_equal(store_user_close(S, gone.id, FAR, T0 + 1), PV_OK);
+	assert_int_equal(store_user_close(S, erased.id, T0 + 2, T0 + 1), PV_OK);
+	assert_int_equal(store_user_erase(S, erased.id, T0 + 3), PV_OK);
+	make_upload(&up, org, now);
+	snprintf(up.status, sizeof up.status, "%s", STORE_UP_IN_PROGRESS);
+	snprintf(up.claimed_by, sizeof up.claimed_by, "job");
+	up.lease_until = FAR;
+	assert_int_equal(store_upload_insert(S, &up), PV_OK);
+	for (int i = 0; i < 3; i++) {
+		make_bulk_user(&b[i], org, &up, i + 2);
+		snprintf(b[i].upload_id, sizeof b[i].upload_id, "%s", up.id);
+	}
+	snprintf(b[0].email, sizeof b[0].email, "%s", gone.email);
+	snprintf(b[1].mobile, sizeof b[1].mobile, "%s", gone.mobile);
+	snprintf(b[2].mobile, sizeof b[2].mobile, "%s", b[1].mobile); /* still one key */
+	assert_int_equal(store_user_insert_batch(S, b, 3, conflicts), PV_OK);
+	assert_int_equal(conflicts[0], 0);
+	assert_int_equal(conflicts[1], 0);
+	assert_int_equal(conflicts[2], STORE_CONFLICT_MOBILE);
+	assert_int_equal(store_user_by_email(S, gone.email, &got), PV_OK);
+	assert_string_equal(got.id, b[0].id);
+	assert_string_equal(got.upload_id, up.id);
+	assert_true(got.erase_after == 0);
+	assert_int_equal(store_user_by_mobile(S, gone.mobile, &got), PV_OK);
+	assert_string_equal(got.id, b[1].id);
+	assert_int_equal(store_user_get(S, gone.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_USER_CLOSED);
+
+	/* the upload's first user closes, then is erased: still walked */
+	make_campaign(&camp, up.id, "sms", now);
+	assert_int_equal(store_campaign_insert(S, &camp), PV_OK);
+	assert_int_equal(store_user_close(S, b[0].id, now, now), PV_OK);
+	assert_int_equal(store_user_erase(S, b[0].id, now + 1), PV_OK);
+	assert_int_equal(store_campaign_users(S, up.id, 0, 4, seen, &n), PV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(seen[0].id, b[0].id);
+	assert_string_equal(seen[0].status, STORE_USER_ERASED);
+	assert_string_equal(seen[0].mobile, "");
+	assert_string_equal(seen[1].status, STORE_USER_ACTIVE);
+	assert_int_equal(store_upload_finish(S, up.id, STORE_UP_SUCCESSFUL, "", "job", now),
+			 PV_OK);
+	assert_int_equal(store_campaign_claim(S, "w", now, LEASE, &cl), PV_OK);
+	assert_true(cl.id == camp.id);
+	assert_int_equal(store_campaign_advance(S, camp.id, "w", 2, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_finish(S, camp.id, "w", now, &done), PV_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(store_campaign_advance(S, camp.id, "w", 3, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_finish(S, camp.id, "w", now, &done), PV_OK);
+	assert_int_equal(done, 1);
+}
+
 static void test_audit(void **state)
 {
 	store_audit a[3], *items = NULL;
@@ -2703,6 +3078,9 @@ int main(void)
 		cmocka_unit_test(test_upload_claims),
 		cmocka_unit_test(test_upload_insert_claimed),
 		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_user_insert_batch),
+		cmocka_unit_test(test_campaigns),
+		cmocka_unit_test(test_batch_closed_users),
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_user_changes),
 		cmocka_unit_test(test_user_close_erase),

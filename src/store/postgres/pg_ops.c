@@ -10,7 +10,8 @@
  * exist (INSERT ... SELECT ... WHERE EXISTS; such rows are never deleted);
  * when nothing was inserted, a second statement, with a fresh snapshot,
  * tells why. Uniqueness is still decided by the unique indexes, never by a
- * prior read, and the foreign keys stay as a safety net.
+ * prior read, and the foreign keys stay as a safety net (but for users'
+ * organisation and position: see migration 2).
  *
  * Claims of uploads and outbox messages pick their row with FOR UPDATE
  * SKIP LOCKED, so that workers of several processes never wait for one
@@ -19,10 +20,12 @@
  * bounded; paged lists count and read one page in one statement (one
  * snapshot). */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/postgres/pg_internal.h"
+#include "util/buf.h"
 #include "util/util.h"
 
 /* ---- SQL ---------------------------------------------------------------- */
@@ -54,6 +57,10 @@
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
 	"sent_at"
 #define AUDIT_COLS "id, actor_id, action_name, target, client_ip, detail, at"
+#define CAMP_COLS                                                              \
+	"id, upload_id, channel, template_name, lang, params, status, "        \
+	"cursor_row, handled, claimed_by, lease_until, next_at, created_at, "  \
+	"finished_at"
 
 /* Parameters compared with lower() are folded in the C collation too, so
  * that both sides fold ASCII letters only (see pg_schema.c). */
@@ -69,6 +76,8 @@
 /* Live users hold the unique e-mail and mobile (the partial indexes say
  * the same words, so that the planner uses them). */
 #define USER_LIVE " status NOT IN ('closed', 'erased')"
+/* The same for users aliased u, beside a table with a status of its own. */
+#define USER_LIVE_U " u.status NOT IN ('closed', 'erased')"
 /* A count and one page in one statement: one row with a NULL page when
  * the page is past the end. */
 #define PAGE(cols, from, where, order, lim)                                    \
@@ -168,6 +177,20 @@ enum {
 	Q_UP_FILES_REMOVED,
 	Q_OUT_PURGE,
 	Q_AUDIT_PURGE,
+
+	Q_BATCH_REFS,
+	Q_BATCH_DISTINCT,
+	Q_BATCH_INSERT_NEW,
+	Q_BATCH_INSERT,
+	Q_BATCH_WHY,
+	Q_CAMP_INSERT,
+	Q_CAMP_CLAIM,
+	Q_CAMP_USERS,
+	Q_CAMP_ADVANCE,
+	Q_CAMP_RELEASE,
+	Q_CAMP_STATE,
+	Q_CAMP_FINISH,
+	Q_CAMP_EXISTS,
 	Q_END
 };
 
@@ -448,7 +471,10 @@ static const struct pgs_query Q[Q_END] = {
 			 " lease_until = 0 WHERE id = $1",
 			 "iit", "outbox_fail"),
 	[Q_OUT_STATS] = R("SELECT (SELECT count(*) FROM outbox WHERE status ="
-			  " 'queued'), (SELECT count(*) FROM outbox WHERE"
+			  " 'queued') + (SELECT coalesce(sum(greatest("
+			  "u.success_records - c.handled, 0)), 0) FROM campaigns c"
+			  " JOIN uploads u ON u.id = c.upload_id WHERE c.status ="
+			  " 'active'), (SELECT count(*) FROM outbox WHERE"
 			  " status = 'failed')",
 			  "", "outbox_stats"),
 	[Q_AUDIT_ADD] = W("INSERT INTO audit (actor_id, action_name, target,"
@@ -562,6 +588,93 @@ static const struct pgs_query Q[Q_END] = {
 	[Q_AUDIT_PURGE] = W("DELETE FROM audit WHERE id IN (SELECT id FROM audit"
 			    " WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
 			    "ii", "audit_purge"),
+
+	/* user_insert_batch, on the staging table pv_batch (see there) */
+	[Q_BATCH_REFS] = W("SELECT 1 FROM pv_batch b WHERE NOT EXISTS (SELECT 1"
+			   " FROM orgs o WHERE o.id = b.org_id) OR (b.position_id"
+			   " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM positions p"
+			   " WHERE p.id = b.position_id)) LIMIT 1",
+			   "", "user_insert_batch"),
+	[Q_BATCH_DISTINCT] = W("SELECT count(DISTINCT id) = count(*) AND"
+			       " count(DISTINCT lower(email)) = count(*) AND"
+			       " count(DISTINCT mobile) = count(*) FROM pv_batch",
+			       "", "user_insert_batch"),
+	/* rows whose keys no live user holds; a row committed meanwhile by
+	 * another transaction makes the statement fail (23505), the call answer
+	 * PV_EBUSY, and the transaction, run again, see it. OFFSET 0 keeps
+	 * each test a probe of its index: without it, knowing nothing of the
+	 * staging table, the planner hashed the whole users table per chunk. */
+	[Q_BATCH_INSERT_NEW] = W("INSERT INTO users (" USER_COLS ") SELECT "
+				 USER_COLS " FROM pv_batch b WHERE NOT EXISTS"
+				 " (SELECT 1 FROM users u WHERE u.id = b.id OFFSET"
+				 " 0) AND NOT EXISTS (SELECT 1 FROM users u WHERE"
+				 " lower(u.email) = lower(b.email) AND" USER_LIVE_U
+				 " OFFSET 0) AND NOT EXISTS (SELECT 1 FROM users u"
+				 " WHERE u.mobile = b.mobile AND" USER_LIVE_U " OFFSET"
+				 " 0) ORDER BY n RETURNING id",
+				 "", "user_insert_batch"),
+	/* when rows of the call share a key: row by row, in order */
+	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_COLS ") SELECT "
+			     USER_COLS " FROM pv_batch ORDER BY n ON CONFLICT DO"
+			     " NOTHING RETURNING id",
+			     "", "user_insert_batch"),
+	/* the keys of refused rows ($1: their n) held by a live user other
+	 * than a later row of the batch (those came after them) */
+	[Q_BATCH_WHY] = W("SELECT b.n, EXISTS (SELECT 1 FROM users u WHERE"
+			  " lower(u.email) = lower(b.email) AND" USER_LIVE_U " AND"
+			  " NOT EXISTS (SELECT 1 FROM pv_batch l WHERE l.n > b.n"
+			  " AND l.id = u.id) OFFSET 0), EXISTS (SELECT 1 FROM users"
+			  " u WHERE u.mobile = b.mobile AND" USER_LIVE_U " AND NOT"
+			  " EXISTS (SELECT 1 FROM pv_batch l WHERE l.n > b.n AND"
+			  " l.id = u.id) OFFSET 0)"
+			  " FROM pv_batch b WHERE b.n = ANY ($1::bigint[]) ORDER"
+			  " BY b.n",
+			  "t", "user_insert_batch"),
+	[Q_CAMP_INSERT] = W("INSERT INTO campaigns (upload_id, channel,"
+			    " template_name, lang, params, status, next_at,"
+			    " created_at) SELECT $1, $2, $3, $4, $5, 'active', $6,"
+			    " $7 WHERE EXISTS (SELECT 1 FROM uploads WHERE id = $1)"
+			    " ON CONFLICT DO NOTHING RETURNING id",
+			    "tttttii", "campaign_insert"),
+	[Q_CAMP_CLAIM] = W("UPDATE campaigns SET claimed_by = $1, lease_until ="
+			   " $3 WHERE id = (SELECT id FROM campaigns WHERE status"
+			   " = 'active' AND next_at <= $2 AND lease_until <= $2"
+			   " ORDER BY next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+			   " RETURNING " CAMP_COLS,
+			   "tii", "campaign_claim"),
+	/* $1, $2: the ids of the upload's first and last possible rows after
+	 * the cursor (store_upload_user_id; bytewise order, "C") */
+	[Q_CAMP_USERS] = R("SELECT " USER_COLS " FROM users WHERE id >= $1 AND"
+			   " id <= $2 ORDER BY id LIMIT $3",
+			   "tti", "campaign_users"),
+	[Q_CAMP_ADVANCE] = W("UPDATE campaigns SET cursor_row = $3, handled ="
+			     " handled + 1, lease_until = $4 WHERE id = $1 AND"
+			     " claimed_by = $2 AND status = 'active' AND"
+			     " cursor_row < $3",
+			     "itii", "campaign_advance"),
+	[Q_CAMP_RELEASE] = W("UPDATE campaigns SET claimed_by = '', lease_until"
+			     " = 0, next_at = $3 WHERE id = $1 AND claimed_by ="
+			     " $2 AND status = 'active'",
+			     "iti", "campaign_release"),
+	[Q_CAMP_STATE] = R("SELECT c.claimed_by, c.status, c.cursor_row,"
+			   " u.created_at, u.id FROM campaigns c JOIN uploads u ON"
+			   " u.id = c.upload_id WHERE c.id = $1",
+			   "i", "campaign_finish"),
+	/* One statement (one snapshot) decides "the upload has finished and
+	 * nobody is left after the cursor" ($5, $6: the id range after it):
+	 * the upload's last chunk commits its users and its final status
+	 * together. */
+	[Q_CAMP_FINISH] = W("UPDATE campaigns SET status = 'done', finished_at"
+			    " = $3, claimed_by = '', lease_until = 0 WHERE id ="
+			    " $1 AND claimed_by = $2 AND status = 'active' AND"
+			    " cursor_row = $4 AND EXISTS (SELECT 1 FROM uploads"
+			    " WHERE uploads.id = campaigns.upload_id AND"
+			    " uploads.status IN ('SUCCESSFUL', 'FAILED')) AND NOT"
+			    " EXISTS (SELECT 1 FROM users WHERE id >= $5 AND id <="
+			    " $6)",
+			    "itiitt", "campaign_finish"),
+	[Q_CAMP_EXISTS] = R("SELECT 1 FROM campaigns WHERE id = $1", "i",
+			    "campaign_exists"),
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -1192,6 +1305,254 @@ static int pq_user_insert(store *s, const store_user *u, int *conflict)
 							    : PV_ENOTFOUND;
 	}
 	PQclear(r);
+	return err;
+}
+
+/* ---- the batch insert: COPY into a staging table, then set-wise -----------
+ *
+ * The users go by COPY (PQputCopyData, text format) into pv_batch, a
+ * temporary table of the connection (its rows go at the end of every
+ * transaction that wrote them), with n, their place in the call. Then, in
+ * statements over the whole set: a reference that does not exist refuses
+ * the call before anything is written; one INSERT ... SELECT ... RETURNING
+ * id inserts those that collide with nothing, in order; and one more
+ * statement, only when some were refused, tells for each which keys other
+ * users (or earlier rows of the call) hold. The INSERT leaves out the rows
+ * whose keys are held (NOT EXISTS): ON CONFLICT DO NOTHING, which makes
+ * every row a speculative insertion, took a third more time, and is used
+ * only when rows of the call share a key (then the order decides). No
+ * statement raises for a collision, so the caller's transaction stays
+ * usable; only a row that another transaction commits between the check
+ * and the insert fails the statement, and the call answers PV_EBUSY:
+ * retry the transaction. */
+
+#define TC "text COLLATE \"C\""
+static const char batch_table_sql[] =
+	"CREATE TEMP TABLE IF NOT EXISTS pv_batch (n bigint NOT NULL, id " TC ","
+	" first_name " TC ", last_name " TC ", email " TC ", official_email"
+	" integer, mobile " TC ", org_id " TC ", position_id " TC ", status " TC
+	", source " TC ", created_at bigint, updated_at bigint, email_verified"
+	" integer, upload_id " TC ", erase_after bigint) ON COMMIT DELETE ROWS;"
+	" DELETE FROM pv_batch";
+
+/* s as a field of COPY's text format, then the separator sep. */
+static void copy_field(buf *b, const char *s, char sep)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *esc = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t"
+				: *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : NULL;
+
+		if (!esc)
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		buf_adds(b, esc);
+		run = s + 1;
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_add(b, &sep, 1);
+}
+
+static void copy_user(buf *b, size_t n, const store_user *u)
+{
+	int64_t up = u->updated_at ? u->updated_at : u->created_at;
+
+	buf_addf(b, "%zu\t", n);
+	copy_field(b, u->id, '\t');
+	copy_field(b, u->first_name, '\t');
+	copy_field(b, u->last_name, '\t');
+	copy_field(b, u->email, '\t');
+	buf_addf(b, "%d\t", u->official_email ? 1 : 0);
+	copy_field(b, u->mobile, '\t');
+	copy_field(b, u->org_id, '\t');
+	if (u->position_id[0])
+		copy_field(b, u->position_id, '\t');
+	else
+		buf_adds(b, "\\N\t");
+	copy_field(b, u->status, '\t');
+	copy_field(b, u->source, '\t');
+	buf_addf(b, "%lld\t%lld\t%d\t", (long long)u->created_at, (long long)up,
+		 u->email_verified ? 1 : 0);
+	copy_field(b, u->upload_id, '\t');
+	buf_adds(b, "0\n"); /* erase_after: a live user's */
+}
+
+/* The users into pv_batch, 64 KiB of COPY data at a time. */
+static int batch_copy(struct pgs_conn *c, const store_user *users, size_t n)
+{
+	PGresult *r = PQexec(c->pg, "COPY pv_batch (n, " USER_COLS ") FROM STDIN");
+	buf b;
+	int err = PV_OK, sent = 1;
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		err = pgs_error(c, r, "user_insert_batch");
+		PQclear(r);
+		return err;
+	}
+	PQclear(r);
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; i <= n && sent == 1; i++) {
+		if (i < n)
+			copy_user(&b, i, &users[i]);
+		if ((i == n || b.len >= 65536) && !buf_error(&b) && b.len) {
+			sent = PQputCopyData(c->pg, b.p, (int)b.len);
+			buf_reset(&b);
+		}
+	}
+	err = buf_error(&b);
+	buf_free(&b);
+	/* a refused COPY ends with an error of its own, read below */
+	if (PQputCopyEnd(c->pg, err || sent != 1 ? "not sent whole" : NULL) != 1)
+		err = err ? err : PV_ESTORE;
+	while ((r = PQgetResult(c->pg))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !err)
+			err = pgs_error(c, r, "user_insert_batch");
+		PQclear(r);
+	}
+	if (!err && sent != 1)
+		err = pgs_error(c, NULL, "user_insert_batch");
+	return err;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* From the ids the INSERT returned to conflicts[] (0: inserted; -1: to
+ * explain). A row is inserted when its id came back and no earlier row of
+ * the call with the same id took it (rows went in in order). */
+static int batch_mark(const PGresult *r, const store_user *users, size_t n,
+		      int *conflicts, size_t *refused)
+{
+	size_t got = (size_t)PQntuples(r);
+	char **ids = got ? calloc(got, sizeof *ids) : NULL;
+	unsigned char *taken = got ? calloc(got, 1) : NULL;
+
+	if (got && (!ids || !taken)) {
+		free(ids);
+		free(taken);
+		return PV_ENOMEM;
+	}
+	for (size_t k = 0; k < got; k++)
+		ids[k] = PQgetvalue(r, (int)k, 0);
+	qsort(ids, got, sizeof *ids, cmp_str);
+	*refused = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *key = users[i].id;
+		char **hit = got ? bsearch(&key, ids, got, sizeof *ids, cmp_str) : NULL;
+
+		conflicts[i] = -1;
+		if (hit && !taken[hit - ids]) {
+			taken[hit - ids] = 1;
+			conflicts[i] = 0;
+		} else {
+			(*refused)++;
+		}
+	}
+	free(ids);
+	free(taken);
+	return PV_OK;
+}
+
+/* Which keys the refused rows (conflicts[i] == -1) collide with. */
+static int batch_why(struct pgs_conn *c, size_t n, int *conflicts)
+{
+	struct pgs_args a = {0};
+	PGresult *r = NULL;
+	buf list;
+	int err;
+
+	buf_init(&list, 16 + 12 * n);
+	buf_adds(&list, "{");
+	for (size_t i = 0; i < n; i++)
+		if (conflicts[i] < 0)
+			buf_addf(&list, "%s%zu", list.len > 1 ? "," : "", i);
+	buf_adds(&list, "}");
+	if ((err = buf_error(&list)) != PV_OK)
+		goto out;
+	pgs_p_text(&a, list.p, NOCAP);
+	if ((err = run_on(c, Q_BATCH_WHY, &a, &r)))
+		goto out;
+	for (int k = 0; k < PQntuples(r); k++) {
+		int64_t i = c_int(r, k, 0);
+		int bits = (PQgetvalue(r, k, 1)[0] == 't' ? STORE_CONFLICT_EMAIL : 0) |
+			   (PQgetvalue(r, k, 2)[0] == 't' ? STORE_CONFLICT_MOBILE : 0);
+
+		if (i >= 0 && (size_t)i < n)
+			conflicts[i] = bits ? bits : STORE_CONFLICT_KEY;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (conflicts[i] < 0)
+			err = PV_ESTORE; /* a refused row the statement did not see */
+out:
+	PQclear(r);
+	buf_free(&list);
+	return err;
+}
+
+/* The statements of one call, in the open transaction of c. */
+static int batch_run(struct pgs_conn *c, const store_user *users, size_t n,
+		     int *conflicts)
+{
+	PGresult *r = NULL;
+	size_t refused = 0;
+	int err, distinct;
+
+	if ((err = pgs_simple(c, batch_table_sql, "user_insert_batch")) ||
+	    (err = batch_copy(c, users, n)))
+		return err;
+	if ((err = run_on(c, Q_BATCH_REFS, NULL, &r)))
+		return err;
+	err = PQntuples(r) ? PV_ENOTFOUND : PV_OK;
+	PQclear(r);
+	if (err || (err = run_on(c, Q_BATCH_DISTINCT, NULL, &r)))
+		return err;
+	distinct = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	err = run_on(c, distinct ? Q_BATCH_INSERT_NEW : Q_BATCH_INSERT, NULL, &r);
+	if (err == PV_ECONFLICT)
+		return PV_EBUSY; /* a row inserted meanwhile: run it again */
+	if (err)
+		return err;
+	err = batch_mark(r, users, n, conflicts, &refused);
+	PQclear(r);
+	if (!err && refused)
+		err = batch_why(c, n, conflicts);
+	return err;
+}
+
+static int pq_user_insert_batch(store *s, const store_user *users, size_t n,
+				int *conflicts)
+{
+	struct pgs_conn *c;
+	int err, own;
+
+	if (n > STORE_BATCH_MAX || (n && (!users || !conflicts)))
+		return PV_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!users[i].id[0] || !users[i].email[0] || !users[i].mobile[0] ||
+		    !users[i].org_id[0] || !valid_user_status(users[i].status))
+			return PV_EINVAL;
+	if (!n)
+		return PV_OK;
+	if ((err = pgs_enter(s, &c)))
+		return err;
+	own = !c->in_tx;
+	if (own || c->begin_pending) {
+		/* the statements below are not prepared ones: BEGIN goes now */
+		if ((err = pgs_simple(c, "BEGIN", "user_insert_batch")))
+			return err;
+		c->begin_pending = 0;
+	}
+	err = batch_run(c, users, n, conflicts);
+	if (own) {
+		int e2 = pgs_simple(c, err ? "ROLLBACK" : "COMMIT", "user_insert_batch");
+
+		if (!err)
+			err = e2;
+	}
 	return err;
 }
 
@@ -2170,6 +2531,216 @@ static int pq_outbox_stats(store *s, int64_t *queued, int64_t *failed)
 	return err;
 }
 
+/* ---- campaigns --------------------------------------------------------------- */
+
+static void rd_campaign(const PGresult *r, int i, int k, void *p)
+{
+	store_campaign *m = p;
+
+	memset(m, 0, sizeof *m);
+	m->id = c_int(r, i, k + 0);
+	C_TEXT(r, i, k + 1, m->upload_id);
+	C_TEXT(r, i, k + 2, m->channel);
+	C_TEXT(r, i, k + 3, m->template_name);
+	C_TEXT(r, i, k + 4, m->lang);
+	C_TEXT(r, i, k + 5, m->params);
+	C_TEXT(r, i, k + 6, m->status);
+	m->cursor = c_int(r, i, k + 7);
+	m->handled = c_int(r, i, k + 8);
+	C_TEXT(r, i, k + 9, m->claimed_by);
+	m->lease_until = c_int(r, i, k + 10);
+	m->next_at = c_int(r, i, k + 11);
+	m->created_at = c_int(r, i, k + 12);
+	m->finished_at = c_int(r, i, k + 13);
+}
+
+static int pq_campaign_insert(store *s, store_campaign *m)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	PGresult *r;
+	int err;
+
+	if (!m || !m->upload_id[0] || !m->channel[0] || !m->template_name[0])
+		return PV_EINVAL;
+	P_FIELD(&a, m->upload_id);
+	P_FIELD(&a, m->channel);
+	P_FIELD(&a, m->template_name);
+	P_FIELD(&a, m->lang);
+	pgs_p_text(&a, m->params[0] ? m->params : "{}", sizeof m->params);
+	pgs_p_int(&a, m->next_at);
+	pgs_p_int(&a, m->created_at);
+	err = run(s, Q_CAMP_INSERT, &a, &r, &c);
+	if (!err && PQntuples(r) == 1)
+		m->id = c_int(r, 0, 0);
+	else if (!err) /* the upload has one already, or is unknown */
+		err = exists_text(c, Q_UP_EXISTS, m->upload_id) == PV_OK ? PV_ECONFLICT
+									: PV_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
+static int pq_campaign_claim(store *s, const char *worker, int64_t now,
+			     int64_t lease_ms, store_campaign *out)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0 || !out)
+		return PV_EINVAL;
+	pgs_p_text(&a, worker, STORE_ID_MAX - 1);
+	pgs_p_int(&a, now);
+	pgs_p_int(&a, add_sat(now, lease_ms));
+	err = run(s, Q_CAMP_CLAIM, &a, &r, NULL);
+	if (!err && PQntuples(r) == 0)
+		err = PV_ENOTFOUND;
+	if (!err)
+		rd_campaign(r, 0, 0, out);
+	PQclear(r);
+	return err;
+}
+
+/* The ids of the users from rows after `after` of upload u: [lo, hi] (an
+ * empty range, lo > hi, after the last possible row). */
+static int campaign_range(const store_upload *u, int64_t after, char lo[STORE_ID_MAX],
+			  char hi[STORE_ID_MAX])
+{
+	int err = store_upload_user_id(u, STORE_UPLOAD_ROW_MAX, hi, STORE_ID_MAX);
+
+	if (!err && after >= STORE_UPLOAD_ROW_MAX)
+		snprintf(lo, STORE_ID_MAX, "%s~", hi); /* after every id */
+	else if (!err)
+		err = store_upload_user_id(u, after < 1 ? 1 : after + 1, lo, STORE_ID_MAX);
+	return err;
+}
+
+static int pq_campaign_users(store *s, const char *upload_id, int64_t after,
+			     size_t max, store_user *out, size_t *n)
+{
+	struct pgs_args a = {0};
+	store_upload u;
+	char lo[STORE_ID_MAX], hi[STORE_ID_MAX];
+	PGresult *r = NULL;
+	int err;
+
+	if (!n)
+		return PV_EINVAL;
+	*n = 0;
+	if (!upload_id || !upload_id[0] || !out || !max || max > INT_MAX)
+		return PV_EINVAL;
+	if ((err = get_by_text(s, Q_UP_GET, upload_id, rd_upload, &u)) ||
+	    (err = campaign_range(&u, after, lo, hi)))
+		return err;
+	pgs_p_text(&a, lo, NOCAP);
+	pgs_p_text(&a, hi, NOCAP);
+	pgs_p_int(&a, (int64_t)max);
+	err = run(s, Q_CAMP_USERS, &a, &r, NULL);
+	for (int i = 0; !err && i < PQntuples(r) && (size_t)i < max; i++)
+		rd_user(r, i, 0, &out[i]);
+	if (!err)
+		*n = (size_t)PQntuples(r) < max ? (size_t)PQntuples(r) : max;
+	PQclear(r);
+	return err;
+}
+
+/* After a campaign change that changed nothing: PV_ENOTFOUND for an
+ * unknown campaign, else PV_ECONFLICT. */
+static int campaign_why_not(struct pgs_conn *c, int64_t id)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	pgs_p_int(&a, id);
+	err = run_on(c, Q_CAMP_EXISTS, &a, &r);
+	if (!err)
+		err = PQntuples(r) ? PV_ECONFLICT : PV_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
+static int pq_campaign_advance(store *s, int64_t id, const char *worker,
+			       int64_t cursor, int64_t now, int64_t lease_ms)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0)
+		return PV_EINVAL;
+	pgs_p_int(&a, id);
+	pgs_p_text(&a, worker, NOCAP);
+	pgs_p_int(&a, cursor);
+	pgs_p_int(&a, add_sat(now, lease_ms));
+	err = run_change(s, Q_CAMP_ADVANCE, &a, &c);
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id) : err;
+}
+
+static int pq_campaign_release(store *s, int64_t id, const char *worker,
+			       int64_t next_at)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
+
+	if (!worker || !worker[0])
+		return PV_EINVAL;
+	pgs_p_int(&a, id);
+	pgs_p_text(&a, worker, NOCAP);
+	pgs_p_int(&a, next_at);
+	err = run_change(s, Q_CAMP_RELEASE, &a, &c);
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id) : err;
+}
+
+/* The campaign's state first (its holder alone moves its cursor), then one
+ * statement that decides the end. */
+static int pq_campaign_finish(store *s, int64_t id, const char *worker,
+			      int64_t now, int *done)
+{
+	struct pgs_args a = {0}, b = {0};
+	struct pgs_conn *c;
+	store_upload u;
+	char by[STORE_ID_MAX], status[STORE_SHORT_MAX], lo[STORE_ID_MAX], hi[STORE_ID_MAX];
+	int64_t cursor;
+	PGresult *r;
+	int err;
+
+	if (!worker || !worker[0] || !done)
+		return PV_EINVAL;
+	*done = 0;
+	pgs_p_int(&a, id);
+	err = run(s, Q_CAMP_STATE, &a, &r, &c);
+	if (!err && PQntuples(r) == 0)
+		err = PV_ENOTFOUND;
+	if (!err) {
+		C_TEXT(r, 0, 0, by);
+		C_TEXT(r, 0, 1, status);
+		cursor = c_int(r, 0, 2);
+		memset(&u, 0, sizeof u);
+		u.created_at = c_int(r, 0, 3);
+		C_TEXT(r, 0, 4, u.id);
+		if (strcmp(by, worker) != 0 || strcmp(status, STORE_CAMPAIGN_ACTIVE) != 0)
+			err = PV_ECONFLICT;
+	}
+	PQclear(r);
+	if (!err)
+		err = campaign_range(&u, cursor, lo, hi);
+	if (err)
+		return err;
+	pgs_p_int(&b, id);
+	pgs_p_text(&b, worker, NOCAP);
+	pgs_p_int(&b, now);
+	pgs_p_int(&b, cursor);
+	pgs_p_text(&b, lo, NOCAP);
+	pgs_p_text(&b, hi, NOCAP);
+	err = run_on(c, Q_CAMP_FINISH, &b, &r);
+	if (!err)
+		*done = changed(r) == 1;
+	PQclear(r);
+	return err;
+}
+
 /* ---- audit ---------------------------------------------------------------------------- */
 
 static int pq_audit_add(store *s, store_audit *au)
@@ -2608,6 +3179,7 @@ const struct store_ops pgs_ops = {
 	.position_get = pq_position_get,
 	.position_each = pq_position_each,
 	.user_insert = pq_user_insert,
+	.user_insert_batch = pq_user_insert_batch,
 	.user_get = pq_user_get,
 	.user_by_email = pq_user_by_email,
 	.user_by_mobile = pq_user_by_mobile,
@@ -2655,6 +3227,12 @@ const struct store_ops pgs_ops = {
 	.outbox_retry = pq_outbox_retry,
 	.outbox_fail = pq_outbox_fail,
 	.outbox_stats = pq_outbox_stats,
+	.campaign_insert = pq_campaign_insert,
+	.campaign_claim = pq_campaign_claim,
+	.campaign_users = pq_campaign_users,
+	.campaign_advance = pq_campaign_advance,
+	.campaign_release = pq_campaign_release,
+	.campaign_finish = pq_campaign_finish,
 	.audit_add = pq_audit_add,
 	.audit_list = pq_audit_list,
 	.blob_put = pgs_blob_put,

@@ -3,6 +3,7 @@
  * sqlite_conn.c), binds every value, and maps SQLite's answers to pv_err.
  * Uniqueness is decided by the unique indexes, never by a prior read. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,12 @@
 
 #define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
 #define POS_COLS "id, name, active, created_at"
-#define USER_COLS                                                              \
+/* What an insert writes: every column but erase_after (0 until closed). */
+#define USER_INS_COLS                                                          \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
 	"position_id, status, source, created_at, updated_at, email_verified, " \
-	"upload_id, erase_after"
+	"upload_id"
+#define USER_COLS USER_INS_COLS ", erase_after"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
@@ -38,6 +41,10 @@
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
 	"sent_at"
 #define AUDIT_COLS "id, actor_id, action_name, target, client_ip, detail, at"
+#define CAMP_COLS                                                              \
+	"id, upload_id, channel, template_name, lang, params, status, "        \
+	"cursor_row, handled, claimed_by, lease_until, next_at, created_at, "  \
+	"finished_at"
 
 /* Filter of user_list: ?1 org, ?2 status or '', ?3 LIKE pattern or ''. */
 #define USER_FILTER                                                            \
@@ -154,6 +161,19 @@ enum {
 	Q_UP_FILES_REMOVED,
 	Q_OUT_PURGE,
 	Q_AUDIT_PURGE,
+	Q_USER_INSERT_BATCH,
+	Q_USER_INSERT_MANY,
+	Q_USER_MINE,
+	Q_TEMP_MEMORY,
+	Q_ORG_EXISTS,
+	Q_POS_EXISTS,
+	Q_CAMP_INSERT,
+	Q_CAMP_CLAIM,
+	Q_CAMP_USERS,
+	Q_CAMP_ADVANCE,
+	Q_CAMP_RELEASE,
+	Q_CAMP_FINISH,
+	Q_CAMP_STATE,
 	Q_END
 };
 
@@ -182,9 +202,21 @@ static const char *const sql[Q_END] = {
 	[Q_POS_GET] = "SELECT " POS_COLS " FROM positions WHERE id = ?1",
 	[Q_POS_EACH] = "SELECT " POS_COLS
 		       " FROM positions ORDER BY lower(name), id",
-	[Q_USER_INSERT] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2,"
+	[Q_USER_INSERT] = "INSERT INTO users (" USER_INS_COLS ") VALUES (?1, ?2,"
 			  " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-			  " ?14, 0)",
+			  " ?14)",
+	/* A collision refuses the row without an error, so the statement
+	 * never aborts (and never writes a statement journal). */
+	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_INS_COLS ") VALUES (?1,"
+				" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+				" ?13, ?14) ON CONFLICT DO NOTHING",
+	/* Q_USER_INSERT_MANY: the same for BATCH_ROWS users, made once by
+	 * many_sql() from this text alone */
+	[Q_USER_MINE] = "SELECT 1 FROM users WHERE id = ?1 AND email = ?2 AND"
+			" mobile = ?3",
+	[Q_TEMP_MEMORY] = "PRAGMA temp_store = MEMORY",
+	[Q_ORG_EXISTS] = "SELECT 1 FROM orgs WHERE id = ?1",
+	[Q_POS_EXISTS] = "SELECT 1 FROM positions WHERE id = ?1",
 	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
 				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
@@ -345,8 +377,45 @@ static const char *const sql[Q_END] = {
 		       " last_error = ?3, params = '{}', claimed_by = '',"
 		       " lease_until = 0 WHERE id = ?1",
 	[Q_OUT_STATS] = "SELECT (SELECT count(*) FROM outbox WHERE status ="
-			" 'queued'), (SELECT count(*) FROM outbox WHERE status"
-			" = 'failed')",
+			" 'queued') + (SELECT coalesce(sum(max(u.success_records"
+			" - c.handled, 0)), 0) FROM campaigns c JOIN uploads u ON"
+			" u.id = c.upload_id WHERE c.status = 'active'),"
+			" (SELECT count(*) FROM outbox WHERE status = 'failed')",
+	[Q_CAMP_INSERT] = "INSERT INTO campaigns (upload_id, channel,"
+			  " template_name, lang, params, status, next_at,"
+			  " created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6,"
+			  " ?7) ON CONFLICT (upload_id, channel) DO NOTHING"
+			  " RETURNING id",
+	[Q_CAMP_CLAIM] = "UPDATE campaigns SET claimed_by = ?1, lease_until = ?3"
+			 " WHERE id = (SELECT id FROM campaigns WHERE status ="
+			 " 'active' AND next_at <= ?2 AND lease_until <= ?2"
+			 " ORDER BY next_at, id LIMIT 1) AND status = 'active'"
+			 " AND lease_until <= ?2 RETURNING " CAMP_COLS,
+	/* ?1, ?2: the ids of the upload's first and last possible rows after
+	 * the cursor (store_upload_user_id) */
+	[Q_CAMP_USERS] = "SELECT " USER_COLS " FROM users WHERE id >= ?1 AND"
+			 " id <= ?2 ORDER BY id LIMIT ?3",
+	[Q_CAMP_ADVANCE] = "UPDATE campaigns SET cursor_row = ?3, handled ="
+			   " handled + 1, lease_until = ?4 WHERE id = ?1 AND"
+			   " claimed_by = ?2 AND status = 'active' AND"
+			   " cursor_row < ?3",
+	[Q_CAMP_RELEASE] = "UPDATE campaigns SET claimed_by = '', lease_until ="
+			   " 0, next_at = ?3 WHERE id = ?1 AND claimed_by = ?2"
+			   " AND status = 'active'",
+	/* One statement decides "the upload has finished and nobody is
+	 * left after the cursor" (?4, ?5: the id range after it): the
+	 * upload's last chunk commits its users and its final status
+	 * together. */
+	[Q_CAMP_FINISH] = "UPDATE campaigns SET status = 'done', finished_at ="
+			  " ?3, claimed_by = '', lease_until = 0 WHERE id = ?1"
+			  " AND claimed_by = ?2 AND status = 'active' AND"
+			  " cursor_row = ?6 AND EXISTS (SELECT 1 FROM uploads"
+			  " WHERE uploads.id = campaigns.upload_id AND"
+			  " uploads.status IN ('SUCCESSFUL', 'FAILED')) AND NOT"
+			  " EXISTS (SELECT 1 FROM users WHERE id >= ?4 AND"
+			  " id <= ?5)",
+	[Q_CAMP_STATE] = "SELECT claimed_by, status, cursor_row, upload_id"
+			 " FROM campaigns WHERE id = ?1",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (actor_id, action_name, target,"
 			" client_ip, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 			" RETURNING id",
@@ -1099,11 +1168,15 @@ static int valid_user_status(const char *st)
 }
 
 /* Whether some user holds this key (statement q), on connection c: after a
- * refused insert, in the same transaction as the insert. */
+ * refused insert, in the same transaction as the insert. A holder among
+ * later[0..nlater) does not count: those were inserted after the refused
+ * row, in the same statement. */
 static int user_key_taken(struct sqs_conn *c, int q, const char *key,
-			  size_t cap, int *taken)
+			  size_t cap, const store_user *later, int nlater,
+			  int *taken)
 {
 	sqlite3_stmt *st;
+	char holder[STORE_ID_MAX];
 	int err = stmt(c, q, &st);
 
 	*taken = 0;
@@ -1112,58 +1185,245 @@ static int user_key_taken(struct sqs_conn *c, int q, const char *key,
 	struct bnd b = {st, SQLITE_OK};
 	b_text(&b, 1, key, cap);
 	err = step_row(c, &b, "user_insert");
-	if (err == PV_OK)
+	if (err == PV_OK) {
+		C_TEXT(st, 0, holder);
 		*taken = 1;
+		for (int i = 0; i < nlater; i++)
+			if (strcmp(later[i].id, holder) == 0)
+				*taken = 0;
+	}
 	sqs_release(c, q, st);
 	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
+/* A record user_insert accepts (see store.h). */
+static int valid_user(const store_user *u)
+{
+	return u && u->id[0] && u->email[0] && u->mobile[0] && u->org_id[0] &&
+	       valid_user_status(u->status);
+}
+
+/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_INS_COLS
+ * order. */
+#define USER_PARAMS 14
+static void bind_user(struct bnd *b, const store_user *u, int at)
+{
+	B_FIELD(b, at + 1, u->id);
+	B_FIELD(b, at + 2, u->first_name);
+	B_FIELD(b, at + 3, u->last_name);
+	B_FIELD(b, at + 4, u->email);
+	b_int(b, at + 5, u->official_email ? 1 : 0);
+	B_FIELD(b, at + 6, u->mobile);
+	B_FIELD(b, at + 7, u->org_id);
+	b_text_null(b, at + 8, u->position_id, sizeof u->position_id);
+	B_FIELD(b, at + 9, u->status);
+	B_FIELD(b, at + 10, u->source);
+	b_int(b, at + 11, u->created_at);
+	b_int(b, at + 12, u->updated_at ? u->updated_at : u->created_at);
+	b_int(b, at + 13, u->email_verified ? 1 : 0);
+	B_FIELD(b, at + 14, u->upload_id);
+}
+
+/* Which unique keys of u other users hold, as STORE_CONFLICT_* bits
+ * (STORE_CONFLICT_KEY when neither the e-mail nor the mobile): after a
+ * refused insert, in the same transaction. Rows are never deleted, so the
+ * row that beat u is still there to be found; only live users hold keys
+ * (the partial unique indexes), and so do Q_USER_BY_EMAIL and
+ * Q_USER_BY_MOBILE. */
+static int user_conflicts(struct sqs_conn *c, const store_user *u,
+			  const store_user *later, int nlater, int *bits)
+{
+	int err, taken;
+
+	*bits = 0;
+	err = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
+			     later, nlater, &taken);
+	if (!err && taken)
+		*bits |= STORE_CONFLICT_EMAIL;
+	if (!err)
+		err = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
+				     sizeof u->mobile, later, nlater, &taken);
+	if (!err && taken)
+		*bits |= STORE_CONFLICT_MOBILE;
+	if (!*bits)
+		*bits = STORE_CONFLICT_KEY;
+	return err;
 }
 
 static int sq_user_insert(store *s, const store_user *u, int *conflict)
 {
 	struct sqs_conn *c;
 	sqlite3_stmt *st;
-	int err, e2, taken;
+	int err, bits;
 
 	if (conflict)
 		*conflict = 0;
-	if (!u || !u->id[0] || !u->email[0] || !u->mobile[0] ||
-	    !u->org_id[0] || !valid_user_status(u->status))
+	if (!valid_user(u))
 		return PV_EINVAL;
 	err = sqs_enter(s, &c);
 	if (err || (err = stmt(c, Q_USER_INSERT, &st)))
 		return err;
 	struct bnd b = {st, SQLITE_OK};
-	B_FIELD(&b, 1, u->id);
-	B_FIELD(&b, 2, u->first_name);
-	B_FIELD(&b, 3, u->last_name);
-	B_FIELD(&b, 4, u->email);
-	b_int(&b, 5, u->official_email ? 1 : 0);
-	B_FIELD(&b, 6, u->mobile);
-	B_FIELD(&b, 7, u->org_id);
-	b_text_null(&b, 8, u->position_id, sizeof u->position_id);
-	B_FIELD(&b, 9, u->status);
-	B_FIELD(&b, 10, u->source);
-	b_int(&b, 11, u->created_at);
-	b_int(&b, 12, u->updated_at ? u->updated_at : u->created_at);
-	b_int(&b, 13, u->email_verified ? 1 : 0);
-	B_FIELD(&b, 14, u->upload_id);
+	bind_user(&b, u, 0);
 	err = step_done(c, &b, "user_insert");
 	sqs_release(c, Q_USER_INSERT, st);
 	if (err != PV_ECONFLICT)
 		return err;
-	/* Which keys collide: the row that beat us is still there to be
-	 * found (rows are never deleted), unless it was closed in between:
-	 * then *conflict stays 0, as for an id collision, and a retry works. */
-	e2 = user_key_taken(c, Q_USER_BY_EMAIL, u->email, sizeof u->email,
-			    &taken);
-	if (!e2 && taken && conflict)
-		*conflict |= STORE_CONFLICT_EMAIL;
-	if (!e2)
-		e2 = user_key_taken(c, Q_USER_BY_MOBILE, u->mobile,
-				    sizeof u->mobile, &taken);
-	if (!e2 && taken && conflict)
-		*conflict |= STORE_CONFLICT_MOBILE;
-	return e2 ? e2 : PV_ECONFLICT;
+	err = user_conflicts(c, u, NULL, 0, &bits);
+	if (!err && conflict)
+		*conflict = bits & ~STORE_CONFLICT_KEY;
+	return err ? err : PV_ECONFLICT;
+}
+
+/* Runs statement q, which has no parameters and no rows of interest. */
+static int run_plain(struct sqs_conn *c, int q, const char *op)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	err = step_done(c, &b, op);
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* PV_ENOTFOUND unless every organisation and position the users refer
+ * to exists (each value asked once in a row of equal ones). */
+static int batch_refs(struct sqs_conn *c, const store_user *users, size_t n)
+{
+	const char *org = NULL, *pos = NULL;
+	int err = PV_OK;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!org || strcmp(org, users[i].org_id) != 0) {
+			org = users[i].org_id;
+			err = exists_text(c, Q_ORG_EXISTS, org, "user_insert_batch");
+		}
+		if (!err && users[i].position_id[0] &&
+		    (!pos || strcmp(pos, users[i].position_id) != 0)) {
+			pos = users[i].position_id;
+			err = exists_text(c, Q_POS_EXISTS, pos, "user_insert_batch");
+		}
+	}
+	return err;
+}
+
+/* Users per statement of a batch: one INSERT of many rows opens the
+ * table's and the indexes' cursors once for all of them (per row, opening
+ * and closing seven cursors cost a fifth of the insert). */
+#define BATCH_ROWS 32
+
+static pthread_once_t many_once = PTHREAD_ONCE_INIT;
+static char many_text[BATCH_ROWS * (USER_PARAMS * 7 + 4) + 256];
+
+/* Q_USER_INSERT_MANY's text, from constants only. */
+static void many_build(void)
+{
+	size_t o;
+
+	o = (size_t)snprintf(many_text, sizeof many_text,
+			     "INSERT INTO users (" USER_INS_COLS ") VALUES ");
+	for (int r = 0; r < BATCH_ROWS; r++)
+		for (int k = 1; k <= USER_PARAMS; k++)
+			o += (size_t)snprintf(many_text + o, sizeof many_text - o, "%s?%d%s",
+					      k == 1 ? (r ? ",(" : "(") : "",
+					      r * USER_PARAMS + k, k == USER_PARAMS ? ")" : ",");
+	snprintf(many_text + o, sizeof many_text - o, " ON CONFLICT DO NOTHING");
+}
+
+/* 1 when u is in the table as inserted (after a statement of the batch
+ * that changed fewer rows than it had). */
+static int user_is_mine(struct sqs_conn *c, const store_user *u, int *mine)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_USER_MINE, &st);
+
+	*mine = 0;
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, u->id);
+	B_FIELD(&b, 2, u->email);
+	B_FIELD(&b, 3, u->mobile);
+	err = step_row(c, &b, "user_insert_batch");
+	sqs_release(c, Q_USER_MINE, st);
+	*mine = err == PV_OK;
+	return err == PV_ENOTFOUND ? PV_OK : err;
+}
+
+/* Inserts users[0..k) with statement q (k rows, or 1); conflicts[] as for
+ * user_insert_batch. */
+static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
+		      int *conflicts)
+{
+	sqlite3_stmt *st;
+	int err, mine, changed;
+
+	err = q == Q_USER_INSERT_MANY ? sqs_prepare(c, q, many_text, &st) : stmt(c, q, &st);
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	for (int r = 0; r < k; r++)
+		bind_user(&b, &users[r], r * USER_PARAMS);
+	err = step_done(c, &b, "user_insert_batch");
+	changed = err ? 0 : sqlite3_changes(c->db);
+	sqs_release(c, q, st);
+	for (int r = 0; r < k && !err; r++) {
+		conflicts[r] = 0;
+		if (changed == k)
+			continue;
+		/* refused rows (rare): which ones, and why (rows after r in
+		 * the statement were not there yet when r was refused) */
+		err = k == 1 ? PV_OK : user_is_mine(c, &users[r], &mine);
+		if (!err && (k == 1 || !mine))
+			err = user_conflicts(c, &users[r], users + r + 1, k - r - 1,
+					     &conflicts[r]);
+	}
+	return err;
+}
+
+/* BATCH_ROWS users per statement, the rest one by one.
+ *
+ * A statement that writes several rows keeps a statement journal of every
+ * page it changes (so that it can undo itself), because the users table's
+ * expression index and immediate foreign keys could make it fail half-way;
+ * kept in a temporary file, the journal cost a page write per user, more
+ * than the table and the indexes themselves. So the journal stays in memory
+ * (temp_store), a statement's at a time (no savepoint around the call: a
+ * savepoint journals every page the whole call changes), and the
+ * references are checked first, so that the only refusal (an unknown
+ * organisation or position) comes before anything is written. */
+static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
+				int *conflicts)
+{
+	struct sqs_conn *c;
+	int err, own = 0;
+	size_t i;
+
+	if (n > STORE_BATCH_MAX || (n && (!users || !conflicts)))
+		return PV_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!valid_user(&users[i]))
+			return PV_EINVAL;
+	if (!n)
+		return PV_OK;
+	pthread_once(&many_once, many_build);
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	err = run_plain(c, Q_TEMP_MEMORY, "user_insert_batch");
+	if (!err)
+		err = batch_refs(c, users, n);
+	for (i = 0; i < n && !err;) {
+		int k = n - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+
+		err = batch_step(c, k > 1 ? Q_USER_INSERT_MANY : Q_USER_INSERT_BATCH,
+				 &users[i], k, &conflicts[i]);
+		i += (size_t)k;
+	}
+	return sqs_write_end(c, own, err);
 }
 
 static int sq_user_get(store *s, const char *id, store_user *out)
@@ -2358,6 +2618,272 @@ static int sq_outbox_stats(store *s, int64_t *queued, int64_t *failed)
 	return err;
 }
 
+/* ---- campaigns ------------------------------------------------------------------ */
+
+static void rd_campaign(sqlite3_stmt *st, void *p)
+{
+	store_campaign *m = p;
+
+	memset(m, 0, sizeof *m);
+	m->id = sqlite3_column_int64(st, 0);
+	C_TEXT(st, 1, m->upload_id);
+	C_TEXT(st, 2, m->channel);
+	C_TEXT(st, 3, m->template_name);
+	C_TEXT(st, 4, m->lang);
+	C_TEXT(st, 5, m->params);
+	C_TEXT(st, 6, m->status);
+	m->cursor = sqlite3_column_int64(st, 7);
+	m->handled = sqlite3_column_int64(st, 8);
+	C_TEXT(st, 9, m->claimed_by);
+	m->lease_until = sqlite3_column_int64(st, 10);
+	m->next_at = sqlite3_column_int64(st, 11);
+	m->created_at = sqlite3_column_int64(st, 12);
+	m->finished_at = sqlite3_column_int64(st, 13);
+}
+
+static int sq_campaign_insert(store *s, store_campaign *m)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	if (!m || !m->upload_id[0] || !m->channel[0] || !m->template_name[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_INSERT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	B_FIELD(&b, 1, m->upload_id);
+	B_FIELD(&b, 2, m->channel);
+	B_FIELD(&b, 3, m->template_name);
+	B_FIELD(&b, 4, m->lang);
+	b_text(&b, 5, m->params[0] ? m->params : "{}", sizeof m->params);
+	b_int(&b, 6, m->next_at);
+	b_int(&b, 7, m->created_at);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "campaign_insert");
+		goto out;
+	}
+	sqs_stmt_lock(c, st);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		err = PV_ECONFLICT; /* DO NOTHING: the upload has one */
+	else if (rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "campaign_insert"); /* unknown upload */
+	if (!err) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		err = step_finish(c, st, "campaign_insert");
+		if (!err)
+			m->id = id;
+	}
+out:
+	sqs_release(c, Q_CAMP_INSERT, st);
+	return err;
+}
+
+static int sq_campaign_claim(store *s, const char *worker, int64_t now,
+			     int64_t lease_ms, store_campaign *out)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0 || !out)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_CLAIM, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, worker, STORE_ID_MAX - 1);
+	b_int(&b, 2, now);
+	b_int(&b, 3, add_sat(now, lease_ms));
+	err = step_row(c, &b, "campaign_claim");
+	if (!err) {
+		rd_campaign(st, out);
+		err = step_finish(c, st, "campaign_claim");
+	}
+	sqs_release(c, Q_CAMP_CLAIM, st);
+	return err;
+}
+
+/* The ids of the users from rows after `after` of upload upload_id:
+ * [lo, hi] (store_upload_user_id; an empty range, lo > hi, after the last
+ * possible row); PV_ENOTFOUND for an unknown upload. */
+static int campaign_range(store *s, const char *upload_id, int64_t after,
+			  char lo[STORE_ID_MAX], char hi[STORE_ID_MAX])
+{
+	store_upload u;
+	int err = get_by_text(s, Q_UP_GET, "campaign_users", upload_id, rd_upload, &u);
+
+	if (err)
+		return err;
+	err = store_upload_user_id(&u, STORE_UPLOAD_ROW_MAX, hi, STORE_ID_MAX);
+	if (!err && after >= STORE_UPLOAD_ROW_MAX)
+		snprintf(lo, STORE_ID_MAX, "%s~", hi); /* after every id */
+	else if (!err)
+		err = store_upload_user_id(&u, after < 1 ? 1 : after + 1, lo, STORE_ID_MAX);
+	return err;
+}
+
+static int sq_campaign_users(store *s, const char *upload_id, int64_t after,
+			     size_t max, store_user *out, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	char lo[STORE_ID_MAX], hi[STORE_ID_MAX];
+	int err, rc = SQLITE_DONE;
+	size_t got = 0;
+
+	if (!n)
+		return PV_EINVAL;
+	*n = 0;
+	if (!upload_id || !upload_id[0] || !out || !max || max > INT_MAX)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = campaign_range(s, upload_id, after, lo, hi)))
+		return err;
+	if ((err = stmt(c, Q_CAMP_USERS, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, lo, NOCAP);
+	b_text(&b, 2, hi, NOCAP);
+	b_int(&b, 3, (int64_t)max);
+	if (b.rc != SQLITE_OK)
+		err = sqs_error(c, b.rc, "campaign_users");
+	while (!err && got < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd_user(st, &out[got++]);
+	if (!err && got < max && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "campaign_users");
+	sqs_release(c, Q_CAMP_USERS, st);
+	if (!err)
+		*n = got;
+	return err;
+}
+
+/* After a campaign change that changed nothing: PV_ENOTFOUND for an
+ * unknown campaign, else PV_ECONFLICT (another worker holds it, it is
+ * done, or the cursor would not move forward). */
+static int campaign_why_not(struct sqs_conn *c, int64_t id, const char *op)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, Q_CAMP_STATE, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	err = step_row(c, &b, op);
+	sqs_release(c, Q_CAMP_STATE, st);
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
+static int sq_campaign_advance(store *s, int64_t id, const char *worker,
+			       int64_t cursor, int64_t now, int64_t lease_ms)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0] || lease_ms <= 0)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_ADVANCE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_text(&b, 2, worker, NOCAP);
+	b_int(&b, 3, cursor);
+	b_int(&b, 4, add_sat(now, lease_ms));
+	err = run_change(c, Q_CAMP_ADVANCE, st, &b, "campaign_advance");
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id, "campaign_advance")
+				   : err;
+}
+
+static int sq_campaign_release(store *s, int64_t id, const char *worker,
+			       int64_t next_at)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!worker || !worker[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_CAMP_RELEASE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, id);
+	b_text(&b, 2, worker, NOCAP);
+	b_int(&b, 3, next_at);
+	err = run_change(c, Q_CAMP_RELEASE, st, &b, "campaign_release");
+	return err == PV_ENOTFOUND ? campaign_why_not(c, id, "campaign_release")
+				   : err;
+}
+
+/* The campaign's holder, status, cursor and upload, for campaign_finish. */
+static int campaign_state(struct sqs_conn *c, int64_t id, char by[STORE_ID_MAX],
+			  char status[STORE_SHORT_MAX], int64_t *cursor,
+			  char upload[STORE_ID_MAX])
+{
+	sqlite3_stmt *q;
+	int err = stmt(c, Q_CAMP_STATE, &q);
+
+	if (err)
+		return err;
+	struct bnd b = {q, SQLITE_OK};
+	b_int(&b, 1, id);
+	err = step_row(c, &b, "campaign_finish");
+	if (!err) {
+		c_text(q, 0, by, STORE_ID_MAX);
+		c_text(q, 1, status, STORE_SHORT_MAX);
+		*cursor = sqlite3_column_int64(q, 2);
+		c_text(q, 3, upload, STORE_ID_MAX);
+	}
+	sqs_release(c, Q_CAMP_STATE, q);
+	return err;
+}
+
+/* In one write transaction: the campaign's state, then the change that
+ * decides the end. */
+static int sq_campaign_finish(store *s, int64_t id, const char *worker,
+			      int64_t now, int *done)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	char by[STORE_ID_MAX], status[STORE_SHORT_MAX], up[STORE_ID_MAX];
+	char lo[STORE_ID_MAX], hi[STORE_ID_MAX];
+	int64_t cursor = 0;
+	int err, own = 0;
+
+	if (!worker || !worker[0] || !done)
+		return PV_EINVAL;
+	*done = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	err = campaign_state(c, id, by, status, &cursor, up);
+	if (!err && (strcmp(by, worker) != 0 || strcmp(status, STORE_CAMPAIGN_ACTIVE) != 0))
+		err = PV_ECONFLICT;
+	if (!err)
+		err = campaign_range(s, up, cursor, lo, hi);
+	if (!err && !(err = stmt(c, Q_CAMP_FINISH, &st))) {
+		struct bnd b = {st, SQLITE_OK};
+
+		b_int(&b, 1, id);
+		b_text(&b, 2, worker, NOCAP);
+		b_int(&b, 3, now);
+		b_text(&b, 4, lo, NOCAP);
+		b_text(&b, 5, hi, NOCAP);
+		b_int(&b, 6, cursor);
+		err = run_change(c, Q_CAMP_FINISH, st, &b, "campaign_finish");
+		*done = err == PV_OK;
+		if (err == PV_ENOTFOUND)
+			err = PV_OK; /* the upload runs, or users are left */
+	}
+	return sqs_write_end(c, own, err);
+}
+
 /* ---- audit ---------------------------------------------------------------------------- */
 
 static int sq_audit_add(store *s, store_audit *a)
@@ -2907,6 +3433,7 @@ const struct store_ops sqs_ops = {
 	.position_get = sq_position_get,
 	.position_each = sq_position_each,
 	.user_insert = sq_user_insert,
+	.user_insert_batch = sq_user_insert_batch,
 	.user_get = sq_user_get,
 	.user_by_email = sq_user_by_email,
 	.user_by_mobile = sq_user_by_mobile,
@@ -2954,6 +3481,12 @@ const struct store_ops sqs_ops = {
 	.outbox_retry = sq_outbox_retry,
 	.outbox_fail = sq_outbox_fail,
 	.outbox_stats = sq_outbox_stats,
+	.campaign_insert = sq_campaign_insert,
+	.campaign_claim = sq_campaign_claim,
+	.campaign_users = sq_campaign_users,
+	.campaign_advance = sq_campaign_advance,
+	.campaign_release = sq_campaign_release,
+	.campaign_finish = sq_campaign_finish,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
 	.user_set_names = sq_user_set_names,

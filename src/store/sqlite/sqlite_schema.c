@@ -261,7 +261,72 @@ static const char migration_3[] =
 	"ALTER TABLE sessions ADD COLUMN elevated INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE users SET email_verified = 1 WHERE source = 'admin';";
 
-/* 4: the person's own data (DPDP Act 2023). A user closed by its owner
+/* 4: bulk uploads without an outbox row per message, and only the indexes
+ * some query needs.
+ * - Welcome messages are campaigns (one per upload and channel) that walk
+ *   the users the upload created: their ids are made from the upload and
+ *   the row (store_upload_user_id), so they are one range of the primary
+ *   key, in row order, and one row can create only one user; no column
+ *   and no index of their own.
+ * - Every index, checked against the statements of sqlite_ops.c (EXPLAIN
+ *   QUERY PLAN); an index is kept when a statement searches it or when it
+ *   enforces a rule, and none is kept for a foreign key whose parent rows
+ *   are never deleted and whose keys never change (SQLite searches a
+ *   child's index only when a parent row is deleted or its key changes):
+ *     orgs_parent             org_children (parent_id = ?)
+ *     positions_name          unique names; position by name
+ *     users (id)              user_get; parent key of roles, credentials,
+ *                             consents, sessions; campaign_users and the
+ *                             end test of campaign_finish (an id range)
+ *     users_email             unique, case-insensitive; user_by_email
+ *     users_mobile            unique; user_by_mobile
+ *     users_org_created       user_list: org_id = ? ORDER BY created_at
+ *     users_position          DROPPED: no statement searches users by
+ *                             position; positions are never deleted
+ *     credentials_username    unique, case-insensitive; cred_by_username
+ *     consents_user           DROPPED: consents are only inserted
+ *     otps_subject            otp_insert kills, otp_last
+ *     otps_expires, tokens_expires, throttles_end, sessions_expires,
+ *     sessions_last_seen      the sweeper (sessions: a multi-index OR)
+ *     sessions_user           session_revoke_user
+ *     requests_pending_name   one pending request per kind and name;
+ *                             request_insert finds it
+ *     requests_status_created DROPPED: request_list filters with
+ *                             "?1 = '' OR status = ?1", which no index can
+ *                             search (it was only ever scanned)
+ *     uploads_status          upload_claim (a multi-index OR)
+ *     uploads_org_created     upload_list
+ *     outbox_status_next      outbox_claim in (next_at, id) order; stats
+ *     campaigns_upload        one campaign per upload and channel
+ *     campaigns_due           campaign_claim of an active campaign
+ *   Primary keys of roles, upload_failures, throttles, tokens, sessions
+ *   and audit are what their statements search. Add an index together
+ *   with the statement that needs it. */
+static const char migration_4[] =
+	"DROP INDEX users_position;"
+	"DROP INDEX consents_user;"
+	"DROP INDEX requests_status_created;"
+
+	"CREATE TABLE campaigns ("
+	" id INTEGER PRIMARY KEY,"
+	" upload_id TEXT NOT NULL REFERENCES uploads (id),"
+	" channel TEXT NOT NULL,"
+	" template_name TEXT NOT NULL,"
+	" lang TEXT NOT NULL DEFAULT '',"
+	" params TEXT NOT NULL DEFAULT '{}',"
+	" status TEXT NOT NULL,"
+	" cursor_row INTEGER NOT NULL DEFAULT 0,"
+	" handled INTEGER NOT NULL DEFAULT 0,"
+	" claimed_by TEXT NOT NULL DEFAULT '',"
+	" lease_until INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" finished_at INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE UNIQUE INDEX campaigns_upload ON campaigns (upload_id, channel);"
+	"CREATE INDEX campaigns_due ON campaigns (next_at) WHERE status = 'active';";
+
+/* 5: the person's own data (DPDP Act 2023). A user closed by its owner
  * or erased holds no e-mail or mobile for the unique keys (partial
  * indexes), so both can register again; closed users wait for their
  * erase_after. Users remember the bulk upload that created them, sessions
@@ -270,8 +335,11 @@ static const char migration_3[] =
  * requests by contact, tokens by subject) and for retention (uploads by
  * removal, audit by time). Messages get no index by recipient: it would
  * slow every bulk upload's welcome messages, and an erasure, rare, can
- * afford to read the outbox (which retention keeps short). */
-static const char migration_4[] =
+ * afford to read the outbox (which retention keeps short). Consents by
+ * user again (consents_user, which migration 4 dropped while consents
+ * were only inserted): the person's export lists them and erasure blanks
+ * their addresses. */
+static const char migration_5[] =
 	"DROP INDEX users_email;"
 	"DROP INDEX users_mobile;"
 	"CREATE UNIQUE INDEX users_email ON users (lower(email))"
@@ -290,13 +358,15 @@ static const char migration_4[] =
 	"CREATE INDEX audit_at ON audit (at);"
 	"CREATE INDEX requests_mobile ON requests (mobile);"
 	"CREATE INDEX requests_email ON requests (lower(email));"
-	"CREATE INDEX tokens_subject ON tokens (subject, kind);";
+	"CREATE INDEX tokens_subject ON tokens (subject, kind);"
+	"CREATE INDEX consents_user ON consents (user_id);";
 
 const char *const sqs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 const int sqs_migrations_n =

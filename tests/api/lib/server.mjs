@@ -63,9 +63,9 @@ export function storeUrl(dir) {
 export function sql(srvOrEnv, statement) {
   const db = (srvOrEnv.env || srvOrEnv).PRAVESH_DB;
   if (db.startsWith('postgres')) {
-    return execFileSync('psql', [db, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8' }).trim();
+    return execFileSync('psql', [db, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
   }
-  return execFileSync('sqlite3', [db.replace(/^sqlite:/, ''), statement], { encoding: 'utf8' }).trim();
+  return execFileSync('sqlite3', [db.replace(/^sqlite:/, ''), statement], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 }
 
 export async function startServer({ env = {}, loadDefaults = true, dataDir } = {}) {

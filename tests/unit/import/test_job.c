@@ -215,6 +215,43 @@ static char *expected_failures(void)
 	return buf_steal(&b, NULL);
 }
 
+/* The upload's welcome campaigns: one SMS and one e-mail campaign with
+ * the organisation and login URL, and its created users in row order. */
+static void check_campaigns(store *st, const store_upload *u, int64_t nsuccess)
+{
+	store_campaign c[2], other;
+	store_user users[64];
+	size_t n;
+	int64_t last = 0;
+
+	assert_int_equal(store_campaign_claim(st, "t", util_now_ms() + 1, 60000, &c[0]), PV_OK);
+	assert_int_equal(store_campaign_claim(st, "t", util_now_ms() + 1, 60000, &c[1]), PV_OK);
+	assert_int_equal(store_campaign_claim(st, "t", util_now_ms() + 1, 60000, &other),
+			 PV_ENOTFOUND);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(c[i].upload_id, u->id);
+		assert_string_equal(c[i].lang, "en");
+		assert_string_equal(c[i].params,
+				    "{\"org_name\":\"Org \\\"One\\\"\",\"login_url\":\"http://x/login\"}");
+		assert_true(c[i].cursor == 0);
+	}
+	assert_string_equal(c[0].template_name, strcmp(c[0].channel, "sms") == 0 ? "welcome_sms"
+									       : "welcome_email");
+	assert_string_not_equal(c[0].channel, c[1].channel);
+	assert_int_equal(store_campaign_users(st, u->id, 0, 64, users, &n), PV_OK);
+	assert_int_equal(n, nsuccess);
+	for (size_t i = 0; i < n; i++) {
+		char id[STORE_ID_MAX];
+		int64_t row = store_upload_user_row(users[i].id);
+
+		assert_true(row > last);
+		last = row;
+		assert_int_equal(store_upload_user_id(u, row, id, sizeof id), PV_OK);
+		assert_string_equal(users[i].id, id);
+		assert_string_equal(users[i].source, "bulk");
+	}
+}
+
 static void run_rules(imp_format fmt)
 {
 	static const char *const hdr[4] = {"First Name", "Last Name", "Email Id", "Mobile Number"};
@@ -262,10 +299,12 @@ static void run_rules(imp_format fmt)
 	assert_string_equal(usr.first_name, "मीरा");
 	assert_string_equal(usr.email, "m18@example.com");
 	assert_int_equal(store_user_by_email(st, "a2@example.com", &usr), PV_ENOTFOUND);
-	/* two welcome messages per user, queued */
+	/* two welcome messages per user owed by the upload's two campaigns,
+	 * which walk the created users in row order */
 	int64_t queued = 0, failed = 0;
 	assert_int_equal(store_outbox_stats(st, &queued, &failed), PV_OK);
 	assert_int_equal(queued, 2 * nsuccess);
+	check_campaigns(st, &got, nsuccess);
 
 	/* the result file: same format, echoed cells, Status, Error Details */
 	const char *res = tpath(fmt == IMP_CSV ? "rules.result.csv" : "rules.result.xlsx");
@@ -435,6 +474,17 @@ static void test_resume(void **state)
 	assert_int_equal(store_outbox_stats(a, &qa, &f), PV_OK);
 	assert_int_equal(store_outbox_stats(b, &qb, &f), PV_OK);
 	assert_int_equal(qa, qb);
+	/* the same users from the same rows; two campaigns, not four */
+	store_user wa[32], wb[32];
+	size_t na, nb;
+	assert_int_equal(store_campaign_users(a, ua.id, 0, 32, wa, &na), PV_OK);
+	assert_int_equal(store_campaign_users(b, ub.id, 0, 32, wb, &nb), PV_OK);
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_true(store_upload_user_row(wa[i].id) == store_upload_user_row(wb[i].id));
+		assert_string_equal(wa[i].email, wb[i].email);
+	}
+	check_campaigns(b, &ub, (int64_t)nb);
 	store_close(a);
 	store_close(b);
 }

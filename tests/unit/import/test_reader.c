@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csv.h>
 #include <xlsxwriter.h>
 #include <zip.h>
 
@@ -360,6 +361,95 @@ static void test_csv_empty_rows(void **state)
 	expect_row(r, 7, 2, "c", "d");
 	expect_end(r);
 	imp_close(r);
+}
+
+/* libcsv's own fields of one line (the reader's options), "|"-joined. */
+struct lc_fields {
+	char out[512];
+	size_t n, fields;
+};
+
+static void lc_field(void *f, size_t n, void *data)
+{
+	struct lc_fields *x = data;
+
+	x->n += (size_t)snprintf(x->out + x->n, sizeof x->out - x->n, "%s%.*s",
+				 x->fields++ ? "|" : "", (int)n, f ? (const char *)f : "");
+}
+
+static void lc_line(const char *line, char delim, char *out, size_t cap)
+{
+	struct csv_parser p;
+	struct lc_fields x = {"", 0, 0};
+	char buf[256];
+
+	assert_int_equal(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL), 0);
+	csv_set_delim(&p, (unsigned char)delim);
+	snprintf(buf, sizeof buf, "%s\n", line);
+	assert_int_equal(csv_parse(&p, buf, strlen(buf), lc_field, NULL, &x), strlen(buf));
+	csv_fini(&p, lc_field, NULL, &x);
+	csv_free(&p);
+	snprintf(out, cap, "%s", x.out);
+}
+
+/* Lines without quotes are split by the reader itself: the same cells as
+ * libcsv gives, line by line, whatever the spaces, tabs, empty fields and
+ * line ends, and whether the line before was libcsv's (quoted). */
+static void test_csv_unquoted_lines(void **state)
+{
+	static const char *const lines[] = {
+		"a,b,c", " a , b\t,\t c ", "a,,b", ",", " , ", ",,", "a,", ",a",
+		"  x  y  ,z", "\t", "a b,c\td", "\xE0\xA4\x85 , \xE0\xA4\xAE",
+		"9876543210,  +91 98765 43210  ,x@y.in",
+	};
+	char text[4096], want[512], got[512];
+	size_t o = 0;
+	imp_reader *r;
+	imp_row row;
+
+	(void)state;
+	for (int delim = 0; delim < 2; delim++) {
+		char d = delim ? ';' : ',';
+
+		o = (size_t)snprintf(text, sizeof text, "h%c\"q\"\r\n", d);
+		for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+			char line[128];
+
+			snprintf(line, sizeof line, "%s", lines[i]);
+			for (char *c = line; *c && delim; c++)
+				if (*c == ',')
+					*c = ';';
+			/* line ends: LF, CRLF, CR; every other line after a quoted one */
+			o += (size_t)snprintf(text + o, sizeof text - o, "%s%s%s",
+					      i % 2 ? "\"q\"\n" : "", line,
+					      i % 3 == 0 ? "\n" : i % 3 == 1 ? "\r\n" : "\r");
+		}
+		r = open_ok(write_str(delim ? "unq-semi.csv" : "unq.csv", text), NULL);
+		assert_int_equal(imp_next(r, &row), 1); /* the header */
+		for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+			char line[128];
+			size_t n = 0;
+
+			snprintf(line, sizeof line, "%s", lines[i]);
+			for (char *c = line; *c && delim; c++)
+				if (*c == ',')
+					*c = ';';
+			if (i % 2) {
+				assert_int_equal(imp_next(r, &row), 1);
+				assert_int_equal(row.ncells, 1);
+			}
+			lc_line(line, d, want, sizeof want);
+			assert_int_equal(imp_next(r, &row), 1);
+			got[0] = '\0';
+			for (size_t k = 0; k < row.ncells; k++)
+				n += (size_t)snprintf(got + n, sizeof got - n, "%s%.*s", k ? "|" : "",
+						      (int)row.cells[k].len, row.cells[k].p);
+			if (strcmp(got, want) != 0)
+				fail_msg("line '%s': '%s', libcsv '%s'", line, got, want);
+		}
+		expect_end(r);
+		imp_close(r);
+	}
 }
 
 static void test_csv_invalid_utf8(void **state)
@@ -1664,6 +1754,7 @@ int main(void)
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_semicolon),
 		cmocka_unit_test(test_csv_empty_rows),
+		cmocka_unit_test(test_csv_unquoted_lines),
 		cmocka_unit_test(test_csv_invalid_utf8),
 		cmocka_unit_test(test_csv_huge_line),
 		cmocka_unit_test(test_csv_too_many_columns),

@@ -1129,8 +1129,21 @@ static int fake_fail(store *s, int64_t id, int attempts, const char *error)
 	return PV_OK;
 }
 
+/* the fake store has no campaign */
+static int fake_campaign_claim(store *s, const char *worker, int64_t now,
+			       int64_t lease_ms, store_campaign *out)
+{
+	(void)s;
+	(void)worker;
+	(void)now;
+	(void)lease_ms;
+	(void)out;
+	return PV_ENOTFOUND;
+}
+
 static const struct store_ops fake_ops = {
 	.name = "fake",
+	.campaign_claim = fake_campaign_claim,
 	.outbox_insert = fake_insert,
 	.outbox_claim = fake_claim,
 	.outbox_sent = fake_sent,
@@ -1572,6 +1585,236 @@ static void test_outbox_sqlite(void **state)
 	store_close(st);
 }
 
+/* ---- campaigns on the real SQLite backend ------------------------------- */
+
+/* A transport that records every recipient, slowly (so that a stop falls
+ * in the middle of a campaign), failing for two recipients: one worth a
+ * retry, one never sendable. */
+typedef struct picky {
+	notify_transport base;
+	pthread_mutex_t mu;
+	char seen[8192];
+	size_t len;
+	int calls;
+} picky;
+
+static int picky_send(notify_transport *t, const notify_msg *m, char *err,
+		      size_t errlen)
+{
+	picky *p = (picky *)t;
+
+	usleep(3000);
+	pthread_mutex_lock(&p->mu);
+	p->calls++;
+	if (p->len + strlen(m->to) + 2 < sizeof p->seen)
+		p->len += (size_t)snprintf(p->seen + p->len, sizeof p->seen - p->len, "%s|", m->to);
+	pthread_mutex_unlock(&p->mu);
+	if (strncmp(m->to, "retry", 5) == 0) {
+		snprintf(err, errlen, "mailbox busy");
+		return PV_EIO;
+	}
+	if (strncmp(m->to, "never", 5) == 0) {
+		snprintf(err, errlen, "no such mailbox");
+		return PV_EINVAL;
+	}
+	if (!strstr(m->text, "Camp Org") || !strstr(m->text, "https://camp/login"))
+		return PV_EINVAL; /* the text lacks the campaign's parameters */
+	return PV_OK;
+}
+
+/* How many times `to` was handed to the transport. */
+static int picky_count(picky *p, const char *to)
+{
+	char key[300];
+	int n = 0;
+
+	snprintf(key, sizeof key, "%s|", to);
+	pthread_mutex_lock(&p->mu);
+	for (const char *q = p->seen; (q = strstr(q, key)); q += strlen(key))
+		n += q == p->seen || q[-1] == '|';
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+static int picky_calls(picky *p)
+{
+	int n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->calls;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+/* users rows [from, to) of upload up, committed with the upload's count */
+static void camp_users(store *st, store_upload *up, int from, int to)
+{
+	store_user u[64];
+	int conflicts[64], n = 0;
+
+	for (int row = from; row < to; row++, n++) {
+		memset(&u[n], 0, sizeof u[n]);
+		assert_int_equal(store_upload_user_id(up, row, u[n].id, sizeof u[n].id), PV_OK);
+		snprintf(u[n].first_name, sizeof u[n].first_name, "Gita%c", 'a' + row % 26);
+		snprintf(u[n].last_name, sizeof u[n].last_name, "Rao");
+		snprintf(u[n].email, sizeof u[n].email, "%s%d@example.com",
+			 row == 5 ? "retry" : row == 7 ? "never" : "gita", row);
+		snprintf(u[n].mobile, sizeof u[n].mobile, "98765%05d", row);
+		snprintf(u[n].org_id, sizeof u[n].org_id, "camp-org");
+		snprintf(u[n].status, sizeof u[n].status, STORE_USER_ACTIVE);
+		snprintf(u[n].source, sizeof u[n].source, "bulk");
+		u[n].created_at = 1;
+	}
+	assert_int_equal(store_tx_begin(st), PV_OK);
+	assert_int_equal(store_user_insert_batch(st, u, (size_t)n, conflicts), PV_OK);
+	up->success_records += n;
+	up->cursor = to - 1;
+	assert_int_equal(store_upload_progress(st, up, "job", util_now_ms(), 600000), PV_OK);
+	assert_int_equal(store_tx_commit(st), PV_OK);
+	notify_kick();
+}
+
+static void wait_calls(picky *p, int want, int max_ms)
+{
+	for (int waited = 0; waited < max_ms; waited += 5) {
+		if (picky_calls(p) >= want)
+			return;
+		usleep(5000);
+	}
+	fail_msg("%d sends, not %d, within %d ms", picky_calls(p), want, max_ms);
+}
+
+static void test_campaign_sqlite(void **state)
+{
+	store *st = NULL;
+	picky sms = {.base = {.name = "picky", .send = picky_send}};
+	picky mail = {.base = {.name = "picky", .send = picky_send}};
+	notify_runtime *rt = NULL;
+	notify_config cfg;
+	notify_counters c1, c2;
+	store_org o;
+	store_upload up;
+	store_campaign camp;
+	char db[400], url[420], to[64];
+	int64_t q, f;
+	const char *params = "{\"org_name\":\"Camp Org\",\"login_url\":\"https://camp/login\"}";
+
+	pthread_mutex_init(&sms.mu, NULL);
+	pthread_mutex_init(&mail.mu, NULL);
+	make_tmpdir();
+	snprintf(db, sizeof db, "%s/campaign.db", tmpdir);
+	snprintf(url, sizeof url, "sqlite:%s", db);
+	unlink(db);
+	assert_int_equal(store_open(url, &st), PV_OK);
+	assert_int_equal(store_migrate(st), PV_OK);
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "camp-org");
+	snprintf(o.name, sizeof o.name, "Camp Org");
+	o.active = 1;
+	assert_int_equal(store_org_upsert(st, &o), PV_OK);
+	memset(&up, 0, sizeof up);
+	snprintf(up.id, sizeof up.id, "camp-up");
+	snprintf(up.org_id, sizeof up.org_id, "camp-org");
+	snprintf(up.file_name, sizeof up.file_name, "1_x.csv");
+	snprintf(up.format, sizeof up.format, "csv");
+	snprintf(up.status, sizeof up.status, STORE_UP_IN_PROGRESS);
+	snprintf(up.claimed_by, sizeof up.claimed_by, "job");
+	up.lease_until = util_now_ms() + 600000;
+	assert_int_equal(store_upload_insert(st, &up), PV_OK);
+
+	/* bad arguments; then the campaigns, once each however often asked */
+	assert_int_equal(notify_campaign_add(st, up.id, "fax", "welcome_sms", "en", params, 1),
+			 PV_EINVAL);
+	assert_int_equal(notify_campaign_add(st, up.id, "sms", "Welcome!", "en", params, 1),
+			 PV_EINVAL);
+	assert_int_equal(notify_campaign_add(st, up.id, "sms", "welcome_sms", "en", "[1]", 1),
+			 PV_EINVAL);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(notify_campaign_add(st, up.id, "sms", "welcome_sms", "en", params,
+						     util_now_ms()),
+				 PV_OK);
+		assert_int_equal(notify_campaign_add(st, up.id, "email", "welcome_email", "en",
+						     params, util_now_ms()),
+				 PV_OK);
+	}
+	/* the common parameters are sealed */
+	assert_int_equal(store_campaign_claim(st, "peek", util_now_ms(), 1, &camp), PV_OK);
+	assert_int_equal(strncmp(camp.params, "enc1:", 5), 0);
+	assert_null(strstr(camp.params, "camp/login"));
+	usleep(2000); /* the peek's lease ends */
+
+	/* the upload's first 30 users (rows 2..31) */
+	camp_users(st, &up, 2, 32);
+	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
+	assert_int_equal(q, 60);
+
+	cfg = (notify_config){.st = st, .templates = *state, .sms = &sms.base,
+			      .mail = &mail.base, .workers = 2, .max_attempts = 3,
+			      .backoff_ms = 10, .backoff_max_ms = 20, .poll_ms = 10};
+	capture_stderr_begin();
+	/* stopped half-way (as at a restart), then started again */
+	assert_int_equal(notify_start(&cfg, &rt), PV_OK);
+	wait_calls(&sms, 10, 10000);
+	notify_counters_get(rt, &c1);
+	notify_stop(rt);
+	assert_true(picky_calls(&sms) < 30);
+	assert_int_equal(notify_start(&cfg, &rt), PV_OK);
+	wait_calls(&sms, 30, 10000);
+	/* the upload goes on: five more users, then it finishes */
+	camp_users(st, &up, 40, 45);
+	wait_calls(&sms, 35, 10000);
+	assert_int_equal(store_upload_finish(st, up.id, STORE_UP_SUCCESSFUL, "", "job",
+					     util_now_ms()),
+			 PV_OK);
+	notify_kick();
+	for (int waited = 0;; waited += 10) {
+		char *logs = read_all(stderr_path);
+		const char *p = strstr(logs, "campaign finished");
+		int ends = p && strstr(p + 1, "campaign finished");
+
+		free(logs);
+		assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
+		if (q == 0 && f == 2 && ends)
+			break;
+		if (waited > 10000)
+			fail_msg("campaigns not finished: queued %lld failed %lld", (long long)q,
+				 (long long)f);
+		usleep(10000);
+	}
+	notify_counters_get(rt, &c2);
+	notify_stop(rt);
+	free(capture_stderr_end());
+
+	/* exactly one message per user and channel, through both runs */
+	for (int row = 2; row < 45; row++) {
+		if (row >= 32 && row < 40)
+			continue;
+		snprintf(to, sizeof to, "98765%05d", row);
+		assert_int_equal(picky_count(&sms, to), 1);
+		snprintf(to, sizeof to, "%s%d@example.com",
+			 row == 5 ? "retry" : row == 7 ? "never" : "gita", row);
+		assert_int_equal(picky_count(&mail, to), row == 5 ? 3 : 1);
+	}
+	assert_int_equal(picky_calls(&sms), 35);
+	assert_int_equal(picky_calls(&mail), 37);
+	/* the outbox's accounting: the failed first try of "retry" was
+	 * retried twice (3 attempts) and given up; "never" at once. (c1 was
+	 * read before the first stop: a send then under way is not in it.) */
+	assert_true(c1.sent[0] + c2.sent[0] >= 34 && c1.sent[0] + c2.sent[0] <= 35);
+	assert_true(c1.sent[1] + c2.sent[1] >= 32 && c1.sent[1] + c2.sent[1] <= 33);
+	assert_int_equal(c2.retried[1] + c2.failed[1] + c1.retried[1] + c1.failed[1] >= 3, 1);
+	assert_true(c1.retried[1] + c2.retried[1] <= 2);
+	assert_true(c1.failed[1] + c2.failed[1] <= 2);
+	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
+	assert_true(q == 0 && f == 2);
+	/* both campaigns are done: nothing left to claim */
+	assert_int_equal(store_campaign_claim(st, "probe", util_now_ms() + 3600000, 1, &camp),
+			 PV_ENOTFOUND);
+	store_close(st);
+	pthread_mutex_destroy(&sms.mu);
+	pthread_mutex_destroy(&mail.mu);
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -1603,6 +1846,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_counters, tpl_setup,
 						tpl_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_sqlite, tpl_setup,
+						tpl_teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_sqlite, tpl_setup,
 						tpl_teardown),
 	};
 
