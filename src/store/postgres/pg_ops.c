@@ -2800,7 +2800,7 @@ static int pq_user_set_names(store *s, const char *id, const char *first_name,
 	return run_change(s, Q_USER_SET_NAMES, &a, NULL);
 }
 
-/* A change made by one of the functions of migration 2: 1 changed, 0 no
+/* A change made by one of the functions of migration 3: 1 changed, 0 no
  * live user, -1 a unique key refused it. */
 static int user_set_key(store *s, int q, const struct pgs_args *a)
 {
