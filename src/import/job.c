@@ -821,7 +821,7 @@ static int job_fill(job *j, imp_reader *r, int *header_seen)
 {
 	int64_t now = util_now_ms();
 	imp_row row;
-	int n;
+	int n = 0; /* set by the loop whenever the chunk is not full */
 
 	j->nrows = j->nusers = 0;
 	while (j->nrows < j->cap && (n = imp_next(r, &row)) == 1) {

@@ -1660,7 +1660,7 @@ static void camp_users(store *st, store_upload *up, int from, int to)
 		snprintf(u[n].last_name, sizeof u[n].last_name, "Rao");
 		snprintf(u[n].email, sizeof u[n].email, "%s%d@example.com",
 			 row == 5 ? "retry" : row == 7 ? "never" : "gita", row);
-		snprintf(u[n].mobile, sizeof u[n].mobile, "98765%05d", row);
+		snprintf(u[n].mobile, sizeof u[n].mobile, "98765%05u", (unsigned)row % 100000u);
 		snprintf(u[n].org_id, sizeof u[n].org_id, "camp-org");
 		snprintf(u[n].status, sizeof u[n].status, STORE_USER_ACTIVE);
 		snprintf(u[n].source, sizeof u[n].source, "bulk");
@@ -1886,7 +1886,8 @@ static void test_campaign_closed_users(void **state)
 		assert_int_equal(store_upload_user_id(&up, i + 2, u[i].id, sizeof u[i].id), PV_OK);
 		snprintf(u[i].first_name, sizeof u[i].first_name, "Gita");
 		snprintf(u[i].email, sizeof u[i].email, "%s%d@example.com", i == 3 ? "shut" : "gita", i);
-		snprintf(u[i].mobile, sizeof u[i].mobile, "%s%d", i == 3 ? "shut00000" : "987650000", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "%s%u", i == 3 ? "shut00000" : "987650000",
+			 (unsigned)i % 10u);
 		snprintf(u[i].org_id, sizeof u[i].org_id, "camp-org");
 		snprintf(u[i].status, sizeof u[i].status, STORE_USER_ACTIVE);
 		snprintf(u[i].source, sizeof u[i].source, "bulk");
