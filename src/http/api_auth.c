@@ -46,6 +46,9 @@ static int aa_mobile(json_t *body, http_resp *resp, char out[STORE_MOBILE_MAX])
 	return 0;
 }
 
+#define AA_PURPOSES "purpose must be register, request, login, change_mobile or erasure"
+#define AA_VERIFY_PURPOSES "purpose must be register, request, change_mobile or erasure"
+
 void api_otp_send(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
@@ -61,15 +64,19 @@ void api_otp_send(http_req *req, http_resp *resp)
 		goto out;
 	purpose = http_jstr(body, "purpose");
 	if (!otp_purpose_valid(purpose)) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register, request or login",
+		http_problem(resp, 400, "invalid_purpose", AA_PURPOSES,
 			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register, request or login")));
+							       AA_PURPOSES)));
 		goto out;
 	}
+	/* a change of mobile and a closing belong to a logged-in user: this
+	 * anonymous route finds the session itself (401 without one) */
+	if (otp_purpose_needs_user(purpose) && http_session_user(req, resp) != PV_OK)
+		goto out;
 	/* the same answer whether or not the number is registered: what the
 	 * SMS says differs, never the answer (otp_request) */
-	rc = otp_request(a->otp, mobile, purpose, req->ip, http_lang(req, body), util_now_ms(),
-			 &res);
+	rc = otp_request(a->otp, mobile, purpose, req->authed ? &req->user : NULL, req->ip,
+			 http_lang(req, body), util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -103,12 +110,16 @@ void api_otp_verify(http_req *req, http_resp *resp)
 		goto out;
 	purpose = http_jstr(body, "purpose");
 	code = http_jstr(body, "code");
-	if (!purpose || (strcmp(purpose, OTP_PURPOSE_REGISTER) && strcmp(purpose, OTP_PURPOSE_REQUEST))) {
-		http_problem(resp, 400, "invalid_purpose", "purpose must be register or request",
+	if (!purpose || (strcmp(purpose, OTP_PURPOSE_REGISTER) && strcmp(purpose, OTP_PURPOSE_REQUEST) &&
+			 !otp_purpose_needs_user(purpose))) {
+		http_problem(resp, 400, "invalid_purpose", AA_VERIFY_PURPOSES,
 			     json_pack("[o]", http_field_error("purpose", "invalid_purpose",
-							       "purpose must be register or request")));
+							       AA_VERIFY_PURPOSES)));
 		goto out;
 	}
+	/* the token of a change of mobile or a closing is bound to the user */
+	if (otp_purpose_needs_user(purpose) && http_session_user(req, resp) != PV_OK)
+		goto out;
 	rc = otp_check(a->otp, mobile, purpose, code ? code : "", req->ip, now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
@@ -116,7 +127,8 @@ void api_otp_verify(http_req *req, http_resp *resp)
 	}
 	switch (res.status) {
 	case OTP_OK:
-		if ((rc = otp_token_issue(a->otp, mobile, purpose, now, token)) != PV_OK) {
+		if ((rc = otp_token_issue(a->otp, mobile, purpose, req->authed ? req->user.id : NULL, now,
+					  token)) != PV_OK) {
 			http_problem_err(resp, rc);
 			break;
 		}
@@ -399,5 +411,5 @@ json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size
 
 void api_me(http_req *req, http_resp *resp)
 {
-	http_json(resp, 200, api_user_json(req->app, &req->user, req->roles, req->nroles));
+	http_json(resp, 200, api_me_json(req, &req->user));
 }

@@ -19,7 +19,8 @@ static void ar_conflict(http_resp *resp, const field_errs *fe)
 void api_registrations(http_req *req, http_resp *resp)
 {
 	static const char *const strs[] = {"first_name", "last_name", "position_id", "email",
-					   "mobile", "verification_token", "org_id", NULL};
+					   "mobile", "verification_token", "org_id",
+					   "terms_version", "privacy_version", NULL};
 	app *a = req->app;
 	json_t *body;
 	reg_input in;
@@ -41,6 +42,8 @@ void api_registrations(http_req *req, http_resp *resp)
 	in.mobile = http_jstr(body, "mobile");
 	in.verification_token = http_jstr(body, "verification_token");
 	in.org_id = http_jstr(body, "org_id");
+	in.terms_version = http_jstr(body, "terms_version");
+	in.privacy_version = http_jstr(body, "privacy_version");
 	in.declaration = http_jbool(body, "declaration");
 	in.terms = http_jbool(body, "terms");
 	in.ip = req->ip;
