@@ -237,7 +237,7 @@ paths = {
     "/api/v1/admin/audit": {"get": op(
         "The audit log, newest first, as people read it",
         desc="Uploads through `pravesh import` appear without an actor and with detail.via = cli.",
-        params=[q("action", "one action (approve, reject, create_org, update_org, create_position, update_position, create_admin, activate, deactivate, upload)"),
+        params=[q("action", "one action (approve, reject, create_org, update_org, create_position, update_position, create_admin, activate, deactivate, upload, update_profile, change_mobile, request_email_change, change_email, close_account, erase_account)"),
                 q("actor", "a username (case-insensitive); unknown: an empty list"),
                 q("from", "RFC 3339 time, inclusive", schema={"type": "string", "format": "date-time"}),
                 q("to", "RFC 3339 time, exclusive", schema={"type": "string", "format": "date-time"}),

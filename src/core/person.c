@@ -418,7 +418,7 @@ int person_export(const person_svc *svc, const char *user_id, person_data **out)
 	if ((rc = store_user_get(s, user_id, &d->user)) != PV_OK ||
 	    (rc = store_role_list(s, user_id, d->roles, ACCT_ROLES_MAX, &d->nroles)) != PV_OK)
 		goto out;
-	rc = store_cred_get(s, user_id, &cred);
+	rc = store_cred_by_user(s, user_id, &cred);
 	if (rc == PV_OK)
 		util_strlcpy(d->username, cred.username, sizeof d->username);
 	sodium_memzero(&cred, sizeof cred);

@@ -808,8 +808,7 @@ struct store_ops {
 	 * - token_list: the tokens of that kind bound to subject still stored
 	 *   (used and expired ones too, until swept), newest first, up to max
 	 *   into out; *n says how many.
-	 * - cred_get: the user's password credential; PV_ENOTFOUND when it has
-	 *   none. */
+	 * (The user's password credential: cred_by_user.) */
 	int (*consent_list)(store *s, const char *user_id, store_consent *out,
 			    size_t max, size_t *n);
 	int (*session_list)(store *s, const char *user_id, store_session *out,
@@ -821,7 +820,6 @@ struct store_ops {
 			       void *ctx);
 	int (*token_list)(store *s, const char *kind, const char *subject,
 			  store_token *out, size_t max, size_t *n);
-	int (*cred_get)(store *s, const char *user_id, store_cred *out);
 
 	/* Retention.
 	 * - upload_expired: finished uploads (SUCCESSFUL or FAILED) last
@@ -1417,11 +1415,6 @@ static inline int store_audit_each_user(store *s, const char *user_id, store_aud
 static inline int store_token_list(store *s, const char *kind, const char *subject, store_token *out, size_t max, size_t *n)
 {
 	return s->ops->token_list(s, kind, subject, out, max, n);
-}
-
-static inline int store_cred_get(store *s, const char *user_id, store_cred *out)
-{
-	return s->ops->cred_get(s, user_id, out);
 }
 
 static inline int store_upload_expired(store *s, int64_t before, size_t max, store_upload *out, size_t *n)

@@ -2545,9 +2545,9 @@ static void test_user_close_erase(void **state)
 	uniq(cr.username, sizeof cr.username, "adm");
 	snprintf(cr.pwhash, sizeof cr.pwhash, "$argon2id$x");
 	assert_int_equal(store_cred_insert(S, &cr), PV_OK);
-	assert_int_equal(store_cred_get(S, u.id, &cgot), PV_OK);
+	assert_int_equal(store_cred_by_user(S, u.id, &cgot), PV_OK);
 	assert_string_equal(cgot.username, cr.username);
-	assert_int_equal(store_cred_get(S, other.id, &cgot), PV_ENOTFOUND);
+	assert_int_equal(store_cred_by_user(S, other.id, &cgot), PV_ENOTFOUND);
 	memset(&se, 0, sizeof se);
 	fill_hash(se.hash);
 	fill_hash(se.csrf_hash);
@@ -2760,7 +2760,7 @@ static void test_user_close_erase(void **state)
 	assert_int_equal(store_role_list(S, u.id, roles, 4, &n), PV_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_cred_by_username(S, cr.username, &cgot), PV_ENOTFOUND);
-	assert_int_equal(store_cred_get(S, u.id, &cgot), PV_ENOTFOUND);
+	assert_int_equal(store_cred_by_user(S, u.id, &cgot), PV_ENOTFOUND);
 	assert_int_equal(store_session_get(S, se.hash, &sgot), PV_ENOTFOUND);
 	assert_int_equal(store_token_get(S, "email_change", tk.hash, T0, &tgot),
 			 PV_ENOTFOUND);

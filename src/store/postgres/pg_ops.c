@@ -221,7 +221,6 @@ enum {
 	Q_REQ_CONTACT,
 	Q_AUDIT_USER_BATCH,
 	Q_TOKEN_LIST,
-	Q_CRED_GET,
 	Q_UP_EXPIRED,
 	Q_UP_FILES_REMOVED,
 	Q_OUT_PURGE,
@@ -705,9 +704,6 @@ static const struct pgs_query Q[Q_END] = {
 			   " $1 AND kind = $2 ORDER BY created_at DESC, hash"
 			   " LIMIT $3",
 			   "tti", "token_list"),
-	[Q_CRED_GET] = R("SELECT user_id, username, pwhash FROM credentials"
-			 " WHERE user_id = $1",
-			 "t", "cred_get"),
 	[Q_UP_EXPIRED] = R("SELECT " UP_COLS " FROM uploads WHERE"
 			   " files_removed_at = 0 AND status IN ('SUCCESSFUL',"
 			   " 'FAILED') AND updated_at < $1 ORDER BY updated_at,"
@@ -3567,11 +3563,6 @@ static int pq_token_list(store *s, const char *kind, const char *subject,
 	return PV_OK;
 }
 
-static int pq_cred_get(store *s, const char *user_id, store_cred *out)
-{
-	return get_by_text(s, Q_CRED_GET, user_id, rd_cred, out);
-}
-
 /* ---- retention ----------------------------------------------------------------- */
 
 static int pq_upload_expired(store *s, int64_t before, size_t max,
@@ -3752,7 +3743,6 @@ const struct store_ops pgs_ops = {
 	.request_list_contact = pq_request_list_contact,
 	.audit_each_user = pq_audit_each_user,
 	.token_list = pq_token_list,
-	.cred_get = pq_cred_get,
 	.upload_expired = pq_upload_expired,
 	.upload_files_removed = pq_upload_files_removed,
 	.outbox_purge = pq_outbox_purge,

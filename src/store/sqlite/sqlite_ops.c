@@ -201,7 +201,6 @@ enum {
 	Q_AUDIT_USER,
 	Q_TOKEN_LIST,
 	Q_OUT_FORGET,
-	Q_CRED_GET,
 	Q_UP_EXPIRED,
 	Q_UP_FILES_REMOVED,
 	Q_OUT_PURGE,
@@ -594,8 +593,6 @@ static const char *const sql[Q_END] = {
 			 " AND kind = ?2 ORDER BY created_at DESC, hash",
 	[Q_OUT_FORGET] = "DELETE FROM outbox WHERE lower(to_addr) = lower(?1)"
 			 " AND created_at <= ?2",
-	[Q_CRED_GET] = "SELECT user_id, username, pwhash FROM credentials"
-		       " WHERE user_id = ?1",
 	[Q_UP_EXPIRED] = "SELECT " UP_COLS " FROM uploads WHERE"
 			 " files_removed_at = 0 AND updated_at < ?1 AND status"
 			 " IN ('SUCCESSFUL', 'FAILED') ORDER BY updated_at,"
@@ -3930,11 +3927,6 @@ static int sq_outbox_forget(store *s, const char *to_addr, int64_t before)
 	return err;
 }
 
-static int sq_cred_get(store *s, const char *user_id, store_cred *out)
-{
-	return get_by_text(s, Q_CRED_GET, "cred_get", user_id, rd_cred, out);
-}
-
 /* ---- retention ----------------------------------------------------------------- */
 
 static int sq_upload_expired(store *s, int64_t before, size_t max,
@@ -4117,7 +4109,6 @@ const struct store_ops sqs_ops = {
 	.audit_each_user = sq_audit_each_user,
 	.token_list = sq_token_list,
 	.outbox_forget = sq_outbox_forget,
-	.cred_get = sq_cred_get,
 	.upload_expired = sq_upload_expired,
 	.upload_files_removed = sq_upload_files_removed,
 	.outbox_purge = sq_outbox_purge,
