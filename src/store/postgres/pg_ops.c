@@ -3292,8 +3292,9 @@ static int pq_user_set_names(store *s, const char *id, const char *first_name,
 	return run_change(s, Q_USER_SET_NAMES, &a, NULL);
 }
 
-/* A change made by one of the functions of migration 3: 1 changed, 0 no
- * live user, -1 a unique key refused it. */
+/* A change made by one of the functions of migration 5
+ * (pravesh_user_set_mobile, pravesh_user_set_email): 1 changed, 0 no live
+ * user, -1 a unique key refused it. */
 static int user_set_key(store *s, int q, const struct pgs_args *a)
 {
 	PGresult *r;
