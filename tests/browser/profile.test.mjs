@@ -44,8 +44,8 @@ async function loggedIn(p, lang) {
 }
 
 const L = {
-  en: { saved: /Your details have been saved/, mobileSaved: /Your mobile number is now 98/, sent: /We have sent a link/, closed: /Your account is closed/, required: /This field is required/, verify: /verify your mobile number/ },
-  hi: { saved: /सहेज लिया गया/, mobileSaved: /मोबाइल नंबर अब 98/, sent: /लिंक भेजा है/, closed: /खाता बंद कर दिया गया/, required: /आवश्यक/, verify: /सत्यापित/ },
+  en: { saved: /Your details have been saved/, mobileSaved: /Your mobile number is now 98/, sent: /We have sent a link/, closed: /Your account is closed/, required: /Enter your first name/, verify: /verify your mobile number/i },
+  hi: { saved: /सहेज लिया गया/, mobileSaved: /मोबाइल नंबर अब 98/, sent: /लिंक भेजा है/, closed: /खाता बंद कर दिया गया/, required: /अपना पहला नाम दर्ज करें/, verify: /सत्यापित/ },
 };
 
 for (const [i, lang] of ['en', 'hi'].entries()) {
