@@ -58,6 +58,8 @@ org = obj({
 user = obj({
     "id": S, "first_name": S, "last_name": S, "email": S, "official_email": B, "mobile": S,
     "status": {"type": "string", "enum": ["pending_activation", "active", "inactive"]},
+    "pending_email": {"type": ["object", "null"], "description": "GET /me and the /me changes: an e-mail change waiting for its link",
+                      "properties": {"email": S, "expires_at": {"type": "string", "format": "date-time"}}},
     "org": {"type": ["object", "null"], "properties": {"id": S, "name": S, "under": S}},
     "position": {"type": ["object", "null"], "properties": {"id": S, "name": S}},
     "roles": {"type": "array", "items": obj({"role": {"type": "string", "enum": ["spv_admin", "mdo_admin"]}, "org_id": S})},
@@ -90,14 +92,15 @@ paths = {
                                                "400": PROB}, tags=["directory"])},
     "/api/v1/otp": {"post": op(
         "Send a one-time password by SMS",
-        desc="The answer never tells whether the number is registered. For purpose login the SMS goes only to registered numbers; for register, a registered number's owner gets an SMS saying the number is already registered instead of a code. Limits, counted per client address first: codes per address per hour; one code per number and purpose per resend window, per-hour and per-day caps per number from one address; per-hour and per-day caps per number in all; 429 with Retry-After.",
-        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request", "login"]},
+        desc="The answer never tells whether the number is registered. For purpose login the SMS goes only to registered numbers; for register, a registered number's owner gets an SMS saying the number is already registered instead of a code. Purposes change_mobile (the new number) and erasure (the user's own number; another number gets nothing) need a logged-in user: this anonymous route reads the session itself (401 without one; cookie sessions need X-CSRF-Token); change_mobile works like register (a taken number's owner is told instead). Limits, counted per client address first: codes per address per hour; one code per number and purpose per resend window, per-hour and per-day caps per number from one address; per-hour and per-day caps per number in all; 429 with Retry-After.",
+        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request", "login", "change_mobile", "erasure"]},
                   "lang": {"type": "string", "enum": ["en", "hi"]}}, ["mobile", "purpose"]),
-        responses={"202": js(obj({"mobile": S, "expires_in": I, "resend_in": I})), "400": PROB, "429": PROB},
+        responses={"202": js(obj({"mobile": S, "expires_in": I, "resend_in": I})), "400": PROB, "401": PROB, "429": PROB},
         tags=["otp"])},
     "/api/v1/otp/verify": {"post": op(
-        "Verify a code; returns a single-use verification token (15 minutes) for registration or a request",
-        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request"]}, "code": S},
+        "Verify a code; returns a single-use verification token (15 minutes) for registration, a request, a change of mobile or closing the account",
+        desc="Purposes change_mobile and erasure need the logged-in user (401 without) and their token is bound to that user.",
+        body=obj({"mobile": mobile, "purpose": {"type": "string", "enum": ["register", "request", "change_mobile", "erasure"]}, "code": S},
                  ["mobile", "purpose", "code"]),
         responses={"200": js(obj({"verification_token": S, "expires_in": I})),
                    "400": {"description": "otp_invalid (with attempts_left) or otp_expired",
@@ -131,9 +134,15 @@ paths = {
     "/api/v1/me": {"get": op("The logged-in user", responses={"200": js(REF("User")), "401": PROB},
                              tags=["sessions"], auth=True)},
     "/api/v1/site": {"get": op(
-        "What the pages need to know about the site: the learning platform a logged-in user goes on to",
-        desc="learning_url is PRAVESH_LEARNING_URL when it is an http(s) URL, else null.",
-        responses={"200": js(obj({"learning_url": {"type": ["string", "null"]}}, ["learning_url"]))},
+        "What the pages need to know about the site: the learning platform a logged-in user goes on to, "
+        "the help contact, the grievance officer, the retention periods",
+        desc="learning_url is PRAVESH_LEARNING_URL when it is an http(s) URL, else null; help.url is "
+             "PRAVESH_HELP_URL (an http(s) URL), else help.email is PRAVESH_HELP_EMAIL.",
+        responses={"200": js(obj({"learning_url": {"type": ["string", "null"]},
+                                  "help": obj({"url": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]}}),
+                                  "grievance_email": {"type": ["string", "null"]}, "erasure_grace_days": I,
+                                  "upload_retention_days": I, "message_retention_days": I,
+                                  "audit_retention_days": I}, ["learning_url"]))},
         tags=["operations"])},
     "/api/v1/sso": {"get": op(
         "Whether single sign-on (Parichay) is configured, for the login page's button",
@@ -154,6 +163,8 @@ paths = {
         desc="The mobile number is proven by a verification token (POST /api/v1/otp/verify, purpose register). Any valid e-mail is accepted; it is flagged official when its domain is one of the official domains. The user starts pending_activation; an activation link is e-mailed. All field errors are listed at once.",
         body=obj({"first_name": S, "last_name": S, "position_id": S, "email": S, "mobile": mobile,
                   "verification_token": S, "org_id": S, "declaration": B, "terms": B,
+                  "terms_version": {"type": "string", "description": "the version of the terms the page showed (GET /api/v1/legal/terms); absent: the current one in the request's language; a version no longer current: 400 text_outdated"},
+                  "privacy_version": {"type": "string", "description": "the same for the privacy notice"},
                   "lang": {"type": "string", "enum": ["en", "hi"]}},
                  ["first_name", "last_name", "position_id", "email", "mobile", "verification_token", "org_id",
                   "declaration", "terms"]),
@@ -226,7 +237,7 @@ paths = {
     "/api/v1/admin/audit": {"get": op(
         "The audit log, newest first, as people read it",
         desc="Uploads through `pravesh import` appear without an actor and with detail.via = cli.",
-        params=[q("action", "one action (approve, reject, create_org, update_org, create_position, update_position, create_admin, activate, deactivate, upload)"),
+        params=[q("action", "one action (approve, reject, create_org, update_org, create_position, update_position, create_admin, activate, deactivate, upload, update_profile, change_mobile, request_email_change, change_email, close_account, erase_account)"),
                 q("actor", "a username (case-insensitive); unknown: an empty list"),
                 q("from", "RFC 3339 time, inclusive", schema={"type": "string", "format": "date-time"}),
                 q("to", "RFC 3339 time, exclusive", schema={"type": "string", "format": "date-time"}),
@@ -268,8 +279,9 @@ paths = {
              "number (page) or by cursor (after=the previous answer's next), which stays fast however "
              "deep. A name search counts at most 1,000 matches (total_exact false beyond).",
         params=[q("org_id", "organisation (spv_admin; an mdo_admin of several)"),
-                q("status", "active, inactive or pending_activation"),
-                q("q", "a mobile number, an e-mail address, or the starts of name words"),
+                q("status", "active, inactive, pending_activation, closed or erased"),
+                q("q", "a mobile number, an e-mail address (live users only: a closed or erased user holds neither), "
+                       "or the starts of name words"),
                 q("page", "from 1 (not with after)", schema=I),
                 q("after", "the next of an earlier answer to the same query: the page after it"),
                 q("per_page", "1-100", schema=I)],
@@ -285,8 +297,68 @@ paths = {
         "Activate or deactivate a user of the organisation; deactivation ends their sessions at once",
         params=[p("id", "user id"), q("org_id", "organisation (spv_admin)")],
         body=obj({"status": {"type": "string", "enum": ["active", "inactive"]}}, ["status"]),
-        responses={"200": js(REF("UserRow")), "400": PROB, "404": PROB}, tags=["mdo"], auth=True)},
+        responses={"200": js(REF("UserRow")), "400": PROB, "404": PROB,
+                   "409": {"description": "account_closed: the user closed their account",
+                           "content": {"application/problem+json": {"schema": REF("Problem")}}}},
+        tags=["mdo"], auth=True)},
 }
+
+# The user's own data (December 2026; DPDP Act 2023)
+TIME = {"type": "string", "format": "date-time"}
+me_user = js(REF("User"), "the user as GET /api/v1/me shows it now")
+paths["/api/v1/me"]["patch"] = op(
+    "Change one's names and position",
+    desc="Members absent stay as they are; present ones follow the registration's field rules (required, invalid_name, unknown_position), every error at once. Audited (update_profile). Limited with the other /me changes (PRAVESH_SELF_PER_HOUR, 429).",
+    body=obj({"first_name": S, "last_name": S, "position_id": S}),
+    responses={"200": me_user, "400": PROB, "401": PROB, "403": PROB, "429": PROB}, tags=["me"], auth=True)
+paths.update({
+    "/api/v1/me/mobile": {"post": op(
+        "Change one's mobile number, proven by a code sent to the new number",
+        desc="The verification token comes from POST /api/v1/otp and /otp/verify with purpose change_mobile for the new number, in the same user's session. The old number gets an SMS saying it was replaced. 409 mobile_taken when another user has the number (the token stays usable).",
+        body=obj({"mobile": mobile, "verification_token": S}, ["mobile", "verification_token"]),
+        responses={"200": me_user, "400": PROB, "401": PROB, "409": PROB, "429": PROB}, tags=["me"], auth=True)},
+    "/api/v1/me/email": {"post": op(
+        "Ask to change one's e-mail address",
+        desc="A confirmation link <public URL>/confirm-email?token=... goes to the new address (24 hours, single use) and a notice to the old one; nothing changes until the link is used (by the same user, logged in). 400 invalid_email or email_unchanged, 409 email_taken, 429 past PRAVESH_EMAIL_CHANGE_PER_DAY.",
+        body=obj({"email": S}, ["email"]),
+        responses={"202": js(obj({"status": {"const": "confirmation_sent"}, "expires_in": I})), "400": PROB, "401": PROB,
+                   "409": PROB, "429": PROB}, tags=["me"], auth=True)},
+    "/api/v1/me/email/confirm": {"post": op(
+        "Use the confirmation link's token: the e-mail becomes the new address, proven",
+        body=obj({"token": S}, ["token"]),
+        responses={"200": me_user, "400": {"description": "token_invalid: unknown, used, expired, or another user's",
+                                           "content": {"application/problem+json": {"schema": REF("Problem")}}},
+                   "401": PROB, "409": PROB}, tags=["me"], auth=True)},
+    "/api/v1/me/data": {"get": op(
+        "Everything Pravesh holds about the user (DPDP Act 2023, s.11), as a JSON attachment",
+        desc="The audit names who acted only as self, administrator or system.",
+        responses={"200": {"description": "Content-Disposition: attachment", "content": {"application/json": {"schema": obj({
+            "generated_at": TIME,
+            "user": {"allOf": [REF("User"), obj({"source": S, "email_verified": B, "updated_at": TIME,
+                                                 "username": {"type": ["string", "null"]}})]},
+            "pending_email": {"type": ["object", "null"], "properties": {"email": S, "expires_at": TIME}},
+            "consents": {"type": "array", "items": obj({"kind": {"type": "string", "enum": ["declaration", "terms", "privacy"]},
+                                                       "text_version": S, "given_at": TIME, "ip": S})},
+            "sessions": {"type": "array", "items": obj({"created_at": TIME, "last_seen_at": TIME, "expires_at": TIME,
+                                                       "ip": S, "ended": B, "current": B})},
+            "requests": {"type": "array", "items": REF("Request")},
+            "uploads_including_me": {"type": "array", "items": obj({"upload_id": S, "org_id": S, "created_at": TIME})},
+            "audit": {"type": "array", "items": obj({"at": TIME, "action": S,
+                                                    "actor": {"type": "string", "enum": ["self", "administrator", "system"]}})},
+            "audit_truncated": B})}}},
+            "401": PROB, "429": PROB}, tags=["me"], auth=True)},
+    "/api/v1/me/erasure": {"post": op(
+        "Close one's account; its data is erased after PRAVESH_ERASURE_GRACE_DAYS",
+        desc="The verification token comes from POST /api/v1/otp and /otp/verify with purpose erasure for the user's own number. Every session ends at once (the cookies are cleared) and the account answers everywhere as an unknown one; after the grace period (default 30 days; 0: the next sweep) names, e-mail, mobile, consent addresses, sessions, codes, messages and request contact details are erased. The same e-mail and mobile can register again at once.",
+        body=obj({"verification_token": S}, ["verification_token"]),
+        responses={"202": js(obj({"status": {"const": "closing"}, "erase_after": TIME})), "400": PROB, "401": PROB,
+                   "429": PROB}, tags=["me"], auth=True)},
+    "/api/v1/legal/{doc}": {"get": op(
+        "The terms of service (terms) or the privacy notice (privacy), rendered from the operator's template files",
+        desc="text is a small subset of Markdown: '# ' and '## ' headings, '- ' list items, blank lines between paragraphs, <https://...> and <mailto:...> links. version changes whenever the text does; the registration records it.",
+        params=[p("doc", "terms or privacy"), q("lang", "en or hi (default: Accept-Language)")],
+        responses={"200": js(obj({"doc": S, "version": S, "lang": S, "text": S})), "404": PROB}, tags=["me"])},
+})
 
 upload = obj({
     "id": S, "file_name": {"type": "string", "description": "<milliseconds since epoch>_<safe original name>"},
@@ -296,7 +368,9 @@ upload = obj({
     "failed_records": I, "success_records": I,
     "total_records": {"type": "integer", "description": "data rows of the file (known once processing starts)"},
     "error": {"type": ["string", "null"], "description": "why the whole upload failed (unreadable file, missing column, no data rows)"},
-    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}},
+    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+    "files_removed_at": {"type": ["string", "null"], "format": "date-time",
+                         "description": "when PRAVESH_UPLOAD_RETENTION_DAYS removed the file and the result (then 410 files_removed)"}},
     ["id", "file_name", "original_name", "status", "failed_records", "success_records", "total_records", "error", "created_at",
      "updated_at"])
 ORGQ = q("org_id", "organisation (spv_admin; an mdo_admin of several)")
@@ -327,11 +401,11 @@ paths.update({
         responses={"200": js(REF("Upload")), "404": PROB}, tags=["mdo"], auth=True)},
     "/api/v1/mdo/uploads/{id}/file": {"get": op(
         "The file as uploaded", params=[p("id", "upload id"), ORGQ],
-        responses={"200": FILE_RESP("the uploaded file"), "404": PROB}, tags=["mdo"], auth=True)},
+        responses={"200": FILE_RESP("the uploaded file"), "404": PROB, "410": PROB}, tags=["mdo"], auth=True)},
     "/api/v1/mdo/uploads/{id}/result": {"get": op(
         "The uploaded rows with Status and Error Details, in the uploaded format",
         params=[p("id", "upload id"), ORGQ],
-        responses={"200": FILE_RESP("the result file"), "404": PROB,
+        responses={"200": FILE_RESP("the result file"), "404": PROB, "410": PROB,
                    "409": {"description": "not_finished while it runs; no_result when the upload failed as a whole",
                            "content": {"application/problem+json": {"schema": REF("Problem")}}}},
         tags=["mdo"], auth=True)},
@@ -342,9 +416,12 @@ request = obj({"id": S, "kind": S, "full_name": S, "email": S, "mobile": S, "nam
                "reason": S, "created_id": S, "created_at": {"type": "string", "format": "date-time"},
                "decided_at": {"type": ["string", "null"], "format": "date-time"}})
 user_row = obj({"id": S, "first_name": S, "last_name": S, "email": S, "official_email": B, "mobile": S,
-                "status": S, "source": {"type": "string", "enum": ["self", "bulk", "admin"]}, "org_id": S,
+                "status": {"type": "string", "enum": ["pending_activation", "active", "inactive", "closed", "erased"],
+                           "description": "closed: its owner closed it (no contact details shown); erased: only id, organisation and times remain"},
+                "source": {"type": "string", "enum": ["self", "bulk", "admin"]}, "org_id": S,
                 "created_at": {"type": "string", "format": "date-time"},
-                "updated_at": {"type": "string", "format": "date-time"}})
+                "updated_at": {"type": "string", "format": "date-time"},
+                "erase_after": {"type": ["string", "null"], "format": "date-time"}})
 
 doc = {
     "openapi": "3.1.0",

@@ -17,6 +17,8 @@ struct adm_svc;
 struct directory;
 struct sso;
 struct http_pages;
+struct person_svc;
+struct legal;
 
 typedef struct app {
 	const pv_config *cfg;
@@ -32,6 +34,9 @@ typedef struct app {
 	int secure_cookies; /* public URL is https */
 	struct sso *sso; /* single sign-on; NULL when off */
 	struct http_pages *pages; /* the web pages, prepared once */
+	const struct person_svc *person; /* the person's own data */
+	const struct legal *texts;       /* the terms and the privacy notice */
+	const char *help_contact;        /* PRAVESH_HELP_URL, else _EMAIL, else "" */
 } app;
 
 #endif

@@ -40,6 +40,10 @@ typedef struct pv_config {
 	int password_fail_per_ip_hour, password_fail_lock;
 	/* the sweeper */
 	int sweep_interval;
+	/* the person's own data: erasure, retention, limits, contacts */
+	int erasure_grace_days, upload_retention_days, message_retention_days,
+		audit_retention_days, self_per_hour, email_change_per_day;
+	const char *grievance_email, *help_url, *help_email;
 	/* activation links */
 	int activation_ttl, activation_resend_per_hour;
 	/* sessions */

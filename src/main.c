@@ -25,7 +25,9 @@
 #include "core/admin_login.h"
 #include "core/directory.h"
 #include "core/keys.h"
+#include "core/legal.h"
 #include "core/otp.h"
+#include "core/person.h"
 #include "core/registration.h"
 #include "core/requests.h"
 #include "core/sessions.h"
@@ -384,6 +386,51 @@ static int cmd_admin_create(pv_config *cfg, const char **pos, size_t npos)
 	return 0;
 }
 
+/* account close USER_ID: closes an account as its owner would (its data
+ * is erased after the grace period by a running server's sweeper). */
+static int cmd_account_close(pv_config *cfg, const char **pos, size_t npos)
+{
+	store *st = NULL;
+	keys k;
+	otp_svc otp;
+	person_svc ps;
+	int64_t after = 0;
+	char when[32];
+	int rc;
+
+	if (npos != 1)
+		return main_usage();
+	if (main_store(cfg, &st) != PV_OK)
+		return 1;
+	memset(&otp, 0, sizeof otp);
+	memset(&ps, 0, sizeof ps);
+	if (keys_load(cfg->data_dir, cfg->secret_key, &k) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot load the server key\n");
+		store_close(st);
+		return 1;
+	}
+	otp.st = st;
+	otp.k = &k;
+	ps.st = st;
+	ps.otp = &otp;
+	ps.grace_ms = (int64_t)cfg->erasure_grace_days * 86400 * 1000;
+	rc = person_close_id(&ps, pos[0], util_now_ms(), &after);
+	store_close(st);
+	sodium_memzero(&k, sizeof k);
+	if (rc == PV_ENOTFOUND || rc == PV_ECONFLICT) {
+		fprintf(stderr, "pravesh: %s: %s\n", pos[0],
+			rc == PV_ENOTFOUND ? "no such user" : "already closed or erased");
+		return 2;
+	}
+	if (rc != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", pv_strerror(rc));
+		return 1;
+	}
+	util_rfc3339(after, when);
+	printf("closed %s; its data is erased from %s on\n", pos[0], when);
+	return 0;
+}
+
 /* serve --bootstrap-admin U: when U does not exist, create it as SPV
  * administrator with a generated password, printed once. */
 static int main_bootstrap(app *a)
@@ -529,6 +576,7 @@ struct main_svcs {
 	reg_svc reg;
 	rq_svc rq;
 	adm_svc adm;
+	person_svc person;
 	char login_url[600];
 };
 
@@ -580,6 +628,96 @@ static void main_services(const pv_config *cfg, app *a, struct main_svcs *sv)
 	sv->adm.second_factor = strcmp(cfg->admin_second_factor, "off") != 0;
 	a->rq = &sv->rq;
 	a->adm = &sv->adm;
+	sv->person.st = a->st;
+	sv->person.dir = a->dir;
+	sv->person.otp = &sv->otp;
+	sv->person.official_domains = cfg->official_domains;
+	sv->person.public_url = a->public_url;
+	sv->person.email_ttl_s = 86400;
+	sv->person.email_per_day = cfg->email_change_per_day;
+	sv->person.grace_ms = (int64_t)cfg->erasure_grace_days * 86400 * 1000;
+	a->person = &sv->person;
+}
+
+#define MAIN_DAY_MS (86400 * 1000LL)
+
+/* A contact as the texts' link syntax: <https://...> or <mailto:...>, or
+ * `unset` when there is none. */
+static void main_contact(const char *v, const char *unset, char *out, size_t cap)
+{
+	if (!v || !*v)
+		snprintf(out, cap, "%s", unset);
+	else if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+		snprintf(out, cap, "<%s>", v);
+	else
+		snprintf(out, cap, "<mailto:%s>", v);
+}
+
+/* The terms and the privacy notice, rendered with the settings they cite. */
+static int main_texts(const pv_config *cfg, app *a, legal **out, char *err, size_t errlen)
+{
+	char v[8][24], grievance[600], help[600];
+	legal_var vars[] = {
+		{"grievance_contact", grievance},
+		{"help_contact", help},
+		{"erasure_grace_days", v[0]},
+		{"upload_retention_days", v[1]},
+		{"message_retention_days", v[2]},
+		{"audit_retention_days", v[3]},
+		{"session_hours", v[4]},
+		{"code_minutes", v[5]},
+		{"email_link_hours", v[6]},
+	};
+
+	snprintf(v[0], sizeof v[0], "%d", cfg->erasure_grace_days);
+	snprintf(v[1], sizeof v[1], "%d", cfg->upload_retention_days);
+	snprintf(v[2], sizeof v[2], "%d", cfg->message_retention_days);
+	snprintf(v[3], sizeof v[3], "%d", cfg->audit_retention_days);
+	snprintf(v[4], sizeof v[4], "%d", (cfg->session_absolute + 3599) / 3600);
+	snprintf(v[5], sizeof v[5], "%d", (cfg->otp_ttl + 59) / 60);
+	snprintf(v[6], sizeof v[6], "%d", 24);
+	main_contact(cfg->grievance_email, "(PRAVESH_GRIEVANCE_EMAIL is not set)", grievance,
+		     sizeof grievance);
+	main_contact(a->help_contact, "(PRAVESH_HELP_URL or PRAVESH_HELP_EMAIL is not set)", help,
+		     sizeof help);
+	if (!cfg->grievance_email || !*cfg->grievance_email)
+		log_kv(LOG_WARN, "PRAVESH_GRIEVANCE_EMAIL is not set: the privacy notice names no grievance officer",
+		       NULL);
+	return legal_load(cfg->templates, vars, sizeof vars / sizeof vars[0], out, err, errlen);
+}
+
+/* The person's own data: the help contact, the retention settings
+ * checked, the texts of the terms and the privacy notice loaded (*texts:
+ * legal_free) and handed to the registration. Prints why on failure. */
+static int main_person(const pv_config *cfg, app *a, struct main_svcs *sv, legal **texts)
+{
+	char err[256];
+
+	a->help_contact = cfg->help_url && *cfg->help_url     ? cfg->help_url
+			  : cfg->help_email && *cfg->help_email ? cfg->help_email
+								  : "";
+	if (cfg->audit_retention_days > 0 && cfg->audit_retention_days < 365) {
+		fprintf(stderr, "pravesh: PRAVESH_AUDIT_RETENTION_DAYS must be at least 365 (or 0: for ever)\n");
+		return PV_EINVAL;
+	}
+	if (main_texts(cfg, a, texts, err, sizeof err) != PV_OK) {
+		fprintf(stderr, "pravesh: %s\n", err);
+		return PV_EINVAL;
+	}
+	a->texts = *texts;
+	sv->reg.texts = *texts;
+	return PV_OK;
+}
+
+/* The sweeper: expiry, erasure of closed accounts, retention. */
+static int main_sweeper(const pv_config *cfg, app *a, struct main_svcs *sv, sweeper **sw)
+{
+	sweeper_cfg c = {a->st, cfg->sweep_interval, 3600 * 1000LL, (int64_t)cfg->session_idle * 1000,
+			 &sv->person, cfg->upload_retention_days * MAIN_DAY_MS,
+			 cfg->message_retention_days * MAIN_DAY_MS,
+			 cfg->audit_retention_days * MAIN_DAY_MS, job_files_remove, NULL};
+
+	return sweeper_start(&c, sw);
 }
 
 /* glibc gives the free top of a thread's heap back to the kernel as soon
@@ -595,6 +733,70 @@ static void main_tune_malloc(void)
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
+/* The metrics' sources; the stop signals' handler (SIGPIPE ignored). */
+static void main_metrics_signals(app *a, notify_runtime *nrt)
+{
+	struct sigaction sa;
+
+	metrics_add_source(main_outbox_metrics, a);
+	metrics_add_source(main_notify_metrics, nrt);
+	metrics_add_source(main_otp_metrics, NULL);
+	metrics_add_source(main_upload_metrics, a);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = main_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The public URL (PRAVESH_PUBLIC_URL, else the listening address and
+ * port) and whether cookies are secure. */
+static void main_public_url(const pv_config *cfg, app *a, unsigned port)
+{
+	if (cfg->public_url && *cfg->public_url) {
+		util_strlcpy(a->public_url, cfg->public_url, sizeof a->public_url);
+	} else {
+		char host[256];
+		const char *colon = strrchr(cfg->listen, ':');
+		size_t hl = colon ? (size_t)(colon - cfg->listen) : 0;
+
+		util_strncpy0(host, sizeof host, cfg->listen, hl);
+		snprintf(a->public_url, sizeof a->public_url, "http://%s:%u",
+			 host[0] ? host : "127.0.0.1", port);
+	}
+	/* a trailing slash would double in links */
+	while (strlen(a->public_url) > 8 && a->public_url[strlen(a->public_url) - 1] == '/')
+		a->public_url[strlen(a->public_url) - 1] = '\0';
+	a->secure_cookies = strncmp(a->public_url, "https://", 8) == 0;
+}
+
+/* The bulk upload workers, with their folder (upload_dir, STORE_PATH_MAX
+ * bytes: *je keeps pointing at it). Prints why on failure. */
+static int main_jobs(const pv_config *cfg, app *a, struct main_svcs *sv, job_env *je,
+		     char *upload_dir, job_workers **jw)
+{
+	memset(je, 0, sizeof *je);
+	je->st = a->st;
+	je->official_domains = cfg->official_domains;
+	je->login_url = sv->login_url;
+	je->lang = "en";
+	snprintf(upload_dir, STORE_PATH_MAX, "%s/uploads", cfg->data_dir);
+	if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pravesh: cannot create %s: %s\n", upload_dir, strerror(errno));
+		return PV_EIO;
+	}
+	je->tmp_dir = upload_dir;
+	if (job_workers_start(je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, jw) != PV_OK) {
+		fprintf(stderr, "pravesh: cannot start the upload workers\n");
+		return PV_ESTORE;
+	}
+	return PV_OK;
+}
+
+/* serve: starts the parts in the order they depend on one another and
+ * stops them in one place (out:), in reverse; one piece, so that every
+ * part started is seen to be stopped on every path (the set-up of each
+ * part is in a function of its own above). */
 static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 {
 	app a;
@@ -603,6 +805,7 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 	notify_templates *tpl = NULL;
 	notify_transport *sms = NULL, *mail = NULL;
 	notify_runtime *nrt = NULL;
+	legal *texts = NULL;
 	job_workers *jw = NULL;
 	sweeper *sw = NULL;
 	job_env je;
@@ -611,7 +814,6 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 			      cfg->sms_timeout};
 	notify_config nc;
 	unsigned port = 0;
-	struct sigaction sa;
 	sigset_t stopsigs, waitmask;
 	char err[256];
 	int rc = 1;
@@ -644,6 +846,8 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		goto out;
 	}
 	main_services(cfg, &a, &sv);
+	if (main_person(cfg, &a, &sv, &texts) != PV_OK)
+		goto out;
 	if (sso_open(cfg, a.st, &sv.key, &a.sso, err, sizeof err) != PV_OK) {
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
@@ -669,57 +873,20 @@ static int cmd_serve(pv_config *cfg, const char **pos, size_t npos)
 		fprintf(stderr, "pravesh: %s\n", err);
 		goto out;
 	}
-	metrics_add_source(main_outbox_metrics, &a);
-	metrics_add_source(main_notify_metrics, nrt);
-	metrics_add_source(main_otp_metrics, NULL);
-	metrics_add_source(main_upload_metrics, &a);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = main_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	main_metrics_signals(&a, nrt);
 	/* bound first, serving only once the public URL is set: handlers
 	 * read it (links, cookies) */
 	if (http_server_listen(&a, &srv, &port) != PV_OK)
 		goto out;
-	if (cfg->public_url && *cfg->public_url) {
-		util_strlcpy(a.public_url, cfg->public_url, sizeof a.public_url);
-	} else {
-		char host[256];
-		const char *colon = strrchr(cfg->listen, ':');
-		size_t hl = colon ? (size_t)(colon - cfg->listen) : 0;
-
-		util_strncpy0(host, sizeof host, cfg->listen, hl);
-		snprintf(a.public_url, sizeof a.public_url, "http://%s:%u",
-			 host[0] ? host : "127.0.0.1", port);
-	}
-	/* a trailing slash would double in links */
-	while (strlen(a.public_url) > 8 && a.public_url[strlen(a.public_url) - 1] == '/')
-		a.public_url[strlen(a.public_url) - 1] = '\0';
-	a.secure_cookies = strncmp(a.public_url, "https://", 8) == 0;
+	main_public_url(cfg, &a, port);
 	snprintf(sv.login_url, sizeof sv.login_url, "%s/login", a.public_url);
 	if (http_server_run(srv) != PV_OK)
 		goto out;
 	if (main_bootstrap(&a) != PV_OK)
 		goto out;
-	memset(&je, 0, sizeof je);
-	je.st = a.st;
-	je.official_domains = cfg->official_domains;
-	je.login_url = sv.login_url;
-	je.lang = "en";
-	snprintf(upload_dir, sizeof upload_dir, "%s/uploads", cfg->data_dir);
-	if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "pravesh: cannot create %s: %s\n", upload_dir, strerror(errno));
+	if (main_jobs(cfg, &a, &sv, &je, upload_dir, &jw) != PV_OK)
 		goto out;
-	}
-	je.tmp_dir = upload_dir;
-	if (job_workers_start(&je, cfg->upload_workers > 0 ? cfg->upload_workers : 1, &jw) != PV_OK) {
-		fprintf(stderr, "pravesh: cannot start the upload workers\n");
-		goto out;
-	}
-	if (sweeper_start(&(sweeper_cfg){a.st, cfg->sweep_interval, 3600 * 1000LL,
-					 (int64_t)cfg->session_idle * 1000},
-			  &sw) != PV_OK) {
+	if (main_sweeper(cfg, &a, &sv, &sw) != PV_OK) {
 		fprintf(stderr, "pravesh: cannot start the sweeper\n");
 		goto out;
 	}
@@ -743,6 +910,7 @@ out:
 	notify_transport_free(sms);
 	notify_transport_free(mail);
 	notify_templates_free(tpl);
+	legal_free(texts);
 	dir_close(a.dir);
 	store_close(a.st);
 	sodium_memzero(&sv, sizeof sv);
@@ -771,6 +939,9 @@ static const struct main_cmd main_cmds[] = {
 	 "  --org ID                the organisation (required for mdo; spv: --bootstrap-org)\n"
 	 "  --username U            the login name (letters, digits, . _ -)\n"
 	 "  --first-name F, --last-name L, --email E, --mobile M\n"},
+	{"account", "close", cmd_account_close, "account close USER_ID",
+	 "close an account as its owner would; its data is erased after PRAVESH_ERASURE_GRACE_DAYS",
+	 "  --db URL                the store (PRAVESH_DB)\n"},
 	{"import", NULL, cmd_import, "import --org ID [--result OUT] FILE",
 	 "bulk-upload users from a CSV or XLSX file without a server (exit 0 SUCCESSFUL, 1 FAILED, 2 usage or file error)",
 	 "  --org ID                the organisation the users join (`pravesh orgs search`)\n"

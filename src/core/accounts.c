@@ -290,6 +290,8 @@ static int acct_status_tx(store *s, void *ctx)
 		return rc;
 	if (strcmp(u->org_id, x->org_id) != 0)
 		return PV_ENOTFOUND; /* another organisation's user: not revealed */
+	if (strcmp(u->status, STORE_USER_CLOSED) == 0 || strcmp(u->status, STORE_USER_ERASED) == 0)
+		return PV_ECONFLICT; /* closed by its owner: for good */
 	if ((rc = store_role_list(s, u->id, roles, ACCT_ROLES_MAX, &nroles)) != PV_OK)
 		return rc;
 	/* only an SPV administrator changes an administrator's status; SPV

@@ -66,7 +66,8 @@ int acct_roles(store *s, const char *user_id, store_role *roles, size_t max,
  * actor is an SPV administrator, users holding spv_admin are out of reach
  * (PV_ENOTFOUND too), and MDO administrators cannot be changed
  * (PV_EDENIED): only an SPV administrator changes an administrator's
- * status. Nobody changes their own status (PV_EDENIED).
+ * status. Nobody changes their own status (PV_EDENIED). An account its
+ * owner closed (or that was erased) never changes (PV_ECONFLICT).
  * Deactivating ends the user's sessions at once. Audited. *out gets the
  * user. */
 int acct_set_status(store *s, const char *org_id, const char *user_id,

@@ -26,12 +26,12 @@ static int adm_is_admin(store *s, const char *user_id)
 
 /* The session starts now, after the password check (argon2id takes its
  * time, longer on a loaded machine), not when the request came in. */
-static int adm_session(const adm_svc *svc, int64_t now, adm_result *res)
+static int adm_session(const adm_svc *svc, const char *ip, int64_t now, adm_result *res)
 {
 	int64_t t = svc->clock ? svc->clock() : util_now_ms();
 
 	res->status = ADM_SESSION;
-	return sess_create(svc->sess, res->user.id, t > now ? t : now, 1, res->token, res->csrf);
+	return sess_create(svc->sess, res->user.id, t > now ? t : now, 1, ip, res->token, res->csrf);
 }
 
 int adm_password(const adm_svc *svc, const char *username, const char *password,
@@ -52,7 +52,7 @@ int adm_password(const adm_svc *svc, const char *username, const char *password,
 	if (rc != PV_OK)
 		return rc;
 	if (!svc->second_factor)
-		return adm_session(svc, now, res);
+		return adm_session(svc, ip, now, res);
 	rc = otp_issue(svc->otp, res->user.mobile, OTP_PURPOSE_ADMIN, ip, OTP_SEND_CODE, lang, now,
 		       NULL, &o);
 	if (rc != PV_OK)
@@ -150,5 +150,5 @@ int adm_second_factor(const adm_svc *svc, const char *challenge, const char *cod
 		res->status = ADM_DENIED;
 		return PV_OK;
 	}
-	return adm_session(svc, now, res);
+	return adm_session(svc, ip, now, res);
 }

@@ -10,6 +10,9 @@
 const char *const audit_actions[] = {
 	"approve", "reject", "create_org", "update_org", "create_position",
 	"update_position", "create_admin", "activate", "deactivate", "upload",
+	/* the person's own changes (core/person.c) and the sweeper's erasure */
+	"update_profile", "change_mobile", "request_email_change", "change_email",
+	"close_account", "erase_account",
 };
 const size_t audit_nactions = sizeof audit_actions / sizeof audit_actions[0];
 
@@ -45,6 +48,9 @@ static const struct {
 	{"create_position", "position"}, {"update_position", "position"},
 	{"create_admin", "user"},	 {"activate", "user"},
 	{"deactivate", "user"},		 {"upload", "upload"},
+	{"update_profile", "user"},	 {"change_mobile", "user"},
+	{"request_email_change", "user"}, {"change_email", "user"},
+	{"close_account", "user"},	 {"erase_account", "user"},
 };
 
 static void audit_user_name(const store_user *u, char *out, size_t cap)

@@ -21,6 +21,9 @@
 #define MSG_EMAIL_TAKEN "Email id already registered"
 #define MSG_MOBILE_TAKEN "Mobile number is already registered"
 #define MSG_INVALID_TEXT "Please remove control characters and keep it shorter"
+#define MSG_TEXT_OUTDATED "This text has changed since the page was opened; please read it again"
+#define MSG_TOKEN_INVALID "This link is not valid, has expired or was already used"
+#define MSG_EMAIL_UNCHANGED "This is already your email id"
 
 typedef struct field_err {
 	const char *field, *code, *message;

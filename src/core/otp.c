@@ -51,13 +51,21 @@ int otp_purpose_valid(const char *purpose)
 {
 	return purpose && (strcmp(purpose, OTP_PURPOSE_REGISTER) == 0 ||
 			   strcmp(purpose, OTP_PURPOSE_REQUEST) == 0 ||
-			   strcmp(purpose, OTP_PURPOSE_LOGIN) == 0);
+			   strcmp(purpose, OTP_PURPOSE_LOGIN) == 0 ||
+			   otp_purpose_needs_user(purpose));
+}
+
+int otp_purpose_needs_user(const char *purpose)
+{
+	return purpose && (strcmp(purpose, OTP_PURPOSE_CHANGE_MOBILE) == 0 ||
+			   strcmp(purpose, OTP_PURPOSE_ERASURE) == 0);
 }
 
 int otp_purpose_verifiable(const char *purpose)
 {
 	return purpose && (strcmp(purpose, OTP_PURPOSE_REGISTER) == 0 ||
-			   strcmp(purpose, OTP_PURPOSE_REQUEST) == 0);
+			   strcmp(purpose, OTP_PURPOSE_REQUEST) == 0 ||
+			   otp_purpose_needs_user(purpose));
 }
 
 static void otp_mac(const otp_svc *svc, const char *mobile, const char *purpose,
@@ -142,10 +150,13 @@ static int otp_deliver(const struct otp_issue_tx *x)
 	if (x->send == OTP_SEND_NOTICE) {
 		json_t *p = json_pack("{s:s}", "login_url", svc->login_url ? svc->login_url : "");
 		char *j = p ? json_dumps(p, JSON_COMPACT) : NULL;
+		const char *tpl = strcmp(x->purpose, OTP_PURPOSE_CHANGE_MOBILE) == 0
+					  ? "mobile_taken_sms"
+					  : "otp_registered_sms";
 
 		json_decref(p);
-		rc = j ? notify_enqueue(svc->st, NOTIFY_CHANNEL_SMS, x->mobile,
-					"otp_registered_sms", lang, j, NULL)
+		rc = j ? notify_enqueue(svc->st, NOTIFY_CHANNEL_SMS, x->mobile, tpl, lang, j,
+					NULL)
 		       : PV_ENOMEM;
 		free(j);
 		return rc;
@@ -226,19 +237,25 @@ int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
 }
 
 int otp_request(const otp_svc *svc, const char *mobile, const char *purpose,
-		const char *ip, const char *lang, int64_t now, otp_result *res)
+		const store_user *who, const char *ip, const char *lang,
+		int64_t now, otp_result *res)
 {
 	store_user u;
 	enum otp_send send = OTP_SEND_CODE;
 	int rc;
 
-	if (strcmp(purpose, OTP_PURPOSE_REQUEST) != 0) {
+	if (otp_purpose_needs_user(purpose) && !who)
+		return PV_EINVAL;
+	if (strcmp(purpose, OTP_PURPOSE_ERASURE) == 0) {
+		/* only ever to the user's own number */
+		send = strcmp(mobile, who->mobile) == 0 ? OTP_SEND_CODE : OTP_SEND_NOTHING;
+	} else if (strcmp(purpose, OTP_PURPOSE_REQUEST) != 0) {
 		rc = store_user_by_mobile(svc->st, mobile, &u);
 		if (rc != PV_OK && rc != PV_ENOTFOUND)
 			return rc;
 		if (strcmp(purpose, OTP_PURPOSE_LOGIN) == 0)
 			send = rc == PV_OK ? OTP_SEND_CODE : OTP_SEND_NOTHING;
-		else if (rc == PV_OK) /* register: the number is taken */
+		else if (rc == PV_OK) /* register, change_mobile: the number is taken */
 			send = OTP_SEND_NOTICE;
 	}
 	return otp_issue(svc, mobile, purpose, ip, send, lang, now, NULL, res);
@@ -367,37 +384,58 @@ int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,
 			&(struct otp_check_ctx){svc, mobile, purpose, code, ip, now, res});
 }
 
+int otp_subject(const otp_svc *svc, const char *mobile, char out[STORE_KEY_MAX])
+{
+	return otp_key(svc, "otp", mobile, out);
+}
+
+/* What a verification token is bound to: a keyed hash of purpose, number
+ * and holder, so that the tokens table holds no number. */
+static int otp_token_subject(const otp_svc *svc, const char *mobile, const char *purpose,
+			     const char *holder, char out[STORE_KEY_MAX])
+{
+	char bound[STORE_SHORT_MAX + STORE_MOBILE_MAX + STORE_ID_MAX + 4];
+
+	if ((size_t)snprintf(bound, sizeof bound, "%s:%s:%s", purpose, mobile,
+			     holder ? holder : "") >= sizeof bound)
+		return PV_EINVAL;
+	return otp_key(svc, "verify", bound, out);
+}
+
 int otp_token_issue(const otp_svc *svc, const char *mobile,
-		    const char *purpose, int64_t now, char token[OTP_TOKEN_LEN])
+		    const char *purpose, const char *holder, int64_t now,
+		    char token[OTP_TOKEN_LEN])
 {
 	store_token t;
 	int rc;
 
 	memset(&t, 0, sizeof t);
-	if ((rc = util_random_b64url(32, token, OTP_TOKEN_LEN)) != PV_OK)
+	if ((rc = otp_token_subject(svc, mobile, purpose, holder, t.subject)) != PV_OK ||
+	    (rc = util_random_b64url(32, token, OTP_TOKEN_LEN)) != PV_OK)
 		return rc;
 	keys_mac(svc->k, "verify", token, strlen(token), t.hash);
 	util_strlcpy(t.kind, "verify", sizeof t.kind);
-	snprintf(t.subject, sizeof t.subject, "%s:%s", purpose, mobile);
 	t.created_at = now;
 	t.expires_at = now + svc->pol.verify_ttl_s * 1000LL;
 	return store_token_insert(svc->st, &t);
 }
 
 int otp_token_consume(const otp_svc *svc, const char *token,
-		      const char *mobile, const char *purpose, int64_t now)
+		      const char *mobile, const char *purpose,
+		      const char *holder, int64_t now)
 {
 	unsigned char h[STORE_HASH_LEN];
 	store_token t;
-	char want[STORE_ID_MAX + STORE_EMAIL_MAX];
+	char want[STORE_KEY_MAX];
 	int rc;
 
 	if (!token || !*token || strlen(token) >= OTP_TOKEN_LEN)
+		return PV_ENOTFOUND;
+	if (otp_token_subject(svc, mobile, purpose, holder, want) != PV_OK)
 		return PV_ENOTFOUND;
 	keys_mac(svc->k, "verify", token, strlen(token), h);
 	rc = store_token_consume(svc->st, "verify", h, now, &t);
 	if (rc != PV_OK)
 		return rc;
-	snprintf(want, sizeof want, "%s:%s", purpose, mobile);
 	return strcmp(t.subject, want) == 0 ? PV_OK : PV_ENOTFOUND;
 }

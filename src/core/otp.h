@@ -48,12 +48,21 @@ typedef struct otp_svc {
 #define OTP_PURPOSE_REQUEST "request"
 #define OTP_PURPOSE_LOGIN "login"
 #define OTP_PURPOSE_ADMIN "admin" /* administrators' second factor */
-/* 1 for a purpose a client may ask a code for: "register", "request" or
- * "login" */
+/* a logged-in user's new number, and the user's own number before the
+ * account is closed: both need the user (otp_request's `who`) */
+#define OTP_PURPOSE_CHANGE_MOBILE "change_mobile"
+#define OTP_PURPOSE_ERASURE "erasure"
+/* 1 for a purpose a client may ask a code for: "register", "request",
+ * "login", "change_mobile" or "erasure" */
 int otp_purpose_valid(const char *purpose);
 /* 1 for the purposes whose right code buys a verification token:
- * "register" and "request" (a login code starts a session instead) */
+ * "register", "request", "change_mobile" and "erasure" (a login code
+ * starts a session instead) */
 int otp_purpose_verifiable(const char *purpose);
+/* 1 for the purposes that belong to a logged-in user (change_mobile,
+ * erasure): their codes are asked for and verified in a session, and their
+ * verification tokens are bound to the user. */
+int otp_purpose_needs_user(const char *purpose);
 
 enum otp_status {
 	OTP_OK = 0,
@@ -65,9 +74,11 @@ enum otp_status {
 };
 
 /* What a challenge sends: its code, a notice instead (the number is
- * already registered: template otp_registered_sms), or nothing (a login
- * code for an unknown number). The challenge and its limits are the same
- * in each case, so the answers cannot tell them apart. */
+ * already registered: template otp_registered_sms, or mobile_taken_sms for
+ * a change of number), or nothing (a login code for an unknown number, an
+ * erasure code for a number that is not the user's). The challenge and its
+ * limits are the same in each case, so the answers cannot tell them
+ * apart. */
 enum otp_send { OTP_SEND_NOTHING = 0, OTP_SEND_CODE, OTP_SEND_NOTICE };
 
 typedef struct otp_result {
@@ -88,11 +99,15 @@ int otp_issue(const otp_svc *svc, const char *mobile, const char *purpose,
 
 /* A client's request for a code (POST /api/v1/otp): decides what to send
  * from whether the number is registered (login: a code only to registered
- * numbers; register: a code, or to a registered number the notice that it
- * is registered and how to log in; request: a code) and issues it. The
- * answer never tells a caller whether a number is registered. */
+ * numbers; register and change_mobile: a code, or to a registered number
+ * the notice that it is registered and how to log in; request: a code;
+ * erasure: a code only when the number is who's own) and issues it. who is
+ * the logged-in user, required for the purposes otp_purpose_needs_user()
+ * names (PV_EINVAL without), ignored for the others. The answer never
+ * tells a caller whether a number is registered. */
 int otp_request(const otp_svc *svc, const char *mobile, const char *purpose,
-		const char *ip, const char *lang, int64_t now, otp_result *res);
+		const store_user *who, const char *ip, const char *lang,
+		int64_t now, otp_result *res);
 
 /* The same as otp_check inside the caller's transaction (for a login that
  * checks the code and starts the session in one transaction). */
@@ -118,17 +133,25 @@ void otp_counters_get(otp_counters *out);
 #define OTP_CODE_LEN 6  /* digits of a one-time code */
 
 /* Issues a verification token (random, stored hashed, single use, bound
- * to number and purpose, verify_ttl_s). */
+ * to number, purpose and holder, verify_ttl_s). holder: the id of the
+ * logged-in user it is for, or NULL for an anonymous proof (registration,
+ * requests). The store keeps only keyed hashes of the token and of what it
+ * is bound to, never the number. */
 int otp_token_issue(const otp_svc *svc, const char *mobile,
-		    const char *purpose, int64_t now,
+		    const char *purpose, const char *holder, int64_t now,
 		    char token[OTP_TOKEN_LEN]);
 
-/* Consumes a verification token for this number and purpose. PV_OK, or
- * PV_ENOTFOUND (unknown, used, or bound to another number or purpose),
- * PV_EEXPIRED. Call it inside the transaction that acts on the proof: a
- * rollback (any refusal) leaves the token unused, so it keeps proving its
- * own number and purpose, and only those. */
+/* Consumes a verification token for this number, purpose and holder (NULL
+ * for none). PV_OK, or PV_ENOTFOUND (unknown, used, or bound to another
+ * number, purpose or holder), PV_EEXPIRED. Call it inside the transaction
+ * that acts on the proof: a rollback (any refusal) leaves the token unused,
+ * so it keeps proving its own number and purpose, and only those. */
 int otp_token_consume(const otp_svc *svc, const char *token,
-		      const char *mobile, const char *purpose, int64_t now);
+		      const char *mobile, const char *purpose,
+		      const char *holder, int64_t now);
+
+/* The subject under which a number's codes are kept (a keyed hash), for
+ * forgetting them at erasure. out: STORE_KEY_MAX bytes. */
+int otp_subject(const otp_svc *svc, const char *mobile, char out[STORE_KEY_MAX]);
 
 #endif

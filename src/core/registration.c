@@ -14,8 +14,8 @@
 
 #define REG_TOKEN_KIND "activation"
 
-static void reg_name(field_errs *fe, const char *field, const char *in, char *out,
-		     size_t cap)
+void reg_field_name(field_errs *fe, const char *field, const char *in, char *out,
+		    size_t cap)
 {
 	int t = util_trim_copy(in, out, cap);
 
@@ -25,37 +25,59 @@ static void reg_name(field_errs *fe, const char *field, const char *in, char *ou
 		ferr_add(fe, field, "invalid_name", MSG_INVALID_NAME);
 }
 
+void reg_field_email(field_errs *fe, const char *in, char out[STORE_EMAIL_MAX])
+{
+	int t = util_trim_copy(in, out, STORE_EMAIL_MAX);
+
+	if (t == 0)
+		ferr_add(fe, "email", "required", MSG_REQUIRED);
+	else if (t < 0 || !val_email(out, strlen(out)))
+		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
+}
+
+void reg_field_mobile(field_errs *fe, const char *in, char out[STORE_MOBILE_MAX])
+{
+	char tmp[STORE_EMAIL_MAX];
+	int t = util_trim_copy(in, tmp, sizeof tmp);
+
+	if (t == 0)
+		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
+	else if (t < 0 || !val_mobile(tmp, strlen(tmp), out))
+		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
+}
+
+void reg_field_position(directory *dir, field_errs *fe, const char *in,
+			char out[STORE_ID_MAX])
+{
+	dir_snap *sn;
+	const dir_position *p;
+
+	if (!in || !*in) {
+		ferr_add(fe, "position_id", "required", MSG_REQUIRED);
+		return;
+	}
+	sn = dir_acquire(dir);
+	p = sn ? dir_position_by_id(sn, in) : NULL;
+	if (!p || !p->active)
+		ferr_add(fe, "position_id", "unknown_position", MSG_UNKNOWN_POSITION);
+	else
+		util_strlcpy(out, p->id, STORE_ID_MAX);
+	if (sn)
+		dir_release(dir, sn);
+}
+
 /* Validates every field of a registration into u and fe. */
 static void reg_check(const reg_svc *svc, const reg_input *in, store_user *u,
 		      field_errs *fe)
 {
-	char tmp[STORE_EMAIL_MAX];
 	dir_snap *sn;
-	int t;
 
-	reg_name(fe, "first_name", in->first_name, u->first_name, sizeof u->first_name);
-	reg_name(fe, "last_name", in->last_name, u->last_name, sizeof u->last_name);
-	t = util_trim_copy(in->email, u->email, sizeof u->email);
-	if (t == 0)
-		ferr_add(fe, "email", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_email(u->email, strlen(u->email)))
-		ferr_add(fe, "email", "invalid_email", MSG_INVALID_EMAIL);
-	t = util_trim_copy(in->mobile, tmp, sizeof tmp);
-	if (t == 0)
-		ferr_add(fe, "mobile", "required", MSG_REQUIRED);
-	else if (t < 0 || !val_mobile(tmp, strlen(tmp), u->mobile))
-		ferr_add(fe, "mobile", "invalid_mobile", MSG_INVALID_MOBILE);
+	reg_field_name(fe, "first_name", in->first_name, u->first_name, sizeof u->first_name);
+	reg_field_name(fe, "last_name", in->last_name, u->last_name, sizeof u->last_name);
+	reg_field_email(fe, in->email, u->email);
+	reg_field_mobile(fe, in->mobile, u->mobile);
+	reg_field_position(svc->dir, fe, in->position_id, u->position_id);
 	sn = dir_acquire(svc->dir);
-	if (!in->position_id || !*in->position_id) {
-		ferr_add(fe, "position_id", "required", MSG_REQUIRED);
-	} else {
-		const dir_position *p = sn ? dir_position_by_id(sn, in->position_id) : NULL;
-
-		if (!p || !p->active)
-			ferr_add(fe, "position_id", "unknown_position", MSG_UNKNOWN_POSITION);
-		else
-			util_strlcpy(u->position_id, p->id, sizeof u->position_id);
-	}
 	if (!in->org_id || !*in->org_id) {
 		ferr_add(fe, "org_id", "required", MSG_REQUIRED);
 	} else {
@@ -74,6 +96,26 @@ static void reg_check(const reg_svc *svc, const reg_input *in, store_user *u,
 		ferr_add(fe, "terms", "terms_required", MSG_TERMS);
 	if (!in->verification_token || !*in->verification_token)
 		ferr_add(fe, "verification_token", "verification_required", MSG_VERIFICATION);
+	if (svc->texts && in->terms_version &&
+	    !legal_version_known(svc->texts, LEGAL_TERMS, in->terms_version))
+		ferr_add(fe, "terms_version", "text_outdated", MSG_TEXT_OUTDATED);
+	if (svc->texts && in->privacy_version &&
+	    !legal_version_known(svc->texts, LEGAL_PRIVACY, in->privacy_version))
+		ferr_add(fe, "privacy_version", "text_outdated", MSG_TEXT_OUTDATED);
+}
+
+/* The version of doc the person was shown. */
+static const char *reg_version(const reg_svc *svc, const char *doc, const char *given,
+			       const char *lang)
+{
+	const char *v = NULL;
+
+	if (!svc->texts)
+		return strcmp(doc, LEGAL_TERMS) == 0 ? REG_TERMS_VERSION : "";
+	if (given)
+		return given; /* checked by reg_check */
+	legal_get(svc->texts, doc, lang, NULL, &v, NULL);
+	return v ? v : "";
 }
 
 /* Writes an activation token for user u and queues its e-mail. */
@@ -137,7 +179,7 @@ static int reg_register_tx(store *s, void *ctx)
 
 	x->fe->n = 0;
 	rc = otp_token_consume(x->svc->otp, x->in->verification_token, u->mobile,
-			       OTP_PURPOSE_REGISTER, x->now);
+			       OTP_PURPOSE_REGISTER, NULL, x->now);
 	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
 		ferr_add(x->fe, "verification_token", "verification_required", MSG_VERIFICATION);
 		return PV_EINVAL;
@@ -154,7 +196,14 @@ static int reg_register_tx(store *s, void *ctx)
 	}
 	if (rc != PV_OK ||
 	    (rc = reg_consent(s, u->id, "declaration", REG_DECLARATION_VERSION, x->in->ip, x->now)) != PV_OK ||
-	    (rc = reg_consent(s, u->id, "terms", REG_TERMS_VERSION, x->in->ip, x->now)) != PV_OK)
+	    (rc = reg_consent(s, u->id, "terms",
+			      reg_version(x->svc, LEGAL_TERMS, x->in->terms_version, x->in->lang),
+			      x->in->ip, x->now)) != PV_OK)
+		return rc;
+	if (x->svc->texts &&
+	    (rc = reg_consent(s, u->id, "privacy",
+			      reg_version(x->svc, LEGAL_PRIVACY, x->in->privacy_version, x->in->lang),
+			      x->in->ip, x->now)) != PV_OK)
 		return rc;
 	return reg_send_activation(x->svc, u, x->in->lang, x->now);
 }
@@ -187,7 +236,7 @@ static int reg_count_taken(const reg_svc *svc, const char *token, const char *mo
 			 svc->otp->pol.verify_taken - 1, now, &wait);
 
 	if (rc == PV_ELIMIT) {
-		rc = otp_token_consume(svc->otp, token, mobile, OTP_PURPOSE_REGISTER, now);
+		rc = otp_token_consume(svc->otp, token, mobile, OTP_PURPOSE_REGISTER, NULL, now);
 		if (rc == PV_OK || rc == PV_ENOTFOUND || rc == PV_EEXPIRED)
 			log_kv(LOG_INFO, "verification token spent by taken e-mails", NULL);
 		rc = rc == PV_OK || rc == PV_ENOTFOUND || rc == PV_EEXPIRED ? PV_OK : rc;
@@ -233,11 +282,12 @@ static int reg_activate_tx(store *s, void *ctx)
 	if ((rc = store_token_consume(s, REG_TOKEN_KIND, x->h, x->now, &t)) != PV_OK ||
 	    (rc = store_user_get(s, t.subject, &u)) != PV_OK)
 		return rc;
-	if (strcmp(u.status, STORE_USER_INACTIVE) == 0)
-		return PV_ENOTFOUND; /* deactivated by an administrator meanwhile */
+	/* deactivated by an administrator, or closed by its owner, meanwhile */
+	if (strcmp(u.status, STORE_USER_PENDING) != 0 && strcmp(u.status, STORE_USER_ACTIVE) != 0)
+		return PV_ENOTFOUND;
 	if (strcmp(u.status, STORE_USER_PENDING) == 0 &&
 	    (rc = store_user_set_status(s, u.id, STORE_USER_ACTIVE, x->now)) != PV_OK)
-		return rc;
+		return rc == PV_ECONFLICT ? PV_ENOTFOUND : rc;
 	if ((rc = store_user_verify_email(s, u.id, x->now)) != PV_OK)
 		return rc;
 	util_strlcpy(x->user_id, u.id, sizeof x->user_id);

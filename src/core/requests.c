@@ -86,7 +86,7 @@ static int rq_submit_tx(store *s, void *ctx)
 
 	x->fe->n = 0;
 	rc = otp_token_consume(x->svc->otp, x->in->verification_token, x->r->mobile,
-			       OTP_PURPOSE_REQUEST, x->now);
+			       OTP_PURPOSE_REQUEST, NULL, x->now);
 	if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED) {
 		ferr_add(x->fe, "verification_token", "verification_required", MSG_VERIFICATION);
 		return PV_EINVAL;

@@ -18,7 +18,8 @@ static int sess_hash(const sess_svc *svc, const char *token,
 }
 
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
-		int elevated, char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN])
+		int elevated, const char *ip, char token[OTP_TOKEN_LEN],
+		char csrf[OTP_TOKEN_LEN])
 {
 	store_session se;
 	int rc;
@@ -33,6 +34,7 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
 	se.elevated = elevated ? 1 : 0;
+	util_strlcpy(se.client_ip, ip ? ip : "", sizeof se.client_ip);
 	if ((rc = store_session_insert(svc->st, &se)) != PV_OK)
 		return rc;
 	/* every new session is a login: the SPV's list of administrators
@@ -153,7 +155,7 @@ static int sess_login_tx(store *s, void *ctx)
 	}
 	res->status = SESS_LOGIN_OK;
 	/* an ordinary user's session, whoever the user is */
-	return sess_create(x->svc, res->user.id, x->now, 0, res->token, res->csrf);
+	return sess_create(x->svc, res->user.id, x->now, 0, x->ip, res->token, res->csrf);
 }
 
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
@@ -207,8 +209,8 @@ void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *m
 	store_tx_async(svc->st, sess_login_job_tx, job, sess_login_job_done, job);
 }
 
-int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
-		   sess_sso_result *res)
+int sess_login_sso(const sess_svc *svc, const char *email, const char *ip,
+		   int64_t now, sess_sso_result *res)
 {
 	int rc;
 
@@ -234,5 +236,5 @@ int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
 	}
 	res->status = SESS_SSO_OK;
 	/* an ordinary user's session, whoever the user is */
-	return sess_create(svc, res->user.id, now, 0, res->token, res->csrf);
+	return sess_create(svc, res->user.id, now, 0, ip, res->token, res->csrf);
 }

@@ -24,10 +24,12 @@ typedef struct sess_svc {
 /* Starts a session for user_id and records the login (the user's
  * last_login_at); writes the token and the CSRF token. elevated: the
  * login proved a password and its second factor (the user's administrator
- * roles are active in this session only then). Run it inside the login's
- * transaction when there is one. */
+ * roles are active in this session only then). ip: the client address of
+ * the login (NULL: unknown), kept with the session and shown to its owner
+ * in their data. Run it inside the login's transaction when there is one. */
 int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
-		int elevated, char token[OTP_TOKEN_LEN], char csrf[OTP_TOKEN_LEN]);
+		int elevated, const char *ip, char token[OTP_TOKEN_LEN],
+		char csrf[OTP_TOKEN_LEN]);
 
 
 /* Logs in with a mobile number and a login code, in ONE store
@@ -90,8 +92,8 @@ typedef struct sess_sso_result {
 	store_user user;
 	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 } sess_sso_result;
-int sess_login_sso(const sess_svc *svc, const char *email, int64_t now,
-		   sess_sso_result *res);
+int sess_login_sso(const sess_svc *svc, const char *email, const char *ip,
+		   int64_t now, sess_sso_result *res);
 
 /* Resolves a token to its session and active user. PV_OK, PV_ENOTFOUND
  * (unknown or revoked), PV_EEXPIRED (idle or absolute limit passed: the

@@ -186,11 +186,18 @@ out:
 
 static json_t *ad_user_row(const store_user *u)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "id", u->id,
-			 "first_name", u->first_name, "last_name", u->last_name, "email", u->email,
-			 "official_email", u->official_email, "mobile", u->mobile, "status", u->status,
+	/* a closed account shows its names (the organisation knows who left)
+	 * and when its data will be erased, no longer its contact details; an
+	 * erased one only its id, organisation and times */
+	int closed = strcmp(u->status, STORE_USER_CLOSED) == 0;
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", u->id,
+			 "first_name", u->first_name, "last_name", u->last_name, "email",
+			 closed ? "" : u->email, "official_email", u->official_email, "mobile",
+			 closed ? "" : u->mobile, "status", u->status,
 			 "source", u->source, "org_id", u->org_id, "created_at",
-			 http_time(u->created_at), "updated_at", http_time(u->updated_at));
+			 http_time(u->created_at), "updated_at", http_time(u->updated_at),
+			 "erase_after", http_time(u->erase_after));
 }
 
 /* A cursor as the API shows it: "c" and the store's number in base 36.
@@ -240,9 +247,11 @@ static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &uq->pg))
 		return 0;
 	if (status && *status && strcmp(status, STORE_USER_ACTIVE) && strcmp(status, STORE_USER_INACTIVE) &&
-	    strcmp(status, STORE_USER_PENDING)) {
+	    strcmp(status, STORE_USER_PENDING) && strcmp(status, STORE_USER_CLOSED) &&
+	    strcmp(status, STORE_USER_ERASED)) {
 		http_problem(resp, 400, "invalid_status",
-			     "status must be active, inactive or pending_activation.", NULL);
+			     "status must be active, inactive, pending_activation, closed or erased.",
+			     NULL);
 		return 0;
 	}
 	if (after && (!(uq->after = ad_cursor_in(after)) || http_query(req, "page"))) {
@@ -333,6 +342,9 @@ void api_mdo_user_status(http_req *req, http_resp *resp)
 			     "Only an SPV administrator changes an administrator's status.", NULL);
 	else if (rc == PV_ENOTFOUND)
 		http_problem(resp, 404, "user_not_found", "There is no such user in your organisation.", NULL);
+	else if (rc == PV_ECONFLICT)
+		http_problem(resp, 409, "account_closed",
+			     "This user closed their account; it cannot be changed.", NULL);
 	else if (rc != PV_OK)
 		http_problem_err(resp, rc);
 	else

@@ -48,10 +48,14 @@ void api_otp_send(http_req *req, http_resp *resp)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
+	/* a change of mobile and a closing belong to a logged-in user: this
+	 * anonymous route finds the session itself (401 without one) */
+	if (otp_purpose_needs_user(purpose) && http_session_user(req, resp) != PV_OK)
+		goto out;
 	/* the same answer whether or not the number is registered: what the
 	 * SMS says differs, never the answer (otp_request) */
-	rc = otp_request(a->otp, mobile, purpose, req->ip, http_lang(req, body), util_now_ms(),
-			 &res);
+	rc = otp_request(a->otp, mobile, purpose, req->authed ? &req->user : NULL, req->ip,
+			 http_lang(req, body), util_now_ms(), &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		goto out;
@@ -87,6 +91,9 @@ void api_otp_verify(http_req *req, http_resp *resp)
 	mobile = in.mobile;
 	purpose = in.purpose;
 	code = in.code;
+	/* the token of a change of mobile or a closing is bound to the user */
+	if (otp_purpose_needs_user(purpose) && http_session_user(req, resp) != PV_OK)
+		goto out;
 	rc = otp_check(a->otp, mobile, purpose, code ? code : "", req->ip, now, &res);
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
@@ -94,7 +101,8 @@ void api_otp_verify(http_req *req, http_resp *resp)
 	}
 	switch (res.status) {
 	case OTP_OK:
-		if ((rc = otp_token_issue(a->otp, mobile, purpose, now, token)) != PV_OK) {
+		if ((rc = otp_token_issue(a->otp, mobile, purpose, req->authed ? req->user.id : NULL, now,
+					  token)) != PV_OK) {
 			http_problem_err(resp, rc);
 			break;
 		}
@@ -378,5 +386,5 @@ json_t *api_user_json(app *a, const store_user *u, const store_role *roles, size
 
 void api_me(http_req *req, http_resp *resp)
 {
-	http_json(resp, 200, api_user_json(req->app, &req->user, req->roles, req->nroles));
+	http_json(resp, 200, api_me_json(req, &req->user));
 }

@@ -56,14 +56,34 @@ void api_openapi(http_req *req, http_resp *resp)
 	resp->ctype = "application/json";
 }
 
-/* GET /api/v1/site: {"learning_url": URL or null}. Only an http(s) URL is
- * handed to the pages, so a setting can never become a javascript: link. */
+/* Only an http(s) URL is handed to the pages, so a setting can never
+ * become a javascript: link. */
+static const char *site_url(const char *u)
+{
+	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
+			       !strpbrk(u, " \t\r\n\"<>")
+		       ? u
+		       : NULL;
+}
+
+/* GET /api/v1/site: what the pages show of the operator's settings: the
+ * learning URL, the help contact (a URL, else an e-mail address), the
+ * grievance e-mail and the retention periods (the profile and the privacy
+ * pages say them). */
 void api_site(http_req *req, http_resp *resp)
 {
-	const char *u = req->app->cfg->learning_url;
-	int ok = u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
-		 !strpbrk(u, " \t\r\n\"<>");
+	const pv_config *c = req->app->cfg;
+	const char *url = c->help_url && *c->help_url ? site_url(c->help_url) : NULL;
+	const char *mail = !url && c->help_email && *c->help_email ? c->help_email : NULL;
 
 	http_add_header(resp, "Cache-Control", "no-cache");
-	http_json(resp, 200, json_pack("{s:s?}", "learning_url", ok ? u : NULL));
+	http_json(resp, 200,
+		  json_pack("{s:s?, s:{s:s?, s:s?}, s:s?, s:i, s:i, s:i, s:i}", "learning_url",
+			    site_url(c->learning_url), "help", "url", url, "email", mail,
+			    "grievance_email",
+			    c->grievance_email && *c->grievance_email ? c->grievance_email : NULL,
+			    "erasure_grace_days", c->erasure_grace_days, "upload_retention_days",
+			    c->upload_retention_days, "message_retention_days",
+			    c->message_retention_days, "audit_retention_days",
+			    c->audit_retention_days));
 }

@@ -124,7 +124,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 		as_refuse(resp, "sso_failed", why);
 		return;
 	}
-	rc = sess_login_sso(a->sess, id.email, util_now_ms(), &res);
+	rc = sess_login_sso(a->sess, id.email, req->ip, util_now_ms(), &res);
 	if (rc != PV_OK) {
 		as_refuse(resp, "sso_failed", pv_strerror(rc));
 		return;

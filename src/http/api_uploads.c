@@ -254,7 +254,7 @@ static const char *up_orig(const store_upload *u)
 
 static json_t *up_json(const store_upload *u)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
 			 "id", u->id, "file_name", u->file_name, "original_name", up_orig(u),
 			 "format", u->format,
 			 "status", u->status, "failed_records", (json_int_t)u->failed_records,
@@ -262,7 +262,8 @@ static json_t *up_json(const store_upload *u)
 			 "total_records", (json_int_t)u->total_records,
 			 "error", u->error[0] ? json_string(u->error) : json_null(),
 			 "created_at", http_time(u->created_at),
-			 "updated_at", http_time(u->updated_at));
+			 "updated_at", http_time(u->updated_at),
+			 "files_removed_at", http_time(u->files_removed_at));
 }
 
 static const char *up_ctype(const char *format)
@@ -489,6 +490,17 @@ void api_uploads_get(http_req *req, http_resp *resp)
 		http_json(resp, 200, up_json(&u));
 }
 
+/* 410 when retention removed the upload's files (answers 1). */
+static int up_removed(http_resp *resp, const store_upload *u)
+{
+	if (!u->files_removed_at)
+		return 0;
+	http_problem(resp, 410, "files_removed",
+		     "The uploaded file and its result were deleted at the end of their retention period.",
+		     NULL);
+	return 1;
+}
+
 /* Serves the local file path (deleted afterwards when temp: the open
  * descriptor keeps the bytes). */
 static int up_send_fetched(http_resp *resp, const char *path, int temp,
@@ -507,7 +519,7 @@ void api_uploads_file(http_req *req, http_resp *resp)
 	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX];
 	int rc, temp = 0;
 
-	if (up_load(req, resp, &u) != PV_OK)
+	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
 		return;
 	/* from the store: any instance serves any upload */
 	rc = up_dir(req->app, dir, sizeof dir);
@@ -529,7 +541,7 @@ void api_uploads_result(http_req *req, http_resp *resp)
 	const char *orig, *dot;
 	int rc;
 
-	if (up_load(req, resp, &u) != PV_OK)
+	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
 		return;
 	if (strcmp(u.status, STORE_UP_SUCCESSFUL) != 0 && strcmp(u.status, STORE_UP_FAILED) != 0) {
 		http_problem(resp, 409, "not_finished",

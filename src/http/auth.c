@@ -51,14 +51,14 @@ int http_has_role(const http_req *req, const char *role, const char *org)
 	return 0;
 }
 
-int http_authorise(http_req *req, http_resp *resp)
+int http_session_user(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	const char *authz;
 	char token[128] = "", cookie_csrf[128];
 	int rc;
 
-	if (req->route->auth == AUTH_NONE)
+	if (req->authed)
 		return PV_OK;
 	authz = http_header_in(req, "Authorization");
 	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
@@ -93,9 +93,21 @@ int http_authorise(http_req *req, http_resp *resp)
 		    !sess_csrf_ok(a->sess, &req->session, hdr)) {
 			http_problem(resp, 403, "csrf_failed",
 				     "Missing or wrong X-CSRF-Token header.", NULL);
+			req->authed = 0;
 			return PV_EDENIED;
 		}
 	}
+	return PV_OK;
+}
+
+int http_authorise(http_req *req, http_resp *resp)
+{
+	int rc;
+
+	if (req->route->auth == AUTH_NONE)
+		return PV_OK;
+	if ((rc = http_session_user(req, resp)) != PV_OK)
+		return rc;
 	if ((req->route->auth == AUTH_SPV && !http_has_role(req, "spv_admin", NULL)) ||
 	    (req->route->auth == AUTH_MDO && !http_has_role(req, "spv_admin", NULL) &&
 	     !http_has_role(req, "mdo_admin", NULL))) {
@@ -160,21 +172,35 @@ int http_mdo_org(http_req *req, http_resp *resp, char org[STORE_ID_MAX])
 	return PV_OK;
 }
 
-int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour)
+/* Counts one hit of kind for value against per_hour; writes 429 or the
+ * error. */
+static int auth_limit(http_req *req, http_resp *resp, const char *kind, const char *value,
+		      int per_hour, const char *detail)
 {
 	app *a = req->app;
 	int64_t wait = 0;
 	char v[24];
-	int rc = lim_hit(a->st, a->otp->k, kind, req->ip, 3600 * 1000LL, per_hour, util_now_ms(),
+	int rc = lim_hit(a->st, a->otp->k, kind, value, 3600 * 1000LL, per_hour, util_now_ms(),
 			 &wait);
 
 	if (rc == PV_ELIMIT) {
-		http_problem(resp, 429, "rate_limited",
-			     "Too many requests from this address; please wait.", NULL);
+		http_problem(resp, 429, "rate_limited", detail, NULL);
 		snprintf(v, sizeof v, "%lld", (long long)wait);
 		http_add_header(resp, "Retry-After", v);
 	} else if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 	}
 	return rc;
+}
+
+int http_user_limit(http_req *req, http_resp *resp, const char *kind, int per_hour)
+{
+	return auth_limit(req, resp, kind, req->user.id, per_hour,
+			  "Too many requests for your account; please wait.");
+}
+
+int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour)
+{
+	return auth_limit(req, resp, kind, req->ip, per_hour,
+			  "Too many requests from this address; please wait.");
 }

@@ -12,7 +12,8 @@
 int body_registration(json_t *body, reg_input *in, http_resp *resp)
 {
 	static const char *const strs[] = {"first_name", "last_name", "position_id", "email",
-					   "mobile", "verification_token", "org_id", NULL};
+					   "mobile", "verification_token", "org_id",
+					   "terms_version", "privacy_version", NULL};
 
 	memset(in, 0, sizeof *in);
 	if (!http_check_strings(body, strs, resp))
@@ -24,6 +25,8 @@ int body_registration(json_t *body, reg_input *in, http_resp *resp)
 	in->mobile = http_jstr(body, "mobile");
 	in->verification_token = http_jstr(body, "verification_token");
 	in->org_id = http_jstr(body, "org_id");
+	in->terms_version = http_jstr(body, "terms_version");
+	in->privacy_version = http_jstr(body, "privacy_version");
 	in->declaration = http_jbool(body, "declaration");
 	in->terms = http_jbool(body, "terms");
 	return 1;
@@ -87,11 +90,11 @@ int body_otp(json_t *body, enum body_otp_kind kind, body_otp_in *out, http_resp 
 		return 1;
 	out->purpose = http_jstr(body, "purpose");
 	if (kind == BODY_OTP_SEND && !otp_purpose_valid(out->purpose)) {
-		body_purpose_problem(resp, "purpose must be register, request or login");
+		body_purpose_problem(resp, "purpose must be register, request, login, change_mobile or erasure");
 		return 0;
 	}
 	if (kind == BODY_OTP_VERIFY && !otp_purpose_verifiable(out->purpose)) {
-		body_purpose_problem(resp, "purpose must be register or request");
+		body_purpose_problem(resp, "purpose must be register, request, change_mobile or erasure");
 		return 0;
 	}
 	return 1;

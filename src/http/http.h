@@ -194,6 +194,9 @@ void http_defer_done(http_req *req);
  * per hour (kind "anon" for anonymous writes, "sso-ip"...): PV_OK, or an
  * error after writing the problem (429 rate_limited with Retry-After). */
 int http_ip_limit(http_req *req, http_resp *resp, const char *kind, int per_hour);
+/* The same per logged-in user (req->user.id): "self" for a person's own
+ * data. */
+int http_user_limit(http_req *req, http_resp *resp, const char *kind, int per_hour);
 
 /* 1 when the authenticated user has role (and, for mdo_admin, that org;
  * org NULL = any). */
@@ -239,5 +242,14 @@ void api_session_cookies(http_req *req, http_resp *resp, const char *token,
  * session, checks the route's role and CSRF. Returns PV_OK, or an error
  * after writing the problem into resp. */
 int http_authorise(http_req *req, http_resp *resp);
+/* For an anonymous route that needs the user for some requests (a code
+ * for a change of mobile): resolves the session and checks CSRF as for a
+ * route of any logged-in user (req->authed, req->user, req->session).
+ * PV_OK, or an error after writing 401/403 into resp. */
+int http_session_user(http_req *req, http_resp *resp);
+
+/* The user as GET /api/v1/me shows it, with the e-mail change waiting for
+ * its link (api_me.c). New reference. */
+json_t *api_me_json(http_req *req, const store_user *u);
 
 #endif

@@ -6,6 +6,7 @@
  * one place where uploads are recorded. */
 #include "import/job.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,37 @@ static int intake_tx(store *s, void *ctx)
 				      x->u->original_name, "bytes", (json_int_t)x->in->bytes,
 				      "via", x->in->claimed_by ? "cli" : "web"),
 			    x->in->now);
+}
+
+int job_files_remove(void *ctx, store *st, const store_upload *u, int64_t now)
+{
+	char result[STORE_ID_MAX + 16], legacy[STORE_PATH_MAX + 16];
+	size_t pl = strlen(JOB_BLOB_PREFIX);
+	int rc;
+
+	(void)ctx;
+	job_result_blob(u, result, sizeof result);
+	if (strncmp(u->stored_path, JOB_BLOB_PREFIX, pl) == 0) {
+		if ((rc = store_blob_delete(st, u->stored_path + pl)) != PV_OK)
+			return rc;
+	} else if (u->stored_path[0]) {
+		/* recorded before uploads were kept in the store: the file,
+		 * and the result made beside it then */
+		snprintf(legacy, sizeof legacy, "%s.result", u->stored_path);
+		if ((unlink(u->stored_path) != 0 && errno != ENOENT) ||
+		    (unlink(legacy) != 0 && errno != ENOENT)) {
+			log_kv(LOG_WARN, "upload files could not be deleted", "id", u->id, "error",
+			       strerror(errno), NULL);
+			return PV_EIO;
+		}
+	}
+	if ((rc = store_blob_delete(st, result)) != PV_OK ||
+	    (rc = store_upload_files_removed(st, u->id, now)) != PV_OK)
+		return rc;
+	/* a result being made while the files went may have been put since */
+	store_blob_delete(st, result);
+	log_kv(LOG_INFO, "upload files removed after the retention period", "id", u->id, NULL);
+	return PV_OK;
 }
 
 int job_intake(store *st, const job_intake_in *in, store_upload *u)

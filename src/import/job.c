@@ -674,6 +674,7 @@ static void job_take(job *j, const imp_row *r, int64_t now)
 	util_strlcpy(usr->status, STORE_USER_ACTIVE, sizeof usr->status);
 	util_strlcpy(usr->source, "bulk", sizeof usr->source);
 	usr->email_verified = 1; /* vouched for by the organisation */
+	util_strlcpy(usr->upload_id, j->u->id, sizeof usr->upload_id);
 	usr->created_at = usr->updated_at = now;
 }
 

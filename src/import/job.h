@@ -127,6 +127,15 @@ typedef struct job_intake {
  * store error. */
 int job_intake(store *st, const job_intake_in *in, store_upload *u);
 
+/* Retention: deletes the uploaded file of u and its result file from the
+ * store (their blobs; for an upload recorded before uploads were kept in
+ * the store, the files at stored_path and beside it), then records that
+ * they are gone (store_upload_files_removed). Files already gone are fine.
+ * Not inside a transaction. ctx is unused (the sweeper's callback shape).
+ * PV_OK, PV_EIO when a file could not be deleted (the upload stays listed:
+ * tried again later), or a store error. */
+int job_files_remove(void *ctx, store *st, const store_upload *u, int64_t now);
+
 /* The row-level messages of bulk-upload.md, in the order a row reports
  * them. Exposed for tests and docs. */
 extern const char *const job_messages[];

@@ -21,7 +21,14 @@
  * never wait behind a campaign; the campaign is then released, due at once,
  * and any worker takes it up again. When nobody is left after the cursor,
  * the campaign ends if its upload has finished (decided by the store in one
- * step), else it waits poll_ms for the upload's next chunk. */
+ * step), else it waits poll_ms for the upload's next chunk.
+ *
+ * A user closed by its owner, or erased, gets no message: the cursor moves
+ * past it without a send. A failed message goes to the outbox only if the
+ * user is still live in the spill's transaction, so that an erasure, which
+ * deletes the person's messages queued up to the closing, leaves none
+ * behind. What a worker is sending at the very moment of the closing still
+ * goes out (one message, sent once). */
 #include "notify/notify.h"
 
 #include <jansson.h>
@@ -100,6 +107,13 @@ static void camp_log(int level, const char *msg, const cslice *x,
 		       "worker", x->worker, NULL);
 }
 
+/* 1 when u may get a message: not closed by its owner nor erased. */
+static int camp_user_live(const store_user *u)
+{
+	return strcmp(u->status, STORE_USER_CLOSED) != 0 &&
+	       strcmp(u->status, STORE_USER_ERASED) != 0;
+}
+
 /* A failed first attempt, handed to the outbox in the cursor's transaction:
  * queued for a retry after the back-off, or failed at once. */
 typedef struct spill {
@@ -116,12 +130,20 @@ static int camp_spill_tx(store *st, void *ctx)
 	const cslice *x = sp->x;
 	const notify_config *cfg = &x->rt->cfg;
 	store_outbox m;
+	store_user now_u;
 	int r;
 
 	r = store_campaign_advance(st, x->c.id, x->worker, store_upload_user_row(sp->u->id),
 				   sp->now, cfg->lease_ms);
 	if (r != PV_OK)
 		return r;
+	/* closed since it was read: no message kept for a retry */
+	if ((r = store_user_get(st, sp->u->id, &now_u)) != PV_OK)
+		return r;
+	r = camp_user_live(&now_u);
+	sodium_memzero(&now_u, sizeof now_u);
+	if (!r)
+		return PV_OK;
 	memset(&m, 0, sizeof m);
 	if (util_strlcpy(m.channel, x->c.channel, sizeof m.channel) != PV_OK ||
 	    util_strlcpy(m.to_addr, sp->to, sizeof m.to_addr) != PV_OK ||
@@ -197,6 +219,14 @@ out:
 	return r;
 }
 
+/* A closed or erased user: the cursor moves past it, no message. */
+static int camp_skip(cslice *x, const store_user *u)
+{
+	return store_campaign_advance(x->rt->cfg.st, x->c.id, x->worker,
+				      store_upload_user_row(u->id), util_now_ms(),
+				      x->rt->cfg.lease_ms);
+}
+
 /* The common parameters, opened (NULL when they cannot be: every message
  * then fails, as an outbox row sealed with another key would). */
 static json_t *camp_open(const store_campaign *c)
@@ -256,7 +286,7 @@ int notify__campaign_slice(notify_runtime *rt, const char *worker, uint64_t gen)
 		if (i && (notify__interrupted(rt, gen) ||
 			  util_now_ms() - start >= CAMPAIGN_SLICE_MS))
 			break;
-		r = camp_one(&x, &users[i]);
+		r = camp_user_live(&users[i]) ? camp_one(&x, &users[i]) : camp_skip(&x, &users[i]);
 	}
 	/* the rest is due at once, for any worker */
 	if (r == PV_OK && n > 0)

@@ -192,6 +192,13 @@ void notify_rendered_free(notify_rendered *r); /* accepts NULL */
 int notify_enqueue(store *s, const char *channel, const char *to,
 		   const char *template_name, const char *lang,
 		   const char *params_json, int64_t *id);
+/* The same, written (and due) at `now` rather than the wall clock: for a
+ * change whose rules own the clock and must order its messages with its
+ * other rows (the closing of an account, whose erasure deletes the
+ * messages written up to it). */
+int notify_enqueue_at(store *s, const char *channel, const char *to,
+		      const char *template_name, const char *lang,
+		      const char *params_json, int64_t now, int64_t *id);
 
 /* Message parameters (codes, links, names) are stored encrypted: set the
  * 32-byte key once, before any thread enqueues or delivers (main derives

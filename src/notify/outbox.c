@@ -124,10 +124,17 @@ int notify_enqueue(store *s, const char *channel, const char *to,
 		   const char *template_name, const char *lang,
 		   const char *params_json, int64_t *id)
 {
+	return notify_enqueue_at(s, channel, to, template_name, lang, params_json, util_now_ms(),
+				 id);
+}
+
+int notify_enqueue_at(store *s, const char *channel, const char *to,
+		      const char *template_name, const char *lang,
+		      const char *params_json, int64_t now, int64_t *id)
+{
 	store_outbox m;
 	json_t *params = NULL;
 	json_error_t jerr;
-	int64_t now = util_now_ms();
 	int r;
 
 	if (!s || !channel || notify__channel(channel) < 0 || !to ||

@@ -39,6 +39,11 @@ const char *const notify_template_names[] = {
 	"request_approved_email",
 	"request_rejected_sms",
 	"request_rejected_email",
+	"mobile_taken_sms",
+	"mobile_replaced_sms",
+	"email_confirm_email",
+	"email_change_email",
+	"account_closed_email",
 };
 const size_t notify_template_count =
 	sizeof notify_template_names / sizeof notify_template_names[0];

@@ -94,10 +94,16 @@ typedef struct store_position {
 	int64_t created_at;
 } store_position;
 
-/* user status words */
+/* user status words. Pending, active and inactive users are "live"; a
+ * closed user (closed by its owner) and an erased one (whose personal data
+ * the sweeper has erased) are not: they hold no e-mail or mobile for the
+ * unique keys, the lookups by e-mail or mobile never find them, and their
+ * status never changes back. */
 #define STORE_USER_PENDING "pending_activation"
 #define STORE_USER_ACTIVE "active"
 #define STORE_USER_INACTIVE "inactive"
+#define STORE_USER_CLOSED "closed"
+#define STORE_USER_ERASED "erased"
 
 typedef struct store_user {
 	char id[STORE_ID_MAX];
@@ -114,6 +120,10 @@ typedef struct store_user {
 	 * MDO's bulk upload or the administrator who created the account
 	 * vouched for it */
 	int email_verified;
+	char upload_id[STORE_ID_MAX]; /* the bulk upload that created it, or "" */
+	/* closed and erased users: when the erasure is (or was) due; 0 for
+	 * live users */
+	int64_t erase_after;
 	int64_t created_at, updated_at;
 	int64_t last_login_at; /* the last session started; 0: never (user_logged_in) */
 } store_user;
@@ -200,6 +210,7 @@ typedef struct store_session {
 	char user_id[STORE_ID_MAX];
 	unsigned char csrf_hash[STORE_HASH_LEN];
 	int64_t created_at, last_seen, expires_at; /* expires_at: absolute limit */
+	char client_ip[STORE_IP_MAX]; /* the address the login came from */
 	int revoked;
 	/* 1 when the login proved a password and its second factor: only then
 	 * are the user's administrator roles active in the session */
@@ -208,7 +219,7 @@ typedef struct store_session {
 
 typedef struct store_consent {
 	char user_id[STORE_ID_MAX];
-	char kind[STORE_SHORT_MAX];    /* "declaration", "terms" */
+	char kind[STORE_SHORT_MAX];    /* "declaration", "terms", "privacy" */
 	char version[STORE_SHORT_MAX]; /* text version accepted */
 	char client_ip[STORE_IP_MAX];
 	int64_t at;
@@ -253,6 +264,9 @@ typedef struct store_upload {
 	char claimed_by[STORE_ID_MAX]; /* worker holding the lease, "" if none */
 	int64_t lease_until;
 	int64_t created_at, updated_at;
+	/* when the retention removed the uploaded and result files, 0 while
+	 * they are kept */
+	int64_t files_removed_at;
 } store_upload;
 
 typedef struct store_upload_failure {
@@ -328,10 +342,11 @@ typedef struct store_page {
  * newest first: in the order they were added to the organisation, the last
  * added first (users are never deleted nor moved). q chooses which:
  * - "" (or NULL): all of them;
- * - exactly 10 digits: the user whose mobile is that number (callers
- *   normalise a number first);
- * - text with an '@': the user whose e-mail is that address, with ASCII
- *   letters compared case-insensitively;
+ * - exactly 10 digits: the live user whose mobile is that number
+ *   (callers normalise a number first);
+ * - text with an '@': the live user whose e-mail is that address, with
+ *   ASCII letters compared case-insensitively (closed and erased users
+ *   hold no unique e-mail or mobile: see user_insert);
  * - other text, split into words as the directory search splits names
  *   (runs of ASCII letters and digits or of non-ASCII bytes; ASCII letters
  *   folded to lower case; everything else separates words, so % _ * "
@@ -369,6 +384,7 @@ typedef struct store_user_list_info {
 typedef int (*store_org_cb)(void *ctx, const store_org *org);
 typedef int (*store_position_cb)(void *ctx, const store_position *pos);
 typedef int (*store_failure_cb)(void *ctx, const store_upload_failure *f);
+typedef int (*store_audit_cb)(void *ctx, const store_audit *a);
 
 /* A function that store_tx() runs in a transaction (see there), and what
  * store_tx_async() calls with its answer. */
@@ -458,16 +474,29 @@ struct store_ops {
 	int (*position_update)(store *s, const char *id, const char *name,
 			       int active, store_position *out);
 
-	/* Users. user_insert answers PV_ECONFLICT and sets *conflict to the
-	 * STORE_CONFLICT_* bits of every unique key the row collides with
-	 * (conflict may be NULL; 0 when only the id collided); status must be
-	 * a STORE_USER_* word (PV_EINVAL). */
+	/* Users. The e-mail (case-insensitively) and the mobile are unique
+	 * among live users only: a closed or erased user holds neither, so the
+	 * same e-mail and mobile can be registered again.
+	 * - user_insert stores a live user (status pending, active or inactive,
+	 *   else PV_EINVAL; erase_after is ignored and stored as 0); it answers
+	 *   PV_ECONFLICT and sets *conflict to the STORE_CONFLICT_* bits of
+	 *   every unique key the row collides with (conflict may be NULL; 0
+	 *   when only the id collided).
+	 * - user_get finds any user by id, closed and erased ones too.
+	 * - user_by_email and user_by_mobile find the live user with that
+	 *   e-mail or mobile (PV_ENOTFOUND when only a closed or erased user
+	 *   had it).
+	 * - user_set_status sets a live status (PV_EINVAL for another word) on
+	 *   a live user: PV_ENOTFOUND for an unknown id, PV_ECONFLICT for a
+	 *   closed or erased user, whose status never changes back. */
 	int (*user_insert)(store *s, const store_user *u, int *conflict);
 	/* Inserts users[0..n) as n user_insert calls would, in order (so a
 	 * user may collide with an earlier one of the same call), for a bulk
 	 * upload's chunk: conflicts[i] (n entries, required) is 0 when
 	 * users[i] was inserted, else the STORE_CONFLICT_* bits of every
-	 * unique key it collides with, and the call answers PV_OK. Any other
+	 * unique key it collides with (a live user's, as for user_insert),
+	 * and the call answers PV_OK. Each user is stored as user_insert
+	 * stores it (a live status, erase_after 0, its upload_id). Any other
 	 * refusal (PV_EINVAL for a bad record or n > STORE_BATCH_MAX,
 	 * PV_ENOTFOUND for an unknown organisation or position) comes before
 	 * anything is written. A failure (busy, I/O, memory) may leave part
@@ -488,7 +517,9 @@ struct store_ops {
 	 * unknown id. user_insert and user_insert_batch store last_login_at
 	 * 0 whatever the records say. */
 	int (*user_logged_in)(store *s, const char *id, int64_t now);
-	/* Users of one organisation (see store_user_query): *items is
+	/* Users of one organisation (see store_user_query), closed and
+	 * erased ones too (a q of a mobile or an e-mail finds live users
+	 * only, as user_by_mobile and user_by_email do): *items is
 	 * malloc'd (caller frees), *n its length, *info the total and the
 	 * cursor of the next page. Every kind of query answers in time
 	 * independent of the organisation's size (an index, a kept count),
@@ -589,9 +620,9 @@ struct store_ops {
 			 const unsigned char hash[STORE_HASH_LEN], int64_t now,
 			 store_token *out);
 
-	/* Sessions. session_touch sets last_seen. session_revoke_user revokes
-	 * every session of a user. touch and revoke answer PV_ENOTFOUND for an
-	 * unknown hash. */
+	/* Sessions. session_insert stores client_ip too. session_touch sets
+	 * last_seen. session_revoke_user revokes every session of a user.
+	 * touch and revoke answer PV_ENOTFOUND for an unknown hash. */
 	int (*session_insert)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
@@ -683,7 +714,9 @@ struct store_ops {
 	 *   lease is free or expired; PV_ENOTFOUND when none.
 	 * - campaign_users: the users that the upload's rows after `after`
 	 *   created (their ids made by store_upload_user_id), in row order, at
-	 *   most max of them, into out (max entries, caller's); *n how many;
+	 *   most max of them, into out (max entries, caller's); *n how many
+	 *   (closed and erased users too: the campaign skips them, and they
+	 *   count for the end of campaign_finish);
 	 *   PV_ENOTFOUND for an unknown upload. A user committed later never
 	 *   comes from a row at or before one seen earlier (an upload's rows
 	 *   are written in order), so a cursor never skips one.
@@ -717,6 +750,111 @@ struct store_ops {
 	int (*audit_list)(store *s, const store_audit_filter *f, store_page pg,
 			  store_audit **items, size_t *n, int64_t *total);
 
+	/* ---- The person's own data (DPDP Act 2023) ---- */
+
+	/* A person's changes to their own account, each on a live user only
+	 * (PV_ENOTFOUND for an unknown, closed or erased one), each setting
+	 * updated_at = now:
+	 * - user_set_names: first and last name and position (position_id ""
+	 *   for none; PV_ENOTFOUND also when the position does not exist).
+	 * - user_set_mobile: PV_ECONFLICT when another live user has it.
+	 * - user_set_email: the e-mail with whether it is official and proven;
+	 *   PV_ECONFLICT when another live user has it (case-insensitively). */
+	int (*user_set_names)(store *s, const char *id, const char *first_name,
+			      const char *last_name, const char *position_id,
+			      int64_t now);
+	int (*user_set_mobile)(store *s, const char *id, const char *mobile,
+			       int64_t now);
+	int (*user_set_email)(store *s, const char *id, const char *email,
+			      int official, int verified, int64_t now);
+
+	/* Closing and erasing an account.
+	 * - user_close: a live user becomes closed, to be erased from
+	 *   erase_after on; updated_at = now records when it was closed.
+	 *   PV_ENOTFOUND when unknown, PV_ECONFLICT when already closed or
+	 *   erased. Nothing else changes (the caller ends the sessions).
+	 * - user_erase_due: the ids of closed users whose erase_after <= now,
+	 *   earliest first, at most max (1..100, else PV_EINVAL) into ids; *n
+	 *   says how many.
+	 * - user_erase: erases a closed user's personal data, at once: the
+	 *   user keeps its id, organisation, source, upload, erase_after and
+	 *   created_at, gets status erased and updated_at = now, and loses its
+	 *   names, e-mail and mobile ("" each), position (none) and both e-mail
+	 *   flags (0). Its roles, credential, sessions and the tokens bound to
+	 *   it (subject = its id) are deleted; its consents keep kind, version
+	 *   and time but lose their client address. What was made before it was
+	 *   closed (at or before its updated_at as closed) and names its e-mail
+	 *   (case-insensitively) or its mobile: requests lose their full name,
+	 *   e-mail and mobile ("" each); outbox messages to either address are
+	 *   deleted whatever their status. Audit rows keep naming it by id
+	 *   only: those it acted in lose their client address, those about it
+	 *   (target = its id) get the detail "{}". PV_ENOTFOUND when unknown,
+	 *   PV_ECONFLICT when it is not closed. scrub() then clears the old
+	 *   values from the store's files. */
+	int (*user_close)(store *s, const char *id, int64_t erase_after,
+			  int64_t now);
+	int (*user_erase_due)(store *s, int64_t now, char (*ids)[STORE_ID_MAX],
+			      size_t max, size_t *n);
+	int (*user_erase)(store *s, const char *id, int64_t now);
+	/* Deletes every OTP challenge of a subject created at or before
+	 * `before` (PV_OK when there is none). */
+	int (*otp_forget)(store *s, const char *subject, int64_t before);
+	/* Deletes every outbox message to to_addr (case-insensitively),
+	 * whatever its status, created at or before `before` (PV_OK when there
+	 * is none): the messages to an address an erased person gave that
+	 * never became the account's. */
+	int (*outbox_forget)(store *s, const char *to_addr, int64_t before);
+
+	/* What the store holds about a user, for its owner (s.11):
+	 * - consent_list: its consents, oldest first, up to max into out.
+	 * - session_list: its sessions still stored (revoked or ended ones
+	 *   too, until swept), newest first, up to max into out.
+	 * - request_list_contact: requests whose e-mail is `email`
+	 *   (case-insensitively) or whose mobile is `mobile` (either may be ""
+	 *   to match nothing), oldest first, at most max; *items is malloc'd
+	 *   (caller frees), NULL when *n is 0.
+	 * - audit_each_user: every audit row whose actor or target is user_id,
+	 *   oldest first; cb returns non-zero to stop (that value is returned).
+	 * - token_list: the tokens of that kind bound to subject still stored
+	 *   (used and expired ones too, until swept), newest first, up to max
+	 *   into out; *n says how many.
+	 * (The user's password credential: cred_by_user.) */
+	int (*consent_list)(store *s, const char *user_id, store_consent *out,
+			    size_t max, size_t *n);
+	int (*session_list)(store *s, const char *user_id, store_session *out,
+			    size_t max, size_t *n);
+	int (*request_list_contact)(store *s, const char *email,
+				    const char *mobile, size_t max,
+				    store_request **items, size_t *n);
+	int (*audit_each_user)(store *s, const char *user_id, store_audit_cb cb,
+			       void *ctx);
+	int (*token_list)(store *s, const char *kind, const char *subject,
+			  store_token *out, size_t max, size_t *n);
+
+	/* Retention.
+	 * - upload_expired: finished uploads (SUCCESSFUL or FAILED) last
+	 *   updated before `before` whose files are still kept, oldest first,
+	 *   at most max (1..100, else PV_EINVAL) into out; *n says how many.
+	 * - upload_files_removed: records that an upload's files are gone
+	 *   (files_removed_at = now, once: a later call changes nothing);
+	 *   PV_ENOTFOUND when unknown.
+	 * - outbox_purge: deletes sent and failed messages last due (next_at)
+	 *   before `before`, at most max (>= 1) per call; *deleted (may be
+	 *   NULL) gets how many.
+	 * - audit_purge: deletes audit rows written (at) before `before`, at
+	 *   most max (>= 1) per call; *deleted (may be NULL) gets how many.
+	 * - scrub: makes what was deleted or overwritten so far unreadable
+	 *   from the store's own files, as far as the backend can do it while
+	 *   serving (docs/operations.md says what else the operator must do).
+	 *   Not inside a transaction (PV_EINVAL). */
+	int (*upload_expired)(store *s, int64_t before, size_t max,
+			      store_upload *out, size_t *n);
+	int (*upload_files_removed)(store *s, const char *id, int64_t now);
+	int (*outbox_purge)(store *s, int64_t before, int64_t max,
+			    int64_t *deleted);
+	int (*audit_purge)(store *s, int64_t before, int64_t max,
+			   int64_t *deleted);
+	int (*scrub)(store *s);
 	/* Blobs: files kept by the store under an id (1 to STORE_ID_MAX - 1
 	 * bytes of A-Z a-z 0-9 . _ -, else PV_EINVAL), so that every process
 	 * sharing the store can read a file that one of them received (the
@@ -1228,6 +1366,96 @@ static inline int store_audit_add(store *s, store_audit *a)
 static inline int store_audit_list(store *s, const store_audit_filter *f, store_page pg, store_audit **items, size_t *n, int64_t *total)
 {
 	return s->ops->audit_list(s, f, pg, items, n, total);
+}
+
+static inline int store_user_set_names(store *s, const char *id, const char *first_name, const char *last_name, const char *position_id, int64_t now)
+{
+	return s->ops->user_set_names(s, id, first_name, last_name, position_id, now);
+}
+
+static inline int store_user_set_mobile(store *s, const char *id, const char *mobile, int64_t now)
+{
+	return s->ops->user_set_mobile(s, id, mobile, now);
+}
+
+static inline int store_user_set_email(store *s, const char *id, const char *email, int official, int verified, int64_t now)
+{
+	return s->ops->user_set_email(s, id, email, official, verified, now);
+}
+
+static inline int store_user_close(store *s, const char *id, int64_t erase_after, int64_t now)
+{
+	return s->ops->user_close(s, id, erase_after, now);
+}
+
+static inline int store_user_erase_due(store *s, int64_t now, char (*ids)[STORE_ID_MAX], size_t max, size_t *n)
+{
+	return s->ops->user_erase_due(s, now, ids, max, n);
+}
+
+static inline int store_user_erase(store *s, const char *id, int64_t now)
+{
+	return s->ops->user_erase(s, id, now);
+}
+
+static inline int store_otp_forget(store *s, const char *subject, int64_t before)
+{
+	return s->ops->otp_forget(s, subject, before);
+}
+
+static inline int store_outbox_forget(store *s, const char *to_addr, int64_t before)
+{
+	return s->ops->outbox_forget(s, to_addr, before);
+}
+
+static inline int store_consent_list(store *s, const char *user_id, store_consent *out, size_t max, size_t *n)
+{
+	return s->ops->consent_list(s, user_id, out, max, n);
+}
+
+static inline int store_session_list(store *s, const char *user_id, store_session *out, size_t max, size_t *n)
+{
+	return s->ops->session_list(s, user_id, out, max, n);
+}
+
+static inline int store_request_list_contact(store *s, const char *email, const char *mobile, size_t max, store_request **items, size_t *n)
+{
+	return s->ops->request_list_contact(s, email, mobile, max, items, n);
+}
+
+static inline int store_audit_each_user(store *s, const char *user_id, store_audit_cb cb, void *ctx)
+{
+	return s->ops->audit_each_user(s, user_id, cb, ctx);
+}
+
+static inline int store_token_list(store *s, const char *kind, const char *subject, store_token *out, size_t max, size_t *n)
+{
+	return s->ops->token_list(s, kind, subject, out, max, n);
+}
+
+static inline int store_upload_expired(store *s, int64_t before, size_t max, store_upload *out, size_t *n)
+{
+	return s->ops->upload_expired(s, before, max, out, n);
+}
+
+static inline int store_upload_files_removed(store *s, const char *id, int64_t now)
+{
+	return s->ops->upload_files_removed(s, id, now);
+}
+
+static inline int store_outbox_purge(store *s, int64_t before, int64_t max, int64_t *deleted)
+{
+	return s->ops->outbox_purge(s, before, max, deleted);
+}
+
+static inline int store_audit_purge(store *s, int64_t before, int64_t max, int64_t *deleted)
+{
+	return s->ops->audit_purge(s, before, max, deleted);
+}
+
+static inline int store_scrub(store *s)
+{
+	return s->ops->scrub(s);
 }
 
 static inline int store_blob_put(store *s, const char *id, const char *path)

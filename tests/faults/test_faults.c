@@ -279,7 +279,7 @@ static int reg_run(fx *f, int i)
 	reg_mobile(i, mobile);
 	snprintf(email, sizeof email, "person%d@doj.gov.in", i);
 	if (!reg_tokens[i][0])
-		assert_int_equal(otp_token_issue(&f->otp_in, mobile, OTP_PURPOSE_REGISTER, NOW,
+		assert_int_equal(otp_token_issue(&f->otp_in, mobile, OTP_PURPOSE_REGISTER, NULL, NOW,
 						 reg_tokens[i]),
 				 PV_OK);
 	memset(&in, 0, sizeof in);
@@ -351,7 +351,7 @@ static int issue_run(fx *f, int i)
 	login_user(f, i);
 	login_mobile(i, mobile);
 	snprintf(ip, sizeof ip, "10.1.%d.%d", i / 250, i % 250);
-	rc = otp_request(&f->otp_fs, mobile, OTP_PURPOSE_LOGIN, ip, "en", NOW, &res);
+	rc = otp_request(&f->otp_fs, mobile, OTP_PURPOSE_LOGIN, NULL, ip, "en", NOW, &res);
 	if (rc == PV_OK && res.status != OTP_OK)
 		return PV_EDENIED; /* a limit counted a hit that was rolled back */
 	return rc;

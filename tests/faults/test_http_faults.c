@@ -306,7 +306,7 @@ static void reg_send(fx *f, int i, reply *r)
 
 	mobile_of(i, '8', m);
 	in.st = f->inner;
-	assert_int_equal(otp_token_issue(&in, m, OTP_PURPOSE_REGISTER, util_now_ms(), token), PV_OK);
+	assert_int_equal(otp_token_issue(&in, m, OTP_PURPOSE_REGISTER, NULL, util_now_ms(), token), PV_OK);
 	snprintf(body, sizeof body,
 		 "{\"first_name\":\"Ravi\",\"last_name\":\"Kumar\",\"position_id\":\"p-so\","
 		 "\"org_id\":\"d-doj\",\"email\":\"r%d@doj.gov.in\",\"mobile\":\"%s\","

@@ -2253,6 +2253,77 @@ static void test_campaigns(void **state)
 	assert_int_equal(store_campaign_claim(S, "w-e", FAR, LEASE, &got), PV_ENOTFOUND);
 }
 
+/* Bulk uploads meet the person's own data: a closed or erased user holds
+ * neither its e-mail nor its mobile for a batch either (the partial unique
+ * indexes), a batch's users remember their upload, and a campaign's users
+ * include the closed and erased ones (the campaign skips them) without
+ * keeping the campaign from its end. */
+static void test_batch_closed_users(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user gone, erased, b[3], seen[4], got;
+	store_upload up;
+	store_campaign camp, cl;
+	int conflicts[3], done = -1;
+	int64_t now = T0 + 7000000;
+	size_t n;
+
+	(void)state;
+	drain_queues();
+	new_org(org, NULL);
+	add_user(&gone, org, T0);
+	add_user(&erased, org, T0);
+	assert_int_equal(store_user_close(S, gone.id, FAR, T0 + 1), PV_OK);
+	assert_int_equal(store_user_close(S, erased.id, T0 + 2, T0 + 1), PV_OK);
+	assert_int_equal(store_user_erase(S, erased.id, T0 + 3), PV_OK);
+	make_upload(&up, org, now);
+	snprintf(up.status, sizeof up.status, "%s", STORE_UP_IN_PROGRESS);
+	snprintf(up.claimed_by, sizeof up.claimed_by, "job");
+	up.lease_until = FAR;
+	assert_int_equal(store_upload_insert(S, &up), PV_OK);
+	for (int i = 0; i < 3; i++) {
+		make_bulk_user(&b[i], org, &up, i + 2);
+		snprintf(b[i].upload_id, sizeof b[i].upload_id, "%s", up.id);
+	}
+	snprintf(b[0].email, sizeof b[0].email, "%s", gone.email);
+	snprintf(b[1].mobile, sizeof b[1].mobile, "%s", gone.mobile);
+	snprintf(b[2].mobile, sizeof b[2].mobile, "%s", b[1].mobile); /* still one key */
+	assert_int_equal(store_user_insert_batch(S, b, 3, conflicts), PV_OK);
+	assert_int_equal(conflicts[0], 0);
+	assert_int_equal(conflicts[1], 0);
+	assert_int_equal(conflicts[2], STORE_CONFLICT_MOBILE);
+	assert_int_equal(store_user_by_email(S, gone.email, &got), PV_OK);
+	assert_string_equal(got.id, b[0].id);
+	assert_string_equal(got.upload_id, up.id);
+	assert_true(got.erase_after == 0);
+	assert_int_equal(store_user_by_mobile(S, gone.mobile, &got), PV_OK);
+	assert_string_equal(got.id, b[1].id);
+	assert_int_equal(store_user_get(S, gone.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_USER_CLOSED);
+
+	/* the upload's first user closes, then is erased: still walked */
+	make_campaign(&camp, up.id, "sms", now);
+	assert_int_equal(store_campaign_insert(S, &camp), PV_OK);
+	assert_int_equal(store_user_close(S, b[0].id, now, now), PV_OK);
+	assert_int_equal(store_user_erase(S, b[0].id, now + 1), PV_OK);
+	assert_int_equal(store_campaign_users(S, up.id, 0, 4, seen, &n), PV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(seen[0].id, b[0].id);
+	assert_string_equal(seen[0].status, STORE_USER_ERASED);
+	assert_string_equal(seen[0].mobile, "");
+	assert_string_equal(seen[1].status, STORE_USER_ACTIVE);
+	assert_int_equal(store_upload_finish(S, up.id, STORE_UP_SUCCESSFUL, "", "job", now),
+			 PV_OK);
+	assert_int_equal(store_campaign_claim(S, "w", now, LEASE, &cl), PV_OK);
+	assert_true(cl.id == camp.id);
+	assert_int_equal(store_campaign_advance(S, camp.id, "w", 2, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_finish(S, camp.id, "w", now, &done), PV_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(store_campaign_advance(S, camp.id, "w", 3, now, LEASE), PV_OK);
+	assert_int_equal(store_campaign_finish(S, camp.id, "w", now, &done), PV_OK);
+	assert_int_equal(done, 1);
+}
+
 static void test_audit(void **state)
 {
 	store_audit a[3], *items = NULL;
@@ -2325,6 +2396,685 @@ static void test_audit(void **state)
 	assert_int_equal(store_audit_list(S, &f, (store_page){1, 10}, &items, &n, &total), PV_OK);
 	assert_true(total == 0);
 	assert_null(items);
+}
+
+/* ---- the person's own data --------------------------------------------------- */
+
+static void test_user_changes(void **state)
+{
+	char org[STORE_ID_MAX], upper[STORE_EMAIL_MAX];
+	store_user a, b, got;
+	store_position pos;
+	int conflict = -1;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&a, org, T0);
+	add_user(&b, org, T0 + 1);
+	memset(&pos, 0, sizeof pos);
+	uniq(pos.id, sizeof pos.id, "pos");
+	snprintf(pos.name, sizeof pos.name, "Deputy %s", pos.id);
+	pos.active = 1;
+	pos.created_at = T0;
+	assert_int_equal(store_position_insert(S, &pos), PV_OK);
+
+	/* Names and position. */
+	assert_int_equal(store_user_set_names(S, a.id, "\u0938\u0941\u0930\u0947\u0936", "Rao", pos.id,
+					      T0 + 5),
+			 PV_OK);
+	assert_int_equal(store_user_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.first_name, "\u0938\u0941\u0930\u0947\u0936");
+	assert_string_equal(got.last_name, "Rao");
+	assert_string_equal(got.position_id, pos.id);
+	assert_true(got.updated_at == T0 + 5);
+	assert_string_equal(got.email, a.email); /* nothing else changed */
+	assert_int_equal(store_user_set_names(S, a.id, "Suresh", "Rao", "",
+					      T0 + 6),
+			 PV_OK);
+	assert_int_equal(store_user_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.position_id, "");
+	assert_int_equal(store_user_set_names(S, a.id, "X", "Y", "no-such-pos",
+					      T0 + 7),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_names(S, "no-such-user", "X", "Y", "",
+					      T0 + 7),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.first_name, "Suresh");
+
+	/* Mobile: unique among live users. */
+	assert_int_equal(store_user_set_mobile(S, a.id, b.mobile, T0 + 8),
+			 PV_ECONFLICT);
+	char m[STORE_MOBILE_MAX];
+	uniq_mobile(m);
+	assert_int_equal(store_user_set_mobile(S, a.id, m, T0 + 8), PV_OK);
+	assert_int_equal(store_user_by_mobile(S, m, &got), PV_OK);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(store_user_by_mobile(S, a.mobile, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_set_mobile(S, "no-such-user", m, T0 + 8),
+			 PV_ENOTFOUND);
+	/* refused inside a transaction: it undoes only itself */
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_user_set_mobile(S, a.id, b.mobile, T0 + 8), PV_ECONFLICT);
+	assert_int_equal(store_user_set_email(S, a.id, b.email, 0, 0, T0 + 8), PV_ECONFLICT);
+	assert_int_equal(store_user_set_names(S, a.id, "X", "Y", "no-such-pos", T0 + 8),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_names(S, a.id, "Suresh", "Rao", "", T0 + 8), PV_OK);
+	assert_int_equal(store_tx_commit(S), PV_OK);
+
+	/* E-mail: unique case-insensitively, with its flags. */
+	snprintf(upper, sizeof upper, "%s", b.email);
+	for (char *p = upper; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	assert_int_equal(store_user_set_email(S, a.id, upper, 1, 1, T0 + 9),
+			 PV_ECONFLICT);
+	char e[STORE_EMAIL_MAX];
+	uniq(e, sizeof e, "new");
+	strcat(e, "@Example.nic.in");
+	assert_int_equal(store_user_set_email(S, a.id, e, 1, 1, T0 + 9), PV_OK);
+	assert_int_equal(store_user_get(S, a.id, &got), PV_OK);
+	assert_string_equal(got.email, e);
+	assert_true(got.official_email == 1 && got.email_verified == 1);
+	assert_true(got.updated_at == T0 + 9);
+	assert_int_equal(store_user_set_email(S, a.id, e, 0, 0, T0 + 10), PV_OK);
+	assert_int_equal(store_user_get(S, a.id, &got), PV_OK);
+	assert_true(got.official_email == 0 && got.email_verified == 0);
+
+	/* Closed users change no more; another may take their keys. */
+	assert_int_equal(store_user_close(S, b.id, T0 + 1000, T0 + 11), PV_OK);
+	assert_int_equal(store_user_set_names(S, b.id, "X", "Y", "", T0 + 12),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_mobile(S, b.id, b.mobile, T0 + 12),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_email(S, b.id, b.email, 0, 0, T0 + 12),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_mobile(S, a.id, b.mobile, T0 + 12), PV_OK);
+	assert_int_equal(store_user_set_email(S, a.id, b.email, 0, 0, T0 + 12),
+			 PV_OK);
+	assert_int_equal(store_user_by_email(S, b.email, &got), PV_OK);
+	assert_string_equal(got.id, a.id);
+	(void)conflict;
+}
+
+static int audit_user_cb(void *ctx, const store_audit *a)
+{
+	store_audit *seen = ctx;
+
+	for (int i = 0; i < 8; i++) {
+		if (seen[i].id == 0) {
+			seen[i] = *a;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int audit_stop_cb(void *ctx, const store_audit *a)
+{
+	(void)a;
+	(*(int *)ctx)++;
+	return 9;
+}
+
+static void test_user_close_erase(void **state)
+{
+	char org[STORE_ID_MAX], upper[STORE_EMAIL_MAX], ids[100][STORE_ID_MAX];
+	store_user u, other, again, got, *items = NULL;
+	store_request *reqs = NULL;
+	store_role r = {.role = "mdo_admin"};
+	store_cred cr, cgot;
+	store_session se, sgot;
+	store_token tk, tgot;
+	store_consent k, ks[4];
+	store_request rq1, rq2, rq3, rgot;
+	store_outbox to_mobile, to_email, to_other, late;
+	store_audit acted, about, unrelated, seen[8];
+	store_user_list_info info;
+	int64_t closed = T0 + 5000;
+	size_t n;
+	int conflict = -1, found;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	add_user(&other, org, T0);
+	snprintf(r.org_id, sizeof r.org_id, "%s", org);
+	assert_int_equal(store_role_add(S, u.id, &r), PV_OK);
+	memset(&cr, 0, sizeof cr);
+	snprintf(cr.user_id, sizeof cr.user_id, "%s", u.id);
+	uniq(cr.username, sizeof cr.username, "adm");
+	snprintf(cr.pwhash, sizeof cr.pwhash, "$argon2id$x");
+	assert_int_equal(store_cred_insert(S, &cr), PV_OK);
+	assert_int_equal(store_cred_by_user(S, u.id, &cgot), PV_OK);
+	assert_string_equal(cgot.username, cr.username);
+	assert_int_equal(store_cred_by_user(S, other.id, &cgot), PV_ENOTFOUND);
+	memset(&se, 0, sizeof se);
+	fill_hash(se.hash);
+	fill_hash(se.csrf_hash);
+	snprintf(se.user_id, sizeof se.user_id, "%s", u.id);
+	snprintf(se.client_ip, sizeof se.client_ip, "203.0.113.77");
+	se.created_at = se.last_seen = T0;
+	se.expires_at = FAR;
+	assert_int_equal(store_session_insert(S, &se), PV_OK);
+	memset(&tk, 0, sizeof tk);
+	fill_hash(tk.hash);
+	snprintf(tk.kind, sizeof tk.kind, "email_change");
+	snprintf(tk.subject, sizeof tk.subject, "%s", u.id);
+	snprintf(tk.extra, sizeof tk.extra, "{\"email\":\"new@example.org\"}");
+	tk.created_at = T0;
+	tk.expires_at = FAR;
+	assert_int_equal(store_token_insert(S, &tk), PV_OK);
+	memset(&k, 0, sizeof k);
+	snprintf(k.user_id, sizeof k.user_id, "%s", u.id);
+	snprintf(k.kind, sizeof k.kind, "terms");
+	snprintf(k.version, sizeof k.version, "terms-en-1");
+	snprintf(k.client_ip, sizeof k.client_ip, "198.51.100.9");
+	k.at = T0;
+	assert_int_equal(store_consent_add(S, &k), PV_OK);
+
+	/* Requests by e-mail (in other case), by mobile, and someone else's. */
+	char nm[64];
+	snprintf(upper, sizeof upper, "%s", u.email);
+	for (char *p = upper; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	uniq(nm, sizeof nm, "Cell");
+	make_request(&rq1, "position", nm, T0 + 1);
+	snprintf(rq1.email, sizeof rq1.email, "%s", upper);
+	assert_int_equal(store_request_insert(S, &rq1, &rgot), PV_OK);
+	uniq(nm, sizeof nm, "Cell");
+	make_request(&rq2, "position", nm, T0 + 2);
+	snprintf(rq2.mobile, sizeof rq2.mobile, "%s", u.mobile);
+	assert_int_equal(store_request_insert(S, &rq2, &rgot), PV_OK);
+	uniq(nm, sizeof nm, "Cell");
+	make_request(&rq3, "position", nm, T0 + 3);
+	snprintf(rq3.email, sizeof rq3.email, "%s", other.email);
+	snprintf(rq3.mobile, sizeof rq3.mobile, "%s", other.mobile);
+	assert_int_equal(store_request_insert(S, &rq3, &rgot), PV_OK);
+
+	/* What the person's export finds. */
+	assert_int_equal(store_request_list_contact(S, u.email, u.mobile, 10,
+						      &reqs, &n),
+			 PV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(reqs[0].id, rq1.id);
+	assert_string_equal(reqs[1].id, rq2.id);
+	free(reqs);
+	assert_int_equal(store_request_list_contact(S, "", u.mobile, 10, &reqs,
+						      &n),
+			 PV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(reqs[0].id, rq2.id);
+	free(reqs);
+	assert_int_equal(store_request_list_contact(S, "", "", 10, &reqs, &n),
+			 PV_OK);
+	assert_true(n == 0 && reqs == NULL);
+	assert_int_equal(store_request_list_contact(S, u.email, u.mobile, 1,
+						      &reqs, &n),
+			 PV_OK);
+	assert_int_equal(n, 1);
+	free(reqs);
+
+	/* Messages to the person's two addresses, to another, and one
+	 * written after the closing. */
+	make_msg(&to_mobile, T0 + 10, T0 + 10);
+	snprintf(to_mobile.to_addr, sizeof to_mobile.to_addr, "%s", u.mobile);
+	make_msg(&to_email, T0 + 10, T0 + 10);
+	snprintf(to_email.channel, sizeof to_email.channel, "email");
+	snprintf(to_email.to_addr, sizeof to_email.to_addr, "%s", upper);
+	make_msg(&to_other, T0 + 10, T0 + 10);
+	snprintf(to_other.to_addr, sizeof to_other.to_addr, "%s", other.mobile);
+	assert_int_equal(store_outbox_insert(S, &to_mobile), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &to_email), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &to_other), PV_OK);
+	assert_int_equal(store_outbox_sent(S, to_email.id, T0 + 11), PV_OK);
+
+	/* Audit rows the person acted in, about the person, and another. */
+	memset(&acted, 0, sizeof acted);
+	snprintf(acted.actor_id, sizeof acted.actor_id, "%s", u.id);
+	snprintf(acted.action, sizeof acted.action, "change_names");
+	snprintf(acted.target, sizeof acted.target, "%s", u.id);
+	snprintf(acted.client_ip, sizeof acted.client_ip, "192.0.2.44");
+	snprintf(acted.detail, sizeof acted.detail, "{\"fields\":[\"first_name\"]}");
+	acted.at = T0 + 20;
+	about = acted;
+	snprintf(about.actor_id, sizeof about.actor_id, "%s", other.id);
+	snprintf(about.action, sizeof about.action, "deactivate");
+	snprintf(about.client_ip, sizeof about.client_ip, "192.0.2.45");
+	snprintf(about.detail, sizeof about.detail, "{\"username\":\"%s\"}", cr.username);
+	about.at = T0 + 21;
+	unrelated = acted;
+	snprintf(unrelated.actor_id, sizeof unrelated.actor_id, "%s", other.id);
+	snprintf(unrelated.target, sizeof unrelated.target, "%s", other.id);
+	snprintf(unrelated.client_ip, sizeof unrelated.client_ip, "192.0.2.46");
+	unrelated.at = T0 + 22;
+	assert_int_equal(store_audit_add(S, &acted), PV_OK);
+	assert_int_equal(store_audit_add(S, &about), PV_OK);
+	assert_int_equal(store_audit_add(S, &unrelated), PV_OK);
+	memset(seen, 0, sizeof seen);
+	assert_int_equal(store_audit_each_user(S, u.id, audit_user_cb, seen), PV_OK);
+	assert_true(seen[0].id == acted.id && seen[1].id == about.id &&
+		    seen[2].id == 0);
+	assert_string_equal(seen[0].client_ip, "192.0.2.44");
+	int calls = 0;
+	assert_int_equal(store_audit_each_user(S, u.id, audit_stop_cb, &calls), 9);
+	assert_int_equal(calls, 1);
+
+	/* Closing: live statuses only, once. */
+	assert_int_equal(store_user_erase(S, u.id, closed), PV_ECONFLICT);
+	assert_int_equal(store_user_close(S, "no-such-user", T0, closed),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_close(S, u.id, closed + 1000, closed), PV_OK);
+	assert_int_equal(store_user_close(S, u.id, closed + 1000, closed),
+			 PV_ECONFLICT);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_USER_CLOSED);
+	assert_true(got.erase_after == closed + 1000 && got.updated_at == closed);
+	assert_string_equal(got.email, u.email); /* kept until erased */
+	/* A closed user is unknown by e-mail and mobile, and stays closed. */
+	assert_int_equal(store_user_by_email(S, u.email, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_mobile(S, u.mobile, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_set_status(S, u.id, STORE_USER_ACTIVE, closed),
+			 PV_ECONFLICT);
+	assert_int_equal(store_user_set_status(S, "no-such-user", STORE_USER_ACTIVE,
+					       closed),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_set_status(S, other.id, STORE_USER_CLOSED,
+					       closed),
+			 PV_EINVAL);
+	/* Listed with its status (the kept counts follow), found by its
+	 * names, which it keeps until erased, but no longer by its e-mail or
+	 * mobile, which only live users hold. */
+	ulist(org, STORE_USER_CLOSED, "", 1, 10, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, u.id);
+	free(items);
+	ulist(org, STORE_USER_PENDING, "", 1, 10, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, other.id);
+	free(items);
+	ulist(org, "", u.mobile, 1, 10, 0, &items, &n, &info);
+	assert_true(n == 0 && info.total == 0);
+	free(items);
+	ulist(org, "", u.email, 1, 10, 0, &items, &n, &info);
+	assert_true(n == 0 && info.total == 0);
+	free(items);
+	ulist(org, STORE_USER_CLOSED, "asha verma", 1, 10, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, u.id);
+	free(items);
+
+	/* The same person registers again at once with the same keys. */
+	make_user(&again, org, upper, u.mobile, closed + 1);
+	assert_int_equal(store_user_insert(S, &again, &conflict), PV_OK);
+	assert_int_equal(conflict, 0);
+	assert_int_equal(store_user_by_mobile(S, u.mobile, &got), PV_OK);
+	assert_string_equal(got.id, again.id);
+	snprintf(again.status, sizeof again.status, "%s", STORE_USER_CLOSED);
+	uniq(again.id, sizeof again.id, "user");
+	assert_int_equal(store_user_insert(S, &again, &conflict), PV_EINVAL);
+	/* a message to the number made after the closing is the new
+	 * account's: erasure leaves it */
+	make_msg(&late, closed + 2, closed + 2);
+	snprintf(late.to_addr, sizeof late.to_addr, "%s", u.mobile);
+	assert_int_equal(store_outbox_insert(S, &late), PV_OK);
+
+	/* Due from erase_after on, earliest first. */
+	assert_int_equal(store_user_erase_due(S, closed + 999, ids, 100, &n), PV_OK);
+	found = 0;
+	for (size_t i = 0; i < n; i++)
+		found |= strcmp(ids[i], u.id) == 0;
+	assert_false(found);
+	assert_int_equal(store_user_erase_due(S, closed + 1000, ids, 100, &n), PV_OK);
+	found = 0;
+	for (size_t i = 0; i < n; i++)
+		found |= strcmp(ids[i], u.id) == 0;
+	assert_true(found);
+	assert_int_equal(store_user_erase_due(S, closed, ids, 0, &n), PV_EINVAL);
+	assert_int_equal(store_user_erase_due(S, closed, ids, 101, &n), PV_EINVAL);
+
+	/* Erasure. */
+	assert_int_equal(store_user_erase(S, "no-such-user", closed + 2000),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_user_erase(S, u.id, closed + 2000), PV_OK);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_string_equal(got.status, STORE_USER_ERASED);
+	assert_string_equal(got.first_name, "");
+	assert_string_equal(got.last_name, "");
+	assert_string_equal(got.email, "");
+	assert_string_equal(got.mobile, "");
+	assert_string_equal(got.position_id, "");
+	assert_true(got.official_email == 0 && got.email_verified == 0);
+	assert_string_equal(got.org_id, org);
+	assert_string_equal(got.source, "self");
+	assert_true(got.created_at == T0 && got.updated_at == closed + 2000 &&
+		    got.erase_after == closed + 1000);
+	assert_int_equal(store_user_erase(S, u.id, closed + 3000), PV_ECONFLICT);
+	assert_int_equal(store_user_erase_due(S, closed + 5000, ids, 100, &n), PV_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(ids[i], u.id);
+	assert_int_equal(store_user_set_status(S, u.id, STORE_USER_ACTIVE, closed),
+			 PV_ECONFLICT);
+	/* its roles, credential, sessions and tokens are gone */
+	store_role roles[4];
+	assert_int_equal(store_role_list(S, u.id, roles, 4, &n), PV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_cred_by_username(S, cr.username, &cgot), PV_ENOTFOUND);
+	assert_int_equal(store_cred_by_user(S, u.id, &cgot), PV_ENOTFOUND);
+	assert_int_equal(store_session_get(S, se.hash, &sgot), PV_ENOTFOUND);
+	assert_int_equal(store_token_get(S, "email_change", tk.hash, T0, &tgot),
+			 PV_ENOTFOUND);
+	assert_int_equal(store_session_list(S, u.id, &sgot, 1, &n), PV_OK);
+	assert_int_equal(n, 0);
+	/* consents keep their kind, version and time */
+	assert_int_equal(store_consent_list(S, u.id, ks, 4, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ks[0].kind, "terms");
+	assert_string_equal(ks[0].version, "terms-en-1");
+	assert_string_equal(ks[0].client_ip, "");
+	assert_true(ks[0].at == T0);
+	/* requests lose their contact details; another's keep theirs */
+	assert_int_equal(store_request_get(S, rq1.id, &rgot), PV_OK);
+	assert_true(!rgot.full_name[0] && !rgot.email[0] && !rgot.mobile[0]);
+	assert_string_equal(rgot.name, rq1.name);
+	assert_int_equal(store_request_get(S, rq2.id, &rgot), PV_OK);
+	assert_true(!rgot.full_name[0] && !rgot.email[0] && !rgot.mobile[0]);
+	assert_int_equal(store_request_get(S, rq3.id, &rgot), PV_OK);
+	assert_string_equal(rgot.email, other.email);
+	assert_string_equal(rgot.full_name, "Ravi Kumar");
+	/* messages to the person are gone, sent or not; others stay */
+	assert_int_equal(store_outbox_sent(S, to_mobile.id, closed), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_sent(S, to_email.id, closed), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_sent(S, to_other.id, closed), PV_OK);
+	assert_int_equal(store_outbox_sent(S, late.id, closed), PV_OK);
+	/* an address the person gave that was never the account's */
+	store_outbox gave, gave_late;
+	make_msg(&gave, T0 + 30, T0 + 30);
+	snprintf(gave.to_addr, sizeof gave.to_addr, "Pending.%.200s", u.email);
+	make_msg(&gave_late, closed + 50, closed + 50);
+	snprintf(gave_late.to_addr, sizeof gave_late.to_addr, "pending.%.200s", u.email);
+	assert_int_equal(store_outbox_insert(S, &gave), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &gave_late), PV_OK);
+	char lowered[STORE_EMAIL_MAX];
+	snprintf(lowered, sizeof lowered, "pending.%.200s", u.email);
+	assert_int_equal(store_outbox_forget(S, lowered, closed), PV_OK);
+	assert_int_equal(store_outbox_sent(S, gave.id, closed), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_sent(S, gave_late.id, closed), PV_OK);
+	assert_int_equal(store_outbox_forget(S, "nobody@example.org", closed), PV_OK);
+	/* audit rows name the person by id only */
+	memset(seen, 0, sizeof seen);
+	assert_int_equal(store_audit_each_user(S, u.id, audit_user_cb, seen), PV_OK);
+	assert_true(seen[0].id == acted.id && seen[1].id == about.id &&
+		    seen[2].id == 0);
+	assert_string_equal(seen[0].client_ip, "");
+	assert_string_equal(seen[0].action, "change_names");
+	assert_string_equal(seen[0].actor_id, u.id);
+	assert_string_equal(seen[1].client_ip, "192.0.2.45"); /* the actor's */
+	assert_string_equal(seen[1].detail, "{}");
+	assert_true(seen[1].at == T0 + 21);
+	memset(seen, 0, sizeof seen);
+	assert_int_equal(store_audit_each_user(S, other.id, audit_user_cb, seen), PV_OK);
+	for (int i = 0; i < 8 && seen[i].id; i++)
+		if (seen[i].id == unrelated.id)
+			assert_string_equal(seen[i].client_ip, "192.0.2.46");
+	/* the new account is untouched */
+	assert_int_equal(store_user_get(S, again.id, &got), PV_ENOTFOUND);
+	assert_int_equal(store_user_by_mobile(S, u.mobile, &got), PV_OK);
+	assert_string_equal(got.email, upper);
+	assert_string_equal(got.status, STORE_USER_PENDING);
+	/* the erased user is listed as such (the kept counts follow), and
+	 * its names left the name search */
+	ulist(org, STORE_USER_ERASED, "", 1, 10, 0, &items, &n, &info);
+	assert_true(n == 1 && info.total == 1);
+	assert_string_equal(items[0].id, u.id);
+	assert_string_equal(items[0].first_name, "");
+	free(items);
+	ulist(org, STORE_USER_CLOSED, "", 1, 10, 0, &items, &n, &info);
+	assert_true(n == 0 && info.total == 0);
+	free(items);
+	ulist(org, "", "asha", 1, 10, 0, &items, &n, &info);
+	assert_true(n >= 2);
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(items[i].id, u.id);
+	free(items);
+	/* the number is the new account's */
+	ulist(org, "", u.mobile, 1, 10, 0, &items, &n, &info);
+	assert_true(n == 1);
+	assert_string_not_equal(items[0].id, u.id);
+	assert_string_equal(items[0].status, STORE_USER_PENDING);
+	free(items);
+}
+
+static void test_person_lists(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u;
+	store_consent k, ks[4];
+	store_session se[3], got[3];
+	store_token t1, t2, t3, t4, tgot;
+	size_t n;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	for (int i = 0; i < 3; i++) {
+		memset(&k, 0, sizeof k);
+		snprintf(k.user_id, sizeof k.user_id, "%s", u.id);
+		snprintf(k.kind, sizeof k.kind, "%s", i == 0 ? "declaration" : i == 1 ? "terms" : "privacy");
+		snprintf(k.version, sizeof k.version, "v%d", i);
+		snprintf(k.client_ip, sizeof k.client_ip, "10.0.0.%d", i);
+		k.at = T0 + i;
+		assert_int_equal(store_consent_add(S, &k), PV_OK);
+	}
+	assert_int_equal(store_consent_list(S, u.id, ks, 4, &n), PV_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(ks[0].kind, "declaration");
+	assert_string_equal(ks[2].kind, "privacy");
+	assert_string_equal(ks[1].client_ip, "10.0.0.1");
+	assert_string_equal(ks[1].version, "v1");
+	assert_int_equal(store_consent_list(S, u.id, ks, 2, &n), PV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_consent_list(S, "no-such-user", ks, 4, &n), PV_OK);
+	assert_int_equal(n, 0);
+
+	for (int i = 0; i < 3; i++) {
+		memset(&se[i], 0, sizeof se[i]);
+		fill_hash(se[i].hash);
+		fill_hash(se[i].csrf_hash);
+		snprintf(se[i].user_id, sizeof se[i].user_id, "%s", u.id);
+		snprintf(se[i].client_ip, sizeof se[i].client_ip, "2001:db8::%d", i + 1);
+		se[i].created_at = se[i].last_seen = T0 + 100 * i;
+		se[i].expires_at = FAR;
+		se[i].revoked = i == 0;
+		assert_int_equal(store_session_insert(S, &se[i]), PV_OK);
+	}
+	assert_int_equal(store_session_get(S, se[1].hash, &got[0]), PV_OK);
+	assert_string_equal(got[0].client_ip, "2001:db8::2");
+	assert_int_equal(store_session_list(S, u.id, got, 3, &n), PV_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(got[0].hash, se[2].hash, STORE_HASH_LEN);
+	assert_memory_equal(got[2].hash, se[0].hash, STORE_HASH_LEN);
+	assert_true(got[2].revoked == 1);
+	assert_string_equal(got[2].client_ip, "2001:db8::1");
+	assert_int_equal(store_session_list(S, u.id, got, 1, &n), PV_OK);
+	assert_int_equal(n, 1);
+
+	/* The tokens of a kind bound to a subject, newest first, used and
+	 * expired ones too. */
+	memset(&t1, 0, sizeof t1);
+	fill_hash(t1.hash);
+	snprintf(t1.kind, sizeof t1.kind, "email_change");
+	snprintf(t1.subject, sizeof t1.subject, "%s", u.id);
+	snprintf(t1.extra, sizeof t1.extra, "{\"email\":\"a@example.org\"}");
+	t1.created_at = T0;
+	t1.expires_at = T0 + 10000;
+	t2 = t1;
+	fill_hash(t2.hash);
+	snprintf(t2.extra, sizeof t2.extra, "{\"email\":\"b@example.org\"}");
+	t2.created_at = T0 + 5;
+	t3 = t1;
+	fill_hash(t3.hash);
+	snprintf(t3.kind, sizeof t3.kind, "activation");
+	t3.created_at = T0 + 9;
+	t4 = t1;
+	fill_hash(t4.hash);
+	t4.created_at = T0 + 7;
+	t4.expires_at = T0 + 50;
+	assert_int_equal(store_token_insert(S, &t1), PV_OK);
+	assert_int_equal(store_token_insert(S, &t2), PV_OK);
+	assert_int_equal(store_token_insert(S, &t3), PV_OK);
+	assert_int_equal(store_token_insert(S, &t4), PV_OK);
+	store_token tl[4];
+	assert_int_equal(store_token_consume(S, "email_change", t2.hash, T0 + 61, &tgot), PV_OK);
+	assert_int_equal(store_token_list(S, "email_change", u.id, tl, 4, &n), PV_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(tl[0].hash, t4.hash, STORE_HASH_LEN);
+	assert_memory_equal(tl[1].hash, t2.hash, STORE_HASH_LEN);
+	assert_memory_equal(tl[2].hash, t1.hash, STORE_HASH_LEN);
+	assert_string_equal(tl[1].extra, "{\"email\":\"b@example.org\"}");
+	assert_true(tl[1].used_at == T0 + 61 && tl[0].used_at == 0);
+	assert_true(tl[0].expires_at == T0 + 50);
+	assert_int_equal(store_token_list(S, "email_change", u.id, tl, 1, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_token_list(S, "email_change", "no-such-user", tl, 4, &n), PV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_token_list(S, "activation", u.id, tl, 4, &n), PV_OK);
+	assert_int_equal(n, 1);
+	(void)tgot;
+}
+
+static void test_otp_forget(void **state)
+{
+	char a[STORE_KEY_MAX], b[STORE_KEY_MAX];
+	store_otp o, got;
+
+	(void)state;
+	uniq(a, sizeof a, "otp:");
+	uniq(b, sizeof b, "otp:");
+	make_otp(&o, a, "register", T0);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	make_otp(&o, a, "login", T0 + 1);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	make_otp(&o, b, "login", T0);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	make_otp(&o, a, "erasure", T0 + 100);
+	assert_int_equal(store_otp_insert(S, &o), PV_OK);
+	assert_int_equal(store_otp_forget(S, a, T0 + 50), PV_OK);
+	assert_int_equal(store_otp_last(S, a, "register", &got), PV_ENOTFOUND);
+	assert_int_equal(store_otp_last(S, a, "login", &got), PV_ENOTFOUND);
+	assert_int_equal(store_otp_last(S, a, "erasure", &got), PV_OK);
+	assert_int_equal(store_otp_last(S, b, "login", &got), PV_OK);
+	assert_int_equal(store_otp_forget(S, "otp:nothing-here", T0), PV_OK);
+}
+
+static void test_retention(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_upload old_ok, old_failed, new_ok, old_queued, got, batch[100];
+	store_outbox sent, failed, queued, recent;
+	store_audit old_row, new_row, seen[8];
+	int64_t before = T0 - 1000000, del, sum;
+	size_t n;
+	int saw_ok = 0, saw_failed = 0, saw_other = 0;
+
+	(void)state;
+	new_org(org, NULL);
+	/* far in the past, so that they are the oldest of a shared store */
+	make_upload(&old_ok, org, 1000);
+	snprintf(old_ok.status, sizeof old_ok.status, "%s", STORE_UP_SUCCESSFUL);
+	make_upload(&old_failed, org, 1001);
+	snprintf(old_failed.status, sizeof old_failed.status, "%s", STORE_UP_FAILED);
+	make_upload(&new_ok, org, before + 10);
+	snprintf(new_ok.status, sizeof new_ok.status, "%s", STORE_UP_SUCCESSFUL);
+	make_upload(&old_queued, org, 1002);
+	assert_int_equal(store_upload_insert(S, &old_ok), PV_OK);
+	assert_int_equal(store_upload_insert(S, &old_failed), PV_OK);
+	assert_int_equal(store_upload_insert(S, &new_ok), PV_OK);
+	assert_int_equal(store_upload_insert(S, &old_queued), PV_OK);
+	assert_int_equal(store_upload_get(S, old_ok.id, &got), PV_OK);
+	assert_true(got.files_removed_at == 0);
+	/* drain: every finished upload before `before` is listed once, in
+	 * order, until its files are recorded as removed */
+	for (int round = 0; round < 1000; round++) {
+		assert_int_equal(store_upload_expired(S, before, 100, batch, &n), PV_OK);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				assert_true(batch[i - 1].updated_at <= batch[i].updated_at);
+			saw_ok += strcmp(batch[i].id, old_ok.id) == 0;
+			saw_failed += strcmp(batch[i].id, old_failed.id) == 0;
+			saw_other += strcmp(batch[i].id, new_ok.id) == 0 ||
+				     strcmp(batch[i].id, old_queued.id) == 0;
+			assert_true(batch[i].updated_at < before);
+			assert_int_equal(store_upload_files_removed(S, batch[i].id, T0), PV_OK);
+		}
+	}
+	assert_true(saw_ok == 1 && saw_failed == 1 && saw_other == 0);
+	assert_int_equal(store_upload_get(S, old_ok.id, &got), PV_OK);
+	assert_true(got.files_removed_at == T0);
+	assert_string_equal(got.status, STORE_UP_SUCCESSFUL);
+	assert_int_equal(store_upload_files_removed(S, old_ok.id, T0 + 5), PV_OK);
+	assert_int_equal(store_upload_get(S, old_ok.id, &got), PV_OK);
+	assert_true(got.files_removed_at == T0); /* once */
+	assert_int_equal(store_upload_files_removed(S, "no-such-up", T0), PV_ENOTFOUND);
+	assert_int_equal(store_upload_expired(S, before, 0, batch, &n), PV_EINVAL);
+	assert_int_equal(store_upload_expired(S, before, 101, batch, &n), PV_EINVAL);
+
+	/* Sent and failed messages go once last due before `before`. */
+	make_msg(&sent, 2000, 2000);
+	make_msg(&failed, 2000, 2000);
+	make_msg(&queued, 2000, 2000);
+	make_msg(&recent, before + 10, before + 10);
+	assert_int_equal(store_outbox_insert(S, &sent), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &failed), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &queued), PV_OK);
+	assert_int_equal(store_outbox_insert(S, &recent), PV_OK);
+	assert_int_equal(store_outbox_sent(S, sent.id, 2001), PV_OK);
+	assert_int_equal(store_outbox_fail(S, failed.id, 8, "gave up"), PV_OK);
+	assert_int_equal(store_outbox_sent(S, recent.id, before + 11), PV_OK);
+	sum = 0;
+	for (int i = 0; i < 100000; i++) {
+		assert_int_equal(store_outbox_purge(S, before, 50, &del), PV_OK);
+		assert_true(del >= 0 && del <= 50);
+		sum += del;
+		if (del == 0)
+			break;
+	}
+	assert_true(sum >= 2);
+	assert_int_equal(store_outbox_retry(S, sent.id, 1, 0, "x"), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_retry(S, failed.id, 1, 0, "x"), PV_ENOTFOUND);
+	assert_int_equal(store_outbox_fail(S, queued.id, 1, "x"), PV_OK);  /* kept */
+	assert_int_equal(store_outbox_sent(S, recent.id, before + 12), PV_OK); /* kept */
+	assert_int_equal(store_outbox_purge(S, before, 0, &del), PV_EINVAL);
+
+	/* Audit rows written before `before` go. */
+	memset(&old_row, 0, sizeof old_row);
+	uniq(old_row.actor_id, sizeof old_row.actor_id, "admin");
+	snprintf(old_row.action, sizeof old_row.action, "approve");
+	snprintf(old_row.target, sizeof old_row.target, "req-x");
+	old_row.at = 3000;
+	new_row = old_row;
+	new_row.at = before + 1;
+	assert_int_equal(store_audit_add(S, &old_row), PV_OK);
+	assert_int_equal(store_audit_add(S, &new_row), PV_OK);
+	for (int i = 0; i < 100000; i++) {
+		assert_int_equal(store_audit_purge(S, before, 50, &del), PV_OK);
+		if (del == 0)
+			break;
+	}
+	memset(seen, 0, sizeof seen);
+	assert_int_equal(store_audit_each_user(S, old_row.actor_id, audit_user_cb, seen),
+			 PV_OK);
+	assert_true(seen[0].id == new_row.id && seen[1].id == 0);
+	assert_int_equal(store_audit_purge(S, before, 0, &del), PV_EINVAL);
+
+	/* scrub: outside transactions only */
+	assert_int_equal(store_scrub(S), PV_OK);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_scrub(S), PV_EINVAL);
+	assert_int_equal(store_tx_rollback(S), PV_OK);
 }
 
 struct reader_arg {
@@ -3281,7 +4031,13 @@ int main(void)
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_user_insert_batch),
 		cmocka_unit_test(test_campaigns),
+		cmocka_unit_test(test_batch_closed_users),
 		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_user_changes),
+		cmocka_unit_test(test_user_close_erase),
+		cmocka_unit_test(test_person_lists),
+		cmocka_unit_test(test_otp_forget),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_user_race),
 		cmocka_unit_test(test_counter_race),

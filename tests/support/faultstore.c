@@ -562,6 +562,114 @@ static int fs_admin_list(store *s, const char *role, const char *org_id, const c
 	return FS_INNER(s)->ops->admin_list(fs_inner(s), role, org_id, status, q, pg, items, n, total);
 }
 
+static int fs_user_set_names(store *s, const char *id, const char *first_name, const char *last_name, const char *position_id, int64_t now)
+{
+	FS_ENTER(s, "user_set_names");
+	return FS_INNER(s)->ops->user_set_names(fs_inner(s), id, first_name, last_name, position_id, now);
+}
+
+static int fs_user_set_mobile(store *s, const char *id, const char *mobile, int64_t now)
+{
+	FS_ENTER(s, "user_set_mobile");
+	return FS_INNER(s)->ops->user_set_mobile(fs_inner(s), id, mobile, now);
+}
+
+static int fs_user_set_email(store *s, const char *id, const char *email, int official, int verified, int64_t now)
+{
+	FS_ENTER(s, "user_set_email");
+	return FS_INNER(s)->ops->user_set_email(fs_inner(s), id, email, official, verified, now);
+}
+
+static int fs_user_close(store *s, const char *id, int64_t erase_after, int64_t now)
+{
+	FS_ENTER(s, "user_close");
+	return FS_INNER(s)->ops->user_close(fs_inner(s), id, erase_after, now);
+}
+
+static int fs_user_erase_due(store *s, int64_t now, char (*ids)[STORE_ID_MAX], size_t max, size_t *n)
+{
+	FS_ENTER(s, "user_erase_due");
+	return FS_INNER(s)->ops->user_erase_due(fs_inner(s), now, ids, max, n);
+}
+
+static int fs_user_erase(store *s, const char *id, int64_t now)
+{
+	FS_ENTER(s, "user_erase");
+	return FS_INNER(s)->ops->user_erase(fs_inner(s), id, now);
+}
+
+static int fs_otp_forget(store *s, const char *subject, int64_t before)
+{
+	FS_ENTER(s, "otp_forget");
+	return FS_INNER(s)->ops->otp_forget(fs_inner(s), subject, before);
+}
+
+static int fs_outbox_forget(store *s, const char *to_addr, int64_t before)
+{
+	FS_ENTER(s, "outbox_forget");
+	return FS_INNER(s)->ops->outbox_forget(fs_inner(s), to_addr, before);
+}
+
+static int fs_consent_list(store *s, const char *user_id, store_consent *out, size_t max, size_t *n)
+{
+	FS_ENTER(s, "consent_list");
+	return FS_INNER(s)->ops->consent_list(fs_inner(s), user_id, out, max, n);
+}
+
+static int fs_session_list(store *s, const char *user_id, store_session *out, size_t max, size_t *n)
+{
+	FS_ENTER(s, "session_list");
+	return FS_INNER(s)->ops->session_list(fs_inner(s), user_id, out, max, n);
+}
+
+static int fs_request_list_contact(store *s, const char *email, const char *mobile, size_t max, store_request **items, size_t *n)
+{
+	FS_ENTER(s, "request_list_contact");
+	return FS_INNER(s)->ops->request_list_contact(fs_inner(s), email, mobile, max, items, n);
+}
+
+static int fs_audit_each_user(store *s, const char *user_id, store_audit_cb cb, void *ctx)
+{
+	FS_ENTER(s, "audit_each_user");
+	return FS_INNER(s)->ops->audit_each_user(fs_inner(s), user_id, cb, ctx);
+}
+
+static int fs_token_list(store *s, const char *kind, const char *subject, store_token *out, size_t max, size_t *n)
+{
+	FS_ENTER(s, "token_list");
+	return FS_INNER(s)->ops->token_list(fs_inner(s), kind, subject, out, max, n);
+}
+
+static int fs_upload_expired(store *s, int64_t before, size_t max, store_upload *out, size_t *n)
+{
+	FS_ENTER(s, "upload_expired");
+	return FS_INNER(s)->ops->upload_expired(fs_inner(s), before, max, out, n);
+}
+
+static int fs_upload_files_removed(store *s, const char *id, int64_t now)
+{
+	FS_ENTER(s, "upload_files_removed");
+	return FS_INNER(s)->ops->upload_files_removed(fs_inner(s), id, now);
+}
+
+static int fs_outbox_purge(store *s, int64_t before, int64_t max, int64_t *deleted)
+{
+	FS_ENTER(s, "outbox_purge");
+	return FS_INNER(s)->ops->outbox_purge(fs_inner(s), before, max, deleted);
+}
+
+static int fs_audit_purge(store *s, int64_t before, int64_t max, int64_t *deleted)
+{
+	FS_ENTER(s, "audit_purge");
+	return FS_INNER(s)->ops->audit_purge(fs_inner(s), before, max, deleted);
+}
+
+static int fs_scrub(store *s)
+{
+	FS_ENTER(s, "scrub");
+	return FS_INNER(s)->ops->scrub(fs_inner(s));
+}
+
 static const struct store_ops fs_ops = {
 	.name = "faultstore",
 	.close = fs_close,
@@ -646,13 +754,31 @@ static const struct store_ops fs_ops = {
 	.campaign_finish = fs_campaign_finish,
 	.audit_add = fs_audit_add,
 	.audit_list = fs_audit_list,
+	.user_set_names = fs_user_set_names,
+	.user_set_mobile = fs_user_set_mobile,
+	.user_set_email = fs_user_set_email,
+	.user_close = fs_user_close,
+	.user_erase_due = fs_user_erase_due,
+	.user_erase = fs_user_erase,
+	.otp_forget = fs_otp_forget,
+	.outbox_forget = fs_outbox_forget,
+	.consent_list = fs_consent_list,
+	.session_list = fs_session_list,
+	.request_list_contact = fs_request_list_contact,
+	.audit_each_user = fs_audit_each_user,
+	.token_list = fs_token_list,
+	.upload_expired = fs_upload_expired,
+	.upload_files_removed = fs_upload_files_removed,
+	.outbox_purge = fs_outbox_purge,
+	.audit_purge = fs_audit_purge,
+	.scrub = fs_scrub,
 	.blob_put = fs_blob_put,
 	.blob_get = fs_blob_get,
 	.blob_delete = fs_blob_delete,
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 84 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 102 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

@@ -84,7 +84,17 @@ function renderUsers(which) {
     body.replaceChildren(el('tr', { class: 'empty-row' }, el('td', { colspan: '6', class: 'empty', i18n: 'mdo.no_users' })));
   } else {
     body.replaceChildren(...r.items.map((u) => {
-      const name = `${u.first_name} ${u.last_name}`;
+      const name = `${u.first_name} ${u.last_name}`.trim() || t('mdo.erased_name');
+      // a closed or erased account is its owner's decision: no action
+      if (u.status === 'closed' || u.status === 'erased') {
+        return el('tr', {},
+          cell('col.name', { class: 'primary-cell', text: name }),
+          cell('col.email', { class: 'wrap', text: u.email || '—' }),
+          cell('col.mobile', { text: u.mobile || '—' }),
+          cell('col.status', {}, el('span', { class: 'badge ' + u.status, text: t('status.' + u.status) })),
+          cell('col.created', { text: fmtDate(u.created_at) }),
+          cell('col.action', { text: u.erase_after && u.status === 'closed' ? t('mdo.erase_after', { date: fmtDate(u.erase_after) }) : '—' }));
+      }
       const to = u.status === 'active' ? 'inactive' : 'active';
       let action;
       if (user && u.id === user.id) {
@@ -202,7 +212,9 @@ function renderUploads() {
       const extra = q().size ? '?' + q() : '';
       const name = fileName(u);
       const links = [el('a', { href: `${base}/file${extra}`, download: name, class: 'file-link', 'aria-label': t('mdo.download_file_of', { name }) }, t('mdo.download_file'))];
-      if (!RUNNING.has(u.status) && !u.error && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
+      // past PRAVESH_UPLOAD_RETENTION_DAYS the files are gone
+      if (u.files_removed_at) links.splice(0, 1, el('span', { class: 'hint files-removed', text: t('mdo.files_removed') }));
+      else if (!RUNNING.has(u.status) && !u.error && (u.total_records > 0 || u.status === 'SUCCESSFUL')) {
         links.push(' ', el('a', { href: `${base}/result${extra}`, download: '', class: 'result-link', 'aria-label': t('mdo.download_result_of', { name }) }, t('mdo.download_result')));
       }
       return el('tr', { 'data-id': u.id },

@@ -8,6 +8,7 @@ import { post } from './api.js';
 import { $, showErrors, clearErrors, setFieldError, busy, errKey } from './ui.js';
 import { Otp } from './otp.js';
 import { orgCombobox, positionCombobox } from './directory.js';
+import { refresh as refreshVersions, textVersions } from './consent.js';
 
 const DRAFT = 'pravesh.register.draft';
 await init();
@@ -59,6 +60,7 @@ function updateHelpLinks() {
 
 restore();
 updateHelpLinks();
+refreshVersions();
 form.addEventListener('input', save);
 form.addEventListener('change', (e) => {
   if (e.target.name === 'sector' && org.value && org.value.sector !== sector()) {
@@ -67,7 +69,8 @@ form.addEventListener('change', (e) => {
   save();
 });
 
-const API_FIELDS = { position_id: 'position', org_id: 'org', verification_token: 'mobile' };
+const API_FIELDS = { position_id: 'position', org_id: 'org', verification_token: 'mobile',
+  terms_version: 'terms', privacy_version: 'terms' };
 
 // The server's field errors by input id, with what only the page knows
 // put in (a typed but unchosen position or organisation, the state of
@@ -94,6 +97,7 @@ form.addEventListener('submit', async (e) => {
     mobile: $('#mobile').value, verification_token: otp.token || '',
     org_id: org.value ? org.value.id : '', declaration: $('#declaration').checked, terms: $('#terms').checked,
     lang: currentLang(),
+    ...textVersions(),
   };
   const button = $('#signup');
   busy(button, true);
@@ -105,6 +109,8 @@ form.addEventListener('submit', async (e) => {
     done.hidden = false;
     done.focus();
   } catch (err) {
+    // texts changed meanwhile: the versions the page sends again
+    if (err.fields && (err.fields.terms_version || err.fields.privacy_version)) refreshVersions();
     const codes = fieldErrors(err);
     const list = Object.entries(codes).map(([id, code]) => {
       const input = document.getElementById(id);

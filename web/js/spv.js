@@ -578,7 +578,8 @@ $('#admin-form').addEventListener('submit', async (e) => {
 });
 
 // ---- audit log: who, what, on which record, the detail as labelled fields
-const ACTIONS = ['approve', 'reject', 'create_org', 'update_org', 'create_position', 'update_position', 'create_admin', 'activate', 'deactivate', 'upload'];
+const ACTIONS = ['approve', 'reject', 'create_org', 'update_org', 'create_position', 'update_position', 'create_admin', 'activate', 'deactivate', 'upload',
+  'update_profile', 'change_mobile', 'request_email_change', 'change_email', 'close_account', 'erase_account'];
 $('#audit-action').append(...ACTIONS.map((a) => el('option', { value: a, i18n: 'audit.' + a })));
 
 // A local date (yyyy-mm-dd) as the RFC 3339 time of its midnight here;
@@ -612,7 +613,9 @@ function detailValue(key, v, names) {
   if (typeof v === 'boolean') return t(v ? 'audit.yes' : 'audit.no');
   if (v === '' || v === null || v === undefined) return '—';
   if (typeof v === 'number') return key === 'bytes' ? t('audit.bytes', { n: fmtNum(v) }) : fmtNum(v);
+  if (Array.isArray(v)) return v.join(', '); // the fields a person changed
   if (typeof v !== 'string') return JSON.stringify(v);
+  if (key === 'erase_after') return fmtDate(v);
   if (names && names[v]) return names[v];
   if (key === 'sector' || key === 'previous_sector') return has('f.' + v) ? t('f.' + v) : v;
   if (key === 'type' || key === 'previous_type') return typeLabel(v);

@@ -33,24 +33,28 @@
 #define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
 #define POS_COLS "id, name, active, created_at"
 /* The columns a user is inserted with (also pv_batch's, after n);
- * last_login_at starts at its default, 0. */
+ * last_login_at starts at its default, 0, and erase_after too (0 until
+ * closed). */
 #define USER_INS_COLS                                                          \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
-	"position_id, status, source, created_at, updated_at, email_verified"
-/* The columns read (rd_user's order). */
-#define USER_COLS USER_INS_COLS ", last_login_at"
+	"position_id, status, source, created_at, updated_at, email_verified, " \
+	"upload_id"
+/* The columns read (rd_user's order): USER_NCOLS of them. */
+#define USER_COLS USER_INS_COLS ", last_login_at, erase_after"
+#define USER_NCOLS 16
 /* the same, of users joined as u (admin_list) */
 #define USER_COLS_U                                                            \
 	"u.id, u.first_name, u.last_name, u.email, u.official_email, u.mobile, " \
 	"u.org_id, u.position_id, u.status, u.source, u.created_at, "          \
-	"u.updated_at, u.email_verified, u.last_login_at"
+	"u.updated_at, u.email_verified, u.upload_id, u.last_login_at, "       \
+	"u.erase_after"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
 #define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
 #define SES_COLS                                                               \
 	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked, " \
-	"elevated"
+	"elevated, client_ip"
 #define REQ_COLS                                                               \
 	"id, kind, full_name, email, mobile, name, details, sector, "          \
 	"parent_id, status, reason, created_id, decided_by, created_at, "      \
@@ -58,7 +62,8 @@
 #define UP_COLS                                                                \
 	"id, org_id, uploader_id, file_name, stored_path, format, status, "    \
 	"total_records, success_records, failed_records, cursor_pos, error, "  \
-	"claimed_by, lease_until, created_at, updated_at, original_name"
+	"claimed_by, lease_until, created_at, updated_at, original_name, "      \
+	"files_removed_at"
 #define OUT_COLS                                                               \
 	"id, channel, to_addr, template_name, lang, params, status, "          \
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
@@ -101,6 +106,11 @@
 /* The key of the advisory lock under which org_update runs: two moves
  * checked at once could otherwise make a cycle together. */
 #define ORG_UPDATE_LOCK "31640138163594601"
+/* Live users hold the unique e-mail and mobile (the partial indexes say
+ * the same words, so that the planner uses them). */
+#define USER_LIVE " status NOT IN ('closed', 'erased')"
+/* The same for users aliased u, beside a table with a status of its own. */
+#define USER_LIVE_U " u.status NOT IN ('closed', 'erased')"
 /* A count and one page in one statement: one row with a NULL page when
  * the page is past the end. */
 #define PAGE(cols, from, where, order, lim)                                    \
@@ -198,6 +208,24 @@ enum {
 	Q_OUT_STATS,
 	Q_AUDIT_ADD,
 	Q_AUDIT_LIST,
+	Q_USER_SET_NAMES,
+	Q_USER_SET_MOBILE,
+	Q_USER_SET_EMAIL,
+	Q_USER_CLOSE,
+	Q_USER_ERASE_DUE,
+	Q_USER_ERASE,
+	Q_OTP_FORGET,
+	Q_OUT_FORGET,
+	Q_CONSENT_LIST,
+	Q_SES_LIST,
+	Q_REQ_CONTACT,
+	Q_AUDIT_USER_BATCH,
+	Q_TOKEN_LIST,
+	Q_UP_EXPIRED,
+	Q_UP_FILES_REMOVED,
+	Q_OUT_PURGE,
+	Q_AUDIT_PURGE,
+
 	Q_BATCH_REFS,
 	Q_BATCH_DISTINCT,
 	Q_BATCH_INSERT_NEW,
@@ -295,29 +323,30 @@ static const struct pgs_query Q[Q_END] = {
 			  "t", "position_each"),
 	[Q_USER_INSERT] = W(
 		"INSERT INTO users (" USER_INS_COLS ") SELECT $1, $2, $3, $4, $5,"
-		" $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1"
+		" $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1"
 		" FROM orgs WHERE id = $7) AND ($8 IS NULL OR EXISTS (SELECT 1"
 		" FROM positions WHERE id = $8)) AND NOT EXISTS (SELECT 1 FROM"
-		" users WHERE id = $1 OR lower(email) = " LOWER("$4") " OR mobile"
-		" = $6) ON CONFLICT DO NOTHING RETURNING 1",
-		"ttttitttttiii", "user_insert"),
+		" users WHERE id = $1 OR (lower(email) = " LOWER("$4") " AND"
+		USER_LIVE ") OR (mobile = $6 AND" USER_LIVE ")) ON CONFLICT DO"
+		" NOTHING RETURNING 1",
+		"ttttitttttiiit", "user_insert"),
 	[Q_USER_WHY] = R("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email)"
-			 " = " LOWER("$1") "), EXISTS (SELECT 1 FROM users WHERE"
-			 " mobile = $2), EXISTS (SELECT 1 FROM users WHERE id ="
-			 " $3)",
+			 " = " LOWER("$1") " AND" USER_LIVE "), EXISTS (SELECT 1"
+			 " FROM users WHERE mobile = $2 AND" USER_LIVE "), EXISTS"
+			 " (SELECT 1 FROM users WHERE id = $3)",
 			 "ttt", "user_insert"),
 	[Q_USER_EXISTS] = R("SELECT 1 FROM users WHERE id = $1", "t",
 			    "user_exists"),
 	[Q_USER_GET] = R("SELECT " USER_COLS " FROM users WHERE id = $1", "t",
 			 "user_get"),
 	[Q_USER_BY_EMAIL] = R("SELECT " USER_COLS " FROM users WHERE"
-			      " lower(email) = " LOWER("$1"),
+			      " lower(email) = " LOWER("$1") " AND" USER_LIVE,
 			      "t", "user_by_email"),
 	[Q_USER_BY_MOBILE] = R("SELECT " USER_COLS " FROM users WHERE mobile ="
-			       " $1",
+			       " $1 AND" USER_LIVE,
 			       "t", "user_by_mobile"),
 	[Q_USER_SET_STATUS] = W("UPDATE users SET status = $2, updated_at = $3"
-				" WHERE id = $1",
+				" WHERE id = $1 AND" USER_LIVE,
 				"tti", "user_set_status"),
 	[Q_USER_VERIFY_EMAIL] = W("UPDATE users SET email_verified = 1,"
 				  " updated_at = $2 WHERE id = $1",
@@ -336,14 +365,15 @@ static const struct pgs_query Q[Q_END] = {
 			   "tt", "user_list"),
 	[Q_USER_TOP] = R("SELECT coalesce(max(org_seq), 0) FROM users WHERE org_id = $1",
 			 "t", "user_list"),
-	/* one user by a unique key within the org: $1 key, $2 org, $3 status */
+	/* one live user by a unique key within the org: $1 key, $2 org, $3
+	 * status (USER_LIVE: the partial unique indexes serve them) */
 	[Q_USER_IN_ORG_MOBILE] = R("SELECT " USER_SEQ_COLS " FROM users WHERE"
-				   " mobile = $1 AND org_id = $2 AND ($3 = '' OR"
-				   " status = $3)",
+				   " mobile = $1 AND" USER_LIVE " AND org_id = $2"
+				   " AND ($3 = '' OR status = $3)",
 				   "ttt", "user_list"),
 	[Q_USER_IN_ORG_EMAIL] = R("SELECT " USER_SEQ_COLS " FROM users WHERE"
-				  " lower(email) = " LOWER("$1") " AND org_id = $2"
-				  " AND ($3 = '' OR status = $3)",
+				  " lower(email) = " LOWER("$1") " AND" USER_LIVE
+				  " AND org_id = $2 AND ($3 = '' OR status = $3)",
 				  "ttt", "user_list"),
 	/* name search: $1 org, $2 status or '', $3 tsquery, $4 highest
 	 * org_seq, $5 limit, $6 offset */
@@ -476,10 +506,10 @@ static const struct pgs_query Q[Q_END] = {
 			    " = $1 AND kind = $2",
 			    "bt", "token_consume"),
 	[Q_SES_INSERT] = W("INSERT INTO sessions (" SES_COLS ") SELECT $1, $2,"
-			   " $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM"
-			   " users WHERE id = $2) ON CONFLICT DO NOTHING"
+			   " $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1"
+			   " FROM users WHERE id = $2) ON CONFLICT DO NOTHING"
 			   " RETURNING 1",
-			   "btbiiiii", "session_insert"),
+			   "btbiiiiit", "session_insert"),
 	[Q_SES_GET] = R("SELECT " SES_COLS " FROM sessions WHERE hash = $1",
 			"b", "session_get"),
 	[Q_SES_TOUCH] = W("UPDATE sessions SET last_seen = $2 WHERE hash = $1",
@@ -511,7 +541,7 @@ static const struct pgs_query Q[Q_END] = {
 			 "ttii", "request_list"),
 	[Q_UP_INSERT] = W("INSERT INTO uploads (" UP_COLS ") SELECT $1, $2, $3,"
 			  " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-			  " $15, $16, $17 WHERE EXISTS (SELECT 1 FROM orgs"
+			  " $15, $16, $17, 0 WHERE EXISTS (SELECT 1 FROM orgs"
 			  " WHERE id = $2) ON CONFLICT DO NOTHING RETURNING 1",
 			  "tttttttiiiittiiit", "upload_insert"),
 	[Q_UP_GET] = R("SELECT " UP_COLS " FROM uploads WHERE id = $1", "t",
@@ -589,6 +619,108 @@ static const struct pgs_query Q[Q_END] = {
 	[Q_AUDIT_LIST] = R(PAGE(AUDIT_COLS, "audit", AUDIT_WHERE, "id DESC",
 				"LIMIT $5 OFFSET $6"),
 			   "ttiiii", "audit_list"),
+	/* the position must exist: a refused foreign key would abort the
+	 * caller's transaction */
+	[Q_USER_SET_NAMES] = W("UPDATE users SET first_name = $2, last_name = $3,"
+			       " position_id = $4, updated_at = $5 WHERE id = $1"
+			       " AND" USER_LIVE " AND ($4 IS NULL OR EXISTS"
+			       " (SELECT 1 FROM positions WHERE id = $4))",
+			       "tttti", "user_set_names"),
+	[Q_USER_SET_MOBILE] = W("SELECT pravesh_user_set_mobile($1, $2, $3)",
+				"tti", "user_set_mobile"),
+	[Q_USER_SET_EMAIL] = W("SELECT pravesh_user_set_email($1, $2, $3, $4,"
+			       " $5)",
+			       "ttiii", "user_set_email"),
+	[Q_USER_CLOSE] = W("UPDATE users SET status = 'closed', erase_after ="
+			   " $2, updated_at = $3 WHERE id = $1 AND" USER_LIVE,
+			   "tii", "user_close"),
+	[Q_USER_ERASE_DUE] = R("SELECT id FROM users WHERE status = 'closed' AND"
+			       " erase_after <= $1 ORDER BY erase_after, id"
+			       " LIMIT $2",
+			       "ii", "user_erase_due"),
+	/* One statement, so one snapshot and all or nothing: the user (locked)
+	 * and what names its addresses first, then the row itself. The
+	 * data-modifying parts run whether or not they are read, each on
+	 * tables of its own; the last column tells why nothing was erased
+	 * (the status as it was). */
+	[Q_USER_ERASE] = W(
+		"WITH u AS (SELECT id, email, mobile, updated_at FROM users"
+		" WHERE id = $1 AND status = 'closed' FOR UPDATE),"
+		" rq AS (UPDATE requests SET full_name = '', email = '', mobile ="
+		" '' WHERE created_at <= (SELECT updated_at FROM u) AND"
+		" ((lower(email) = (SELECT lower(email) FROM u) AND (SELECT email"
+		" FROM u) <> '') OR (mobile = (SELECT mobile FROM u) AND (SELECT"
+		" mobile FROM u) <> '')) RETURNING 1),"
+		" ob AS (DELETE FROM outbox WHERE created_at <= (SELECT updated_at"
+		" FROM u) AND ((lower(to_addr) = (SELECT lower(email) FROM u) AND"
+		" (SELECT email FROM u) <> '') OR (to_addr = (SELECT mobile FROM"
+		" u) AND (SELECT mobile FROM u) <> '')) RETURNING 1),"
+		" ro AS (DELETE FROM roles WHERE user_id IN (SELECT id FROM u)"
+		" RETURNING 1),"
+		" cr AS (DELETE FROM credentials WHERE user_id IN (SELECT id FROM"
+		" u) RETURNING 1),"
+		" se AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u)"
+		" RETURNING 1),"
+		" tk AS (DELETE FROM tokens WHERE subject IN (SELECT id FROM u)"
+		" RETURNING 1),"
+		" co AS (UPDATE consents SET client_ip = '' WHERE user_id IN"
+		" (SELECT id FROM u) RETURNING 1),"
+		/* one update per row: two parts of a statement must not change
+		 * the same row (a row the user acted in about itself) */
+		" au AS (UPDATE audit SET client_ip = CASE WHEN actor_id IN"
+		" (SELECT id FROM u) THEN '' ELSE client_ip END, detail = CASE"
+		" WHEN target IN (SELECT id FROM u) THEN '{}' ELSE detail END"
+		" WHERE actor_id IN (SELECT id FROM u) OR target IN (SELECT id"
+		" FROM u) RETURNING 1),"
+		" uu AS (UPDATE users SET first_name = '', last_name = '', email ="
+		" '', mobile = '', official_email = 0, email_verified = 0,"
+		" position_id = NULL, status = 'erased', updated_at = $2 WHERE id"
+		" IN (SELECT id FROM u) RETURNING 1)"
+		" SELECT (SELECT count(*) FROM uu), (SELECT status FROM users"
+		" WHERE id = $1)",
+		"ti", "user_erase"),
+	[Q_OTP_FORGET] = W("DELETE FROM otps WHERE subject = $1 AND created_at"
+			   " <= $2",
+			   "ti", "otp_forget"),
+	[Q_OUT_FORGET] = W("DELETE FROM outbox WHERE lower(to_addr) = "
+			   LOWER("$1") " AND created_at <= $2",
+			   "ti", "outbox_forget"),
+	[Q_CONSENT_LIST] = R("SELECT user_id, kind, version, client_ip, at FROM"
+			     " consents WHERE user_id = $1 ORDER BY at, id"
+			     " LIMIT $2",
+			     "ti", "consent_list"),
+	[Q_SES_LIST] = R("SELECT " SES_COLS " FROM sessions WHERE user_id = $1"
+			 " ORDER BY created_at DESC, hash LIMIT $2",
+			 "ti", "session_list"),
+	[Q_REQ_CONTACT] = R("SELECT " REQ_COLS " FROM requests WHERE ($1 <> ''"
+			    " AND lower(email) = " LOWER("$1") ") OR ($2 <> ''"
+			    " AND mobile = $2) ORDER BY created_at, seq LIMIT $3",
+			    "tti", "request_list_contact"),
+	[Q_AUDIT_USER_BATCH] = R("SELECT " AUDIT_COLS " FROM audit WHERE"
+				 " (actor_id = $1 OR target = $1) AND id > $2"
+				 " ORDER BY id LIMIT " XSTR(BATCH),
+				 "ti", "audit_each_user"),
+	[Q_TOKEN_LIST] = R("SELECT " TOKEN_COLS " FROM tokens WHERE subject ="
+			   " $1 AND kind = $2 ORDER BY created_at DESC, hash"
+			   " LIMIT $3",
+			   "tti", "token_list"),
+	[Q_UP_EXPIRED] = R("SELECT " UP_COLS " FROM uploads WHERE"
+			   " files_removed_at = 0 AND status IN ('SUCCESSFUL',"
+			   " 'FAILED') AND updated_at < $1 ORDER BY updated_at,"
+			   " seq LIMIT $2",
+			   "ii", "upload_expired"),
+	[Q_UP_FILES_REMOVED] = W("UPDATE uploads SET files_removed_at = $2"
+				 " WHERE id = $1 AND files_removed_at = 0",
+				 "ti", "upload_files_removed"),
+	/* several processes purge at once without waiting for one another */
+	[Q_OUT_PURGE] = W("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+			  " WHERE status IN ('sent', 'failed') AND next_at < $1"
+			  " LIMIT $2 FOR UPDATE SKIP LOCKED)",
+			  "ii", "outbox_purge"),
+	[Q_AUDIT_PURGE] = W("DELETE FROM audit WHERE id IN (SELECT id FROM audit"
+			    " WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+			    "ii", "audit_purge"),
+
 	/* user_insert_batch, on the staging table pv_batch (see there) */
 	[Q_BATCH_REFS] = W("SELECT 1 FROM pv_batch b WHERE NOT EXISTS (SELECT 1"
 			   " FROM orgs o WHERE o.id = b.org_id) OR (b.position_id"
@@ -599,8 +731,8 @@ static const struct pgs_query Q[Q_END] = {
 			       " count(DISTINCT lower(email)) = count(*) AND"
 			       " count(DISTINCT mobile) = count(*) FROM pv_batch",
 			       "", "user_insert_batch"),
-	/* rows whose keys nobody holds; a row committed meanwhile by another
-	 * transaction makes the statement fail (23505), the call answer
+	/* rows whose keys no live user holds; a row committed meanwhile by
+	 * another transaction makes the statement fail (23505), the call answer
 	 * PV_EBUSY, and the transaction, run again, see it. OFFSET 0 keeps
 	 * each test a probe of its index: without it, knowing nothing of the
 	 * staging table, the planner hashed the whole users table per chunk. */
@@ -608,23 +740,25 @@ static const struct pgs_query Q[Q_END] = {
 				 USER_INS_COLS " FROM pv_batch b WHERE NOT EXISTS"
 				 " (SELECT 1 FROM users u WHERE u.id = b.id OFFSET"
 				 " 0) AND NOT EXISTS (SELECT 1 FROM users u WHERE"
-				 " lower(u.email) = lower(b.email) OFFSET 0) AND NOT"
-				 " EXISTS (SELECT 1 FROM users u WHERE u.mobile ="
-				 " b.mobile OFFSET 0) ORDER BY n RETURNING id",
+				 " lower(u.email) = lower(b.email) AND" USER_LIVE_U
+				 " OFFSET 0) AND NOT EXISTS (SELECT 1 FROM users u"
+				 " WHERE u.mobile = b.mobile AND" USER_LIVE_U " OFFSET"
+				 " 0) ORDER BY n RETURNING id",
 				 "", "user_insert_batch"),
 	/* when rows of the call share a key: row by row, in order */
 	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_INS_COLS ") SELECT "
 			     USER_INS_COLS " FROM pv_batch ORDER BY n ON CONFLICT DO"
 			     " NOTHING RETURNING id",
 			     "", "user_insert_batch"),
-	/* the keys of refused rows ($1: their n) held by someone other than
-	 * a later row of the batch (those came after them) */
+	/* the keys of refused rows ($1: their n) held by a live user other
+	 * than a later row of the batch (those came after them) */
 	[Q_BATCH_WHY] = W("SELECT b.n, EXISTS (SELECT 1 FROM users u WHERE"
-			  " lower(u.email) = lower(b.email) AND NOT EXISTS"
-			  " (SELECT 1 FROM pv_batch l WHERE l.n > b.n AND l.id ="
-			  " u.id) OFFSET 0), EXISTS (SELECT 1 FROM users u WHERE"
-			  " u.mobile = b.mobile AND NOT EXISTS (SELECT 1 FROM"
-			  " pv_batch l WHERE l.n > b.n AND l.id = u.id) OFFSET 0)"
+			  " lower(u.email) = lower(b.email) AND" USER_LIVE_U " AND"
+			  " NOT EXISTS (SELECT 1 FROM pv_batch l WHERE l.n > b.n"
+			  " AND l.id = u.id) OFFSET 0), EXISTS (SELECT 1 FROM users"
+			  " u WHERE u.mobile = b.mobile AND" USER_LIVE_U " AND NOT"
+			  " EXISTS (SELECT 1 FROM pv_batch l WHERE l.n > b.n AND"
+			  " l.id = u.id) OFFSET 0)"
 			  " FROM pv_batch b WHERE b.n = ANY ($1::bigint[]) ORDER"
 			  " BY b.n",
 			  "t", "user_insert_batch"),
@@ -882,7 +1016,9 @@ static void rd_user(const PGresult *r, int i, int k, void *p)
 	u->created_at = c_int(r, i, k + 10);
 	u->updated_at = c_int(r, i, k + 11);
 	u->email_verified = (int)c_int(r, i, k + 12);
-	u->last_login_at = c_int(r, i, k + 13);
+	C_TEXT(r, i, k + 13, u->upload_id);
+	u->last_login_at = c_int(r, i, k + 14);
+	u->erase_after = c_int(r, i, k + 15);
 }
 
 static void rd_admin(const PGresult *r, int i, int k, void *p)
@@ -891,9 +1027,9 @@ static void rd_admin(const PGresult *r, int i, int k, void *p)
 
 	rd_user(r, i, k, &a->user);
 	memset(&a->role, 0, sizeof a->role);
-	C_TEXT(r, i, k + 14, a->role.role);
-	C_TEXT(r, i, k + 15, a->role.org_id);
-	C_TEXT(r, i, k + 16, a->username);
+	C_TEXT(r, i, k + USER_NCOLS, a->role.role);
+	C_TEXT(r, i, k + USER_NCOLS + 1, a->role.org_id);
+	C_TEXT(r, i, k + USER_NCOLS + 2, a->username);
 }
 
 static void rd_cred(const PGresult *r, int i, int k, void *p)
@@ -960,6 +1096,7 @@ static void rd_session(const PGresult *r, int i, int k, void *p)
 	se->expires_at = c_int(r, i, k + 5);
 	se->revoked = (int)c_int(r, i, k + 6);
 	se->elevated = (int)c_int(r, i, k + 7);
+	C_TEXT(r, i, k + 8, se->client_ip);
 }
 
 static void rd_request(const PGresult *r, int i, int k, void *p)
@@ -1006,6 +1143,7 @@ static void rd_upload(const PGresult *r, int i, int k, void *p)
 	u->created_at = c_int(r, i, k + 14);
 	u->updated_at = c_int(r, i, k + 15);
 	C_TEXT(r, i, k + 16, u->original_name);
+	u->files_removed_at = c_int(r, i, k + 17);
 }
 
 static void rd_outbox(const PGresult *r, int i, int k, void *p)
@@ -1414,6 +1552,7 @@ static int pq_user_insert(store *s, const store_user *u, int *conflict)
 	pgs_p_int(&a, u->created_at);
 	pgs_p_int(&a, u->updated_at ? u->updated_at : u->created_at);
 	pgs_p_int(&a, u->email_verified ? 1 : 0);
+	P_FIELD(&a, u->upload_id);
 	err = run(s, Q_USER_INSERT, &a, &r, &c);
 	if (!err && PQntuples(r) == 1) {
 		PQclear(r);
@@ -1423,9 +1562,11 @@ static int pq_user_insert(store *s, const store_user *u, int *conflict)
 	if (err)
 		return err;
 	/* Not inserted: which keys collide (rows are never deleted, so the
-	 * row that beat us is still there to be found), else a reference
-	 * that does not exist. (A key taken already is seen before the row's
-	 * org_seq is drawn: only a race leaves a gap in the numbers.) */
+	 * row that beat us is still there to be found, unless it was closed
+	 * in between: then nothing collides, as for the id, and a retry
+	 * works), else a reference that does not exist. (A key taken already
+	 * is seen before the row's org_seq is drawn: only a race leaves a gap
+	 * in the numbers.) */
 	P_FIELD(&b, u->email);
 	P_FIELD(&b, u->mobile);
 	P_FIELD(&b, u->id);
@@ -1469,7 +1610,8 @@ static const char batch_table_sql[] =
 	" first_name " TC ", last_name " TC ", email " TC ", official_email"
 	" integer, mobile " TC ", org_id " TC ", position_id " TC ", status " TC
 	", source " TC ", created_at bigint, updated_at bigint, email_verified"
-	" integer) ON COMMIT DELETE ROWS; DELETE FROM pv_batch";
+	" integer, upload_id " TC ") ON COMMIT DELETE ROWS;"
+	" DELETE FROM pv_batch";
 
 /* s as a field of COPY's text format, then the separator sep. */
 static void copy_field(buf *b, const char *s, char sep)
@@ -1508,8 +1650,9 @@ static void copy_user(buf *b, size_t n, const store_user *u)
 		buf_adds(b, "\\N\t");
 	copy_field(b, u->status, '\t');
 	copy_field(b, u->source, '\t');
-	buf_addf(b, "%lld\t%lld\t%d\n", (long long)u->created_at, (long long)up,
+	buf_addf(b, "%lld\t%lld\t%d\t", (long long)u->created_at, (long long)up,
 		 u->email_verified ? 1 : 0);
+	copy_field(b, u->upload_id, '\n'); /* erase_after: 0, a live user's */
 }
 
 /* The users into pv_batch, 64 KiB of COPY data at a time. */
@@ -1705,17 +1848,29 @@ static int pq_user_by_mobile(store *s, const char *mobile, store_user *out)
 	return get_by_text(s, Q_USER_BY_MOBILE, mobile, rd_user, out);
 }
 
+/* After a change of a live user that touched no row: PV_ECONFLICT when
+ * the user exists (closed or erased), PV_ENOTFOUND when unknown. */
+static int user_why_not(struct pgs_conn *c, const char *id)
+{
+	int err = exists_text(c, Q_USER_EXISTS, id);
+
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
 static int pq_user_set_status(store *s, const char *id, const char *status,
 			      int64_t now)
 {
 	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
 
 	if (!id || !valid_user_status(status))
 		return PV_EINVAL;
 	pgs_p_text(&a, id, NOCAP);
 	pgs_p_text(&a, status, NOCAP);
 	pgs_p_int(&a, now);
-	return run_change(s, Q_USER_SET_STATUS, &a, NULL);
+	err = run_change(s, Q_USER_SET_STATUS, &a, &c);
+	return err == PV_ENOTFOUND ? user_why_not(c, id) : err;
 }
 
 static int pq_user_verify_email(store *s, const char *id, int64_t now)
@@ -1792,7 +1947,7 @@ static int pq_uq_rows(struct pq_uq *x, int qs, const struct pgs_args *a)
 
 	for (int i = 0; !err && i < PQntuples(r) && x->n < max; i++) {
 		rd_user(r, i, 0, &x->items[x->n]);
-		x->seq[x->n++] = c_int(r, i, 14); /* after USER_COLS */
+		x->seq[x->n++] = c_int(r, i, USER_NCOLS); /* after USER_COLS */
 	}
 	PQclear(r);
 	return err;
@@ -2381,6 +2536,7 @@ static int pq_session_insert(store *s, const store_session *se)
 	pgs_p_int(&a, se->expires_at);
 	pgs_p_int(&a, se->revoked ? 1 : 0);
 	pgs_p_int(&a, se->elevated ? 1 : 0);
+	P_FIELD(&a, se->client_ip);
 	err = run(s, Q_SES_INSERT, &a, &r, &c);
 	if (!err && PQntuples(r) == 0)
 		err = user_row_why(c, se->user_id);
@@ -3117,6 +3273,382 @@ static int pq_audit_list(store *s, const store_audit_filter *f, store_page pg,
 	return err;
 }
 
+/* ---- the person's own data ------------------------------------------------------- */
+
+static int pq_user_set_names(store *s, const char *id, const char *first_name,
+			     const char *last_name, const char *position_id,
+			     int64_t now)
+{
+	struct pgs_args a = {0};
+
+	if (!id || !first_name || !last_name)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_text(&a, first_name, STORE_PERSON_MAX - 1);
+	pgs_p_text(&a, last_name, STORE_PERSON_MAX - 1);
+	pgs_p_text_null(&a, position_id, STORE_ID_MAX - 1);
+	pgs_p_int(&a, now);
+	/* no row: an unknown or closed user, or an unknown position */
+	return run_change(s, Q_USER_SET_NAMES, &a, NULL);
+}
+
+/* A change made by one of the functions of migration 5
+ * (pravesh_user_set_mobile, pravesh_user_set_email): 1 changed, 0 no live
+ * user, -1 a unique key refused it. */
+static int user_set_key(store *s, int q, const struct pgs_args *a)
+{
+	PGresult *r;
+	int err = run(s, q, a, &r, NULL);
+
+	if (!err && PQntuples(r) != 1)
+		err = PV_ESTORE;
+	if (!err) {
+		int64_t v = c_int(r, 0, 0);
+
+		err = v == 1 ? PV_OK : v == 0 ? PV_ENOTFOUND : PV_ECONFLICT;
+	}
+	PQclear(r);
+	return err;
+}
+
+static int pq_user_set_mobile(store *s, const char *id, const char *mobile,
+			      int64_t now)
+{
+	struct pgs_args a = {0};
+
+	if (!id || !mobile || !*mobile)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_text(&a, mobile, STORE_MOBILE_MAX - 1);
+	pgs_p_int(&a, now);
+	return user_set_key(s, Q_USER_SET_MOBILE, &a);
+}
+
+static int pq_user_set_email(store *s, const char *id, const char *email,
+			     int official, int verified, int64_t now)
+{
+	struct pgs_args a = {0};
+
+	if (!id || !email || !*email)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_text(&a, email, STORE_EMAIL_MAX - 1);
+	pgs_p_int(&a, official ? 1 : 0);
+	pgs_p_int(&a, verified ? 1 : 0);
+	pgs_p_int(&a, now);
+	return user_set_key(s, Q_USER_SET_EMAIL, &a);
+}
+
+static int pq_user_close(store *s, const char *id, int64_t erase_after,
+			 int64_t now)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_int(&a, erase_after);
+	pgs_p_int(&a, now);
+	err = run_change(s, Q_USER_CLOSE, &a, &c);
+	return err == PV_ENOTFOUND ? user_why_not(c, id) : err;
+}
+
+static int pq_user_erase_due(store *s, int64_t now, char (*ids)[STORE_ID_MAX],
+			     size_t max, size_t *n)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err, rows;
+
+	if (!ids || !n || max < 1 || max > 100)
+		return PV_EINVAL;
+	*n = 0;
+	pgs_p_int(&a, now);
+	pgs_p_int(&a, (int64_t)max);
+	err = run(s, Q_USER_ERASE_DUE, &a, &r, NULL);
+	if (err)
+		return err;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows && *n < max; i++)
+		c_text(r, i, 0, ids[(*n)++], STORE_ID_MAX);
+	PQclear(r);
+	return PV_OK;
+}
+
+static int pq_user_erase(store *s, const char *id, int64_t now)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_int(&a, now);
+	err = run(s, Q_USER_ERASE, &a, &r, NULL);
+	if (!err && PQntuples(r) != 1)
+		err = PV_ESTORE;
+	if (!err && c_int(r, 0, 0) != 1)
+		err = PQgetisnull(r, 0, 1) ? PV_ENOTFOUND : PV_ECONFLICT;
+	PQclear(r);
+	return err;
+}
+
+/* A delete of statement q bound to a text and a time. */
+static int delete_before(store *s, int q, const char *key, int64_t before)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	if (!key || !*key)
+		return PV_EINVAL;
+	pgs_p_text(&a, key, NOCAP);
+	pgs_p_int(&a, before);
+	err = run(s, q, &a, &r, NULL);
+	PQclear(r);
+	return err;
+}
+
+static int pq_otp_forget(store *s, const char *subject, int64_t before)
+{
+	return delete_before(s, Q_OTP_FORGET, subject, before);
+}
+
+static int pq_outbox_forget(store *s, const char *to_addr, int64_t before)
+{
+	return delete_before(s, Q_OUT_FORGET, to_addr, before);
+}
+
+/* Up to max rows of statement q (a text key, then the limit) read by rd
+ * into an array of records of `size` bytes; *n says how many. */
+static int list_by_text(store *s, int q, const char *key, row_reader rd,
+			void *out, size_t size, size_t max, size_t *n)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err, rows;
+
+	if (!key || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	if (max == 0)
+		return PV_OK;
+	pgs_p_text(&a, key, NOCAP);
+	pgs_p_int(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	err = run(s, q, &a, &r, NULL);
+	if (err)
+		return err;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows && *n < max; i++)
+		rd(r, i, 0, (char *)out + (*n)++ * size);
+	PQclear(r);
+	return PV_OK;
+}
+
+static void rd_consent(const PGresult *r, int i, int k, void *p)
+{
+	store_consent *o = p;
+
+	memset(o, 0, sizeof *o);
+	C_TEXT(r, i, k + 0, o->user_id);
+	C_TEXT(r, i, k + 1, o->kind);
+	C_TEXT(r, i, k + 2, o->version);
+	C_TEXT(r, i, k + 3, o->client_ip);
+	o->at = c_int(r, i, k + 4);
+}
+
+static int pq_consent_list(store *s, const char *user_id, store_consent *out,
+			   size_t max, size_t *n)
+{
+	return list_by_text(s, Q_CONSENT_LIST, user_id, rd_consent, out,
+			    sizeof *out, max, n);
+}
+
+static int pq_session_list(store *s, const char *user_id, store_session *out,
+			   size_t max, size_t *n)
+{
+	return list_by_text(s, Q_SES_LIST, user_id, rd_session, out, sizeof *out,
+			    max, n);
+}
+
+static int pq_request_list_contact(store *s, const char *email,
+				   const char *mobile, size_t max,
+				   store_request **items, size_t *n)
+{
+	struct pgs_args a = {0};
+	store_request *arr = NULL;
+	PGresult *r;
+	int err, rows;
+
+	if (!items || !n)
+		return PV_EINVAL;
+	*items = NULL;
+	*n = 0;
+	if (max == 0)
+		return PV_OK;
+	pgs_p_text(&a, email ? email : "", NOCAP);
+	pgs_p_text(&a, mobile ? mobile : "", NOCAP);
+	pgs_p_int(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	err = run(s, Q_REQ_CONTACT, &a, &r, NULL);
+	if (err)
+		return err;
+	rows = PQntuples(r);
+	if (rows > 0 && !(arr = calloc((size_t)rows, sizeof *arr)))
+		err = PV_ENOMEM;
+	for (int i = 0; !err && i < rows; i++)
+		rd_request(r, i, 0, &arr[i]);
+	PQclear(r);
+	if (err || rows == 0) {
+		free(arr);
+		return err;
+	}
+	*items = arr;
+	*n = (size_t)rows;
+	return PV_OK;
+}
+
+static int pq_audit_each_user(store *s, const char *user_id, store_audit_cb cb,
+			      void *ctx)
+{
+	store_audit au;
+	int64_t last = 0;
+	int err, stop = 0, rows;
+
+	if (!user_id || !cb)
+		return PV_EINVAL;
+	do {
+		struct pgs_args a = {0};
+		PGresult *r;
+
+		pgs_p_text(&a, user_id, NOCAP);
+		pgs_p_int(&a, last);
+		err = run(s, Q_AUDIT_USER_BATCH, &a, &r, NULL);
+		if (err)
+			return err;
+		rows = PQntuples(r);
+		for (int i = 0; i < rows && !stop; i++) {
+			rd_audit(r, i, 0, &au);
+			last = au.id;
+			stop = cb(ctx, &au);
+		}
+		PQclear(r);
+	} while (!stop && rows == BATCH);
+	return stop;
+}
+
+static int pq_token_list(store *s, const char *kind, const char *subject,
+			 store_token *out, size_t max, size_t *n)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err, rows;
+
+	if (!kind || !subject || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	if (max == 0)
+		return PV_OK;
+	pgs_p_text(&a, subject, NOCAP);
+	pgs_p_text(&a, kind, NOCAP);
+	pgs_p_int(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	err = run(s, Q_TOKEN_LIST, &a, &r, NULL);
+	if (err)
+		return err;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows && *n < max; i++)
+		rd_token(r, i, 0, &out[(*n)++]);
+	PQclear(r);
+	return PV_OK;
+}
+
+/* ---- retention ----------------------------------------------------------------- */
+
+static int pq_upload_expired(store *s, int64_t before, size_t max,
+			     store_upload *out, size_t *n)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err, rows;
+
+	if (!out || !n || max < 1 || max > 100)
+		return PV_EINVAL;
+	*n = 0;
+	pgs_p_int(&a, before);
+	pgs_p_int(&a, (int64_t)max);
+	err = run(s, Q_UP_EXPIRED, &a, &r, NULL);
+	if (err)
+		return err;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows && *n < max; i++)
+		rd_upload(r, i, 0, &out[(*n)++]);
+	PQclear(r);
+	return PV_OK;
+}
+
+static int pq_upload_files_removed(store *s, const char *id, int64_t now)
+{
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	pgs_p_text(&a, id, NOCAP);
+	pgs_p_int(&a, now);
+	err = run_change(s, Q_UP_FILES_REMOVED, &a, &c);
+	if (err == PV_ENOTFOUND) /* removed already, or unknown */
+		err = exists_text(c, Q_UP_EXISTS, id);
+	return err;
+}
+
+/* A bounded delete: $1 before, $2 max. */
+static int purge(store *s, int q, int64_t before, int64_t max, int64_t *deleted)
+{
+	struct pgs_args a = {0};
+	PGresult *r;
+	int err;
+
+	if (deleted)
+		*deleted = 0;
+	if (max < 1)
+		return PV_EINVAL;
+	pgs_p_int(&a, before);
+	pgs_p_int(&a, max);
+	err = run(s, q, &a, &r, NULL);
+	if (!err && deleted)
+		*deleted = changed(r);
+	PQclear(r);
+	return err;
+}
+
+static int pq_outbox_purge(store *s, int64_t before, int64_t max,
+			   int64_t *deleted)
+{
+	return purge(s, Q_OUT_PURGE, before, max, deleted);
+}
+
+static int pq_audit_purge(store *s, int64_t before, int64_t max,
+			  int64_t *deleted)
+{
+	return purge(s, Q_AUDIT_PURGE, before, max, deleted);
+}
+
+/* PostgreSQL keeps dead rows until VACUUM, and VACUUM (FULL), which would
+ * rewrite the tables, locks them: the operator's to schedule
+ * (docs/operations.md). Nothing to do here but refuse a transaction. */
+static int pq_scrub(store *s)
+{
+	struct pgs_conn *c;
+	int err = pgs_enter(s, &c);
+
+	if (err)
+		return err;
+	return c->in_tx ? PV_EINVAL : PV_OK;
+}
+
 const struct store_ops pgs_ops = {
 	.name = "postgres",
 	.close = pgs_close,
@@ -3200,4 +3732,22 @@ const struct store_ops pgs_ops = {
 	.blob_put = pgs_blob_put,
 	.blob_get = pgs_blob_get,
 	.blob_delete = pgs_blob_delete,
+	.user_set_names = pq_user_set_names,
+	.user_set_mobile = pq_user_set_mobile,
+	.user_set_email = pq_user_set_email,
+	.user_close = pq_user_close,
+	.user_erase_due = pq_user_erase_due,
+	.user_erase = pq_user_erase,
+	.otp_forget = pq_otp_forget,
+	.outbox_forget = pq_outbox_forget,
+	.consent_list = pq_consent_list,
+	.session_list = pq_session_list,
+	.request_list_contact = pq_request_list_contact,
+	.audit_each_user = pq_audit_each_user,
+	.token_list = pq_token_list,
+	.upload_expired = pq_upload_expired,
+	.upload_files_removed = pq_upload_files_removed,
+	.outbox_purge = pq_outbox_purge,
+	.audit_purge = pq_audit_purge,
+	.scrub = pq_scrub,
 };

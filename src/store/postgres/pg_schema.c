@@ -251,13 +251,18 @@ static const char migration_1[] =
  *     users (id)              user_get; referenced by roles, credentials,
  *                             consents, sessions; campaign_users and the end
  *                             test of campaign_finish (an id range)
- *     users_email             unique, case-insensitive; user_by_email
- *     users_mobile            unique; user_by_mobile
+ *     users_email             unique among live users (partial, migration
+ *                             5), case-insensitive; user_by_email; the
+ *                             users list's exact e-mail query
+ *     users_mobile            unique among live users (partial, migration
+ *                             5); user_by_mobile; the users list's exact
+ *                             mobile query
  *     users_org_created       user_list (replaced by org_seq: migration 3)
  *     users_position          DROPPED: no statement searches users by
  *                             position; positions are never deleted
  *     credentials_username    unique, case-insensitive; cred_by_username
- *     consents_user           DROPPED: consents are only inserted
+ *     consents_user           DROPPED: consents were only inserted;
+ *                             back in migration 5 (consent_list, erasure)
  *     otps_subject            otp_insert kills, otp_last
  *     otps_expires, tokens_expires, throttles_end, sessions_expires,
  *     sessions_last_seen      the sweeper
@@ -390,12 +395,67 @@ static const char migration_3[] =
 static const char migration_4[] =
 	"ALTER TABLE users ADD COLUMN last_login_at bigint NOT NULL DEFAULT 0;"
 	"CREATE INDEX roles_role_org ON roles (role, org_id);";
+/* 5: the person's own data (DPDP Act 2023), as SQLite's migration 7
+ * (migration 3 on the branch that wrote it, renumbered after main's 3 and 4). A
+ * user closed by its owner or erased holds no e-mail or mobile for the
+ * unique keys (partial indexes), so both can register again; closed users
+ * wait for their erase_after. Users remember the bulk upload that created
+ * them, sessions the address of their login, uploads when retention
+ * removed their files. Indexes for the person's export, for retention
+ * (sent messages too, which retention keeps few) and for erasure.
+ * A change of mobile or e-mail may meet a unique key: the two functions
+ * answer -1 then, from a subtransaction (an EXCEPTION block), so that the
+ * caller's transaction stays usable as store.h promises; 0 when no live
+ * user has the id, 1 when changed. Consents by user again
+ * (consents_user, dropped by migration 2 while consents were only
+ * inserted): consent_list and user_erase search them. The users list's
+ * exact queries by mobile and e-mail say the partial indexes' words, so
+ * that they still use them; erasure blanks the names, which recomputes
+ * name_words, and closing and erasure change status, which migration 3's
+ * trigger counts. */
+static const char migration_5[] =
+	"DROP INDEX users_email;"
+	"DROP INDEX users_mobile;"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email))"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile)"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"ALTER TABLE users ADD COLUMN upload_id " T " NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN erase_after bigint NOT NULL DEFAULT 0;"
+	"CREATE INDEX users_erase ON users (erase_after) WHERE status = 'closed';"
+	"ALTER TABLE sessions ADD COLUMN client_ip " T " NOT NULL DEFAULT '';"
+	"ALTER TABLE uploads ADD COLUMN files_removed_at bigint NOT NULL"
+	" DEFAULT 0;"
+	"CREATE INDEX uploads_expired ON uploads (updated_at, seq)"
+	" WHERE files_removed_at = 0 AND status IN ('SUCCESSFUL', 'FAILED');"
+	"CREATE INDEX audit_actor ON audit (actor_id);"
+	"CREATE INDEX audit_target ON audit (target);"
+	"CREATE INDEX audit_at ON audit (at);"
+	"CREATE INDEX requests_mobile ON requests (mobile);"
+	"CREATE INDEX requests_email ON requests (lower(email));"
+	"CREATE INDEX tokens_subject ON tokens (subject, kind);"
+	"CREATE INDEX outbox_done ON outbox (next_at) WHERE status IN ('sent', 'failed');"
+	"CREATE FUNCTION pravesh_user_set_mobile(p_id text, p_mobile text,"
+	" p_now bigint) RETURNS integer LANGUAGE plpgsql AS $$BEGIN"
+	" UPDATE users SET mobile = p_mobile, updated_at = p_now WHERE id = p_id"
+	" AND status NOT IN ('closed', 'erased'); IF NOT FOUND THEN RETURN 0;"
+	" END IF; RETURN 1; EXCEPTION WHEN unique_violation THEN RETURN -1;"
+	" END$$;"
+	"CREATE FUNCTION pravesh_user_set_email(p_id text, p_email text,"
+	" p_official bigint, p_verified bigint, p_now bigint) RETURNS integer"
+	" LANGUAGE plpgsql AS $$BEGIN UPDATE users SET email = p_email,"
+	" official_email = p_official, email_verified = p_verified, updated_at ="
+	" p_now WHERE id = p_id AND status NOT IN ('closed', 'erased'); IF NOT"
+	" FOUND THEN RETURN 0; END IF; RETURN 1; EXCEPTION WHEN"
+	" unique_violation THEN RETURN -1; END$$;"
+	"CREATE INDEX consents_user ON consents (user_id);";
 
 const char *const pgs_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 const int pgs_migrations_n =

@@ -282,11 +282,18 @@ static int conn_open(const char *path, int sync_full, struct sqs_conn **out)
 		       "path", path, NULL);
 	rc = sqlite3_exec(c->db,
 			  sync_full ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
+				      /* deleted and overwritten values are
+				       * overwritten with zeros in the file, so
+				       * that an erased person's data cannot be
+				       * read back from it (scrub() then empties
+				       * the write-ahead log) */
+				      " PRAGMA secure_delete=ON;"
 				      /* a 16 MB page cache per connection; no
 				       * mmap, so that memory use stays what the
 				       * process itself holds */
 				      " PRAGMA cache_size=-16000"
 				    : "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+				      " PRAGMA secure_delete=ON;"
 				      " PRAGMA cache_size=-16000",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -643,6 +650,38 @@ int sqs_migrate(store *s)
 	return PV_ESTORE; /* the version did not advance */
 fail:
 	return sqs_write_end(c, 1, err);
+}
+
+/* The write-ahead log holds earlier versions of pages until it is reset:
+ * a checkpoint that truncates it leaves only the database file, whose
+ * deleted content secure_delete has overwritten. It waits for this
+ * process's writers (the writer lock) and for others' (the busy timeout);
+ * PV_EBUSY when readers kept it from finishing: try again later. */
+int sqs_scrub(store *s)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err = conn_of(s, &c), rc, busy = 0;
+
+	if (err)
+		return err;
+	if (c->in_tx || c->tx_lost)
+		return PV_EINVAL;
+	err = sqs_prepare(c, SQS_SLOT_CHECKPOINT, "PRAGMA wal_checkpoint(TRUNCATE)", &st);
+	if (err)
+		return err;
+	wl_take(c, &c->wl_stmt);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		busy = sqlite3_column_int(st, 0);
+	else if (rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "scrub");
+	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
+	if (!err && busy) {
+		log_kv(LOG_WARN, "store: the write-ahead log could not be emptied yet", NULL);
+		err = PV_EBUSY;
+	}
+	return err;
 }
 
 int sqs_ping(store *s)

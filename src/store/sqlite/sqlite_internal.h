@@ -24,9 +24,10 @@ enum {
 	SQS_SLOT_SAVEPOINT,
 	SQS_SLOT_RELEASE,
 	SQS_SLOT_ROLLBACK_TO,
+	SQS_SLOT_CHECKPOINT,
 	SQS_SLOT_FIRST_OP
 };
-#define SQS_SLOTS 128
+#define SQS_SLOTS 160
 
 /* One connection, used by one thread at a time (opened with
  * SQLITE_OPEN_NOMUTEX): a thread's own connection, closed by store_close()
@@ -148,6 +149,7 @@ int sqs_ping(store *s);
 int sqs_tx_begin(store *s);
 int sqs_tx_commit(store *s);
 int sqs_tx_rollback(store *s);
+int sqs_scrub(store *s);
 
 /* store_ops entries implemented in sqlite_batch.c: one attempt of
  * store_tx(), and store_tx_async(), batched with those of other threads

@@ -14,25 +14,29 @@
 
 #define ORG_COLS "id, name, sector, type, parent_id, active, created_at, updated_at"
 #define POS_COLS "id, name, active, created_at"
-/* The columns a user is inserted with (bind_user's order); last_login_at
- * starts at its default, 0. */
+/* The columns a user is inserted with (bind_user's order):
+ * last_login_at starts at its default, 0, and erase_after too (0 until
+ * closed). */
 #define USER_INS_COLS                                                          \
 	"id, first_name, last_name, email, official_email, mobile, org_id, "   \
-	"position_id, status, source, created_at, updated_at, email_verified"
-/* The columns read (rd_user's order). */
-#define USER_COLS USER_INS_COLS ", last_login_at"
-/* the same, of users joined as u (admin_list) */
+	"position_id, status, source, created_at, updated_at, email_verified, " \
+	"upload_id"
+/* The columns read (rd_user's order): USER_NCOLS of them. */
+#define USER_COLS USER_INS_COLS ", last_login_at, erase_after"
+#define USER_NCOLS 16
+/* the same, of users joined as u (admin_list, user_list's name search) */
 #define USER_COLS_U                                                            \
 	"u.id, u.first_name, u.last_name, u.email, u.official_email, u.mobile, " \
 	"u.org_id, u.position_id, u.status, u.source, u.created_at, "          \
-	"u.updated_at, u.email_verified, u.last_login_at"
+	"u.updated_at, u.email_verified, u.upload_id, u.last_login_at, "       \
+	"u.erase_after"
 #define OTP_COLS                                                               \
 	"id, subject, purpose, code_mac, created_at, expires_at, attempts, state"
 #define THR_COLS "tkey, hits, window_start, window_end, locked_until"
 #define TOKEN_COLS "hash, kind, subject, extra, created_at, expires_at, used_at"
 #define SES_COLS                                                               \
 	"hash, user_id, csrf_hash, created_at, last_seen, expires_at, revoked, " \
-	"elevated"
+	"elevated, client_ip"
 #define REQ_COLS                                                               \
 	"id, kind, full_name, email, mobile, name, details, sector, "          \
 	"parent_id, status, reason, created_id, decided_by, created_at, "      \
@@ -40,7 +44,8 @@
 #define UP_COLS                                                                \
 	"id, org_id, uploader_id, file_name, stored_path, format, status, "    \
 	"total_records, success_records, failed_records, cursor_pos, error, "  \
-	"claimed_by, lease_until, created_at, updated_at, original_name"
+	"claimed_by, lease_until, created_at, updated_at, original_name, "      \
+	"files_removed_at"
 #define OUT_COLS                                                               \
 	"id, channel, to_addr, template_name, lang, params, status, "          \
 	"attempts, next_at, last_error, claimed_by, lease_until, created_at, " \
@@ -77,6 +82,9 @@
 	" JOIN sub ON o.parent_id = sub.id) "
 #define REQ_FILTER                                                             \
 	" FROM requests WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR kind = ?2)"
+/* Live users hold the unique e-mail and mobile (the partial indexes say
+ * the same words, so that SQLite uses them). */
+#define USER_LIVE " status NOT IN ('closed', 'erased')"
 
 enum {
 	Q_ORG_UPSERT = SQS_SLOT_FIRST_OP,
@@ -99,6 +107,7 @@ enum {
 	Q_USER_BY_EMAIL,
 	Q_USER_BY_MOBILE,
 	Q_USER_SET_STATUS,
+	Q_USER_EXISTS,
 	Q_USER_LIST,
 	Q_USER_LIST_STATUS,
 	Q_USER_COUNT,
@@ -169,6 +178,33 @@ enum {
 	Q_AUDIT_ADD,
 	Q_AUDIT_LIST,
 	Q_AUDIT_COUNT,
+	Q_USER_SET_NAMES,
+	Q_USER_SET_MOBILE,
+	Q_USER_SET_EMAIL,
+	Q_USER_CLOSE,
+	Q_USER_ERASE_DUE,
+	Q_ERASE_READ,
+	Q_ERASE_USER,
+	Q_ERASE_ROLES,
+	Q_ERASE_CRED,
+	Q_ERASE_SESSIONS,
+	Q_ERASE_TOKENS,
+	Q_ERASE_CONSENTS,
+	Q_ERASE_REQUESTS,
+	Q_ERASE_OUTBOX,
+	Q_ERASE_AUDIT_ACTOR,
+	Q_ERASE_AUDIT_TARGET,
+	Q_OTP_FORGET,
+	Q_CONSENT_LIST,
+	Q_SES_LIST,
+	Q_REQ_CONTACT,
+	Q_AUDIT_USER,
+	Q_TOKEN_LIST,
+	Q_OUT_FORGET,
+	Q_UP_EXPIRED,
+	Q_UP_FILES_REMOVED,
+	Q_OUT_PURGE,
+	Q_AUDIT_PURGE,
 	Q_USER_INSERT_BATCH,
 	Q_USER_INSERT_MANY,
 	Q_USER_MINE,
@@ -240,14 +276,15 @@ static const char *const sql[Q_END] = {
 		       " FROM positions ORDER BY lower(name), id",
 	[Q_USER_INSERT] = "INSERT INTO users (" USER_INS_COLS ", org_seq) VALUES"
 			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-			  " (SELECT ifnull(max(org_seq), 0) + 1 FROM users"
+			  " ?14, (SELECT ifnull(max(org_seq), 0) + 1 FROM users"
 			  " WHERE org_id = ?7))",
 	/* A collision refuses the row without an error, so the statement
 	 * never aborts (and never writes a statement journal). */
 	[Q_USER_INSERT_BATCH] = "INSERT INTO users (" USER_INS_COLS ", org_seq)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-				" ?11, ?12, ?13, (SELECT ifnull(max(org_seq), 0) + 1"
-				" FROM users WHERE org_id = ?7)) ON CONFLICT DO NOTHING",
+				" ?11, ?12, ?13, ?14, (SELECT ifnull(max(org_seq), 0)"
+				" + 1 FROM users WHERE org_id = ?7)) ON CONFLICT DO"
+				" NOTHING",
 	/* Q_USER_INSERT_MANY: BATCH_ROWS users of one organisation, each
 	 * with its org_seq bound, made once by many_sql() from constants */
 	/* the row a statement of a batch numbered ?2 in organisation ?1,
@@ -263,10 +300,13 @@ static const char *const sql[Q_END] = {
 				" updated_at = ?2 WHERE id = ?1",
 	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
 	[Q_USER_BY_EMAIL] = "SELECT " USER_COLS
-			    " FROM users WHERE lower(email) = lower(?1)",
-	[Q_USER_BY_MOBILE] = "SELECT " USER_COLS " FROM users WHERE mobile = ?1",
+			    " FROM users WHERE lower(email) = lower(?1) AND"
+			    USER_LIVE,
+	[Q_USER_BY_MOBILE] = "SELECT " USER_COLS " FROM users WHERE mobile = ?1"
+			     " AND" USER_LIVE,
+	[Q_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
 	[Q_USER_SET_STATUS] = "UPDATE users SET status = ?2, updated_at = ?3"
-			      " WHERE id = ?1",
+			      " WHERE id = ?1 AND" USER_LIVE,
 	/* ?1 org, ?2 highest org_seq, ?3 limit, ?4 offset, ?5 status */
 	[Q_USER_LIST] = "SELECT " USER_SEQ_COLS " FROM users WHERE org_id = ?1"
 			" AND org_seq <= ?2 ORDER BY org_seq DESC LIMIT ?3 OFFSET ?4",
@@ -278,18 +318,17 @@ static const char *const sql[Q_END] = {
 			 " org_id = ?1 AND (?2 = '' OR status = ?2)",
 	[Q_USER_TOP] = "SELECT ifnull(max(org_seq), 0) FROM users WHERE org_id = ?1",
 	[Q_USER_ORG_NUM] = "SELECT num FROM user_orgs WHERE org_id = ?1",
-	/* one user by a unique key within the org: ?1 key, ?2 org, ?3 status */
+	/* one live user by a unique key within the org: ?1 key, ?2 org,
+	 * ?3 status (USER_LIVE: the partial unique indexes serve them) */
 	[Q_USER_IN_ORG_MOBILE] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
-				 " mobile = ?1 AND org_id = ?2 AND (?3 = '' OR status = ?3)",
+				 " mobile = ?1 AND" USER_LIVE " AND org_id = ?2"
+				 " AND (?3 = '' OR status = ?3)",
 	[Q_USER_IN_ORG_EMAIL] = "SELECT " USER_SEQ_COLS " FROM users WHERE"
-				" lower(email) = lower(?1) AND org_id = ?2 AND"
-				" (?3 = '' OR status = ?3)",
+				" lower(email) = lower(?1) AND" USER_LIVE " AND"
+				" org_id = ?2 AND (?3 = '' OR status = ?3)",
 	/* name search: ?1 match, ?2 ?3 rowid range, ?4 limit, ?5 org,
 	 * ?6 status or '', ?7 offset */
-	[Q_USER_NAME] = "SELECT u.id, u.first_name, u.last_name, u.email,"
-			" u.official_email, u.mobile, u.org_id, u.position_id, u.status,"
-			" u.source, u.created_at, u.updated_at, u.email_verified,"
-			" u.last_login_at, u.org_seq"
+	[Q_USER_NAME] = "SELECT " USER_COLS_U ", u.org_seq"
 			" FROM users_fts f JOIN users u ON u.org_id = ?5 AND"
 			" u.org_seq = (f.rowid % " USER_FTS_SHIFT ") WHERE users_fts"
 			" MATCH ?1 AND f.rowid BETWEEN ?2 AND ?3 AND (?6 = '' OR"
@@ -377,7 +416,7 @@ static const char *const sql[Q_END] = {
 	[Q_TOKEN_STATE] = "SELECT expires_at, used_at FROM tokens"
 			  " WHERE hash = ?1 AND kind = ?2",
 	[Q_SES_INSERT] = "INSERT INTO sessions (" SES_COLS ")"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[Q_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1"
 			" AND kind = ?2 AND used_at = 0 AND expires_at > ?3",
 	[Q_SES_GET] = "SELECT " SES_COLS " FROM sessions WHERE hash = ?1",
@@ -401,7 +440,8 @@ static const char *const sql[Q_END] = {
 		       " ORDER BY created_at, rowid LIMIT :limit OFFSET :offset",
 	[Q_REQ_COUNT] = "SELECT count(*)" REQ_FILTER,
 	[Q_UP_INSERT] = "INSERT INTO uploads (" UP_COLS ") VALUES (?1, ?2, ?3,"
-			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, ?16, ?13, ?14, ?17)",
+			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, ?16, ?13, ?14, ?17,"
+			" 0)",
 	[Q_UP_GET] = "SELECT " UP_COLS " FROM uploads WHERE id = ?1",
 	[Q_UP_LIST] = "SELECT " UP_COLS " FROM uploads WHERE org_id = ?1"
 		      " ORDER BY created_at DESC, rowid DESC"
@@ -500,6 +540,70 @@ static const char *const sql[Q_END] = {
 	[Q_AUDIT_LIST] = "SELECT " AUDIT_COLS AUDIT_FILTER " ORDER BY id DESC"
 			 " LIMIT :limit OFFSET :offset",
 	[Q_AUDIT_COUNT] = "SELECT count(*)" AUDIT_FILTER,
+	[Q_USER_SET_NAMES] = "UPDATE users SET first_name = ?2, last_name = ?3,"
+			     " position_id = ?4, updated_at = ?5 WHERE id = ?1"
+			     " AND" USER_LIVE,
+	[Q_USER_SET_MOBILE] = "UPDATE users SET mobile = ?2, updated_at = ?3"
+			      " WHERE id = ?1 AND" USER_LIVE,
+	[Q_USER_SET_EMAIL] = "UPDATE users SET email = ?2, official_email = ?3,"
+			     " email_verified = ?4, updated_at = ?5 WHERE id = ?1"
+			     " AND" USER_LIVE,
+	[Q_USER_CLOSE] = "UPDATE users SET status = 'closed', erase_after = ?2,"
+			 " updated_at = ?3 WHERE id = ?1 AND" USER_LIVE,
+	[Q_USER_ERASE_DUE] = "SELECT id FROM users WHERE status = 'closed' AND"
+			     " erase_after <= ?1 ORDER BY erase_after, id"
+			     " LIMIT ?2",
+	[Q_ERASE_READ] = "SELECT status, email, mobile, updated_at FROM users"
+			 " WHERE id = ?1",
+	[Q_ERASE_USER] = "UPDATE users SET first_name = '', last_name = '',"
+			 " email = '', mobile = '', official_email = 0,"
+			 " email_verified = 0, position_id = NULL, status ="
+			 " 'erased', updated_at = ?2 WHERE id = ?1 AND status ="
+			 " 'closed'",
+	[Q_ERASE_ROLES] = "DELETE FROM roles WHERE user_id = ?1",
+	[Q_ERASE_CRED] = "DELETE FROM credentials WHERE user_id = ?1",
+	[Q_ERASE_SESSIONS] = "DELETE FROM sessions WHERE user_id = ?1",
+	[Q_ERASE_TOKENS] = "DELETE FROM tokens WHERE subject = ?1",
+	[Q_ERASE_CONSENTS] = "UPDATE consents SET client_ip = '' WHERE"
+			     " user_id = ?1",
+	/* ?1 e-mail, ?2 mobile, ?3 closed at */
+	[Q_ERASE_REQUESTS] = "UPDATE requests SET full_name = '', email = '',"
+			     " mobile = '' WHERE created_at <= ?3 AND ((?1 <> ''"
+			     " AND lower(email) = lower(?1)) OR (?2 <> '' AND"
+			     " mobile = ?2))",
+	[Q_ERASE_OUTBOX] = "DELETE FROM outbox WHERE created_at <= ?3 AND"
+			   " ((?1 <> '' AND lower(to_addr) = lower(?1)) OR"
+			   " (?2 <> '' AND to_addr = ?2))",
+	[Q_ERASE_AUDIT_ACTOR] = "UPDATE audit SET client_ip = '' WHERE"
+				" actor_id = ?1 AND client_ip <> ''",
+	[Q_ERASE_AUDIT_TARGET] = "UPDATE audit SET detail = '{}' WHERE"
+				 " target = ?1 AND detail <> '{}'",
+	[Q_OTP_FORGET] = "DELETE FROM otps WHERE subject = ?1 AND"
+			 " created_at <= ?2",
+	[Q_CONSENT_LIST] = "SELECT user_id, kind, version, client_ip, at FROM"
+			   " consents WHERE user_id = ?1 ORDER BY at, id",
+	[Q_SES_LIST] = "SELECT " SES_COLS " FROM sessions WHERE user_id = ?1"
+		       " ORDER BY created_at DESC, hash",
+	[Q_REQ_CONTACT] = "SELECT " REQ_COLS " FROM requests WHERE (?1 <> ''"
+			  " AND lower(email) = lower(?1)) OR (?2 <> '' AND"
+			  " mobile = ?2) ORDER BY created_at, rowid LIMIT ?3",
+	[Q_AUDIT_USER] = "SELECT " AUDIT_COLS " FROM audit WHERE actor_id = ?1"
+			 " OR target = ?1 ORDER BY id",
+	[Q_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens WHERE subject = ?1"
+			 " AND kind = ?2 ORDER BY created_at DESC, hash",
+	[Q_OUT_FORGET] = "DELETE FROM outbox WHERE lower(to_addr) = lower(?1)"
+			 " AND created_at <= ?2",
+	[Q_UP_EXPIRED] = "SELECT " UP_COLS " FROM uploads WHERE"
+			 " files_removed_at = 0 AND updated_at < ?1 AND status"
+			 " IN ('SUCCESSFUL', 'FAILED') ORDER BY updated_at,"
+			 " rowid LIMIT ?2",
+	[Q_UP_FILES_REMOVED] = "UPDATE uploads SET files_removed_at = ?2"
+			       " WHERE id = ?1 AND files_removed_at = 0",
+	[Q_OUT_PURGE] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+			" WHERE status IN ('sent', 'failed') AND next_at < ?1"
+			" LIMIT ?2)",
+	[Q_AUDIT_PURGE] = "DELETE FROM audit WHERE id IN (SELECT id FROM audit"
+			  " WHERE at < ?1 LIMIT ?2)",
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -787,7 +891,9 @@ static void rd_user(sqlite3_stmt *st, void *p)
 	u->created_at = sqlite3_column_int64(st, 10);
 	u->updated_at = sqlite3_column_int64(st, 11);
 	u->email_verified = sqlite3_column_int(st, 12);
-	u->last_login_at = sqlite3_column_int64(st, 13);
+	C_TEXT(st, 13, u->upload_id);
+	u->last_login_at = sqlite3_column_int64(st, 14);
+	u->erase_after = sqlite3_column_int64(st, 15);
 }
 
 static void rd_admin(sqlite3_stmt *st, void *p)
@@ -796,9 +902,9 @@ static void rd_admin(sqlite3_stmt *st, void *p)
 
 	rd_user(st, &a->user);
 	memset(&a->role, 0, sizeof a->role);
-	C_TEXT(st, 14, a->role.role);
-	C_TEXT(st, 15, a->role.org_id);
-	C_TEXT(st, 16, a->username);
+	C_TEXT(st, USER_NCOLS, a->role.role);
+	C_TEXT(st, USER_NCOLS + 1, a->role.org_id);
+	C_TEXT(st, USER_NCOLS + 2, a->username);
 }
 
 static void rd_cred(sqlite3_stmt *st, void *p)
@@ -865,6 +971,7 @@ static void rd_session(sqlite3_stmt *st, void *p)
 	se->expires_at = sqlite3_column_int64(st, 5);
 	se->revoked = sqlite3_column_int(st, 6);
 	se->elevated = sqlite3_column_int(st, 7);
+	C_TEXT(st, 8, se->client_ip);
 }
 
 static void rd_request(sqlite3_stmt *st, void *p)
@@ -911,6 +1018,7 @@ static void rd_upload(sqlite3_stmt *st, void *p)
 	u->created_at = sqlite3_column_int64(st, 14);
 	u->updated_at = sqlite3_column_int64(st, 15);
 	C_TEXT(st, 16, u->original_name);
+	u->files_removed_at = sqlite3_column_int64(st, 17);
 }
 
 static void rd_outbox(sqlite3_stmt *st, void *p)
@@ -1374,8 +1482,9 @@ static int valid_user(const store_user *u)
 	       valid_user_status(u->status);
 }
 
-/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_INS_COLS order. */
-#define USER_PARAMS 13
+/* Binds u to parameters at + 1 .. at + USER_PARAMS, in USER_INS_COLS
+ * order. */
+#define USER_PARAMS 14
 static void bind_user(struct bnd *b, const store_user *u, int at)
 {
 	B_FIELD(b, at + 1, u->id);
@@ -1391,12 +1500,15 @@ static void bind_user(struct bnd *b, const store_user *u, int at)
 	b_int(b, at + 11, u->created_at);
 	b_int(b, at + 12, u->updated_at ? u->updated_at : u->created_at);
 	b_int(b, at + 13, u->email_verified ? 1 : 0);
+	B_FIELD(b, at + 14, u->upload_id);
 }
 
 /* Which unique keys of u other users hold, as STORE_CONFLICT_* bits
  * (STORE_CONFLICT_KEY when neither the e-mail nor the mobile): after a
  * refused insert, in the same transaction. Rows are never deleted, so the
- * row that beat u is still there to be found. */
+ * row that beat u is still there to be found; only live users hold keys
+ * (the partial unique indexes), and so do Q_USER_BY_EMAIL and
+ * Q_USER_BY_MOBILE. */
 static int user_conflicts(struct sqs_conn *c, const store_user *u,
 			  const store_user *later, int nlater, int *bits)
 {
@@ -1663,6 +1775,15 @@ static int run_change(struct sqs_conn *c, int q, sqlite3_stmt *st,
 	return err;
 }
 
+/* After a change of a live user that touched no row: PV_ECONFLICT when
+ * the user exists (closed or erased), PV_ENOTFOUND when unknown. */
+static int user_why_not(struct sqs_conn *c, const char *id, const char *op)
+{
+	int err = exists_text(c, Q_USER_EXISTS, id, op);
+
+	return err == PV_OK ? PV_ECONFLICT : err;
+}
+
 static int sq_user_set_status(store *s, const char *id, const char *status,
 			      int64_t now)
 {
@@ -1679,7 +1800,8 @@ static int sq_user_set_status(store *s, const char *id, const char *status,
 	b_text(&b, 1, id, NOCAP);
 	b_text(&b, 2, status, NOCAP);
 	b_int(&b, 3, now);
-	return run_change(c, Q_USER_SET_STATUS, st, &b, "user_set_status");
+	err = run_change(c, Q_USER_SET_STATUS, st, &b, "user_set_status");
+	return err == PV_ENOTFOUND ? user_why_not(c, id, "user_set_status") : err;
 }
 
 static int sq_user_verify_email(store *s, const char *id, int64_t now)
@@ -1798,7 +1920,7 @@ static int uq_rows(struct uq *x, struct bnd *b, const char *op)
 		return sqs_error(x->c, b->rc, op);
 	while (x->n < max && (rc = sqlite3_step(b->st)) == SQLITE_ROW) {
 		rd_user(b->st, &x->items[x->n]);
-		x->seq[x->n++] = sqlite3_column_int64(b->st, 14); /* after USER_COLS */
+		x->seq[x->n++] = sqlite3_column_int64(b->st, USER_NCOLS); /* after USER_COLS */
 	}
 	return x->n < max && rc != SQLITE_DONE ? sqs_error(x->c, rc, op) : PV_OK;
 }
@@ -2525,6 +2647,7 @@ static int sq_session_insert(store *s, const store_session *se)
 	b_int(&b, 6, se->expires_at);
 	b_int(&b, 7, se->revoked ? 1 : 0);
 	b_int(&b, 8, se->elevated ? 1 : 0);
+	B_FIELD(&b, 9, se->client_ip);
 	err = step_done(c, &b, "session_insert");
 	sqs_release(c, Q_SES_INSERT, st);
 	return err;
@@ -3415,6 +3538,483 @@ static int sq_audit_list(store *s, const store_audit_filter *f, store_page pg,
 	return err;
 }
 
+/* ---- the person's own data ------------------------------------------------------- */
+
+static int sq_user_set_names(store *s, const char *id, const char *first_name,
+			     const char *last_name, const char *position_id,
+			     int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || !first_name || !last_name)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_SET_NAMES, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_text(&b, 2, first_name, STORE_PERSON_MAX - 1);
+	b_text(&b, 3, last_name, STORE_PERSON_MAX - 1);
+	b_text_null(&b, 4, position_id, STORE_ID_MAX - 1);
+	b_int(&b, 5, now);
+	return run_change(c, Q_USER_SET_NAMES, st, &b, "user_set_names");
+}
+
+static int sq_user_set_mobile(store *s, const char *id, const char *mobile,
+			      int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || !mobile || !*mobile)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_SET_MOBILE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_text(&b, 2, mobile, STORE_MOBILE_MAX - 1);
+	b_int(&b, 3, now);
+	return run_change(c, Q_USER_SET_MOBILE, st, &b, "user_set_mobile");
+}
+
+static int sq_user_set_email(store *s, const char *id, const char *email,
+			     int official, int verified, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id || !email || !*email)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_SET_EMAIL, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_text(&b, 2, email, STORE_EMAIL_MAX - 1);
+	b_int(&b, 3, official ? 1 : 0);
+	b_int(&b, 4, verified ? 1 : 0);
+	b_int(&b, 5, now);
+	return run_change(c, Q_USER_SET_EMAIL, st, &b, "user_set_email");
+}
+
+static int sq_user_close(store *s, const char *id, int64_t erase_after,
+			 int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_CLOSE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_int(&b, 2, erase_after);
+	b_int(&b, 3, now);
+	err = run_change(c, Q_USER_CLOSE, st, &b, "user_close");
+	return err == PV_ENOTFOUND ? user_why_not(c, id, "user_close") : err;
+}
+
+static int sq_user_erase_due(store *s, int64_t now, char (*ids)[STORE_ID_MAX],
+			     size_t max, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!ids || !n || max < 1 || max > 100)
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_USER_ERASE_DUE, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, now);
+	b_int(&b, 2, (int64_t)max);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "user_erase_due");
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		c_text(st, 0, ids[(*n)++], STORE_ID_MAX);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "user_erase_due");
+out:
+	sqs_release(c, Q_USER_ERASE_DUE, st);
+	return err;
+}
+
+/* One statement of the erasure: ?1 the id (or the e-mail), then the
+ * integers and texts given. */
+static int erase_step(struct sqs_conn *c, int q, const char *t1,
+		      const char *t2, int64_t i, int with_i)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, t1, NOCAP);
+	if (t2)
+		b_text(&b, 2, t2, NOCAP);
+	if (with_i)
+		b_int(&b, t2 ? 3 : 2, i);
+	err = step_done(c, &b, "user_erase");
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_user_erase(store *s, const char *id, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st = NULL;
+	char status[STORE_SHORT_MAX], email[STORE_EMAIL_MAX],
+		mobile[STORE_MOBILE_MAX];
+	int64_t closed_at = 0;
+	int err, own = 0;
+
+	if (!id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	if ((err = stmt(c, Q_ERASE_READ, &st)))
+		goto out;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	err = step_row(c, &b, "user_erase");
+	if (!err) {
+		C_TEXT(st, 0, status);
+		C_TEXT(st, 1, email);
+		C_TEXT(st, 2, mobile);
+		closed_at = sqlite3_column_int64(st, 3);
+	}
+	sqs_release(c, Q_ERASE_READ, st);
+	if (err)
+		goto out;
+	if (strcmp(status, STORE_USER_CLOSED) != 0) {
+		err = PV_ECONFLICT;
+		goto out;
+	}
+	/* what names the person's addresses first, while the row has them */
+	if ((err = erase_step(c, Q_ERASE_REQUESTS, email, mobile, closed_at, 1)) ||
+	    (err = erase_step(c, Q_ERASE_OUTBOX, email, mobile, closed_at, 1)) ||
+	    (err = erase_step(c, Q_ERASE_USER, id, NULL, now, 1)) ||
+	    (err = erase_step(c, Q_ERASE_ROLES, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_CRED, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_SESSIONS, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_TOKENS, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_CONSENTS, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_AUDIT_ACTOR, id, NULL, 0, 0)) ||
+	    (err = erase_step(c, Q_ERASE_AUDIT_TARGET, id, NULL, 0, 0)))
+		goto out;
+out:
+	return sqs_write_end(c, own, err);
+}
+
+static int sq_otp_forget(store *s, const char *subject, int64_t before)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!subject || !*subject)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OTP_FORGET, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, subject, NOCAP);
+	b_int(&b, 2, before);
+	err = step_done(c, &b, "otp_forget");
+	sqs_release(c, Q_OTP_FORGET, st);
+	return err;
+}
+
+/* Up to max rows of statement q bound to one text, read by rd into an
+ * array of records of `size` bytes; *n says how many. */
+static int list_by_text(store *s, int q, const char *op, const char *key,
+			row_reader rd, void *out, size_t size, size_t max,
+			size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!key || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, key, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, op);
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd(st, (char *)out + (*n)++ * size);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, op);
+out:
+	sqs_release(c, q, st);
+	return err;
+}
+
+static void rd_consent(sqlite3_stmt *st, void *p)
+{
+	store_consent *k = p;
+
+	memset(k, 0, sizeof *k);
+	C_TEXT(st, 0, k->user_id);
+	C_TEXT(st, 1, k->kind);
+	C_TEXT(st, 2, k->version);
+	C_TEXT(st, 3, k->client_ip);
+	k->at = sqlite3_column_int64(st, 4);
+}
+
+static int sq_consent_list(store *s, const char *user_id, store_consent *out,
+			   size_t max, size_t *n)
+{
+	return list_by_text(s, Q_CONSENT_LIST, "consent_list", user_id,
+			    rd_consent, out, sizeof *out, max, n);
+}
+
+static int sq_session_list(store *s, const char *user_id, store_session *out,
+			   size_t max, size_t *n)
+{
+	return list_by_text(s, Q_SES_LIST, "session_list", user_id,
+			    rd_session, out, sizeof *out, max, n);
+}
+
+static int sq_request_list_contact(store *s, const char *email,
+				   const char *mobile, size_t max,
+				   store_request **items, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_request *arr = NULL;
+	size_t got = 0;
+	int err, rc = SQLITE_DONE;
+
+	if (!items || !n)
+		return PV_EINVAL;
+	*items = NULL;
+	*n = 0;
+	if (max == 0)
+		return PV_OK;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_REQ_CONTACT, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, email ? email : "", NOCAP);
+	b_text(&b, 2, mobile ? mobile : "", NOCAP);
+	b_int(&b, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "request_list_contact");
+		goto out;
+	}
+	while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (got % 16 == 0) {
+			store_request *more = realloc(arr, (got + 16) * sizeof *arr);
+
+			if (!more) {
+				err = PV_ENOMEM;
+				goto out;
+			}
+			arr = more;
+		}
+		rd_request(st, &arr[got++]);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "request_list_contact");
+out:
+	sqs_release(c, Q_REQ_CONTACT, st);
+	if (err || got == 0) {
+		free(arr);
+		return err;
+	}
+	*items = arr;
+	*n = got;
+	return PV_OK;
+}
+
+static int sq_audit_each_user(store *s, const char *user_id, store_audit_cb cb,
+			      void *ctx)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	store_audit a;
+	int err, rc, stop = 0;
+
+	if (!user_id || !cb)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_AUDIT_USER, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, user_id, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "audit_each_user");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rd_audit(st, &a);
+		if ((stop = cb(ctx, &a)) != 0)
+			break;
+	}
+	if (!stop && rc != SQLITE_DONE)
+		err = sqs_error(c, rc, "audit_each_user");
+out:
+	sqs_release(c, Q_AUDIT_USER, st);
+	return stop ? stop : err;
+}
+
+static int sq_token_list(store *s, const char *kind, const char *subject,
+			 store_token *out, size_t max, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!kind || !subject || !n || (max && !out))
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_TOKEN_LIST, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, subject, NOCAP);
+	b_text(&b, 2, kind, NOCAP);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "token_list");
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd_token(st, &out[(*n)++]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "token_list");
+out:
+	sqs_release(c, Q_TOKEN_LIST, st);
+	return err;
+}
+
+static int sq_outbox_forget(store *s, const char *to_addr, int64_t before)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!to_addr || !*to_addr)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_OUT_FORGET, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, to_addr, NOCAP);
+	b_int(&b, 2, before);
+	err = step_done(c, &b, "outbox_forget");
+	sqs_release(c, Q_OUT_FORGET, st);
+	return err;
+}
+
+/* ---- retention ----------------------------------------------------------------- */
+
+static int sq_upload_expired(store *s, int64_t before, size_t max,
+			     store_upload *out, size_t *n)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err, rc = SQLITE_DONE;
+
+	if (!out || !n || max < 1 || max > 100)
+		return PV_EINVAL;
+	*n = 0;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_EXPIRED, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, before);
+	b_int(&b, 2, (int64_t)max);
+	if (b.rc != SQLITE_OK) {
+		err = sqs_error(c, b.rc, "upload_expired");
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rd_upload(st, &out[(*n)++]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sqs_error(c, rc, "upload_expired");
+out:
+	sqs_release(c, Q_UP_EXPIRED, st);
+	return err;
+}
+
+static int sq_upload_files_removed(store *s, const char *id, int64_t now)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (!id)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, Q_UP_FILES_REMOVED, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_text(&b, 1, id, NOCAP);
+	b_int(&b, 2, now);
+	err = run_change(c, Q_UP_FILES_REMOVED, st, &b, "upload_files_removed");
+	if (err == PV_ENOTFOUND) /* removed already, or unknown */
+		err = exists_text(c, Q_UP_EXISTS, id, "upload_files_removed");
+	return err;
+}
+
+/* A bounded delete: ?1 before, ?2 max. */
+static int purge(store *s, int q, const char *op, int64_t before,
+		 int64_t max, int64_t *deleted)
+{
+	struct sqs_conn *c;
+	sqlite3_stmt *st;
+	int err;
+
+	if (deleted)
+		*deleted = 0;
+	if (max < 1)
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = stmt(c, q, &st)))
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, before);
+	b_int(&b, 2, max);
+	err = step_done(c, &b, op);
+	if (!err && deleted)
+		*deleted = sqlite3_changes(c->db);
+	sqs_release(c, q, st);
+	return err;
+}
+
+static int sq_outbox_purge(store *s, int64_t before, int64_t max,
+			   int64_t *deleted)
+{
+	return purge(s, Q_OUT_PURGE, "outbox_purge", before, max, deleted);
+}
+
+static int sq_audit_purge(store *s, int64_t before, int64_t max,
+			  int64_t *deleted)
+{
+	return purge(s, Q_AUDIT_PURGE, "audit_purge", before, max, deleted);
+}
+
 const struct store_ops sqs_ops = {
 	.name = "sqlite",
 	.close = sqs_close,
@@ -3497,6 +4097,24 @@ const struct store_ops sqs_ops = {
 	.campaign_finish = sq_campaign_finish,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
+	.user_set_names = sq_user_set_names,
+	.user_set_mobile = sq_user_set_mobile,
+	.user_set_email = sq_user_set_email,
+	.user_close = sq_user_close,
+	.user_erase_due = sq_user_erase_due,
+	.user_erase = sq_user_erase,
+	.otp_forget = sq_otp_forget,
+	.consent_list = sq_consent_list,
+	.session_list = sq_session_list,
+	.request_list_contact = sq_request_list_contact,
+	.audit_each_user = sq_audit_each_user,
+	.token_list = sq_token_list,
+	.outbox_forget = sq_outbox_forget,
+	.upload_expired = sq_upload_expired,
+	.upload_files_removed = sq_upload_files_removed,
+	.outbox_purge = sq_outbox_purge,
+	.audit_purge = sq_audit_purge,
+	.scrub = sqs_scrub,
 	.blob_put = sqs_blob_put,
 	.blob_get = sqs_blob_get,
 	.blob_delete = sqs_blob_delete,

@@ -278,13 +278,18 @@ static const char migration_3[] =
  *     users (id)              user_get; parent key of roles, credentials,
  *                             consents, sessions; campaign_users and the
  *                             end test of campaign_finish (an id range)
- *     users_email             unique, case-insensitive; user_by_email
- *     users_mobile            unique; user_by_mobile
+ *     users_email             unique among live users (partial, migration
+ *                             7), case-insensitive; user_by_email; the
+ *                             users list's exact e-mail query
+ *     users_mobile            unique among live users (partial, migration
+ *                             7); user_by_mobile; the users list's exact
+ *                             mobile query
  *     users_org_created       user_list (replaced by org_seq: migration 5)
  *     users_position          DROPPED: no statement searches users by
  *                             position; positions are never deleted
  *     credentials_username    unique, case-insensitive; cred_by_username
- *     consents_user           DROPPED: consents are only inserted
+ *     consents_user           DROPPED: consents were only inserted;
+ *                             back in migration 7 (consent_list, erasure)
  *     otps_subject            otp_insert kills, otp_last
  *     otps_expires, tokens_expires, throttles_end, sessions_expires,
  *     sessions_last_seen      the sweeper (sessions: a multi-index OR)
@@ -442,6 +447,45 @@ static const char migration_5[] =
 static const char migration_6[] =
 	"ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX roles_role_org ON roles (role, org_id);";
+/* 7: the person's own data (DPDP Act 2023). A user closed by its owner
+ * or erased holds no e-mail or mobile for the unique keys (partial
+ * indexes), so both can register again; closed users wait for their
+ * erase_after. Users remember the bulk upload that created them, sessions
+ * the address of their login, uploads when retention removed their
+ * files. Indexes for the person's export (audit by actor and target,
+ * requests by contact, tokens by subject) and for retention (uploads by
+ * removal, audit by time). Messages get no index by recipient: it would
+ * slow every bulk upload's welcome messages, and an erasure, rare, can
+ * afford to read the outbox (which retention keeps short). Consents by
+ * user again (consents_user, which migration 4 dropped while consents
+ * were only inserted): the person's export lists them and erasure blanks
+ * their addresses. (Migration 5 on the branch that wrote it, renumbered
+ * after main's 5 and 6.) The users list's exact queries by mobile and
+ * e-mail within an organisation say the partial indexes' words
+ * (sqlite_ops.c USER_LIVE), so that they still use them; closing and
+ * erasure change status and erasure blanks the names, so migration 5's
+ * triggers keep user_counts and users_fts right. */
+static const char migration_7[] =
+	"DROP INDEX users_email;"
+	"DROP INDEX users_mobile;"
+	"CREATE UNIQUE INDEX users_email ON users (lower(email))"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"CREATE UNIQUE INDEX users_mobile ON users (mobile)"
+	" WHERE status NOT IN ('closed', 'erased');"
+	"ALTER TABLE users ADD COLUMN upload_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN erase_after INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX users_erase ON users (erase_after) WHERE status = 'closed';"
+	"ALTER TABLE sessions ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE uploads ADD COLUMN files_removed_at INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE INDEX uploads_files ON uploads (files_removed_at, updated_at);"
+	"CREATE INDEX audit_actor ON audit (actor_id);"
+	"CREATE INDEX audit_target ON audit (target);"
+	"CREATE INDEX audit_at ON audit (at);"
+	"CREATE INDEX requests_mobile ON requests (mobile);"
+	"CREATE INDEX requests_email ON requests (lower(email));"
+	"CREATE INDEX tokens_subject ON tokens (subject, kind);"
+	"CREATE INDEX consents_user ON consents (user_id);";
 
 const char *const sqs_migrations[] = {
 	migration_1,
@@ -450,6 +494,7 @@ const char *const sqs_migrations[] = {
 	migration_4,
 	migration_5,
 	migration_6,
+	migration_7,
 };
 
 const int sqs_migrations_n =

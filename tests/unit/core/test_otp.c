@@ -129,6 +129,13 @@ static void test_purpose_valid(void **state)
 	assert_false(otp_purpose_valid(""));
 	assert_false(otp_purpose_valid(NULL));
 	assert_false(otp_purpose_valid("registerx"));
+	assert_true(otp_purpose_valid("change_mobile"));
+	assert_true(otp_purpose_valid("erasure"));
+	assert_true(otp_purpose_needs_user("change_mobile"));
+	assert_true(otp_purpose_needs_user("erasure"));
+	assert_false(otp_purpose_needs_user("register"));
+	assert_false(otp_purpose_needs_user("login"));
+	assert_false(otp_purpose_needs_user(NULL));
 }
 
 static void test_issue_and_single_use(void **state)
@@ -489,38 +496,123 @@ static void test_tokens(void **state)
 	fx *f = *state;
 	char tok[OTP_TOKEN_LEN], tok2[OTP_TOKEN_LEN], longer[OTP_TOKEN_LEN + 2];
 
-	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", NULL, T0, tok), PV_OK);
 	assert_int_equal(strlen(tok), OTP_TOKEN_LEN - 1);
 	assert_int_equal(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
 			 OTP_TOKEN_LEN - 1);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 1), PV_OK);
 	/* single use */
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 2), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 2), PV_ENOTFOUND);
 
 	/* for another number: refused and burned */
-	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M2, "register", T0 + 1), PV_ENOTFOUND);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 2), PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", NULL, T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M2, "register", NULL, T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 2), PV_ENOTFOUND);
 	/* for another purpose: the same */
-	assert_int_equal(otp_token_issue(&f->svc, M1, "request", T0, tok), PV_OK);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_ENOTFOUND);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "request", T0 + 2), PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "request", NULL, T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "request", NULL, T0 + 2), PV_ENOTFOUND);
 
 	/* expiry: verify_ttl_s */
-	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
-	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok2), PV_OK);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", NULL, T0, tok), PV_OK);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", NULL, T0, tok2), PV_OK);
 	assert_string_not_equal(tok, tok2);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 900 * SEC), PV_EEXPIRED);
-	assert_int_equal(otp_token_consume(&f->svc, tok2, M1, "register", T0 + 900 * SEC - 1), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 900 * SEC), PV_EEXPIRED);
+	assert_int_equal(otp_token_consume(&f->svc, tok2, M1, "register", NULL, T0 + 900 * SEC - 1), PV_OK);
 
 	/* unknown and malformed tokens */
-	assert_int_equal(otp_token_consume(&f->svc, NULL, M1, "register", T0), PV_ENOTFOUND);
-	assert_int_equal(otp_token_consume(&f->svc, "", M1, "register", T0), PV_ENOTFOUND);
-	assert_int_equal(otp_token_consume(&f->svc, "abc", M1, "register", T0), PV_ENOTFOUND);
-	assert_int_equal(otp_token_issue(&f->svc, M1, "register", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, NULL, M1, "register", NULL, T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, "", M1, "register", NULL, T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, "abc", M1, "register", NULL, T0), PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "register", NULL, T0, tok), PV_OK);
 	snprintf(longer, sizeof longer, "%sA", tok);
-	assert_int_equal(otp_token_consume(&f->svc, longer, M1, "register", T0 + 1), PV_ENOTFOUND);
-	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", T0 + 1), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, longer, M1, "register", NULL, T0 + 1), PV_ENOTFOUND);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "register", NULL, T0 + 1), PV_OK);
+}
+
+/* A user's tokens: bound to the holder, and the store never holds the
+ * number in clear. */
+static void test_tokens_holder(void **state)
+{
+	fx *f = *state;
+	char tok[OTP_TOKEN_LEN];
+	store_token t;
+	unsigned char h[STORE_HASH_LEN];
+
+	assert_int_equal(otp_token_issue(&f->svc, M1, "change_mobile", "user-a", T0, tok), PV_OK);
+	keys_mac(&f->k, "verify", tok, strlen(tok), h);
+	assert_int_equal(store_token_get(f->st, "verify", h, T0 + 1, &t), PV_OK);
+	assert_null(strstr(t.subject, M1));
+	assert_null(strstr(t.subject, "user-a"));
+	/* another holder, or none: refused (and burned) */
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "change_mobile", "user-b", T0 + 1),
+			 PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "change_mobile", "user-a", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "change_mobile", NULL, T0 + 1),
+			 PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "change_mobile", "user-a", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "erasure", "user-a", T0 + 1),
+			 PV_ENOTFOUND);
+	assert_int_equal(otp_token_issue(&f->svc, M1, "erasure", "user-a", T0, tok), PV_OK);
+	assert_int_equal(otp_token_consume(&f->svc, tok, M1, "erasure", "user-a", T0 + 1), PV_OK);
+}
+
+/* What otp_request sends for a user's purposes. */
+static void test_request_user_purposes(void **state)
+{
+	fx *f = *state;
+	store *s = f->st;
+	store_user who, owner;
+	store_org org;
+	store_outbox m;
+	otp_result r;
+
+	memset(&org, 0, sizeof org);
+	snprintf(org.id, sizeof org.id, "o1");
+	snprintf(org.name, sizeof org.name, "Org");
+	org.active = 1;
+	assert_int_equal(store_org_upsert(s, &org), PV_OK);
+	memset(&who, 0, sizeof who);
+	snprintf(who.id, sizeof who.id, "user-a");
+	snprintf(who.first_name, sizeof who.first_name, "A");
+	snprintf(who.email, sizeof who.email, "a@example.org");
+	snprintf(who.mobile, sizeof who.mobile, M1);
+	snprintf(who.org_id, sizeof who.org_id, "o1");
+	snprintf(who.status, sizeof who.status, STORE_USER_ACTIVE);
+	snprintf(who.source, sizeof who.source, "self");
+	assert_int_equal(store_user_insert(s, &who, NULL), PV_OK);
+	owner = who;
+	snprintf(owner.id, sizeof owner.id, "user-b");
+	snprintf(owner.email, sizeof owner.email, "b@example.org");
+	snprintf(owner.mobile, sizeof owner.mobile, M2);
+	assert_int_equal(store_user_insert(s, &owner, NULL), PV_OK);
+
+	/* without the user: refused */
+	assert_int_equal(otp_request(&f->svc, M2, "erasure", NULL, IP1, "en", T0, &r), PV_EINVAL);
+	assert_int_equal(otp_request(&f->svc, "9000000001", "change_mobile", NULL, IP1, "en", T0, &r),
+			 PV_EINVAL);
+	/* erasure: a code to the user's own number only, the same answer */
+	assert_int_equal(otp_request(&f->svc, M2, "erasure", &who, IP1, "en", T0, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(store_outbox_claim(s, "t", util_now_ms() + DAY, 1000, &m), PV_ENOTFOUND);
+	assert_int_equal(otp_request(&f->svc, M1, "erasure", &who, IP1, "en", T0, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(store_outbox_claim(s, "t", util_now_ms() + DAY, 1000, &m), PV_OK);
+	assert_string_equal(m.to_addr, M1);
+	assert_string_equal(m.template_name, "otp_sms");
+	/* change_mobile: a code to a free number, the notice to a taken one */
+	assert_int_equal(otp_request(&f->svc, "9000000001", "change_mobile", &who, IP1, "en", T0, &r),
+			 PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(store_outbox_claim(s, "t", util_now_ms() + DAY, 1000, &m), PV_OK);
+	assert_string_equal(m.to_addr, "9000000001");
+	assert_string_equal(m.template_name, "otp_sms");
+	assert_int_equal(otp_request(&f->svc, M2, "change_mobile", &who, IP1, "en", T0, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(store_outbox_claim(s, "t", util_now_ms() + DAY, 1000, &m), PV_OK);
+	assert_string_equal(m.to_addr, M2);
+	assert_string_equal(m.template_name, "mobile_taken_sms");
+	assert_null(strstr(m.params, "code"));
 }
 
 static void test_counters(void **state)
@@ -677,6 +769,8 @@ int main(void)
 		T(test_purpose_binding),
 		T(test_deliver),
 		T(test_tokens),
+		T(test_tokens_holder),
+		T(test_request_user_purposes),
 		T(test_counters),
 		T(test_defaults),
 #undef T

@@ -107,7 +107,7 @@ static void test_create_resolve(void **state)
 	store_session se;
 	store_user u;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	assert_int_equal(strlen(tok), OTP_TOKEN_LEN - 1);
 	assert_int_equal(strlen(csrf), OTP_TOKEN_LEN - 1);
 	assert_string_not_equal(tok, csrf);
@@ -117,7 +117,7 @@ static void test_create_resolve(void **state)
 	assert_int_equal(se.expires_at, T0 + ABS_S * SEC);
 	assert_int_equal(se.revoked, 0);
 	/* a new token at every login */
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok2, csrf2), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok2, csrf2), PV_OK);
 	assert_string_not_equal(tok, tok2);
 	assert_string_not_equal(csrf, csrf2);
 	assert_int_equal(resolve(f, tok2, T0 + 1, NULL), PV_OK);
@@ -133,7 +133,7 @@ static void test_create_resolve(void **state)
 	shorter[OTP_TOKEN_LEN - 2] = '\0';
 	assert_int_equal(resolve(f, shorter, T0, NULL), PV_ENOTFOUND);
 	/* a session for an unknown user cannot be made */
-	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, 0, tok, csrf), PV_OK);
+	assert_int_not_equal(sess_create(&f->svc, "no-such-user", T0, 0, NULL, tok, csrf), PV_OK);
 }
 
 /* A new session records the login on the user. */
@@ -145,7 +145,7 @@ static void test_create_records_login(void **state)
 
 	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
 	assert_true(u.last_login_at == 0);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 42 * SEC, 0, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 42 * SEC, 0, NULL, a, csrf), PV_OK);
 	assert_int_equal(store_user_get(f->st, f->u.id, &u), PV_OK);
 	assert_true(u.last_login_at == T0 + 42 * SEC);
 }
@@ -156,8 +156,8 @@ static void test_idle_timeout(void **state)
 	char a[OTP_TOKEN_LEN], b[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	int64_t t;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	/* a: idle exactly the limit: expired, and revoked for good */
 	assert_int_equal(resolve(f, a, T0 + IDLE_S * SEC, NULL), PV_EEXPIRED);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_ENOTFOUND);
@@ -177,7 +177,7 @@ static void test_absolute_timeout(void **state)
 	char tok[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	int64_t t;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	/* active every 20 minutes: never idle, yet the absolute limit holds */
 	for (t = T0 + 1200 * SEC; t < T0 + ABS_S * SEC; t += 1200 * SEC)
 		assert_int_equal(resolve(f, tok, t, NULL), PV_OK);
@@ -192,7 +192,7 @@ static void test_touch_rate(void **state)
 	char tok[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 	store_session se;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, tok, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, tok, csrf), PV_OK);
 	/* se is the row as read, before this call's own touch */
 	assert_int_equal(resolve(f, tok, T0 + 10 * SEC, &se), PV_OK);
 	assert_int_equal(se.last_seen, T0);
@@ -216,8 +216,8 @@ static void test_revoke(void **state)
 	fx *f = *state;
 	char a[OTP_TOKEN_LEN], b[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	assert_int_equal(sess_revoke(&f->svc, a), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_ENOTFOUND);
 	assert_int_equal(sess_revoke(&f->svc, a), PV_OK); /* twice is fine */
@@ -239,8 +239,8 @@ static void test_csrf(void **state)
 	char huge[4096];
 	store_session sa, sb;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, ca), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, cb), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, ca), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, cb), PV_OK);
 	assert_int_equal(resolve(f, a, T0, &sa), PV_OK);
 	assert_int_equal(resolve(f, b, T0, &sb), PV_OK);
 	assert_true(sess_csrf_ok(&f->svc, &sa, ca));
@@ -274,8 +274,8 @@ static void test_inactive_user(void **state)
 	store_session se;
 	store_user u;
 
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, a, csrf), PV_OK);
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, b, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0, 0, NULL, b, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 1, NULL), PV_OK);
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_INACTIVE, T0 + 2), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 3, &se, &u), PV_EDENIED);
@@ -284,7 +284,7 @@ static void test_inactive_user(void **state)
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_ACTIVE, T0 + 4), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 5, NULL), PV_ENOTFOUND);
 	/* pending activation is not active either */
-	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 6, 0, a, csrf), PV_OK);
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 6, 0, NULL, a, csrf), PV_OK);
 	assert_int_equal(resolve(f, a, T0 + 7, NULL), PV_OK);
 	assert_int_equal(store_user_set_status(s, f->u.id, STORE_USER_PENDING, T0 + 8), PV_OK);
 	assert_int_equal(sess_resolve(&f->svc, a, T0 + 9, &se, &u), PV_EDENIED);
@@ -333,6 +333,31 @@ static void test_login_attempts_left(void **state)
 	}
 }
 
+/* A closed account: its sessions answer no more, and neither single
+ * sign-on (by its proven official e-mail) nor the session's address
+ * outlives it. */
+static void test_closed_user(void **state)
+{
+	fx *f = *state;
+	store *s = f->st;
+	char a[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	store_session se;
+	store_user u;
+	sess_sso_result r;
+
+	util_strlcpy(f->u.email, "asha@example.gov.in", sizeof f->u.email);
+	assert_int_equal(store_user_set_email(s, f->u.id, f->u.email, 1, 1, T0), PV_OK);
+	assert_int_equal(sess_login_sso(&f->svc, "ASHA@example.gov.in", "192.0.2.5", T0 + 1, &r), PV_OK);
+	assert_int_equal(r.status, SESS_SSO_OK);
+	assert_int_equal(sess_resolve(&f->svc, r.token, T0 + 2, &se, &u), PV_OK);
+	assert_string_equal(se.client_ip, "192.0.2.5");
+	assert_int_equal(sess_create(&f->svc, f->u.id, T0 + 3, 0, "192.0.2.6", a, csrf), PV_OK);
+	assert_int_equal(store_user_close(s, f->u.id, T0 + 1000, T0 + 4), PV_OK);
+	assert_int_equal(sess_resolve(&f->svc, a, T0 + 5, &se, &u), PV_EDENIED);
+	assert_int_equal(sess_login_sso(&f->svc, "asha@example.gov.in", "192.0.2.5", T0 + 6, &r), PV_OK);
+	assert_int_equal(r.status, SESS_SSO_NOT_REGISTERED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +371,7 @@ int main(void)
 		T(test_csrf),
 		T(test_inactive_user),
 		T(test_login_attempts_left),
+		T(test_closed_user),
 #undef T
 	};
 

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1692,7 +1693,7 @@ static void camp_users(store *st, store_upload *up, int from, int to)
 		snprintf(u[n].last_name, sizeof u[n].last_name, "Rao");
 		snprintf(u[n].email, sizeof u[n].email, "%s%d@example.com",
 			 row == 5 ? "retry" : row == 7 ? "never" : "gita", row);
-		snprintf(u[n].mobile, sizeof u[n].mobile, "98765%05d", row);
+		snprintf(u[n].mobile, sizeof u[n].mobile, "98765%05u", (unsigned)row % 100000u);
 		snprintf(u[n].org_id, sizeof u[n].org_id, "camp-org");
 		snprintf(u[n].status, sizeof u[n].status, STORE_USER_ACTIVE);
 		snprintf(u[n].source, sizeof u[n].source, "bulk");
@@ -1848,6 +1849,141 @@ static void test_campaign_sqlite(void **state)
 	pthread_mutex_destroy(&mail.mu);
 }
 
+/* A transport that closes the account of the user it writes to first
+ * ("shut..." addresses), as the person might at that moment, and then
+ * fails worth a retry; it counts every send. */
+typedef struct closer {
+	notify_transport base;
+	store *st;
+	const char *shut_id; /* the user whose account closes */
+	atomic_int calls, shut;
+} closer;
+
+static int closer_send(notify_transport *t, const notify_msg *m, char *err,
+		       size_t errlen)
+{
+	closer *c = (closer *)t;
+
+	atomic_fetch_add(&c->calls, 1);
+	if (strncmp(m->to, "shut", 4) == 0) {
+		/* checked by the test: the count, then the user's status */
+		if (store_user_close(c->st, c->shut_id, INT64_MAX / 2, util_now_ms()) == PV_OK)
+			atomic_fetch_add(&c->shut, 1);
+		snprintf(err, errlen, "mailbox busy");
+		return PV_EIO;
+	}
+	return PV_OK;
+}
+
+/* A campaign skips the users closed or erased before it reaches them, and
+ * keeps no message for a retry to one closed while it was being sent. */
+static void test_campaign_closed_users(void **state)
+{
+	store *st = NULL;
+	closer sms = {.base = {.name = "closer", .send = closer_send}};
+	closer mail = {.base = {.name = "closer", .send = closer_send}};
+	notify_runtime *rt = NULL;
+	notify_config cfg;
+	store_org o;
+	store_upload up;
+	store_user u[4];
+	store_campaign camp;
+	char db[400], url[420];
+	int conflicts[4];
+	int64_t q, f;
+	const char *params = "{\"org_name\":\"Camp Org\",\"login_url\":\"https://camp/login\"}";
+
+	make_tmpdir();
+	snprintf(db, sizeof db, "%s/campaign-closed.db", tmpdir);
+	snprintf(url, sizeof url, "sqlite:%s", db);
+	unlink(db);
+	assert_int_equal(store_open(url, &st), PV_OK);
+	assert_int_equal(store_migrate(st), PV_OK);
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "camp-org");
+	snprintf(o.name, sizeof o.name, "Camp Org");
+	o.active = 1;
+	assert_int_equal(store_org_upsert(st, &o), PV_OK);
+	memset(&up, 0, sizeof up);
+	snprintf(up.id, sizeof up.id, "camp-closed");
+	snprintf(up.org_id, sizeof up.org_id, "camp-org");
+	snprintf(up.file_name, sizeof up.file_name, "1_x.csv");
+	snprintf(up.format, sizeof up.format, "csv");
+	snprintf(up.status, sizeof up.status, STORE_UP_IN_PROGRESS);
+	snprintf(up.claimed_by, sizeof up.claimed_by, "job");
+	up.lease_until = util_now_ms() + 600000;
+	assert_int_equal(store_upload_insert(st, &up), PV_OK);
+	/* rows 2..5: live, closed, erased, closed while its message is sent */
+	for (int i = 0; i < 4; i++) {
+		memset(&u[i], 0, sizeof u[i]);
+		assert_int_equal(store_upload_user_id(&up, i + 2, u[i].id, sizeof u[i].id), PV_OK);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "Gita");
+		snprintf(u[i].email, sizeof u[i].email, "%s%d@example.com", i == 3 ? "shut" : "gita", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "%s%u", i == 3 ? "shut00000" : "987650000",
+			 (unsigned)i % 10u);
+		snprintf(u[i].org_id, sizeof u[i].org_id, "camp-org");
+		snprintf(u[i].status, sizeof u[i].status, STORE_USER_ACTIVE);
+		snprintf(u[i].source, sizeof u[i].source, "bulk");
+		u[i].created_at = 1;
+	}
+	assert_int_equal(store_user_insert_batch(st, u, 4, conflicts), PV_OK);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(conflicts[i], 0);
+	assert_int_equal(store_user_close(st, u[1].id, INT64_MAX / 2, 2), PV_OK);
+	assert_int_equal(store_user_close(st, u[2].id, 3, 2), PV_OK);
+	assert_int_equal(store_user_erase(st, u[2].id, 3), PV_OK);
+	up.success_records = 4;
+	up.cursor = 5;
+	assert_int_equal(store_upload_progress(st, &up, "job", util_now_ms(), 600000), PV_OK);
+	assert_int_equal(store_upload_finish(st, up.id, STORE_UP_SUCCESSFUL, "", "job",
+					     util_now_ms()),
+			 PV_OK);
+	assert_int_equal(notify_campaign_add(st, up.id, "sms", "welcome_sms", "en", params,
+					     util_now_ms()),
+			 PV_OK);
+	assert_int_equal(notify_campaign_add(st, up.id, "email", "welcome_email", "en", params,
+					     util_now_ms()),
+			 PV_OK);
+
+	sms.st = mail.st = st;
+	sms.shut_id = mail.shut_id = u[3].id;
+	cfg = (notify_config){.st = st, .templates = *state, .sms = &sms.base,
+			      .mail = &mail.base, .workers = 1, .max_attempts = 3,
+			      .backoff_ms = 10, .backoff_max_ms = 20, .poll_ms = 10};
+	capture_stderr_begin();
+	assert_int_equal(notify_start(&cfg, &rt), PV_OK);
+	for (int waited = 0;; waited += 10) {
+		char *logs = read_all(stderr_path);
+		const char *p = strstr(logs, "campaign finished");
+		int ends = p && strstr(p + 1, "campaign finished");
+
+		free(logs);
+		if (ends)
+			break;
+		if (waited > 10000) {
+			notify_stop(rt);
+			free(capture_stderr_end());
+			fail_msg("campaigns not finished");
+		}
+		usleep(10000);
+	}
+	notify_stop(rt);
+	free(capture_stderr_end());
+	assert_int_equal(store_campaign_claim(st, "probe", util_now_ms() + 3600000, 1, &camp),
+			 PV_ENOTFOUND);
+	/* one message to the live user, one to the account that closed while
+	 * it was being sent (which a second channel then skips, or which
+	 * failed on both); nothing kept in the outbox */
+	assert_int_equal(atomic_load(&sms.calls) + atomic_load(&mail.calls),
+			 2 + atomic_load(&sms.shut) + atomic_load(&mail.shut));
+	assert_int_equal(atomic_load(&sms.shut) + atomic_load(&mail.shut), 1);
+	assert_int_equal(store_user_get(st, u[3].id, &u[0]), PV_OK);
+	assert_string_equal(u[0].status, STORE_USER_CLOSED);
+	assert_int_equal(store_outbox_stats(st, &q, &f), PV_OK);
+	assert_true(q == 0 && f == 0);
+	store_close(st);
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -1880,6 +2016,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_counters, tpl_setup,
 						tpl_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_sqlite, tpl_setup,
+						tpl_teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_closed_users, tpl_setup,
 						tpl_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_sqlite, tpl_setup,
 						tpl_teardown),

@@ -1,0 +1,4 @@
+// The privacy notice page.
+import { showLegal } from './legal.js';
+
+await showLegal('privacy');

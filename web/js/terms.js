@@ -1,0 +1,4 @@
+// The terms of service page.
+import { showLegal } from './legal.js';
+
+await showLegal('terms');
