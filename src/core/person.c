@@ -429,7 +429,11 @@ int person_export(const person_svc *svc, const char *user_id, person_data **out)
 				     &d->nconsents)) != PV_OK ||
 	    (rc = store_session_list(s, user_id, d->sessions, PERSON_SESSIONS_MAX,
 				     &d->nsessions)) != PV_OK ||
-	    (rc = store_request_list_contact(s, d->user.email, d->user.mobile, PERSON_REQUESTS_MAX,
+	    /* by the number only: a request's number was proven by a code,
+	     * its e-mail never was, so a request that merely names the
+	     * person's address is another person's (their name, number,
+	     * words) */
+	    (rc = store_request_list_contact(s, "", d->user.mobile, PERSON_REQUESTS_MAX,
 					     &d->requests, &d->nrequests)) != PV_OK)
 		goto out;
 	if (d->user.upload_id[0]) {

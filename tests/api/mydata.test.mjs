@@ -349,3 +349,17 @@ test('every /me route needs a login', async () => {
     assert.equal(r.body.code, 'unauthenticated');
   }
 });
+
+test('review: the export has no request of another person that only named the person\'s e-mail', async () => {
+  const p = await person({ first: 'Nisha', last: 'Verma', email: 'nisha.verma@doj.gov.in', mobile: '9811100095' });
+  // a stranger asks with their own verified number and, by mistake or on purpose, P's address
+  const tok = await verified('9811100096', 'request');
+  const r = await post('/api/v1/requests', { kind: 'position', full_name: 'Stranger Sharma', email: 'nisha.verma@doj.gov.in',
+    mobile: '9811100096', verification_token: tok, name: 'Keeper Of Strangers', details: 'stranger details', declaration: true });
+  assert.equal(r.status, 201, r.text);
+  const d = await get('/api/v1/me/data', { bearer: p.token });
+  assert.equal(d.status, 200);
+  for (const v of ['Stranger Sharma', '9811100096', 'stranger details']) {
+    assert.ok(!d.text.includes(v), `the export names ${v}`);
+  }
+});
