@@ -44,6 +44,33 @@ static int person_audit_self(store *s, const store_user *u, const char *action, 
 	return audit_record(s, u->id, action, u->id, ip, detail, now);
 }
 
+/* Ends every session of user_id but keep (the one making the change,
+ * NULL for none): a new way in (mobile, e-mail) shuts out whoever held the
+ * old one. The newest PERSON_SESSIONS_MAX stored sessions are looked at;
+ * more live ones would take as many logins, each with its own code,
+ * within the session limit. */
+static int person_end_other_sessions(store *s, const char *user_id,
+				     const unsigned char *keep)
+{
+	store_session *se = calloc(PERSON_SESSIONS_MAX, sizeof *se);
+	size_t n = 0;
+	int rc;
+
+	if (!se)
+		return PV_ENOMEM;
+	rc = store_session_list(s, user_id, se, PERSON_SESSIONS_MAX, &n);
+	for (size_t i = 0; rc == PV_OK && i < n; i++) {
+		if (se[i].revoked || (keep && memcmp(se[i].hash, keep, STORE_HASH_LEN) == 0))
+			continue;
+		rc = store_session_revoke(s, se[i].hash);
+		if (rc == PV_ENOTFOUND)
+			rc = PV_OK;
+	}
+	sodium_memzero(se, PERSON_SESSIONS_MAX * sizeof *se);
+	free(se);
+	return rc;
+}
+
 /* ---- names and position ---- */
 
 struct names_tx {
@@ -107,6 +134,7 @@ struct mobile_tx {
 	const person_svc *svc;
 	const store_user *u;
 	const char *mobile, *token, *ip, *lang;
+	const unsigned char *keep; /* the session making the change */
 	int64_t now;
 	field_errs *fe;
 };
@@ -133,7 +161,7 @@ static int person_mobile_tx(store *s, void *ctx)
 		ferr_add(x->fe, "mobile", "mobile_taken", MSG_MOBILE_TAKEN);
 		return rc; /* rolled back: the token stays unused */
 	}
-	if (rc != PV_OK)
+	if (rc != PV_OK || (rc = person_end_other_sessions(s, x->u->id, x->keep)) != PV_OK)
 		return rc;
 	notify_mask(x->mobile, hint, sizeof hint);
 	if (strcmp(cur.mobile, x->mobile) != 0 &&
@@ -145,9 +173,9 @@ static int person_mobile_tx(store *s, void *ctx)
 }
 
 int person_change_mobile(const person_svc *svc, const store_user *u,
-			 const char *mobile, const char *token, const char *ip,
-			 const char *lang, int64_t now, field_errs *fe,
-			 store_user *out)
+			 const unsigned char *session, const char *mobile,
+			 const char *token, const char *ip, const char *lang,
+			 int64_t now, field_errs *fe, store_user *out)
 {
 	char m[STORE_MOBILE_MAX] = "";
 	int rc;
@@ -159,7 +187,7 @@ int person_change_mobile(const person_svc *svc, const store_user *u,
 	if (fe->n)
 		return PV_EINVAL;
 	rc = store_tx(svc->st, person_mobile_tx,
-		      &(struct mobile_tx){svc, u, m, token, ip, lang, now, fe});
+		      &(struct mobile_tx){svc, u, m, token, ip, lang, session, now, fe});
 	if (rc != PV_OK)
 		return rc;
 	notify_kick();
@@ -259,9 +287,34 @@ struct confirm_tx {
 	const person_svc *svc;
 	const store_user *u;
 	const unsigned char *h;
+	const unsigned char *keep; /* the session making the change */
 	const char *ip;
 	int64_t now;
 };
+
+static int person_email_tokens(store *s, const char *user_id, store_token **out, size_t *n);
+
+/* Spends the person's other e-mail change links still usable: the notice
+ * of each went to the address of its day, so none may undo the change
+ * just made. */
+static int person_end_email_links(store *s, const char *user_id, int64_t now)
+{
+	store_token *t = NULL, used;
+	size_t n = 0;
+	int rc = person_email_tokens(s, user_id, &t, &n);
+
+	for (size_t i = 0; rc == PV_OK && i < n; i++) {
+		if (t[i].used_at || t[i].expires_at <= now)
+			continue;
+		rc = store_token_consume(s, PERSON_TOKEN_EMAIL, t[i].hash, now, &used);
+		if (rc == PV_ENOTFOUND || rc == PV_EEXPIRED)
+			rc = PV_OK;
+	}
+	if (t)
+		sodium_memzero(t, n * sizeof *t);
+	free(t);
+	return rc;
+}
 
 static int person_confirm_tx(store *s, void *ctx)
 {
@@ -287,13 +340,16 @@ static int person_confirm_tx(store *s, void *ctx)
 	json_decref(extra);
 	if (rc != PV_OK)
 		return rc == PV_ENOTFOUND ? PV_EDENIED : rc;
+	if ((rc = person_end_email_links(s, x->u->id, x->now)) != PV_OK ||
+	    (rc = person_end_other_sessions(s, x->u->id, x->keep)) != PV_OK)
+		return rc;
 	return person_audit_self(s, x->u, "change_email", x->ip,
 				 json_pack("{s:[s]}", "fields", "email"), x->now);
 }
 
 int person_confirm_email(const person_svc *svc, const store_user *u,
-			 const char *token, const char *ip, int64_t now,
-			 store_user *out)
+			 const unsigned char *session, const char *token,
+			 const char *ip, int64_t now, store_user *out)
 {
 	unsigned char h[STORE_HASH_LEN];
 	int rc;
@@ -301,7 +357,7 @@ int person_confirm_email(const person_svc *svc, const store_user *u,
 	if (!token || !*token || strlen(token) >= OTP_TOKEN_LEN)
 		return PV_ENOTFOUND;
 	keys_mac(svc->otp->k, PERSON_TOKEN_EMAIL, token, strlen(token), h);
-	rc = store_tx(svc->st, person_confirm_tx, &(struct confirm_tx){svc, u, h, ip, now});
+	rc = store_tx(svc->st, person_confirm_tx, &(struct confirm_tx){svc, u, h, session, ip, now});
 	if (rc == PV_EDENIED)
 		rc = PV_ENOTFOUND; /* the account closed meanwhile */
 	if (rc != PV_OK)
@@ -429,7 +485,11 @@ int person_export(const person_svc *svc, const char *user_id, person_data **out)
 				     &d->nconsents)) != PV_OK ||
 	    (rc = store_session_list(s, user_id, d->sessions, PERSON_SESSIONS_MAX,
 				     &d->nsessions)) != PV_OK ||
-	    (rc = store_request_list_contact(s, d->user.email, d->user.mobile, PERSON_REQUESTS_MAX,
+	    /* by the number only: a request's number was proven by a code,
+	     * its e-mail never was, so a request that merely names the
+	     * person's address is another person's (their name, number,
+	     * words) */
+	    (rc = store_request_list_contact(s, "", d->user.mobile, PERSON_REQUESTS_MAX,
 					     &d->requests, &d->nrequests)) != PV_OK)
 		goto out;
 	if (d->user.upload_id[0]) {

@@ -49,11 +49,13 @@ int person_set_names(const person_svc *svc, const store_user *u,
  * (mobile: required, invalid_mobile; verification_token:
  * verification_required), PV_ECONFLICT with fe (mobile_taken: another
  * user has it; the token stays usable). The old number is told by SMS
- * (mobile_replaced_sms). *out gets the user as it is now. */
+ * (mobile_replaced_sms). Every session of the user but `session` (the
+ * hash of the one making the change; NULL: none kept) ends. *out gets the
+ * user as it is now. */
 int person_change_mobile(const person_svc *svc, const store_user *u,
-			 const char *mobile, const char *token, const char *ip,
-			 const char *lang, int64_t now, field_errs *fe,
-			 store_user *out);
+			 const unsigned char *session, const char *mobile,
+			 const char *token, const char *ip, const char *lang,
+			 int64_t now, field_errs *fe, store_user *out);
 
 /* Asks to change the e-mail: a single-use link (email_ttl_s) goes to the
  * new address (email_confirm_email) and a notice to the old one
@@ -69,10 +71,12 @@ int person_request_email(const person_svc *svc, const store_user *u,
 /* Uses a confirmation link's token: the e-mail becomes the new address,
  * proven. PV_ENOTFOUND for a token unknown, used, expired or this user's
  * not (another's stays usable), PV_ECONFLICT when the address was taken
- * meanwhile. *out gets the user as it is now. */
+ * meanwhile. The person's other links are spent, and every session of
+ * the user but `session` (as for person_change_mobile) ends. *out gets
+ * the user as it is now. */
 int person_confirm_email(const person_svc *svc, const store_user *u,
-			 const char *token, const char *ip, int64_t now,
-			 store_user *out);
+			 const unsigned char *session, const char *token,
+			 const char *ip, int64_t now, store_user *out);
 
 /* The e-mail change waiting for its link, if any: *email ("" when none,
  * STORE_EMAIL_MAX bytes) and when the link expires. */

@@ -94,7 +94,8 @@ void api_me_mobile(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	rc = person_change_mobile(req->app->person, &req->user, http_jstr(body, "mobile"),
+	rc = person_change_mobile(req->app->person, &req->user, req->session.hash,
+				  http_jstr(body, "mobile"),
 				  http_jstr(body, "verification_token"), req->ip,
 				  http_lang(req, body), util_now_ms(), &fe, &u);
 	if (rc == PV_EINVAL)
@@ -150,8 +151,8 @@ void api_me_email_confirm(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	rc = person_confirm_email(req->app->person, &req->user, http_jstr(body, "token"), req->ip,
-				  util_now_ms(), &u);
+	rc = person_confirm_email(req->app->person, &req->user, req->session.hash,
+				  http_jstr(body, "token"), req->ip, util_now_ms(), &u);
 	if (rc == PV_ENOTFOUND)
 		http_problem(resp, 400, "token_invalid", MSG_TOKEN_INVALID, NULL);
 	else if (rc == PV_ECONFLICT)

@@ -351,3 +351,54 @@ test('every /me route needs a login', async () => {
     assert.equal(r.body.code, 'unauthenticated');
   }
 });
+
+// The token of a confirmation link sent to `email` after send().
+async function emailLink(email, send) {
+  const r = await send();
+  assert.equal(r.status, 202, r.text);
+  const m = await smtp.waitFor(email, (x) => /confirm-email/.test(x.body));
+  return m.body.match(/confirm-email\?token=([A-Za-z0-9_-]+)/)[1];
+}
+
+test('review: a used e-mail link ends the others; an older link cannot undo the change the current address was told of', async () => {
+  const p = await person({ first: 'Lata', last: 'Kapoor', email: 'lata.kapoor@doj.gov.in', mobile: '9811100091' });
+  const first = await emailLink('lata.first@doj.gov.in', () => post('/api/v1/me/email', { email: 'lata.first@doj.gov.in' }, { bearer: p.token }));
+  const second = await emailLink('lata.second@doj.gov.in', () => post('/api/v1/me/email', { email: 'lata.second@doj.gov.in' }, { bearer: p.token }));
+  const done = await post('/api/v1/me/email/confirm', { token: second }, { bearer: p.token });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.body.email, 'lata.second@doj.gov.in');
+  assert.equal(done.body.pending_email, null, 'no other change waits once one is made');
+  const old = await post('/api/v1/me/email/confirm', { token: first }, { bearer: p.token });
+  assert.equal(old.status, 400, old.text);
+  assert.equal(old.body.code, 'token_invalid');
+  assert.equal((await get('/api/v1/me', { bearer: p.token })).body.email, 'lata.second@doj.gov.in');
+});
+
+test('review: a change of mobile or of e-mail ends the person\'s other sessions, not the one that made it', async () => {
+  const p = await person({ first: 'Mohan', last: 'Pillai', email: 'mohan.pillai@doj.gov.in', mobile: '9811100093' });
+  const other = (await LOGIN(ctx, '9811100093')).body.token;
+  const tok = await verified('9811100094', 'change_mobile', p.token);
+  const moved = await post('/api/v1/me/mobile', { mobile: '9811100094', verification_token: tok }, { cookie: p.cookie, csrf: p.csrf });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal((await get('/api/v1/me', { bearer: other })).status, 401, 'a session from before the change of mobile');
+  assert.equal((await get('/api/v1/me', { bearer: p.token })).status, 200);
+  const other2 = (await LOGIN(ctx, '9811100094')).body.token;
+  const link = await emailLink('mohan.new@doj.gov.in', () => post('/api/v1/me/email', { email: 'mohan.new@doj.gov.in' }, { bearer: p.token }));
+  assert.equal((await post('/api/v1/me/email/confirm', { token: link }, { bearer: p.token })).status, 200);
+  assert.equal((await get('/api/v1/me', { bearer: other2 })).status, 401, 'a session from before the change of e-mail');
+  assert.equal((await get('/api/v1/me', { bearer: p.token })).status, 200);
+});
+
+test('review: the export has no request of another person that only named the person\'s e-mail', async () => {
+  const p = await person({ first: 'Nisha', last: 'Verma', email: 'nisha.verma@doj.gov.in', mobile: '9811100095' });
+  // a stranger asks with their own verified number and, by mistake or on purpose, P's address
+  const tok = await verified('9811100096', 'request');
+  const r = await post('/api/v1/requests', { kind: 'position', full_name: 'Stranger Sharma', email: 'nisha.verma@doj.gov.in',
+    mobile: '9811100096', verification_token: tok, name: 'Keeper Of Strangers', details: 'stranger details', declaration: true });
+  assert.equal(r.status, 201, r.text);
+  const d = await get('/api/v1/me/data', { bearer: p.token });
+  assert.equal(d.status, 200);
+  for (const v of ['Stranger Sharma', '9811100096', 'stranger details']) {
+    assert.ok(!d.text.includes(v), `the export names ${v}`);
+  }
+});

@@ -83,7 +83,19 @@ test('every problem code the server can send has words in English and Hindi', ()
   const codes = serverCodes();
   // the scan must find the codes (a change of style would make it find none)
   assert.ok(codes.size >= 60, `only ${codes.size} codes found`);
-  for (const c of ['file_required', 'invalid_status', 'login_failed', 'validation_failed', 'not_found', 'overloaded', 'conflict', 'invalid_cursor', 'otp_locked', 'org_cycle', 'org_has_children', 'invalid_action', 'invalid_time']) assert.ok(codes.has(c), c);
-  const untranslated = [...codes].filter(([c]) => !(`err.${c}` in en) || !(`err.${c}` in hi)).map(([c, f]) => `${c} (${f})`);
+  for (const c of ['file_required', 'invalid_status', 'login_failed', 'validation_failed', 'not_found', 'overloaded', 'conflict', 'invalid_cursor', 'otp_locked', 'org_cycle', 'org_has_children', 'invalid_action', 'invalid_time',
+    'unauthenticated', 'csrf_failed', 'mobile_taken', 'token_invalid', 'email_unchanged', 'files_removed']) assert.ok(codes.has(c), c);
+  // words in each language: English text, and Hindi in Devanagari (not a copy of the English)
+  const untranslated = [...codes].filter(([c]) => typeof en[`err.${c}`] !== 'string' || !en[`err.${c}`].trim() ||
+    typeof hi[`err.${c}`] !== 'string' || !/[\u0900-\u097F]/.test(hi[`err.${c}`])).map(([c, f]) => `${c} (${f})`);
   assert.deepEqual(untranslated, []);
+});
+
+test('no key is written twice in a language file (JSON.parse would keep the last silently)', () => {
+  for (const lang of ['en', 'hi']) {
+    const text = readFileSync(path.join(root, `web/i18n/${lang}.json`), 'utf8');
+    const keys = [...text.matchAll(/^\s*"([^"]+)":/gm)].map((m) => m[1]);
+    const twice = keys.filter((k, i) => keys.indexOf(k) !== i);
+    assert.deepEqual(twice, [], lang);
+  }
 });
