@@ -141,6 +141,7 @@ test: test-deps
 	@scripts/pg-cluster.sh run $(MAKE) --no-print-directory test-builds
 
 test-builds:
+	@scripts/check-source.sh
 	@$(MAKE) --no-print-directory check BUILD=build SAN=0 PG_HTTP=1
 	@$(MAKE) --no-print-directory check BUILD=build-san SAN=1
 	@$(MAKE) --no-print-directory tsan-check

@@ -348,15 +348,75 @@ void api_uploads_template(http_req *req, http_resp *resp)
 		http_problem_err(resp, rc);
 }
 
+/* Ends upload body b: 1 when it holds a file, else 0 with the problem
+ * written (too large, none, unreadable, empty, a full disk). */
+static int up_body_answer(up_body *b, http_resp *resp)
+{
+	char d[128];
+
+	switch (up_body_end(b)) {
+	case PV_OK:
+		return 1;
+	case PV_ELIMIT:
+		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)b->max);
+		http_problem(resp, 413, "file_too_large", d, NULL);
+		return 0;
+	case PV_ENOTFOUND:
+		http_problem(resp, 400, "file_required",
+			     "Send multipart/form-data with the file in a field named file.", NULL);
+		return 0;
+	case PV_EFORMAT:
+		http_problem(resp, 400, "malformed_multipart", "The multipart body could not be read.",
+			     NULL);
+		return 0;
+	case PV_EINVAL:
+		http_problem(resp, 400, "empty_file", "The file is empty.", NULL);
+		return 0;
+	case PV_ENOSPACE:
+		log_kv(LOG_WARN, "upload refused: the disk is full", NULL);
+		http_problem_err(resp, PV_ENOSPACE);
+		return 0;
+	default:
+		http_problem_err(resp, PV_EIO);
+		return 0;
+	}
+}
+
+/* IMP_CSV or IMP_XLSX from the received file's first bytes (a ZIP archive
+ * must be a workbook), or 0 with the problem written. */
+static int up_format(const up_body *b, http_resp *resp)
+{
+	char head[4096];
+	ssize_t hn;
+	int fd, fmt;
+
+	fd = open(b->tmp, O_RDONLY | O_CLOEXEC);
+	hn = fd >= 0 ? read(fd, head, sizeof head) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (hn < 0) {
+		http_problem_err(resp, PV_EIO);
+		return 0;
+	}
+	fmt = imp_sniff(head, (size_t)hn);
+	if (fmt == IMP_XLSX && imp_zip_is_workbook(b->tmp, NULL) == 0)
+		fmt = 0; /* a ZIP archive, but not a workbook */
+	if (fmt != IMP_CSV && fmt != IMP_XLSX) {
+		http_problem(resp, 415, "unsupported_file",
+			     "The file is not a CSV or XLSX file.", NULL);
+		return 0;
+	}
+	return fmt;
+}
+
 void api_uploads_create(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	up_state *s = req->ext;
 	up_body *b;
 	store_upload u;
-	char org[STORE_ID_MAX], head[4096];
-	ssize_t hn;
-	int fd, fmt, rc;
+	char org[STORE_ID_MAX];
+	int fmt, rc;
 
 	if (http_mdo_org(req, resp, org) != PV_OK)
 		return;
@@ -374,51 +434,8 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	b = s->body;
-	switch ((rc = up_body_end(b))) {
-	case PV_OK:
-		break;
-	case PV_ELIMIT: {
-		char d[128];
-
-		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)b->max);
-		http_problem(resp, 413, "file_too_large", d, NULL);
+	if (!up_body_answer(b, resp) || (fmt = up_format(b, resp)) == 0)
 		return;
-	}
-	case PV_ENOTFOUND:
-		http_problem(resp, 400, "file_required",
-			     "Send multipart/form-data with the file in a field named file.", NULL);
-		return;
-	case PV_EFORMAT:
-		http_problem(resp, 400, "malformed_multipart", "The multipart body could not be read.",
-			     NULL);
-		return;
-	case PV_EINVAL:
-		http_problem(resp, 400, "empty_file", "The file is empty.", NULL);
-		return;
-	case PV_ENOSPACE:
-		log_kv(LOG_WARN, "upload refused: the disk is full", NULL);
-		http_problem_err(resp, PV_ENOSPACE);
-		return;
-	default:
-		http_problem_err(resp, PV_EIO);
-		return;
-	}
-	fd = open(b->tmp, O_RDONLY | O_CLOEXEC);
-	hn = fd >= 0 ? read(fd, head, sizeof head) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (hn < 0) {
-		http_problem_err(resp, PV_EIO);
-		return;
-	}
-	fmt = imp_sniff(head, (size_t)hn);
-	if (fmt == IMP_XLSX && imp_zip_is_workbook(b->tmp, NULL) == 0)
-		fmt = 0; /* a ZIP archive, but not a workbook */
-	if (fmt != IMP_CSV && fmt != IMP_XLSX) {
-		http_problem(resp, 415, "unsupported_file",
-			     "The file is not a CSV or XLSX file.", NULL);
-		return;
-	}
 	rc = job_intake(a->st,
 			&(job_intake_in){b->tmp, 1, b->fname, org,
 				      fmt == IMP_XLSX ? "xlsx" : "csv", req->user.id, req->ip,
