@@ -58,6 +58,9 @@ for (const [i, lang] of ['en', 'hi'].entries()) {
     assert.match(await page.textContent('#mobile-current'), new RegExp(P.mobile));
     assert.match(await page.textContent('#email-current'), new RegExp(P.email.replace(/\./g, '\\.')));
     assert.match(await page.textContent('#org-value'), /Department of Justice/);
+    // the header of a logged-in page: who, in which role, and log out
+    assert.equal((await page.textContent('#session-name')).trim(), `${P.first} ${P.last}`);
+    assert.ok(await page.isVisible('#session-logout'));
     await axeCheck(page, `profile (${lang})`);
     await screenshots(page, `profile-${lang}`);
 

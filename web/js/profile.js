@@ -7,12 +7,14 @@ import { get, post, api, me } from './api.js';
 import { $, el, showApiError, clearErrors, formAlert, setFieldError, busy } from './ui.js';
 import { Otp } from './otp.js';
 import { positionCombobox, underText } from './directory.js';
+import { sessionHeader } from './session.js';
 
 await init();
 
 let user = null;
 let site = { erasure_grace_days: 30 };
 try { user = await me(); } catch { user = null; }
+sessionHeader(user); // who is logged in, their role, log out
 try { site = await get('/api/v1/site'); } catch { /* the defaults */ }
 $('#loading').hidden = true;
 
