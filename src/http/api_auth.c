@@ -44,7 +44,7 @@ void api_otp_send(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_SEND, &in, resp))
+	if (body_otp(body, BODY_OTP_SEND, &in, resp) != PV_OK)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
@@ -86,7 +86,7 @@ void api_otp_verify(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_VERIFY, &in, resp))
+	if (body_otp(body, BODY_OTP_VERIFY, &in, resp) != PV_OK)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
@@ -233,7 +233,7 @@ void api_auth_otp(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_LOGIN, &in, resp))
+	if (body_otp(body, BODY_OTP_LOGIN, &in, resp) != PV_OK)
 		goto out;
 	if (!(job = calloc(1, sizeof *job))) {
 		http_problem_err(resp, PV_ENOMEM);

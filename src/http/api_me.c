@@ -39,7 +39,7 @@ static json_t *me_begin(http_req *req, http_resp *resp, const char *const *strs)
 	if (http_user_limit(req, resp, "self", req->app->cfg->self_per_hour) != PV_OK)
 		return NULL;
 	body = http_body_json(req, resp);
-	if (body && strs && !http_check_strings(body, strs, resp)) {
+	if (body && strs && http_check_strings(body, strs, resp) != PV_OK) {
 		json_decref(body);
 		return NULL;
 	}

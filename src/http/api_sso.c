@@ -40,19 +40,16 @@ static void as_refuse(http_resp *resp, const char *error, const char *why)
 	as_redirect(resp, loc, 1);
 }
 
-static int as_off(http_req *req, http_resp *resp)
+/* PV_OK when single sign-on is configured and the client's address is
+ * within its limit of starts and callbacks (each writes a row, and each
+ * may call the provider); else an error after writing the problem. */
+static int as_allowed(http_req *req, http_resp *resp)
 {
-	if (req->app->sso)
-		return 0;
-	http_problem(resp, 404, "not_found", "Single sign-on is not configured.", NULL);
-	return 1;
-}
-
-/* Starts and callbacks per client address (each writes a row, and each
- * may call the provider). */
-static int as_limited(http_req *req, http_resp *resp)
-{
-	return http_ip_limit(req, resp, "sso-ip", req->app->cfg->sso_per_ip_hour) != PV_OK;
+	if (!req->app->sso) {
+		http_problem(resp, 404, "not_found", "Single sign-on is not configured.", NULL);
+		return PV_ENOTFOUND;
+	}
+	return http_ip_limit(req, resp, "sso-ip", req->app->cfg->sso_per_ip_hour);
 }
 
 static void as_callback_uri(const app *a, char *out, size_t cap)
@@ -79,7 +76,7 @@ void api_sso_start(http_req *req, http_resp *resp)
 	char *url = NULL;
 	int rc;
 
-	if (as_off(req, resp) || as_limited(req, resp))
+	if (as_allowed(req, resp) != PV_OK)
 		return;
 	as_callback_uri(a, cb, sizeof cb);
 	rc = sso_begin(a->sso, cb, util_now_ms(), &url, state, why);
@@ -103,7 +100,7 @@ void api_sso_callback(http_req *req, http_resp *resp)
 	sess_sso_result res;
 	int rc;
 
-	if (as_off(req, resp) || as_limited(req, resp))
+	if (as_allowed(req, resp) != PV_OK)
 		return;
 	as_bind_cookie(req, resp, ""); /* one callback per attempt */
 	if (http_cookie(req, SSO_COOKIE, bound, sizeof bound) != PV_OK || !api_sso_bound(bound, state)) {

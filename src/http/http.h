@@ -220,11 +220,12 @@ struct field_errs;
 json_t *http_field_errors(const struct field_errs *fe);
 /* 400 validation_failed with every field error of fe. */
 void http_problem_fields(http_resp *resp, const struct field_errs *fe);
-/* 400 validation_failed naming every wrongly typed member among keys
- * (each must be a string when present); returns 0 after writing it. */
+/* PV_OK when every member among names is a string or null when present;
+ * else PV_EINVAL after writing 400 validation_failed naming each wrongly
+ * typed one. */
 int http_check_strings(json_t *body, const char *const *names, http_resp *resp);
-/* page and per_page from the query (default 1 and 20, at most 100);
- * writes 400 invalid_page and returns 0 when malformed. */
+/* page and per_page from the query (default 1 and 20, at most 100):
+ * PV_OK, or PV_EINVAL after writing 400 invalid_page when malformed. */
 int http_page(http_req *req, http_resp *resp, store_page *pg);
 /* {"items":items,"total","page","per_page"} (items stolen). */
 json_t *http_list(json_t *items, int64_t total, store_page pg);
