@@ -14,26 +14,38 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread -lm
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wvla
+# The project's flags (standard, includes, warnings, sanitizers) live in
+# their own variables, so that CFLAGS and LDFLAGS are the person's: make
+# CFLAGS='-O0 -g' changes the optimisation and keeps -Isrc, -Werror and the
+# sanitizer. The sanitizer builds default to -O1.
+PV_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP
+SAN_CFLAGS :=
+SAN_LDFLAGS :=
+ifeq ($(SAN),0)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP
+else
+CFLAGS ?= -O1 -g
+endif
 LDFLAGS ?=
 ifeq ($(SAN),1)
-CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
 endif
 # ThreadSanitizer: the unit, store and HTTP suites (make tsan)
 ifeq ($(SAN),thread)
-CFLAGS += -O1 -fsanitize=thread -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=thread
+SAN_CFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=thread
 endif
 # libFuzzer harnesses (make fuzz): the library with coverage and ASan +
 # UBSan, each harness linked with -fsanitize=fuzzer (Debian's clang)
 ifeq ($(SAN),fuzz)
 CC := clang
-CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+SAN_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
 endif
+ALL_CFLAGS = $(PV_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_LDFLAGS) $(WRAP_LDFLAGS) $(LDFLAGS)
 
 SRC := $(shell find src -name '*.c' ! -path src/main.c | sort)
 ASM := $(shell find src -name '*.S' | sort)
@@ -57,12 +69,12 @@ all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Files embedded with .incbin (the OpenAPI document) are dependencies too.
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I. -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -I. -c $< -o $@
 
 $(BUILD)/obj/src/http/openapi_blob.o: docs/openapi.json
 
@@ -71,18 +83,18 @@ $(LIB): $(OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(BUILD)/obj/src/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS) -lcmocka
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_support.h $(LIB) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(PKG_LIBS)
 
 # The reader's tests count libzip's openings (the ZIP checks come first).
-$(BUILD)/tests/unit/import/test_reader: LDFLAGS += -Wl,--wrap=zip_open -Wl,--wrap=zip_fdopen
+$(BUILD)/tests/unit/import/test_reader: WRAP_LDFLAGS += -Wl,--wrap=zip_open -Wl,--wrap=zip_fdopen
 
 deps:
 	@scripts/install-deps.sh build
@@ -114,19 +126,48 @@ TSAN_SKIP := tests/api/uploads-durability.test.mjs tests/api/disk.test.mjs tests
 API_TESTS := $(filter-out $(TSAN_SKIP),$(sort $(wildcard tests/api/*.test.mjs)))
 endif
 
+# Each part once, as a canned recipe: make unit, make api and make browser
+# run one part against this flavour's build; check runs them in order.
+define run_unit
+@scripts/run-unit.sh $(UNIT_BIN)
+@if [ -n "$$PRAVESH_TEST_PG_URL" ]; then \
+	db=conformance_$$(date +%s%N); \
+	psql "$$PRAVESH_TEST_PG_URL/postgres" -qAtX -c "CREATE DATABASE $$db" && \
+	echo "conformance suite against PostgreSQL" && \
+	PRAVESH_TEST_STORE_URL="$$PRAVESH_TEST_PG_URL/$$db" scripts/run-unit.sh $(BUILD)/tests/store/test_conformance; fi
+endef
+
+define run_api
+@env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 $(API_TESTS)
+endef
+
+define run_api_pg
+@if [ "$(PG_HTTP)" = 1 ] && [ -n "$$PRAVESH_TEST_PG_URL" ]; then \
+	echo "HTTP suite and cluster test against PostgreSQL" && \
+	PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/api/ $$(ls -d tests/cluster 2>/dev/null); fi
+endef
+
+define run_browser
+@env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/browser/
+endef
+
+unit: $(UNIT_BIN)
+	$(run_unit)
+
+api: $(BIN)
+	$(run_api)
+
+browser: $(BIN)
+	$(run_browser)
+
+# The browser suite runs in the plain build only.
 check: $(BIN) $(UNIT_BIN)
-	@scripts/run-unit.sh $(UNIT_BIN)
-	@if [ -n "$$PRAVESH_TEST_PG_URL" ]; then \
-		db=conformance_$$(date +%s%N); \
-		psql "$$PRAVESH_TEST_PG_URL/postgres" -qAtX -c "CREATE DATABASE $$db" && \
-		echo "conformance suite against PostgreSQL" && \
-		PRAVESH_TEST_STORE_URL="$$PRAVESH_TEST_PG_URL/$$db" scripts/run-unit.sh $(BUILD)/tests/store/test_conformance; fi
-	@env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 $(API_TESTS)
-	@if [ "$(PG_HTTP)" = 1 ] && [ -n "$$PRAVESH_TEST_PG_URL" ]; then \
-		echo "HTTP suite and cluster test against PostgreSQL" && \
-		PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/api/ $$(ls -d tests/cluster 2>/dev/null); fi
-	@if [ "$(SAN)" = 0 ] && [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
-		env -u PRAVESH_TEST_PG_URL PRAVESH_BIN=$(abspath $(BIN)) node --test --test-concurrency=1 --test-timeout=900000 tests/browser/; fi
+	$(run_unit)
+	$(run_api)
+	$(run_api_pg)
+ifeq ($(SAN),0)
+	$(run_browser)
+endif
 
 # make test runs every build (plain, ASan + UBSan, TSan) and the fuzz
 # harnesses inside a throwaway PostgreSQL cluster (scripts/pg-cluster.sh run:

@@ -25,7 +25,7 @@ void api_admin_requests(http_req *req, http_resp *resp)
 	json_t *arr;
 	int rc;
 
-	if (!http_page(req, resp, &pg))
+	if (http_page(req, resp, &pg) != PV_OK)
 		return;
 	if (status && *status && strcmp(status, STORE_REQ_PENDING) && strcmp(status, STORE_REQ_APPROVED) &&
 	    strcmp(status, STORE_REQ_REJECTED)) {
@@ -56,7 +56,7 @@ static void ad_decide(http_req *req, http_resp *resp, int approve)
 	store_request r;
 	int rc;
 
-	if (!body || !body_decision(body, &d, resp))
+	if (!body || body_decision(body, &d, resp) != PV_OK)
 		goto out;
 	d.actor_id = req->user.id;
 	d.ip = req->ip;
@@ -97,7 +97,7 @@ void api_admin_orgs(http_req *req, http_resp *resp)
 	store_org o;
 	int rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || http_check_strings(body, strs, resp) != PV_OK)
 		goto out;
 	rc = rq_org_create(req->app->rq, http_jstr(body, "name"), http_jstr(body, "sector"),
 			   http_jstr(body, "type"), http_jstr(body, "parent_id"), req->user.id, req->ip,
@@ -122,7 +122,7 @@ void api_admin_positions(http_req *req, http_resp *resp)
 	store_position p;
 	int rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || http_check_strings(body, strs, resp) != PV_OK)
 		goto out;
 	rc = rq_position_create(req->app->rq, http_jstr(body, "name"), req->user.id, req->ip,
 				util_now_ms(), &fe, &p);
@@ -148,7 +148,7 @@ void api_admin_mdo_admins(http_req *req, http_resp *resp)
 	store_user u;
 	int rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || http_check_strings(body, strs, resp) != PV_OK)
 		goto out;
 	memset(&ad, 0, sizeof ad);
 	ad.role = "mdo";
@@ -234,7 +234,7 @@ static int64_t ad_cursor_in(const char *s)
 }
 
 /* Checks the query's parameters into uq (q normalised: a mobile number
- * as its 10 digits); writes the problem and answers 0 when one is wrong. */
+ * as its 10 digits): PV_OK, or an error after writing the problem. */
 static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 			  char org[STORE_ID_MAX], char qbuf[STORE_USER_Q_MAX + 1])
 {
@@ -242,33 +242,34 @@ static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 	const char *after = http_query(req, "after");
 	char mobile[STORE_MOBILE_MAX];
 	size_t len = 0;
+	int rc;
 
 	memset(uq, 0, sizeof *uq);
-	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &uq->pg))
-		return 0;
+	if ((rc = http_mdo_org(req, resp, org)) != PV_OK || (rc = http_page(req, resp, &uq->pg)) != PV_OK)
+		return rc;
 	if (status && *status && strcmp(status, STORE_USER_ACTIVE) && strcmp(status, STORE_USER_INACTIVE) &&
 	    strcmp(status, STORE_USER_PENDING) && strcmp(status, STORE_USER_CLOSED) &&
 	    strcmp(status, STORE_USER_ERASED)) {
 		http_problem(resp, 400, "invalid_status",
 			     "status must be active, inactive, pending_activation, closed or erased.",
 			     NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	if (after && (!(uq->after = ad_cursor_in(after)) || http_query(req, "page"))) {
 		http_problem(resp, 400, "invalid_cursor",
 			     "after must be the next of an earlier answer, without page.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	q = q ? util_trim(q, strlen(q), &len) : "";
 	if (!q || len > 200) {
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	/* as the directory search: the store (PostgreSQL) refuses such text,
 	 * which would be told as too many words */
 	if (!utf8_valid(q, len)) {
 		http_problem(resp, 400, "invalid_query", "The search text is not valid UTF-8.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	if (val_mobile(q, len, mobile))
 		q = mobile, len = strlen(mobile);
@@ -276,7 +277,7 @@ static int ad_users_query(http_req *req, http_resp *resp, store_user_query *uq,
 	uq->org_id = org;
 	uq->status = status ? status : "";
 	uq->q = qbuf;
-	return 1;
+	return PV_OK;
 }
 
 void api_mdo_users(http_req *req, http_resp *resp)
@@ -289,7 +290,7 @@ void api_mdo_users(http_req *req, http_resp *resp)
 	json_t *arr;
 	int rc;
 
-	if (!ad_users_query(req, resp, &uq, org, qbuf))
+	if (ad_users_query(req, resp, &uq, org, qbuf) != PV_OK)
 		return;
 	rc = store_user_list(req->app->st, &uq, &items, &n, &info);
 	if (rc == PV_EINVAL) {

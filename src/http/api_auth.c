@@ -44,7 +44,7 @@ void api_otp_send(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_SEND, &in, resp))
+	if (body_otp(body, BODY_OTP_SEND, &in, resp) != PV_OK)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
@@ -86,7 +86,7 @@ void api_otp_verify(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_VERIFY, &in, resp))
+	if (body_otp(body, BODY_OTP_VERIFY, &in, resp) != PV_OK)
 		goto out;
 	mobile = in.mobile;
 	purpose = in.purpose;
@@ -136,18 +136,17 @@ out:
 
 void api_session_cookies(http_req *req, http_resp *resp, const char *token, const char *csrf)
 {
-	app *a = req->app;
-	char cookie[256];
-	const char *secure = a->secure_cookies ? "; Secure" : "";
+	int age = req->app->sess->absolute_s;
 
-	snprintf(cookie, sizeof cookie, "pravesh_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-		 token, a->sess->absolute_s, secure);
-	http_add_header(resp, "Set-Cookie", cookie);
-	snprintf(cookie, sizeof cookie, "pravesh_csrf=%s; Path=/; SameSite=Lax; Max-Age=%d%s", csrf,
-		 a->sess->absolute_s, secure);
-	http_add_header(resp, "Set-Cookie", cookie);
+	http_set_cookie(req, resp, "pravesh_session", token, "/", age, 1);
+	http_set_cookie(req, resp, "pravesh_csrf", csrf, "/", age, 0);
 	http_add_header(resp, "Cache-Control", "no-store");
-	sodium_memzero(cookie, sizeof cookie);
+}
+
+void api_session_cookies_clear(http_req *req, http_resp *resp)
+{
+	http_set_cookie(req, resp, "pravesh_session", "", "/", 0, 1);
+	http_set_cookie(req, resp, "pravesh_csrf", "", "/", 0, 0);
 }
 
 /* Answers a login: the session's cookies and {"token","csrf_token","user"};
@@ -234,7 +233,7 @@ void api_auth_otp(http_req *req, http_resp *resp)
 
 	if (!body)
 		return;
-	if (!body_otp(body, BODY_OTP_LOGIN, &in, resp))
+	if (body_otp(body, BODY_OTP_LOGIN, &in, resp) != PV_OK)
 		goto out;
 	if (!(job = calloc(1, sizeof *job))) {
 		http_problem_err(resp, PV_ENOMEM);
@@ -323,19 +322,13 @@ void api_auth_password_otp(http_req *req, http_resp *resp)
 
 void api_auth_logout(http_req *req, http_resp *resp)
 {
-	app *a = req->app;
-	const char *secure = a->secure_cookies ? "; Secure" : "";
-	char cookie[128];
-	int rc = sess_end(a->sess, &req->session);
+	int rc = sess_end(req->app->sess, &req->session);
 
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
 		return;
 	}
-	snprintf(cookie, sizeof cookie, "pravesh_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", secure);
-	http_add_header(resp, "Set-Cookie", cookie);
-	snprintf(cookie, sizeof cookie, "pravesh_csrf=; Path=/; SameSite=Lax; Max-Age=0%s", secure);
-	http_add_header(resp, "Set-Cookie", cookie);
+	api_session_cookies_clear(req, resp);
 	resp->status = 204;
 }
 

@@ -73,7 +73,7 @@ static void da_send(http_resp *resp, buf *b)
 	resp->ctype = "application/json";
 }
 
-/* Checks q and limit; on failure writes the problem and returns 0. */
+/* Checks q and limit: PV_OK, or PV_EINVAL after writing the problem. */
 static int da_query(http_req *req, http_resp *resp, const char **q,
 		    size_t *qlen, size_t *limit)
 {
@@ -86,18 +86,18 @@ static int da_query(http_req *req, http_resp *resp, const char **q,
 	*qlen = strlen(*q);
 	if (!utf8_valid(*q, *qlen)) {
 		http_problem(resp, 400, "invalid_query", "The search text is not valid UTF-8.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	if (*qlen > 200) {
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	for (size_t i = 0; i < *qlen; i++)
 		chars += ((unsigned char)(*q)[i] & 0xC0) != 0x80 && (*q)[i] != ' ';
 	if (chars < 2) {
 		http_problem(resp, 400, "query_too_short",
 			     "Type at least 2 characters to search.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
 	*limit = DIRAPI_DEFAULT_LIMIT;
 	if (lim) {
@@ -107,11 +107,11 @@ static int da_query(http_req *req, http_resp *resp, const char **q,
 		if (*lim == '\0' || *end || v < 1 || v > DIRAPI_MAX_LIMIT) {
 			http_problem(resp, 400, "invalid_limit",
 				     "limit must be a whole number from 1 to 100.", NULL);
-			return 0;
+			return PV_EINVAL;
 		}
 		*limit = (size_t)v;
 	}
-	return 1;
+	return PV_OK;
 }
 
 /* The rendering of an organisation kept with the snapshot (made on its
@@ -172,7 +172,7 @@ void api_orgs_search(http_req *req, http_resp *resp)
 	dir_snap *sn;
 	int rc;
 
-	if (!da_query(req, resp, &q, &qlen, &limit))
+	if (da_query(req, resp, &q, &qlen, &limit) != PV_OK)
 		return;
 	if (sector && *sector && strcmp(sector, "center") && strcmp(sector, "state")) {
 		http_problem(resp, 400, "invalid_sector", "sector must be center or state.", NULL);
@@ -227,7 +227,7 @@ void api_positions_search(http_req *req, http_resp *resp)
 	dir_snap *sn;
 	buf b;
 
-	if (!da_query(req, resp, &q, &qlen, &limit))
+	if (da_query(req, resp, &q, &qlen, &limit) != PV_OK)
 		return;
 	sn = dir_acquire(req->app->dir);
 	if (!sn) {

@@ -39,7 +39,7 @@ static json_t *me_begin(http_req *req, http_resp *resp, const char *const *strs)
 	if (http_user_limit(req, resp, "self", req->app->cfg->self_per_hour) != PV_OK)
 		return NULL;
 	body = http_body_json(req, resp);
-	if (body && strs && !http_check_strings(body, strs, resp)) {
+	if (body && strs && http_check_strings(body, strs, resp) != PV_OK) {
 		json_decref(body);
 		return NULL;
 	}
@@ -252,11 +252,9 @@ void api_me_data(http_req *req, http_resp *resp)
 void api_me_erasure(http_req *req, http_resp *resp)
 {
 	static const char *const strs[] = {"verification_token", NULL};
-	const char *secure = req->app->secure_cookies ? "; Secure" : "";
 	json_t *body = me_begin(req, resp, strs);
 	field_errs fe;
 	int64_t after = 0;
-	char cookie[128];
 	int rc;
 
 	if (!body)
@@ -273,12 +271,7 @@ void api_me_erasure(http_req *req, http_resp *resp)
 		/* every session ended, this one too: its cookies go */
 		http_json(resp, 202, json_pack("{s:s, s:o}", "status", "closing", "erase_after",
 					       http_time(after)));
-		snprintf(cookie, sizeof cookie,
-			 "pravesh_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", secure);
-		http_add_header(resp, "Set-Cookie", cookie);
-		snprintf(cookie, sizeof cookie, "pravesh_csrf=; Path=/; SameSite=Lax; Max-Age=0%s",
-			 secure);
-		http_add_header(resp, "Set-Cookie", cookie);
+		api_session_cookies_clear(req, resp);
 	}
 	json_decref(body);
 }

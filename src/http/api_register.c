@@ -30,7 +30,7 @@ void api_registrations(http_req *req, http_resp *resp)
 	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
 		return;
 	body = http_body_json(req, resp);
-	if (!body || !body_registration(body, &in, resp))
+	if (!body || body_registration(body, &in, resp) != PV_OK)
 		goto out;
 	in.ip = req->ip;
 	in.lang = http_lang(req, body);
@@ -113,7 +113,7 @@ void api_requests_submit(http_req *req, http_resp *resp)
 	if (http_ip_limit(req, resp, "anon", req->app->cfg->anon_per_ip_hour) != PV_OK)
 		return;
 	body = http_body_json(req, resp);
-	if (!body || !body_request(body, &in, resp))
+	if (!body || body_request(body, &in, resp) != PV_OK)
 		goto out;
 	in.lang = http_lang(req, body);
 	rc = rq_submit(req->app->rq, &in, util_now_ms(), &fe, &r, &existing);

@@ -16,24 +16,25 @@
 
 #define SPV_Q_MAX 200 /* bytes of a search text */
 
-/* ?status=active|inactive|all (default all) as -1 / 0 / 1; 0 after
- * writing the problem. */
+/* ?status=active|inactive|all (default all) as -1 / 0 / 1: PV_OK, or
+ * PV_EINVAL after writing the problem. */
 static int sp_active(http_req *req, http_resp *resp, int *active)
 {
 	const char *st = http_query(req, "status");
 
 	*active = -1;
 	if (!st || !*st || strcmp(st, "all") == 0)
-		return 1;
+		return PV_OK;
 	if (strcmp(st, "active") == 0 || strcmp(st, "inactive") == 0) {
 		*active = strcmp(st, "active") == 0;
-		return 1;
+		return PV_OK;
 	}
 	http_problem(resp, 400, "invalid_status", "status must be active, inactive or all.", NULL);
-	return 0;
+	return PV_EINVAL;
 }
 
-/* ?q= at most SPV_Q_MAX bytes ("" when absent); 0 after the problem. */
+/* ?q= at most SPV_Q_MAX bytes ("" when absent): PV_OK, or PV_EINVAL after
+ * the problem. */
 static int sp_q(http_req *req, http_resp *resp, const char **q)
 {
 	*q = http_query(req, "q");
@@ -41,9 +42,9 @@ static int sp_q(http_req *req, http_resp *resp, const char **q)
 		*q = "";
 	if (strlen(*q) > SPV_Q_MAX) {
 		http_problem(resp, 400, "query_too_long", "The search text is longer than 200 bytes.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
-	return 1;
+	return PV_OK;
 }
 
 #define SP_UNDER_MAX 2048
@@ -119,7 +120,7 @@ void api_admin_mdo_admins_list(http_req *req, http_resp *resp)
 	json_t *arr;
 	int rc;
 
-	if (!http_page(req, resp, &pg) || !sp_q(req, resp, &q))
+	if (http_page(req, resp, &pg) != PV_OK || sp_q(req, resp, &q) != PV_OK)
 		return;
 	if (st && *st && strcmp(st, STORE_USER_ACTIVE) && strcmp(st, STORE_USER_INACTIVE) &&
 	    strcmp(st, STORE_USER_PENDING)) {
@@ -194,7 +195,8 @@ void api_admin_orgs_list(http_req *req, http_resp *resp)
 	json_t *arr;
 	int active, rc;
 
-	if (!http_page(req, resp, &pg) || !sp_q(req, resp, &q) || !sp_active(req, resp, &active))
+	if (http_page(req, resp, &pg) != PV_OK || sp_q(req, resp, &q) != PV_OK ||
+	    sp_active(req, resp, &active) != PV_OK)
 		return;
 	if (!(sn = dir_acquire(req->app->dir))) {
 		http_problem_err(resp, PV_ESTORE);
@@ -233,7 +235,8 @@ void api_admin_positions_list(http_req *req, http_resp *resp)
 	json_t *arr;
 	int active, rc;
 
-	if (!http_page(req, resp, &pg) || !sp_q(req, resp, &q) || !sp_active(req, resp, &active))
+	if (http_page(req, resp, &pg) != PV_OK || sp_q(req, resp, &q) != PV_OK ||
+	    sp_active(req, resp, &active) != PV_OK)
 		return;
 	if (!(sn = dir_acquire(req->app->dir))) {
 		http_problem_err(resp, PV_ESTORE);
@@ -278,7 +281,7 @@ void api_admin_org_update(http_req *req, http_resp *resp)
 	json_t *pj;
 	int rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || http_check_strings(body, strs, resp) != PV_OK)
 		goto out;
 	memset(&e, 0, sizeof e);
 	if ((e.active = sp_jactive(body)) == -2) {
@@ -327,7 +330,7 @@ void api_admin_position_update(http_req *req, http_resp *resp)
 	store_position p;
 	int active, rc;
 
-	if (!body || !http_check_strings(body, strs, resp))
+	if (!body || http_check_strings(body, strs, resp) != PV_OK)
 		goto out;
 	if ((active = sp_jactive(body)) == -2) {
 		http_problem(resp, 400, "validation_failed", "Some fields are not valid.",
@@ -366,19 +369,20 @@ void api_admin_org_types(http_req *req, http_resp *resp)
 
 /* ---- the audit log ---- */
 
-/* from/to as RFC 3339 into f; 0 after the problem. */
+/* from/to as RFC 3339 into *ms (0 when absent): PV_OK, or PV_EINVAL after
+ * the problem. */
 static int sp_time(http_req *req, http_resp *resp, const char *name, int64_t *ms)
 {
 	const char *v = http_query(req, name);
 
 	*ms = 0;
 	if (!v || !*v)
-		return 1;
+		return PV_OK;
 	if (util_parse_rfc3339(v, ms) == PV_OK && *ms > 0)
-		return 1;
+		return PV_OK;
 	http_problem(resp, 400, "invalid_time",
 		     "from and to are RFC 3339 times, such as 2026-12-01T00:00:00+05:30.", NULL);
-	return 0;
+	return PV_EINVAL;
 }
 
 static json_t *sp_audit_json(store *s, directory *dir, const store_audit *a)
@@ -417,7 +421,7 @@ void api_admin_audit(http_req *req, http_resp *resp)
 	json_t *arr;
 	int rc;
 
-	if (!http_page(req, resp, &pg))
+	if (http_page(req, resp, &pg) != PV_OK)
 		return;
 	memset(&f, 0, sizeof f);
 	if (action && *action) {
@@ -430,7 +434,7 @@ void api_admin_audit(http_req *req, http_resp *resp)
 		}
 		f.action = action;
 	}
-	if (!sp_time(req, resp, "from", &f.from) || !sp_time(req, resp, "to", &f.to))
+	if (sp_time(req, resp, "from", &f.from) != PV_OK || sp_time(req, resp, "to", &f.to) != PV_OK)
 		return;
 	/* the actor by username: an unknown one has done nothing */
 	if (actor && *actor) {

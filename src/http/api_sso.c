@@ -40,19 +40,16 @@ static void as_refuse(http_resp *resp, const char *error, const char *why)
 	as_redirect(resp, loc, 1);
 }
 
-static int as_off(http_req *req, http_resp *resp)
+/* PV_OK when single sign-on is configured and the client's address is
+ * within its limit of starts and callbacks (each writes a row, and each
+ * may call the provider); else an error after writing the problem. */
+static int as_allowed(http_req *req, http_resp *resp)
 {
-	if (req->app->sso)
-		return 0;
-	http_problem(resp, 404, "not_found", "Single sign-on is not configured.", NULL);
-	return 1;
-}
-
-/* Starts and callbacks per client address (each writes a row, and each
- * may call the provider). */
-static int as_limited(http_req *req, http_resp *resp)
-{
-	return http_ip_limit(req, resp, "sso-ip", req->app->cfg->sso_per_ip_hour) != PV_OK;
+	if (!req->app->sso) {
+		http_problem(resp, 404, "not_found", "Single sign-on is not configured.", NULL);
+		return PV_ENOTFOUND;
+	}
+	return http_ip_limit(req, resp, "sso-ip", req->app->cfg->sso_per_ip_hour);
 }
 
 static void as_callback_uri(const app *a, char *out, size_t cap)
@@ -63,19 +60,12 @@ static void as_callback_uri(const app *a, char *out, size_t cap)
 /* The binding cookie: set with the state, cleared at the callback. */
 static void as_bind_cookie(http_req *req, http_resp *resp, const char *state)
 {
-	char c[256];
-
-	snprintf(c, sizeof c, "%s=%s; Path=/auth/sso; HttpOnly; SameSite=Lax; Max-Age=%d%s", SSO_COOKIE,
-		 state, state[0] ? SSO_MAX_AGE_S : 0, req->app->secure_cookies ? "; Secure" : "");
-	http_add_header(resp, "Set-Cookie", c);
+	http_set_cookie(req, resp, SSO_COOKIE, state, "/auth/sso", state[0] ? SSO_MAX_AGE_S : 0, 1);
 }
 
-int api_sso_bound(const char *cookie_header, const char *state)
+int api_sso_bound(const char *bound, const char *state)
 {
-	char bound[SSO_STATE_MAX];
-
-	return state && http_cookie_in(cookie_header, SSO_COOKIE, bound, sizeof bound) == PV_OK &&
-	       strlen(bound) == strlen(state) &&
+	return state && strlen(bound) == strlen(state) &&
 	       sodium_memcmp(bound, state, strlen(state)) == 0;
 }
 
@@ -86,7 +76,7 @@ void api_sso_start(http_req *req, http_resp *resp)
 	char *url = NULL;
 	int rc;
 
-	if (as_off(req, resp) || as_limited(req, resp))
+	if (as_allowed(req, resp) != PV_OK)
 		return;
 	as_callback_uri(a, cb, sizeof cb);
 	rc = sso_begin(a->sso, cb, util_now_ms(), &url, state, why);
@@ -105,15 +95,15 @@ void api_sso_callback(http_req *req, http_resp *resp)
 	app *a = req->app;
 	const char *state = http_query(req, "state");
 	const char *code = http_query(req, "code");
-	char cb[600], why[SSO_WHY_MAX] = "";
+	char cb[600], why[SSO_WHY_MAX] = "", bound[SSO_STATE_MAX];
 	sso_identity id;
 	sess_sso_result res;
 	int rc;
 
-	if (as_off(req, resp) || as_limited(req, resp))
+	if (as_allowed(req, resp) != PV_OK)
 		return;
 	as_bind_cookie(req, resp, ""); /* one callback per attempt */
-	if (!api_sso_bound(http_header_in(req, "Cookie"), state)) {
+	if (http_cookie(req, SSO_COOKIE, bound, sizeof bound) != PV_OK || !api_sso_bound(bound, state)) {
 		as_refuse(resp, "sso_failed", "the state is not the one this browser started with");
 		return;
 	}

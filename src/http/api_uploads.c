@@ -348,38 +348,41 @@ void api_uploads_template(http_req *req, http_resp *resp)
 		http_problem_err(resp, rc);
 }
 
-/* Ends upload body b: 1 when it holds a file, else 0 with the problem
- * written (too large, none, unreadable, empty, a full disk). */
+/* Ends upload body b: PV_OK when it holds a file, else up_body_end's error
+ * with the problem written (too large, none, unreadable, empty, a full
+ * disk). */
 static int up_body_answer(up_body *b, http_resp *resp)
 {
 	char d[128];
+	int rc = up_body_end(b);
 
-	switch (up_body_end(b)) {
+	switch (rc) {
 	case PV_OK:
-		return 1;
+		break;
 	case PV_ELIMIT:
 		snprintf(d, sizeof d, "The file is larger than %lld bytes.", (long long)b->max);
 		http_problem(resp, 413, "file_too_large", d, NULL);
-		return 0;
+		break;
 	case PV_ENOTFOUND:
 		http_problem(resp, 400, "file_required",
 			     "Send multipart/form-data with the file in a field named file.", NULL);
-		return 0;
+		break;
 	case PV_EFORMAT:
 		http_problem(resp, 400, "malformed_multipart", "The multipart body could not be read.",
 			     NULL);
-		return 0;
+		break;
 	case PV_EINVAL:
 		http_problem(resp, 400, "empty_file", "The file is empty.", NULL);
-		return 0;
+		break;
 	case PV_ENOSPACE:
 		log_kv(LOG_WARN, "upload refused: the disk is full", NULL);
 		http_problem_err(resp, PV_ENOSPACE);
-		return 0;
+		break;
 	default:
 		http_problem_err(resp, PV_EIO);
-		return 0;
+		break;
 	}
+	return rc;
 }
 
 /* IMP_CSV or IMP_XLSX from the received file's first bytes (a ZIP archive
@@ -434,7 +437,7 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		return;
 	}
 	b = s->body;
-	if (!up_body_answer(b, resp) || (fmt = up_format(b, resp)) == 0)
+	if (up_body_answer(b, resp) != PV_OK || (fmt = up_format(b, resp)) == 0)
 		return;
 	rc = job_intake(a->st,
 			&(job_intake_in){b->tmp, 1, b->fname, org,
@@ -485,7 +488,7 @@ void api_uploads_list(http_req *req, http_resp *resp)
 	json_t *arr;
 	int rc;
 
-	if (http_mdo_org(req, resp, org) != PV_OK || !http_page(req, resp, &pg))
+	if (http_mdo_org(req, resp, org) != PV_OK || http_page(req, resp, &pg) != PV_OK)
 		return;
 	rc = store_upload_list(req->app->st, org, pg, &items, &n, &total);
 	if (rc != PV_OK) {
@@ -507,15 +510,16 @@ void api_uploads_get(http_req *req, http_resp *resp)
 		http_json(resp, 200, up_json(&u));
 }
 
-/* 410 when retention removed the upload's files (answers 1). */
-static int up_removed(http_resp *resp, const store_upload *u)
+/* PV_OK while the upload's files are kept; PV_ENOTFOUND after writing
+ * 410 when retention removed them. */
+static int up_files_kept(http_resp *resp, const store_upload *u)
 {
 	if (!u->files_removed_at)
-		return 0;
+		return PV_OK;
 	http_problem(resp, 410, "files_removed",
 		     "The uploaded file and its result were deleted at the end of their retention period.",
 		     NULL);
-	return 1;
+	return PV_ENOTFOUND;
 }
 
 /* Serves the local file path (deleted afterwards when temp: the open
@@ -536,7 +540,7 @@ void api_uploads_file(http_req *req, http_resp *resp)
 	char dir[STORE_PATH_MAX - 64], path[STORE_PATH_MAX];
 	int rc, temp = 0;
 
-	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
+	if (up_load(req, resp, &u) != PV_OK || up_files_kept(resp, &u) != PV_OK)
 		return;
 	/* from the store: any instance serves any upload */
 	rc = up_dir(req->app, dir, sizeof dir);
@@ -558,7 +562,7 @@ void api_uploads_result(http_req *req, http_resp *resp)
 	const char *orig, *dot;
 	int rc;
 
-	if (up_load(req, resp, &u) != PV_OK || up_removed(resp, &u))
+	if (up_load(req, resp, &u) != PV_OK || up_files_kept(resp, &u) != PV_OK)
 		return;
 	if (strcmp(u.status, STORE_UP_SUCCESSFUL) != 0 && strcmp(u.status, STORE_UP_FAILED) != 0) {
 		http_problem(resp, 409, "not_finished",

@@ -1,6 +1,7 @@
 /* auth: the one place that decides whether a request may reach its route:
  * resolves the session (bearer token or cookie), checks CSRF for unsafe
  * cookie requests, and checks the route's role. */
+#include <microhttpd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,26 +14,22 @@
 #include "util/err.h"
 #include "util/util.h"
 
-int http_cookie_in(const char *h, const char *name, char *out, size_t cap)
-{
-	size_t nl = strlen(name);
-
-	while (h && *h) {
-		while (*h == ' ' || *h == ';')
-			h++;
-		if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
-			const char *v = h + nl + 1;
-
-			return util_strncpy0(out, cap, v, strcspn(v, ";"));
-		}
-		h = strchr(h, ';');
-	}
-	return PV_ENOTFOUND;
-}
-
 int http_cookie(http_req *req, const char *name, char *out, size_t cap)
 {
-	return http_cookie_in(http_header_in(req, "Cookie"), name, out, cap);
+	const char *v = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+
+	return v ? util_strncpy0(out, cap, v, strlen(v)) : PV_ENOTFOUND;
+}
+
+void http_set_cookie(http_req *req, http_resp *resp, const char *name, const char *value,
+		     const char *path, int max_age_s, int http_only)
+{
+	char c[256];
+
+	snprintf(c, sizeof c, "%s=%s; Path=%s; %sSameSite=Lax; Max-Age=%d%s", name, value, path,
+		 http_only ? "HttpOnly; " : "", max_age_s, req->app->secure_cookies ? "; Secure" : "");
+	http_add_header(resp, "Set-Cookie", c);
+	sodium_memzero(c, sizeof c); /* a session's token */
 }
 
 _Static_assert(HTTP_ROLES_MAX == ACCT_ROLES_MAX, "a request holds every role of its user");

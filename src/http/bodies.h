@@ -1,8 +1,9 @@
 /* bodies: the JSON bodies of the public and SPV routes, read into the
  * input structs of core/, which validates them. The handlers call these,
  * and so does the fuzz harness tests/fuzz/fuzz_json.c: one parser for both.
- * Each answers 1, or 0 after writing a 400 problem into resp (a member of
- * the wrong type, a missing or malformed mobile, an unknown purpose). The
+ * Each answers PV_OK, or PV_EINVAL after writing a 400 problem into resp
+ * (a member of the wrong type, a missing or malformed mobile, an unknown
+ * purpose). The
  * strings of the inputs point into body, which must outlive them; the
  * language is left to the handler (http_lang also reads a header). */
 #ifndef PV_HTTP_BODIES_H

@@ -29,9 +29,10 @@ void api_legal(http_req *req, http_resp *resp);
 void api_sso_start(http_req *req, http_resp *resp);
 void api_sso_callback(http_req *req, http_resp *resp);
 void api_sso_info(http_req *req, http_resp *resp);
-/* 1 when the callback's state is the one this browser started with (the
- * binding cookie of cookie_header; constant-time comparison). */
-int api_sso_bound(const char *cookie_header, const char *state);
+/* 1 when the callback's state (may be NULL) is the one this browser
+ * started with: bound, the value of its binding cookie (constant-time
+ * comparison). */
+int api_sso_bound(const char *bound, const char *state);
 void api_registrations(http_req *req, http_resp *resp);
 void api_activation(http_req *req, http_resp *resp);
 void api_activation_resend(http_req *req, http_resp *resp);

@@ -125,11 +125,16 @@ size_t http_unescape(char *s);
 const char *http_query(http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *http_header_in(http_req *req, const char *name);
-/* The value of cookie `name` in a Cookie header (may be NULL), into out
- * (cap bytes): PV_OK, PV_ENOTFOUND, or PV_ELIMIT when it does not fit. */
-int http_cookie_in(const char *header, const char *name, char *out, size_t cap);
-/* The same for the request's Cookie header. */
+/* The value of the request's cookie `name` (as MHD parsed the Cookie
+ * header; the first of two with one name), into out (cap bytes): PV_OK,
+ * PV_ENOTFOUND, or PV_ELIMIT when it does not fit. */
 int http_cookie(http_req *req, const char *name, char *out, size_t cap);
+/* Adds the one shape of Set-Cookie Pravesh sends:
+ *   name=value; Path=path; [HttpOnly; ]SameSite=Lax; Max-Age=max_age_s[; Secure]
+ * Secure when the public URL is https. An empty value with max_age_s 0
+ * removes the cookie. */
+void http_set_cookie(http_req *req, http_resp *resp, const char *name, const char *value,
+		     const char *path, int max_age_s, int http_only);
 /* A path parameter by the name in the pattern, or "" */
 const char *http_param(http_req *req, const char *name);
 /* Parses n bytes as a JSON object (no duplicate keys, valid UTF-8, no
@@ -215,11 +220,12 @@ struct field_errs;
 json_t *http_field_errors(const struct field_errs *fe);
 /* 400 validation_failed with every field error of fe. */
 void http_problem_fields(http_resp *resp, const struct field_errs *fe);
-/* 400 validation_failed naming every wrongly typed member among keys
- * (each must be a string when present); returns 0 after writing it. */
+/* PV_OK when every member among names is a string or null when present;
+ * else PV_EINVAL after writing 400 validation_failed naming each wrongly
+ * typed one. */
 int http_check_strings(json_t *body, const char *const *names, http_resp *resp);
-/* page and per_page from the query (default 1 and 20, at most 100);
- * writes 400 invalid_page and returns 0 when malformed. */
+/* page and per_page from the query (default 1 and 20, at most 100):
+ * PV_OK, or PV_EINVAL after writing 400 invalid_page when malformed. */
 int http_page(http_req *req, http_resp *resp, store_page *pg);
 /* {"items":items,"total","page","per_page"} (items stolen). */
 json_t *http_list(json_t *items, int64_t total, store_page pg);
@@ -237,6 +243,8 @@ json_t *api_request_json(const store_request *r);
  * pravesh_csrf) and Cache-Control: no-store (api_auth.c). */
 void api_session_cookies(http_req *req, http_resp *resp, const char *token,
 			 const char *csrf);
+/* Removes both cookies of the session (after it ended). */
+void api_session_cookies_clear(http_req *req, http_resp *resp);
 
 /* Decides whether the request may reach its route (auth.c): resolves the
  * session, checks the route's role and CSRF. Returns PV_OK, or an error

@@ -227,37 +227,39 @@ int http_check_strings(json_t *body, const char *const *names, http_resp *resp)
 	}
 	if (json_array_size(errs) == 0) {
 		json_decref(errs);
-		return 1;
+		return PV_OK;
 	}
 	http_problem(resp, 400, "validation_failed", "Some fields are not valid.", errs);
-	return 0;
+	return PV_EINVAL;
 }
 
+/* A whole number from lo to hi into *out (left as it is when s is NULL):
+ * PV_OK or PV_EINVAL. */
 static int prob_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *end;
 	long long v;
 
 	if (!s)
-		return 1;
+		return PV_OK;
 	v = strtoll(s, &end, 10);
 	if (!*s || *end || v < lo || v > hi)
-		return 0;
+		return PV_EINVAL;
 	*out = v;
-	return 1;
+	return PV_OK;
 }
 
 int http_page(http_req *req, http_resp *resp, store_page *pg)
 {
 	pg->page = 1;
 	pg->per_page = 20;
-	if (!prob_num(http_query(req, "page"), 1, 1000000, &pg->page) ||
-	    !prob_num(http_query(req, "per_page"), 1, 100, &pg->per_page)) {
+	if (prob_num(http_query(req, "page"), 1, 1000000, &pg->page) != PV_OK ||
+	    prob_num(http_query(req, "per_page"), 1, 100, &pg->per_page) != PV_OK) {
 		http_problem(resp, 400, "invalid_page",
 			     "page is a whole number from 1; per_page from 1 to 100.", NULL);
-		return 0;
+		return PV_EINVAL;
 	}
-	return 1;
+	return PV_OK;
 }
 
 json_t *http_list(json_t *items, int64_t total, store_page pg)

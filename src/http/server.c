@@ -214,17 +214,17 @@ int http_is_json_type(const char *s)
 
 /* api.md: a request body must be sent as application/json; any other
  * type, or none: 415. So no other site's page can post a body to the API
- * without a CORS preflight. Writes the problem and answers 1 to refuse. */
-static int srv_body_refused(http_req *req, http_resp *resp)
+ * without a CORS preflight. PV_OK, or PV_EFORMAT after writing the 415. */
+static int srv_body_type(http_req *req, http_resp *resp)
 {
 	const char *ct = http_header_in(req, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	if ((req->body.len > 0 || ct) && !http_is_json_type(ct)) {
 		http_problem(resp, 415, "unsupported_media_type",
 			     "Send the body as application/json.", NULL);
-		return 1;
+		return PV_EFORMAT;
 	}
-	return 0;
+	return PV_OK;
 }
 
 /* Runs after the whole request has arrived (or at once when the body is
@@ -264,7 +264,7 @@ static void srv_dispatch(http_req *req, http_resp *resp)
 		}
 		return;
 	}
-	if (!rt->body && srv_body_refused(req, resp))
+	if (!rt->body && srv_body_type(req, resp) != PV_OK)
 		return;
 	if (http_authorise(req, resp) != PV_OK)
 		return;

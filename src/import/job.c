@@ -11,6 +11,7 @@
  * memory. */
 #include "import/job.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -892,28 +893,30 @@ out:
 }
 
 /* The parameters of the welcome messages common to the upload's users:
- * {"org_name":"...","login_url":"..."} (first_name comes with each). */
+ * {"org_name":"...","login_url":"..."} (first_name comes with each), at
+ * most half of STORE_JSON_MAX. */
 static int job_welcome_params(job *j)
 {
-	buf b;
+	json_t *doc;
 	int rc;
 
 	rc = store_org_get(j->st, j->u->org_id, &j->org);
 	if (rc != PV_OK)
 		return rc;
-	buf_init(&b, STORE_JSON_MAX / 2);
-	buf_adds(&b, "{\"org_name\":\"");
-	buf_add_json_str(&b, j->org.name, strlen(j->org.name));
-	buf_adds(&b, "\",\"login_url\":\"");
-	buf_add_json_str(&b, j->env->login_url ? j->env->login_url : "",
-			 j->env->login_url ? strlen(j->env->login_url) : 0);
-	rc = buf_adds(&b, "\"}");
-	if (rc != PV_OK) {
-		buf_free(&b);
-		return rc;
+	doc = json_pack("{s:s, s:s}", "org_name", j->org.name, "login_url",
+			j->env->login_url ? j->env->login_url : "");
+	if (!doc)
+		return PV_EINVAL; /* not UTF-8 */
+	j->welcome = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!j->welcome)
+		return PV_ENOMEM;
+	if (strlen(j->welcome) > STORE_JSON_MAX / 2) {
+		free(j->welcome);
+		j->welcome = NULL;
+		return PV_ELIMIT;
 	}
-	j->welcome = buf_steal(&b, NULL);
-	return j->welcome ? PV_OK : PV_ENOMEM;
+	return PV_OK;
 }
 
 /* The chunk's arrays (freed by job_run). */

@@ -115,6 +115,33 @@ test('OTP login, /me by bearer and by cookie, CSRF on logout, then the session i
   assert.equal((await req(srv.url, 'GET', '/api/v1/me', { bearer: r.body.token })).status, 401);
 });
 
+test('session cookies: their exact attributes; found among other cookies; cleared at logout', async () => {
+  const r = await loginOtp(ADMIN.mobile);
+  assert.equal(r.status, 200, r.text);
+  const { token, csrf_token: csrf } = r.body;
+  assert.deepEqual(r.headers.getSetCookie(), [
+    `pravesh_session=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200`,
+    `pravesh_csrf=${csrf}; Path=/; SameSite=Lax; Max-Age=43200`,
+  ]);
+  // the session and CSRF cookies in the middle of others, one a name that
+  // ends like ours, one quoted, one without a value
+  const cookie = `theme="dark"; xpravesh_session=bogus; pravesh_lang=hi; pravesh_session=${token};` +
+    ` flag; pravesh_csrf=${csrf}; last=1`;
+  const me = await req(srv.url, 'GET', '/api/v1/me', { cookie });
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.body.mobile, ADMIN.mobile);
+  // a cookie that only ends like ours is not ours
+  const other = await req(srv.url, 'GET', '/api/v1/me', { cookie: `xpravesh_session=${token}` });
+  assert.equal(other.status, 401);
+  const out = await req(srv.url, 'POST', '/api/v1/auth/logout', { cookie, csrf });
+  assert.equal(out.status, 204);
+  assert.deepEqual(out.headers.getSetCookie(), [
+    'pravesh_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',
+    'pravesh_csrf=; Path=/; SameSite=Lax; Max-Age=0',
+  ]);
+  assert.equal((await req(srv.url, 'GET', '/api/v1/me', { cookie })).status, 401);
+});
+
 test('every login gets a new token; bearer logout needs no CSRF', async () => {
   const a = await loginOtp(ADMIN.mobile);
   const b = await loginOtp(ADMIN.mobile);

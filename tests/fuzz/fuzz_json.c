@@ -155,7 +155,7 @@ static void fuzz_registration(json_t *body, http_resp *resp)
 	field_errs fe;
 	int rc;
 
-	if (!body_registration(body, &in, resp)) {
+	if (body_registration(body, &in, resp) != PV_OK) {
 		check_refusal(resp);
 		return;
 	}
@@ -179,7 +179,7 @@ static void fuzz_request(json_t *body, http_resp *resp)
 	field_errs fe;
 	int rc;
 
-	if (!body_request(body, &in, resp)) {
+	if (body_request(body, &in, resp) != PV_OK) {
 		check_refusal(resp);
 		return;
 	}
@@ -201,7 +201,7 @@ static void fuzz_decision(json_t *body, http_resp *resp, int approve)
 	field_errs fe;
 	int rc;
 
-	if (!body_decision(body, &d, resp)) {
+	if (body_decision(body, &d, resp) != PV_OK) {
 		check_refusal(resp);
 		return;
 	}
@@ -216,7 +216,7 @@ static void fuzz_otp(json_t *body, http_resp *resp, enum body_otp_kind kind)
 	body_otp_in in;
 	char again[11];
 
-	if (!body_otp(body, kind, &in, resp)) {
+	if (body_otp(body, kind, &in, resp) != PV_OK) {
 		check_refusal(resp);
 		return;
 	}
