@@ -11,7 +11,10 @@
 // (30), MDO user lists and upload polls (187), small bulk uploads (3). Every minute one line goes to OUT_TSV: minute,
 // RSS (KiB) and open files of SERVER_PID, flows started, errors (network
 // errors, 5xx and any status a flow did not expect), then p50 and p99 (ms)
-// of each step in STEPS order.
+// of each step in STEPS order, then (when SOAK_METRICS names the server's
+// metrics URL) SQLite's memory in use and the C heap in use and free-held
+// (KiB), read from /metrics: resident memory growing with the heap's in-use
+// figure while SQLite's stays under its limit would be a leak.
 import { readFileSync, readdirSync, writeFileSync, appendFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import http from 'node:http';
 
@@ -212,6 +215,25 @@ async function adminLogin(username, password) {
   throw new Error(`no second factor for ${username}`);
 }
 
+const metricsUrl = process.env.SOAK_METRICS || '';
+async function memFigures() {
+  const m = { sqlite: -1, inUse: -1, freeHeld: -1 };
+  if (!metricsUrl) return m;
+  const text = await new Promise((resolve) => {
+    http.get(metricsUrl, (res) => {
+      let t = '';
+      res.on('data', (c) => { t += c; });
+      res.on('end', () => resolve(t));
+      res.on('error', () => resolve(''));
+    }).on('error', () => resolve(''));
+  });
+  const num = (re) => { const x = text.match(re); return x ? Math.round(Number(x[1]) / 1024) : -1; };
+  m.sqlite = num(/^pravesh_sqlite_memory_bytes\{kind="used"\} (\d+)/m);
+  m.inUse = num(/^pravesh_malloc_bytes\{state="in_use"\} (\d+)/m);
+  m.freeHeld = num(/^pravesh_malloc_bytes\{state="free_held"\} (\d+)/m);
+  return m;
+}
+
 function procFigures() {
   let rss = 0;
   let fds = -1;
@@ -221,21 +243,28 @@ function procFigures() {
 }
 
 const q = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : 0);
-function flushMinute(minute) {
+// the minute's figures are taken and reset at once; the memory figures
+// (an HTTP request) are added when they come
+async function flushMinute(minute) {
   const { rss, fds } = procFigures();
   const cols = [minute, rss, fds, started, errors];
   for (const s of STEPS) {
     const a = (lat.get(s) || []).sort((x, y) => x - y);
     cols.push(q(a, 0.5).toFixed(2), q(a, 0.99).toFixed(2));
   }
-  appendFileSync(outFile, cols.join('\t') + '\n');
-  console.log(`minute ${minute}: rss ${(rss / 1024).toFixed(1)} MiB, fds ${fds}, flows ${started}, errors ${errors}` +
-    (errSamples.length ? ` (${errSamples.join(', ')})` : '') +
-    `, search p50/p99 ${cols[5]}/${cols[6]} ms`);
+  const samples = errSamples;
   lat = new Map();
   errors = 0;
   started = 0;
   errSamples = [];
+  const mem = await memFigures();
+  cols.push(mem.sqlite, mem.inUse, mem.freeHeld);
+  appendFileSync(outFile, cols.join('\t') + '\n');
+  console.log(`minute ${minute}: rss ${(rss / 1024).toFixed(1)} MiB` +
+    (mem.inUse >= 0 ? ` (heap in use ${(mem.inUse / 1024).toFixed(1)}, free held ${(mem.freeHeld / 1024).toFixed(1)}, sqlite ${(mem.sqlite / 1024).toFixed(1)})` : '') +
+    `, fds ${fds}, flows ${cols[3]}, errors ${cols[4]}` +
+    (samples.length ? ` (${samples.join(', ')})` : '') +
+    `, search p50/p99 ${cols[5]}/${cols[6]} ms`);
 }
 
 // ---- main ----
@@ -256,7 +285,8 @@ if (!rate) {
   console.log(`capacity: ${(done / 30).toFixed(1)} flows/s; soaking at ${rate.toFixed(1)} flows/s (half)`);
   lat = new Map(); errors = 0; errSamples = [];
 }
-writeFileSync(outFile, ['minute', 'rss_kib', 'fds', 'flows', 'errors', ...STEPS.flatMap((s) => [`${s}_p50`, `${s}_p99`])].join('\t') + '\n');
+writeFileSync(outFile, ['minute', 'rss_kib', 'fds', 'flows', 'errors', ...STEPS.flatMap((s) => [`${s}_p50`, `${s}_p99`]),
+  'sqlite_kib', 'heap_in_use_kib', 'heap_free_kib'].join('\t') + '\n');
 const t0 = Date.now();
 const end = t0 + minutes * 60000;
 let minute = 0;
@@ -275,5 +305,5 @@ while (Date.now() < end) {
   await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, next - Date.now()))));
 }
 while (inflight > 0) await new Promise((r) => setTimeout(r, 50));
-if (started || lat.size) flushMinute(++minute);
+if (started || lat.size) await flushMinute(++minute);
 agent.destroy();

@@ -23,7 +23,7 @@ export PRAVESH_DATA_DIR=$d PRAVESH_DB=sqlite:$d/p.db PRAVESH_LOG=warn \
   PRAVESH_OTP_PER_IP_HOUR=1000000000 PRAVESH_OTP_NUMBER_PER_HOUR=1000000000 \
   PRAVESH_OTP_NUMBER_PER_DAY=1000000000 PRAVESH_ANON_PER_IP_HOUR=1000000000 \
   PRAVESH_LOGIN_FAIL_PER_IP_HOUR=1000000000 PRAVESH_SESSION_IDLE=86400 \
-  PRAVESH_MAX_CONN_PER_IP=0
+  PRAVESH_MAX_CONN_PER_IP=0 PRAVESH_METRICS_LISTEN=127.0.0.1:18091
 build/pravesh orgs load data/orgs.csv >/dev/null
 build/pravesh positions load data/positions.csv >/dev/null
 for a in "spv soak.spv 6000000701" "mdo soak.mdo 6000000702"; do
@@ -42,7 +42,7 @@ build/pravesh serve --listen 127.0.0.1:$PORT 2>"$out/soak-serve.log" >/dev/null 
 SP=$!
 trap 'kill $SP 2>/dev/null; wait $SP 2>/dev/null; rm -rf "$d"' EXIT
 for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-SOAK_USERS=$USERS node bench/soak.mjs "http://127.0.0.1:$PORT" "$d/sms.jsonl" "$SP" "$out/soak.tsv" "$MINUTES" $RATE
+SOAK_USERS=$USERS SOAK_METRICS=http://127.0.0.1:18091/metrics node bench/soak.mjs "http://127.0.0.1:$PORT" "$d/sms.jsonl" "$SP" "$out/soak.tsv" "$MINUTES" $RATE
 
 # the chart: memory and open files; latency of the main steps; errors
 gnuplot <<EOF
@@ -59,6 +59,9 @@ set y2label "open files"
 set ytics nomirror
 set y2tics
 plot "$out/soak.tsv" using 1:(\$2/1024) with linespoints title "RSS (MiB)", \
+     "" using 1:(column("heap_in_use_kib")/1024) with linespoints title "heap in use (MiB)", \
+     "" using 1:(column("heap_free_kib")/1024) with linespoints title "heap free, held (MiB)", \
+     "" using 1:(column("sqlite_kib")/1024) with linespoints title "SQLite (MiB)", \
      "" using 1:3 axes x1y2 with linespoints title "open files"
 unset y2tics
 unset y2label
@@ -84,5 +87,9 @@ plot "$out/soak.tsv" using 1:4 with linespoints title "flows", \
 unset multiplot
 EOF
 echo "soak: $out/soak.tsv, chart $out/soak.png"
-awk -F'\t' 'NR == 2 { r0 = $2; f0 = $3 } NR > 1 { e += $5; n += $4; r = $2; f = $3 }
-  END { printf "RSS %.1f -> %.1f MiB, open files %d -> %d, %d flows, %d errors\n", r0/1024, r/1024, f0, f, n, e }' "$out/soak.tsv"
+awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+  NR == 2 { r0 = $2; f0 = $3; s0 = $c["sqlite_kib"]; u0 = $c["heap_in_use_kib"] }
+  NR > 1 { e += $5; n += $4; r = $2; f = $3; s = $c["sqlite_kib"]; u = $c["heap_in_use_kib"]; h = $c["heap_free_kib"] }
+  END { printf "RSS %.1f -> %.1f MiB, open files %d -> %d, %d flows, %d errors\n", r0/1024, r/1024, f0, f, n, e
+        printf "heap in use %.1f -> %.1f MiB (SQLite %.1f -> %.1f MiB, the rest %.1f -> %.1f MiB), free held at the end %.1f MiB\n",
+          u0/1024, u/1024, s0/1024, s/1024, (u0 - s0)/1024, (u - s)/1024, h/1024 }' "$out/soak.tsv"

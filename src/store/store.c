@@ -103,6 +103,11 @@ const char *store_versions(void)
 	return store_versions_text;
 }
 
+void store_engine_memory(int64_t *used, int64_t *highwater, int64_t *limit)
+{
+	store_sqlite_memory(used, highwater, limit);
+}
+
 int store_blob_id_valid(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;

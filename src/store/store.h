@@ -913,6 +913,13 @@ void store_close(store *s);
  * version`: a static string such as "sqlite 3.40.1, libpq 15.18". */
 const char *store_versions(void);
 
+/* Memory held in this process by an embedded database engine (SQLite's
+ * page caches, statements and schemas of every connection), in bytes: in
+ * use now, the most ever in use, and its soft limit (0: none). All 0 when
+ * no embedded engine has been used (PostgreSQL keeps its memory in its own
+ * processes). For /metrics. */
+void store_engine_memory(int64_t *used, int64_t *highwater, int64_t *limit);
+
 /* The id of the user that row `row` (1 .. 2^24 - 1) of upload u creates:
  * a time-ordered UUID (version 7 layout) of the upload's creation time, 48
  * bits of a hash of the upload's id, and the row. So one row can create at

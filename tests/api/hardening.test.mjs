@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, req } from './lib/server.mjs';
+import { startServer, req, pgBase } from './lib/server.mjs';
 
 let srv;
 const PER_IP = 8;
@@ -138,6 +138,30 @@ test('/metrics: 404 on the public listener, served on PRAVESH_METRICS_LISTEN', a
   assert.match(m.text, /pravesh_http_request_duration_seconds_bucket\{route="orgs_search",le="\+Inf"\} \d+/);
   const other = await req(srv.metricsUrl, 'GET', '/api/v1/orgs?q=justice');
   assert.equal(other.status, 404);
+});
+
+test('/metrics tells what the memory is: resident, the C heap, SQLite', async () => {
+  const m = await req(srv.metricsUrl, 'GET', '/metrics');
+  const val = (re) => { const x = m.text.match(re); assert.ok(x, `${re} in /metrics`); return Number(x[1]); };
+  const rss = val(/^pravesh_process_resident_bytes (\d+)$/m);
+  const inUse = val(/^pravesh_malloc_bytes\{state="in_use"\} (\d+)$/m);
+  const held = val(/^pravesh_malloc_bytes\{state="free_held"\} (\d+)$/m);
+  const used = val(/^pravesh_sqlite_memory_bytes\{kind="used"\} (\d+)$/m);
+  const high = val(/^pravesh_sqlite_memory_bytes\{kind="highwater"\} (\d+)$/m);
+  const limit = val(/^pravesh_sqlite_memory_bytes\{kind="soft_limit"\} (\d+)$/m);
+  // a server holds a few MiB at least, and less than it could address
+  assert.ok(rss > 4 << 20 && rss < 4 * 2 ** 30, `resident ${rss}`);
+  // a sanitizer's allocator replaces glibc's and reports an empty heap
+  const sanitized = inUse === 0 && held === 0;
+  if (!sanitized) assert.ok(inUse > 1 << 20 && inUse < rss * 4, `heap in use ${inUse}`);
+  assert.ok(high >= used);
+  if (pgBase) {
+    assert.equal(used, 0, 'on PostgreSQL the server holds no SQLite memory');
+  } else {
+    assert.ok(used > 0, 'SQLite holds memory');
+    if (!sanitized) assert.ok(used <= inUse, `SQLite's memory ${used} is part of the heap's ${inUse}`);
+    assert.equal(limit, 96 * 2 ** 20, 'the soft limit of docs/operations.md "Memory"');
+  }
 });
 
 test('behind a trusted proxy the client is the right-most untrusted X-Forwarded-For address', async () => {

@@ -795,6 +795,13 @@ const char *store_sqlite_version(void)
 	return "sqlite " SQLITE_VERSION;
 }
 
+void store_sqlite_memory(int64_t *used, int64_t *highwater, int64_t *limit)
+{
+	*used = sqlite3_memory_used();
+	*highwater = sqlite3_memory_highwater(0);
+	*limit = sqlite3_soft_heap_limit64(-1);
+}
+
 /* 1 when path names the store's own database file or one of the files
  * SQLite keeps beside it (-wal, -shm, -journal), by any name (a link, a
  * relative path, "..": compared by device and inode). */

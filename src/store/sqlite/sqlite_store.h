@@ -20,6 +20,10 @@ int store_sqlite_open(const char *path, int sync_full, store **out);
 void store_sqlite_batch_stats(store *s, uint64_t *batches, uint64_t *txs);
 size_t store_sqlite_batch_waiting(store *s);
 
+/* SQLite's memory in this process, all connections (bytes): in use now,
+ * the most ever in use, and the soft limit (0: none). */
+void store_sqlite_memory(int64_t *used, int64_t *highwater, int64_t *limit);
+
 /* "sqlite 3.x.y": the library this backend was built with. */
 const char *store_sqlite_version(void);
 
