@@ -11,7 +11,8 @@
 // (30), MDO user lists and upload polls (187), small bulk uploads (3). Every minute one line goes to OUT_TSV: minute,
 // RSS (KiB) and open files of SERVER_PID, flows started, errors (network
 // errors, 5xx and any status a flow did not expect), then p50 and p99 (ms)
-// of each step in STEPS order, then (when SOAK_METRICS names the server's
+// of each step in STEPS order (SOAK_REJECT_ALL=1: the SPV rejects every
+// request, so that the directory does not grow), then (when SOAK_METRICS names the server's
 // metrics URL) SQLite's memory in use and the C heap in use and free-held
 // (KiB), read from /metrics: resident memory growing with the heap's in-use
 // figure while SQLite's stays under its limit would be a leak.
@@ -169,7 +170,7 @@ async function flowRequest() {
   const list = await step('admin_requests', [200], 'GET', '/api/v1/admin/requests?status=pending&per_page=5', { token: spv });
   if (list && list.body.items.length) {
     const it = pick(list.body.items);
-    const approve = Math.random() < 0.5;
+    const approve = !process.env.SOAK_REJECT_ALL && Math.random() < 0.5;
     await step('admin_decide', [200, 409], 'POST', `/api/v1/admin/requests/${it.id}/${approve ? 'approve' : 'reject'}`,
       { json: approve ? {} : { reason: 'Soak test rejection' }, token: spv });
   }

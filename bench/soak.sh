@@ -6,7 +6,8 @@
 # minute it records the server's RSS and open files, p50/p99 per step and
 # the errors (bench/out/soak.tsv), and draws them (bench/out/soak.png) so
 # that a leak or a slow drift shows at a glance.
-# Usage: bench/soak.sh [MINUTES] [RATE flows/s, instead of half the capacity]
+# Usage: [SOAK_REJECT_ALL=1] bench/soak.sh [MINUTES] [RATE flows/s, instead of half the capacity]
+# (SOAK_REJECT_ALL=1: every request rejected, the directory never grows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:-30}
