@@ -91,7 +91,7 @@ static FILE *create_file(const char *path)
 static int csv_cell(FILE *f, const char *s, size_t n, int first)
 {
 	int quote = 0;
-	size_t i;
+	size_t i, run = 0;
 
 	if (!first && putc(',', f) == EOF)
 		return wr_errno();
@@ -104,11 +104,16 @@ static int csv_cell(FILE *f, const char *s, size_t n, int first)
 		return wr_errno();
 	if (needs_apostrophe(s, n) && putc('\'', f) == EOF)
 		return wr_errno();
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' && putc('"', f) == EOF)
+	/* runs up to each '"' at a time, which is doubled (putc per byte,
+	 * locking the stream each time, was a twentieth of an import) */
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '"')
+			continue;
+		if (i > run && fwrite(s + run, 1, i - run, f) != i - run)
 			return wr_errno();
-		if (putc((unsigned char)s[i], f) == EOF)
+		if (i < n && putc('"', f) == EOF)
 			return wr_errno();
+		run = i;
 	}
 	if (quote && putc('"', f) == EOF)
 		return wr_errno();

@@ -2104,6 +2104,85 @@ static void test_user_insert_batch(void **state)
 	assert_int_equal(store_user_insert_batch(S, c, 1, NULL), PV_EINVAL);
 }
 
+/* Users a batch inserted are in the users list as n user_insert calls
+ * would have put them: counted per status, found by name, numbered in
+ * order after the users before them (a new organisation's first users
+ * too), a refused row nowhere, and the numbering going on after them. */
+static void test_batch_users_list(void **state)
+{
+	enum { NA = 34, NB = 6, N = NA + NB };
+	char a[STORE_ID_MAX], b[STORE_ID_MAX];
+	store_user held, after, u[N], *items;
+	store_user_list_info info;
+	store_upload upr;
+	int conflicts[N];
+	size_t n;
+
+	(void)state;
+	new_org(a, NULL); /* no user yet */
+	new_org(b, NULL);
+	add_user(&held, b, T0);
+	memset(&upr, 0, sizeof upr);
+	uniq(upr.id, sizeof upr.id, "up");
+	upr.created_at = T0;
+	for (int i = 0; i < N; i++) {
+		make_bulk_user(&u[i], i < NA ? a : b, &upr, i + 2);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "%s",
+			 i < 10 ? "Kavya" : "Kabir");
+		snprintf(u[i].last_name, sizeof u[i].last_name, "Rao%c", 'a' + i % 3);
+		if (i % 4 == 1)
+			snprintf(u[i].status, sizeof u[i].status, "%s", STORE_USER_PENDING);
+	}
+	snprintf(u[5].mobile, sizeof u[5].mobile, "%s", held.mobile); /* refused */
+	assert_int_equal(store_user_insert_batch(S, u, N, conflicts), PV_OK);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(conflicts[i], i == 5 ? STORE_CONFLICT_MOBILE : 0);
+
+	/* a: 33 users, the last first; 8 pending (1, 9, ..., 33; not 5) */
+	ulist(a, "", "", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, NA - 1);
+	assert_int_equal(n, NA - 1);
+	for (size_t k = 0, i = NA - 1; k < n; k++, i -= i == 6 ? 2 : 1)
+		assert_string_equal(items[k].id, u[i].id);
+	free(items);
+	ulist(a, STORE_USER_PENDING, "", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, 8);
+	free(items);
+	ulist(a, STORE_USER_ACTIVE, "", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, NA - 1 - 8);
+	free(items);
+	/* by name: 9 Kavya (5 refused), newest first; a word's prefix */
+	ulist(a, "", "kavya", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, 9);
+	assert_int_equal(n, 9);
+	assert_string_equal(items[0].id, u[9].id);
+	assert_string_equal(items[8].id, u[0].id);
+	free(items);
+	ulist(a, "", "kab raob", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, 8); /* 10..33 with i % 3 == 1 */
+	free(items);
+	/* b: the user before and the batch's six */
+	ulist(b, "", "", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, NB + 1);
+	assert_string_equal(items[0].id, u[N - 1].id);
+	assert_string_equal(items[NB].id, held.id);
+	free(items);
+	ulist(b, "", "kabir", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, NB);
+	free(items);
+
+	/* one by one after the batch: the next number, found by name */
+	add_user(&after, a, T0 + 1);
+	ulist(a, "", "", 1, 2, 0, &items, &n, &info);
+	assert_int_equal(info.total, NA);
+	assert_string_equal(items[0].id, after.id);
+	assert_string_equal(items[1].id, u[NA - 1].id);
+	free(items);
+	ulist(a, "", "asha", 1, 50, 0, &items, &n, &info);
+	assert_int_equal(info.total, 1);
+	free(items);
+}
+
 static void make_campaign(store_campaign *c, const char *up, const char *channel,
 			  int64_t at)
 {
@@ -4030,6 +4109,7 @@ int main(void)
 		cmocka_unit_test(test_upload_insert_claimed),
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_user_insert_batch),
+		cmocka_unit_test(test_batch_users_list),
 		cmocka_unit_test(test_campaigns),
 		cmocka_unit_test(test_batch_closed_users),
 		cmocka_unit_test(test_audit),

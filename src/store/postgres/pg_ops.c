@@ -245,6 +245,21 @@ enum {
 _Static_assert(Q_END <= PGS_Q_MAX, "too many statements");
 
 #define W(sql, types, op) {sql, types, 0, op} /* writes */
+/* user_insert_batch's numbering and insert (see Q_BATCH_INSERT_NEW) */
+#define BATCH_NUM "row_number() OVER (PARTITION BY org_id ORDER BY n) AS r"
+#define BATCH_INS(conflict)                                                    \
+	"ins AS (INSERT INTO users (" USER_INS_COLS ", org_seq) SELECT b.id,"   \
+	" b.first_name, b.last_name, b.email, b.official_email, b.mobile,"     \
+	" b.org_id, b.position_id, b.status, b.source, b.created_at,"          \
+	" b.updated_at, b.email_verified, b.upload_id, o.last_seq + b.r FROM b" \
+	" JOIN user_orgs o ON o.org_id = b.org_id ORDER BY b.n" conflict       \
+	" RETURNING id, org_id, status, org_seq), s AS (UPDATE user_orgs o SET" \
+	" last_seq = m.top FROM (SELECT org_id, max(org_seq) AS top FROM ins"  \
+	" GROUP BY org_id) m WHERE o.org_id = m.org_id AND m.top > o.last_seq)," \
+	" c AS (INSERT INTO user_counts (org_id, status, n) SELECT org_id,"    \
+	" status, count(*) FROM ins GROUP BY org_id, status ON CONFLICT"       \
+	" (org_id, status) DO UPDATE SET n = user_counts.n + excluded.n)"      \
+	" SELECT id FROM ins"
 #define R(sql, types, op) {sql, types, 1, op} /* reads */
 
 static const struct pgs_query Q[Q_END] = {
@@ -731,24 +746,29 @@ static const struct pgs_query Q[Q_END] = {
 			       " count(DISTINCT lower(email)) = count(*) AND"
 			       " count(DISTINCT mobile) = count(*) FROM pv_batch",
 			       "", "user_insert_batch"),
-	/* rows whose keys no live user holds; a row committed meanwhile by
+	/* The users list of the inserted users, set-wise (migration 6: the
+	 * row triggers do not fire while pravesh.batch is 'on'): each
+	 * organisation's rows numbered in call order after user_orgs.last_seq
+	 * (locked by batch_list_lock), last_seq moved to the highest number
+	 * taken, user_counts added to per status; the ids inserted come back.
+	 *
+	 * Rows whose keys no live user holds; a row committed meanwhile by
 	 * another transaction makes the statement fail (23505), the call answer
 	 * PV_EBUSY, and the transaction, run again, see it. OFFSET 0 keeps
 	 * each test a probe of its index: without it, knowing nothing of the
 	 * staging table, the planner hashed the whole users table per chunk. */
-	[Q_BATCH_INSERT_NEW] = W("INSERT INTO users (" USER_INS_COLS ") SELECT "
-				 USER_INS_COLS " FROM pv_batch b WHERE NOT EXISTS"
-				 " (SELECT 1 FROM users u WHERE u.id = b.id OFFSET"
-				 " 0) AND NOT EXISTS (SELECT 1 FROM users u WHERE"
-				 " lower(u.email) = lower(b.email) AND" USER_LIVE_U
-				 " OFFSET 0) AND NOT EXISTS (SELECT 1 FROM users u"
-				 " WHERE u.mobile = b.mobile AND" USER_LIVE_U " OFFSET"
-				 " 0) ORDER BY n RETURNING id",
+	[Q_BATCH_INSERT_NEW] = W("WITH b AS (SELECT *, " BATCH_NUM " FROM pv_batch b"
+				 " WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id"
+				 " = b.id OFFSET 0) AND NOT EXISTS (SELECT 1 FROM users"
+				 " u WHERE lower(u.email) = lower(b.email) AND"
+				 USER_LIVE_U " OFFSET 0) AND NOT EXISTS (SELECT 1 FROM"
+				 " users u WHERE u.mobile = b.mobile AND" USER_LIVE_U
+				 " OFFSET 0)), " BATCH_INS(""),
 				 "", "user_insert_batch"),
-	/* when rows of the call share a key: row by row, in order */
-	[Q_BATCH_INSERT] = W("INSERT INTO users (" USER_INS_COLS ") SELECT "
-			     USER_INS_COLS " FROM pv_batch ORDER BY n ON CONFLICT DO"
-			     " NOTHING RETURNING id",
+	/* when rows of the call share a key: row by row, in order (a row
+	 * refused leaves its number unused, a gap the list steps over) */
+	[Q_BATCH_INSERT] = W("WITH b AS (SELECT *, " BATCH_NUM " FROM pv_batch), "
+			     BATCH_INS(" ON CONFLICT DO NOTHING"),
 			     "", "user_insert_batch"),
 	/* the keys of refused rows ($1: their n) held by a live user other
 	 * than a later row of the batch (those came after them) */
@@ -1613,6 +1633,18 @@ static const char batch_table_sql[] =
 	" integer, upload_id " TC ") ON COMMIT DELETE ROWS;"
 	" DELETE FROM pv_batch";
 
+/* Before the INSERT: the row triggers off for the transaction (until
+ * batch_list_unlock), and the user_orgs rows of the call's organisations
+ * there and locked, in the order of their ids (two calls into one
+ * organisation take turns, as inserts one by one do). */
+static const char batch_list_lock[] =
+	"SELECT set_config('pravesh.batch', 'on', true);"
+	" INSERT INTO user_orgs (org_id, last_seq) SELECT DISTINCT org_id, 0"
+	" FROM pv_batch ORDER BY org_id ON CONFLICT (org_id) DO UPDATE SET"
+	" last_seq = user_orgs.last_seq";
+static const char batch_list_unlock[] =
+	"SELECT set_config('pravesh.batch', '', true)";
+
 /* s as a field of COPY's text format, then the separator sep. */
 static void copy_field(buf *b, const char *s, char sep)
 {
@@ -1788,11 +1820,18 @@ static int batch_run(struct pgs_conn *c, const store_user *users, size_t n,
 		return err;
 	distinct = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
+	if ((err = pgs_simple(c, batch_list_lock, "user_insert_batch")))
+		return err;
 	err = run_on(c, distinct ? Q_BATCH_INSERT_NEW : Q_BATCH_INSERT, NULL, &r);
 	if (err == PV_ECONFLICT)
 		return PV_EBUSY; /* a row inserted meanwhile: run it again */
-	if (err)
+	/* (after an error the transaction's end reverts the setting) */
+	if (!err)
+		err = pgs_simple(c, batch_list_unlock, "user_insert_batch");
+	if (err) {
+		PQclear(r);
 		return err;
+	}
 	err = batch_mark(r, users, n, conflicts, &refused);
 	PQclear(r);
 	if (!err && refused)

@@ -209,6 +209,12 @@ enum {
 	Q_USER_INSERT_MANY,
 	Q_USER_MINE,
 	Q_TEMP_MEMORY,
+	Q_BATCH_ROWID,
+	Q_BATCH_ON,
+	Q_BATCH_ORGS,
+	Q_BATCH_COUNTS,
+	Q_BATCH_FTS,
+	Q_BATCH_OFF,
 	Q_ORG_EXISTS,
 	Q_POS_EXISTS,
 	Q_CAMP_INSERT,
@@ -294,6 +300,28 @@ static const char *const sql[Q_END] = {
 	[Q_USER_MINE] = "SELECT 1 FROM users WHERE org_id = ?1 AND org_seq = ?2"
 			" AND id = ?3",
 	[Q_TEMP_MEMORY] = "PRAGMA temp_store = MEMORY",
+	/* the users list of a batch's users, set-wise (migration 8): the
+	 * users with a rowid above ?1 are the call's (the highest before it;
+	 * the caller holds the writer). New organisations numbered in the
+	 * order their first users came, as the trigger numbers them. */
+	[Q_BATCH_ROWID] = "SELECT ifnull(max(rowid), 0) FROM users",
+	[Q_BATCH_ON] = "INSERT INTO user_batch (one) VALUES (1) ON CONFLICT DO NOTHING",
+	[Q_BATCH_ORGS] = "INSERT INTO user_orgs (org_id, num) SELECT org_id,"
+			 " (SELECT ifnull(max(num), 0) FROM user_orgs) + row_number()"
+			 " OVER (ORDER BY min(rowid)) FROM users WHERE rowid > ?1 AND"
+			 " org_seq IS NOT NULL AND org_id NOT IN (SELECT org_id FROM"
+			 " user_orgs) GROUP BY org_id",
+	[Q_BATCH_COUNTS] = "INSERT INTO user_counts (org_id, status, n) SELECT"
+			   " org_id, status, count(*) FROM users WHERE rowid > ?1"
+			   " AND org_seq IS NOT NULL GROUP BY org_id, status"
+			   " ON CONFLICT (org_id, status) DO UPDATE SET n = n + excluded.n",
+	/* ascending rowids: FTS5 writes its pending rows out whenever one
+	 * comes smaller than the last */
+	[Q_BATCH_FTS] = "INSERT INTO users_fts (rowid, words) SELECT o.num *"
+			" 4294967296 + u.org_seq, u.first_name || ' ' || u.last_name"
+			" FROM users u JOIN user_orgs o ON o.org_id = u.org_id WHERE"
+			" u.rowid > ?1 AND u.org_seq IS NOT NULL ORDER BY 1",
+	[Q_BATCH_OFF] = "DELETE FROM user_batch",
 	[Q_ORG_EXISTS] = "SELECT 1 FROM orgs WHERE id = ?1",
 	[Q_POS_EXISTS] = "SELECT 1 FROM positions WHERE id = ?1",
 	[Q_USER_VERIFY_EMAIL] = "UPDATE users SET email_verified = 1,"
@@ -1702,6 +1730,62 @@ static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
 	return err;
 }
 
+/* Starts a batch's users list (migration 8): *r0, the highest rowid of
+ * users before the call, and user_batch's row, which keeps users_list_ai
+ * from firing for the call's rows. *r0 stays -1 unless the row went in. */
+static int batch_list_begin(struct sqs_conn *c, int64_t *r0)
+{
+	sqlite3_stmt *st;
+	int64_t top = 0;
+	int err = stmt(c, Q_BATCH_ROWID, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	err = step_row(c, &b, "user_insert_batch");
+	if (!err)
+		top = sqlite3_column_int64(st, 0);
+	else if (err == PV_ENOTFOUND)
+		err = PV_ESTORE; /* max() always has a row */
+	sqs_release(c, Q_BATCH_ROWID, st);
+	if (!err && !(err = run_plain(c, Q_BATCH_ON, "user_insert_batch")))
+		*r0 = top;
+	return err;
+}
+
+/* Runs statement q with ?1 bound to r. */
+static int run_rowid(struct sqs_conn *c, int q, int64_t r)
+{
+	sqlite3_stmt *st;
+	int err = stmt(c, q, &st);
+
+	if (err)
+		return err;
+	struct bnd b = {st, SQLITE_OK};
+	b_int(&b, 1, r);
+	err = step_done(c, &b, "user_insert_batch");
+	sqs_release(c, q, st);
+	return err;
+}
+
+/* Ends a batch's users list: what users_list_ai would have done for each
+ * user inserted after rowid r0, set-wise, then user_batch emptied. After
+ * an error (err) too, so that rows a caller might still commit are
+ * listed and user_batch never commits a row; the first error is
+ * answered. */
+static int batch_list_end(struct sqs_conn *c, int64_t r0, int err)
+{
+	static const int qs[] = {Q_BATCH_ORGS, Q_BATCH_COUNTS, Q_BATCH_FTS};
+	int e2 = PV_OK;
+
+	for (size_t i = 0; i < sizeof qs / sizeof qs[0] && !e2; i++)
+		e2 = run_rowid(c, qs[i], r0);
+	if (!err)
+		err = e2;
+	e2 = run_plain(c, Q_BATCH_OFF, "user_insert_batch");
+	return err ? err : e2;
+}
+
 /* BATCH_ROWS users per statement, the rest one by one.
  *
  * A statement that writes several rows keeps a statement journal of every
@@ -1712,12 +1796,15 @@ static int batch_step(struct sqs_conn *c, int q, const store_user *users, int k,
  * (temp_store), a statement's at a time (no savepoint around the call: a
  * savepoint journals every page the whole call changes), and the
  * references are checked first, so that the only refusal (an unknown
- * organisation or position) comes before anything is written. */
+ * organisation or position) comes before anything is written. The users
+ * list (user_orgs, user_counts, users_fts) follows once for the whole
+ * call, not per row (batch_list_begin, batch_list_end). */
 static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 				int *conflicts)
 {
 	struct sqs_conn *c;
 	int err, own = 0;
+	int64_t r0 = -1;
 	size_t i;
 
 	if (n > STORE_BATCH_MAX || (n && (!users || !conflicts)))
@@ -1734,6 +1821,8 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 	err = run_plain(c, Q_TEMP_MEMORY, "user_insert_batch");
 	if (!err)
 		err = batch_refs(c, users, n);
+	if (!err)
+		err = batch_list_begin(c, &r0);
 	for (i = 0; i < n && !err;) {
 		int k = n - i >= BATCH_ROWS && batch_one_org(&users[i], BATCH_ROWS)
 				? BATCH_ROWS : 1;
@@ -1742,6 +1831,8 @@ static int sq_user_insert_batch(store *s, const store_user *users, size_t n,
 				 &users[i], k, &conflicts[i]);
 		i += (size_t)k;
 	}
+	if (r0 >= 0)
+		err = batch_list_end(c, r0, err);
 	return sqs_write_end(c, own, err);
 }
 
