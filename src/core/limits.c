@@ -26,13 +26,26 @@ int lim_hit(store *s, const keys *k, const char *kind, const char *value,
 	return PV_ELIMIT;
 }
 
-int lim_undo(store *s, const keys *k, const char *kind, const char *value,
-	     int64_t now)
+int lim_peek(store *s, const keys *k, const char *kind, const char *value,
+	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s)
 {
 	char key[STORE_KEY_MAX];
+	store_throttle t;
 	int rc;
 
+	if (window_ms <= 0 || limit <= 0)
+		return PV_OK;
 	if ((rc = keys_subject(k, kind, value ? value : "", key)) != PV_OK)
 		return rc;
-	return store_throttle_undo(s, key, now);
+	rc = store_throttle_peek(s, key, now, &t);
+	if (rc == PV_ENOTFOUND)
+		return PV_OK;
+	if (rc != PV_OK)
+		return rc;
+	/* an ended window counts for nothing (the next hit starts anew) */
+	if (t.window_end <= now || t.count < limit)
+		return PV_OK;
+	if (retry_after_s)
+		*retry_after_s = lim_wait_s(t.window_end, now);
+	return PV_ELIMIT;
 }

@@ -17,10 +17,12 @@
 int lim_hit(store *s, const keys *k, const char *kind, const char *value,
 	    int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
 
-/* Gives back one hit of the current window (an attempt counted up front
- * that turned out well). */
-int lim_undo(store *s, const keys *k, const char *kind, const char *value,
-	     int64_t now);
+/* Whether one more hit would be past the limit, without counting it:
+ * PV_ELIMIT (with *retry_after_s, may be NULL, as lim_hit sets it) when
+ * the current window already holds `limit` hits, PV_OK when not, or a
+ * store error. Reads without writing: no lock on the counter is taken. */
+int lim_peek(store *s, const keys *k, const char *kind, const char *value,
+	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
 
 /* Seconds from now until ms, at least 1. */
 int64_t lim_wait_s(int64_t until_ms, int64_t now);

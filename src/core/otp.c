@@ -95,21 +95,28 @@ static int otp_key(const otp_svc *svc, const char *kind, const char *value,
 }
 
 /* Sets res for a number locked by failed logins; answers 1 when locked,
- * 0 when not, or a negative store error. */
+ * 0 when not, or a negative store error. *counted (may be NULL) is set to
+ * 1 when the number has failed logins on record, else 0. */
 static int otp_number_locked(const otp_svc *svc, const char *mobile,
-			     int64_t now, otp_result *res)
+			     int64_t now, otp_result *res, int *counted)
 {
 	store_throttle t;
 	char key[STORE_KEY_MAX];
 	int rc;
 
+	if (counted)
+		*counted = 0;
 	if ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK)
 		return rc;
 	rc = store_throttle_peek(svc->st, key, now, &t);
-	if (rc == PV_ENOTFOUND || (rc == PV_OK && t.locked_until <= now))
+	if (rc == PV_ENOTFOUND)
 		return 0;
 	if (rc != PV_OK)
 		return rc;
+	if (counted)
+		*counted = 1;
+	if (t.locked_until <= now)
+		return 0;
 	res->status = OTP_NUMBER_LOCKED;
 	res->retry_after_s = otp_ceil_s(t.locked_until - now);
 	return 1;
@@ -184,7 +191,7 @@ static int otp_issue_tx(store *s, void *ctx)
 
 	memset(res, 0, sizeof *res);
 	if (strcmp(x->purpose, OTP_PURPOSE_LOGIN) == 0 &&
-	    (rc = otp_number_locked(svc, x->mobile, x->now, res)) != 0)
+	    (rc = otp_number_locked(svc, x->mobile, x->now, res, NULL)) != 0)
 		return rc > 0 ? PV_ELIMIT : rc;
 	/* the address first; then this address's codes for this number (the
 	 * resend window per purpose, hourly, daily); then the number's own
@@ -277,6 +284,33 @@ static int otp_login_failed(const otp_svc *svc, const char *mobile, int64_t now)
 	return rc;
 }
 
+/* Counts a failed check against the address, first of all that a failure
+ * writes: PV_ELIMIT, with res set to OTP_RATE_LIMITED, when the address is
+ * past its limit (then nothing else of the failure is to be counted). */
+static int otp_ip_failed(const otp_svc *svc, const char *ip, int64_t now, otp_result *res)
+{
+	int64_t retry = 0;
+	int rc = lim_hit(svc->st, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS,
+			 svc->pol.fail_per_ip_hour, now, &retry);
+
+	if (rc == PV_ELIMIT) {
+		res->status = OTP_RATE_LIMITED;
+		res->retry_after_s = retry;
+		res->attempts_left = 0;
+	}
+	return rc;
+}
+
+/* The address's failures are counted only for a failure, so that a right
+ * code writes nothing shared by the other logins from the same address (on
+ * PostgreSQL, a counter written first is a row lock held by every login of
+ * that address until its commit: they ran one at a time). A right code
+ * checked while the address is under its limit is the same as one checked
+ * before the failures that race it; a failure is counted (under the row's
+ * lock) before anything else of it is written, and one past the limit
+ * writes nothing more, as when every check was counted up front.
+ * Kept as one piece: the order of the reads and writes on each path is
+ * the rule. */
 static int otp_check_body(const otp_svc *svc, const char *mobile,
 			  const char *purpose, const char *code, const char *ip,
 			  int64_t now, otp_result *res)
@@ -286,16 +320,26 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	unsigned char mac[STORE_HASH_LEN];
 	char subject[STORE_KEY_MAX], key[STORE_KEY_MAX];
 	store_otp o;
-	int rc, attempts = 0,
+	int rc, attempts = 0, fails_on_record = 0,
 		wellformed = strlen(code) == 6 && strspn(code, "0123456789") == 6;
 
-	/* the address first, counted up front (a right code gives it back):
-	 * one address can never reach a number's lock */
-	rc = otp_limit(svc, "otp-fail-ip", ip, OTP_HOUR_MS, svc->pol.fail_per_ip_hour, now, res);
-	if (rc != PV_OK)
+	/* the address first: one address can never reach a number's lock; an
+	 * address at its limit is refused (and the refusal counted) */
+	rc = lim_peek(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS, svc->pol.fail_per_ip_hour, now,
+		      &res->retry_after_s);
+	if (rc == PV_ELIMIT) {
+		rc = otp_ip_failed(svc, ip, now, res);
+		res->status = OTP_RATE_LIMITED;
 		return rc == PV_ELIMIT ? PV_OK : rc;
-	if (login && (rc = otp_number_locked(svc, mobile, now, res)) != 0)
-		return rc > 0 ? PV_OK : rc;
+	}
+	if (rc != PV_OK)
+		return rc;
+	if (login && (rc = otp_number_locked(svc, mobile, now, res, &fails_on_record)) != 0) {
+		if (rc < 0)
+			return rc;
+		rc = otp_ip_failed(svc, ip, now, res); /* a refusal is a failure */
+		return rc == PV_ELIMIT ? PV_OK : rc;
+	}
 	if ((rc = otp_key(svc, "otp", mobile, subject)) != PV_OK)
 		return rc;
 	rc = store_otp_last(s, subject, purpose, &o);
@@ -323,18 +367,21 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 		}
 		if (rc != PV_OK)
 			return rc;
-		if (login && ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK ||
-			      (rc = store_throttle_clear(s, key)) != PV_OK))
-			return rc;
-		if ((rc = lim_undo(s, svc->k, "otp-fail-ip", ip, now)) != PV_OK)
+		/* the number's failures are forgotten (none on record a moment
+		 * ago: one counted since is as if counted after this login) */
+		if (login && fails_on_record &&
+		    ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK ||
+		     (rc = store_throttle_clear(s, key)) != PV_OK))
 			return rc;
 		res->status = OTP_OK;
 		return PV_OK;
 	}
+	if ((rc = otp_ip_failed(svc, ip, now, res)) != PV_OK)
+		return rc == PV_ELIMIT ? PV_OK : rc;
 	rc = store_otp_fail(s, o.id, svc->pol.max_tries, &attempts);
 	if (rc == PV_ECONFLICT) { /* used or killed meanwhile */
 		res->status = OTP_INVALID;
-		goto failed;
+		goto counted;
 	}
 	if (rc != PV_OK)
 		return rc;
@@ -345,7 +392,11 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	} else {
 		res->status = OTP_INVALID;
 	}
+	goto counted;
 failed:
+	if ((rc = otp_ip_failed(svc, ip, now, res)) != PV_OK)
+		return rc == PV_ELIMIT ? PV_OK : rc;
+counted:
 	return login ? otp_login_failed(svc, mobile, now) : PV_OK;
 }
 

@@ -114,10 +114,10 @@ int otp_request(const otp_svc *svc, const char *mobile, const char *purpose,
 int otp_check_tx(const otp_svc *svc, const char *mobile, const char *purpose,
 		 const char *code, const char *ip, int64_t now, otp_result *res);
 
-/* Checks a code; a right code is used up. Every check counts against the
- * client address first (fail_per_ip_hour wrong codes an hour: then
- * OTP_RATE_LIMITED, before anything about the number is looked at; a right
- * code gives its attempt back). For purpose login, failures then count
+/* Checks a code; a right code is used up. Every failed check counts
+ * against the client address, before anything else of it is written
+ * (fail_per_ip_hour wrong codes an hour: then OTP_RATE_LIMITED, looked at
+ * before anything about the number; a right code is not counted). For purpose login, failures then count
  * towards the number's lock and a success clears it. Returns PV_OK with
  * res->status, or a store error. */
 int otp_check(const otp_svc *svc, const char *mobile, const char *purpose,

@@ -35,11 +35,9 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	se.expires_at = now + svc->absolute_s * 1000LL;
 	se.elevated = elevated ? 1 : 0;
 	util_strlcpy(se.client_ip, ip ? ip : "", sizeof se.client_ip);
-	if ((rc = store_session_insert(svc->st, &se)) != PV_OK)
-		return rc;
 	/* every new session is a login: the SPV's list of administrators
-	 * shows when each last logged in */
-	return store_user_logged_in(svc->st, user_id, now);
+	 * shows when each last logged in (last_login_at, in the same call) */
+	return store_session_login(svc->st, &se);
 }
 
 int sess_resolve(const sess_svc *svc, const char *token, int64_t now,

@@ -624,6 +624,12 @@ struct store_ops {
 	 * last_seen. session_revoke_user revokes every session of a user.
 	 * touch and revoke answer PV_ENOTFOUND for an unknown hash. */
 	int (*session_insert)(store *s, const store_session *se);
+	/* session_insert and, with it, user_logged_in(se->user_id,
+	 * se->created_at): a new session is a login. The same answers as
+	 * session_insert; when it fails, neither is stored (PostgreSQL: one
+	 * statement, one round trip; SQLite: the session, then the user's
+	 * row, which the session's reference has just shown to exist). */
+	int (*session_login)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
 	int (*session_touch)(store *s, const unsigned char hash[STORE_HASH_LEN],
@@ -1218,6 +1224,11 @@ static inline int store_token_get(store *s, const char *kind, const unsigned cha
 static inline int store_session_insert(store *s, const store_session *se)
 {
 	return s->ops->session_insert(s, se);
+}
+
+static inline int store_session_login(store *s, const store_session *se)
+{
+	return s->ops->session_login(s, se);
 }
 
 static inline int store_session_get(store *s, const unsigned char hash[STORE_HASH_LEN], store_session *out)

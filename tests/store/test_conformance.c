@@ -1339,6 +1339,49 @@ static void test_tokens(void **state)
 			 PV_ENOTFOUND);
 }
 
+/* session_login: the session and the user's last_login_at together; a
+ * refused session (a known hash, an unknown user) moves nothing. */
+static void test_session_login(void **state)
+{
+	char org[STORE_ID_MAX];
+	store_user u, got;
+	store_session a, sgot;
+
+	(void)state;
+	new_org(org, NULL);
+	add_user(&u, org, T0);
+	memset(&a, 0, sizeof a);
+	fill_hash(a.hash);
+	fill_hash(a.csrf_hash);
+	snprintf(a.user_id, sizeof a.user_id, "%s", u.id);
+	snprintf(a.client_ip, sizeof a.client_ip, "192.0.2.1");
+	a.created_at = a.last_seen = T0 + 700;
+	a.expires_at = T0 + 3600000;
+	assert_int_equal(store_session_login(S, &a), PV_OK);
+	assert_int_equal(store_session_get(S, a.hash, &sgot), PV_OK);
+	assert_string_equal(sgot.user_id, u.id);
+	assert_string_equal(sgot.client_ip, "192.0.2.1");
+	assert_memory_equal(sgot.csrf_hash, a.csrf_hash, STORE_HASH_LEN);
+	assert_true(sgot.created_at == T0 + 700 && sgot.expires_at == T0 + 3600000);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_true(got.last_login_at == T0 + 700);
+	assert_true(got.updated_at == T0);
+	/* the same hash again: refused as session_insert refuses it, and the
+	 * user's last login stays */
+	a.created_at = T0 + 900;
+	assert_int_equal(store_session_login(S, &a), PV_ECONFLICT);
+	assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+	assert_true(got.last_login_at == T0 + 700);
+	/* an unknown user: the answer of session_insert, no session */
+	fill_hash(a.hash);
+	snprintf(a.user_id, sizeof a.user_id, "no-such-user");
+	int want = store_session_insert(S, &a);
+	assert_int_not_equal(want, PV_OK);
+	fill_hash(a.hash);
+	assert_int_equal(store_session_login(S, &a), want);
+	assert_int_equal(store_session_get(S, a.hash, &sgot), PV_ENOTFOUND);
+}
+
 static void test_sessions(void **state)
 {
 	char org[STORE_ID_MAX];
@@ -4103,6 +4146,7 @@ int main(void)
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_session_login),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_upload_claims),

@@ -670,6 +670,12 @@ static int fs_scrub(store *s)
 	return FS_INNER(s)->ops->scrub(fs_inner(s));
 }
 
+static int fs_session_login(store *s, const store_session *se)
+{
+	FS_ENTER(s, "session_login");
+	return FS_INNER(s)->ops->session_login(fs_inner(s), se);
+}
+
 static const struct store_ops fs_ops = {
 	.name = "faultstore",
 	.close = fs_close,
@@ -723,6 +729,7 @@ static const struct store_ops fs_ops = {
 	.token_consume = fs_token_consume,
 	.token_get = fs_token_get,
 	.session_insert = fs_session_insert,
+	.session_login = fs_session_login,
 	.session_get = fs_session_get,
 	.session_touch = fs_session_touch,
 	.session_revoke = fs_session_revoke,
@@ -778,7 +785,7 @@ static const struct store_ops fs_ops = {
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 102 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 103 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

@@ -180,6 +180,7 @@ enum {
 	Q_TOKEN_GET,
 	Q_TOKEN_STATE,
 	Q_SES_INSERT,
+	Q_SES_LOGIN,
 	Q_SES_GET,
 	Q_SES_TOUCH,
 	Q_SES_REVOKE,
@@ -525,6 +526,14 @@ static const struct pgs_query Q[Q_END] = {
 			   " FROM users WHERE id = $2) ON CONFLICT DO NOTHING"
 			   " RETURNING 1",
 			   "btbiiiiit", "session_insert"),
+	/* the user's row is written only when the session was inserted */
+	[Q_SES_LOGIN] = W("WITH ins AS (INSERT INTO sessions (" SES_COLS ")"
+			  " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS"
+			  " (SELECT 1 FROM users WHERE id = $2) ON CONFLICT DO"
+			  " NOTHING RETURNING user_id) UPDATE users SET"
+			  " last_login_at = $4 FROM ins WHERE users.id ="
+			  " ins.user_id RETURNING 1",
+			  "btbiiiiit", "session_login"),
 	[Q_SES_GET] = R("SELECT " SES_COLS " FROM sessions WHERE hash = $1",
 			"b", "session_get"),
 	[Q_SES_TOUCH] = W("UPDATE sessions SET last_seen = $2 WHERE hash = $1",
@@ -2558,7 +2567,7 @@ static int pq_token_get(store *s, const char *kind,
 	return err == PV_ENOTFOUND ? token_why_not(c, kind, hash, now) : err;
 }
 
-static int pq_session_insert(store *s, const store_session *se)
+static int pq_session_write(store *s, int q, const store_session *se)
 {
 	struct pgs_args a = {0};
 	struct pgs_conn *c;
@@ -2576,11 +2585,21 @@ static int pq_session_insert(store *s, const store_session *se)
 	pgs_p_int(&a, se->revoked ? 1 : 0);
 	pgs_p_int(&a, se->elevated ? 1 : 0);
 	P_FIELD(&a, se->client_ip);
-	err = run(s, Q_SES_INSERT, &a, &r, &c);
+	err = run(s, q, &a, &r, &c);
 	if (!err && PQntuples(r) == 0)
 		err = user_row_why(c, se->user_id);
 	PQclear(r);
 	return err;
+}
+
+static int pq_session_insert(store *s, const store_session *se)
+{
+	return pq_session_write(s, Q_SES_INSERT, se);
+}
+
+static int pq_session_login(store *s, const store_session *se)
+{
+	return pq_session_write(s, Q_SES_LOGIN, se);
 }
 
 static int pq_session_get(store *s, const unsigned char hash[STORE_HASH_LEN],
@@ -3737,6 +3756,7 @@ const struct store_ops pgs_ops = {
 	.token_consume = pq_token_consume,
 	.token_get = pq_token_get,
 	.session_insert = pq_session_insert,
+	.session_login = pq_session_login,
 	.session_get = pq_session_get,
 	.session_touch = pq_session_touch,
 	.session_revoke = pq_session_revoke,

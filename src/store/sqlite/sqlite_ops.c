@@ -2744,6 +2744,13 @@ static int sq_session_insert(store *s, const store_session *se)
 	return err;
 }
 
+static int sq_session_login(store *s, const store_session *se)
+{
+	int err = sq_session_insert(s, se);
+
+	return err ? err : sq_user_logged_in(s, se->user_id, se->created_at);
+}
+
 static int sq_session_get(store *s, const unsigned char hash[STORE_HASH_LEN],
 			  store_session *out)
 {
@@ -4157,6 +4164,7 @@ const struct store_ops sqs_ops = {
 	.token_consume = sq_token_consume,
 	.token_get = sq_token_get,
 	.session_insert = sq_session_insert,
+	.session_login = sq_session_login,
 	.session_get = sq_session_get,
 	.session_touch = sq_session_touch,
 	.session_revoke = sq_session_revoke,

@@ -710,7 +710,8 @@ static void test_defaults(void **state)
 }
 
 /* Wrong codes are counted per address first: one address is stopped long
- * before a number's lock, and a right code gives its attempt back. */
+ * before a number's lock, and a right code is not counted (but refused
+ * from an address at its limit, and then not used up). */
 static void test_fail_per_address(void **state)
 {
 	fx *f = *state;
@@ -727,11 +728,17 @@ static void test_fail_per_address(void **state)
 	assert_int_equal(otp_check(&f->svc, M1, "login", "000000", IP1, T0 + 10, &r), PV_OK);
 	assert_int_equal(r.status, OTP_RATE_LIMITED);
 	assert_true(r.retry_after_s > 3000);
+	issue_ok(f, M2, "login", IP2, T0 + 11, code);
+	assert_int_equal(otp_check(&f->svc, M2, "login", code, IP1, T0 + 12, &r), PV_OK);
+	assert_int_equal(r.status, OTP_RATE_LIMITED);
+	assert_true(r.retry_after_s > 3000);
+	assert_int_equal(otp_check(&f->svc, M2, "login", code, "192.0.2.200", T0 + 13, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
 	/* the number is not locked: its owner, elsewhere, logs in */
 	issue_ok(f, M1, "login", IP2, T0 + 20, code);
 	assert_int_equal(otp_check(&f->svc, M1, "login", code, IP2, T0 + 21, &r), PV_OK);
 	assert_int_equal(r.status, OTP_OK);
-	/* a right code gave back its attempt: IP2 still has four */
+	/* a right code was not counted: IP2 still has four */
 	for (i = 0; i < 4; i++) {
 		assert_int_equal(otp_check(&f->svc, M2, "register", "000000", IP2, T0 + 30 + i, &r), PV_OK);
 		assert_int_equal(r.status, OTP_INVALID);
