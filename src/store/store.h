@@ -628,7 +628,7 @@ struct store_ops {
 	 * se->created_at): a new session is a login. The same answers as
 	 * session_insert; when it fails, neither is stored (PostgreSQL: one
 	 * statement, one round trip; SQLite: the session, then the user's
-	 * row, which the session's reference has just shown to exist). */
+	 * row, in the caller's transaction or in one of its own). */
 	int (*session_login)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
