@@ -4169,6 +4169,7 @@ const struct store_ops sqs_ops = {
 	.otp_fail = sq_otp_fail,
 	.throttle_hit = sq_throttle_hit,
 	.throttle_peek = sq_throttle_peek,
+	.throttle_peek_share = sq_throttle_peek, /* transactions run one at a time */
 	.throttle_undo = sq_throttle_undo,
 	.throttle_clear = sq_throttle_clear,
 	.sweep = sq_sweep,
