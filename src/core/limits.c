@@ -26,8 +26,9 @@ int lim_hit(store *s, const keys *k, const char *kind, const char *value,
 	return PV_ELIMIT;
 }
 
-int lim_peek(store *s, const keys *k, const char *kind, const char *value,
-	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s)
+static int lim_read(store *s, const keys *k, const char *kind, const char *value,
+		    int64_t window_ms, int64_t limit, int64_t now, int share,
+		    int64_t *retry_after_s)
 {
 	char key[STORE_KEY_MAX];
 	store_throttle t;
@@ -37,7 +38,8 @@ int lim_peek(store *s, const keys *k, const char *kind, const char *value,
 		return PV_OK;
 	if ((rc = keys_subject(k, kind, value ? value : "", key)) != PV_OK)
 		return rc;
-	rc = store_throttle_peek(s, key, now, &t);
+	rc = share ? store_throttle_peek_share(s, key, now, &t)
+		   : store_throttle_peek(s, key, now, &t);
 	if (rc == PV_ENOTFOUND)
 		return PV_OK;
 	if (rc != PV_OK)
@@ -48,4 +50,16 @@ int lim_peek(store *s, const keys *k, const char *kind, const char *value,
 	if (retry_after_s)
 		*retry_after_s = lim_wait_s(t.window_end, now);
 	return PV_ELIMIT;
+}
+
+int lim_peek(store *s, const keys *k, const char *kind, const char *value,
+	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s)
+{
+	return lim_read(s, k, kind, value, window_ms, limit, now, 0, retry_after_s);
+}
+
+int lim_peek_share(store *s, const keys *k, const char *kind, const char *value,
+		   int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s)
+{
+	return lim_read(s, k, kind, value, window_ms, limit, now, 1, retry_after_s);
 }

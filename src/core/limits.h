@@ -24,6 +24,14 @@ int lim_hit(store *s, const keys *k, const char *kind, const char *value,
 int lim_peek(store *s, const keys *k, const char *kind, const char *value,
 	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
 
+/* lim_peek that also waits for the hits of the key in flight (not yet
+ * committed) and counts them (store_throttle_peek_share): what a success
+ * that is not counted asks just before it is granted, so that it cannot
+ * pass the failures that take the last of the limit. Hits wait for it
+ * until the transaction ends; other such peeks do not. */
+int lim_peek_share(store *s, const keys *k, const char *kind, const char *value,
+		   int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
+
 /* Seconds from now until ms, at least 1. */
 int64_t lim_wait_s(int64_t until_ms, int64_t now);
 

@@ -305,10 +305,12 @@ static int otp_ip_failed(const otp_svc *svc, const char *ip, int64_t now, otp_re
  * code writes nothing shared by the other logins from the same address (on
  * PostgreSQL, a counter written first is a row lock held by every login of
  * that address until its commit: they ran one at a time). A right code
- * checked while the address is under its limit is the same as one checked
- * before the failures that race it; a failure is counted (under the row's
- * lock) before anything else of it is written, and one past the limit
- * writes nothing more, as when every check was counted up front.
+ * looks at the counter again just before it is used, waiting for the
+ * failures in flight (a share lock: right codes do not wait for each
+ * other), so that it is granted only while the address is under its limit
+ * counting every failure ordered before it; a failure is counted (under
+ * the row's lock) before anything else of it is written, and one past the
+ * limit writes nothing more, as when every check was counted up front.
  * Kept as one piece: the order of the reads and writes on each path is
  * the rule. */
 static int otp_check_body(const otp_svc *svc, const char *mobile,
@@ -360,6 +362,19 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	}
 	otp_mac(svc, mobile, purpose, wellformed ? code : "x", mac);
 	if (wellformed && sodium_memcmp(mac, o.code_mac, sizeof mac) == 0) {
+		/* the address again, after the failures in flight that would
+		 * take the last of its limit (the first look did not wait for
+		 * them: a burst of guesses, all past it, would each have had
+		 * its chance); at the limit the code is refused, not used up */
+		rc = lim_peek_share(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS,
+				    svc->pol.fail_per_ip_hour, now, &res->retry_after_s);
+		if (rc == PV_ELIMIT) {
+			rc = otp_ip_failed(svc, ip, now, res);
+			res->status = OTP_RATE_LIMITED;
+			return rc == PV_ELIMIT ? PV_OK : rc;
+		}
+		if (rc != PV_OK)
+			return rc;
 		rc = store_otp_use(s, o.id);
 		if (rc == PV_ECONFLICT) { /* another check used or killed it first */
 			res->status = OTP_INVALID;

@@ -584,6 +584,12 @@ struct store_ops {
 	 *   be NULL) gets the state after the call. window_ms must be > 0.
 	 * - throttle_peek: the state without counting; PV_ENOTFOUND when the
 	 *   key has none, or only an ended window and no lock left.
+	 * - throttle_peek_share: throttle_peek that also orders the caller
+	 *   after every hit of the key not yet committed: on PostgreSQL the
+	 *   row is share-locked until the transaction ends (it waits for a
+	 *   hit in flight and then reads its count; hits wait for it, other
+	 *   share locks do not); SQLite's transactions run one at a time, so
+	 *   there it is throttle_peek. A key with no row locks nothing.
 	 * - throttle_undo: takes back one hit of the current window (for an
 	 *   attempt reserved up front that turned out well): the count goes
 	 *   down by one, not below 0; a lock stays. PV_OK when there is no
@@ -594,6 +600,8 @@ struct store_ops {
 			    store_throttle *out);
 	int (*throttle_peek)(store *s, const char *key, int64_t now,
 			     store_throttle *out);
+	int (*throttle_peek_share)(store *s, const char *key, int64_t now,
+				   store_throttle *out);
 	int (*throttle_undo)(store *s, const char *key, int64_t now);
 	int (*throttle_clear)(store *s, const char *key);
 
@@ -628,7 +636,7 @@ struct store_ops {
 	 * se->created_at): a new session is a login. The same answers as
 	 * session_insert; when it fails, neither is stored (PostgreSQL: one
 	 * statement, one round trip; SQLite: the session, then the user's
-	 * row, which the session's reference has just shown to exist). */
+	 * row, in the caller's transaction or in one of its own). */
 	int (*session_login)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
@@ -1189,6 +1197,11 @@ static inline int store_throttle_hit(store *s, const char *key, int64_t now, int
 static inline int store_throttle_peek(store *s, const char *key, int64_t now, store_throttle *out)
 {
 	return s->ops->throttle_peek(s, key, now, out);
+}
+
+static inline int store_throttle_peek_share(store *s, const char *key, int64_t now, store_throttle *out)
+{
+	return s->ops->throttle_peek_share(s, key, now, out);
 }
 
 static inline int store_throttle_undo(store *s, const char *key, int64_t now)

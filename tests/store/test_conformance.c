@@ -1170,6 +1170,17 @@ static void test_throttles(void **state)
 	assert_true(t.count == 2 && t.window_start == T0);
 	assert_int_equal(store_throttle_peek(S, key, T0 + 999, &t), PV_OK);
 	assert_true(t.count == 2);
+	/* peek_share answers as peek (its lock is for the concurrent case,
+	 * tests/unit/store/test_pg.c), in a transaction or not */
+	memset(&t, 0, sizeof t);
+	assert_int_equal(store_throttle_peek_share(S, key, T0 + 999, &t), PV_OK);
+	assert_true(t.count == 2 && t.window_start == T0 && t.window_end == T0 + 1000);
+	assert_string_equal(t.key, key);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_throttle_peek_share(S, key, T0 + 999, &t), PV_OK);
+	assert_true(t.count == 2);
+	assert_int_equal(store_throttle_peek_share(S, key, T0 + 1000, &t), PV_ENOTFOUND);
+	assert_int_equal(store_tx_commit(S), PV_OK);
 	/* An ended window: peek sees nothing, a hit starts a new one. */
 	assert_int_equal(store_throttle_peek(S, key, T0 + 1000, &t),
 			 PV_ENOTFOUND);

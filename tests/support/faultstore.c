@@ -676,6 +676,12 @@ static int fs_session_login(store *s, const store_session *se)
 	return FS_INNER(s)->ops->session_login(fs_inner(s), se);
 }
 
+static int fs_throttle_peek_share(store *s, const char *key, int64_t now, store_throttle *out)
+{
+	FS_ENTER(s, "throttle_peek_share");
+	return FS_INNER(s)->ops->throttle_peek_share(fs_inner(s), key, now, out);
+}
+
 static const struct store_ops fs_ops = {
 	.name = "faultstore",
 	.close = fs_close,
@@ -722,6 +728,7 @@ static const struct store_ops fs_ops = {
 	.otp_fail = fs_otp_fail,
 	.throttle_hit = fs_throttle_hit,
 	.throttle_peek = fs_throttle_peek,
+	.throttle_peek_share = fs_throttle_peek_share,
 	.throttle_undo = fs_throttle_undo,
 	.throttle_clear = fs_throttle_clear,
 	.sweep = fs_sweep,
@@ -785,7 +792,7 @@ static const struct store_ops fs_ops = {
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 103 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 104 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

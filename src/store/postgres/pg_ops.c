@@ -169,6 +169,7 @@ enum {
 	Q_OTP_EXISTS,
 	Q_THR_HIT,
 	Q_THR_PEEK,
+	Q_THR_PEEK_SHARE,
 	Q_THR_DEL,
 	Q_THR_UNDO,
 	Q_SWEEP_OTPS,
@@ -483,6 +484,11 @@ static const struct pgs_query Q[Q_END] = {
 	[Q_THR_PEEK] = R("SELECT " THR_COLS " FROM throttles WHERE tkey = $1"
 			 " AND (window_end > $2 OR locked_until > $2)",
 			 "ti", "throttle_peek"),
+	/* a hit in flight is waited for, then its row is read anew */
+	[Q_THR_PEEK_SHARE] = W("SELECT " THR_COLS " FROM throttles WHERE tkey ="
+			       " $1 AND (window_end > $2 OR locked_until > $2)"
+			       " FOR SHARE",
+			       "ti", "throttle_peek_share"),
 	[Q_THR_DEL] = W("DELETE FROM throttles WHERE tkey = $1", "t",
 			"throttle_clear"),
 	[Q_THR_UNDO] = W("UPDATE throttles SET hits = hits - 1 WHERE tkey = $1"
@@ -2385,7 +2391,7 @@ static int pq_throttle_hit(store *s, const char *key, int64_t now,
 	return err;
 }
 
-static int pq_throttle_peek(store *s, const char *key, int64_t now,
+static int pq_throttle_read(store *s, int q, const char *key, int64_t now,
 			    store_throttle *out)
 {
 	struct pgs_args a = {0};
@@ -2396,13 +2402,25 @@ static int pq_throttle_peek(store *s, const char *key, int64_t now,
 		return PV_EINVAL;
 	pgs_p_text(&a, key, NOCAP);
 	pgs_p_int(&a, now);
-	err = run(s, Q_THR_PEEK, &a, &r, NULL);
+	err = run(s, q, &a, &r, NULL);
 	if (!err && PQntuples(r) == 0)
 		err = PV_ENOTFOUND;
 	if (!err)
 		rd_throttle(r, 0, 0, out);
 	PQclear(r);
 	return err;
+}
+
+static int pq_throttle_peek(store *s, const char *key, int64_t now,
+			    store_throttle *out)
+{
+	return pq_throttle_read(s, Q_THR_PEEK, key, now, out);
+}
+
+static int pq_throttle_peek_share(store *s, const char *key, int64_t now,
+				  store_throttle *out)
+{
+	return pq_throttle_read(s, Q_THR_PEEK_SHARE, key, now, out);
 }
 
 static int pq_throttle_undo(store *s, const char *key, int64_t now)
@@ -3749,6 +3767,7 @@ const struct store_ops pgs_ops = {
 	.otp_fail = pq_otp_fail,
 	.throttle_hit = pq_throttle_hit,
 	.throttle_peek = pq_throttle_peek,
+	.throttle_peek_share = pq_throttle_peek_share,
 	.throttle_undo = pq_throttle_undo,
 	.throttle_clear = pq_throttle_clear,
 	.sweep = pq_sweep,

@@ -2744,11 +2744,23 @@ static int sq_session_insert(store *s, const store_session *se)
 	return err;
 }
 
+/* Both writes in one transaction: the caller's, or one of its own when
+ * there is none (a session whose login was not recorded is not stored). */
 static int sq_session_login(store *s, const store_session *se)
 {
-	int err = sq_session_insert(s, se);
+	struct sqs_conn *c;
+	int err, own;
 
-	return err ? err : sq_user_logged_in(s, se->user_id, se->created_at);
+	if (!se || !se->user_id[0])
+		return PV_EINVAL;
+	err = sqs_enter(s, &c);
+	if (err || (err = sqs_write_begin(c, &own)))
+		return err;
+	if ((err = sq_session_insert(s, se)) != PV_OK)
+		goto out;
+	err = sq_user_logged_in(s, se->user_id, se->created_at);
+out:
+	return sqs_write_end(c, own, err);
 }
 
 static int sq_session_get(store *s, const unsigned char hash[STORE_HASH_LEN],
@@ -4157,6 +4169,7 @@ const struct store_ops sqs_ops = {
 	.otp_fail = sq_otp_fail,
 	.throttle_hit = sq_throttle_hit,
 	.throttle_peek = sq_throttle_peek,
+	.throttle_peek_share = sq_throttle_peek, /* transactions run one at a time */
 	.throttle_undo = sq_throttle_undo,
 	.throttle_clear = sq_throttle_clear,
 	.sweep = sq_sweep,

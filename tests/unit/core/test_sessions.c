@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,12 +359,50 @@ static void test_closed_user(void **state)
 	assert_int_equal(r.status, SESS_SSO_NOT_REGISTERED);
 }
 
+/* Outside a transaction (an administrator's password login without the
+ * second factor, single sign-on), a login whose last_login_at cannot be
+ * written stores no session either: store_session_login is one unit. The
+ * failure is made by a trigger put on the database beside the store. */
+static long sessions_in(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_create_atomic(void **state)
+{
+	fx *f = *state;
+	char a[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER no_login BEFORE UPDATE OF last_login_at ON users"
+				      " BEGIN SELECT RAISE(ABORT, 'no login'); END",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_not_equal(sess_create(&f->svc, f->u.id, T0 + SEC, 0, NULL, a, csrf), PV_OK);
+	assert_int_equal(sessions_in(f->path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_create_resolve),
 		T(test_create_records_login),
+		T(test_create_atomic),
 		T(test_idle_timeout),
 		T(test_absolute_timeout),
 		T(test_touch_rate),

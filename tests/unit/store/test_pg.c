@@ -22,7 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "core/keys.h"
+#include "core/otp.h"
 #include "store/store.h"
+#include "util/err.h"
 #include "util/log.h"
 
 static const char *base;
@@ -330,6 +335,88 @@ static void test_ascii_case_folding(void **state)
 	store_close(s);
 }
 
+/* An OTP check whose code is right is not counted against the address,
+ * but it must not pass a wrong one from the same address that is in
+ * flight (its count not yet committed) and takes the last of the
+ * address's limit: it waits for it and is refused, the code not used up.
+ * Without that wait, a burst of guesses from an address one short of its
+ * limit each had its chance. The failure in flight is the second
+ * connection's uncommitted hit. */
+#define RACE_IP "203.0.113.9"
+#define RACE_T0 1700000000000LL
+
+struct otp_job {
+	const otp_svc *svc;
+	const char *code;
+	otp_result r;
+	int rc;
+};
+
+static void *otp_job_main(void *arg)
+{
+	struct otp_job *j = arg;
+
+	j->rc = otp_check(j->svc, "9876543210", "register", j->code, RACE_IP, RACE_T0 + 10, &j->r);
+	return NULL;
+}
+
+static void test_otp_right_code_waits_for_failures(void **state)
+{
+	char code[7], other[7], key[STORE_KEY_MAX];
+	const char *params[1];
+	struct otp_job j;
+	pthread_t th;
+	otp_result r;
+	PGresult *res;
+	otp_svc svc;
+	keys k;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	assert_int_equal(keys_load(NULL, "000102030405060708090a0b0c0d0e0f"
+				       "101112131415161718191a1b1c1d1e1f", &k), PV_OK);
+	memset(&svc, 0, sizeof svc);
+	svc.st = s;
+	svc.k = &k;
+	otp_policy_default(&svc.pol);
+	svc.pol.fail_per_ip_hour = 2;
+	assert_int_equal(otp_issue(&svc, "9876543210", "register", RACE_IP, OTP_SEND_NOTHING, "en",
+				   RACE_T0, code, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	assert_int_equal(otp_issue(&svc, "9876543211", "register", RACE_IP, OTP_SEND_NOTHING, "en",
+				   RACE_T0, other, &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	/* one wrong code: the address is one short of its limit */
+	assert_int_equal(otp_check(&svc, "9876543211", "register", strcmp(other, "000000") ? "000000"
+				   : "111111", RACE_IP, RACE_T0 + 1, &r), PV_OK);
+	assert_int_equal(r.status, OTP_INVALID);
+	/* the second wrong code, in flight: counted, not yet committed */
+	assert_int_equal(keys_subject(&k, "otp-fail-ip", RACE_IP, key), PV_OK);
+	params[0] = key;
+	admin_exec("BEGIN");
+	res = PQexecParams(admin, "UPDATE throttles SET hits = hits + 1 WHERE tkey = $1", 1, NULL,
+			   params, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	assert_string_equal(PQcmdTuples(res), "1");
+	PQclear(res);
+	/* the right code meanwhile */
+	j = (struct otp_job){&svc, code, {0}, -1};
+	assert_int_equal(pthread_create(&th, NULL, otp_job_main, &j), 0);
+	usleep(300 * 1000);
+	admin_exec("COMMIT");
+	pthread_join(th, NULL);
+	assert_int_equal(j.rc, PV_OK);
+	assert_int_equal(j.r.status, OTP_RATE_LIMITED);
+	assert_true(j.r.retry_after_s > 3000);
+	/* not used up: from another address it is still good */
+	assert_int_equal(otp_check(&svc, "9876543210", "register", code, "198.51.100.7", RACE_T0 + 20,
+				   &r), PV_OK);
+	assert_int_equal(r.status, OTP_OK);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,7 +426,10 @@ int main(void)
 		cmocka_unit_test(test_concurrent_migrations),
 		cmocka_unit_test(test_password_never_logged),
 		cmocka_unit_test(test_ascii_case_folding),
+		cmocka_unit_test(test_otp_right_code_waits_for_failures),
 	};
 
+	if (sodium_init() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
