@@ -1772,12 +1772,18 @@ static int run_rowid(struct sqs_conn *c, int q, int64_t r)
  * user inserted after rowid r0, set-wise, then user_batch emptied. After
  * an error (err) too, so that rows a caller might still commit are
  * listed and user_batch never commits a row; the first error is
- * answered. */
+ * answered. Nothing when SQLite abandoned the transaction (an
+ * interrupted write, I/O, out of memory roll it all back): the call's
+ * rows and user_batch's row are gone, and a statement now would run on
+ * its own, outside any transaction, over users another process may
+ * have inserted since (each already listed by its trigger). */
 static int batch_list_end(struct sqs_conn *c, int64_t r0, int err)
 {
 	static const int qs[] = {Q_BATCH_ORGS, Q_BATCH_COUNTS, Q_BATCH_FTS};
 	int e2 = PV_OK;
 
+	if (sqlite3_get_autocommit(c->db))
+		return err ? err : PV_ESTORE;
 	for (size_t i = 0; i < sizeof qs / sizeof qs[0] && !e2; i++)
 		e2 = run_rowid(c, qs[i], r0);
 	if (!err)

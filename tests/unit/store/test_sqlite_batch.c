@@ -254,12 +254,138 @@ static void test_backup_over_itself(void **state)
 	rmdir(other);
 }
 
+/* ---- a bulk insert whose transaction SQLite abandoned ----
+ * Every connection the store opens is seen (an auto extension); a
+ * progress handler interrupts the first INSERT INTO users of the call
+ * (an interrupted write makes SQLite roll the whole transaction back),
+ * and when a statement then starts outside any transaction, another
+ * process's user goes in (the raw connection `other`): the users list
+ * (user_counts, users_fts) must count that user once, as its own trigger
+ * did, and the call must write nothing once its transaction is gone. */
+static sqlite3 *lost_conns[32], *lost_other;
+static int lost_nconns, lost_interrupt, lost_outside;
+
+static int lost_progress(void *db)
+{
+	(void)db;
+	return lost_interrupt ? (lost_interrupt = 0, 1) : 0;
+}
+
+/* Another process inserts a user of lost-org (its trigger lists it). */
+static void lost_other_insert(void)
+{
+	assert_int_equal(sqlite3_exec(lost_other,
+		"INSERT INTO users (id, first_name, last_name, email, mobile,"
+		" org_id, status, source, created_at, updated_at) VALUES"
+		" ('lost-other', 'Other', 'Process', 'other@example.gov.in',"
+		" '9111111111', 'lost-org', 'active', 'self', 1, 1)",
+		NULL, NULL, NULL), SQLITE_OK);
+}
+
+static int lost_trace(unsigned type, void *ctx, void *p, void *x)
+{
+	sqlite3 *db = ctx;
+	const char *sql = sqlite3_sql(p);
+
+	(void)type;
+	(void)x;
+	if (!sql || db == lost_other)
+		return 0;
+	if (strncmp(sql, "INSERT INTO users (", 19) == 0 && lost_interrupt == 0 &&
+	    lost_outside == 0 && !sqlite3_get_autocommit(db))
+		lost_interrupt = 1;
+	else if (sqlite3_get_autocommit(db) && strncmp(sql, "PRAGMA", 6) != 0 &&
+		 strncmp(sql, "BEGIN", 5) != 0 && strncmp(sql, "ROLLBACK", 8) != 0 &&
+		 lost_outside++ == 0)
+		lost_other_insert(); /* while this connection holds no lock */
+	return 0;
+}
+
+static int lost_capture(sqlite3 *db, const char **err, const void *api)
+{
+	(void)err;
+	(void)api;
+	if (lost_nconns < (int)(sizeof lost_conns / sizeof lost_conns[0]))
+		lost_conns[lost_nconns++] = db;
+	return SQLITE_OK;
+}
+
+static void test_batch_tx_lost(void **state)
+{
+	char d2[64], p2[128];
+	store *s2;
+	store_org o;
+	store_user u[3], *items = NULL;
+	store_user_list_info info;
+	store_user_query q = {"lost-org", "", "", {1, 50}, 0};
+	int conflicts[3];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(sqlite3_auto_extension((void (*)(void))lost_capture), SQLITE_OK);
+	assert_int_equal(tmpstore_open(d2, sizeof d2, p2, sizeof p2, &s2), PV_OK);
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "lost-org");
+	snprintf(o.name, sizeof o.name, "Ministry of Lost Writes");
+	snprintf(o.sector, sizeof o.sector, "center");
+	snprintf(o.type, sizeof o.type, "ministry");
+	o.active = 1;
+	o.created_at = o.updated_at = T0;
+	assert_int_equal(store_org_upsert(s2, &o), PV_OK);
+	assert_int_equal(sqlite3_open(p2, &lost_other), SQLITE_OK);
+	sqlite3_busy_timeout(lost_other, 5000);
+	sqlite3_cancel_auto_extension((void (*)(void))lost_capture);
+	for (int i = 0; i < lost_nconns; i++) {
+		if (lost_conns[i] == lost_other)
+			continue;
+		sqlite3_progress_handler(lost_conns[i], 1, lost_progress, lost_conns[i]);
+		sqlite3_trace_v2(lost_conns[i], SQLITE_TRACE_STMT, lost_trace, lost_conns[i]);
+	}
+	memset(u, 0, sizeof u);
+	for (int i = 0; i < 3; i++) {
+		snprintf(u[i].id, sizeof u[i].id, "lost-%d", i);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "Bulk");
+		snprintf(u[i].email, sizeof u[i].email, "lost%d@example.gov.in", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "922222222%d", i);
+		snprintf(u[i].org_id, sizeof u[i].org_id, "lost-org");
+		snprintf(u[i].status, sizeof u[i].status, "%s", STORE_USER_ACTIVE);
+		snprintf(u[i].source, sizeof u[i].source, "bulk");
+		u[i].created_at = u[i].updated_at = T0;
+	}
+	assert_int_not_equal(store_user_insert_batch(s2, u, 3, conflicts), PV_OK);
+	for (int i = 0; i < lost_nconns; i++) {
+		if (lost_conns[i] == lost_other)
+			continue;
+		sqlite3_progress_handler(lost_conns[i], 0, NULL, NULL);
+		sqlite3_trace_v2(lost_conns[i], 0, NULL, NULL);
+	}
+	/* no statement of the call ran once its transaction was gone (else
+	 * the other process's user went in meanwhile: now, then) */
+	if (!lost_outside)
+		lost_other_insert();
+	/* the other process's user only, counted once */
+	assert_int_equal(store_user_list(s2, &q, &items, &n, &info), PV_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].id, "lost-other");
+	assert_int_equal(info.total, 1);
+	free(items);
+	q.q = "process";
+	assert_int_equal(store_user_list(s2, &q, &items, &n, &info), PV_OK);
+	assert_int_equal(info.total, 1);
+	assert_int_equal(n, 1);
+	free(items);
+	assert_int_equal(lost_outside, 0);
+	sqlite3_close(lost_other);
+	tmpstore_remove(s2, d2, p2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
 		cmocka_unit_test(test_backup_over_itself),
+		cmocka_unit_test(test_batch_tx_lost),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
