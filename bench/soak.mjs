@@ -221,12 +221,12 @@ async function memFigures() {
   const m = { sqlite: -1, inUse: -1, freeHeld: -1 };
   if (!metricsUrl) return m;
   const text = await new Promise((resolve) => {
-    http.get(metricsUrl, (res) => {
+    http.get(metricsUrl, { timeout: 5000 }, (res) => {
       let t = '';
       res.on('data', (c) => { t += c; });
       res.on('end', () => resolve(t));
       res.on('error', () => resolve(''));
-    }).on('error', () => resolve(''));
+    }).on('timeout', function () { this.destroy(); }).on('error', () => resolve(''));
   });
   const num = (re) => { const x = text.match(re); return x ? Math.round(Number(x[1]) / 1024) : -1; };
   m.sqlite = num(/^pravesh_sqlite_memory_bytes\{kind="used"\} (\d+)/m);
