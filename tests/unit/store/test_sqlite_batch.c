@@ -346,7 +346,7 @@ static void test_batch_tx_lost(void **state)
 		snprintf(u[i].id, sizeof u[i].id, "lost-%d", i);
 		snprintf(u[i].first_name, sizeof u[i].first_name, "Bulk");
 		snprintf(u[i].email, sizeof u[i].email, "lost%d@example.gov.in", i);
-		snprintf(u[i].mobile, sizeof u[i].mobile, "922222222%d", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "922222222%c", (char)('0' + i));
 		snprintf(u[i].org_id, sizeof u[i].org_id, "lost-org");
 		snprintf(u[i].status, sizeof u[i].status, "%s", STORE_USER_ACTIVE);
 		snprintf(u[i].source, sizeof u[i].source, "bulk");
