@@ -119,10 +119,11 @@ void http_pool_submit(http_pool *p, http_pool_fn fn, void *arg)
 	/* reserved places never outnumber the ring: this slot is free */
 	p->q[(p->head + p->count) % p->queue_max] = (struct pool_job){fn, arg, util_mono_ns()};
 	p->count++;
-	pthread_mutex_unlock(&p->lock);
-	/* after the unlock: the woken thread does not at once block on the
-	 * lock this one still holds (the pool outlives every submit) */
+	/* under the lock: once it is released, a stopping pool may run this
+	 * job, join its threads and destroy the condition (ThreadSanitizer
+	 * saw the signal land on a destroyed one at a server's stop) */
 	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
 }
 
 int64_t http_pool_depth(const http_pool *p)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +58,47 @@ static void test_shed_and_drain(void **state)
 	assert_int_equal(http_pool_start("t", 0, 3, 0, &p), PV_EINVAL);
 }
 
+struct submit_arg {
+	http_pool *p;
+	struct job *j;
+};
+
+static void *submit_main(void *arg)
+{
+	struct submit_arg *a = arg;
+
+	http_pool_submit(a->p, work, a->j);
+	return NULL;
+}
+
+/* A job submitted while the pool stops: the stop runs it, and the
+ * submitter is done with the pool before the pool is freed (it used to
+ * signal the condition after unlocking, which a stop could have destroyed
+ * by then: ThreadSanitizer saw it at a server's stop). Many rounds, so
+ * that the sanitizer builds meet the window. */
+static void test_submit_during_stop(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 500; round++) {
+		struct job j = {0};
+		struct submit_arg a;
+		pthread_t th;
+		http_pool *p;
+
+		assert_int_equal(http_pool_start("t", 2, 4, 0, &p), PV_OK);
+		assert_int_equal(http_pool_reserve(p), PV_OK);
+		a.p = p;
+		a.j = &j;
+		assert_int_equal(pthread_create(&th, NULL, submit_main, &a), 0);
+		/* the job run: the submitter may not yet be back from submit */
+		while (!__atomic_load_n(&j.ran, __ATOMIC_SEQ_CST))
+			sched_yield();
+		http_pool_stop(p);
+		pthread_join(th, NULL);
+		assert_int_equal(j.ran, 1);
+	}
+}
+
 static void test_stale(void **state)
 {
 	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
@@ -85,6 +127,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shed_and_drain),
 		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_submit_during_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
