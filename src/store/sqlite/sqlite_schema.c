@@ -331,6 +331,18 @@ static const char migration_4[] =
 	"CREATE UNIQUE INDEX campaigns_upload ON campaigns (upload_id, channel);"
 	"CREATE INDEX campaigns_due ON campaigns (next_at) WHERE status = 'active';";
 
+/* What a user added to an organisation's list writes (migration 5's
+ * triggers, migration 8's): its organisation's number, its count and its
+ * name words. One text for all three, so that they cannot drift apart. */
+#define USERS_LIST_ADD \
+	" INSERT INTO user_orgs (org_id, num) SELECT new.org_id, (SELECT ifnull(max(num), 0)" \
+	"  + 1 FROM user_orgs) WHERE NOT EXISTS (SELECT 1 FROM user_orgs WHERE org_id = new.org_id);" \
+	" INSERT INTO user_counts (org_id, status, n) VALUES (new.org_id, new.status, 1)" \
+	"  ON CONFLICT (org_id, status) DO UPDATE SET n = n + 1;" \
+	" INSERT INTO users_fts (rowid, words) VALUES ((SELECT num FROM user_orgs" \
+	"  WHERE org_id = new.org_id) * 4294967296 + new.org_seq," \
+	"  new.first_name || ' ' || new.last_name);"
+
 /* 5: an organisation's users listed without counting or scanning them
  * (a million users in one organisation):
  * - org_seq numbers each organisation's users 1, 2, 3... in the order they
@@ -387,13 +399,7 @@ static const char migration_5[] =
 	/* a user added: its organisation's number, count and name words */
 	"CREATE TRIGGER users_list_ai AFTER INSERT ON users"
 	" WHEN new.org_seq IS NOT NULL BEGIN"
-	" INSERT INTO user_orgs (org_id, num) SELECT new.org_id, (SELECT ifnull(max(num), 0)"
-	"  + 1 FROM user_orgs) WHERE NOT EXISTS (SELECT 1 FROM user_orgs WHERE org_id = new.org_id);"
-	" INSERT INTO user_counts (org_id, status, n) VALUES (new.org_id, new.status, 1)"
-	"  ON CONFLICT (org_id, status) DO UPDATE SET n = n + 1;"
-	" INSERT INTO users_fts (rowid, words) VALUES ((SELECT num FROM user_orgs"
-	"  WHERE org_id = new.org_id) * 4294967296 + new.org_seq,"
-	"  new.first_name || ' ' || new.last_name);"
+	USERS_LIST_ADD
 	" END;"
 	/* inserted without its number: given the next one, which fires the
 	 * trigger below as the insert would have */
@@ -404,13 +410,7 @@ static const char migration_5[] =
 	" END;"
 	"CREATE TRIGGER users_list_au_seq AFTER UPDATE OF org_seq ON users"
 	" WHEN old.org_seq IS NULL AND new.org_seq IS NOT NULL BEGIN"
-	" INSERT INTO user_orgs (org_id, num) SELECT new.org_id, (SELECT ifnull(max(num), 0)"
-	"  + 1 FROM user_orgs) WHERE NOT EXISTS (SELECT 1 FROM user_orgs WHERE org_id = new.org_id);"
-	" INSERT INTO user_counts (org_id, status, n) VALUES (new.org_id, new.status, 1)"
-	"  ON CONFLICT (org_id, status) DO UPDATE SET n = n + 1;"
-	" INSERT INTO users_fts (rowid, words) VALUES ((SELECT num FROM user_orgs"
-	"  WHERE org_id = new.org_id) * 4294967296 + new.org_seq,"
-	"  new.first_name || ' ' || new.last_name);"
+	USERS_LIST_ADD
 	" END;"
 	"CREATE TRIGGER users_list_au_status AFTER UPDATE OF status ON users"
 	" WHEN old.status IS NOT new.status AND old.org_seq IS NOT NULL BEGIN"
@@ -504,13 +504,7 @@ static const char migration_8[] =
 	"DROP TRIGGER users_list_ai;"
 	"CREATE TRIGGER users_list_ai AFTER INSERT ON users"
 	" WHEN new.org_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM user_batch) BEGIN"
-	" INSERT INTO user_orgs (org_id, num) SELECT new.org_id, (SELECT ifnull(max(num), 0)"
-	"  + 1 FROM user_orgs) WHERE NOT EXISTS (SELECT 1 FROM user_orgs WHERE org_id = new.org_id);"
-	" INSERT INTO user_counts (org_id, status, n) VALUES (new.org_id, new.status, 1)"
-	"  ON CONFLICT (org_id, status) DO UPDATE SET n = n + 1;"
-	" INSERT INTO users_fts (rowid, words) VALUES ((SELECT num FROM user_orgs"
-	"  WHERE org_id = new.org_id) * 4294967296 + new.org_seq,"
-	"  new.first_name || ' ' || new.last_name);"
+	USERS_LIST_ADD
 	" END;";
 
 const char *const sqs_migrations[] = {
