@@ -301,6 +301,17 @@ static int otp_ip_failed(const otp_svc *svc, const char *ip, int64_t now, otp_re
 	return rc;
 }
 
+/* The address found at its limit (a look at its counter answered
+ * PV_ELIMIT): the refusal counted as one more failure, the answer
+ * OTP_RATE_LIMITED. */
+static int otp_ip_refused(const otp_svc *svc, const char *ip, int64_t now, otp_result *res)
+{
+	int rc = otp_ip_failed(svc, ip, now, res);
+
+	res->status = OTP_RATE_LIMITED;
+	return rc == PV_ELIMIT ? PV_OK : rc;
+}
+
 /* The address's failures are counted only for a failure, so that a right
  * code writes nothing shared by the other logins from the same address (on
  * PostgreSQL, a counter written first is a row lock held by every login of
@@ -329,11 +340,8 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	 * address at its limit is refused (and the refusal counted) */
 	rc = lim_peek(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS, svc->pol.fail_per_ip_hour, now,
 		      &res->retry_after_s);
-	if (rc == PV_ELIMIT) {
-		rc = otp_ip_failed(svc, ip, now, res);
-		res->status = OTP_RATE_LIMITED;
-		return rc == PV_ELIMIT ? PV_OK : rc;
-	}
+	if (rc == PV_ELIMIT)
+		return otp_ip_refused(svc, ip, now, res);
 	if (rc != PV_OK)
 		return rc;
 	if (login && (rc = otp_number_locked(svc, mobile, now, res, &fails_on_record)) != 0) {
@@ -368,11 +376,8 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 		 * its chance); at the limit the code is refused, not used up */
 		rc = lim_peek_share(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS,
 				    svc->pol.fail_per_ip_hour, now, &res->retry_after_s);
-		if (rc == PV_ELIMIT) {
-			rc = otp_ip_failed(svc, ip, now, res);
-			res->status = OTP_RATE_LIMITED;
-			return rc == PV_ELIMIT ? PV_OK : rc;
-		}
+		if (rc == PV_ELIMIT)
+			return otp_ip_refused(svc, ip, now, res);
 		if (rc != PV_OK)
 			return rc;
 		rc = store_otp_use(s, o.id);
