@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { startServer, req, cli, pgBase } from './lib/server.mjs';
 
 const N = 60000;
-const sql = (db, q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
+const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, q], { encoding: 'utf8' }).trim();
 
 async function poll(url, token, id, until, timeoutMs = 300000) {
   const t0 = Date.now();

@@ -65,7 +65,10 @@ export function sql(srvOrEnv, statement) {
   if (db.startsWith('postgres')) {
     return execFileSync('psql', [db, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
   }
-  return execFileSync('sqlite3', [db.replace(/^sqlite:/, ''), statement], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+  // The server may be writing (its outbox worker, a login): wait for its
+  // lock as the server itself does, instead of sqlite3's default of failing
+  // at once with "database is locked".
+  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', db.replace(/^sqlite:/, ''), statement], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 }
 
 export async function startServer({ env = {}, loadDefaults = true, dataDir } = {}) {
