@@ -146,7 +146,7 @@ uint64_t http_pool_shed(const http_pool *p)
 	return n;
 }
 
-void http_pool_stop(http_pool *p)
+void http_pool_quiesce(http_pool *p)
 {
 	if (!p)
 		return;
@@ -154,8 +154,17 @@ void http_pool_stop(http_pool *p)
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+	/* only the stopping thread joins: nthreads is its own from here */
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->th[i], NULL);
+	p->nthreads = 0;
+}
+
+void http_pool_stop(http_pool *p)
+{
+	if (!p)
+		return;
+	http_pool_quiesce(p);
 	if (p->reserved)
 		log_kv(LOG_ERROR, "work pool stopped with jobs reserved", "pool", p->name, NULL);
 	pthread_cond_destroy(&p->wake);

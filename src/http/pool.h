@@ -33,8 +33,13 @@ int64_t http_pool_depth(const http_pool *p);
 /* Jobs refused for a full queue, and run stale, since the start. */
 uint64_t http_pool_shed(const http_pool *p);
 
-/* Refuses new places, runs every queued job, joins the threads, frees p.
- * Accepts NULL. */
+/* Refuses new places (http_pool_reserve answers PV_ESTOPPED from here on),
+ * runs every queued job and joins the threads; p stays valid, so a late
+ * caller of http_pool_reserve is refused instead of touching freed memory.
+ * Accepts NULL; a second call does nothing. */
+void http_pool_quiesce(http_pool *p);
+
+/* http_pool_quiesce, then frees p. Accepts NULL. */
 void http_pool_stop(http_pool *p);
 
 #endif

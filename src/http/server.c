@@ -811,11 +811,17 @@ void http_server_stop(http_server *srv)
 	 * daemon must outlive it (the store answers within its retries) */
 	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
 		usleep(10000);
-	http_pool_stop(srv->work);
-	http_pool_stop(srv->remote);
+	/* The pools refuse new work before the daemon stops, and are freed
+	 * after it: a kept-alive connection's next request, read by an HTTP
+	 * thread until MHD_stop_daemon returns, is answered 503 by a pool
+	 * that still exists. */
+	http_pool_quiesce(srv->work);
+	http_pool_quiesce(srv->remote);
 	MHD_stop_daemon(srv->d);
 	if (srv->metrics)
 		MHD_stop_daemon(srv->metrics);
+	http_pool_stop(srv->work);
+	http_pool_stop(srv->remote);
 	conns_stop();
 	free(srv);
 }

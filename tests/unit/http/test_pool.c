@@ -122,12 +122,34 @@ static void test_stale(void **state)
 	assert_int_equal(waiting.stale, 1);
 }
 
+/* A quiesced pool has run its queue and refuses new places, yet stays
+ * readable: the server asks it until its HTTP threads are stopped. */
+static void test_quiesce_refuses(void **state)
+{
+	struct job j = {0};
+	http_pool *p;
+
+	(void)state;
+	assert_int_equal(http_pool_start("t", 2, 4, 0, &p), PV_OK);
+	assert_int_equal(http_pool_reserve(p), PV_OK);
+	http_pool_submit(p, work, &j);
+	http_pool_quiesce(p);
+	assert_int_equal(j.ran, 1);
+	assert_int_equal(http_pool_reserve(p), PV_ESTOPPED);
+	assert_int_equal(http_pool_depth(p), 0);
+	assert_int_equal(http_pool_shed(p), 0); /* a refusal at a stop is no shed */
+	http_pool_quiesce(p); /* again: nothing to join */
+	http_pool_stop(p);
+	http_pool_quiesce(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shed_and_drain),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_submit_during_stop),
+		cmocka_unit_test(test_quiesce_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
