@@ -750,19 +750,46 @@ static void test_user_list(void **state)
 	assert_int_equal(store_user_list(S, &bad, &items, &n, &info), PV_EINVAL);
 }
 
+/* A name search in org answers the users of u at the indexes of want,
+ * newest first (-1 ends), and counts them exactly. */
+static void names_found(const char *org, const store_user *u, const char *q, const int *want)
+{
+	store_user *items;
+	store_user_list_info info;
+	size_t n;
+	int k = 0;
+
+	ulist(org, "", q, 1, 20, 0, &items, &n, &info);
+	while (want[k] >= 0) {
+		assert_true((size_t)k < n);
+		assert_string_equal(items[k].id, u[want[k]].id);
+		k++;
+	}
+	assert_int_equal(n, k);
+	assert_true(info.total == k && info.total_exact);
+	free(items);
+}
+
 /* Name search: every word of q starts a word of the first or last name;
- * case folded for ASCII; punctuation separates words (no wildcards). */
+ * case folded for ASCII; punctuation separates words (no wildcards). Words
+ * of any length and script, whether the user came alone, in a bulk batch,
+ * or changed names later. */
 static void test_user_names(void **state)
 {
 	static const char *const names[][2] = {
 		{"Ram", "Kumar"}, {"Ramesh", "Kumar-Singh"}, {"Asha", "Ram"},
 		{"Sita", "Rise50%Now"}, {"Kumari", "a_b"}, {"राम", "प्रसाद"},
+		/* 6-8 come in one batch, 9 alone: words longer than eight
+		 * characters (13; 8; 13 code points of Devanagari) */
+		{"Chandrasekhar", "Venkataraman"}, {"Chandras", "Iyer"},
+		{"अनिरुद्धकुमार", "Joshi"}, {"Venkatesh", "CHANDRASEKHARAN"},
 	};
-	enum { N = sizeof names / sizeof names[0] };
+	enum { N = sizeof names / sizeof names[0], BATCH = 6, BATCH_N = 3 };
 	char org[STORE_ID_MAX];
 	store_user u[N], *items;
 	store_user_list_info info;
 	size_t n;
+	int conflicts[BATCH_N];
 
 	(void)state;
 	new_org(org, NULL);
@@ -775,7 +802,10 @@ static void test_user_names(void **state)
 		make_user(&u[i], org, email, mobile, T0 + i);
 		snprintf(u[i].first_name, sizeof u[i].first_name, "%s", names[i][0]);
 		snprintf(u[i].last_name, sizeof u[i].last_name, "%s", names[i][1]);
-		assert_int_equal(store_user_insert(S, &u[i], NULL), PV_OK);
+		if (i < BATCH || i >= BATCH + BATCH_N)
+			assert_int_equal(store_user_insert(S, &u[i], NULL), PV_OK);
+		else if (i == BATCH + BATCH_N - 1)
+			assert_int_equal(store_user_insert_batch(S, &u[BATCH], BATCH_N, conflicts), PV_OK);
 	}
 	struct {
 		const char *q;
@@ -786,20 +816,23 @@ static void test_user_names(void **state)
 		{"rise50", {3, -1}},         {"50%", {-1}},            {"now", {3, -1}},
 		{"a_b", {4, -1}},            {"b", {4, -1}},           {"राम", {5, -1}},
 		{"प्र", {5, -1}},            {"ram asha", {2, -1}},    {"zz", {-1}},
+		{"chandras", {9, 7, 6, -1}}, {"chandrase", {9, 6, -1}},
+		{"Chandrasekhar", {9, 6, -1}}, {"chandrasekhara", {9, -1}},
+		{"chandrasekharx", {-1}},    {"chandrasekharan", {9, -1}},
+		{"venkat", {9, 6, -1}},      {"venkata chandras", {6, -1}},
+		{"iyer chandras", {7, -1}},  {"chandrasx", {-1}},
+		{"अनिरुद्ध", {8, -1}},        {"अनिरुद्धकु", {8, -1}},
+		{"अनिरुद्धकुमार jo", {8, -1}}, {"अनिरुद्धकुमारी", {-1}},
 	};
-	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		int k = 0;
-
-		ulist(org, "", cases[c].q, 1, 20, 0, &items, &n, &info);
-		while (cases[c].want[k] >= 0) {
-			assert_true((size_t)k < n);
-			assert_string_equal(items[k].id, u[cases[c].want[k]].id);
-			k++;
-		}
-		assert_int_equal(n, k);
-		assert_true(info.total == k && info.total_exact);
-		free(items);
-	}
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+		names_found(org, u, cases[c].q, cases[c].want);
+	/* A new name is found, the old one no longer. */
+	assert_int_equal(store_user_set_names(S, u[7].id, "Chandrasekhara", "Iyengar", NULL, T0 + 50),
+			 PV_OK);
+	names_found(org, u, "chandrase", (const int[]){9, 7, 6, -1});
+	names_found(org, u, "chandrasekhara iyengar", (const int[]){7, -1});
+	names_found(org, u, "iyer", (const int[]){-1});
+	assert_int_equal(store_user_set_names(S, u[7].id, "Chandras", "Iyer", NULL, T0 + 60), PV_OK);
 	/* No word at all: nobody. */
 	ulist(org, "", "%_*", 1, 20, 0, &items, &n, &info);
 	assert_true(n == 0 && info.total == 0);

@@ -30,21 +30,21 @@ _Static_assert(Q_BLOB_END <= PGS_Q_FIRST_OP, "too many blob statements");
 static const struct pgs_query BQ[] = {
 	[Q_BLOB_NEW - PGS_Q_FIRST_BLOB] = {
 		"INSERT INTO blobs (id, created_at) VALUES ($1, $2)"
-		" ON CONFLICT DO NOTHING RETURNING 1", "ti", 0, "blob_put"},
+		" ON CONFLICT DO NOTHING RETURNING 1", "ti", 0, "blob_put", 0},
 	[Q_BLOB_CHUNK - PGS_Q_FIRST_BLOB] = {
 		"INSERT INTO blob_chunks (blob_id, n, data) VALUES ($1, $2, $3)",
-		"tib", 0, "blob_put"},
+		"tib", 0, "blob_put", 0},
 	[Q_BLOB_DONE - PGS_Q_FIRST_BLOB] = {
 		"UPDATE blobs SET size = $2, chunks = $3 WHERE id = $1", "tii", 0,
-		"blob_put"},
+		"blob_put", 0},
 	[Q_BLOB_HEAD - PGS_Q_FIRST_BLOB] = {
 		"SELECT size, chunks FROM blobs WHERE id = $1", "t", 1,
-		"blob_get"},
+		"blob_get", 0},
 	[Q_BLOB_READ - PGS_Q_FIRST_BLOB] = {
 		"SELECT data FROM blob_chunks WHERE blob_id = $1 AND n = $2",
-		"ti", 1, "blob_get"},
+		"ti", 1, "blob_get", 0},
 	[Q_BLOB_DEL - PGS_Q_FIRST_BLOB] = {
-		"DELETE FROM blobs WHERE id = $1", "t", 0, "blob_delete"},
+		"DELETE FROM blobs WHERE id = $1", "t", 0, "blob_delete", 0},
 };
 
 static int bexec(struct pgs_conn *c, int q, const struct pgs_args *a,

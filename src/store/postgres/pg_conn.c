@@ -44,7 +44,7 @@
 
 enum { SLOT_PING };
 
-static const struct pgs_query q_ping = {"SELECT 1", "", 1, "ping"};
+static const struct pgs_query q_ping = {"SELECT 1", "", 1, "ping", 0};
 
 struct pgs_tls {
 	struct {
@@ -424,16 +424,24 @@ int pgs_enter(store *s, struct pgs_conn **out)
 
 /* ---- statements ------------------------------------------------------------- */
 
+/* The type oids of q's parameters into types (PGS_MAXP); their number. */
+static int query_types(const struct pgs_query *q, Oid *types)
+{
+	int n = (int)strlen(q->types);
+
+	for (int i = 0; i < n; i++)
+		types[i] = q->types[i] == 'i' ? 20 : q->types[i] == 'b' ? 17 : 25;
+	return n;
+}
+
 static int conn_prepare(struct pgs_conn *c, int slot, const struct pgs_query *q,
 			const char *name)
 {
 	Oid types[PGS_MAXP];
-	int n = (int)strlen(q->types);
+	int n = query_types(q, types);
 	PGresult *r;
 	int err = PV_OK;
 
-	for (int i = 0; i < n; i++)
-		types[i] = q->types[i] == 'i' ? 20 : q->types[i] == 'b' ? 17 : 25;
 	r = PQprepare(c->pg, name, q->sql, n, types);
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		c->prepared[slot / 64] |= UINT64_C(1) << (slot % 64);
@@ -455,22 +463,39 @@ static int conn_prepare(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	return err;
 }
 
+/* Runs q: prepared as name, or unnamed with its values (q->custom). */
+static PGresult *exec_one(struct pgs_conn *c, const struct pgs_query *q,
+			  const char *name, const struct pgs_args *a, int binary)
+{
+	Oid types[PGS_MAXP];
+
+	if (q->custom)
+		return PQexecParams(c->pg, q->sql, query_types(q, types), types, a->v,
+				    a->len, a->fmt, binary);
+	return PQexecPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
+}
+
 /* Sends BEGIN and the prepared statement name together (libpq's pipeline
  * mode: one round trip instead of two) and returns the statement's result;
  * NULL with the connection marked lost when the exchange broke. Called for
  * the first statement of a transaction, whose BEGIN tx_begin() deferred. */
-static PGresult *exec_with_begin(struct pgs_conn *c, const char *name,
-				 const struct pgs_args *a, int binary)
+static PGresult *exec_with_begin(struct pgs_conn *c, const struct pgs_query *q,
+				 const char *name, const struct pgs_args *a, int binary)
 {
 	PGresult *r, *stmt = NULL, *begin = NULL;
-	int syncs = 0, results = 0;
+	int syncs = 0, results = 0, sent;
+	Oid types[PGS_MAXP];
 
 	c->begin_pending = 0;
 	if (!PQenterPipelineMode(c->pg))
 		goto plain;
-	if (!PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary) ||
-	    !PQpipelineSync(c->pg)) {
+	sent = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	if (sent && q->custom)
+		sent = PQsendQueryParams(c->pg, q->sql, query_types(q, types), types,
+					 a->v, a->len, a->fmt, binary);
+	else if (sent)
+		sent = PQsendQueryPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
+	if (!sent || !PQpipelineSync(c->pg)) {
 		PQexitPipelineMode(c->pg);
 		c->lost = PQstatus(c->pg) != CONNECTION_OK;
 		return NULL;
@@ -517,7 +542,7 @@ plain:
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return r;
 	PQclear(r);
-	return PQexecPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
+	return exec_one(c, q, name, a, binary);
 }
 
 int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
@@ -538,13 +563,12 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	}
 	snprintf(name, sizeof name, "pv%d", slot);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!(c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
+		if (!q->custom && !(c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
 			err = conn_prepare(c, slot, q, name);
 		if (err == PV_OK) {
 			PGresult *r = c->begin_pending
-					      ? exec_with_begin(c, name, a, binary)
-					      : PQexecPrepared(c->pg, name, a->n, a->v,
-							       a->len, a->fmt, binary);
+					      ? exec_with_begin(c, q, name, a, binary)
+					      : exec_one(c, q, name, a, binary);
 			ExecStatusType st = PQresultStatus(r);
 
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {

@@ -21,12 +21,19 @@
 /* One statement of the backend: its SQL, the types of its parameters ('t'
  * text, 'i' bigint, 'b' bytea; one letter each, in order), and whether it
  * only reads (a read outside a transaction is run again once on a fresh
- * connection when the old one was lost). */
+ * connection when the old one was lost). A statement is prepared once per
+ * connection, and PostgreSQL may then run it with one generic plan for
+ * every value; a custom one is planned again for its values at every run
+ * (sent unnamed): for the few whose best plan depends on the values (how
+ * many users a name's words match decides between walking the order index
+ * and collecting the matches), at a planning cost of well under a
+ * millisecond. */
 struct pgs_query {
 	const char *sql;
 	const char *types;
 	int readonly;
 	const char *op; /* the store operation, for log lines */
+	int custom;     /* planned for its values at every run */
 };
 
 /* Parameters of one statement, all sent in binary format: text as its

@@ -246,14 +246,15 @@ enum {
 
 _Static_assert(Q_END <= PGS_Q_MAX, "too many statements");
 
-#define W(sql, types, op) {sql, types, 0, op} /* writes */
+#define W(sql, types, op) {sql, types, 0, op, 0} /* writes */
 /* user_insert_batch's numbering and insert (see Q_BATCH_INSERT_NEW) */
 #define BATCH_NUM "row_number() OVER (PARTITION BY org_id ORDER BY n) AS r"
 #define BATCH_INS(conflict)                                                    \
-	"ins AS (INSERT INTO users (" USER_INS_COLS ", org_seq) SELECT b.id,"   \
-	" b.first_name, b.last_name, b.email, b.official_email, b.mobile,"     \
-	" b.org_id, b.position_id, b.status, b.source, b.created_at,"          \
-	" b.updated_at, b.email_verified, b.upload_id, o.last_seq + b.r FROM b" \
+	"ins AS (INSERT INTO users (" USER_INS_COLS ", org_seq, name_words)"   \
+	" SELECT b.id, b.first_name, b.last_name, b.email, b.official_email,"  \
+	" b.mobile, b.org_id, b.position_id, b.status, b.source, b.created_at," \
+	" b.updated_at, b.email_verified, b.upload_id, o.last_seq + b.r,"      \
+	" array_to_tsvector(string_to_array(b.name_words, ' ')) FROM b"        \
 	" JOIN user_orgs o ON o.org_id = b.org_id ORDER BY b.n" conflict       \
 	" RETURNING id, org_id, status, org_seq), s AS (UPDATE user_orgs o SET" \
 	" last_seq = m.top FROM (SELECT org_id, max(org_seq) AS top FROM ins"  \
@@ -262,7 +263,9 @@ _Static_assert(Q_END <= PGS_Q_MAX, "too many statements");
 	" status, count(*) FROM ins GROUP BY org_id, status ON CONFLICT"       \
 	" (org_id, status) DO UPDATE SET n = user_counts.n + excluded.n)"      \
 	" SELECT id FROM ins"
-#define R(sql, types, op) {sql, types, 1, op} /* reads */
+#define R(sql, types, op) {sql, types, 1, op, 0} /* reads */
+/* reads planned for their values at every run (pg_internal.h) */
+#define RC(sql, types, op) {sql, types, 1, op, 1}
 
 static const struct pgs_query Q[Q_END] = {
 	[Q_ORG_UPSERT] = W(
@@ -394,11 +397,11 @@ static const struct pgs_query Q[Q_END] = {
 				  "ttt", "user_list"),
 	/* name search: $1 org, $2 status or '', $3 tsquery, $4 highest
 	 * org_seq, $5 limit, $6 offset */
-	[Q_USER_NAME] = R("SELECT " USER_SEQ_COLS " FROM users WHERE org_id = $1"
+	[Q_USER_NAME] = RC("SELECT " USER_SEQ_COLS " FROM users WHERE org_id = $1"
 			  " AND ($2 = '' OR status = $2) AND name_words @@ $3::tsquery"
 			  " AND org_seq <= $4 ORDER BY org_seq DESC LIMIT $5 OFFSET $6",
 			  "tttiii", "user_list"),
-	[Q_USER_NAME_COUNT] = R("SELECT count(*) FROM (SELECT 1 FROM users WHERE"
+	[Q_USER_NAME_COUNT] = RC("SELECT count(*) FROM (SELECT 1 FROM users WHERE"
 				" org_id = $1 AND ($2 = '' OR status = $2) AND"
 				" name_words @@ $3::tsquery LIMIT $4) m",
 				"ttti", "user_list"),
@@ -1640,12 +1643,14 @@ static int pq_user_insert(store *s, const store_user *u, int *conflict)
  * retry the transaction. */
 
 #define TC "text COLLATE \"C\""
+/* name_words: prefixes of one to this many characters (migration 7) */
+#define PQ_NAME_PREFIX_MAX 8
 static const char batch_table_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS pv_batch (n bigint NOT NULL, id " TC ","
 	" first_name " TC ", last_name " TC ", email " TC ", official_email"
 	" integer, mobile " TC ", org_id " TC ", position_id " TC ", status " TC
 	", source " TC ", created_at bigint, updated_at bigint, email_verified"
-	" integer, upload_id " TC ") ON COMMIT DELETE ROWS;"
+	" integer, upload_id " TC ", name_words text) ON COMMIT DELETE ROWS;"
 	" DELETE FROM pv_batch";
 
 /* Before the INSERT: the row triggers off for the transaction (until
@@ -1659,6 +1664,53 @@ static const char batch_list_lock[] =
 	" last_seq = user_orgs.last_seq";
 static const char batch_list_unlock[] =
 	"SELECT set_config('pravesh.batch', '', true)";
+
+/* The bytes of the first n characters of the UTF-8 word w (len bytes). */
+static size_t utf8_head(const char *w, size_t len, size_t n)
+{
+	size_t i = 0;
+
+	for (size_t chars = 0; i < len; i++) {
+		if (((unsigned char)w[i] & 0xC0) != 0x80 && chars++ == n)
+			break;
+	}
+	return i;
+}
+
+/* Appends to b the lexemes of a user's name_words, space-separated, as
+ * pravesh_name_words (pg_schema.c, migration 7) makes them: each word of
+ * the names as the searches split them (util_words), with its prefixes of
+ * one to eight characters. The words hold no space, tab, newline nor
+ * backslash (ASCII other than letters and digits separates them): the
+ * list is a field of COPY's text format as it is. Duplicates are left to
+ * array_to_tsvector. */
+static void pq_name_words(buf *b, const char *first, const char *last)
+{
+	char names[2 * STORE_PERSON_MAX + 2], words[sizeof names];
+	int sep = 0;
+
+	snprintf(names, sizeof names, "%s %s", first, last);
+	util_words(names, strlen(names), words, sizeof words);
+	for (const char *w = words; *w;) {
+		size_t len = strcspn(w, " "), prev = 0;
+
+		for (size_t n = 1; n <= PQ_NAME_PREFIX_MAX; n++) {
+			size_t h = utf8_head(w, len, n);
+
+			if (h == prev)
+				break; /* the word is shorter */
+			if (sep++)
+				buf_add(b, " ", 1);
+			buf_add(b, w, h);
+			prev = h;
+		}
+		if (prev < len) { /* longer than the prefixes: the word itself */
+			buf_add(b, " ", 1);
+			buf_add(b, w, len);
+		}
+		w += len + (w[len] == ' ');
+	}
+}
 
 /* s as a field of COPY's text format, then the separator sep. */
 static void copy_field(buf *b, const char *s, char sep)
@@ -1699,13 +1751,15 @@ static void copy_user(buf *b, size_t n, const store_user *u)
 	copy_field(b, u->source, '\t');
 	buf_addf(b, "%lld\t%lld\t%d\t", (long long)u->created_at, (long long)up,
 		 u->email_verified ? 1 : 0);
-	copy_field(b, u->upload_id, '\n'); /* erase_after: 0, a live user's */
+	copy_field(b, u->upload_id, '\t'); /* erase_after: 0, a live user's */
+	pq_name_words(b, u->first_name, u->last_name);
+	buf_add(b, "\n", 1);
 }
 
 /* The users into pv_batch, 64 KiB of COPY data at a time. */
 static int batch_copy(struct pgs_conn *c, const store_user *users, size_t n)
 {
-	PGresult *r = PQexec(c->pg, "COPY pv_batch (n, " USER_INS_COLS ") FROM STDIN");
+	PGresult *r = PQexec(c->pg, "COPY pv_batch (n, " USER_INS_COLS ", name_words) FROM STDIN");
 	buf b;
 	int err = PV_OK, sent = 1;
 
@@ -2098,11 +2152,15 @@ static int pq_uq_name(struct pq_uq *x, const char *tsq, store_user_list_info *in
 	return pq_uq_rows(x, Q_USER_NAME, &a);
 }
 
-/* The tsquery of text: each word a prefix ('w':*), all of them (&).
- * Answers the number of words (0: none, -1: too many). The words hold no
- * quote nor backslash (util_words keeps ASCII letters and digits and
- * non-ASCII bytes, no other ASCII); text that is not UTF-8 is refused by
- * the server (PV_EINVAL). */
+/* The tsquery of text: all of its words (&), each as a prefix of a word
+ * of the names. name_words holds the prefixes of up to eight characters
+ * (migration 7): a word that short is one exact lexeme ('ram'); a longer
+ * one its first eight characters and the word as a prefix ('chandras' &
+ * 'chandrasekhar':*, the second checked against the few rows the first
+ * finds). Answers the number of words (0: none, -1: too many). The words
+ * hold no quote nor backslash (util_words keeps ASCII letters and digits
+ * and non-ASCII bytes, no other ASCII); text that is not UTF-8 is refused
+ * by the server (PV_EINVAL). */
 static int pq_uq_tsquery(const char *text, char *out, size_t cap)
 {
 	char words[STORE_USER_Q_MAX + 1];
@@ -2110,12 +2168,14 @@ static int pq_uq_tsquery(const char *text, char *out, size_t cap)
 
 	util_words(text, strlen(text), words, sizeof words);
 	for (char *w = words; *w;) {
-		size_t len = strcspn(w, " ");
+		size_t len = strcspn(w, " "), head = utf8_head(w, len, PQ_NAME_PREFIX_MAX);
 
-		if (++nw > STORE_USER_Q_WORDS || o + len + 10 > cap)
+		if (++nw > STORE_USER_Q_WORDS || o + head + len + 16 > cap)
 			return -1;
-		o += (size_t)snprintf(out + o, cap - o, "%s'%.*s':*", nw > 1 ? " & " : "",
-				      (int)len, w);
+		o += (size_t)snprintf(out + o, cap - o, "%s'%.*s'", nw > 1 ? " & " : "",
+				      (int)head, w);
+		if (head < len)
+			o += (size_t)snprintf(out + o, cap - o, " & '%.*s':*", (int)len, w);
 		w += len + (w[len] == ' ');
 	}
 	out[o] = '\0';
@@ -2126,7 +2186,7 @@ static int pq_user_list(store *s, const store_user_query *q, store_user **items,
 			size_t *n, store_user_list_info *info)
 {
 	struct pq_uq x = {0};
-	char tsq[STORE_USER_Q_MAX * 2 + STORE_USER_Q_WORDS * 10];
+	char tsq[STORE_USER_Q_MAX * 2 + STORE_USER_Q_WORDS * 16 + 1];
 	const char *text;
 	size_t len;
 	int err, words = 0, mobile;

@@ -335,6 +335,79 @@ static void test_ascii_case_folding(void **state)
 	store_close(s);
 }
 
+/* name_words (migration 7): the batch insert computes it in C, every
+ * other write through the SQL function pravesh_name_words by trigger; the
+ * two must agree to the lexeme, or a user found after a single insert is
+ * missed after an upload. Names with punctuation, digits, case, long
+ * words, scripts, mixed runs, and nothing at all. */
+static void test_name_words_batch_equals_sql(void **state)
+{
+	static const char *const names[][2] = {
+		{"Ram", "Kumar"}, {"ramesh", "KUMAR-singh"}, {"Rise50%Now", "a_b"},
+		{"Chandrasekhar", "Venkataraman"}, {"Chandras", "Iyer"},
+		{"अनिरुद्धकुमार", "Joshi"}, {"राम", "प्रसाद"}, {"\xC3\x89mile", "\xC3\x89MILIENNE"},
+		{"abc\xC3\xA9" "def\xC3\xA9" "ghij", "x"}, {"...", "--"}, {"A", "B C D"},
+		{"O'Brien", "d'Souza-Mac\xE0\xA4\x85" "bcdefghijk"}, {"12345678901", "x9"},
+	};
+	enum { N = sizeof names / sizeof names[0] };
+	store_user u[N];
+	store_org o;
+	int conflicts[N];
+	PGresult *r;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "org-nw");
+	snprintf(o.name, sizeof o.name, "Names");
+	snprintf(o.sector, sizeof o.sector, "center");
+	snprintf(o.type, sizeof o.type, "ministry");
+	o.active = 1;
+	assert_int_equal(store_org_upsert(s, &o), PV_OK);
+	memset(u, 0, sizeof u);
+	for (int i = 0; i < N; i++) {
+		snprintf(u[i].id, sizeof u[i].id, "nw-%d", i);
+		snprintf(u[i].first_name, sizeof u[i].first_name, "%s", names[i][0]);
+		snprintf(u[i].last_name, sizeof u[i].last_name, "%s", names[i][1]);
+		snprintf(u[i].email, sizeof u[i].email, "nw%d@example.gov.in", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "98765%05d", i);
+		snprintf(u[i].org_id, sizeof u[i].org_id, "org-nw");
+		snprintf(u[i].status, sizeof u[i].status, "%s", STORE_USER_ACTIVE);
+		snprintf(u[i].source, sizeof u[i].source, "bulk");
+		u[i].created_at = u[i].updated_at = 1700000000000LL + i;
+	}
+	assert_int_equal(store_user_insert_batch(s, u, N, conflicts), PV_OK);
+	/* every row came with its words from C, and they are the SQL's */
+	r = PQexec(admin, "SELECT count(*), count(*) FILTER (WHERE name_words IS DISTINCT"
+			  " FROM pravesh_name_words(first_name, last_name)), count(*)"
+			  " FILTER (WHERE length(name_words) > 0) FROM users WHERE org_id = 'org-nw'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), N);
+	assert_string_equal(PQgetvalue(r, 0, 1), "0");
+	assert_int_equal(atoi(PQgetvalue(r, 0, 2)), N - 1); /* "..." "--": no word */
+	PQclear(r);
+	/* the SQL's for one: prefixes of one to eight characters and the word */
+	r = PQexec(admin, "SELECT name_words::text FROM users WHERE id = 'nw-4'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0),
+			    "'c' 'ch' 'cha' 'chan' 'chand' 'chandr' 'chandra' 'chandras' 'i' 'iy' 'iye' 'iyer'");
+	PQclear(r);
+	r = PQexec(admin, "SELECT name_words::text FROM users WHERE id = 'nw-12'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0),
+			    "'1' '12' '123' '1234' '12345' '123456' '1234567' '12345678' '12345678901' 'x' 'x9'");
+	PQclear(r);
+	/* a change of name goes through the trigger */
+	assert_int_equal(store_user_set_names(s, "nw-0", "Seeta", "Devi", NULL, 1700000001000LL), PV_OK);
+	r = PQexec(admin, "SELECT name_words::text FROM users WHERE id = 'nw-0'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "'d' 'de' 'dev' 'devi' 's' 'se' 'see' 'seet' 'seeta'");
+	PQclear(r);
+	store_close(s);
+}
+
 /* An OTP check whose code is right is not counted against the address,
  * but it must not pass a wrong one from the same address that is in
  * flight (its count not yet committed) and takes the last of the
@@ -426,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_migrations),
 		cmocka_unit_test(test_password_never_logged),
 		cmocka_unit_test(test_ascii_case_folding),
+		cmocka_unit_test(test_name_words_batch_equals_sql),
 		cmocka_unit_test(test_otp_right_code_waits_for_failures),
 	};
 
