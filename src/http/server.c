@@ -49,6 +49,12 @@ struct http_server {
 	net_cidrs trusted;
 	http_pool *work, *remote;
 	int lfd; /* the listening socket until the daemon owns it, else -1 */
+	/* The stop (http_server_stop), atomics: stopping from its start, a
+	 * request begun after it is refused; closing once the requests in
+	 * flight had their grace, nothing more is dispatched; finishing
+	 * counts the HTTP threads inside srv_finish, which the stop waits out
+	 * after setting closing (so that none defers an answer unseen). */
+	int stopping, closing, finishing;
 };
 
 /* The one server of the process (its callbacks reach it through MHD's
@@ -319,15 +325,29 @@ static void srv_pooled(void *arg, int stale)
 	MHD_resume_connection(req->conn);
 }
 
+/* 503 for a request the stopping server will not serve; the connection
+ * closes after it (a kept-alive client asks again elsewhere). */
+static enum MHD_Result srv_refuse_stopping(http_req *req)
+{
+	http_problem(&req->resp, 503, "stopping",
+		     "The server is stopping; please try again in a moment.", NULL);
+	http_add_header(&req->resp, "Retry-After", "1");
+	http_add_header(&req->resp, "Connection", "close");
+	return srv_send(req, &req->resp);
+}
+
 /* The last call for a request: answer inline, or hand the work to a pool
  * (answering 503 at once when it has no room). */
-static enum MHD_Result srv_finish(http_req *req)
+static enum MHD_Result srv_finish_in(http_req *req)
 {
 	const struct http_route *rt = req->route;
 	http_pool *pool = NULL;
+	int rc;
 
 	if (req->done)
 		return srv_send(req, &req->resp); /* back from the pool */
+	if (req->stop_refused || __atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST))
+		return srv_refuse_stopping(req);
 	conns_work(req->crec);
 	if (rt && !req->body_too_large)
 		pool = rt->exec == EXEC_POOL ? req->srv->work
@@ -344,7 +364,9 @@ static enum MHD_Result srv_finish(http_req *req)
 		}
 		return srv_send(req, &req->resp);
 	}
-	if (http_pool_reserve(pool) != PV_OK) {
+	if ((rc = http_pool_reserve(pool)) == PV_ESTOPPED)
+		return srv_refuse_stopping(req);
+	if (rc != PV_OK) {
 		http_problem(&req->resp, 503, "overloaded",
 			     "The server is busy; please try again in a moment.", NULL);
 		http_add_header(&req->resp, "Retry-After", "1");
@@ -354,6 +376,17 @@ static enum MHD_Result srv_finish(http_req *req)
 	MHD_suspend_connection(req->conn);
 	http_pool_submit(pool, srv_pooled, req);
 	return MHD_YES;
+}
+
+static enum MHD_Result srv_finish(http_req *req)
+{
+	http_server *srv = req->srv;
+	enum MHD_Result r;
+
+	__atomic_add_fetch(&srv->finishing, 1, __ATOMIC_SEQ_CST);
+	r = srv_finish_in(req);
+	__atomic_sub_fetch(&srv->finishing, 1, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
@@ -382,6 +415,16 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
 		len = cl ? strtoull(cl, NULL, 10) : 0;
 		conns_begin(req->crec, cl ? (int64_t)(len > INT64_MAX ? INT64_MAX : len) : -1);
+		if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
+			/* a new request on a kept-alive connection while the
+			 * server stops: its body, if any, is drained unread, up
+			 * to a bound, then it gets its 503 */
+			req->stop_refused = 1;
+			req->body_too_large = 1;
+			if (cl && len > SRV_DRAIN_MAX)
+				return srv_finish(req);
+			return MHD_YES;
+		}
 		/* a streaming route (uploads) may take up to the upload limit
 		 * plus room for the multipart framing */
 		if (cl && len > (req->route && req->route->body
@@ -801,22 +844,32 @@ void http_server_stop(http_server *srv)
 	 * socket, handed back by MHD, is closed at once: a connection made
 	 * meanwhile is refused (the client may send it elsewhere) instead of
 	 * waiting in the backlog, never served, to be reset at exit. */
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
 	lfd = MHD_quiesce_daemon(srv->d);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	while (http_server_inflight() > 0 &&
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
 		usleep(10000);
-	/* an answer owed by another thread will resume its connection: the
-	 * daemon must outlive it (the store answers within its retries) */
-	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
-		usleep(10000);
-	/* The pools refuse new work before the daemon stops, and are freed
-	 * after it: a kept-alive connection's next request, read by an HTTP
-	 * thread until MHD_stop_daemon returns, is answered 503 by a pool
-	 * that still exists. */
+	/* Nothing more is dispatched (an HTTP thread reads closing after
+	 * counting itself in finishing; this one waits for finishing after
+	 * setting closing: either it refuses, or it is waited for and its
+	 * deferred answer, if any, is counted by then). */
+	__atomic_store_n(&srv->closing, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&srv->finishing, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
+	/* The pools run what they hold and refuse more before the daemon
+	 * stops, and are freed after it: a kept-alive connection's next
+	 * request, read by an HTTP thread until MHD_stop_daemon returns, is
+	 * answered 503 by a pool that still exists. */
 	http_pool_quiesce(srv->work);
 	http_pool_quiesce(srv->remote);
+	/* an answer owed by another thread (the store's group commit, or a
+	 * job just run) will resume its connection: the daemon must outlive
+	 * it, and MHD must not stop with a connection suspended (the store
+	 * answers within its retries) */
+	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
+		usleep(10000);
 	MHD_stop_daemon(srv->d);
 	if (srv->metrics)
 		MHD_stop_daemon(srv->metrics);

@@ -201,6 +201,6 @@ test('an upload whose rows do not fit in the database: FAILED with a message say
 
 test('the database is whole after all this', { skip: !isRoot && 'needs root to mount a tmpfs' }, async () => {
   makeRoom();
-  const out = execFileSync('sqlite3', [path.join(mnt, 'pravesh.db'), 'PRAGMA integrity_check'], { encoding: 'utf8' }).trim();
+  const out = execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(mnt, 'pravesh.db'), 'PRAGMA integrity_check'], { encoding: 'utf8' }).trim();
   assert.equal(out, 'ok');
 });

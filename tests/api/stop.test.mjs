@@ -159,3 +159,61 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
     await again.stop();
   }
 });
+
+// A connection kept alive from before the signal carries a new request
+// while a request begun before it still holds the stop (its body comes
+// slowly): the new one is refused 503 `stopping` with Connection: close,
+// the one in flight is answered in full, and the server exits 0.
+test('a request begun on a kept-alive connection after SIGTERM: 503 stopping, connection closed; the one in flight answered', { timeout: 60000 }, async () => {
+  const srv = await startServer({ env: { PRAVESH_LOG: 'info' } });
+  const port = new URL(srv.url).port;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  const get = () => new Promise((resolve) => {
+    const q = http.request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+      let t = '';
+      res.on('data', (d) => { t += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: t }));
+    });
+    q.on('socket', (s) => sockets.add(s));
+    q.on('error', (e) => resolve({ error: e.code || e.message }));
+    q.end();
+  });
+  const first = await get();
+  assert.equal(first.status, 200);
+
+  const body = JSON.stringify({ mobile: '9876500001', purpose: 'register' });
+  let slowDone;
+  const slow = new Promise((resolve) => { slowDone = resolve; });
+  const sq = http.request({ host: '127.0.0.1', port, path: '/api/v1/otp', method: 'POST', agent: false,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    let t = '';
+    res.on('data', (d) => { t += d; });
+    res.on('end', () => slowDone({ status: res.statusCode, text: t }));
+  });
+  sq.on('error', (e) => slowDone({ error: e.code || e.message }));
+  sq.write(body.slice(0, 10));
+  await new Promise((r) => setTimeout(r, 300)); // begun by the server
+
+  const exited = new Promise((res) => srv.child.on('exit', (code, sig) => res({ code, sig })));
+  srv.child.kill('SIGTERM');
+  for (let i = 0; i < 200 && !srv.logs.some((l) => /"msg":"stopping"/.test(l)); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(srv.logs.some((l) => /"msg":"stopping"/.test(l)), 'the server is stopping');
+  await new Promise((r) => setTimeout(r, 100));
+
+  const late = await get();
+  assert.equal(late.status, 503, JSON.stringify(late));
+  assert.equal(JSON.parse(late.text).code, 'stopping');
+  assert.equal(late.headers['retry-after'], '1');
+  assert.equal(late.headers.connection, 'close');
+  assert.equal(sockets.size, 1, 'the kept-alive connection carried it');
+
+  sq.end(body.slice(10));
+  const answer = await slow;
+  assert.ok([200, 202].includes(answer.status), JSON.stringify(answer));
+  const exit = await exited;
+  assert.equal(exit.code, 0, JSON.stringify(exit));
+  agent.destroy();
+});

@@ -833,6 +833,11 @@ static void test_user_names(void **state)
 	names_found(org, u, "chandrasekhara iyengar", (const int[]){7, -1});
 	names_found(org, u, "iyer", (const int[]){-1});
 	assert_int_equal(store_user_set_names(S, u[7].id, "Chandras", "Iyer", NULL, T0 + 60), PV_OK);
+	/* An erased user's names are gone, from the search too. */
+	assert_int_equal(store_user_close(S, u[6].id, T0 + 70, T0 + 61), PV_OK);
+	assert_int_equal(store_user_erase(S, u[6].id, T0 + 71), PV_OK);
+	names_found(org, u, "venkataraman", (const int[]){-1});
+	names_found(org, u, "chandrasekhar", (const int[]){9, -1});
 	/* No word at all: nobody. */
 	ulist(org, "", "%_*", 1, 20, 0, &items, &n, &info);
 	assert_true(n == 0 && info.total == 0);

@@ -771,6 +771,7 @@ out:
 int pgs_migrate(store *s)
 {
 	struct pgs_conn *c;
+	const char *enc;
 	int err, done = 0;
 
 	err = conn_of(s, &c);
@@ -778,6 +779,17 @@ int pgs_migrate(store *s)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL;
+	/* Names are searched by their characters (migration 7): in a database
+	 * of another encoding (SQL_ASCII, initdb's default under the C
+	 * locale) the database would count bytes where the program counts
+	 * characters, and store text unchecked. */
+	enc = PQparameterStatus(c->pg, "server_encoding");
+	if (!enc || strcmp(enc, "UTF8") != 0) {
+		log_kv(LOG_ERROR,
+		       "the database must be encoded in UTF8 (createdb -E UTF8 -T template0)",
+		       "encoding", enc ? enc : "unknown", NULL);
+		return PV_ESTORE;
+	}
 	for (int step = 0; step <= pgs_migrations_n; step++) {
 		err = migrate_step(c, &done);
 		if (err || done)

@@ -1651,6 +1651,9 @@ static const char batch_table_sql[] =
 	" integer, mobile " TC ", org_id " TC ", position_id " TC ", status " TC
 	", source " TC ", created_at bigint, updated_at bigint, email_verified"
 	" integer, upload_id " TC ", name_words text) ON COMMIT DELETE ROWS;"
+	/* a session kept by a pooler (PgBouncer) may hold the table as an
+	 * older version made it, before migration 7 */
+	" ALTER TABLE pv_batch ADD COLUMN IF NOT EXISTS name_words text;"
 	" DELETE FROM pv_batch";
 
 /* Before the INSERT: the row triggers off for the transaction (until

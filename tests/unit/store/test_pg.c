@@ -378,7 +378,10 @@ static void test_name_words_batch_equals_sql(void **state)
 		snprintf(u[i].source, sizeof u[i].source, "bulk");
 		u[i].created_at = u[i].updated_at = 1700000000000LL + i;
 	}
+	/* the trigger off: the words must come from the batch itself */
+	admin_exec("ALTER TABLE users DISABLE TRIGGER users_name_words");
 	assert_int_equal(store_user_insert_batch(s, u, N, conflicts), PV_OK);
+	admin_exec("ALTER TABLE users ENABLE TRIGGER users_name_words");
 	/* every row came with its words from C, and they are the SQL's */
 	r = PQexec(admin, "SELECT count(*), count(*) FILTER (WHERE name_words IS DISTINCT"
 			  " FROM pravesh_name_words(first_name, last_name)), count(*)"
@@ -406,6 +409,49 @@ static void test_name_words_batch_equals_sql(void **state)
 	assert_string_equal(PQgetvalue(r, 0, 0), "'d' 'de' 'dev' 'devi' 's' 'se' 'see' 'seet' 'seeta'");
 	PQclear(r);
 	store_close(s);
+}
+
+static void migrate_sql_ascii(void)
+{
+	char u[512];
+	store *s = NULL;
+
+	snprintf(u, sizeof u, "%s/%s_ascii", base, dbname);
+	assert_int_equal(store_open(u, &s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_ESTORE);
+	store_close(s);
+}
+
+/* A database not in UTF8 is refused before any migration: names are
+ * searched by characters, which SQL_ASCII counts as bytes. */
+static void test_refuses_non_utf8(void **state)
+{
+	char sql[160];
+	const char *text;
+
+	(void)state;
+	NEED_PG();
+	snprintf(sql, sizeof sql,
+		 "CREATE DATABASE %s_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"
+		 " TEMPLATE template0", dbname);
+	{
+		char pu[512];
+		PGconn *c;
+		PGresult *r;
+
+		snprintf(pu, sizeof pu, "%s/postgres", base);
+		c = PQconnectdb(pu);
+		assert_int_equal(PQstatus(c), CONNECTION_OK);
+		r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQfinish(c);
+	}
+	log_set_level(LOG_ERROR);
+	text = capture_stderr(migrate_sql_ascii);
+	log_set_level(LOG_ERROR + 1);
+	assert_non_null(strstr(text, "encoded in UTF8"));
+	assert_non_null(strstr(text, "SQL_ASCII"));
 }
 
 /* An OTP check whose code is right is not counted against the address,
@@ -500,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_password_never_logged),
 		cmocka_unit_test(test_ascii_case_folding),
 		cmocka_unit_test(test_name_words_batch_equals_sql),
+		cmocka_unit_test(test_refuses_non_utf8),
 		cmocka_unit_test(test_otp_right_code_waits_for_failures),
 	};
 
