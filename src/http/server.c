@@ -50,8 +50,9 @@ struct http_server {
 	http_pool *work, *remote;
 	int lfd; /* the listening socket until the daemon owns it, else -1 */
 	/* The stop (http_server_stop), atomics: stopping from its start, a
-	 * request begun after it is refused; closing once the requests in
-	 * flight had their grace, nothing more is dispatched; finishing
+	 * request begun after it closes its connection once answered;
+	 * closing once the requests in flight finished or had their grace,
+	 * nothing more is dispatched (503 stopping); finishing
 	 * counts the HTTP threads inside srv_finish, which the stop waits out
 	 * after setting closing (so that none defers an answer unseen). */
 	int stopping, closing, finishing;
@@ -196,6 +197,8 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
 	for (size_t i = 0; i < resp->nhdr; i++)
 		MHD_add_response_header(mr, resp->hname[i], resp->hval[i]);
+	if (req->close_after)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	req->status = resp->status;
 	conns_sending(req->crec, size);
 	ret = MHD_queue_response(req->conn, (unsigned)resp->status, mr);
@@ -332,7 +335,7 @@ static enum MHD_Result srv_refuse_stopping(http_req *req)
 	http_problem(&req->resp, 503, "stopping",
 		     "The server is stopping; please try again in a moment.", NULL);
 	http_add_header(&req->resp, "Retry-After", "1");
-	http_add_header(&req->resp, "Connection", "close");
+	req->close_after = 1;
 	return srv_send(req, &req->resp);
 }
 
@@ -346,7 +349,7 @@ static enum MHD_Result srv_finish_in(http_req *req)
 
 	if (req->done)
 		return srv_send(req, &req->resp); /* back from the pool */
-	if (req->stop_refused || __atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST))
 		return srv_refuse_stopping(req);
 	conns_work(req->crec);
 	if (rt && !req->body_too_large)
@@ -415,16 +418,10 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
 		len = cl ? strtoull(cl, NULL, 10) : 0;
 		conns_begin(req->crec, cl ? (int64_t)(len > INT64_MAX ? INT64_MAX : len) : -1);
-		if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
-			/* a new request on a kept-alive connection while the
-			 * server stops: its body, if any, is drained unread, up
-			 * to a bound, then it gets its 503 */
-			req->stop_refused = 1;
-			req->body_too_large = 1;
-			if (cl && len > SRV_DRAIN_MAX)
-				return srv_finish(req);
-			return MHD_YES;
-		}
+		/* a request begun while the server stops (a kept-alive
+		 * connection, or one accepted just before): served within the
+		 * grace, and the connection closed after it */
+		req->close_after = __atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST);
 		/* a streaming route (uploads) may take up to the upload limit
 		 * plus room for the multipart framing */
 		if (cl && len > (req->route && req->route->body
