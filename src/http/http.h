@@ -68,7 +68,6 @@ typedef struct http_req {
 	int status; /* of the answer, for the access log */
 	void *ext;  /* route-specific state (uploads), freed by ext_free */
 	void (*ext_free)(void *ext);
-	int close_after; /* begun while the server stops: Connection: close */
 	int deferred;   /* http_defer: the answer comes from another thread */
 	int defer_refs; /* atomic: the pool job and the answer, each drops one */
 	/* authentication, filled by auth.c for routes that need it */

@@ -40,6 +40,7 @@
 
 #define SRV_DRAIN_MAX (32ull << 20)
 #define SRV_STOP_GRACE_MS 10000
+#define SRV_STOP_FLUSH_MS 2000 /* for answers owed, after the pools ran */
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -49,10 +50,10 @@ struct http_server {
 	net_cidrs trusted;
 	http_pool *work, *remote;
 	int lfd; /* the listening socket until the daemon owns it, else -1 */
-	/* The stop (http_server_stop), atomics: stopping from its start, a
-	 * request begun after it closes its connection once answered;
-	 * closing once the requests in flight finished or had their grace,
-	 * nothing more is dispatched (503 stopping); finishing
+	/* The stop (http_server_stop), atomics: stopping from its start,
+	 * every answer closes its connection; closing once the requests in
+	 * flight finished or had their grace, nothing more is dispatched
+	 * (503 stopping); finishing
 	 * counts the HTTP threads inside srv_finish, which the stop waits out
 	 * after setting closing (so that none defers an answer unseen). */
 	int stopping, closing, finishing;
@@ -197,7 +198,10 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
 	for (size_t i = 0; i < resp->nhdr; i++)
 		MHD_add_response_header(mr, resp->hname[i], resp->hval[i]);
-	if (req->close_after)
+	/* a stopping server closes every connection after its answer, a
+	 * request begun before the signal too (a kept-alive client asks
+	 * again elsewhere, rather than into the stop) */
+	if (__atomic_load_n(&req->srv->stopping, __ATOMIC_SEQ_CST))
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	req->status = resp->status;
 	conns_sending(req->crec, size);
@@ -306,13 +310,26 @@ void http_defer_done(http_req *req)
 	srv_defer_drop(req);
 }
 
-/* A route's work on a pool thread; the connection waits, suspended. */
+/* 503 for a request the stopping server will not serve (past its grace);
+ * the connection closes after it (srv_send). */
+static void srv_stopping_problem(http_resp *resp)
+{
+	http_problem(resp, 503, "stopping",
+		     "The server is stopping; please try again in a moment.", NULL);
+	http_add_header(resp, "Retry-After", "1");
+}
+
+/* A route's work on a pool thread; the connection waits, suspended. A job
+ * still queued when the stop's grace is over is refused, not run: its
+ * answer could not reach the client before the connections close. */
 static void srv_pooled(void *arg, int stale)
 {
 	http_req *req = arg;
 
 	log_set_request_id(req->rid);
-	if (stale) {
+	if (__atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST)) {
+		srv_stopping_problem(&req->resp);
+	} else if (stale) {
 		http_problem(&req->resp, 503, "overloaded",
 			     "The server is busy; please try again in a moment.", NULL);
 		http_add_header(&req->resp, "Retry-After", "1");
@@ -328,14 +345,9 @@ static void srv_pooled(void *arg, int stale)
 	MHD_resume_connection(req->conn);
 }
 
-/* 503 for a request the stopping server will not serve; the connection
- * closes after it (a kept-alive client asks again elsewhere). */
 static enum MHD_Result srv_refuse_stopping(http_req *req)
 {
-	http_problem(&req->resp, 503, "stopping",
-		     "The server is stopping; please try again in a moment.", NULL);
-	http_add_header(&req->resp, "Retry-After", "1");
-	req->close_after = 1;
+	srv_stopping_problem(&req->resp);
 	return srv_send(req, &req->resp);
 }
 
@@ -367,7 +379,7 @@ static enum MHD_Result srv_finish_in(http_req *req)
 		}
 		return srv_send(req, &req->resp);
 	}
-	if ((rc = http_pool_reserve(pool)) == PV_ESTOPPED)
+	if ((rc = http_pool_reserve(pool)) == PV_ESTOPPED) /* defensive: closing is seen first */
 		return srv_refuse_stopping(req);
 	if (rc != PV_OK) {
 		http_problem(&req->resp, 503, "overloaded",
@@ -418,10 +430,9 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
 		len = cl ? strtoull(cl, NULL, 10) : 0;
 		conns_begin(req->crec, cl ? (int64_t)(len > INT64_MAX ? INT64_MAX : len) : -1);
-		/* a request begun while the server stops (a kept-alive
-		 * connection, or one accepted just before): served within the
-		 * grace, and the connection closed after it */
-		req->close_after = __atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST);
+		/* past the stop's grace: refused at once, its body unread */
+		if (__atomic_load_n(&srv->closing, __ATOMIC_SEQ_CST))
+			return srv_finish(req);
 		/* a streaming route (uploads) may take up to the upload limit
 		 * plus room for the multipart framing */
 		if (cl && len > (req->route && req->route->body
@@ -855,10 +866,9 @@ void http_server_stop(http_server *srv)
 	__atomic_store_n(&srv->closing, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&srv->finishing, __ATOMIC_SEQ_CST) > 0)
 		usleep(1000);
-	/* The pools run what they hold and refuse more before the daemon
-	 * stops, and are freed after it: a kept-alive connection's next
-	 * request, read by an HTTP thread until MHD_stop_daemon returns, is
-	 * answered 503 by a pool that still exists. */
+	/* The pools answer what they hold (503 stopping: closing is set) and
+	 * refuse more; they are freed after the daemon stops, as nothing can
+	 * reach them then. */
 	http_pool_quiesce(srv->work);
 	http_pool_quiesce(srv->remote);
 	/* an answer owed by another thread (the store's group commit, or a
@@ -867,6 +877,12 @@ void http_server_stop(http_server *srv)
 	 * answers within its retries) */
 	while (__atomic_load_n(&srv_deferred, __ATOMIC_ACQUIRE) > 0)
 		usleep(10000);
+	/* a resumed connection's answer is queued by its HTTP thread: give
+	 * the answers owed a moment to go out before the sockets close */
+	t0 = util_mono_ns();
+	while (http_server_inflight() > 0 &&
+	       util_mono_ns() - t0 < (int64_t)SRV_STOP_FLUSH_MS * 1000000)
+		usleep(1000);
 	MHD_stop_daemon(srv->d);
 	if (srv->metrics)
 		MHD_stop_daemon(srv->metrics);

@@ -163,8 +163,8 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
 // A connection kept alive from before the signal carries a new request
 // while a request begun before it still holds the stop (its body comes
 // slowly): the new one is served, with Connection: close (the client goes
-// elsewhere for the next), the one in flight is answered in full, and the
-// server exits 0.
+// elsewhere for the next), the one in flight is answered in full and its
+// connection closed too, and the server exits 0.
 test('a request begun on a kept-alive connection after SIGTERM: served, then the connection closed; the one in flight answered', { timeout: 60000 }, async () => {
   const srv = await startServer({ env: { PRAVESH_LOG: 'info' } });
   const port = new URL(srv.url).port;
@@ -186,11 +186,12 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   const body = JSON.stringify({ mobile: '9876500001', purpose: 'register' });
   let slowDone;
   const slow = new Promise((resolve) => { slowDone = resolve; });
-  const sq = http.request({ host: '127.0.0.1', port, path: '/api/v1/otp', method: 'POST', agent: false,
+  const slowAgent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // keep-alive asked
+  const sq = http.request({ host: '127.0.0.1', port, path: '/api/v1/otp', method: 'POST', agent: slowAgent,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
     let t = '';
     res.on('data', (d) => { t += d; });
-    res.on('end', () => slowDone({ status: res.statusCode, text: t }));
+    res.on('end', () => slowDone({ status: res.statusCode, text: t, connection: res.headers.connection }));
   });
   sq.on('error', (e) => slowDone({ error: e.code || e.message }));
   sq.write(body.slice(0, 10));
@@ -202,7 +203,16 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.ok(srv.logs.some((l) => /"msg":"stopping"/.test(l)), 'the server is stopping');
-  await new Promise((r) => setTimeout(r, 100));
+  // the server is stopping once its listener is closed (set before)
+  for (let i = 0; i < 500; i++) {
+    const probe = await new Promise((resolve) => {
+      const q = http.request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => { res.resume(); res.on('end', () => resolve('answered')); });
+      q.on('error', (e) => resolve(e.code));
+      q.end();
+    });
+    if (probe === 'ECONNREFUSED') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 
   const late = await get();
   assert.equal(late.status, 200, JSON.stringify(late));
@@ -214,7 +224,61 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   sq.end(body.slice(10));
   const answer = await slow;
   assert.ok([200, 202].includes(answer.status), JSON.stringify(answer));
+  assert.equal(answer.connection, 'close', 'begun before the signal, closed after its answer');
+  slowAgent.destroy();
   const exit = await exited;
   assert.equal(exit.code, 0, JSON.stringify(exit));
   agent.destroy();
+});
+
+// Past the grace (10 s, held by a body that never ends), nothing more is
+// served: a request on a connection kept alive from before gets 503
+// `stopping` with Retry-After and Connection: close while the server lets
+// the last answers go out; then it exits 0.
+test('past the stop grace: 503 stopping, Connection: close, then exit 0', { timeout: 60000 }, async () => {
+  // idle connections and the silent body outlive the grace (the idle
+  // timeout follows the header timeout, 10 s by default)
+  const srv = await startServer({ env: { PRAVESH_LOG: 'info', PRAVESH_HEADER_TIMEOUT: '30' } });
+  const port = new URL(srv.url).port;
+  // idle kept-alive connections, each carried one request before the signal
+  const agents = [];
+  for (let i = 0; i < 40; i++) agents.push(new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const get = (agent) => new Promise((resolve) => {
+    const q = http.request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+      let t = '';
+      res.on('data', (d) => { t += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: t }));
+    });
+    q.on('error', (e) => resolve({ error: e.code || e.message }));
+    q.end();
+  });
+  for (const a of agents) assert.equal((await get(a)).status, 200);
+  // a body that never ends holds the grace to its end
+  const sq = http.request({ host: '127.0.0.1', port, path: '/api/v1/otp', method: 'POST', agent: false,
+    headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+  sq.on('error', () => {});
+  sq.write('{"mobile":');
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  const exited = new Promise((res) => srv.child.on('exit', (code, sig) => res({ code, sig })));
+  srv.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 9000));
+  const seen = [];
+  for (const a of agents) {
+    const r = await get(a);
+    seen.push({ at: Date.now() - t0, ...r });
+    if (r.status === 503 || r.error) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const refused = seen.find((r) => r.status === 503);
+  assert.ok(refused, `a 503 after the grace: ${JSON.stringify(seen.map((r) => [r.at, r.status || r.error]))}`);
+  assert.equal(JSON.parse(refused.text).code, 'stopping');
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.equal(refused.headers.connection, 'close');
+  assert.ok(refused.at >= 9500, `only after the grace (${refused.at} ms)`);
+  for (const r of seen.filter((x) => x.status === 200)) assert.equal(r.headers.connection, 'close');
+  const exit = await exited;
+  assert.equal(exit.code, 0, JSON.stringify(exit));
+  sq.destroy();
+  for (const a of agents) a.destroy();
 });

@@ -518,7 +518,10 @@ static const char migration_7[] =
 	"CREATE TRIGGER users_name_words_change BEFORE UPDATE OF first_name,"
 	" last_name ON users FOR EACH ROW WHEN (NEW.first_name IS DISTINCT FROM"
 	" OLD.first_name OR NEW.last_name IS DISTINCT FROM OLD.last_name)"
-	" EXECUTE FUNCTION pravesh_user_name_words();";
+	" EXECUTE FUNCTION pravesh_user_name_words();"
+	/* the type change dropped the column's statistics, which the name
+	 * search's plans need (a common name or a rare one) */
+	"ANALYZE users;";
 
 const char *const pgs_migrations[] = {
 	migration_1,
