@@ -372,7 +372,7 @@ static void test_name_words_batch_equals_sql(void **state)
 		snprintf(u[i].first_name, sizeof u[i].first_name, "%s", names[i][0]);
 		snprintf(u[i].last_name, sizeof u[i].last_name, "%s", names[i][1]);
 		snprintf(u[i].email, sizeof u[i].email, "nw%d@example.gov.in", i);
-		snprintf(u[i].mobile, sizeof u[i].mobile, "98765%05d", i);
+		snprintf(u[i].mobile, sizeof u[i].mobile, "98765%05u", (unsigned)i % 100000u);
 		snprintf(u[i].org_id, sizeof u[i].org_id, "org-nw");
 		snprintf(u[i].status, sizeof u[i].status, "%s", STORE_USER_ACTIVE);
 		snprintf(u[i].source, sizeof u[i].source, "bulk");
