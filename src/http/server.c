@@ -849,13 +849,16 @@ void http_server_stop(http_server *srv)
 	/* Stop accepting; let the requests in flight finish (their answers
 	 * are made by the pools, which need the HTTP threads to send them),
 	 * within a grace period; then close what is left. The listening
-	 * socket, handed back by MHD, is closed at once: a connection made
-	 * meanwhile is refused (the client may send it elsewhere) instead of
-	 * waiting in the backlog, never served, to be reset at exit. */
+	 * socket, handed back by MHD, stops listening at once (shutdown: a
+	 * connection made meanwhile is refused, and the client may send it
+	 * elsewhere, instead of waiting in the backlog, never served, to be
+	 * reset at exit); it is closed only after the daemon stops, as MHD's
+	 * threads still take it out of their epoll sets after the quiesce
+	 * returns (ThreadSanitizer saw that race with a close here). */
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
 	lfd = MHD_quiesce_daemon(srv->d);
 	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd);
+		shutdown(lfd, SHUT_RDWR);
 	while (http_server_inflight() > 0 &&
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_GRACE_MS * 1000000)
 		usleep(10000);
@@ -884,6 +887,8 @@ void http_server_stop(http_server *srv)
 	       util_mono_ns() - t0 < (int64_t)SRV_STOP_FLUSH_MS * 1000000)
 		usleep(1000);
 	MHD_stop_daemon(srv->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	if (srv->metrics)
 		MHD_stop_daemon(srv->metrics);
 	http_pool_stop(srv->work);
