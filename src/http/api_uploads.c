@@ -26,16 +26,25 @@
 
 /* ---- the body (uploads.h) ---- */
 
+void up_body_drop(up_body *b)
+{
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	if (b->tmp[0])
+		unlink(b->tmp);
+	b->tmp[0] = '\0';
+}
+
 void up_body_free(up_body *b)
 {
 	if (!b)
 		return;
 	if (b->pp)
 		MHD_destroy_post_processor(b->pp);
-	if (b->fd >= 0)
-		close(b->fd);
-	if (b->tmp[0])
-		unlink(b->tmp);
+	up_body_drop(b);
 	free(b);
 }
 
@@ -65,6 +74,7 @@ static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *k
 	b->bytes += size;
 	if (b->bytes > (uint64_t)b->max) {
 		b->too_large = 1;
+		up_body_drop(b); /* refused: its bytes go at once */
 		return MHD_NO;
 	}
 	while (size) {
@@ -74,6 +84,7 @@ static enum MHD_Result up_iter(void *cls, enum MHD_ValueKind kind, const char *k
 			continue;
 		if (w <= 0) {
 			b->write_err = w < 0 ? util_errno_err(errno) : PV_EIO;
+			up_body_drop(b); /* on a full disk its room is given back now */
 			return MHD_NO;
 		}
 		data += w;
@@ -416,29 +427,28 @@ void api_uploads_create(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	up_state *s = req->ext;
-	up_body *b;
+	up_body *b = s ? s->body : NULL;
 	store_upload u;
 	char org[STORE_ID_MAX];
 	int fmt, rc;
 
 	if (http_mdo_org(req, resp, org) != PV_OK)
-		return;
+		goto out;
 	if (!s || s->begin_rc == PV_EFORMAT) {
 		http_problem(resp, 400, "file_required",
 			     "Send multipart/form-data with the file in a field named file.", NULL);
-		return;
+		goto out;
 	}
 	if (s->refused) { /* authorised now but not then: cannot happen twice */
 		http_problem(resp, 403, "forbidden", "You may not do this.", NULL);
-		return;
+		goto out;
 	}
 	if (s->begin_rc != PV_OK) {
 		http_problem_err(resp, s->begin_rc == PV_ENOSPACE ? PV_ENOSPACE : PV_EIO);
-		return;
+		goto out;
 	}
-	b = s->body;
 	if (up_body_answer(b, resp) != PV_OK || (fmt = up_format(b, resp)) == 0)
-		return;
+		goto out;
 	rc = job_intake(a->st,
 			&(job_intake_in){b->tmp, 1, b->fname, org,
 				      fmt == IMP_XLSX ? "xlsx" : "csv", req->user.id, req->ip,
@@ -448,15 +458,18 @@ void api_uploads_create(http_req *req, http_resp *resp)
 		b->tmp[0] = '\0'; /* in the store now; the file is gone */
 	if (rc == PV_ENOTFOUND) {
 		http_problem(resp, 404, "org_not_found", "There is no organisation with this id.", NULL);
-		return;
+		goto out;
 	}
 	if (rc != PV_OK) {
 		http_problem_err(resp, rc);
-		return;
+		goto out;
 	}
 	job_kick();
 	log_kv(LOG_INFO, "upload queued", "id", u.id, "org", org, "file", u.file_name, NULL);
 	http_json(resp, 202, up_json(&u));
+out:
+	/* a refused file is gone before its answer leaves (the client may look) */
+	up_body_drop(b);
 }
 
 /* The upload named by the path, if it belongs to the organisation the

@@ -40,8 +40,11 @@ int up_body_feed(up_body *b, const char *data, size_t n);
  * (no part named "file"), PV_EFORMAT (malformed multipart), PV_EINVAL (the
  * file is empty), else PV_OK: b->tmp holds b->bytes bytes. */
 int up_body_end(up_body *b);
-/* Accepts NULL. Removes the temporary file unless b->tmp was cleared (the
- * file was kept). */
+/* Accepts NULL. Closes and removes the temporary file unless b->tmp was
+ * cleared (the file was kept), and clears b->tmp: done at once when the
+ * body is refused, and before a refusal is answered. */
+void up_body_drop(up_body *b);
+/* Accepts NULL. up_body_drop, then frees b and its parser. */
 void up_body_free(up_body *b);
 
 #endif

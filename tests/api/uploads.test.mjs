@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startServer, req, cli } from './lib/server.mjs';
 import { messages } from './lib/sms.mjs';
@@ -231,6 +231,23 @@ test('refusals: 415 by content whatever the name, 400 empty, 413 too large, 400 
   // nothing stored by refused requests
   const list = await req(srv.url, 'GET', '/api/v1/mdo/uploads?per_page=100', { bearer: tokens.doj });
   assert.ok(!list.body.items.some((u) => /photo|empty|big/.test(u.file_name)));
+});
+
+test('a refused upload leaves no part file, even looked at the moment its answer arrives', async () => {
+  const parts = () => readdirSync(path.join(srv.dir, 'uploads')).filter((f) => f.startsWith('.part'));
+  const refusals = [
+    ['photo.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), 415],
+    ['empty.csv', '', 400],
+    ['big.csv', 'First Name,Last Name,Email Id,Mobile Number\n' + 'x'.repeat(MAX + 10), 413],
+  ];
+  // the file used to be removed only after its answer had gone: repeated to catch that
+  for (let round = 0; round < 10; round++) {
+    for (const [name, body, status] of refusals) {
+      const r = await upload(tokens.doj, name, body);
+      assert.equal(r.status, status, r.text);
+      assert.deepEqual(parts(), [], `${name}, round ${round}`);
+    }
+  }
 });
 
 test('another organisation cannot see, read or download an upload; an SPV can with ?org_id=', async () => {

@@ -35,6 +35,19 @@
 static struct MHD_Daemon *daemon_;
 static char dir[64];
 
+/* No file may stay behind in the folder once a request is done (one
+ * request at a time: an empty folder is this request's file gone). */
+static void check_dir_empty(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	FUZZ_CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		FUZZ_CHECK(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0);
+	closedir(d);
+}
+
 typedef struct conn_state {
 	up_body *body;
 	int begun, rc;
@@ -82,6 +95,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			FUZZ_CHECK(b->has_file);
 		} else if (rc == PV_ELIMIT) {
 			FUZZ_CHECK(b->bytes > FUZZ_MAX_FILE);
+			/* refused while it streamed: its file is gone already */
+			FUZZ_CHECK(b->tmp[0] == '\0' && b->fd < 0);
+			check_dir_empty();
 		} else {
 			FUZZ_CHECK(rc == PV_ENOTFOUND || rc == PV_EFORMAT || rc == PV_EINVAL);
 		}
@@ -133,18 +149,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	atexit(cleanup);
 	return 0;
-}
-
-/* No file may stay behind in the folder once a request is done. */
-static void check_dir_empty(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	FUZZ_CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		FUZZ_CHECK(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0);
-	closedir(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
