@@ -12,10 +12,17 @@
 extern const char pv_openapi_start[];
 extern const char pv_openapi_end[];
 
+/* 503 `stopping` from the stop signal on (a readiness probe takes the
+ * instance out while it finishes what it holds), 503 when the store does
+ * not answer, else 200. */
 void api_healthz(http_req *req, http_resp *resp)
 {
 	store *st = req->app->st;
 
+	if (http_server_stopping(req->srv)) {
+		http_stopping_problem(resp);
+		return;
+	}
 	if (store_ping(st) != PV_OK) {
 		http_problem(resp, 503, "store_unavailable", "The store does not answer.", NULL);
 		return;

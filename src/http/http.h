@@ -180,6 +180,11 @@ int http_server_run(http_server *srv);
 void http_server_stop(http_server *srv);
 /* Requests between their header and their end, in this process. */
 int64_t http_server_inflight(void);
+/* 1 from the stop signal on (http_server_stop begun); accepts NULL. */
+int http_server_stopping(const http_server *srv);
+/* Writes 503 `stopping` with Retry-After: 1 (the connection closes after
+ * it: every answer of a stopping server does). */
+void http_stopping_problem(http_resp *resp);
 /* Jobs waiting or running on the work pool, and requests shed (503). */
 void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *shed);
 /* 1 when a Content-Type value is application/json (parameters allowed). */

@@ -310,9 +310,10 @@ void http_defer_done(http_req *req)
 	srv_defer_drop(req);
 }
 
-/* 503 for a request the stopping server will not serve (past its grace);
- * the connection closes after it (srv_send). */
-static void srv_stopping_problem(http_resp *resp)
+/* 503 for a request the stopping server will not serve (past its grace),
+ * and /healthz from the signal on; the connection closes after it
+ * (srv_send). */
+void http_stopping_problem(http_resp *resp)
 {
 	http_problem(resp, 503, "stopping",
 		     "The server is stopping; please try again in a moment.", NULL);
@@ -328,7 +329,7 @@ static void srv_pooled(void *arg, int stale)
 
 	log_set_request_id(req->rid);
 	if (__atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST)) {
-		srv_stopping_problem(&req->resp);
+		http_stopping_problem(&req->resp);
 	} else if (stale) {
 		http_problem(&req->resp, 503, "overloaded",
 			     "The server is busy; please try again in a moment.", NULL);
@@ -347,7 +348,7 @@ static void srv_pooled(void *arg, int stale)
 
 static enum MHD_Result srv_refuse_stopping(http_req *req)
 {
-	srv_stopping_problem(&req->resp);
+	http_stopping_problem(&req->resp);
 	return srv_send(req, &req->resp);
 }
 
@@ -825,6 +826,11 @@ int http_server_start(app *a, http_server **out, unsigned *port_out)
 int64_t http_server_inflight(void)
 {
 	return __atomic_load_n(&srv_inflight, __ATOMIC_RELAXED);
+}
+
+int http_server_stopping(const http_server *srv)
+{
+	return srv ? __atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST) : 0;
 }
 
 void http_server_pool_stats(const http_server *srv, int64_t *depth, uint64_t *shed)

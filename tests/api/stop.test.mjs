@@ -92,7 +92,7 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
       const kind = (i + k) % 8 === 0 ? 2 : (i + k) % 3 === 2 ? 3 : (i + k) % 3;
       let r;
       if (kind === 0) r = await one(srv.url, 'GET', '/api/v1/orgs?q=justice', { rid });
-      else if (kind === 1) r = await one(srv.url, 'GET', '/healthz', { rid });
+      else if (kind === 1) r = await one(srv.url, 'GET', '/api/v1/site', { rid });
       else if (kind === 2) {
         const mobile = `97${String(k).padStart(2, '0')}${String(i).padStart(6, '0')}`;
         r = await one(srv.url, 'POST', '/api/v1/otp', { rid, body: JSON.stringify({ mobile, purpose: 'register' }), headers: { 'content-type': 'application/json' } });
@@ -170,18 +170,21 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   const port = new URL(srv.url).port;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new Set();
-  const get = () => new Promise((resolve) => {
-    const q = http.request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+  const get = (p = '/api/v1/site', a = agent) => new Promise((resolve) => {
+    const q = http.request({ host: '127.0.0.1', port, path: p, agent: a }, (res) => {
       let t = '';
       res.on('data', (d) => { t += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: t }));
     });
-    q.on('socket', (s) => sockets.add(s));
+    if (a === agent) q.on('socket', (s) => sockets.add(s));
     q.on('error', (e) => resolve({ error: e.code || e.message }));
     q.end();
   });
   const first = await get();
   assert.equal(first.status, 200);
+  // a readiness probe on its own kept-alive connection
+  const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  assert.equal((await get('/healthz', probeAgent)).status, 200);
 
   const body = JSON.stringify({ mobile: '9876500001', purpose: 'register' });
   let slowDone;
@@ -218,6 +221,13 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   assert.equal(late.status, 200, JSON.stringify(late));
   assert.equal(late.headers.connection, 'close');
   assert.equal(sockets.size, 1, 'the kept-alive connection carried it');
+  // the probe says the instance is going: 503 stopping, its connection closed
+  const health = await get('/healthz', probeAgent);
+  assert.equal(health.status, 503, JSON.stringify(health));
+  assert.equal(JSON.parse(health.text).code, 'stopping');
+  assert.equal(health.headers['retry-after'], '1');
+  assert.equal(health.headers.connection, 'close');
+  probeAgent.destroy();
   const after = await get(); // a new connection: the listener is closed
   assert.equal(after.error, 'ECONNREFUSED', JSON.stringify(after));
 
@@ -244,7 +254,7 @@ test('past the stop grace: 503 stopping, Connection: close, then exit 0', { time
   const agents = [];
   for (let i = 0; i < 40; i++) agents.push(new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const get = (agent) => new Promise((resolve) => {
-    const q = http.request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+    const q = http.request({ host: '127.0.0.1', port, path: '/api/v1/site', agent }, (res) => {
       let t = '';
       res.on('data', (d) => { t += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: t }));
