@@ -86,12 +86,15 @@ fi
 # server in steady state has had them analysed by autovacuum (else the
 # prepared statements' plans expect empty tables and scan them whole).
 [ "$PG" = 1 ] && psql "$PRAVESH_DB" -qAtX -c "VACUUM ANALYZE" -c "SELECT pg_stat_statements_reset()" >/dev/null
-if [ "${PERF:-0}" = 1 ]; then perf record -F 499 -g -p $PP -o "$out/login.perf" 2>/dev/null & PERFP=$!; fi
+if [ "${PERF:-0}" = 1 ]; then perf record -F ${PERF_HZ:-499} ${PERF_G--g} -p $PP -o "$out/login.perf" 2>/dev/null & PERFP=$!; fi
 # wrk runs for its whole duration even when every thread has stopped, so the
 # time of the logins is taken from the server's own count, polled every 20 ms
 wrk -t2 -c$CONNS -d120s --latency -s bench/login.lua "http://127.0.0.1:$PORT_P" -- 2 > "$out/login.txt" &
 WP=$!
 t0=$(date +%s.%N)
+# CPU seconds (user + system) of a process, all its threads
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_p0=$(cpu $PP); cpu_w0=$(cpu $WP)
 last=-1; tlast=$t0
 while :; do
   c=$(ok); c=${c:-0}
@@ -103,6 +106,7 @@ while :; do
   sleep 0.02
 done
 t1=$tlast
+cpu_p1=$(cpu $PP); cpu_w1=$(cpu $WP)
 kill -INT $WP 2>/dev/null || true
 wait $WP 2>/dev/null || true
 sleep 0.3 # the last requests are counted when their connection is done with them
@@ -118,6 +122,11 @@ printf 'logins: %d of %d succeeded in %.2f s\n' "$logins" "$N" "$secs"
 printf 'login:  %.0f logins/s, p99 %.2f ms\n' "$lps" "$(p99 < "$out/login.txt")"
 printf 'floor:  %.0f req/s (hello world), p99 %.2f ms\n' "$h" "$(p99 < "$out/login-hello.txt")"
 printf 'ratio login/floor: %.3f (goal: >= 0.15, p99 < 10 ms)\n' "$(echo "$lps / $h" | bc -l)"
+# what the machine's two cores did meanwhile: a server far below 2 cores
+# with a queue never full is held by the path of a request, not by work
+printf 'cpu during the logins: server %.2f s, wrk %.2f s, over %.2f s wall (%d cores)\n' \
+  "$(echo "$cpu_p1 - $cpu_p0" | bc -l)" "$(echo "$cpu_w1 - $cpu_w0" | bc -l)" \
+  "$secs" "$(nproc)"
 
 if [ "$PG" = 1 ]; then
   psql "$PRAVESH_DB" -qAtX -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,

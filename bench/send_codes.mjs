@@ -18,7 +18,9 @@ await Promise.all(Array.from({ length: 64 }, worker));
 const codes = new Map();
 for (let i = 0; i < 600 && codes.size < n; i++) {
   if (existsSync(smsFile)) {
-    for (const line of readFileSync(smsFile, 'utf8').split('\n')) {
+    const lines = readFileSync(smsFile, 'utf8').split('\n');
+    lines.pop(); // after the last newline: empty, or a line still being written
+    for (const line of lines) {
       if (!line) continue;
       const m = JSON.parse(line);
       codes.set(m.to, m.text.match(/\b(\d{6})\b/)[1]);
