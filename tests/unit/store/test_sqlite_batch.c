@@ -137,7 +137,11 @@ static void batch_round(const char *tag, const enum kind *kinds, const int *runs
 		f[i].kind = kinds[i];
 		snprintf(f[i].key, sizeof f[i].key, "%s-follower-%d", tag, i);
 		assert_int_equal(pthread_create(&fth[i], NULL, caller_main, &f[i]), 0);
-		while (store_sqlite_batch_waiting(S) < (size_t)i + 2)
+		/* queued behind the others; or, once the last is queued, the
+		 * leader lets go and all may have run before this looks again
+		 * (a busy machine: the test hung here about once in fifty) */
+		while (store_sqlite_batch_waiting(S) < (size_t)i + 2 &&
+		       __atomic_load_n(&f[i].runs, __ATOMIC_ACQUIRE) == 0)
 			pause_a_little();
 		busy += kinds[i] == K_BUSY_ONCE;
 	}
