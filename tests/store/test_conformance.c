@@ -4083,6 +4083,7 @@ struct bk_writer {
 	char prefix[STORE_ID_MAX - 16];
 	int stop;    /* atomic */
 	int written; /* organisations committed; atomic */
+	int failed;  /* the writer stopped on an error (in rc); atomic */
 	int rc;
 };
 
@@ -4104,6 +4105,8 @@ static void *bk_write(void *arg)
 		if (w->rc == PV_OK)
 			__atomic_fetch_add(&w->written, 1, __ATOMIC_RELEASE);
 	}
+	if (w->rc != PV_OK)
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -4136,7 +4139,9 @@ static void test_backup(void **state)
 	assert_int_equal(store_blob_put(S, blob, src), PV_OK);
 	unlink(src);
 	assert_int_equal(pthread_create(&th, NULL, bk_write, &w), 0);
-	while (__atomic_load_n(&w.written, __ATOMIC_RELAXED) < 20)
+	/* a writer that failed is reported below (w.rc), not waited for */
+	while (__atomic_load_n(&w.written, __ATOMIC_RELAXED) < 20 &&
+	       !__atomic_load_n(&w.failed, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	rc = store_backup(S, path);
 	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
