@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes docs/openapi.json, the OpenAPI 3.1 description the server embeds
 and serves at /api/openapi.json. Edit this file when an endpoint changes,
-run it, and commit both (tests/api check that every route is described)."""
+run it, and commit both (tests/api check that every route is described and
+that this writes the committed file)."""
 import json
 import os
+import sys
 
 PROB = {"$ref": "#/components/responses/Problem"}
 
@@ -69,7 +71,7 @@ login = js(obj({"token": S, "csrf_token": S, "user": REF("User")}),
 mobile = {"type": "string", "description": "an Indian mobile number in any usual form (+91, 0, spaces, hyphens)"}
 
 paths = {
-    "/healthz": {"get": op("Health: 200 when the store answers, 503 otherwise",
+    "/healthz": {"get": op("Health: 200 when the store answers; 503 store_unavailable when it does not, 503 stopping (Retry-After: 1) once the server is stopping",
                            responses={"200": js(obj({"status": {"const": "ok"}})), "503": PROB}, tags=["operations"])},
     "/metrics": {"get": op("Prometheus metrics: requests by route and status, latency histograms, OTPs, outbox. Served only on the separate listener PRAVESH_METRICS_LISTEN (an internal interface); 404 on the public listener",
                            responses={"200": {"description": "text exposition format", "content": {"text/plain": {}}}},
@@ -451,7 +453,9 @@ doc = {
                             "cookie": {"type": "apiKey", "in": "cookie", "name": "pravesh_session"}}},
 }
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "openapi.json")
+# docs/openapi.json, or the path given (the tests compare the two)
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "docs", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=1)
     f.write("\n")

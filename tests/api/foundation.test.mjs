@@ -2,7 +2,9 @@
 // the problem+json answers to bad input, against the real binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, req, cli, root } from './lib/server.mjs';
 
@@ -144,6 +146,16 @@ test('the OpenAPI document describes every route', async () => {
   for (const [, method, p] of routes) {
     assert.ok(r.body.paths[p], `path ${p} documented`);
     assert.ok(r.body.paths[p][method.toLowerCase()], `${method} ${p} documented`);
+  }
+});
+
+test('docs/openapi.json is what scripts/gen-openapi.py writes (an edit by hand would be lost at the next run)', () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'pravesh-openapi-'));
+  try {
+    execFileSync('python3', [path.join(root, 'scripts/gen-openapi.py'), path.join(d, 'o.json')]);
+    assert.equal(readFileSync(path.join(d, 'o.json'), 'utf8'), readFileSync(path.join(root, 'docs/openapi.json'), 'utf8'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
   }
 });
 
