@@ -144,6 +144,8 @@ int up_body_feed(up_body *b, const char *data, size_t n)
 
 int up_body_end(up_body *b)
 {
+	int e;
+
 	if (b->pp) {
 		int ok = MHD_destroy_post_processor(b->pp) == MHD_YES;
 
@@ -161,14 +163,13 @@ int up_body_end(up_body *b)
 		return PV_EFORMAT;
 	if (b->bytes == 0)
 		return PV_EINVAL;
-	if (fsync(b->fd) != 0 || close(b->fd) != 0) {
-		int e = errno;
-
-		b->fd = -1;
-		return b->write_err = util_errno_err(e);
-	}
+	/* closed whatever fsync said: an open descriptor would keep the
+	 * file's blocks after it is removed */
+	e = fsync(b->fd) != 0 ? errno : 0;
+	if (close(b->fd) != 0 && !e)
+		e = errno;
 	b->fd = -1;
-	return PV_OK;
+	return e ? (b->write_err = util_errno_err(e)) : PV_OK;
 }
 
 /* ---- the route's state ---- */
@@ -188,6 +189,14 @@ static void up_free(void *p)
 		return;
 	up_body_free(s->body);
 	free(s);
+}
+
+/* req->ext_drop: a refused upload's file goes before the answer leaves. */
+static void up_drop(void *p)
+{
+	up_state *s = p;
+
+	up_body_drop(s->body);
 }
 
 static void up_resp_clear(http_resp *r)
@@ -223,6 +232,7 @@ static up_state *up_begin(http_req *req)
 	s->begun = 1;
 	req->ext = s;
 	req->ext_free = up_free;
+	req->ext_drop = up_drop;
 	memset(&tmp, 0, sizeof tmp);
 	tmp.fd = -1;
 	if (http_authorise(req, &tmp) != PV_OK || http_mdo_org(req, &tmp, org) != PV_OK) {

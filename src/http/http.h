@@ -68,6 +68,11 @@ typedef struct http_req {
 	int status; /* of the answer, for the access log */
 	void *ext;  /* route-specific state (uploads), freed by ext_free */
 	void (*ext_free)(void *ext);
+	/* optional: gives back what ext holds for a request that is refused
+	 * (an upload's temporary file), called before any answer but a 2xx
+	 * is sent, whoever made it (the handler, or the server's 503 when
+	 * the request never reached it); may be called more than once */
+	void (*ext_drop)(void *ext);
 	int deferred;   /* http_defer: the answer comes from another thread */
 	int defer_refs; /* atomic: the pool job and the answer, each drops one */
 	/* authentication, filled by auth.c for routes that need it */

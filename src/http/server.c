@@ -204,6 +204,8 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 	if (__atomic_load_n(&req->srv->stopping, __ATOMIC_SEQ_CST))
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	req->status = resp->status;
+	if (req->ext && req->ext_drop && (resp->status < 200 || resp->status > 299))
+		req->ext_drop(req->ext); /* gone before the refusal is seen */
 	conns_sending(req->crec, size);
 	ret = MHD_queue_response(req->conn, (unsigned)resp->status, mr);
 	MHD_destroy_response(mr);
