@@ -12,7 +12,8 @@
 # to the database while logging in (WORKERS HTTP workers: one connection
 # each); prints `ratio login/pgbench: X` (goal: 0.5 or more). With
 # PERF=1 it also records a profile of the server and prints the statements
-# that took the most database time (pg_stat_statements).
+# that took the most database time (pg_stat_statements); PERF_HZ sets the
+# sampling rate (499) and PERF_G= records without call graphs.
 # Usage: bench/login.sh [--postgres] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,18 +96,24 @@ t0=$(date +%s.%N)
 # CPU seconds (user + system) of a process, all its threads
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cpu_p0=$(cpu $PP); cpu_w0=$(cpu $WP)
+cpu_p1=$cpu_p0; cpu_w1=$cpu_w0
 last=-1; tlast=$t0
 while :; do
   c=$(ok); c=${c:-0}
   now=$(date +%s.%N)
-  if [ "$c" != "$last" ]; then last=$c; tlast=$now; fi
+  # kept at the last progress, while the processes are there to be read
+  if [ "$c" != "$last" ]; then
+    last=$c; tlast=$now
+    p=$(cpu $PP); w=$(cpu $WP)
+    [ "$p" = 0 ] || cpu_p1=$p
+    [ "$w" = 0 ] || cpu_w1=$w
+  fi
   # done: all logged in, wrk gone, or no progress for a second
   if [ $((c - before)) -ge "$N" ] || ! kill -0 $WP 2>/dev/null || \
      [ "$(echo "$now - $tlast > 1" | bc)" = 1 ]; then break; fi
   sleep 0.02
 done
 t1=$tlast
-cpu_p1=$(cpu $PP); cpu_w1=$(cpu $WP)
 kill -INT $WP 2>/dev/null || true
 wait $WP 2>/dev/null || true
 sleep 0.3 # the last requests are counted when their connection is done with them
@@ -122,7 +129,7 @@ printf 'logins: %d of %d succeeded in %.2f s\n' "$logins" "$N" "$secs"
 printf 'login:  %.0f logins/s, p99 %.2f ms\n' "$lps" "$(p99 < "$out/login.txt")"
 printf 'floor:  %.0f req/s (hello world), p99 %.2f ms\n' "$h" "$(p99 < "$out/login-hello.txt")"
 printf 'ratio login/floor: %.3f (goal: >= 0.15, p99 < 10 ms)\n' "$(echo "$lps / $h" | bc -l)"
-# what the machine's two cores did meanwhile: a server far below 2 cores
+# what the machine's cores did meanwhile: a server far below them
 # with a queue never full is held by the path of a request, not by work
 printf 'cpu during the logins: server %.2f s, wrk %.2f s, over %.2f s wall (%d cores)\n' \
   "$(echo "$cpu_p1 - $cpu_p0" | bc -l)" "$(echo "$cpu_w1 - $cpu_w0" | bc -l)" \

@@ -146,8 +146,9 @@ static int log_new(notify_transport **out)
 /* ---- file:PATH ---------------------------------------------------------
  * Appends {"channel","to","template","text","at"} (+ "subject" for e-mail)
  * as one line. The file is opened O_APPEND and each line is one write(2),
- * so lines from several threads or processes never interleave and a
- * reader tailing the file sees whole lines. */
+ * so lines from several threads or processes never interleave; a reader
+ * tailing the file may still see the last line in part (a write is not
+ * seen all at once), and reads up to the last newline. */
 
 typedef struct file_transport {
 	notify_transport base;

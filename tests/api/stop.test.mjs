@@ -166,7 +166,8 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
 // elsewhere for the next), the one in flight is answered in full and its
 // connection closed too, and the server exits 0.
 test('a request begun on a kept-alive connection after SIGTERM: served, then the connection closed; the one in flight answered', { timeout: 60000 }, async () => {
-  const srv = await startServer({ env: { PRAVESH_LOG: 'info' } });
+  const srv = await startServer({ env: { PRAVESH_LOG: 'info', PRAVESH_METRICS_LISTEN: '127.0.0.1:0' } });
+  assert.equal((await req(srv.metricsUrl, 'GET', '/healthz')).status, 200);
   const port = new URL(srv.url).port;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new Set();
@@ -221,7 +222,13 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   assert.equal(late.status, 200, JSON.stringify(late));
   assert.equal(late.headers.connection, 'close');
   assert.equal(sockets.size, 1, 'the kept-alive connection carried it');
-  // the probe says the instance is going: 503 stopping, its connection closed
+  // the probes say the instance is going: 503 stopping, connection closed;
+  // on the internal listener too (its metrics are still served)
+  const inner = await req(srv.metricsUrl, 'GET', '/healthz');
+  assert.equal(inner.status, 503, inner.text);
+  assert.equal(inner.body.code, 'stopping');
+  assert.equal(inner.headers.get('retry-after'), '1');
+  assert.equal((await req(srv.metricsUrl, 'GET', '/metrics')).status, 200);
   const health = await get('/healthz', probeAgent);
   assert.equal(health.status, 503, JSON.stringify(health));
   assert.equal(JSON.parse(health.text).code, 'stopping');

@@ -4,7 +4,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { jsonLines } from './lib/sms.mjs';
 import { tmpdir } from 'node:os';
 import { startServer, req, cli, sql as storeSql } from './lib/server.mjs';
 
@@ -111,9 +112,7 @@ test('SIGKILL mid-way: after a restart the upload finishes exactly once with the
   const mobiles = new Set(sql(db, "SELECT mobile FROM users WHERE source = 'bulk'").split('\n'));
   for (const [file, tpl] of [[`${d}/sms.jsonl`, 'welcome_sms'], [`${d}/mail.jsonl`, 'welcome_email']]) {
     const seen = new Map();
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (!line) continue;
-      const m = JSON.parse(line);
+    for (const m of jsonLines(file)) {
       if (m.template === tpl) seen.set(m.to, (seen.get(m.to) || 0) + 1);
     }
     assert.equal(seen.size, N - failures.size, tpl);

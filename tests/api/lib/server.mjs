@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonLines } from './sms.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const bin = process.env.PRAVESH_BIN || path.join(root, 'build/pravesh');
@@ -163,8 +164,7 @@ export async function req(base, method, p, { json, headers = {}, body, cookie, b
 // The SMS messages a file: transport wrote.
 function smsFileMessages(smsSetting) {
   const file = smsSetting && smsSetting.startsWith('file:') ? smsSetting.slice(5) : null;
-  if (!file || !existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return file ? jsonLines(file) : [];
 }
 
 // Both steps of an administrator's login. The code is read from the SMS

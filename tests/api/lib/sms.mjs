@@ -1,9 +1,18 @@
 // Reads what the file: transports wrote (one JSON object a line).
 import { readFileSync, existsSync } from 'node:fs';
 
-export function messages(file, to) {
+// The whole lines of a JSON-lines file the server may still be writing:
+// what follows the last newline is a line not yet complete (one write(2)
+// is not seen all at once by a reader), read at the next look.
+export function jsonLines(file) {
   if (!existsSync(file)) return [];
-  const all = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export function messages(file, to) {
+  const all = jsonLines(file);
   return to ? all.filter((m) => m.to === to) : all;
 }
 

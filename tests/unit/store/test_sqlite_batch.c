@@ -62,6 +62,7 @@ struct caller {
 	enum kind kind;
 	char key[STORE_KEY_MAX];
 	int runs, rc;
+	int done;        /* store_tx returned (atomic) */
 	size_t wait_for; /* the leader: hold the batch until this many queue */
 };
 
@@ -96,6 +97,7 @@ static void *caller_main(void *p)
 	struct caller *c = p;
 
 	c->rc = store_tx(S, caller_fn, c);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -139,9 +141,12 @@ static void batch_round(const char *tag, const enum kind *kinds, const int *runs
 		assert_int_equal(pthread_create(&fth[i], NULL, caller_main, &f[i]), 0);
 		/* queued behind the others; or, once the last is queued, the
 		 * leader lets go and all may have run before this looks again
-		 * (a busy machine: the test hung here about once in fifty) */
+		 * (a busy machine: the test hung here about once in fifty); or
+		 * its store_tx returned without running it (then the counts
+		 * below fail rather than this hang) */
 		while (store_sqlite_batch_waiting(S) < (size_t)i + 2 &&
-		       __atomic_load_n(&f[i].runs, __ATOMIC_ACQUIRE) == 0)
+		       __atomic_load_n(&f[i].runs, __ATOMIC_ACQUIRE) == 0 &&
+		       !__atomic_load_n(&f[i].done, __ATOMIC_ACQUIRE))
 			pause_a_little();
 		busy += kinds[i] == K_BUSY_ONCE;
 	}
