@@ -9,7 +9,9 @@
  * split 0 writes the request at once, else in pieces of 4 * split bytes
  * with the daemon run in between (MHD's parser gets the body in pieces).
  * Promises held: an accepted file is exactly the bytes counted and at most
- * the limit; a refused one leaves no temporary file behind. */
+ * the limit; a refused one leaves no temporary file behind (one past the
+ * limit: gone as soon as it is refused). The request goes through
+ * tests/support/mhdpair.c, as in the unit test tests/unit/http/test_uploads.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "fuzz_support.h"
+#include "support/mhdpair.h"
 #include "http/uploads.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -154,11 +157,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *ct, *body;
-	size_t ctn, bn, off = 0;
-	struct sockaddr_in peer;
+	size_t ctn, bn;
 	buf req;
-	char b[4096];
-	int sv[2], done = 0;
 	size_t piece;
 
 	if (size < 1)
@@ -173,46 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_add(&req, &ct[i], 1);
 	buf_addf(&req, "\r\nContent-Length: %zu\r\n\r\n", bn);
 	buf_add(&req, body, bn);
-	if (buf_error(&req) != PV_OK || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		buf_free(&req);
-		return 0;
-	}
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	memset(&peer, 0, sizeof peer);
-	peer.sin_family = AF_INET;
-	if (MHD_add_connection(daemon_, sv[1], (struct sockaddr *)&peer, sizeof peer) != MHD_YES) {
-		close(sv[0]);
-		close(sv[1]);
-		buf_free(&req);
-		return 0;
-	}
-	/* write as the socket takes it, run the daemon, read until it closes */
-	for (int round = 0; round < 100000 && !done; round++) {
-		ssize_t n;
-
-		if (off < req.len) {
-			size_t want = req.len - off < piece ? req.len - off : piece;
-
-			n = write(sv[0], req.p + off, want);
-			if (n > 0)
-				off += (size_t)n;
-			else if (n < 0 && errno != EAGAIN)
-				break;
-			if (off == req.len)
-				shutdown(sv[0], SHUT_WR);
-		}
-		MHD_run(daemon_);
-		while ((n = read(sv[0], b, sizeof b)) > 0)
-			;
-		if (n == 0)
-			done = 1;
-		else if (errno != EAGAIN)
-			break;
-	}
-	close(sv[0]);
-	/* the daemon closes its end; let it finish the connection */
-	for (int i = 0; i < 4; i++)
-		MHD_run(daemon_);
+	if (buf_error(&req) == PV_OK)
+		(void)mhdpair_run(daemon_, req.p, req.len, piece);
 	buf_free(&req);
 	check_dir_empty();
 	return 0;
