@@ -70,8 +70,10 @@ typedef struct http_req {
 	void (*ext_free)(void *ext);
 	/* optional: gives back what ext holds for a request that is refused
 	 * (an upload's temporary file), called before any answer but a 2xx
-	 * is sent, whoever made it (the handler, or the server's 503 when
-	 * the request never reached it); may be called more than once */
+	 * is sent through the server (the handler's answer, or the server's
+	 * 503 when the request never reached it; an error libmicrohttpd
+	 * answers itself skips it, and ext_free gives back at the end); may
+	 * be called more than once */
 	void (*ext_drop)(void *ext);
 	int deferred;   /* http_defer: the answer comes from another thread */
 	int defer_refs; /* atomic: the pool job and the answer, each drops one */

@@ -107,7 +107,7 @@ test('SIGTERM during mixed traffic and a running upload: in-flight requests fini
   stopSent = true;
   const logFrom = srv.logs.length;
   srv.child.kill('SIGTERM');
-  const exit = await new Promise((res) => srv.child.on('exit', (code, sig) => res({ code, sig })));
+  const exit = await new Promise((res) => srv.child.on('close', (code, sig) => res({ code, sig })));
   await Promise.all(clients);
   await writing;
   const slowAnswer = await slow;
@@ -201,7 +201,7 @@ test('a request begun on a kept-alive connection after SIGTERM: served, then the
   sq.write(body.slice(0, 10));
   await new Promise((r) => setTimeout(r, 300)); // begun by the server
 
-  const exited = new Promise((res) => srv.child.on('exit', (code, sig) => res({ code, sig })));
+  const exited = new Promise((res) => srv.child.on('close', (code, sig) => res({ code, sig })));
   srv.child.kill('SIGTERM');
   for (let i = 0; i < 200 && !srv.logs.some((l) => /"msg":"stopping"/.test(l)); i++) {
     await new Promise((r) => setTimeout(r, 10));
@@ -277,7 +277,7 @@ test('past the stop grace: 503 stopping, Connection: close, then exit 0', { time
   sq.write('{"mobile":');
   await new Promise((r) => setTimeout(r, 300));
   const t0 = Date.now();
-  const exited = new Promise((res) => srv.child.on('exit', (code, sig) => res({ code, sig })));
+  const exited = new Promise((res) => srv.child.on('close', (code, sig) => res({ code, sig })));
   srv.child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 9000));
   const seen = [];

@@ -17,6 +17,9 @@ int mhdpair_run(struct MHD_Daemon *d, const char *req, size_t len, size_t piece)
 	size_t off = 0;
 	int sv[2], done = 0;
 
+	if (piece == 0)
+		piece = SIZE_MAX;
+
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
@@ -54,5 +57,5 @@ int mhdpair_run(struct MHD_Daemon *d, const char *req, size_t len, size_t piece)
 	/* the daemon closes its end; let it finish the connection */
 	for (int i = 0; i < 4; i++)
 		MHD_run(d);
-	return 0;
+	return done ? 0 : -1;
 }

@@ -12,9 +12,10 @@
 
 struct MHD_Daemon;
 
-/* Sends the len bytes of req, at most piece bytes per write (SIZE_MAX:
- * as the socket takes them), and runs d until the connection is done.
- * Returns 0, or -1 when the connection could not be made. */
+/* Sends the len bytes of req, at most piece bytes per write (SIZE_MAX or
+ * 0: as the socket takes them), and runs d until the connection is done.
+ * Returns 0 once the daemon closed the connection, or -1 (it could not be
+ * made, a socket error, or not closed after 100,000 rounds). */
 int mhdpair_run(struct MHD_Daemon *d, const char *req, size_t len, size_t piece);
 
 #endif

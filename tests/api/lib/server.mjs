@@ -111,7 +111,9 @@ export async function startServer({ env = {}, loadDefaults = true, dataDir } = {
     child.on('exit', (code) => { clearTimeout(t); reject(new Error(`server exited ${code}: ${logs.join('\n')}`)); });
   });
   child.removeAllListeners('exit');
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig })));
+  // 'close', not 'exit': the server's last lines (access lines, a sanitizer's
+  // report at exit) are in `logs` only once its output pipes are drained
+  const exited = new Promise((resolve) => child.on('close', (code, sig) => resolve({ code, sig })));
   const mm = stdout.match(/Metrics are served on (http:\/\/[0-9.]+:\d+)\/metrics/);
   return {
     url, dir, logs, child, env: base, stdoutText: () => stdout,

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,7 +115,41 @@ static int teardown(void **state)
 {
 	(void)state;
 	MHD_stop_daemon(daemon_);
-	return rmdir(dir); /* fails when a file was left behind */
+	rmdir(dir);
+	return 0;
+}
+
+/* Each test ends with nothing left in the folder (a group teardown's
+ * failure would not fail the run). */
+static void assert_dir_empty(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int files = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	assert_int_equal(files, 0);
+}
+
+/* The file-size limit of test_failed_write_removed_at_once, restored by
+ * its teardown even when an assertion ended it early (else every later
+ * write to a file past 8 KiB, the test's own output too, would fail). */
+static struct rlimit saved_fsize;
+static void (*saved_xfsz)(int);
+static int limited;
+
+static int unlimit(void **state)
+{
+	(void)state;
+	if (limited) {
+		setrlimit(RLIMIT_FSIZE, &saved_fsize);
+		signal(SIGXFSZ, saved_xfsz);
+		limited = 0;
+	}
+	return 0;
 }
 
 /* Sends a multipart upload whose file part has n bytes. */
@@ -151,6 +186,7 @@ static void test_accepted(void **state)
 	assert_int_equal(seen.bytes, 50000);
 	/* removed when the request ended (the test's on_completed) */
 	assert_int_not_equal(access(seen.tmp, F_OK), 0);
+	assert_dir_empty();
 }
 
 static void test_past_the_limit_removed_at_once(void **state)
@@ -160,25 +196,26 @@ static void test_past_the_limit_removed_at_once(void **state)
 	send_upload(50000);
 	assert_int_equal(seen.rc, PV_ELIMIT);
 	assert_false(seen.tmp_exists);
+	assert_dir_empty();
 }
 
 static void test_failed_write_removed_at_once(void **state)
 {
-	struct rlimit old, small;
-	void (*was)(int);
+	struct rlimit small;
 
 	(void)state;
 	max_file = 1000000;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	small = old;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+	small = saved_fsize;
 	small.rlim_cur = 8192; /* writes past 8 KiB fail with EFBIG */
-	was = signal(SIGXFSZ, SIG_IGN);
+	saved_xfsz = signal(SIGXFSZ, SIG_IGN);
+	limited = 1;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	send_upload(100000);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, was);
+	unlimit(NULL);
 	assert_int_equal(seen.rc, PV_ENOSPACE); /* EFBIG: as a full disk */
 	assert_false(seen.tmp_exists);
+	assert_dir_empty();
 }
 
 int main(void)
@@ -186,7 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_past_the_limit_removed_at_once),
-		cmocka_unit_test(test_failed_write_removed_at_once),
+		cmocka_unit_test_teardown(test_failed_write_removed_at_once, unlimit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
