@@ -138,7 +138,9 @@ async function me(srv, b) {
 async function assertRefused(srv, b, callback, error, opts) {
   const r = await b.get(callback, opts);
   assert.equal(r.status, 302, r.text);
-  assert.equal(r.location, `${srv.url}/login?error=${error}`);
+  // the server's reason, if the error is not the one expected
+  assert.equal(r.location, `${srv.url}/login?error=${error}`,
+    srv.logs.filter((l) => /sso login refused/.test(l)).slice(-1)[0]);
   assert.ok(!r.setCookies.some((c) => /^pravesh_session=[^;]/.test(c)), r.setCookies.join('\n'));
   assert.equal((await me(srv, b)).status, 401);
   return r;
