@@ -12,8 +12,8 @@
 extern const char pv_openapi_start[];
 extern const char pv_openapi_end[];
 
-/* 503 `stopping` from the stop signal on (a readiness probe takes the
- * instance out while it finishes what it holds), 503 when the store does
+/* 503 `stopping` from the stop signal on (a readiness probe marks the
+ * instance down; the stop does not wait for it), 503 when the store does
  * not answer, else 200. */
 void api_healthz(http_req *req, http_resp *resp)
 {

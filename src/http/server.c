@@ -201,7 +201,7 @@ static enum MHD_Result srv_send(http_req *req, http_resp *resp)
 	/* a stopping server closes every connection after its answer, a
 	 * request begun before the signal too (a kept-alive client asks
 	 * again elsewhere, rather than into the stop) */
-	if (__atomic_load_n(&req->srv->stopping, __ATOMIC_SEQ_CST))
+	if (http_server_stopping(req->srv))
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	req->status = resp->status;
 	if (req->ext && req->ext_drop && (resp->status < 200 || resp->status > 299))
