@@ -9,8 +9,14 @@
 
 #include "store/store.h"
 
+#include <sodium.h>
+
 typedef struct keys {
 	unsigned char k[32];
+	/* HMAC-SHA256 keyed with k, its key blocks already hashed (set by
+	 * keys_load; keys_mac keys it afresh when ready is 0) */
+	crypto_auth_hmacsha256_state keyed;
+	int ready;
 } keys;
 
 /* env_hex may be NULL. Returns PV_OK, PV_EINVAL for a malformed key, or

@@ -756,10 +756,44 @@ static void test_fail_per_address(void **state)
 	assert_int_equal(r.status, OTP_NUMBER_LOCKED);
 }
 
+/* keys_mac starts from the key's kept HMAC state (keys_load) or keys a
+ * fresh one (a key set by hand): both are HMAC-SHA256 of
+ * domain || 0x00 || data, for data of any length. */
+static void test_keys_mac_kept_state(void **state)
+{
+	keys loaded, by_hand;
+	unsigned char a[STORE_HASH_LEN], b[STORE_HASH_LEN], want[STORE_HASH_LEN];
+	unsigned char msg[300];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(keys_load(NULL, KEY_HEX, &loaded), PV_OK);
+	assert_int_equal(loaded.ready, 1);
+	memset(&by_hand, 0, sizeof by_hand);
+	memcpy(by_hand.k, loaded.k, sizeof by_hand.k);
+	for (n = 0; n <= 200; n += 67) {
+		memcpy(msg, "session", 7);
+		msg[7] = 0;
+		for (size_t i = 0; i < n; i++)
+			msg[8 + i] = (unsigned char)(i * 7 + 1);
+		crypto_auth_hmacsha256(want, msg, 8 + n, loaded.k);
+		keys_mac(&loaded, "session", msg + 8, n, a);
+		keys_mac(&by_hand, "session", msg + 8, n, b);
+		assert_memory_equal(a, want, sizeof want);
+		assert_memory_equal(b, want, sizeof want);
+		/* the kept state is not consumed: the same answer again */
+		keys_mac(&loaded, "session", msg + 8, n, a);
+		assert_memory_equal(a, want, sizeof want);
+	}
+	keys_mac(&loaded, "csrf", msg + 8, 10, a);
+	assert_memory_not_equal(a, want, sizeof want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_purpose_valid),
+		cmocka_unit_test(test_keys_mac_kept_state),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_issue_and_single_use),
 		T(test_fail_per_address),
