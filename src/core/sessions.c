@@ -17,19 +17,26 @@ static int sess_hash(const sess_svc *svc, const char *token,
 	return PV_OK;
 }
 
-int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
-		int elevated, const char *ip, char token[OTP_TOKEN_LEN],
-		char csrf[OTP_TOKEN_LEN])
+int sess_secrets_make(const sess_svc *svc, sess_secrets *out)
 {
-	store_session se;
 	int rc;
 
-	memset(&se, 0, sizeof se);
-	if ((rc = util_random_b64url(32, token, OTP_TOKEN_LEN)) != PV_OK ||
-	    (rc = util_random_b64url(32, csrf, OTP_TOKEN_LEN)) != PV_OK)
+	if ((rc = util_random_b64url(32, out->token, sizeof out->token)) != PV_OK ||
+	    (rc = util_random_b64url(32, out->csrf, sizeof out->csrf)) != PV_OK)
 		return rc;
-	sess_hash(svc, token, se.hash);
-	keys_mac(svc->k, "csrf", csrf, strlen(csrf), se.csrf_hash);
+	sess_hash(svc, out->token, out->hash);
+	keys_mac(svc->k, "csrf", out->csrf, strlen(out->csrf), out->csrf_hash);
+	return PV_OK;
+}
+
+int sess_create_with(const sess_svc *svc, const sess_secrets *sec, const char *user_id,
+		     int64_t now, int elevated, const char *ip)
+{
+	store_session se;
+
+	memset(&se, 0, sizeof se);
+	memcpy(se.hash, sec->hash, sizeof se.hash);
+	memcpy(se.csrf_hash, sec->csrf_hash, sizeof se.csrf_hash);
 	util_strlcpy(se.user_id, user_id, sizeof se.user_id);
 	se.created_at = se.last_seen = now;
 	se.expires_at = now + svc->absolute_s * 1000LL;
@@ -38,6 +45,22 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 	/* every new session is a login: the SPV's list of administrators
 	 * shows when each last logged in (last_login_at, in the same call) */
 	return store_session_login(svc->st, &se);
+}
+
+int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
+		int elevated, const char *ip, char token[OTP_TOKEN_LEN],
+		char csrf[OTP_TOKEN_LEN])
+{
+	sess_secrets sec;
+	int rc;
+
+	if ((rc = sess_secrets_make(svc, &sec)) == PV_OK &&
+	    (rc = sess_create_with(svc, &sec, user_id, now, elevated, ip)) == PV_OK) {
+		memcpy(token, sec.token, sizeof sec.token);
+		memcpy(csrf, sec.csrf, sizeof sec.csrf);
+	}
+	sodium_memzero(&sec, sizeof sec);
+	return rc;
 }
 
 int sess_resolve(const sess_svc *svc, const char *token, int64_t now,
@@ -95,6 +118,7 @@ struct sess_login_ctx {
 	const char *mobile, *code, *ip;
 	int64_t now;
 	sess_login_result *res;
+	const sess_secrets *sec; /* the session's, made before */
 };
 
 int sess_end(const sess_svc *svc, const store_session *se)
@@ -153,15 +177,23 @@ static int sess_login_tx(store *s, void *ctx)
 	}
 	res->status = SESS_LOGIN_OK;
 	/* an ordinary user's session, whoever the user is */
-	return sess_create(x->svc, res->user.id, x->now, 0, x->ip, res->token, res->csrf);
+	if ((rc = sess_create_with(x->svc, x->sec, res->user.id, x->now, 0, x->ip)) != PV_OK)
+		return rc;
+	memcpy(res->token, x->sec->token, sizeof res->token);
+	memcpy(res->csrf, x->sec->csrf, sizeof res->csrf);
+	return PV_OK;
 }
 
 int sess_login_otp(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 		   const char *code, const char *ip, int64_t now, sess_login_result *res)
 {
-	struct sess_login_ctx x = {svc, otp, mobile, code ? code : "", ip ? ip : "", now, res};
-	int rc = store_tx(svc->st, sess_login_tx, &x);
+	sess_secrets sec;
+	struct sess_login_ctx x = {svc, otp, mobile, code ? code : "", ip ? ip : "", now, res, &sec};
+	int rc = sess_secrets_make(svc, &sec);
 
+	if (rc == PV_OK)
+		rc = store_tx(svc->st, sess_login_tx, &x);
+	sodium_memzero(&sec, sizeof sec);
 	if (rc != PV_OK) {
 		sodium_memzero(res, sizeof *res);
 		res->status = SESS_LOGIN_FAILED;
@@ -175,7 +207,7 @@ static int sess_login_job_tx(store *s, void *ctx)
 {
 	sess_login_job *job = ctx;
 	struct sess_login_ctx x = {job->svc, job->otp, job->mobile, job->code, job->ip,
-				   job->now, &job->res};
+				   job->now, &job->res, &job->sec};
 
 	return sess_login_tx(s, &x);
 }
@@ -184,6 +216,7 @@ static void sess_login_job_done(void *ctx, int rc)
 {
 	sess_login_job *job = ctx;
 
+	sodium_memzero(&job->sec, sizeof job->sec);
 	if (rc != PV_OK) {
 		sodium_memzero(&job->res, sizeof job->res);
 		job->res.status = SESS_LOGIN_FAILED;
@@ -195,6 +228,8 @@ void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *m
 			  const char *code, const char *ip, int64_t now,
 			  sess_login_job *job, sess_login_done done)
 {
+	int rc;
+
 	job->svc = svc;
 	job->otp = otp;
 	job->now = now;
@@ -204,6 +239,10 @@ void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *m
 	/* a code too long to keep is no code: checked as a wrong one */
 	if (!code || util_strlcpy(job->code, code, sizeof job->code) != PV_OK)
 		util_strlcpy(job->code, code ? "x" : "", sizeof job->code);
+	if ((rc = sess_secrets_make(svc, &job->sec)) != PV_OK) {
+		sess_login_job_done(job, rc);
+		return;
+	}
 	store_tx_async(svc->st, sess_login_job_tx, job, sess_login_job_done, job);
 }
 

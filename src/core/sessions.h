@@ -31,6 +31,19 @@ int sess_create(const sess_svc *svc, const char *user_id, int64_t now,
 		int elevated, const char *ip, char token[OTP_TOKEN_LEN],
 		char csrf[OTP_TOKEN_LEN]);
 
+/* A session's secrets made ahead of its transaction: the two tokens and
+ * their keyed hashes. Random and hashing work need no store, so a login
+ * does it before it queues for the one writer. The holder wipes it
+ * (sodium_memzero) when done. */
+typedef struct sess_secrets {
+	char token[OTP_TOKEN_LEN], csrf[OTP_TOKEN_LEN];
+	unsigned char hash[STORE_HASH_LEN], csrf_hash[STORE_HASH_LEN];
+} sess_secrets;
+int sess_secrets_make(const sess_svc *svc, sess_secrets *out);
+/* sess_create with secrets made by sess_secrets_make. */
+int sess_create_with(const sess_svc *svc, const sess_secrets *sec, const char *user_id,
+		     int64_t now, int elevated, const char *ip);
+
 
 /* Logs in with a mobile number and a login code, in ONE store
  * transaction: the code is checked (and used up, or its failure counted),
@@ -74,6 +87,7 @@ struct sess_login_job {
 	char mobile[STORE_MOBILE_MAX], code[16], ip[STORE_IP_MAX];
 	int64_t now;
 	sess_login_done done;
+	sess_secrets sec; /* made before the transaction */
 };
 void sess_login_otp_async(const sess_svc *svc, const otp_svc *otp, const char *mobile,
 			  const char *code, const char *ip, int64_t now,

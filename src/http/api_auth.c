@@ -208,18 +208,47 @@ static void aa_otp_answer(http_req *req, http_resp *resp, int rc, const sess_log
 	}
 }
 
-/* The login's transaction done (on the store's thread, or this one):
- * answer, forget the secrets, hand the connection back. */
-static void aa_otp_done(sess_login_job *job, int rc)
+/* An OTP login in flight: the core's job, and the transaction's result
+ * for the answer. Owned by the request (req->ext) once deferred. */
+struct aa_otp_job {
+	sess_login_job job; /* first: the core's done gets this pointer */
+	int rc;
+};
+
+static void aa_otp_free(void *ext)
 {
-	http_req *req = job->ctx;
+	struct aa_otp_job *j = ext;
+
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+/* The answer, made on the HTTP thread when it takes the connection back;
+ * the secrets are forgotten with the job. */
+static void aa_otp_late(http_req *req, http_resp *resp)
+{
+	struct aa_otp_job *j = req->ext;
 
 	log_set_request_id(req->rid);
-	aa_otp_answer(req, &req->resp, rc, &job->res);
-	sodium_memzero(job, sizeof *job);
-	free(job);
+	aa_otp_answer(req, resp, j->rc, &j->job.res);
+	req->ext = NULL;
+	req->ext_free = NULL;
+	aa_otp_free(j);
 	log_set_request_id(NULL);
-	http_defer_done(req);
+}
+
+/* The login's transaction done (on the store's thread, or this one): keep
+ * the result and hand the connection back, which makes the answer
+ * (aa_otp_late): the store's thread goes on to the next batch at once. */
+static void aa_otp_done(sess_login_job *job, int rc)
+{
+	struct aa_otp_job *j = (struct aa_otp_job *)job;
+	http_req *req = job->ctx;
+
+	j->rc = rc;
+	req->ext = j;
+	req->ext_free = aa_otp_free;
+	http_defer_done_late(req, aa_otp_late);
 }
 
 /* The login runs as one store transaction that does not hold this thread
@@ -228,22 +257,22 @@ void api_auth_otp(http_req *req, http_resp *resp)
 {
 	app *a = req->app;
 	json_t *body = http_body_json(req, resp);
-	sess_login_job *job;
+	struct aa_otp_job *j;
 	body_otp_in in;
 
 	if (!body)
 		return;
 	if (body_otp(body, BODY_OTP_LOGIN, &in, resp) != PV_OK)
 		goto out;
-	if (!(job = calloc(1, sizeof *job))) {
+	if (!(j = calloc(1, sizeof *j))) {
 		http_problem_err(resp, PV_ENOMEM);
 		goto out;
 	}
-	job->ctx = req;
+	j->job.ctx = req;
 	http_defer(req);
 	/* the job keeps copies of the number and the code: body may go */
 	sess_login_otp_async(a->sess, a->otp, in.mobile, in.code, req->ip,
-			     util_now_ms(), job, aa_otp_done);
+			     util_now_ms(), &j->job, aa_otp_done);
 out:
 	json_decref(body);
 }

@@ -76,6 +76,8 @@ typedef struct http_req {
 	 * be called more than once */
 	void (*ext_drop)(void *ext);
 	int deferred;   /* http_defer: the answer comes from another thread */
+	/* http_defer_done_late: makes the answer on the HTTP thread */
+	void (*late)(struct http_req *req, http_resp *resp);
 	int defer_refs; /* atomic: the pool job and the answer, each drops one */
 	/* authentication, filled by auth.c for routes that need it */
 	int authed;
@@ -205,6 +207,13 @@ int http_is_json_type(const char *s);
  * The connection waits meanwhile, holding no thread. */
 void http_defer(http_req *req);
 void http_defer_done(http_req *req);
+/* As http_defer_done, but the answer is made later, by late(req, resp) on
+ * the HTTP thread when it takes the connection back, not by the thread
+ * calling this (the store's one writer, whose time every transaction
+ * shares). What late needs lives in req->ext, which ext_free gives back if
+ * the connection ends first (a stopping server); late clears req->ext
+ * when it frees it itself. */
+void http_defer_done_late(http_req *req, void (*late)(http_req *req, http_resp *resp));
 
 
 /* Counts one request of kind from the client's address against a limit

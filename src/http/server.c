@@ -312,6 +312,12 @@ void http_defer_done(http_req *req)
 	srv_defer_drop(req);
 }
 
+void http_defer_done_late(http_req *req, void (*late)(http_req *req, http_resp *resp))
+{
+	req->late = late; /* published to the HTTP thread by the resume */
+	srv_defer_drop(req);
+}
+
 /* 503 for a request the stopping server will not serve (past its grace),
  * and /healthz from the signal on; the connection closes after it
  * (srv_send). */
@@ -362,8 +368,13 @@ static enum MHD_Result srv_finish_in(http_req *req)
 	http_pool *pool = NULL;
 	int rc;
 
-	if (req->done)
-		return srv_send(req, &req->resp); /* back from the pool */
+	if (req->done) { /* back from the pool, or a deferred answer */
+		if (req->late) {
+			req->late(req, &req->resp);
+			req->late = NULL;
+		}
+		return srv_send(req, &req->resp);
+	}
 	if (__atomic_load_n(&req->srv->closing, __ATOMIC_SEQ_CST))
 		return srv_refuse_stopping(req);
 	conns_work(req->crec);
