@@ -171,6 +171,39 @@ test('login: an unregistered number is told the code went only if it is register
   await page.context().close();
 });
 
+test('a service restarting, busy or out of reach is said for the form: the number and the code are not marked wrong', async () => {
+  const page = await page0(stack, '/login');
+  const problem = (code, detail) => ({ status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+    body: JSON.stringify({ type: `/errors/${code}`, title: 'Service Unavailable', status: 503, code, detail }) });
+  const summary = () => page.evaluate(() => document.querySelector('.error-summary:not([hidden]) ul')?.textContent.trim());
+  await page.route('**/api/v1/otp', (r) => r.fulfill(problem('stopping', 'The server is stopping; please try again in a moment.')));
+  await page.fill('#mobile', '9812300004');
+  await page.click('#mobile-send');
+  await page.waitForSelector('.error-summary:not([hidden])');
+  assert.equal(await summary(), 'The service is restarting just now. Please try again in a moment.');
+  assert.equal(await page.getAttribute('#mobile', 'aria-invalid'), null);
+  await setLang(page, 'hi');
+  assert.match(await summary(), /[\u0900-\u097F]/);
+  await setLang(page, 'en');
+  // no network at all
+  await page.unroute('**/api/v1/otp');
+  await page.route('**/api/v1/otp', (r) => r.abort('connectionrefused'));
+  await page.click('#mobile-send');
+  await page.waitForFunction(() => /could not be reached/.test(document.querySelector('.error-summary:not([hidden])')?.textContent || ''));
+  assert.equal(await page.getAttribute('#mobile', 'aria-invalid'), null);
+  // the code sent for real; then the login itself meets a busy server
+  await page.unroute('**/api/v1/otp');
+  await page.click('#mobile-send');
+  await page.waitForSelector('#mobile-otp:visible');
+  assert.equal(await page.evaluate(() => document.querySelector('.error-summary')?.hidden ?? true), true, 'a new try clears the old message');
+  await page.route('**/api/v1/auth/otp', (r) => r.fulfill(problem('overloaded', 'The server is busy; please try again in a moment.')));
+  await page.fill('#mobile-otp', '123456');
+  await page.click('#login-submit');
+  await page.waitForFunction(() => /very busy/.test(document.querySelector('.error-summary:not([hidden])')?.textContent || ''));
+  assert.equal(await page.getAttribute('#mobile-otp', 'aria-invalid'), null);
+  await page.context().close();
+});
+
 test('the SMS and the e-mail follow the language of the page', async () => {
   const page = await page0();
   await setLang(page, 'hi');

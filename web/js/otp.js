@@ -6,7 +6,14 @@
 // message always say the same.
 import { post, ApiError } from './api.js';
 import { currentLang, setText } from './i18n.js';
-import { el, setFieldError, busy, errKey } from './ui.js';
+import { el, setFieldError, busy, errKey, showApiError, clearErrors } from './ui.js';
+
+// A failure that says nothing about what was typed (the service busy or
+// restarting, a server error, no network): said for the whole form, in its
+// error summary, not next to the number or the code as if they were wrong.
+function serviceFailure(e) {
+  return !(e instanceof ApiError) || e.status === 0 || e.status >= 500 || e.code === 'overloaded' || e.code === 'stopping';
+}
 
 const FOCUSABLE = 'input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href]';
 
@@ -149,6 +156,10 @@ export class Otp {
       this.startTimer(e.retryAfter, 'mobile');
       return;
     }
+    if (serviceFailure(e) && this.mobile.form) {
+      this.serviceError_(this.mobile.form, e);
+      return;
+    }
     const fe = e instanceof ApiError ? e.fields.mobile : null;
     const code = fe ? fe.code : e instanceof ApiError ? e.code : 'network_error';
     if (code === 'mobile_taken') this.taken = this.mobile.value.trim();
@@ -156,7 +167,20 @@ export class Otp {
     setFieldError(this.mobile, key, null, key ? null : (fe && fe.message) || e.message);
   }
 
+  // A service failure in form's summary (which clears the form's other
+  // errors), taken away again at the next try.
+  serviceError_(form, e) {
+    showApiError(form, e);
+    this.failedForm = form;
+  }
+
+  clearServiceError_() {
+    if (this.failedForm) clearErrors(this.failedForm);
+    this.failedForm = null;
+  }
+
   async send() {
+    this.clearServiceError_();
     setFieldError(this.mobile, null);
     setFieldError(this.codeInput, null);
     const mobile = this.mobile.value.trim();
@@ -200,6 +224,9 @@ export class Otp {
     } else if (e instanceof ApiError && e.code === 'otp_expired') {
       this.startTimer(0);
       setFieldError(this.codeInput, 'err.otp_expired');
+    } else if (serviceFailure(e) && this.codeInput.form) {
+      this.serviceError_(this.codeInput.form, e);
+      return; /* the summary has the focus */
     } else {
       const key = e instanceof ApiError ? errKey(e.code, this.codeInput) : 'err.network_error';
       setFieldError(this.codeInput, key, e instanceof ApiError && e.retryAfter ? { '@wait': e.retryAfter } : null, key ? null : e.message);
@@ -208,6 +235,7 @@ export class Otp {
   }
 
   async verify() {
+    this.clearServiceError_();
     setFieldError(this.codeInput, null);
     const code = this.codeInput.value.trim();
     if (!/^\d{6}$/.test(code)) {
