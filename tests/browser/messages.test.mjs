@@ -202,6 +202,29 @@ test('a service restarting, busy or out of reach is said for the form: the numbe
   await page.waitForFunction(() => /very busy/.test(document.querySelector('.error-summary:not([hidden])')?.textContent || ''));
   assert.equal(await page.getAttribute('#mobile-otp', 'aria-invalid'), null);
   await page.context().close();
+
+  // on a longer form the errors already shown stay, beside the service's
+  // message, and stay after it is gone; the focus is on the summary
+  const reg = await page0(stack, '/register');
+  await reg.fill('#email', 'not an address');
+  await reg.click('#signup');
+  await reg.waitForSelector('#email[aria-invalid=true]');
+  const emailError = await errorOf(reg, 'email');
+  await reg.route('**/api/v1/otp', (r) => r.fulfill(problem('overloaded', 'The server is busy; please try again in a moment.')));
+  await reg.fill('#mobile', '9812300005');
+  await reg.click('#mobile-send');
+  await reg.waitForFunction(() => /very busy/.test(document.querySelector('.error-summary:not([hidden]) ul')?.textContent || ''));
+  assert.equal(await reg.getAttribute('#email', 'aria-invalid'), 'true');
+  assert.equal(await errorOf(reg, 'email'), emailError);
+  assert.equal(await reg.getAttribute('#mobile', 'aria-invalid'), null);
+  assert.equal(await reg.evaluate(() => document.activeElement.classList.contains('error-summary')), true, 'the focus is on the summary');
+  await reg.unroute('**/api/v1/otp');
+  await reg.click('#mobile-send');
+  await reg.waitForSelector('#mobile-otp:visible');
+  assert.doesNotMatch(await reg.evaluate(() => document.querySelector('.error-summary ul')?.textContent || ''), /very busy/);
+  assert.equal(await reg.getAttribute('#email', 'aria-invalid'), 'true');
+  assert.equal(await errorOf(reg, 'email'), emailError);
+  await reg.context().close();
 });
 
 test('the SMS and the e-mail follow the language of the page', async () => {

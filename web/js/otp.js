@@ -6,7 +6,7 @@
 // message always say the same.
 import { post, ApiError } from './api.js';
 import { currentLang, setText } from './i18n.js';
-import { el, setFieldError, busy, errKey, showApiError, clearErrors } from './ui.js';
+import { el, setFieldError, busy, errKey, summaryItem, dropSummaryItem } from './ui.js';
 
 // A failure that says nothing about what was typed (the service busy or
 // restarting, a server error, no network): said for the whole form, in its
@@ -150,33 +150,33 @@ export class Otp {
   }
 
   // Shows an error of the send step next to the mobile number; a wait
-  // (429 with Retry-After) counts down.
+  // (429 with Retry-After) counts down. Answers true when the error went to
+  // the form's summary (which then has the focus).
   sendError(e) {
     if (e instanceof ApiError && e.status === 429 && e.retryAfter) {
       this.startTimer(e.retryAfter, 'mobile');
-      return;
+      return false;
     }
     if (serviceFailure(e) && this.mobile.form) {
       this.serviceError_(this.mobile.form, e);
-      return;
+      return true;
     }
     const fe = e instanceof ApiError ? e.fields.mobile : null;
     const code = fe ? fe.code : e instanceof ApiError ? e.code : 'network_error';
     if (code === 'mobile_taken') this.taken = this.mobile.value.trim();
     const key = errKey(code, this.mobile);
     setFieldError(this.mobile, key, null, key ? null : (fe && fe.message) || e.message);
+    return false;
   }
 
-  // A service failure in form's summary (which clears the form's other
-  // errors), taken away again at the next try.
+  // A service failure in the form's summary, beside the field errors
+  // shown (which stay), taken away again at the next try.
   serviceError_(form, e) {
-    showApiError(form, e);
-    this.failedForm = form;
+    summaryItem(form, 'otp-service', e);
   }
 
   clearServiceError_() {
-    if (this.failedForm) clearErrors(this.failedForm);
-    this.failedForm = null;
+    for (const f of new Set([this.mobile.form, this.codeInput.form])) if (f) dropSummaryItem(f, 'otp-service');
   }
 
   async send() {
@@ -205,9 +205,9 @@ export class Otp {
       this.codeInput.value = '';
       this.codeInput.focus();
     } catch (e) {
-      this.sendError(e);
+      const inSummary = this.sendError(e);
       if (!this.waitOn) this.renderTimer();
-      this.mobile.focus();
+      if (!inSummary) this.mobile.focus();
     } finally {
       busy(this.sendButton, false);
     }

@@ -163,13 +163,42 @@ export function showApiError(form, err, fieldMap = {}, codeKeys = {}) {
     const key = codeKeys[fe.code] || errKey(fe.code, inside);
     errors.push({ input: inside, key, text: key ? null : fe.message || t('err.invalid_request') });
   }
-  if (!errors.length) {
-    const key = err && codeKeys[err.code] ? codeKeys[err.code] : null;
-    if (key) errors.push({ key });
-    else if (err && err.code && has('err.' + err.code)) errors.push({ key: 'err.' + err.code, vars: err.retryAfter ? { '@wait': err.retryAfter } : undefined });
-    else errors.push({ text: errText(err) });
-  }
+  if (!errors.length) errors.push(apiMessage(err, codeKeys));
   showErrors(form, errors);
+}
+
+// The words of an API error that names no field: {key, vars} or {text}.
+function apiMessage(err, codeKeys = {}) {
+  const key = err && codeKeys[err.code] ? codeKeys[err.code] : null;
+  if (key) return { key };
+  if (err && err.code && has('err.' + err.code)) return { key: 'err.' + err.code, vars: err.retryAfter ? { '@wait': err.retryAfter } : undefined };
+  return { text: errText(err) };
+}
+
+// An API error about the form as a whole (the service, not what was
+// typed) added to the form's summary, beside the field errors already
+// shown, which stay; name marks it for dropSummaryItem. The focus goes to
+// the summary.
+export function summaryItem(form, name, err) {
+  dropSummaryItem(form, name);
+  const m = apiMessage(err);
+  const box = summaryOf(form);
+  const item = el('span');
+  if (m.key) setText(item, m.key, m.vars); else item.textContent = m.text || '';
+  box.querySelector('ul').append(el('li', { dataset: { item: name } }, item));
+  box.hidden = false;
+  titleState();
+  box.focus();
+  box.scrollIntoView({ block: 'start' });
+}
+
+// Takes the summary's item name away (the summary goes when it is empty).
+export function dropSummaryItem(form, name) {
+  const box = form.querySelector(':scope > .error-summary');
+  if (!box) return;
+  for (const li of box.querySelectorAll('li[data-item]')) if (li.dataset.item === name) li.remove();
+  if (!box.querySelector('li')) box.hidden = true;
+  titleState();
 }
 
 export function busy(button, on) {
