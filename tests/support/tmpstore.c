@@ -21,15 +21,20 @@ int tmpstore_open(char *dir, size_t dcap, char *path, size_t pcap, store **st)
 	return 0;
 }
 
-void tmpstore_remove(store *st, const char *dir, const char *path)
+void tmpstore_rm_db(const char *path)
 {
 	char p[512];
 
-	store_close(st);
 	unlink(path);
 	snprintf(p, sizeof p, "%s-wal", path);
 	unlink(p);
 	snprintf(p, sizeof p, "%s-shm", path);
 	unlink(p);
+}
+
+void tmpstore_remove(store *st, const char *dir, const char *path)
+{
+	store_close(st);
+	tmpstore_rm_db(path);
 	rmdir(dir);
 }

@@ -14,4 +14,7 @@ int tmpstore_open(char *dir, size_t dcap, char *path, size_t pcap, store **st);
  * files and the folder. */
 void tmpstore_remove(store *st, const char *dir, const char *path);
 
+/* Removes the SQLite database file at path and its -wal and -shm files. */
+void tmpstore_rm_db(const char *path);
+
 #endif

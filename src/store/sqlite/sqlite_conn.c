@@ -200,7 +200,7 @@ int sqs_exec(struct sqs_conn *c, int slot, const char *sql,
 	return err;
 }
 
-static void conn_close(struct sqs_conn *c)
+void sqs_conn_close(struct sqs_conn *c)
 {
 	if (!c)
 		return;
@@ -247,7 +247,7 @@ static void conn_log_cantopen(const char *path, const char *msg)
 	       msg, NULL);
 }
 
-static int conn_open(const char *path, int sync_full, struct sqs_conn **out)
+int sqs_conn_open(const char *path, int sync_full, struct sqs_conn **out)
 {
 	struct sqs_conn *c;
 	int rc, wal = 0, err = PV_OK;
@@ -302,7 +302,7 @@ static int conn_open(const char *path, int sync_full, struct sqs_conn **out)
 	}
 out:
 	if (err) {
-		conn_close(c);
+		sqs_conn_close(c);
 		return err;
 	}
 	*out = c;
@@ -326,7 +326,7 @@ static void tls_release(void *p)
 			     pp = &(*pp)->next) {
 				if (*pp == cell->slot[i].conn) {
 					*pp = cell->slot[i].conn->next;
-					conn_close(cell->slot[i].conn);
+					sqs_conn_close(cell->slot[i].conn);
 					break;
 				}
 			}
@@ -372,7 +372,7 @@ static int conn_attach(struct sqs_store *s, struct sqs_conn **out)
 		}
 		tls_cell = cell;
 	}
-	err = conn_open(s->path, s->sync_full, &c);
+	err = sqs_conn_open(s->path, s->sync_full, &c);
 	if (err)
 		return err;
 	c->owner = s;
@@ -391,7 +391,7 @@ static int conn_attach(struct sqs_store *s, struct sqs_conn **out)
 	}
 	pthread_mutex_unlock(&reg_lock);
 	if (slot < 0) {
-		conn_close(c);
+		sqs_conn_close(c);
 		log_kv(LOG_ERROR, "store: too many stores open in one thread",
 		       NULL);
 		return PV_ELIMIT;
@@ -703,6 +703,7 @@ void sqs_close(store *base)
 	if (!s)
 		return;
 	sqs_batch_stop(s); /* its queue done: no transaction runs any more */
+	sqs_ckpt_stop(s);
 	pthread_mutex_lock(&reg_lock);
 	for (struct sqs_store **pp = &reg_live; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -716,9 +717,9 @@ void sqs_close(store *base)
 	/* The store is no longer live: no exiting thread touches these. */
 	for (; c; c = next) {
 		next = c->next;
-		conn_close(c);
+		sqs_conn_close(c);
 	}
-	conn_close(s->wconn);
+	sqs_conn_close(s->wconn);
 	pthread_cond_destroy(&s->gc_cond);
 	pthread_mutex_destroy(&s->gc_lock);
 	pthread_cond_destroy(&s->wl_turn);
@@ -780,8 +781,10 @@ int store_sqlite_open(const char *path, int full, store **out)
 	reg_live = s;
 	pthread_mutex_unlock(&reg_lock);
 	err = conn_of(&s->base, &c); /* fail now on a wrong path */
-	if (!err && (err = conn_open(path, full, &s->wconn)) == PV_OK)
+	if (!err && (err = sqs_conn_open(path, full, &s->wconn)) == PV_OK) {
 		s->wconn->owner = s;
+		sqs_ckpt_start(s);
+	}
 	if (err) {
 		sqs_close(&s->base);
 		return err;

@@ -79,9 +79,29 @@ struct sqs_store {
 	int gc_started, gc_idle, gc_stopping;
 	pthread_t gc_thread;
 	uint64_t gc_batches, gc_txs;
+	/* The checkpointer (sqlite_ckpt.c): its connection and thread; the
+	 * flags and the count under ck_lock. */
+	struct sqs_conn *ckconn;
+	pthread_mutex_t ck_lock;
+	pthread_cond_t ck_cond;
+	pthread_t ck_thread;
+	int ck_inited, ck_started, ck_due, ck_stopping;
+	int ck_wake, ck_hard; /* log pages: wake the thread; checkpoint on the writer */
+	uint64_t ck_runs;
 };
 
 extern const struct store_ops sqs_ops;
+
+/* A connection of its own to the database at path (WAL, the store's
+ * pragmas), closed with sqs_conn_close. */
+int sqs_conn_open(const char *path, int sync_full, struct sqs_conn **out);
+void sqs_conn_close(struct sqs_conn *c);
+
+/* The checkpointer (sqlite_ckpt.c): started once the writer is open (on
+ * failure the writer keeps SQLite's automatic checkpoint), stopped once no
+ * transaction runs any more, before the writer closes. */
+void sqs_ckpt_start(struct sqs_store *s);
+void sqs_ckpt_stop(struct sqs_store *s);
 
 /* Migrations: sqs_migrations[i] brings the schema from user_version i to
  * i + 1. Each is a script of several statements run in one transaction. */

@@ -20,6 +20,13 @@ int store_sqlite_open(const char *path, int sync_full, store **out);
 void store_sqlite_batch_stats(store *s, uint64_t *batches, uint64_t *txs);
 size_t store_sqlite_batch_waiting(store *s);
 
+/* Checkpoints run by the store's checkpointer thread (sqlite_ckpt.c) since
+ * the store was opened (0 without the thread). */
+uint64_t store_sqlite_checkpoints(store *s);
+/* The log's lengths, in pages, past which a commit wakes the checkpointer
+ * (1,000) and past which the writer checkpoints itself (4,000); for tests. */
+void store_sqlite_checkpoint_limits(store *s, int wake, int hard);
+
 /* SQLite's memory in this process, all connections (bytes): in use now,
  * the most ever in use, and the soft limit (0: none). */
 void store_sqlite_memory(int64_t *used, int64_t *highwater, int64_t *limit);

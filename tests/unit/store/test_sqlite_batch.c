@@ -211,6 +211,88 @@ static void test_sync_setting(void **state)
 	store_close(s);
 }
 
+/* Checkpoints (sqlite_ckpt.c). A transaction of ROWS throttle rows, keys
+ * numbered from *next: a few pages of the log each. */
+#define CK_ROWS 200
+#define CK_NEVER 1000000000
+
+static int ck_fill_tx(store *s, void *ctx)
+{
+	int *next = ctx, rc = PV_OK;
+	char key[STORE_KEY_MAX];
+
+	for (int i = 0; i < CK_ROWS && rc == PV_OK; i++) {
+		snprintf(key, sizeof key, "ck:%08d:%032x", *next + i, (unsigned)(*next + i) * 2654435761u);
+		rc = store_throttle_hit(s, key, T0, 3600000, 0, 0, NULL);
+	}
+	*next += CK_ROWS;
+	return rc;
+}
+
+static long long wal_bytes(const char *db)
+{
+	char w[200];
+	struct stat st;
+
+	snprintf(w, sizeof w, "%s-wal", db);
+	return stat(w, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* commits transactions into s, then answers the log's size in bytes */
+static long long ck_commits(store *s, const char *db, int n)
+{
+	int next = 0;
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(store_tx(s, ck_fill_tx, &next), PV_OK);
+	return wal_bytes(db);
+}
+
+/* Past its limit the log wakes the checkpointer thread, which copies it
+ * back into the database while the writer goes on. */
+static void test_checkpoint_thread(void **state)
+{
+	struct timespec ts = {0, 20000000};
+
+	(void)state;
+	store_sqlite_checkpoint_limits(S, 10, CK_NEVER);
+	ck_commits(S, path, 10);
+	/* it runs soon after, on its own: waited for, not timed */
+	for (int i = 0; i < 1500 && store_sqlite_checkpoints(S) == 0; i++)
+		nanosleep(&ts, NULL);
+	assert_true(store_sqlite_checkpoints(S) > 0);
+	store_sqlite_checkpoint_limits(S, 1000, 4000);
+}
+
+/* However late the thread is, the writer checkpoints itself past the hard
+ * limit, so the log stays bounded: against the same commits with no
+ * checkpoint at all, which let it grow. */
+static void test_checkpoint_bound(void **state)
+{
+	char p2[160];
+	store *s = NULL;
+	long long grown, bounded, bound = (40 + 3 * CK_ROWS) * (4096 + 24) + 32;
+
+	(void)state;
+	snprintf(p2, sizeof p2, "%s/ck-none.db", dir);
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	store_sqlite_checkpoint_limits(s, CK_NEVER, CK_NEVER);
+	grown = ck_commits(s, p2, 60);
+	store_close(s);
+	tmpstore_rm_db(p2);
+	snprintf(p2, sizeof p2, "%s/ck-hard.db", dir);
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	store_sqlite_checkpoint_limits(s, CK_NEVER, 40);
+	bounded = ck_commits(s, p2, 60);
+	store_close(s);
+	tmpstore_rm_db(p2);
+	if (grown <= bound || bounded > bound)
+		fail_msg("log without checkpoints %lld bytes, with the writer's %lld (bound %lld)",
+			 grown, bounded, bound);
+}
+
 static void put_org(store *s, const char *id)
 {
 	store_org o;
@@ -401,6 +483,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
+		cmocka_unit_test(test_checkpoint_thread),
+		cmocka_unit_test(test_checkpoint_bound),
 		cmocka_unit_test(test_backup_over_itself),
 		cmocka_unit_test(test_batch_tx_lost),
 	};

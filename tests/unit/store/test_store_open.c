@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "support/tmpstore.h"
 #include "util/log.h"
 
 static char dir[64];
@@ -27,17 +28,6 @@ static int setup(void **state)
 	log_set_level(LOG_ERROR + 1); /* the refusals below log on purpose */
 	snprintf(dir, sizeof dir, "/tmp/pravesh-open-XXXXXX");
 	return mkdtemp(dir) ? 0 : -1;
-}
-
-static void rm_db(const char *path)
-{
-	char p[256];
-
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
 }
 
 static int teardown(void **state)
@@ -133,7 +123,7 @@ static void test_forms_and_pragmas(void **state)
 	assert_true(sqlite3_column_int(st, 0) >= 1);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	rm_db(path);
+	tmpstore_rm_db(path);
 }
 
 /* Before migrating, operations fail cleanly. */
@@ -151,7 +141,7 @@ static void test_unmigrated(void **state)
 	assert_int_equal(store_migrate(s), PV_OK);
 	assert_int_equal(store_org_get(s, "x", &o), PV_ENOTFOUND);
 	store_close(s);
-	rm_db(path);
+	tmpstore_rm_db(path);
 }
 
 struct worker {
@@ -243,7 +233,7 @@ static void test_connections(void **state)
 		close(l.ready[i]);
 		close(l.go[i]);
 	}
-	rm_db(path);
+	tmpstore_rm_db(path);
 }
 
 int main(void)
