@@ -9,8 +9,9 @@
 # throwaway cluster, scripts/pg-cluster.sh), and in the same run, on the same
 # cluster, pgbench's built-in simple-update script (-N: per transaction an
 # UPDATE, a SELECT and an INSERT) at the number of connections Pravesh holds
-# to the database while logging in (WORKERS HTTP workers: one connection
-# each); prints `ratio login/pgbench: X` (goal: 0.5 or more). With
+# to the database while logging in (on PostgreSQL the logins run on the work
+# threads, one connection each: PRAVESH_POOL_THREADS, by default 4 per
+# core); prints `ratio login/pgbench: X` (goal: 0.5 or more). With
 # PERF=1 it also records a profile of the server and prints the statements
 # that took the most database time (pg_stat_statements); PERF_HZ sets the
 # sampling rate (499) and PERF_G= records without call graphs.
@@ -22,6 +23,9 @@ if [ "${1:-}" = "--postgres" ]; then PG=1; shift; fi
 N=${1:-20000}
 CONNS=64
 WORKERS=${WORKERS:-2}
+# the server's work threads on PostgreSQL (its default), and pgbench's
+# connections: the same number
+DBCONNS=${PRAVESH_POOL_THREADS:-$((4 * $(nproc)))}
 scripts/install-deps.sh bench
 make --no-print-directory build/pravesh >/dev/null
 out=bench/out; mkdir -p "$out"
@@ -78,7 +82,7 @@ before=$(ok); before=${before:-0}
 # pgbench runs just before and just after the logins (15 s each) and the two
 # are averaged, so that a machine whose load drifts during the run weighs on
 # both sides alike
-pgb() { pgbench -N -c "$WORKERS" -j "$WORKERS" -T 15 -n "$pgurl/pgbench" 2>&1 | awk '/^tps/ {print $3; exit}'; }
+pgb() { pgbench -N -c "$DBCONNS" -j "$WORKERS" -T 15 -n "$pgurl/pgbench" 2>&1 | awk '/^tps/ {print $3; exit}'; }
 if [ "$PG" = 1 ]; then
   pgbench -i -q -s 10 "$pgurl/pgbench" >/dev/null 2>&1
   tps1=$(pgb)
@@ -156,7 +160,7 @@ if [ "$PG" = 1 ]; then
   tps2=$(pgb)
   tps=$(echo "($tps1 + $tps2) / 2" | bc -l)
   printf 'pgbench: %.0f tps (simple-update, %d connections, same cluster; %.0f before, %.0f after the logins)\n' \
-    "$tps" "$WORKERS" "$tps1" "$tps2"
+    "$tps" "$DBCONNS" "$tps1" "$tps2"
   printf 'ratio login/pgbench: %.3f (goal: >= 0.5)\n' "$(echo "$lps / $tps" | bc -l)"
   echo "statements by database time during the logins (calls | ms | ms/call | query):"
   cat "$out/login-pg-statements.txt"

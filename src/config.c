@@ -43,7 +43,7 @@ static const struct cfg_setting cfg_table[] = {
 	I("workers", "PRAVESH_WORKERS", "0", workers,
 	  "HTTP worker threads (0: number of cores)"),
 	I("pool-threads", "PRAVESH_POOL_THREADS", "0", pool_threads,
-	  "threads doing the work of requests (0: 16 per core)"),
+	  "threads doing the work of requests (0: 16 per core on SQLite, 4 on PostgreSQL)"),
 	I("queue-max", "PRAVESH_QUEUE_MAX", "256", queue_max,
 	  "requests waiting for a work thread; beyond it the server answers 503 at once"),
 	I("queue-timeout-ms", "PRAVESH_QUEUE_TIMEOUT_MS", "2000", queue_timeout_ms,

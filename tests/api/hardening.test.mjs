@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import os from 'node:os';
 import { startServer, req, pgBase } from './lib/server.mjs';
 
 let srv;
@@ -237,6 +238,21 @@ test('what Pravesh creates is private to its user; a readable data folder is war
   try {
     await s3.waitLog(/data folder can be read by other users/);
   } finally { await s3.stop(); }
+});
+
+test('work threads: by default 16 per core on SQLite, 4 on PostgreSQL (each holds a database connection); PRAVESH_POOL_THREADS sets them', async () => {
+  const cores = os.availableParallelism();
+  const threadsOf = (s) => Number(JSON.parse(s.logs.find((l) => /"msg":"work threads"/.test(l))).threads);
+  const s1 = await startServer();
+  try {
+    await s1.waitLog(/"msg":"work threads"/);
+    assert.equal(threadsOf(s1), cores * (pgBase ? 4 : 16));
+  } finally { await s1.stop(); }
+  const s2 = await startServer({ env: { PRAVESH_POOL_THREADS: '3' } });
+  try {
+    await s2.waitLog(/"msg":"work threads"/);
+    assert.equal(threadsOf(s2), 3);
+  } finally { await s2.stop(); }
 });
 
 test('overload: a full work queue answers 503 with Retry-After at once; /healthz stays up; then all is normal', async () => {
