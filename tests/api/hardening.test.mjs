@@ -241,9 +241,11 @@ test('what Pravesh creates is private to its user; a readable data folder is war
 });
 
 test('work threads: by default 16 per core on SQLite, 4 on PostgreSQL (each holds a database connection); PRAVESH_POOL_THREADS sets them', async () => {
-  const cores = os.availableParallelism();
+  // the online processors, as the server counts them (not this process's
+  // affinity, which availableParallelism follows)
+  const cores = os.cpus().length;
   const threadsOf = (s) => Number(JSON.parse(s.logs.find((l) => /"msg":"work threads"/.test(l))).threads);
-  const s1 = await startServer();
+  const s1 = await startServer({ env: { PRAVESH_POOL_THREADS: '0' } }); // 0: the default
   try {
     await s1.waitLog(/"msg":"work threads"/);
     assert.equal(threadsOf(s1), cores * (pgBase ? 4 : 16));

@@ -19,6 +19,13 @@
  * 1,000, so the log stays bounded whatever the thread's pace. Should the
  * thread not start, the writer keeps SQLite's own automatic checkpoint.
  *
+ * Every connection of the store that writes has the same hook: the
+ * threads' own connections too (a write outside store_tx), which would
+ * otherwise checkpoint past 1,000 pages while holding the process's writer
+ * lock. The scrub of an erasure (a TRUNCATE checkpoint, sqs_scrub) holds
+ * the thread off while it runs (sqs_ckpt_hold): SQLite refuses a second
+ * checkpoint at once rather than waiting for the first.
+ *
  * Ownership: the thread and its connection belong to the store, started by
  * sqs_ckpt_start once the writer is open, stopped by sqs_ckpt_stop once no
  * transaction runs any more and before the writer closes. The flags and
@@ -55,7 +62,7 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 static void *ck_main(void *arg)
 {
 	struct sqs_store *s = arg;
-	int rc;
+	int rc, log, copied;
 
 	pthread_mutex_lock(&s->ck_lock);
 	for (;;) {
@@ -65,8 +72,10 @@ static void *ck_main(void *arg)
 			break;
 		s->ck_due = 0;
 		pthread_mutex_unlock(&s->ck_lock);
+		pthread_mutex_lock(&s->ck_run);
 		rc = sqlite3_wal_checkpoint_v2(s->ckconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-					       NULL, NULL);
+					       &log, &copied);
+		pthread_mutex_unlock(&s->ck_run);
 		/* busy: another checkpoint runs (the writer's, past the hard
 		 * limit); anything else is said, and tried again at the next
 		 * commit past the limit */
@@ -74,7 +83,8 @@ static void *ck_main(void *arg)
 			log_kv(LOG_WARN, "store: checkpoint failed", "error",
 			       sqlite3_errmsg(s->ckconn->db), NULL);
 		pthread_mutex_lock(&s->ck_lock);
-		s->ck_runs++;
+		if (rc == SQLITE_OK && copied > 0)
+			s->ck_runs++;
 	}
 	pthread_mutex_unlock(&s->ck_lock);
 	return NULL;
@@ -84,6 +94,7 @@ void sqs_ckpt_start(struct sqs_store *s)
 {
 	pthread_mutex_init(&s->ck_lock, NULL);
 	pthread_cond_init(&s->ck_cond, NULL);
+	pthread_mutex_init(&s->ck_run, NULL);
 	s->ck_wake = SQS_CKPT_PAGES;
 	s->ck_hard = SQS_CKPT_HARD;
 	s->ck_inited = 1;
@@ -116,10 +127,30 @@ void sqs_ckpt_stop(struct sqs_store *s)
 		s->ckconn = NULL;
 	}
 	pthread_cond_destroy(&s->ck_cond);
+	pthread_mutex_destroy(&s->ck_run);
 	pthread_mutex_destroy(&s->ck_lock);
 	s->ck_inited = 0;
 }
 
+void sqs_ckpt_attach(struct sqs_store *s, struct sqs_conn *c)
+{
+	if (s->ck_started)
+		sqlite3_wal_hook(c->db, ck_hook, s);
+}
+
+void sqs_ckpt_hold(struct sqs_store *s)
+{
+	if (s->ck_inited)
+		pthread_mutex_lock(&s->ck_run);
+}
+
+void sqs_ckpt_release(struct sqs_store *s)
+{
+	if (s->ck_inited)
+		pthread_mutex_unlock(&s->ck_run);
+}
+
+/* Checkpoints of the thread that copied pages. */
 uint64_t store_sqlite_checkpoints(store *base)
 {
 	struct sqs_store *s = (struct sqs_store *)base;

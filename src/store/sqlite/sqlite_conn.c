@@ -376,6 +376,7 @@ static int conn_attach(struct sqs_store *s, struct sqs_conn **out)
 	if (err)
 		return err;
 	c->owner = s;
+	sqs_ckpt_attach(s, c);
 	pthread_mutex_lock(&reg_lock);
 	for (int i = 0; i < SQS_TLS_SLOTS && slot < 0; i++)
 		if (!tls_cell->slot[i].serial)
@@ -670,6 +671,8 @@ int sqs_scrub(store *s)
 	err = sqs_prepare(c, SQS_SLOT_CHECKPOINT, "PRAGMA wal_checkpoint(TRUNCATE)", &st);
 	if (err)
 		return err;
+	/* the checkpointer's run would make this one answer busy at once */
+	sqs_ckpt_hold(c->owner);
 	wl_take(c, &c->wl_stmt);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -677,6 +680,7 @@ int sqs_scrub(store *s)
 	else if (rc != SQLITE_DONE)
 		err = sqs_error(c, rc, "scrub");
 	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
+	sqs_ckpt_release(c->owner);
 	if (!err && busy) {
 		log_kv(LOG_WARN, "store: the write-ahead log could not be emptied yet", NULL);
 		err = PV_EBUSY;
@@ -784,6 +788,7 @@ int store_sqlite_open(const char *path, int full, store **out)
 	if (!err && (err = sqs_conn_open(path, full, &s->wconn)) == PV_OK) {
 		s->wconn->owner = s;
 		sqs_ckpt_start(s);
+		sqs_ckpt_attach(s, c); /* opened before the thread */
 	}
 	if (err) {
 		sqs_close(&s->base);

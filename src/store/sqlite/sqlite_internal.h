@@ -83,6 +83,7 @@ struct sqs_store {
 	 * flags and the count under ck_lock. */
 	struct sqs_conn *ckconn;
 	pthread_mutex_t ck_lock;
+	pthread_mutex_t ck_run; /* held while the thread checkpoints (sqs_ckpt_hold) */
 	pthread_cond_t ck_cond;
 	pthread_t ck_thread;
 	int ck_inited, ck_started, ck_due, ck_stopping;
@@ -102,6 +103,12 @@ void sqs_conn_close(struct sqs_conn *c);
  * transaction runs any more, before the writer closes. */
 void sqs_ckpt_start(struct sqs_store *s);
 void sqs_ckpt_stop(struct sqs_store *s);
+/* Gives connection c of s the checkpointer's commit hook (when it runs). */
+void sqs_ckpt_attach(struct sqs_store *s, struct sqs_conn *c);
+/* Keeps the thread from checkpointing (waiting for one that runs) until
+ * sqs_ckpt_release: for a checkpoint of another mode. */
+void sqs_ckpt_hold(struct sqs_store *s);
+void sqs_ckpt_release(struct sqs_store *s);
 
 /* Migrations: sqs_migrations[i] brings the schema from user_version i to
  * i + 1. Each is a script of several statements run in one transaction. */

@@ -264,6 +264,45 @@ static void test_checkpoint_thread(void **state)
 	store_sqlite_checkpoint_limits(S, 1000, 4000);
 }
 
+/* A write outside store_tx commits on the thread's own connection, which
+ * wakes the thread as the writer does (else it would checkpoint itself
+ * past SQLite's 1,000 pages, holding the writer lock). */
+static void test_checkpoint_own_connection(void **state)
+{
+	struct timespec ts = {0, 20000000};
+	char key[STORE_KEY_MAX];
+	uint64_t before;
+
+	(void)state;
+	ck_commits(S, path, 2); /* the writer's log first: the thread wakes on any */
+	before = store_sqlite_checkpoints(S);
+	store_sqlite_checkpoint_limits(S, 10, CK_NEVER);
+	for (int i = 0; i < 400; i++) {
+		snprintf(key, sizeof key, "own:%08d:%032x", i, (unsigned)i * 2654435761u);
+		assert_int_equal(store_throttle_hit(S, key, T0, 3600000, 0, 0, NULL), PV_OK);
+	}
+	for (int i = 0; i < 1500 && store_sqlite_checkpoints(S) == before; i++)
+		nanosleep(&ts, NULL);
+	assert_true(store_sqlite_checkpoints(S) > before);
+	store_sqlite_checkpoint_limits(S, 1000, 4000);
+}
+
+/* The scrub of an erasure (a TRUNCATE checkpoint) right after commits that
+ * woke the thread: it waits for the thread's checkpoint instead of being
+ * refused as busy. */
+static void test_checkpoint_scrub(void **state)
+{
+	int next = 0;
+
+	(void)state;
+	store_sqlite_checkpoint_limits(S, 1, CK_NEVER);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(store_tx(S, ck_fill_tx, &next), PV_OK);
+		assert_int_equal(store_scrub(S), PV_OK);
+	}
+	store_sqlite_checkpoint_limits(S, 1000, 4000);
+}
+
 /* However late the thread is, the writer checkpoints itself past the hard
  * limit, so the log stays bounded: against the same commits with no
  * checkpoint at all, which let it grow. */
@@ -484,6 +523,8 @@ int main(void)
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
 		cmocka_unit_test(test_checkpoint_thread),
+		cmocka_unit_test(test_checkpoint_own_connection),
+		cmocka_unit_test(test_checkpoint_scrub),
 		cmocka_unit_test(test_checkpoint_bound),
 		cmocka_unit_test(test_backup_over_itself),
 		cmocka_unit_test(test_batch_tx_lost),
