@@ -62,7 +62,9 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 static void *ck_main(void *arg)
 {
 	struct sqs_store *s = arg;
-	int rc, log, copied;
+	/* the log's length and its frames copied, after the last run: a run
+	 * that changes neither copied nothing new */
+	int rc, log = -1, copied = -1, last_log = -1, last_copied = -1;
 
 	pthread_mutex_lock(&s->ck_lock);
 	for (;;) {
@@ -83,8 +85,10 @@ static void *ck_main(void *arg)
 			log_kv(LOG_WARN, "store: checkpoint failed", "error",
 			       sqlite3_errmsg(s->ckconn->db), NULL);
 		pthread_mutex_lock(&s->ck_lock);
-		if (rc == SQLITE_OK && copied > 0)
+		if (rc == SQLITE_OK && copied > 0 && (log != last_log || copied != last_copied))
 			s->ck_runs++;
+		last_log = log;
+		last_copied = copied;
 	}
 	pthread_mutex_unlock(&s->ck_lock);
 	return NULL;
@@ -150,7 +154,8 @@ void sqs_ckpt_release(struct sqs_store *s)
 		pthread_mutex_unlock(&s->ck_run);
 }
 
-/* Checkpoints of the thread that copied pages. */
+/* Runs of the thread that copied pages of the log (one that found it
+ * copied already, or failed, is not counted). */
 uint64_t store_sqlite_checkpoints(store *base)
 {
 	struct sqs_store *s = (struct sqs_store *)base;

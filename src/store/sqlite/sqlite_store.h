@@ -21,7 +21,7 @@ void store_sqlite_batch_stats(store *s, uint64_t *batches, uint64_t *txs);
 size_t store_sqlite_batch_waiting(store *s);
 
 /* Checkpoints run by the store's checkpointer thread (sqlite_ckpt.c) since
- * the store was opened (0 without the thread). */
+ * the store was opened that copied pages of the log (0 without the thread). */
 uint64_t store_sqlite_checkpoints(store *s);
 /* The log's lengths, in pages, past which a commit wakes the checkpointer
  * (1,000) and past which the writer checkpoints itself (4,000); for tests. */

@@ -266,25 +266,45 @@ static void test_checkpoint_thread(void **state)
 
 /* A write outside store_tx commits on the thread's own connection, which
  * wakes the thread as the writer does (else it would checkpoint itself
- * past SQLite's 1,000 pages, holding the writer lock). */
+ * past SQLite's 1,000 pages, holding the writer lock). A fresh store, so
+ * that no wake-up is pending, and a new thread, whose connection is opened
+ * after the store's (as the server's work threads' are). */
+static void *own_writes(void *arg)
+{
+	store *s = arg;
+	char key[STORE_KEY_MAX];
+
+	for (int i = 0; i < 400; i++) {
+		snprintf(key, sizeof key, "own:%08d:%032x", i, (unsigned)i * 2654435761u);
+		if (store_throttle_hit(s, key, T0, 3600000, 0, 0, NULL) != PV_OK)
+			return (void *)1;
+	}
+	return NULL;
+}
+
 static void test_checkpoint_own_connection(void **state)
 {
 	struct timespec ts = {0, 20000000};
-	char key[STORE_KEY_MAX];
-	uint64_t before;
+	char p2[160];
+	store *s = NULL;
+	pthread_t t;
+	void *res = NULL;
 
 	(void)state;
-	ck_commits(S, path, 2); /* the writer's log first: the thread wakes on any */
-	before = store_sqlite_checkpoints(S);
-	store_sqlite_checkpoint_limits(S, 10, CK_NEVER);
-	for (int i = 0; i < 400; i++) {
-		snprintf(key, sizeof key, "own:%08d:%032x", i, (unsigned)i * 2654435761u);
-		assert_int_equal(store_throttle_hit(S, key, T0, 3600000, 0, 0, NULL), PV_OK);
-	}
-	for (int i = 0; i < 1500 && store_sqlite_checkpoints(S) == before; i++)
+	snprintf(p2, sizeof p2, "%s/ck-own.db", dir);
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	store_sqlite_checkpoint_limits(s, CK_NEVER, CK_NEVER);
+	assert_int_equal(store_migrate(s), PV_OK);
+	assert_int_equal(store_sqlite_checkpoints(s), 0);
+	store_sqlite_checkpoint_limits(s, 10, CK_NEVER);
+	assert_int_equal(pthread_create(&t, NULL, own_writes, s), 0);
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_null(res);
+	for (int i = 0; i < 1500 && store_sqlite_checkpoints(s) == 0; i++)
 		nanosleep(&ts, NULL);
-	assert_true(store_sqlite_checkpoints(S) > before);
-	store_sqlite_checkpoint_limits(S, 1000, 4000);
+	assert_true(store_sqlite_checkpoints(s) > 0);
+	store_close(s);
+	tmpstore_rm_db(p2);
 }
 
 /* The scrub of an erasure (a TRUNCATE checkpoint) right after commits that
