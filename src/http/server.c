@@ -705,12 +705,14 @@ static int srv_start_workers(http_server *srv, unsigned cores)
 	const pv_config *cfg = srv->app->cfg;
 	char bad[64];
 	conns_cfg cc;
-	/* SQLite: most of them wait for a group commit's sync, and the more
-	 * wait, the more one sync serves. PostgreSQL: each holds a connection
+	/* A store whose transactions run on the caller's thread (PostgreSQL)
+	 * or on its own (SQLite's group commit), asked through the store, not
+	 * by its name. SQLite: most of them wait for a group commit's sync, and
+	 * the more wait, the more one sync serves. PostgreSQL: each holds a connection
 	 * and keeps the database working; past a few per core they only
 	 * queue there (bench/login.sh --postgres: 2 cores, 32 threads 1,219-1,318
 	 * logins/s, p99 244-337 ms; 8 threads 1,852-1,923/s, p99 65-70 ms) */
-	int per_core = strcmp(store_backend_name(srv->app->st), "postgres") == 0 ? 4 : 16;
+	int per_core = store_tx_async_waits(srv->app->st) ? 4 : 16;
 	int threads = cfg->pool_threads > 0 ? cfg->pool_threads : (int)cores * per_core;
 	char nthreads[16];
 
