@@ -24,6 +24,14 @@ int lim_hit(store *s, const keys *k, const char *kind, const char *value,
 int lim_peek(store *s, const keys *k, const char *kind, const char *value,
 	     int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s);
 
+/* lim_peek, reading with it, in the same store call (one round trip on
+ * PostgreSQL), the throttle of other_key (a key made by keys_subject):
+ * *other_found is 1 and *other its state, or 0 when it has none (where
+ * store_throttle_peek answers PV_ENOTFOUND). The answer is lim_peek's. */
+int lim_peek_with(store *s, const keys *k, const char *kind, const char *value,
+		  int64_t window_ms, int64_t limit, int64_t now, int64_t *retry_after_s,
+		  const char *other_key, store_throttle *other, int *other_found);
+
 /* lim_peek that also waits for the hits of the key in flight (not yet
  * committed) and counts them (store_throttle_peek_share): what a success
  * that is not counted asks just before it is granted, so that it cannot

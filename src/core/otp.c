@@ -94,6 +94,17 @@ static int otp_key(const otp_svc *svc, const char *kind, const char *value,
 	return keys_subject(svc->k, kind, value, out);
 }
 
+/* From the number's failed logins on record (t; NULL: none), sets res for
+ * a number they locked: 1 when locked, else 0. */
+static int otp_number_judge(const store_throttle *t, int64_t now, otp_result *res)
+{
+	if (!t || t->locked_until <= now)
+		return 0;
+	res->status = OTP_NUMBER_LOCKED;
+	res->retry_after_s = otp_ceil_s(t->locked_until - now);
+	return 1;
+}
+
 /* Sets res for a number locked by failed logins; answers 1 when locked,
  * 0 when not, or a negative store error. *counted (may be NULL) is set to
  * 1 when the number has failed logins on record, else 0. */
@@ -115,11 +126,7 @@ static int otp_number_locked(const otp_svc *svc, const char *mobile,
 		return rc;
 	if (counted)
 		*counted = 1;
-	if (t.locked_until <= now)
-		return 0;
-	res->status = OTP_NUMBER_LOCKED;
-	res->retry_after_s = otp_ceil_s(t.locked_until - now);
-	return 1;
+	return otp_number_judge(&t, now, res);
 }
 
 /* Counts one hit of a limit; PV_ELIMIT with res set when it is over. */
@@ -333,20 +340,28 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 	unsigned char mac[STORE_HASH_LEN];
 	char subject[STORE_KEY_MAX], key[STORE_KEY_MAX];
 	store_otp o;
+	store_throttle lock;
 	int rc, attempts = 0, fails_on_record = 0,
 		wellformed = strlen(code) == 6 && strspn(code, "0123456789") == 6;
 
 	/* the address first: one address can never reach a number's lock; an
-	 * address at its limit is refused (and the refusal counted) */
-	rc = lim_peek(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS, svc->pol.fail_per_ip_hour, now,
-		      &res->retry_after_s);
+	 * address at its limit is refused (and the refusal counted). A login
+	 * reads the number's failed logins with it (one read of the store). */
+	if (login) {
+		if ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK)
+			return rc;
+		rc = lim_peek_with(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS,
+				   svc->pol.fail_per_ip_hour, now, &res->retry_after_s, key,
+				   &lock, &fails_on_record);
+	} else {
+		rc = lim_peek(s, svc->k, "otp-fail-ip", ip, OTP_HOUR_MS,
+			      svc->pol.fail_per_ip_hour, now, &res->retry_after_s);
+	}
 	if (rc == PV_ELIMIT)
 		return otp_ip_refused(svc, ip, now, res);
 	if (rc != PV_OK)
 		return rc;
-	if (login && (rc = otp_number_locked(svc, mobile, now, res, &fails_on_record)) != 0) {
-		if (rc < 0)
-			return rc;
+	if (login && otp_number_judge(fails_on_record ? &lock : NULL, now, res)) {
 		rc = otp_ip_failed(svc, ip, now, res); /* a refusal is a failure */
 		return rc == PV_ELIMIT ? PV_OK : rc;
 	}

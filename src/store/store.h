@@ -590,6 +590,10 @@ struct store_ops {
 	 *   hit in flight and then reads its count; hits wait for it, other
 	 *   share locks do not); SQLite's transactions run one at a time, so
 	 *   there it is throttle_peek. A key with no row locks nothing.
+	 * - throttle_peek_pair: throttle_peek of two keys in one call (one
+	 *   round trip on PostgreSQL): found[i] is 1 and out[i] the state of
+	 *   key i, or found[i] is 0 where throttle_peek answers PV_ENOTFOUND;
+	 *   PV_OK, or the error of the read.
 	 * - throttle_undo: takes back one hit of the current window (for an
 	 *   attempt reserved up front that turned out well): the count goes
 	 *   down by one, not below 0; a lock stays. PV_OK when there is no
@@ -602,6 +606,8 @@ struct store_ops {
 			     store_throttle *out);
 	int (*throttle_peek_share)(store *s, const char *key, int64_t now,
 				   store_throttle *out);
+	int (*throttle_peek_pair)(store *s, const char *key0, const char *key1,
+				  int64_t now, store_throttle out[2], int found[2]);
 	int (*throttle_undo)(store *s, const char *key, int64_t now);
 	int (*throttle_clear)(store *s, const char *key);
 
@@ -635,8 +641,11 @@ struct store_ops {
 	/* session_insert and, with it, user_logged_in(se->user_id,
 	 * se->created_at): a new session is a login. The same answers as
 	 * session_insert; when it fails, neither is stored (PostgreSQL: one
-	 * statement, one round trip; SQLite: the session, then the user's
-	 * row, in the caller's transaction or in one of its own). */
+	 * statement, which inside a transaction goes with its COMMIT, one
+	 * round trip for both: a refusal is then answered by tx_commit, or by
+	 * the transaction's next call, and ends the transaction; SQLite: the
+	 * session, then the user's row, in the caller's transaction or in one
+	 * of its own). */
 	int (*session_login)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);
@@ -1202,6 +1211,12 @@ static inline int store_throttle_peek(store *s, const char *key, int64_t now, st
 static inline int store_throttle_peek_share(store *s, const char *key, int64_t now, store_throttle *out)
 {
 	return s->ops->throttle_peek_share(s, key, now, out);
+}
+
+static inline int store_throttle_peek_pair(store *s, const char *key0, const char *key1,
+					   int64_t now, store_throttle out[2], int found[2])
+{
+	return s->ops->throttle_peek_pair(s, key0, key1, now, out, found);
 }
 
 static inline int store_throttle_undo(store *s, const char *key, int64_t now)

@@ -1190,6 +1190,48 @@ static void test_otp(void **state)
 	assert_int_equal(store_otp_fail(S, o2.id, 0, NULL), PV_EINVAL);
 }
 
+/* throttle_peek_pair answers for each key what throttle_peek answers:
+ * both, one, neither, an ended window, a lock that outlives its window,
+ * the same key twice; in a transaction or not. */
+static void test_throttle_peek_pair(void **state)
+{
+	char a[STORE_KEY_MAX], b[STORE_KEY_MAX], none[STORE_KEY_MAX];
+	store_throttle t[2], p;
+	int found[2];
+
+	(void)state;
+	uniq(a, sizeof a, "pair-a:");
+	uniq(b, sizeof b, "pair-b:");
+	uniq(none, sizeof none, "pair-none:");
+	assert_int_equal(store_throttle_peek_pair(S, a, b, T0, t, found), PV_OK);
+	assert_true(found[0] == 0 && found[1] == 0);
+	assert_int_equal(store_throttle_hit(S, a, T0, 1000, 0, 0, NULL), PV_OK);
+	assert_int_equal(store_throttle_hit(S, a, T0 + 1, 1000, 0, 0, NULL), PV_OK);
+	/* b: locked at its first hit for 5 s, past its 1 s window */
+	assert_int_equal(store_throttle_hit(S, b, T0, 1000, 1, 5000, NULL), PV_OK);
+	memset(t, 0, sizeof t);
+	assert_int_equal(store_throttle_peek_pair(S, a, b, T0 + 10, t, found), PV_OK);
+	assert_true(found[0] == 1 && found[1] == 1);
+	assert_string_equal(t[0].key, a);
+	assert_true(t[0].count == 2 && t[0].window_start == T0 && t[0].window_end == T0 + 1000);
+	assert_int_equal(store_throttle_peek(S, b, T0 + 10, &p), PV_OK);
+	assert_memory_equal(&t[1], &p, sizeof p);
+	/* the order of the keys is the caller's */
+	assert_int_equal(store_throttle_peek_pair(S, none, a, T0 + 10, t, found), PV_OK);
+	assert_true(found[0] == 0 && found[1] == 1 && t[1].count == 2);
+	/* a's window has ended; b's lock has not */
+	assert_int_equal(store_throttle_peek_pair(S, a, b, T0 + 1000, t, found), PV_OK);
+	assert_true(found[0] == 0 && found[1] == 1 && t[1].locked_until == T0 + 5000);
+	assert_int_equal(store_throttle_peek_pair(S, b, b, T0 + 1000, t, found), PV_OK);
+	assert_true(found[0] == 1 && found[1] == 1 && t[0].locked_until == t[1].locked_until);
+	assert_int_equal(store_tx_begin(S), PV_OK);
+	assert_int_equal(store_throttle_peek_pair(S, a, b, T0 + 10, t, found), PV_OK);
+	assert_true(found[0] == 1 && found[1] == 1 && t[0].count == 2);
+	assert_int_equal(store_tx_commit(S), PV_OK);
+	assert_int_equal(store_throttle_peek_pair(S, a, b, T0 + 5000, t, found), PV_OK);
+	assert_true(found[0] == 0 && found[1] == 0);
+}
+
 static void test_throttles(void **state)
 {
 	char key[STORE_KEY_MAX];
@@ -1388,24 +1430,32 @@ static void test_tokens(void **state)
 			 PV_ENOTFOUND);
 }
 
+/* A new user of a new organisation, and a session of theirs to store (an
+ * hour long, new hashes). */
+static void login_fixture(store_user *u, store_session *a)
+{
+	char org[STORE_ID_MAX];
+
+	new_org(org, NULL);
+	add_user(u, org, T0);
+	memset(a, 0, sizeof *a);
+	fill_hash(a->hash);
+	fill_hash(a->csrf_hash);
+	snprintf(a->user_id, sizeof a->user_id, "%s", u->id);
+	a->expires_at = T0 + 3600000;
+}
+
 /* session_login: the session and the user's last_login_at together; a
  * refused session (a known hash, an unknown user) moves nothing. */
 static void test_session_login(void **state)
 {
-	char org[STORE_ID_MAX];
 	store_user u, got;
 	store_session a, sgot;
 
 	(void)state;
-	new_org(org, NULL);
-	add_user(&u, org, T0);
-	memset(&a, 0, sizeof a);
-	fill_hash(a.hash);
-	fill_hash(a.csrf_hash);
-	snprintf(a.user_id, sizeof a.user_id, "%s", u.id);
+	login_fixture(&u, &a);
 	snprintf(a.client_ip, sizeof a.client_ip, "192.0.2.1");
 	a.created_at = a.last_seen = T0 + 700;
-	a.expires_at = T0 + 3600000;
 	assert_int_equal(store_session_login(S, &a), PV_OK);
 	assert_int_equal(store_session_get(S, a.hash, &sgot), PV_OK);
 	assert_string_equal(sgot.user_id, u.id);
@@ -1429,6 +1479,65 @@ static void test_session_login(void **state)
 	fill_hash(a.hash);
 	assert_int_equal(store_session_login(S, &a), want);
 	assert_int_equal(store_session_get(S, a.hash, &sgot), PV_ENOTFOUND);
+}
+
+/* session_login inside a transaction (PostgreSQL sends it with the
+ * COMMIT): the transaction's later reads see it; alone in its transaction
+ * it commits with it; a rollback keeps nothing; a refusal is answered by
+ * the login call or by the commit, and the transaction keeps nothing of
+ * what it wrote before. */
+static void test_session_login_tx(void **state)
+{
+	store_user u, got;
+	store_session a, sgot;
+	int rc;
+
+	(void)state;
+	login_fixture(&u, &a);
+	a.last_seen = T0;
+	/* alone in its transaction; read back in it after another
+	 * statement; rolled back (then neither is kept) */
+	for (int m = 0; m < 3; m++) {
+		fill_hash(a.hash);
+		a.created_at = T0 + 10 * (m + 1);
+		assert_int_equal(store_tx_begin(S), PV_OK);
+		if (m == 1)
+			assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+		assert_int_equal(store_session_login(S, &a), PV_OK);
+		if (m == 1) {
+			assert_int_equal(store_session_get(S, a.hash, &sgot), PV_OK);
+			assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+			assert_true(got.last_login_at == T0 + 20);
+		}
+		assert_int_equal(m == 2 ? store_tx_rollback(S) : store_tx_commit(S), PV_OK);
+		assert_int_equal(store_session_get(S, a.hash, &sgot), m == 2 ? PV_ENOTFOUND : PV_OK);
+		assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+		assert_true(got.last_login_at == (m == 2 ? T0 + 20 : a.created_at));
+	}
+	/* refused (a known hash, then an unknown user) after a write of the
+	 * same transaction: the error comes back, from the call or from the
+	 * commit, and the write is not kept */
+	for (int k = 0; k < 2; k++) {
+		store_session b = a;
+
+		assert_int_equal(store_tx_begin(S), PV_OK);
+		assert_int_equal(store_user_logged_in(S, u.id, T0 + 40), PV_OK);
+		fill_hash(b.hash);
+		if (k == 0) /* a known hash: one this transaction stored */
+			assert_int_equal(store_session_insert(S, &b), PV_OK);
+		else
+			snprintf(b.user_id, sizeof b.user_id, "no-such-user");
+		b.created_at = T0 + 41;
+		rc = store_session_login(S, &b);
+		if (rc == PV_OK)
+			rc = store_tx_commit(S);
+		else
+			assert_int_equal(store_tx_rollback(S), PV_OK);
+		assert_int_equal(rc, k == 0 ? PV_ECONFLICT : PV_ENOTFOUND);
+		assert_int_equal(store_user_get(S, u.id, &got), PV_OK);
+		assert_true(got.last_login_at == T0 + 20);
+		assert_int_equal(store_session_get(S, b.hash, &sgot), PV_ENOTFOUND);
+	}
 }
 
 static void test_sessions(void **state)
@@ -4197,10 +4306,12 @@ int main(void)
 		cmocka_unit_test(test_admin_list),
 		cmocka_unit_test(test_otp),
 		cmocka_unit_test(test_throttles),
+		cmocka_unit_test(test_throttle_peek_pair),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_session_login),
+		cmocka_unit_test(test_session_login_tx),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_upload_claims),

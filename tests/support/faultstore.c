@@ -682,6 +682,13 @@ static int fs_throttle_peek_share(store *s, const char *key, int64_t now, store_
 	return FS_INNER(s)->ops->throttle_peek_share(fs_inner(s), key, now, out);
 }
 
+static int fs_throttle_peek_pair(store *s, const char *key0, const char *key1, int64_t now,
+				 store_throttle out[2], int found[2])
+{
+	FS_ENTER(s, "throttle_peek_pair");
+	return FS_INNER(s)->ops->throttle_peek_pair(fs_inner(s), key0, key1, now, out, found);
+}
+
 static const struct store_ops fs_ops = {
 	.name = "faultstore",
 	.close = fs_close,
@@ -729,6 +736,7 @@ static const struct store_ops fs_ops = {
 	.throttle_hit = fs_throttle_hit,
 	.throttle_peek = fs_throttle_peek,
 	.throttle_peek_share = fs_throttle_peek_share,
+	.throttle_peek_pair = fs_throttle_peek_pair,
 	.throttle_undo = fs_throttle_undo,
 	.throttle_clear = fs_throttle_clear,
 	.sweep = fs_sweep,
@@ -792,7 +800,7 @@ static const struct store_ops fs_ops = {
 };
 
 /* A new operation in store.h needs its wrapper here. */
-_Static_assert(sizeof(struct store_ops) == 104 * sizeof(void *),
+_Static_assert(sizeof(struct store_ops) == 105 * sizeof(void *),
 	       "struct store_ops changed: add the new operations to faultstore.c");
 
 store *faultstore_wrap(store *inner)

@@ -219,10 +219,13 @@ int pgs_error(struct pgs_conn *c, const PGresult *res, const char *op)
 
 /* ---- connections ---------------------------------------------------------- */
 
+static void later_drop(struct pgs_conn *c);
+
 static void conn_close(struct pgs_conn *c)
 {
 	if (!c)
 		return;
+	later_drop(c);
 	PQfinish(c->pg); /* the server rolls back an open transaction */
 	free(c);
 }
@@ -411,11 +414,16 @@ static int conn_of(store *base, struct pgs_conn **out)
 	return PV_OK;
 }
 
+static int later_send(struct pgs_conn *c);
+
 int pgs_enter(store *s, struct pgs_conn **out)
 {
 	int err = conn_of(s, out);
 
 	if (err)
+		return err;
+	/* the transaction's kept write goes first, with its error */
+	if ((err = later_send(*out)) != PV_OK)
 		return err;
 	if ((*out)->tx_lost)
 		return (*out)->tx_lost;
@@ -475,74 +483,117 @@ static PGresult *exec_one(struct pgs_conn *c, const struct pgs_query *q,
 	return PQexecPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
 }
 
-/* Sends BEGIN and the prepared statement name together (libpq's pipeline
- * mode: one round trip instead of two) and returns the statement's result;
- * NULL with the connection marked lost when the exchange broke. Called for
- * the first statement of a transaction, whose BEGIN tx_begin() deferred. */
-static PGresult *exec_with_begin(struct pgs_conn *c, const struct pgs_query *q,
-				 const char *name, const struct pgs_args *a, int binary)
-{
-	PGresult *r, *stmt = NULL, *begin = NULL;
-	int syncs = 0, results = 0, sent;
-	Oid types[PGS_MAXP];
+/* One command of a pipeline: a statement without parameters (sql), or
+ * else q with a's values, prepared as name unless q->custom. */
+struct pipe_cmd {
+	const char *sql;
+	const struct pgs_query *q;
+	const char *name;
+	const struct pgs_args *a;
+	int binary;
+};
 
-	c->begin_pending = 0;
+/* Sends the n commands in one round trip (libpq's pipeline mode, one sync
+ * after the last) and writes each one's result into res[i], NULL where
+ * none came back; the caller PQclear()s them. After a failed command the
+ * server skips the others up to the sync: their results are
+ * PGRES_PIPELINE_ABORTED. PV_OK; PV_EINVAL when the connection cannot
+ * enter pipeline mode (nothing was sent); PV_EBUSY with c marked lost when
+ * the exchange broke. */
+static int pipe_run(struct pgs_conn *c, const struct pipe_cmd *cmd, int n,
+		    PGresult **res)
+{
+	Oid types[PGS_MAXP];
+	int sent = 1, got = 0, synced = 0;
+
+	for (int i = 0; i < n; i++)
+		res[i] = NULL;
 	if (!PQenterPipelineMode(c->pg))
-		goto plain;
-	sent = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-	if (sent && q->custom)
-		sent = PQsendQueryParams(c->pg, q->sql, query_types(q, types), types,
-					 a->v, a->len, a->fmt, binary);
-	else if (sent)
-		sent = PQsendQueryPrepared(c->pg, name, a->n, a->v, a->len, a->fmt, binary);
-	if (!sent || !PQpipelineSync(c->pg)) {
-		PQexitPipelineMode(c->pg);
-		c->lost = PQstatus(c->pg) != CONNECTION_OK;
-		return NULL;
+		return PV_EINVAL;
+	for (int i = 0; i < n && sent; i++) {
+		const struct pipe_cmd *k = &cmd[i];
+
+		if (k->sql)
+			sent = PQsendQueryParams(c->pg, k->sql, 0, NULL, NULL, NULL, NULL, 0);
+		else if (k->q->custom)
+			sent = PQsendQueryParams(c->pg, k->q->sql, query_types(k->q, types),
+						 types, k->a->v, k->a->len, k->a->fmt,
+						 k->binary);
+		else
+			sent = PQsendQueryPrepared(c->pg, k->name, k->a->n, k->a->v,
+						   k->a->len, k->a->fmt, k->binary);
 	}
-	/* results: BEGIN's, the statement's (or "aborted" when BEGIN
-	 * failed), each followed by NULL, then the sync */
-	while (!syncs) {
-		r = PQgetResult(c->pg);
+	if (!sent || !PQpipelineSync(c->pg)) {
+		/* what was queued cannot be taken back: a new connection */
+		PQexitPipelineMode(c->pg);
+		c->lost = 1;
+		return PV_EBUSY;
+	}
+	/* each command's result followed by NULL, then the sync */
+	while (!synced) {
+		PGresult *r = PQgetResult(c->pg);
+
 		if (!r) {
 			if (PQstatus(c->pg) != CONNECTION_OK)
 				break;
 			continue;
 		}
-		switch (PQresultStatus(r)) {
-		case PGRES_PIPELINE_SYNC:
-			syncs++;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			synced = 1;
 			PQclear(r);
-			break;
-		default:
-			if (results++ == 0) {
-				begin = r;
-			} else if (!stmt) {
-				stmt = r;
-			} else {
-				PQclear(r);
-			}
+		} else if (got < n) {
+			res[got++] = r;
+		} else {
+			PQclear(r);
 		}
 	}
 	PQexitPipelineMode(c->pg);
-	if (!syncs)
+	if (!synced) {
 		c->lost = 1;
-	if (begin && PQresultStatus(begin) != PGRES_COMMAND_OK && stmt &&
-	    PQresultStatus(stmt) == PGRES_PIPELINE_ABORTED) {
-		/* BEGIN's own error is the one to report */
-		PQclear(stmt);
-		stmt = begin;
-		begin = NULL;
+		return PV_EBUSY;
 	}
-	PQclear(begin);
-	return stmt;
-plain:
-	/* no pipeline: BEGIN on its own */
-	r = PQexec(c->pg, "BEGIN");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return r;
-	PQclear(r);
-	return exec_one(c, q, name, a, binary);
+	return PV_OK;
+}
+
+/* Sends BEGIN and the statement together (one round trip instead of two)
+ * and returns the statement's result; NULL with the connection marked lost
+ * when the exchange broke. Called for the first statement of a
+ * transaction, whose BEGIN tx_begin() deferred. */
+static PGresult *exec_with_begin(struct pgs_conn *c, const struct pgs_query *q,
+				 const char *name, const struct pgs_args *a, int binary)
+{
+	struct pipe_cmd cmd[2] = {{.sql = "BEGIN"},
+				  {.q = q, .name = name, .a = a, .binary = binary}};
+	PGresult *res[2], *r;
+
+	c->begin_pending = 0;
+	if (pipe_run(c, cmd, 2, res) == PV_EINVAL) {
+		/* no pipeline: BEGIN on its own */
+		r = PQexec(c->pg, "BEGIN");
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+		return exec_one(c, q, name, a, binary);
+	}
+	if (res[0] && PQresultStatus(res[0]) != PGRES_COMMAND_OK && res[1] &&
+	    PQresultStatus(res[1]) == PGRES_PIPELINE_ABORTED) {
+		/* BEGIN's own error is the one to report */
+		PQclear(res[1]);
+		return res[0];
+	}
+	PQclear(res[0]);
+	return res[1];
+}
+
+/* PV_OK when a fits q (its slot, its number of parameters). */
+static int args_check(int slot, const struct pgs_query *q, const struct pgs_args *a)
+{
+	if (a->bad || slot < 0 || slot >= PGS_Q_MAX || (size_t)a->n != strlen(q->types)) {
+		log_kv(LOG_ERROR, "store: bad statement parameters", "op", q->op,
+		       NULL);
+		return PV_EINVAL;
+	}
+	return PV_OK;
 }
 
 int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
@@ -555,12 +606,8 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	*res = NULL;
 	if (!a)
 		a = &none;
-	if (a->bad || slot < 0 || slot >= PGS_Q_MAX ||
-	    (size_t)a->n != strlen(q->types)) {
-		log_kv(LOG_ERROR, "store: bad statement parameters", "op", q->op,
-		       NULL);
-		return PV_EINVAL;
-	}
+	if ((err = args_check(slot, q, a)) != PV_OK || (err = later_send(c)) != PV_OK)
+		return err;
 	snprintf(name, sizeof name, "pv%d", slot);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!q->custom && !(c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
@@ -591,11 +638,74 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	return err;
 }
 
+/* ---- writes sent with the next round trip ------------------------------- */
+
+static void later_drop(struct pgs_conn *c)
+{
+	c->has_later = 0;
+	free(c->later_buf);
+	c->later_buf = NULL;
+}
+
+/* Sends the kept write, if any, on its own; its error ends the
+ * transaction. */
+static int later_send(struct pgs_conn *c)
+{
+	PGresult *r = NULL;
+	int err;
+
+	if (!c->has_later)
+		return PV_OK;
+	c->has_later = 0; /* pgs_exec below must not send it again */
+	err = pgs_exec(c, c->later_slot, c->later_q, &c->later_args, 0, &r);
+	PQclear(r);
+	later_drop(c);
+	if (err && c->in_tx && !c->tx_lost)
+		c->tx_lost = err;
+	return err;
+}
+
+int pgs_exec_later(struct pgs_conn *c, int slot, const struct pgs_query *q,
+		   const struct pgs_args *a)
+{
+	PGresult *r = NULL;
+	size_t total = 0, off = 0;
+	int err;
+
+	if ((err = args_check(slot, q, a)) != PV_OK || (err = later_send(c)) != PV_OK)
+		return err;
+	if (c->in_tx && !c->tx_lost) {
+		for (int i = 0; i < a->n; i++)
+			total += a->v[i] ? (size_t)a->len[i] : 0;
+		/* without the memory to keep it, it runs at once */
+		if ((c->later_buf = malloc(total ? total : 1))) {
+			c->later_args = *a;
+			for (int i = 0; i < a->n; i++) {
+				if (!a->v[i])
+					continue;
+				memcpy(c->later_buf + off, a->v[i], (size_t)a->len[i]);
+				c->later_args.v[i] = c->later_buf + off;
+				off += (size_t)a->len[i];
+			}
+			c->later_slot = slot;
+			c->later_q = q;
+			c->has_later = 1;
+			return PV_OK;
+		}
+	}
+	err = pgs_exec(c, slot, q, a, 0, &r);
+	PQclear(r);
+	return err;
+}
+
 int pgs_simple(struct pgs_conn *c, const char *sql, const char *op)
 {
-	PGresult *r = PQexec(c->pg, sql);
-	int err = PV_OK;
+	PGresult *r;
+	int err = later_send(c);
 
+	if (err)
+		return err;
+	r = PQexec(c->pg, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
 	    PQresultStatus(r) != PGRES_TUPLES_OK)
 		err = pgs_error(c, r, op);
@@ -614,6 +724,7 @@ int pgs_tx_begin(store *s)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL; /* transactions do not nest */
+	later_drop(c);
 	c->tx_lost = 0;
 	/* BEGIN goes with the first statement (exec_with_begin) */
 	c->in_tx = 1;
@@ -623,11 +734,83 @@ int pgs_tx_begin(store *s)
 
 void pgs_abandon(struct pgs_conn *c)
 {
+	later_drop(c);
 	c->in_tx = 0;
 	c->tx_lost = 0;
 	c->begin_pending = 0;
 	if (!c->lost && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		pgs_simple(c, "ROLLBACK", "tx_rollback");
+}
+
+/* The answer of a COMMIT's result r: PV_OK when it committed. */
+static int commit_result(struct pgs_conn *c, PGresult *r)
+{
+	int err = PV_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		err = pgs_error(c, r, "tx_commit");
+		/* the outcome of a COMMIT on a lost connection is unknown:
+		 * not something to run again blindly */
+		if (c->lost)
+			err = PV_ESTORE;
+	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		err = PV_ESTORE; /* the server rolled it back */
+		log_kv(LOG_ERROR, "store transaction was rolled back at commit",
+		       NULL);
+	}
+	return err;
+}
+
+/* tx_commit with a kept write: [BEGIN,] the write and COMMIT in one round
+ * trip. A failed write makes the server skip the COMMIT; the transaction
+ * is then rolled back and the write's error answered. */
+static int commit_later(struct pgs_conn *c)
+{
+	struct pipe_cmd cmd[3];
+	PGresult *res[3] = {NULL, NULL, NULL};
+	int n = 0, ib = -1, iw, ic, err;
+	char name[16];
+
+	snprintf(name, sizeof name, "pv%d", c->later_slot);
+	if (!c->later_q->custom &&
+	    !(c->prepared[c->later_slot / 64] & (UINT64_C(1) << (c->later_slot % 64))) &&
+	    (err = conn_prepare(c, c->later_slot, c->later_q, name)) != PV_OK)
+		goto out;
+	if (c->begin_pending)
+		cmd[ib = n++] = (struct pipe_cmd){.sql = "BEGIN"};
+	iw = n;
+	cmd[n++] = (struct pipe_cmd){.q = c->later_q, .name = name, .a = &c->later_args};
+	ic = n;
+	cmd[n++] = (struct pipe_cmd){.sql = "COMMIT"};
+	c->begin_pending = 0;
+	err = pipe_run(c, cmd, n, res);
+	if (err == PV_EINVAL) { /* no pipeline, nothing sent: one at a time */
+		c->begin_pending = ib >= 0;
+		err = later_send(c);
+		if (err == PV_OK && !c->tx_lost) {
+			PGresult *r = PQexec(c->pg, "COMMIT");
+
+			err = commit_result(c, r);
+			PQclear(r);
+		}
+		goto out;
+	}
+	if (ib >= 0 && res[ib] && PQresultStatus(res[ib]) != PGRES_COMMAND_OK)
+		err = pgs_error(c, res[ib], "tx_begin");
+	else if (res[iw] && PQresultStatus(res[iw]) != PGRES_COMMAND_OK &&
+		 PQresultStatus(res[iw]) != PGRES_TUPLES_OK)
+		err = pgs_error(c, res[iw], c->later_q->op);
+	else if (res[ic])
+		err = commit_result(c, res[ic]);
+	else
+		err = PV_ESTORE; /* lost before the COMMIT's answer: unknown */
+	if (err == PV_EBUSY && c->lost)
+		err = PV_ESTORE; /* the COMMIT was sent: its outcome is unknown */
+out:
+	for (int i = 0; i < n; i++)
+		PQclear(res[i]);
+	pgs_abandon(c); /* a COMMIT ends the transaction whatever its outcome */
+	return err;
 }
 
 int pgs_tx_commit(store *s)
@@ -645,22 +828,14 @@ int pgs_tx_commit(store *s)
 	}
 	if (!c->in_tx)
 		return PV_EINVAL;
+	if (c->has_later)
+		return commit_later(c);
 	if (c->begin_pending) { /* no statement ran: nothing to commit */
 		pgs_abandon(c);
 		return PV_OK;
 	}
 	r = PQexec(c->pg, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		err = pgs_error(c, r, "tx_commit");
-		/* the outcome of a COMMIT on a lost connection is unknown:
-		 * not something to run again blindly */
-		if (c->lost)
-			err = PV_ESTORE;
-	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		err = PV_ESTORE; /* the server rolled it back */
-		log_kv(LOG_ERROR, "store transaction was rolled back at commit",
-		       NULL);
-	}
+	err = commit_result(c, r);
 	PQclear(r);
 	/* a COMMIT ends the transaction whatever its outcome */
 	pgs_abandon(c);
@@ -674,6 +849,7 @@ int pgs_tx_rollback(store *s)
 
 	if (err)
 		return err;
+	later_drop(c); /* never sent: nothing to undo */
 	c->tx_lost = 0;
 	c->in_tx = 0;
 	c->begin_pending = 0;

@@ -58,6 +58,14 @@ struct pgs_conn {
 			    * transaction's first statement (one round trip) */
 	int tx_lost; /* pv_err that ended the caller's transaction, or 0 */
 	int lost;    /* the connection failed: reconnect before the next use */
+	/* A write of the open transaction not sent yet (pgs_exec_later): it
+	 * goes with the connection's next round trip. later_buf owns the
+	 * copies later_args points to. */
+	int has_later;
+	int later_slot;
+	const struct pgs_query *later_q;
+	struct pgs_args later_args;
+	char *later_buf;
 	struct pgs_store *owner;
 	struct pgs_conn *next; /* in pgs_store.conns, under the registry lock */
 };
@@ -90,6 +98,18 @@ int pgs_enter(store *s, struct pgs_conn **out);
  * and the error is mapped by pgs_error. */
 int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	     const struct pgs_args *a, int binary, PGresult **res);
+
+/* pgs_exec for a write whose caller needs nothing of its result but
+ * success, and whose every failure is an error the server raises (a
+ * constraint, not a count of rows), so that it aborts the transaction.
+ * Outside a transaction it runs at once. Inside one it is kept (a's values
+ * copied) and sent with the connection's next round trip: the
+ * transaction's next statement, or its COMMIT, in one round trip with it.
+ * Its error is then answered by the call that sent it (any later store
+ * call of the transaction, or tx_commit), and ends the transaction. A
+ * rollback drops it unsent. */
+int pgs_exec_later(struct pgs_conn *c, int slot, const struct pgs_query *q,
+		   const struct pgs_args *a);
 
 /* Runs a statement without parameters with the simple protocol (BEGIN,
  * COMMIT...); PV_OK or the mapped error. */

@@ -170,6 +170,7 @@ enum {
 	Q_THR_HIT,
 	Q_THR_PEEK,
 	Q_THR_PEEK_SHARE,
+	Q_THR_PEEK_PAIR,
 	Q_THR_DEL,
 	Q_THR_UNDO,
 	Q_SWEEP_OTPS,
@@ -492,6 +493,9 @@ static const struct pgs_query Q[Q_END] = {
 			       " $1 AND (window_end > $2 OR locked_until > $2)"
 			       " FOR SHARE",
 			       "ti", "throttle_peek_share"),
+	[Q_THR_PEEK_PAIR] = R("SELECT " THR_COLS " FROM throttles WHERE tkey IN"
+			      " ($1, $2) AND (window_end > $3 OR locked_until > $3)",
+			      "tti", "throttle_peek_pair"),
 	[Q_THR_DEL] = W("DELETE FROM throttles WHERE tkey = $1", "t",
 			"throttle_clear"),
 	[Q_THR_UNDO] = W("UPDATE throttles SET hits = hits - 1 WHERE tkey = $1"
@@ -535,13 +539,14 @@ static const struct pgs_query Q[Q_END] = {
 			   " FROM users WHERE id = $2) ON CONFLICT DO NOTHING"
 			   " RETURNING 1",
 			   "btbiiiiit", "session_insert"),
-	/* the user's row is written only when the session was inserted */
+	/* the session, then the user's row. Sent with the COMMIT inside a
+	 * transaction (pgs_exec_later): every refusal is an error the server
+	 * raises, a known hash (23505) or an unknown user (the foreign key,
+	 * 23503), so that the COMMIT does not go through without it */
 	[Q_SES_LOGIN] = W("WITH ins AS (INSERT INTO sessions (" SES_COLS ")"
-			  " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS"
-			  " (SELECT 1 FROM users WHERE id = $2) ON CONFLICT DO"
-			  " NOTHING RETURNING user_id) UPDATE users SET"
-			  " last_login_at = $4 FROM ins WHERE users.id ="
-			  " ins.user_id RETURNING 1",
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING"
+			  " user_id) UPDATE users SET last_login_at = $4 FROM ins"
+			  " WHERE users.id = ins.user_id",
 			  "btbiiiiit", "session_login"),
 	[Q_SES_GET] = R("SELECT " SES_COLS " FROM sessions WHERE hash = $1",
 			"b", "session_get"),
@@ -2486,6 +2491,35 @@ static int pq_throttle_peek_share(store *s, const char *key, int64_t now,
 	return pq_throttle_read(s, Q_THR_PEEK_SHARE, key, now, out);
 }
 
+static int pq_throttle_peek_pair(store *s, const char *key0, const char *key1,
+				 int64_t now, store_throttle out[2], int found[2])
+{
+	const char *key[2] = {key0, key1};
+	struct pgs_args a = {0};
+	store_throttle t;
+	PGresult *r;
+	int err;
+
+	found[0] = found[1] = 0;
+	if (!key0 || !key1)
+		return PV_EINVAL;
+	pgs_p_text(&a, key0, NOCAP);
+	pgs_p_text(&a, key1, NOCAP);
+	pgs_p_int(&a, now);
+	err = run(s, Q_THR_PEEK_PAIR, &a, &r, NULL);
+	for (int row = 0; !err && row < PQntuples(r) && row < 2; row++) {
+		rd_throttle(r, row, 0, &t);
+		for (int i = 0; i < 2; i++) {
+			if (strcmp(t.key, key[i]) == 0) {
+				out[i] = t;
+				found[i] = 1;
+			}
+		}
+	}
+	PQclear(r);
+	return err;
+}
+
 static int pq_throttle_undo(store *s, const char *key, int64_t now)
 {
 	struct pgs_args a = {0};
@@ -2648,7 +2682,21 @@ static int pq_token_get(store *s, const char *kind,
 	return err == PV_ENOTFOUND ? token_why_not(c, kind, hash, now) : err;
 }
 
-static int pq_session_write(store *s, int q, const store_session *se)
+/* The values of Q_SES_INSERT and Q_SES_LOGIN. */
+static void session_args(struct pgs_args *a, const store_session *se)
+{
+	pgs_p_bytea(a, se->hash, sizeof se->hash);
+	P_FIELD(a, se->user_id);
+	pgs_p_bytea(a, se->csrf_hash, sizeof se->csrf_hash);
+	pgs_p_int(a, se->created_at);
+	pgs_p_int(a, se->last_seen);
+	pgs_p_int(a, se->expires_at);
+	pgs_p_int(a, se->revoked ? 1 : 0);
+	pgs_p_int(a, se->elevated ? 1 : 0);
+	P_FIELD(a, se->client_ip);
+}
+
+static int pq_session_insert(store *s, const store_session *se)
 {
 	struct pgs_args a = {0};
 	struct pgs_conn *c;
@@ -2657,30 +2705,28 @@ static int pq_session_write(store *s, int q, const store_session *se)
 
 	if (!se || !se->user_id[0])
 		return PV_EINVAL;
-	pgs_p_bytea(&a, se->hash, sizeof se->hash);
-	P_FIELD(&a, se->user_id);
-	pgs_p_bytea(&a, se->csrf_hash, sizeof se->csrf_hash);
-	pgs_p_int(&a, se->created_at);
-	pgs_p_int(&a, se->last_seen);
-	pgs_p_int(&a, se->expires_at);
-	pgs_p_int(&a, se->revoked ? 1 : 0);
-	pgs_p_int(&a, se->elevated ? 1 : 0);
-	P_FIELD(&a, se->client_ip);
-	err = run(s, q, &a, &r, &c);
+	session_args(&a, se);
+	err = run(s, Q_SES_INSERT, &a, &r, &c);
 	if (!err && PQntuples(r) == 0)
 		err = user_row_why(c, se->user_id);
 	PQclear(r);
 	return err;
 }
 
-static int pq_session_insert(store *s, const store_session *se)
-{
-	return pq_session_write(s, Q_SES_INSERT, se);
-}
-
+/* Inside a transaction the statement goes with the COMMIT (a login's
+ * last write: one round trip fewer); its refusals come back then. */
 static int pq_session_login(store *s, const store_session *se)
 {
-	return pq_session_write(s, Q_SES_LOGIN, se);
+	struct pgs_args a = {0};
+	struct pgs_conn *c;
+	int err;
+
+	if (!se || !se->user_id[0])
+		return PV_EINVAL;
+	session_args(&a, se);
+	if ((err = pgs_enter(s, &c)) != PV_OK)
+		return err;
+	return pgs_exec_later(c, Q_SES_LOGIN, &Q[Q_SES_LOGIN], &a);
 }
 
 static int pq_session_get(store *s, const unsigned char hash[STORE_HASH_LEN],
@@ -3831,6 +3877,7 @@ const struct store_ops pgs_ops = {
 	.throttle_hit = pq_throttle_hit,
 	.throttle_peek = pq_throttle_peek,
 	.throttle_peek_share = pq_throttle_peek_share,
+	.throttle_peek_pair = pq_throttle_peek_pair,
 	.throttle_undo = pq_throttle_undo,
 	.throttle_clear = pq_throttle_clear,
 	.sweep = pq_sweep,

@@ -2531,6 +2531,24 @@ static int sq_throttle_peek(store *s, const char *key, int64_t now,
 	return err;
 }
 
+/* Two reads: on SQLite a read costs no round trip. */
+static int sq_throttle_peek_pair(store *s, const char *key0, const char *key1,
+				 int64_t now, store_throttle out[2], int found[2])
+{
+	const char *key[2] = {key0, key1};
+	int err = PV_OK;
+
+	for (int i = 0; i < 2; i++)
+		found[i] = 0;
+	for (int i = 0; i < 2 && err == PV_OK; i++) {
+		err = sq_throttle_peek(s, key[i], now, &out[i]);
+		found[i] = err == PV_OK;
+		if (err == PV_ENOTFOUND)
+			err = PV_OK;
+	}
+	return err;
+}
+
 static int sq_throttle_undo(store *s, const char *key, int64_t now)
 {
 	struct sqs_conn *c;
@@ -4176,6 +4194,7 @@ const struct store_ops sqs_ops = {
 	.throttle_hit = sq_throttle_hit,
 	.throttle_peek = sq_throttle_peek,
 	.throttle_peek_share = sq_throttle_peek, /* transactions run one at a time */
+	.throttle_peek_pair = sq_throttle_peek_pair,
 	.throttle_undo = sq_throttle_undo,
 	.throttle_clear = sq_throttle_clear,
 	.sweep = sq_sweep,
