@@ -639,13 +639,14 @@ struct store_ops {
 	 * touch and revoke answer PV_ENOTFOUND for an unknown hash. */
 	int (*session_insert)(store *s, const store_session *se);
 	/* session_insert and, with it, user_logged_in(se->user_id,
-	 * se->created_at): a new session is a login. The same answers as
-	 * session_insert; when it fails, neither is stored (PostgreSQL: one
-	 * statement, which inside a transaction goes with its COMMIT, one
-	 * round trip for both: a refusal is then answered by tx_commit, or by
-	 * the transaction's next call, and ends the transaction; SQLite: the
-	 * session, then the user's row, in the caller's transaction or in one
-	 * of its own). */
+	 * se->created_at): a new session is a login. A known hash
+	 * PV_ECONFLICT, an unknown user PV_ENOTFOUND (both: either); when it
+	 * fails, neither is stored (PostgreSQL: one statement, which inside a
+	 * transaction goes with its COMMIT, one round trip for both: a
+	 * refusal is then answered by tx_commit, or as PV_EBUSY or PV_ESTORE
+	 * by the transaction's next call, and ends the transaction; SQLite:
+	 * the session, then the user's row, in the caller's transaction or in
+	 * one of its own). */
 	int (*session_login)(store *s, const store_session *se);
 	int (*session_get)(store *s, const unsigned char hash[STORE_HASH_LEN],
 			   store_session *out);

@@ -1215,7 +1215,9 @@ static void test_throttle_peek_pair(void **state)
 	assert_string_equal(t[0].key, a);
 	assert_true(t[0].count == 2 && t[0].window_start == T0 && t[0].window_end == T0 + 1000);
 	assert_int_equal(store_throttle_peek(S, b, T0 + 10, &p), PV_OK);
-	assert_memory_equal(&t[1], &p, sizeof p);
+	assert_string_equal(t[1].key, p.key);
+	assert_true(t[1].count == p.count && t[1].window_start == p.window_start &&
+		    t[1].window_end == p.window_end && t[1].locked_until == p.locked_until);
 	/* the order of the keys is the caller's */
 	assert_int_equal(store_throttle_peek_pair(S, none, a, T0 + 10, t, found), PV_OK);
 	assert_true(found[0] == 0 && found[1] == 1 && t[1].count == 2);
@@ -1517,7 +1519,7 @@ static void test_session_login_tx(void **state)
 	/* refused (a known hash, then an unknown user) after a write of the
 	 * same transaction: the error comes back, from the call or from the
 	 * commit, and the write is not kept */
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		store_session b = a;
 
 		assert_int_equal(store_tx_begin(S), PV_OK);
@@ -1529,6 +1531,13 @@ static void test_session_login_tx(void **state)
 			snprintf(b.user_id, sizeof b.user_id, "no-such-user");
 		b.created_at = T0 + 41;
 		rc = store_session_login(S, &b);
+		/* k 2: a call after it answers a failure that cannot be
+		 * taken for one of its own (not "not found") */
+		if (rc == PV_OK && k == 2) {
+			int rc2 = store_user_get(S, u.id, &got);
+
+			assert_true(rc2 == PV_ESTORE || rc2 == PV_EBUSY);
+		}
 		if (rc == PV_OK)
 			rc = store_tx_commit(S);
 		else

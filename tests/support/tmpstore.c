@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -37,4 +38,18 @@ void tmpstore_remove(store *st, const char *dir, const char *path)
 	store_close(st);
 	tmpstore_rm_db(path);
 	rmdir(dir);
+}
+
+int tmpstore_org(store *st, const char *id, const char *name, int64_t at)
+{
+	store_org o;
+
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "%s", id);
+	snprintf(o.name, sizeof o.name, "%s", name);
+	snprintf(o.sector, sizeof o.sector, "center");
+	snprintf(o.type, sizeof o.type, "ministry");
+	o.active = 1;
+	o.created_at = o.updated_at = at;
+	return store_org_upsert(st, &o);
 }

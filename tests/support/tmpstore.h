@@ -17,4 +17,8 @@ void tmpstore_remove(store *st, const char *dir, const char *path);
 /* Removes the SQLite database file at path and its -wal and -shm files. */
 void tmpstore_rm_db(const char *path);
 
+/* Stores an active organisation id (centre, a ministry) named name, made
+ * and updated at `at`, in st (any backend); store_org_upsert's answer. */
+int tmpstore_org(store *st, const char *id, const char *name, int64_t at);
+
 #endif

@@ -173,7 +173,7 @@ int pgs_error(struct pgs_conn *c, const PGresult *res, const char *op)
 
 	if (!msg)
 		msg = c->pg ? PQerrorMessage(c->pg) : "";
-	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD || state_is(state, "08") ||
+	if (!c->pg || c->lost || PQstatus(c->pg) == CONNECTION_BAD || state_is(state, "08") ||
 	    state_is(state, "57P0")) {
 		/* the server went away, or is shutting down */
 		c->lost = 1;
@@ -643,12 +643,18 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 static void later_drop(struct pgs_conn *c)
 {
 	c->has_later = 0;
+	if (c->later_buf) /* a session's hashes among them */
+		sodium_memzero(c->later_buf, c->later_len);
 	free(c->later_buf);
 	c->later_buf = NULL;
+	c->later_len = 0;
 }
 
-/* Sends the kept write, if any, on its own; its error ends the
- * transaction. */
+/* Sends the kept write, if any, on its own (before the caller's own
+ * statement); its error ends the transaction (tx_lost keeps it for
+ * tx_commit). The caller's answer is then PV_EBUSY when the write can be
+ * run again, else PV_ESTORE, never a code the caller could take for an
+ * outcome of its own statement (a conflict, a row not found). */
 static int later_send(struct pgs_conn *c)
 {
 	PGresult *r = NULL;
@@ -662,7 +668,7 @@ static int later_send(struct pgs_conn *c)
 	later_drop(c);
 	if (err && c->in_tx && !c->tx_lost)
 		c->tx_lost = err;
-	return err;
+	return err == PV_OK || err == PV_EBUSY ? err : PV_ESTORE;
 }
 
 int pgs_exec_later(struct pgs_conn *c, int slot, const struct pgs_query *q,
@@ -679,6 +685,7 @@ int pgs_exec_later(struct pgs_conn *c, int slot, const struct pgs_query *q,
 			total += a->v[i] ? (size_t)a->len[i] : 0;
 		/* without the memory to keep it, it runs at once */
 		if ((c->later_buf = malloc(total ? total : 1))) {
+			c->later_len = total;
 			c->later_args = *a;
 			for (int i = 0; i < a->n; i++) {
 				if (!a->v[i])
@@ -761,6 +768,18 @@ static int commit_result(struct pgs_conn *c, PGresult *r)
 	return err;
 }
 
+/* The answer of BEGIN's or the kept write's failed result r in
+ * commit_later: pgs_error's, but PV_ESTORE for a result libpq made itself
+ * on a lost connection (no SQLSTATE: what the server did is unknown). */
+static int before_commit(struct pgs_conn *c, PGresult *r, const char *op)
+{
+	int err = pgs_error(c, r, op);
+
+	if (c->lost && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
+		err = PV_ESTORE;
+	return err;
+}
+
 /* tx_commit with a kept write: [BEGIN,] the write and COMMIT in one round
  * trip. A failed write makes the server skip the COMMIT; the transaction
  * is then rolled back and the write's error answered. */
@@ -795,17 +814,19 @@ static int commit_later(struct pgs_conn *c)
 		}
 		goto out;
 	}
+	/* An error the server sent for BEGIN or the write (it has a
+	 * SQLSTATE, a lost connection's FATAL too) proves the server skipped
+	 * the COMMIT: the transaction can be run again. Anything else on a
+	 * lost connection leaves the COMMIT's outcome unknown. */
 	if (ib >= 0 && res[ib] && PQresultStatus(res[ib]) != PGRES_COMMAND_OK)
-		err = pgs_error(c, res[ib], "tx_begin");
+		err = before_commit(c, res[ib], "tx_begin");
 	else if (res[iw] && PQresultStatus(res[iw]) != PGRES_COMMAND_OK &&
 		 PQresultStatus(res[iw]) != PGRES_TUPLES_OK)
-		err = pgs_error(c, res[iw], c->later_q->op);
+		err = before_commit(c, res[iw], c->later_q->op);
 	else if (res[ic])
 		err = commit_result(c, res[ic]);
 	else
 		err = PV_ESTORE; /* lost before the COMMIT's answer: unknown */
-	if (err == PV_EBUSY && c->lost)
-		err = PV_ESTORE; /* the COMMIT was sent: its outcome is unknown */
 out:
 	for (int i = 0; i < n; i++)
 		PQclear(res[i]);

@@ -65,7 +65,8 @@ struct pgs_conn {
 	int later_slot;
 	const struct pgs_query *later_q;
 	struct pgs_args later_args;
-	char *later_buf;
+	char *later_buf; /* later_len bytes, wiped when dropped */
+	size_t later_len;
 	struct pgs_store *owner;
 	struct pgs_conn *next; /* in pgs_store.conns, under the registry lock */
 };
@@ -103,11 +104,11 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
  * success, and whose every failure is an error the server raises (a
  * constraint, not a count of rows), so that it aborts the transaction.
  * Outside a transaction it runs at once. Inside one it is kept (a's values
- * copied) and sent with the connection's next round trip: the
- * transaction's next statement, or its COMMIT, in one round trip with it.
- * Its error is then answered by the call that sent it (any later store
- * call of the transaction, or tx_commit), and ends the transaction. A
- * rollback drops it unsent. */
+ * copied): tx_commit sends it with the COMMIT, in one round trip, and
+ * answers its error; any other store call of the transaction first sends
+ * it on its own (no round trip saved), and answers PV_EBUSY or PV_ESTORE
+ * when it failed. Its failure ends the transaction. A rollback drops it
+ * unsent. So it suits a transaction's last write. */
 int pgs_exec_later(struct pgs_conn *c, int slot, const struct pgs_query *q,
 		   const struct pgs_args *a);
 

@@ -47,6 +47,9 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct sqs_store *s = arg;
 
 	if (pages >= __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED)) {
+		/* Every commit, so this hook, holds the process's writer lock,
+		 * which the scrub takes too: the two never overlap. (Not
+		 * ck_run: the scrub takes it before the writer lock.) */
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK; /* its failures are SQLite's default hook's: ignored */
 	}

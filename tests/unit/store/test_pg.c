@@ -27,6 +27,7 @@
 #include "core/keys.h"
 #include "core/otp.h"
 #include "store/store.h"
+#include "support/tmpstore.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -185,6 +186,65 @@ static void test_tx_retried_after_loss(void **state)
 	assert_int_equal(k.calls, 2);
 	assert_int_equal(store_throttle_peek(s, "k:tx", 1000, &t), PV_OK);
 	assert_true(t.count == 1);
+	store_close(s);
+}
+
+/* A login's last write goes with the COMMIT (pgs_exec_later). When the
+ * connection is lost before that COMMIT is sent, the server's answer
+ * proves it never ran: store_tx runs the transaction again on a new
+ * connection, and the session and the counter are stored once. */
+struct later_arg {
+	int calls;
+	store_session se;
+};
+
+static int tx_later_killed_once(store *s, void *ctx)
+{
+	struct later_arg *k = ctx;
+	int rc = store_throttle_hit(s, "k:later", 1000, 60000, 0, 0, NULL);
+
+	if (rc == PV_OK)
+		rc = store_session_login(s, &k->se);
+	if (rc == PV_OK && k->calls++ == 0)
+		kill_sessions();
+	return rc;
+}
+
+static void test_later_write_retried_after_loss(void **state)
+{
+	struct later_arg k = {0};
+	store_throttle t;
+	store_session got;
+	store_user u;
+	int conflict = -1;
+	store *s;
+
+	(void)state;
+	NEED_PG();
+	s = open_migrated(30000, 5000);
+	assert_int_equal(tmpstore_org(s, "org-later", "Ministry of Later Writes", 0), PV_OK);
+	memset(&u, 0, sizeof u);
+	snprintf(u.id, sizeof u.id, "user-later");
+	snprintf(u.email, sizeof u.email, "later@example.gov.in");
+	snprintf(u.mobile, sizeof u.mobile, "9123400777");
+	snprintf(u.org_id, sizeof u.org_id, "org-later");
+	snprintf(u.status, sizeof u.status, "%s", STORE_USER_ACTIVE);
+	assert_int_equal(store_user_insert(s, &u, &conflict), PV_OK);
+	randombytes_buf(k.se.hash, sizeof k.se.hash);
+	randombytes_buf(k.se.csrf_hash, sizeof k.se.csrf_hash);
+	snprintf(k.se.user_id, sizeof k.se.user_id, "user-later");
+	k.se.created_at = k.se.last_seen = 5000;
+	k.se.expires_at = 3600000;
+	/* a first login outside a transaction prepares the statement on this
+	 * connection: the COMMIT's round trip is then the first to meet the
+	 * lost connection (not a PREPARE before it) */
+	assert_int_equal(store_session_login(s, &k.se), PV_OK);
+	randombytes_buf(k.se.hash, sizeof k.se.hash);
+	assert_int_equal(store_tx(s, tx_later_killed_once, &k), PV_OK);
+	assert_int_equal(k.calls, 2);
+	assert_int_equal(store_throttle_peek(s, "k:later", 1000, &t), PV_OK);
+	assert_true(t.count == 1);
+	assert_int_equal(store_session_get(s, k.se.hash, &got), PV_OK);
 	store_close(s);
 }
 
@@ -351,7 +411,6 @@ static void test_name_words_batch_equals_sql(void **state)
 	};
 	enum { N = sizeof names / sizeof names[0] };
 	store_user u[N];
-	store_org o;
 	int conflicts[N];
 	PGresult *r;
 	store *s;
@@ -359,13 +418,7 @@ static void test_name_words_batch_equals_sql(void **state)
 	(void)state;
 	NEED_PG();
 	s = open_migrated(30000, 5000);
-	memset(&o, 0, sizeof o);
-	snprintf(o.id, sizeof o.id, "org-nw");
-	snprintf(o.name, sizeof o.name, "Names");
-	snprintf(o.sector, sizeof o.sector, "center");
-	snprintf(o.type, sizeof o.type, "ministry");
-	o.active = 1;
-	assert_int_equal(store_org_upsert(s, &o), PV_OK);
+	assert_int_equal(tmpstore_org(s, "org-nw", "Names", 0), PV_OK);
 	memset(u, 0, sizeof u);
 	for (int i = 0; i < N; i++) {
 		snprintf(u[i].id, sizeof u[i].id, "nw-%d", i);
@@ -541,6 +594,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_tx_retried_after_loss),
+		cmocka_unit_test(test_later_write_retried_after_loss),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_concurrent_migrations),
 		cmocka_unit_test(test_password_never_logged),

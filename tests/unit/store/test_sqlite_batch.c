@@ -354,16 +354,10 @@ static void test_checkpoint_bound(void **state)
 
 static void put_org(store *s, const char *id)
 {
-	store_org o;
+	char name[STORE_NAME_MAX];
 
-	memset(&o, 0, sizeof o);
-	snprintf(o.id, sizeof o.id, "%s", id);
-	snprintf(o.name, sizeof o.name, "Org %s", id);
-	snprintf(o.sector, sizeof o.sector, "center");
-	snprintf(o.type, sizeof o.type, "ministry");
-	o.active = 1;
-	o.created_at = o.updated_at = T0;
-	assert_int_equal(store_org_upsert(s, &o), PV_OK);
+	snprintf(name, sizeof name, "Org %s", id);
+	assert_int_equal(tmpstore_org(s, id, name, T0), PV_OK);
 }
 
 /* pravesh backup FILE where FILE is the live database (or its -wal or -shm
