@@ -24,7 +24,9 @@
  * A read outside a transaction is simply run once more on the new
  * connection. A COMMIT whose connection is lost answers PV_ESTORE, not
  * PV_EBUSY: whether it committed cannot be known, so it must not be run
- * again blindly. */
+ * again blindly (a COMMIT sent behind a write in one pipeline is run
+ * again only when the server's answer proves it skipped it: see
+ * before_commit). */
 #include "store/postgres/pg_internal.h"
 
 #include <pthread.h>
@@ -769,13 +771,20 @@ static int commit_result(struct pgs_conn *c, PGresult *r)
 }
 
 /* The answer of BEGIN's or the kept write's failed result r in
- * commit_later: pgs_error's, but PV_ESTORE for a result libpq made itself
- * on a lost connection (no SQLSTATE: what the server did is unknown). */
+ * commit_later. On a live connection the server skipped the COMMIT after
+ * that error: pgs_error's answer (PV_EBUSY is run again). On a lost one
+ * only the server's own end of an idle session proves the same (it ends
+ * it before running anything sent after: 57P01 terminated, 57P05 and
+ * 25P03 idle timeouts); anything else (a result libpq made itself, a
+ * pooler's "server connection crashed" that may follow a COMMIT done but
+ * not answered) leaves the COMMIT's outcome unknown: PV_ESTORE. */
 static int before_commit(struct pgs_conn *c, PGresult *r, const char *op)
 {
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	int err = pgs_error(c, r, op);
 
-	if (c->lost && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
+	if (c->lost && !state_is(state, "57P01") && !state_is(state, "57P05") &&
+	    !state_is(state, "25P03"))
 		err = PV_ESTORE;
 	return err;
 }
@@ -806,7 +815,9 @@ static int commit_later(struct pgs_conn *c)
 	if (err == PV_EINVAL) { /* no pipeline, nothing sent: one at a time */
 		c->begin_pending = ib >= 0;
 		err = later_send(c);
-		if (err == PV_OK && !c->tx_lost) {
+		if (c->tx_lost)
+			err = c->tx_lost; /* the write's own error, not later_send's */
+		if (err == PV_OK) {
 			PGresult *r = PQexec(c->pg, "COMMIT");
 
 			err = commit_result(c, r);
@@ -814,10 +825,9 @@ static int commit_later(struct pgs_conn *c)
 		}
 		goto out;
 	}
-	/* An error the server sent for BEGIN or the write (it has a
-	 * SQLSTATE, a lost connection's FATAL too) proves the server skipped
-	 * the COMMIT: the transaction can be run again. Anything else on a
-	 * lost connection leaves the COMMIT's outcome unknown. */
+	/* BEGIN or the write failed: the COMMIT was skipped, or its outcome
+	 * is unknown (before_commit); no answer to the COMMIT on a lost
+	 * connection: unknown */
 	if (ib >= 0 && res[ib] && PQresultStatus(res[ib]) != PGRES_COMMAND_OK)
 		err = before_commit(c, res[ib], "tx_begin");
 	else if (res[iw] && PQresultStatus(res[iw]) != PGRES_COMMAND_OK &&
