@@ -125,6 +125,96 @@ static int brute_class(const char *norm, const char *qn)
 	return 2;
 }
 
+/* The ranking, by brute force: class (exact name, name prefix, word
+ * prefix), then depth, normalised name, name, index. */
+static const sidx_item *bc_it;
+static char (*bc_norms)[80];
+static const char *bc_qn;
+
+static int brute_cmp(const void *a, const void *b)
+{
+	int i = *(const int *)a, j = *(const int *)b, c;
+
+	if ((c = brute_class(bc_norms[i], bc_qn) - brute_class(bc_norms[j], bc_qn)) != 0)
+		return c;
+	if (bc_it[i].depth != bc_it[j].depth)
+		return bc_it[i].depth < bc_it[j].depth ? -1 : 1;
+	if ((c = strcmp(bc_norms[i], bc_norms[j])) != 0)
+		return c;
+	if ((c = strcmp(bc_it[i].name, bc_it[j].name)) != 0)
+		return c;
+	return i < j ? -1 : (i > j);
+}
+
+/* 1 when every word of qn starts some word of norm. */
+static int brute_match(const char *norm, const char *qn)
+{
+	char tmp[80], hay[90], needle[90];
+	char *save, *tok;
+
+	snprintf(tmp, sizeof tmp, "%s", qn);
+	snprintf(hay, sizeof hay, " %s", norm);
+	for (tok = strtok_r(tmp, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		snprintf(needle, sizeof needle, " %s", tok);
+		if (!strstr(hay, needle))
+			return 0;
+	}
+	return 1;
+}
+
+/* Runs each query against y (over it[0, M), normalised names norms, the
+ * centre's items only) and checks the answer against a brute force: the
+ * first 30 of every matching item in the ranking's order, exactly. */
+static void brute_check(const sidx *y, const sidx_item *it, char (*norms)[80], int M,
+			const char **queries, size_t nq)
+{
+	int *want = calloc((size_t)M, sizeof *want);
+
+	assert_non_null(want);
+	for (size_t qi = 0; qi < nq; qi++) {
+		size_t out[30], n;
+		char qn[80];
+		int matches = 0;
+
+		sidx_normalise(queries[qi], strlen(queries[qi]), qn, sizeof qn);
+		assert_int_equal(sidx_search(y, queries[qi], strlen(queries[qi]),
+					     SIDX_ACTIVE | SIDX_CENTER, 30, out, &n), PV_OK);
+		for (int i = 0; i < M; i++)
+			if ((it[i].flags & SIDX_CENTER) && brute_match(norms[i], qn))
+				want[matches++] = i;
+		bc_it = it;
+		bc_norms = norms;
+		bc_qn = qn;
+		qsort(want, (size_t)matches, sizeof *want, brute_cmp);
+		assert_int_equal(n, (size_t)(matches < 30 ? matches : 30));
+		for (size_t k = 0; k < n; k++)
+			assert_int_equal(out[k], (size_t)want[k]);
+	}
+	free(want);
+}
+
+/* M names of 1 to maxw words drawn from words[0, nw) (seeded), at random
+ * depths, one in five outside the centre; their normalised forms. */
+static void make_names(unsigned seed, const char *const *words, int nw, int maxw, int M,
+		       sidx_item *it, char (*names)[80], char (*norms)[80])
+{
+	srand(seed);
+	for (int i = 0; i < M; i++) {
+		int n = 1 + rand() % maxw;
+
+		names[i][0] = '\0';
+		for (int w = 0; w < n; w++) {
+			if (w)
+				strcat(names[i], " ");
+			strcat(names[i], words[rand() % nw]);
+		}
+		it[i].name = names[i];
+		it[i].depth = rand() % 4;
+		it[i].flags = SIDX_ACTIVE | (rand() % 5 == 0 ? 0 : SIDX_CENTER);
+		sidx_normalise(names[i], strlen(names[i]), norms[i], 80);
+	}
+}
+
 static void test_against_brute_force(void **state)
 {
 	/* some share their first 8 bytes (the index's keys), one is 8 long */
@@ -143,71 +233,54 @@ static void test_against_brute_force(void **state)
 				 "ministry of law", "departmental administrative"};
 
 	(void)state;
-	srand(7);
-	for (int i = 0; i < M; i++) {
-		int nw = 1 + rand() % 4;
-
-		names[i][0] = '\0';
-		for (int w = 0; w < nw; w++) {
-			if (w)
-				strcat(names[i], " ");
-			strcat(names[i], words[rand() % 14]);
-		}
-		it[i].name = names[i];
-		it[i].depth = rand() % 4;
-		it[i].flags = SIDX_ACTIVE | (rand() % 5 == 0 ? 0 : SIDX_CENTER);
-		sidx_normalise(names[i], strlen(names[i]), norms[i], 80);
-	}
+	make_names(7, words, 14, 4, M, it, names, norms);
 	assert_int_equal(sidx_build(it, M, &y), PV_OK);
-	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
-		size_t out[30], n, k = 0;
-		char qn[80];
-		int prev_class = -1, prev_depth = -1;
-		const char *prev_norm = "";
-		int matches = 0;
+	brute_check(y, it, norms, M, queries, sizeof queries / sizeof queries[0]);
+	sidx_free(y);
+	free(it);
+	free(names);
+	free(norms);
+}
 
-		sidx_normalise(queries[qi], strlen(queries[qi]), qn, sizeof qn);
-		assert_int_equal(sidx_search(y, queries[qi], strlen(queries[qi]),
-					     SIDX_ACTIVE | SIDX_CENTER, 30, out, &n), PV_OK);
-		/* every result matches, order is non-decreasing */
-		for (k = 0; k < n; k++) {
-			int i = (int)out[k], c = brute_class(norms[i], qn);
+/* Hundreds of distinct words, a hundred of them sharing their first 8
+ * bytes (so equal keys run across the index's blocks of keys), and
+ * thousands of names: the same brute force. */
+static void test_many_words_brute_force(void **state)
+{
+	enum { M = 3000, V = 300 };
+	static char vocab[V][16];
+	static const char *vocab_p[V];
+	static const char *queries[] = {"administ", "administr", "administr0", "administr05",
+					"administr99", "adm", "adm1", "adm150", "adm199 administr4",
+					"w", "w2", "w299", "w0 adm0", "administr50 w1 adm"};
+	sidx_item *it = calloc(M, sizeof *it);
+	char (*names)[80] = calloc(M, 80);
+	char (*norms)[80] = calloc(M, 80);
+	sidx *y;
 
-			assert_true(it[i].flags & SIDX_CENTER);
-			if (c == prev_class && it[i].depth == prev_depth)
-				assert_true(strcmp(prev_norm, norms[i]) <= 0);
-			else if (c == prev_class)
-				assert_true(it[i].depth > prev_depth);
-			else
-				assert_true(c > prev_class);
-			prev_class = c;
-			prev_depth = it[i].depth;
-			prev_norm = norms[i];
-			for (size_t j = 0; j < k; j++)
-				assert_true(out[j] != out[k]);
-		}
-		/* count by brute force: all query words prefix some name word */
-		for (int i = 0; i < M; i++) {
-			char tmp[80];
-			int all = 1;
-			char *save, *tok;
-
-			if (!(it[i].flags & SIDX_CENTER))
-				continue;
-			strcpy(tmp, qn);
-			for (tok = strtok_r(tmp, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-				char hay[90];
-
-				snprintf(hay, sizeof hay, " %s", norms[i]);
-				char needle[90];
-				snprintf(needle, sizeof needle, " %s", tok);
-				if (!strstr(hay, needle))
-					all = 0;
-			}
-			matches += all;
-		}
-		assert_int_equal(n, (size_t)(matches < 30 ? matches : 30));
+	(void)state;
+	for (int k = 0; k < V; k++)
+	{
+		snprintf(vocab[k], sizeof vocab[k], k < 100 ? "administr%02d" : k < 200 ? "adm%03d" : "w%03d",
+			 k % 100 + (k >= 100 && k < 200 ? 100 : 0) + (k >= 200 ? 200 : 0));
+		vocab_p[k] = vocab[k];
 	}
+	make_names(11, vocab_p, V, 3, M, it, names, norms);
+	assert_int_equal(sidx_build(it, M, &y), PV_OK);
+	brute_check(y, it, norms, M, queries, sizeof queries / sizeof queries[0]);
+	/* every prefix of every word: the first key of a run of equal keys
+	 * falls at every place in a block */
+	static char pre[V * 12][16];
+	static const char *pq[V * 12];
+	size_t np = 0;
+
+	for (int k = 0; k < V; k++)
+		for (size_t l = 1; l <= strlen(vocab[k]); l++) {
+			snprintf(pre[np], sizeof pre[np], "%.*s", (int)l, vocab[k]);
+			pq[np] = pre[np];
+			np++;
+		}
+	brute_check(y, it, norms, M, pq, np);
 	sidx_free(y);
 	free(it);
 	free(names);
@@ -222,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_against_brute_force),
+		cmocka_unit_test(test_many_words_brute_force),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
