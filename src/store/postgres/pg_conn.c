@@ -772,12 +772,13 @@ static int commit_result(struct pgs_conn *c, PGresult *r)
 
 /* The answer of BEGIN's or the kept write's failed result r in
  * commit_later. On a live connection the server skipped the COMMIT after
- * that error: pgs_error's answer (PV_EBUSY is run again). On a lost one
- * only the server's own end of an idle session proves the same (it ends
- * it before running anything sent after: 57P01 terminated, 57P05 and
- * 25P03 idle timeouts); anything else (a result libpq made itself, a
- * pooler's "server connection crashed" that may follow a COMMIT done but
- * not answered) leaves the COMMIT's outcome unknown: PV_ESTORE. */
+ * that error: pgs_error's answer (PV_EBUSY is run again). On a lost one, a
+ * FATAL the server itself sent for BEGIN or the write (57P01 terminated,
+ * 57P05 and 25P03 idle timeouts) came before any answer to the COMMIT
+ * behind it (the server answers a pipeline in order), so the COMMIT never
+ * ran; anything else (a result libpq made itself, a pooler's "server
+ * connection crashed" that may follow a COMMIT done but not answered)
+ * leaves the COMMIT's outcome unknown: PV_ESTORE. */
 static int before_commit(struct pgs_conn *c, PGresult *r, const char *op)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -791,7 +792,9 @@ static int before_commit(struct pgs_conn *c, PGresult *r, const char *op)
 
 /* tx_commit with a kept write: [BEGIN,] the write and COMMIT in one round
  * trip. A failed write makes the server skip the COMMIT; the transaction
- * is then rolled back and the write's error answered. */
+ * is then rolled back and the write's error answered (PV_ESTORE instead
+ * when the connection was lost and the COMMIT's outcome is unknown, see
+ * before_commit). */
 static int commit_later(struct pgs_conn *c)
 {
 	struct pipe_cmd cmd[3];

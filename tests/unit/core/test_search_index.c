@@ -251,18 +251,17 @@ static void test_many_words_brute_force(void **state)
 	static char vocab[V][16];
 	static const char *vocab_p[V];
 	static const char *queries[] = {"administ", "administr", "administr0", "administr05",
-					"administr99", "adm", "adm1", "adm150", "adm199 administr4",
-					"w", "w2", "w299", "w0 adm0", "administr50 w1 adm"};
+					"administr99", "adm", "adm1", "adm150", "adm19 administr4",
+					"w", "w2", "w299", "w20 adm10", "administr5 w21 adm"};
 	sidx_item *it = calloc(M, sizeof *it);
 	char (*names)[80] = calloc(M, 80);
 	char (*norms)[80] = calloc(M, 80);
 	sidx *y;
 
 	(void)state;
-	for (int k = 0; k < V; k++)
-	{
-		snprintf(vocab[k], sizeof vocab[k], k < 100 ? "administr%02d" : k < 200 ? "adm%03d" : "w%03d",
-			 k % 100 + (k >= 100 && k < 200 ? 100 : 0) + (k >= 200 ? 200 : 0));
+	for (int k = 0; k < V; k++) {
+		snprintf(vocab[k], sizeof vocab[k],
+			 k < 100 ? "administr%02d" : k < 200 ? "adm%03d" : "w%03d", k);
 		vocab_p[k] = vocab[k];
 	}
 	make_names(11, vocab_p, V, 3, M, it, names, norms);
