@@ -403,10 +403,9 @@ static int otp_check_body(const otp_svc *svc, const char *mobile,
 		if (rc != PV_OK)
 			return rc;
 		/* the number's failures are forgotten (none on record a moment
-		 * ago: one counted since is as if counted after this login) */
-		if (login && fails_on_record &&
-		    ((rc = otp_key(svc, "login-fail", mobile, key)) != PV_OK ||
-		     (rc = store_throttle_clear(s, key)) != PV_OK))
+		 * ago: one counted since is as if counted after this login);
+		 * key is the number's, made for the first read */
+		if (login && fails_on_record && (rc = store_throttle_clear(s, key)) != PV_OK)
 			return rc;
 		res->status = OTP_OK;
 		return PV_OK;

@@ -473,6 +473,16 @@ static int conn_prepare(struct pgs_conn *c, int slot, const struct pgs_query *q,
 	return err;
 }
 
+/* q made ready to run on c: prepared as name at its slot's first use
+ * (a custom statement is sent unnamed, with its text). */
+static int conn_ready(struct pgs_conn *c, int slot, const struct pgs_query *q,
+		      const char *name)
+{
+	if (q->custom || (c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
+		return PV_OK;
+	return conn_prepare(c, slot, q, name);
+}
+
 /* Runs q: prepared as name, or unnamed with its values (q->custom). */
 static PGresult *exec_one(struct pgs_conn *c, const struct pgs_query *q,
 			  const char *name, const struct pgs_args *a, int binary)
@@ -612,8 +622,7 @@ int pgs_exec(struct pgs_conn *c, int slot, const struct pgs_query *q,
 		return err;
 	snprintf(name, sizeof name, "pv%d", slot);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!q->custom && !(c->prepared[slot / 64] & (UINT64_C(1) << (slot % 64))))
-			err = conn_prepare(c, slot, q, name);
+		err = conn_ready(c, slot, q, name);
 		if (err == PV_OK) {
 			PGresult *r = c->begin_pending
 					      ? exec_with_begin(c, q, name, a, binary)
@@ -803,9 +812,7 @@ static int commit_later(struct pgs_conn *c)
 	char name[16];
 
 	snprintf(name, sizeof name, "pv%d", c->later_slot);
-	if (!c->later_q->custom &&
-	    !(c->prepared[c->later_slot / 64] & (UINT64_C(1) << (c->later_slot % 64))) &&
-	    (err = conn_prepare(c, c->later_slot, c->later_q, name)) != PV_OK)
+	if ((err = conn_ready(c, c->later_slot, c->later_q, name)) != PV_OK)
 		goto out;
 	if (c->begin_pending)
 		cmd[ib = n++] = (struct pipe_cmd){.sql = "BEGIN"};
