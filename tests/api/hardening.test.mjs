@@ -60,6 +60,7 @@ test('one address cannot hold more than PRAVESH_MAX_CONN_PER_IP connections; oth
   // nothing (a loaded machine under a sanitizer took 2.3 s to open them one
   // by one) and is tried again.
   for (let round = 1; ; round++) {
+    const t0 = Date.now();
     const held = await Promise.all(Array.from({ length: PER_IP }, () => open('127.0.0.2')));
     let heldClosed = false;
     for (const h of held) h.closed.then(() => { heldClosed = true; });
@@ -69,7 +70,9 @@ test('one address cannot hold more than PRAVESH_MAX_CONN_PER_IP connections; oth
     let got = '';
     extra.s.on('data', (d) => { got += d; });
     await extra.closed;
-    const valid = !heldClosed;
+    // a held connection's close can be seen after the extra's answer: a
+    // round that came near the deadline proves nothing either
+    const valid = !heldClosed && Date.now() - t0 < 1500;
     if (valid || round === 5) {
       assert.ok(valid, 'five times running, a held connection was closed by its deadline before the extra one was answered');
       assert.equal(got, '');
