@@ -15,7 +15,9 @@
 # PERF=1 it also records a profile of the server and prints the statements
 # that took the most database time (pg_stat_statements); PERF_HZ sets the
 # sampling rate (499) and PERF_G= records without call graphs.
-# Usage: bench/login.sh [--postgres] [N]
+# PRAVESH_BIN=<path> measures that build of the server instead of
+# build/pravesh (made here otherwise), e.g. to compare two versions.
+# Usage: [PRAVESH_BIN=...] bench/login.sh [--postgres] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=0
@@ -27,7 +29,8 @@ WORKERS=${WORKERS:-2}
 # connections: the same number
 DBCONNS=${PRAVESH_POOL_THREADS:-$((4 * $(getconf _NPROCESSORS_ONLN)))}
 scripts/install-deps.sh bench
-make --no-print-directory build/pravesh >/dev/null
+BIN=${PRAVESH_BIN:-build/pravesh}
+[ -n "${PRAVESH_BIN:-}" ] || make --no-print-directory build/pravesh >/dev/null
 out=bench/out; mkdir -p "$out"
 cc -O2 -o "$out/hello" bench/hello.c $(pkg-config --cflags --libs libmicrohttpd)
 d=$(mktemp -d)
@@ -52,14 +55,14 @@ if [ "$PG" = 1 ]; then
     restart >/dev/null
   psql "$pgurl/postgres" -qAtX -c "CREATE DATABASE bench" -c "CREATE DATABASE pgbench"
   export PRAVESH_DB=$pgurl/bench
-  build/pravesh orgs load data/orgs.csv >/dev/null
+  "$BIN" orgs load data/orgs.csv >/dev/null
   psql "$PRAVESH_DB" -qAtX -c "INSERT INTO users (id, first_name, last_name, email, official_email, mobile,
       org_id, position_id, status, source, created_at, updated_at)
     SELECT 'bench-' || i, 'Bench', 'User', 'bench' || i || '@example.com', 0, '9' || lpad(i::text, 9, '0'),
       'd-doj', NULL, 'active', 'bulk', 0, 0 FROM generate_series(0, $N - 1) i" \
     -c "CREATE EXTENSION pg_stat_statements" -c "VACUUM ANALYZE"
 else
-  build/pravesh orgs load data/orgs.csv >/dev/null
+  "$BIN" orgs load data/orgs.csv >/dev/null
   sqlite3 "$d/p.db" "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < $N - 1)
     INSERT INTO users (id, first_name, last_name, email, official_email, mobile, org_id, position_id,
                        status, source, created_at, updated_at)
@@ -67,7 +70,7 @@ else
            NULL, 'active', 'bulk', 0, 0 FROM c;"
 fi
 PORT_P=18080; PORT_H=18081
-build/pravesh serve --listen 127.0.0.1:$PORT_P --workers "$WORKERS" >/dev/null 2>"$out/login-serve.log" &
+"$BIN" serve --listen 127.0.0.1:$PORT_P --workers "$WORKERS" >/dev/null 2>"$out/login-serve.log" &
 PP=$!
 "$out/hello" $PORT_H 2 >/dev/null &
 HP=$!
@@ -107,7 +110,10 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat
 # idle iowait irq softirq steal): the kernel's own work for the requests
 # (loopback network, writeback of the syncs) is charged to no process
 machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+# the server's read and write system calls so far (/proc/PID/io: syscr, syscw)
+sysrw() { awk '/^sysc[rw]:/ {printf "%s ", $2} END {print ""}' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
 cpu_p0=$(cpu $PP); cpu_w0=$(cpu $WP)
+read -r sr0 sw0 < <(sysrw $PP)
 read -r m_busy0 m_all0 < <(machine)
 # done: both threads' files written, or wrk gone (its 120 s are over: a lost
 # answer; the count below says how many logins succeeded). No process is
@@ -121,6 +127,7 @@ done
 exec {nap}<&-
 tend=$EPOCHREALTIME
 cpu_p1=$(cpu $PP); cpu_w1=$(cpu $WP)
+read -r sr1 sw1 < <(sysrw $PP)
 read -r m_busy1 m_all1 < <(machine)
 if [ -s "$out/login-end-0.txt" ] && [ -s "$out/login-end-1.txt" ]; then
   t1=$(sort -n "$out"/login-end-[01].txt | tail -1) # the last answer
@@ -149,6 +156,10 @@ printf 'ratio login/floor: %.3f (goal: >= 0.15, p99 < 10 ms)\n' "$(echo "$lps / 
 printf 'cpu during the logins: server %.2f s, wrk %.2f s, over %.2f s wall (%d cores); machine %.0f%% busy\n' \
   "$(echo "$cpu_p1 - $cpu_p0" | bc -l)" "$(echo "$cpu_w1 - $cpu_w0" | bc -l)" \
   "$secs" "$(nproc)" "$(echo "100 * ($m_busy1 - $m_busy0) / ($m_all1 - $m_all0 + 0.000001)" | bc -l)"
+# system calls that read or write (files and sockets) per login: on this
+# kind of virtual machine each costs an exit to the hypervisor
+printf 'server system calls per login: %.1f reads, %.1f writes\n' \
+  "$(echo "($sr1 - $sr0) / ($logins + 0.000001)" | bc -l)" "$(echo "($sw1 - $sw0) / ($logins + 0.000001)" | bc -l)"
 
 if [ "$PG" = 1 ]; then
   psql "$PRAVESH_DB" -qAtX -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,

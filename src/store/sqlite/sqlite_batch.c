@@ -16,6 +16,13 @@
  * each caller gets its own answer. What queued while a batch ran makes the
  * next one: no one waits on purpose.
  *
+ * With synchronous=FULL the sync runs beside the next batch: the writer
+ * commits with NORMAL (no sync) and hands the batch to the syncer thread,
+ * which syncs the log once for every batch handed to it since its last
+ * sync and then answers them, while the committer runs the next batch. No
+ * caller is answered before its commit is on disk; others may read it a
+ * little earlier (docs/operations.md, Durability).
+ *
  * When the batch's transaction is lost (busy, I/O, a failed savepoint or
  * commit), the functions whose work it undid and those not run yet are
  * answered PV_EBUSY, so that they run again; the one whose call lost it
@@ -31,20 +38,23 @@
  * arrived, not only as many as there are threads.
  *
  * Ownership: a waiting attempt lives on its caller's stack; the committer
- * writes its answer, then posts the caller's semaphore, and never touches
- * it afterwards (the semaphore is the thread's own and lives as long as
+ * (or the syncer) writes its answer, then posts the caller's semaphore, and
+ * never touches it afterwards (the semaphore is the thread's own and lives as long as
  * the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
- * the committer after its done. The queue, the counters and the
- * committer's state are guarded by gc_lock; the writer connection by
+ * the committer (or the syncer) after its done. A batch handed to the
+ * syncer is a group malloc'd by the committer and freed by the syncer. The
+ * queues, the counters and the two threads' state are guarded by gc_lock; the writer connection by
  * the writer lock (sqs_wlock). */
 #include "store/sqlite/sqlite_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/util.h"
@@ -63,7 +73,16 @@ struct sqs_gc_req {
 	char rid[64];            /* the caller's request id, for fn's logs */
 };
 
-/* The store whose committer runs on this thread, or NULL. */
+/* A batch handed to the syncer, malloc'd by the committer and freed by
+ * the syncer once answered. */
+struct sqs_gc_group {
+	struct sqs_gc_group *next; /* in the syncer's queue (gc_lock) */
+	size_t n;
+	int committed; /* the batch committed: answered after a sync */
+	struct sqs_gc_req *b[];
+};
+
+/* The store whose committer (or syncer) runs on this thread, or NULL. */
 static __thread struct sqs_store *gc_tls_committer;
 
 /* Runs one function of the batch, inside a savepoint when sp. Answers its
@@ -104,7 +123,7 @@ static int gc_run_one(struct sqs_store *s, struct sqs_gc_req *r, int sp, int *lo
  * index. With savepoints, or when none failed: sets every answer, commits
  * what succeeded, answers 0. */
 static int gc_pass(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int sp,
-		   size_t *failed)
+		   size_t *failed, int *committed)
 {
 	struct sqs_conn *c = s->wconn;
 	size_t i, k;
@@ -133,6 +152,8 @@ static int gc_pass(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int sp,
 		for (k = 0; k < n; k++)
 			if (b[k]->rc == PV_OK)
 				b[k]->rc = err;
+	} else {
+		*committed = 1;
 	}
 	c->in_tx = 0;
 	c->tx_lost = 0;
@@ -145,25 +166,82 @@ static int gc_pass(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int sp,
  * without savepoints (they cost a copy of every page changed, and most
  * batches have no failure); after a failure, the others again, each in a
  * savepoint. A function thus runs once per attempt, or twice when one
- * after it in the batch failed. */
-static void gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
+ * after it in the batch failed. Answers 1 when a transaction committed
+ * (with a syncer, not yet on disk: gc_sync). */
+static int gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
 {
 	struct sqs_gc_req *rest[SQS_BATCH_MAX];
 	char rid[sizeof b[0]->rid];
 	size_t failed = 0;
+	int committed = 0;
 
 	util_strlcpy(rid, log_request_id(), sizeof rid);
 	sqs_wlock(s);
 	sqs_writer_bind(s);
-	if (gc_pass(s, b, n, 0, &failed)) {
+	if (gc_pass(s, b, n, 0, &failed, &committed)) {
 		memcpy(rest, b, failed * sizeof *b);
 		memcpy(rest + failed, b + failed + 1, (n - failed - 1) * sizeof *b);
 		if (n > 1)
-			gc_pass(s, rest, n - 1, 1, &failed);
+			gc_pass(s, rest, n - 1, 1, &failed, &committed);
 	}
 	sqs_writer_unbind(s);
 	sqs_wunlock(s);
 	log_set_request_id(rid);
+	return committed;
+}
+
+/* The syncer's sync: fdatasync(2), or a test's (store_sqlite_set_fdatasync). */
+static int (*gc_fdatasync)(int fd) = fdatasync;
+
+void store_sqlite_set_fdatasync(int (*fn)(int fd))
+{
+	__atomic_store_n(&gc_fdatasync, fn ? fn : fdatasync, __ATOMIC_RELEASE);
+}
+
+uint64_t store_sqlite_log_syncs(store *base)
+{
+	struct sqs_store *s = (struct sqs_store *)base;
+
+	return __atomic_load_n(&s->sy_syncs, __ATOMIC_RELAXED);
+}
+
+/* Makes what the writer has committed so far durable: a sync of the log's
+ * data. After a failure every later call fails too, until the process
+ * starts again: the kernel may have dropped the pages it could not
+ * write, so a later sync that succeeds would not prove them written, and
+ * SQLite's recovery drops the log from the first bad frame on, so every
+ * later commit with it. (PostgreSQL stops for the same reason.) The
+ * failure is PV_ESTORE, an unknown outcome, as a lost COMMIT's: the batch
+ * did commit, and others may have read it, but it may not be on disk. */
+static int gc_sync(struct sqs_store *s)
+{
+	int rc;
+	int (*sync_fn)(int) = __atomic_load_n(&gc_fdatasync, __ATOMIC_ACQUIRE);
+
+	if (__atomic_load_n(&s->sy_failed, __ATOMIC_ACQUIRE))
+		return PV_ESTORE;
+	while ((rc = sync_fn(s->sy_fd)) != 0 && errno == EINTR)
+		;
+	if (rc != 0) {
+		int e = errno;
+
+		if (!__atomic_exchange_n(&s->sy_failed, 1, __ATOMIC_ACQ_REL))
+			log_kv(LOG_ERROR, "store: the write-ahead log cannot be synced to disk;"
+			       " every transaction fails from now on, until the server starts again",
+			       "error", strerror(e), NULL);
+		return PV_ESTORE;
+	}
+	__atomic_fetch_add(&s->sy_syncs, 1, __ATOMIC_RELAXED);
+	return PV_OK;
+}
+
+/* After the sync of a batch that committed: err (the sync's failure)
+ * becomes the answer of each transaction that succeeded. */
+static void gc_settle(struct sqs_gc_req **b, size_t n, int err)
+{
+	for (size_t i = 0; err && i < n; i++)
+		if (b[i]->rc == PV_OK)
+			b[i]->rc = err;
 }
 
 /* The calling thread's semaphore, made on first use, never destroyed
@@ -219,18 +297,59 @@ static void gc_append(struct sqs_store *s, struct sqs_gc_req *r)
 	s->gc_tail = r;
 }
 
+/* Queues the attempts answered PV_EBUSY again, after what waits: others'
+ * turn first. Under gc_lock. */
+static void gc_requeue(struct sqs_store *s, struct sqs_gc_req **again)
+{
+	while (*again) {
+		struct sqs_gc_req *r = *again;
+
+		*again = r->next;
+		gc_append(s, r);
+	}
+}
+
+/* Hands a batch that ran to the syncer, which answers it once the log is
+ * on disk. Answers 0 when it could not (no memory): then the caller syncs
+ * and answers it itself. */
+static int gc_to_syncer(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int committed)
+{
+	struct sqs_gc_group *g = malloc(sizeof *g + n * sizeof *b);
+
+	if (!g)
+		return 0;
+	g->next = NULL;
+	g->n = n;
+	g->committed = committed;
+	memcpy(g->b, b, n * sizeof *b);
+	pthread_mutex_lock(&s->gc_lock);
+	if (s->sy_tail)
+		s->sy_tail->next = g;
+	else
+		s->sy_head = g;
+	s->sy_tail = g;
+	s->sy_reqs += n;
+	pthread_mutex_unlock(&s->gc_lock);
+	pthread_cond_signal(&s->sy_cond);
+	return 1;
+}
+
 /* The committer: batches while there is something queued, sleeps when
- * not, leaves when the store closes and the queue is empty. */
+ * not, leaves when the store closes, the queue is empty and the syncer
+ * has answered all it was given (an answer may queue an attempt again).
+ * With a syncer, the next batch runs while the last one's sync waits for
+ * the disk. */
 static void *gc_main(void *arg)
 {
 	struct sqs_store *s = arg;
 	struct sqs_gc_req *b[SQS_BATCH_MAX], *again = NULL;
 	size_t n;
+	int committed;
 
 	gc_tls_committer = s;
 	pthread_mutex_lock(&s->gc_lock);
 	for (;;) {
-		while (!s->gc_head && !s->gc_stopping) {
+		while (!s->gc_head && (!s->gc_stopping || s->sy_reqs)) {
 			s->gc_idle = 1;
 			pthread_cond_wait(&s->gc_cond, &s->gc_lock);
 			s->gc_idle = 0;
@@ -247,19 +366,129 @@ static void *gc_main(void *arg)
 		s->gc_txs += n;
 		s->gc_running = n;
 		pthread_mutex_unlock(&s->gc_lock);
-		gc_run_batch(s, b, n);
-		gc_answer(s, b, n, &again);
+		committed = gc_run_batch(s, b, n);
+		if (s->sy_fd < 0 || !gc_to_syncer(s, b, n, committed)) {
+			if (s->sy_fd >= 0 && committed)
+				gc_settle(b, n, gc_sync(s));
+			gc_answer(s, b, n, &again);
+		}
 		pthread_mutex_lock(&s->gc_lock);
 		s->gc_running = 0;
-		while (again) { /* run again after what waits: others' turn first */
-			struct sqs_gc_req *r = again;
-
-			again = r->next;
-			gc_append(s, r);
-		}
+		gc_requeue(s, &again);
 	}
 	pthread_mutex_unlock(&s->gc_lock);
 	return NULL;
+}
+
+/* Answers the batches of list g, after one sync when any committed (it
+ * covers them all: the log is one file, written in order), and frees
+ * them; answers how many transactions they held. */
+static size_t sy_answer(struct sqs_store *s, struct sqs_gc_group *g, struct sqs_gc_req **again)
+{
+	struct sqs_gc_group *next;
+	size_t n = 0;
+	int err = PV_OK;
+
+	for (next = g; next && !next->committed; next = next->next)
+		;
+	if (next)
+		err = gc_sync(s);
+	for (; g; g = next) {
+		next = g->next;
+		if (g->committed)
+			gc_settle(g->b, g->n, err);
+		gc_answer(s, g->b, g->n, again);
+		n += g->n;
+		free(g);
+	}
+	return n;
+}
+
+/* The syncer: takes every batch handed to it since its last sync, syncs
+ * once, answers them; leaves when the store closes (after the committer,
+ * so that nothing is handed to it any more). */
+static void *sy_main(void *arg)
+{
+	struct sqs_store *s = arg;
+	struct sqs_gc_req *again = NULL;
+	struct sqs_gc_group *g;
+	size_t n;
+
+	gc_tls_committer = s; /* a done that writes runs its transaction here */
+	pthread_mutex_lock(&s->gc_lock);
+	for (;;) {
+		while (!s->sy_head && !s->sy_stopping)
+			pthread_cond_wait(&s->sy_cond, &s->gc_lock);
+		if (!s->sy_head)
+			break;
+		g = s->sy_head;
+		s->sy_head = s->sy_tail = NULL;
+		pthread_mutex_unlock(&s->gc_lock);
+		n = sy_answer(s, g, &again);
+		pthread_mutex_lock(&s->gc_lock);
+		s->sy_reqs -= n;
+		gc_requeue(s, &again);
+		/* the committer may wait for work, or for these answers to stop */
+		pthread_cond_signal(&s->gc_cond);
+	}
+	pthread_mutex_unlock(&s->gc_lock);
+	return NULL;
+}
+
+/* The directory holding path, synced so that a file created in it stays
+ * there after a power cut. */
+static int sy_sync_dir(const char *path)
+{
+	char dir[STORE_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (!slash)
+		util_strlcpy(dir, ".", sizeof dir);
+	else if (slash == path)
+		util_strlcpy(dir, "/", sizeof dir);
+	else if (util_strncpy0(dir, sizeof dir, path, (size_t)(slash - path)) != PV_OK)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+void sqs_sync_start(struct sqs_store *s)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->wconn->db, "main"));
+	int fd;
+
+	s->sy_fd = -1;
+	if (!s->sync_full || !wal || !*wal)
+		return;
+	/* The log stays this file while the writer is open: in WAL mode every
+	 * connection holds a shared lock on the database as long as it is
+	 * open, and SQLite deletes or replaces the log only from a connection
+	 * that holds the only one. Its directory entry is synced once, as
+	 * SQLite's own first sync of a new log would. */
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || sy_sync_dir(wal) != 0) {
+		log_kv(LOG_WARN, "store: the write-ahead log cannot be synced apart;"
+		       " each batch waits for its own sync", "error", strerror(errno), NULL);
+		goto fail;
+	}
+	s->sy_fd = fd;
+	if (sqlite3_exec(s->wconn->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (pthread_create(&s->sy_thread, NULL, sy_main, s) != 0) {
+		sqlite3_exec(s->wconn->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		goto fail;
+	}
+	s->sy_started = 1;
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
+	s->sy_fd = -1;
 }
 
 /* Queues r, starting the committer on first use and waking it when it
@@ -300,7 +529,8 @@ int sqs_tx_attempt(store *base, store_tx_fn fn, void *ctx)
 	me.ctx = ctx;
 	if (gc_tls_committer == s) { /* a done that writes: it cannot wait for itself */
 		util_strlcpy(me.rid, log_request_id(), sizeof me.rid);
-		gc_run_batch(s, &one, 1);
+		if (gc_run_batch(s, &one, 1) && s->sy_fd >= 0)
+			gc_settle(&one, 1, gc_sync(s));
 		return me.rc;
 	}
 	if (!(me.wake = gc_thread_sem()))
@@ -334,7 +564,7 @@ void sqs_tx_submit(store *base, store_tx_fn fn, void *ctx, store_tx_done done, v
 
 void sqs_batch_stop(struct sqs_store *s)
 {
-	char b[24], t[24];
+	char b[24], t[24], y[24];
 	int started;
 
 	pthread_mutex_lock(&s->gc_lock);
@@ -342,12 +572,26 @@ void sqs_batch_stop(struct sqs_store *s)
 	started = s->gc_started;
 	pthread_mutex_unlock(&s->gc_lock);
 	pthread_cond_signal(&s->gc_cond);
+	if (started)
+		pthread_join(s->gc_thread, NULL);
+	/* the committer has left: nothing more is handed to the syncer */
+	pthread_mutex_lock(&s->gc_lock);
+	s->sy_stopping = 1;
+	pthread_mutex_unlock(&s->gc_lock);
+	pthread_cond_signal(&s->sy_cond);
+	if (s->sy_started)
+		pthread_join(s->sy_thread, NULL);
+	s->sy_started = 0;
+	if (s->sy_fd >= 0)
+		close(s->sy_fd);
+	s->sy_fd = -1;
 	if (!started)
 		return;
-	pthread_join(s->gc_thread, NULL);
 	snprintf(b, sizeof b, "%llu", (unsigned long long)s->gc_batches);
 	snprintf(t, sizeof t, "%llu", (unsigned long long)s->gc_txs);
-	log_kv(LOG_INFO, "store: group commit", "batches", b, "transactions", t, NULL);
+	snprintf(y, sizeof y, "%llu", (unsigned long long)__atomic_load_n(&s->sy_syncs, __ATOMIC_RELAXED));
+	log_kv(LOG_INFO, "store: group commit", "batches", b, "transactions", t,
+	       "log_syncs", y, NULL);
 }
 
 void store_sqlite_batch_stats(store *base, uint64_t *batches, uint64_t *txs)
@@ -366,7 +610,7 @@ size_t store_sqlite_batch_waiting(store *base)
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->gc_lock);
-	n = s->gc_running;
+	n = s->gc_running + s->sy_reqs;
 	for (struct sqs_gc_req *r = s->gc_head; r; r = r->next)
 		n++;
 	pthread_mutex_unlock(&s->gc_lock);

@@ -725,6 +725,7 @@ void sqs_close(store *base)
 	}
 	sqs_conn_close(s->wconn);
 	pthread_cond_destroy(&s->gc_cond);
+	pthread_cond_destroy(&s->sy_cond);
 	pthread_mutex_destroy(&s->gc_lock);
 	pthread_cond_destroy(&s->wl_turn);
 	pthread_mutex_destroy(&s->wl_mu);
@@ -779,6 +780,8 @@ int store_sqlite_open(const char *path, int full, store **out)
 	pthread_cond_init(&s->wl_turn, NULL);
 	pthread_mutex_init(&s->gc_lock, NULL);
 	pthread_cond_init(&s->gc_cond, NULL);
+	pthread_cond_init(&s->sy_cond, NULL);
+	s->sy_fd = -1;
 	pthread_mutex_lock(&reg_lock);
 	s->serial = ++reg_serial;
 	s->next = reg_live;
@@ -787,6 +790,7 @@ int store_sqlite_open(const char *path, int full, store **out)
 	err = conn_of(&s->base, &c); /* fail now on a wrong path */
 	if (!err && (err = sqs_conn_open(path, full, &s->wconn)) == PV_OK) {
 		s->wconn->owner = s;
+		sqs_sync_start(s);
 		sqs_ckpt_start(s);
 		sqs_ckpt_attach(s, c); /* opened before the thread */
 	}

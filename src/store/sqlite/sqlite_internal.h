@@ -79,6 +79,20 @@ struct sqs_store {
 	int gc_started, gc_idle, gc_stopping;
 	pthread_t gc_thread;
 	uint64_t gc_batches, gc_txs;
+	/* The syncer (sqlite_batch.c), when sync_full: the writer commits
+	 * without waiting for the disk (synchronous=NORMAL) and hands each
+	 * batch here; this thread syncs the log (sy_fd: the database's -wal
+	 * file, opened by the store) once for every batch that committed
+	 * meanwhile, then answers them. The queue, the counts and the flags
+	 * under gc_lock; sy_failed and sy_dir_synced atomic. sy_fd is -1 when
+	 * the writer syncs its commits itself (NORMAL asked for, or no log
+	 * file or thread could be had). */
+	pthread_cond_t sy_cond;
+	struct sqs_gc_group *sy_head, *sy_tail;
+	size_t sy_reqs; /* transactions handed to the syncer, not answered */
+	int sy_fd, sy_started, sy_stopping, sy_failed, sy_dir_synced;
+	pthread_t sy_thread;
+	uint64_t sy_syncs;
 	/* The checkpointer (sqlite_ckpt.c): its connection and thread; the
 	 * flags and the count under ck_lock. */
 	struct sqs_conn *ckconn;
@@ -185,6 +199,10 @@ int sqs_tx_attempt(store *s, store_tx_fn fn, void *ctx);
 void sqs_tx_submit(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx);
 /* Stops the committer once the queue is empty (store_close). */
 void sqs_batch_stop(struct sqs_store *s);
+/* Starts the syncer of a store opened with sync_full, once its writer
+ * connection is open: opens the log file and turns the writer's own sync
+ * at commit off. On any failure the writer keeps syncing itself. */
+void sqs_sync_start(struct sqs_store *s);
 
 /* store_ops entries implemented in sqlite_blob.c */
 int sqs_blob_put(store *s, const char *id, const char *path);

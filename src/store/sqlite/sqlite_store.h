@@ -20,11 +20,21 @@ int store_sqlite_open(const char *path, int sync_full, store **out);
 void store_sqlite_batch_stats(store *s, uint64_t *batches, uint64_t *txs);
 size_t store_sqlite_batch_waiting(store *s);
 
+/* The syncer (sqlite_batch.c), for tests and diagnostics: syncs of the
+ * write-ahead log it made since the store was opened, each before the
+ * answers of the batches committed until then (0 when the writer syncs its
+ * own commits: synchronous=NORMAL, or no syncer could start). */
+uint64_t store_sqlite_log_syncs(store *s);
+/* The sync the syncer calls, for every store of the process: fdatasync(2)
+ * by default, and again with NULL; for tests that make the disk fail. */
+void store_sqlite_set_fdatasync(int (*fn)(int fd));
+
 /* Checkpoints run by the store's checkpointer thread (sqlite_ckpt.c) since
  * the store was opened that copied pages of the log (0 without the thread). */
 uint64_t store_sqlite_checkpoints(store *s);
 /* The log's lengths, in pages, past which a commit wakes the checkpointer
- * (1,000) and past which the writer checkpoints itself (4,000); for tests. */
+ * (10,000) and past which the writer checkpoints itself (40,000); for
+ * tests. */
 void store_sqlite_checkpoint_limits(store *s, int wake, int hard);
 
 /* SQLite's memory in this process, all connections (bytes): in use now,

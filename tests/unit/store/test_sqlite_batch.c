@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -211,6 +212,82 @@ static void test_sync_setting(void **state)
 	store_close(s);
 }
 
+/* The syncer's sync, counted, or failing with EIO */
+static int sync_calls, sync_fails;
+
+static int counting_sync(int fd)
+{
+	__atomic_fetch_add(&sync_calls, 1, __ATOMIC_RELAXED);
+	return fdatasync(fd);
+}
+
+static int failing_sync(int fd)
+{
+	(void)fd;
+	__atomic_fetch_add(&sync_fails, 1, __ATOMIC_RELAXED);
+	errno = EIO;
+	return -1;
+}
+
+static int put_key_tx(store *s, void *ctx)
+{
+	return store_throttle_hit(s, ctx, T0, 3600000, 0, 0, NULL);
+}
+
+static void done_rc(void *ctx, int rc)
+{
+	__atomic_store_n((int *)ctx, rc, __ATOMIC_RELEASE);
+}
+
+/* With synchronous=FULL the writer commits without waiting for the disk
+ * and the syncer answers each transaction after a sync of the log made
+ * since its commit; with NORMAL nothing syncs. A failed sync fails every
+ * transaction that succeeded, and every later one (waiting or not), even
+ * once the disk would sync again, until the store is opened again. */
+static void test_log_sync(void **state)
+{
+	struct timespec ts = {0, 1000000};
+	char p2[160];
+	store *s = NULL;
+	uint64_t before;
+	int calls, rc = -1;
+
+	(void)state;
+	snprintf(p2, sizeof p2, "%s/sync-log.db", dir);
+	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "normal"}, &s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	assert_int_equal(store_tx(s, put_key_tx, "sync:normal"), PV_OK);
+	assert_int_equal(store_sqlite_log_syncs(s), 0);
+	store_close(s);
+
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	store_sqlite_set_fdatasync(counting_sync);
+	for (int i = 0; i < 5; i++) {
+		before = store_sqlite_log_syncs(s);
+		calls = __atomic_load_n(&sync_calls, __ATOMIC_RELAXED);
+		assert_int_equal(store_tx(s, put_key_tx, "sync:full"), PV_OK);
+		assert_true(store_sqlite_log_syncs(s) > before);
+		assert_true(__atomic_load_n(&sync_calls, __ATOMIC_RELAXED) > calls);
+	}
+
+	store_sqlite_set_fdatasync(failing_sync);
+	assert_int_equal(store_tx(s, put_key_tx, "sync:lost"), PV_ESTORE);
+	assert_true(__atomic_load_n(&sync_fails, __ATOMIC_RELAXED) > 0);
+	store_sqlite_set_fdatasync(NULL);
+	assert_int_equal(store_tx(s, put_key_tx, "sync:after"), PV_ESTORE);
+	store_tx_async(s, put_key_tx, "sync:async", done_rc, &rc);
+	for (int i = 0; i < 10000 && __atomic_load_n(&rc, __ATOMIC_ACQUIRE) == -1; i++)
+		nanosleep(&ts, NULL);
+	assert_int_equal(__atomic_load_n(&rc, __ATOMIC_ACQUIRE), PV_ESTORE);
+	store_close(s);
+
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_tx(s, put_key_tx, "sync:again"), PV_OK);
+	assert_true(store_sqlite_log_syncs(s) > 0);
+	store_close(s);
+	tmpstore_rm_db(p2);
+}
+
 /* Checkpoints (sqlite_ckpt.c). A transaction of ROWS throttle rows, keys
  * numbered from *next: a few pages of the log each. */
 #define CK_ROWS 200
@@ -261,7 +338,7 @@ static void test_checkpoint_thread(void **state)
 	for (int i = 0; i < 1500 && store_sqlite_checkpoints(S) == 0; i++)
 		nanosleep(&ts, NULL);
 	assert_true(store_sqlite_checkpoints(S) > 0);
-	store_sqlite_checkpoint_limits(S, 1000, 4000);
+	store_sqlite_checkpoint_limits(S, 10000, 40000);
 }
 
 /* A write outside store_tx commits on the thread's own connection, which
@@ -320,7 +397,7 @@ static void test_checkpoint_scrub(void **state)
 		assert_int_equal(store_tx(S, ck_fill_tx, &next), PV_OK);
 		assert_int_equal(store_scrub(S), PV_OK);
 	}
-	store_sqlite_checkpoint_limits(S, 1000, 4000);
+	store_sqlite_checkpoint_limits(S, 10000, 40000);
 }
 
 /* However late the thread is, the writer checkpoints itself past the hard
@@ -536,6 +613,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
+		cmocka_unit_test(test_log_sync),
 		cmocka_unit_test(test_checkpoint_thread),
 		cmocka_unit_test(test_checkpoint_own_connection),
 		cmocka_unit_test(test_checkpoint_scrub),
