@@ -156,9 +156,10 @@ printf 'ratio login/floor: %.3f (goal: >= 0.15, p99 < 10 ms)\n' "$(echo "$lps / 
 printf 'cpu during the logins: server %.2f s, wrk %.2f s, over %.2f s wall (%d cores); machine %.0f%% busy\n' \
   "$(echo "$cpu_p1 - $cpu_p0" | bc -l)" "$(echo "$cpu_w1 - $cpu_w0" | bc -l)" \
   "$secs" "$(nproc)" "$(echo "100 * ($m_busy1 - $m_busy0) / ($m_all1 - $m_all0 + 0.000001)" | bc -l)"
-# system calls that read or write (files and sockets) per login: on this
-# kind of virtual machine each costs an exit to the hypervisor
-printf 'server system calls per login: %.1f reads, %.1f writes\n' \
+# file reads and writes (pread, pwrite: SQLite's pages and log frames; not
+# the sockets' send and recv, nor fdatasync) per login: on this kind of
+# virtual machine each system call costs an exit to the hypervisor
+printf 'server file system calls per login: %.1f reads, %.1f writes\n' \
   "$(echo "($sr1 - $sr0) / ($logins + 0.000001)" | bc -l)" "$(echo "($sw1 - $sw0) / ($logins + 0.000001)" | bc -l)"
 
 if [ "$PG" = 1 ]; then

@@ -994,8 +994,8 @@ int store_tx(store *s, store_tx_fn fn, void *ctx);
  * the same promises to and from fn), then calls done(done_ctx, rc) with
  * what store_tx would have answered, once, after the commit. done runs on
  * the calling thread before store_tx_async returns, or later on a thread
- * of the backend (the SQLite backend's committer: then the caller's thread
- * was free meanwhile); fn's ctx and done_ctx must live until done. done
+ * of the backend (the SQLite backend's committer, or its syncer once the
+ * commit is on disk: then the caller's thread was free meanwhile); fn's ctx and done_ctx must live until done. done
  * must be short, and must not call store_tx, store_tx_async or
  * tx_begin (reads are fine): it holds up the transactions behind it. */
 void store_tx_async(store *s, store_tx_fn fn, void *ctx, store_tx_done done,

@@ -12,7 +12,7 @@
  * the first failure the transaction is rolled back, which undoes that
  * function (its answer stands), and the others run again with a savepoint
  * around each, so that a later failure is rolled back to its savepoint
- * alone. One COMMIT (one sync to disk) then serves the whole batch, and
+ * alone. One COMMIT (and one sync to disk) then serves the whole batch, and
  * each caller gets its own answer. What queued while a batch ran makes the
  * next one: no one waits on purpose.
  *
@@ -30,8 +30,9 @@
  *
  * A store_tx() attempt (sqs_tx_attempt) waits on its thread's semaphore
  * for its answer; store_tx's retries stay with the caller. A
- * store_tx_async() (sqs_tx_submit) waits for nothing: the committer calls
- * its done, after the commit, outside the writer lock, and runs an attempt
+ * store_tx_async() (sqs_tx_submit) waits for nothing: the committer (the
+ * syncer, after the sync, when there is one) calls its done, after the
+ * commit, outside the writer lock, and runs an attempt
  * answered PV_EBUSY again itself (STORE_TX_TRIES in all). So a thread
  * answering a request is not held while its transaction waits for others
  * and for the disk, and a batch can hold as many transactions as requests
@@ -43,7 +44,10 @@
  * the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
  * the committer (or the syncer) after its done. A batch handed to the
  * syncer is a group malloc'd by the committer and freed by the syncer. The
- * queues, the counters and the two threads' state are guarded by gc_lock; the writer connection by
+ * queues, the counters and the two threads' state are guarded by gc_lock
+ * (sy_failed and sy_syncs are atomic, sy_fd is set before either thread
+ * starts and after both have left, the syncs one at a time under
+ * sy_sync_lock); the writer connection by
  * the writer lock (sqs_wlock). */
 #include "store/sqlite/sqlite_internal.h"
 
@@ -175,6 +179,11 @@ static int gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
 	size_t failed = 0;
 	int committed = 0;
 
+	if (sqs_broken(s)) { /* run nothing: an error answered means not done */
+		for (size_t i = 0; i < n; i++)
+			b[i]->rc = PV_ESTORE;
+		return 0;
+	}
 	util_strlcpy(rid, log_request_id(), sizeof rid);
 	sqs_wlock(s);
 	sqs_writer_bind(s);
@@ -215,24 +224,36 @@ uint64_t store_sqlite_log_syncs(store *base)
  * did commit, and others may have read it, but it may not be on disk. */
 static int gc_sync(struct sqs_store *s)
 {
-	int rc;
+	int rc, e, err = PV_OK;
 	int (*sync_fn)(int) = __atomic_load_n(&gc_fdatasync, __ATOMIC_ACQUIRE);
 
-	if (__atomic_load_n(&s->sy_failed, __ATOMIC_ACQUIRE))
-		return PV_ESTORE;
+	/* one sync at a time: the kernel reports a failed writeback once per
+	 * open file, so a second sync at the same moment could answer 0 */
+	pthread_mutex_lock(&s->sy_sync_lock);
+	if (sqs_broken(s)) {
+		err = PV_ESTORE;
+		goto out;
+	}
 	while ((rc = sync_fn(s->sy_fd)) != 0 && errno == EINTR)
 		;
 	if (rc != 0) {
-		int e = errno;
-
-		if (!__atomic_exchange_n(&s->sy_failed, 1, __ATOMIC_ACQ_REL))
-			log_kv(LOG_ERROR, "store: the write-ahead log cannot be synced to disk;"
-			       " every transaction fails from now on, until the server starts again",
-			       "error", strerror(e), NULL);
-		return PV_ESTORE;
+		e = errno;
+		__atomic_store_n(&s->sy_failed, 1, __ATOMIC_RELEASE);
+		log_kv(LOG_ERROR, "store: the write-ahead log cannot be synced to disk;"
+		       " every write fails from now on, until the server starts again",
+		       "error", strerror(e), NULL);
+		err = PV_ESTORE;
+		goto out;
 	}
 	__atomic_fetch_add(&s->sy_syncs, 1, __ATOMIC_RELAXED);
-	return PV_OK;
+out:
+	pthread_mutex_unlock(&s->sy_sync_lock);
+	return err;
+}
+
+int sqs_broken(struct sqs_store *s)
+{
+	return __atomic_load_n(&s->sy_failed, __ATOMIC_ACQUIRE);
 }
 
 /* After the sync of a batch that committed: err (the sync's failure)
@@ -329,6 +350,7 @@ static int gc_to_syncer(struct sqs_store *s, struct sqs_gc_req **b, size_t n, in
 		s->sy_head = g;
 	s->sy_tail = g;
 	s->sy_reqs += n;
+	s->gc_running = 0; /* counted once: now the syncer's */
 	pthread_mutex_unlock(&s->gc_lock);
 	pthread_cond_signal(&s->sy_cond);
 	return 1;
@@ -349,7 +371,7 @@ static void *gc_main(void *arg)
 	gc_tls_committer = s;
 	pthread_mutex_lock(&s->gc_lock);
 	for (;;) {
-		while (!s->gc_head && (!s->gc_stopping || s->sy_reqs)) {
+		while (!s->gc_head && (!s->gc_stopping || s->sy_head || s->sy_busy)) {
 			s->gc_idle = 1;
 			pthread_cond_wait(&s->gc_cond, &s->gc_lock);
 			s->gc_idle = 0;
@@ -382,11 +404,11 @@ static void *gc_main(void *arg)
 
 /* Answers the batches of list g, after one sync when any committed (it
  * covers them all: the log is one file, written in order), and frees
- * them; answers how many transactions they held. */
-static size_t sy_answer(struct sqs_store *s, struct sqs_gc_group *g, struct sqs_gc_req **again)
+ * them. Each batch stops counting as waiting (sy_reqs) just before its
+ * answers go out, never after. */
+static void gc_sync_answer(struct sqs_store *s, struct sqs_gc_group *g, struct sqs_gc_req **again)
 {
 	struct sqs_gc_group *next;
-	size_t n = 0;
 	int err = PV_OK;
 
 	for (next = g; next && !next->committed; next = next->next)
@@ -397,22 +419,22 @@ static size_t sy_answer(struct sqs_store *s, struct sqs_gc_group *g, struct sqs_
 		next = g->next;
 		if (g->committed)
 			gc_settle(g->b, g->n, err);
+		pthread_mutex_lock(&s->gc_lock);
+		s->sy_reqs -= g->n;
+		pthread_mutex_unlock(&s->gc_lock);
 		gc_answer(s, g->b, g->n, again);
-		n += g->n;
 		free(g);
 	}
-	return n;
 }
 
 /* The syncer: takes every batch handed to it since its last sync, syncs
  * once, answers them; leaves when the store closes (after the committer,
  * so that nothing is handed to it any more). */
-static void *sy_main(void *arg)
+static void *gc_syncer_main(void *arg)
 {
 	struct sqs_store *s = arg;
 	struct sqs_gc_req *again = NULL;
 	struct sqs_gc_group *g;
-	size_t n;
 
 	gc_tls_committer = s; /* a done that writes runs its transaction here */
 	pthread_mutex_lock(&s->gc_lock);
@@ -423,10 +445,11 @@ static void *sy_main(void *arg)
 			break;
 		g = s->sy_head;
 		s->sy_head = s->sy_tail = NULL;
+		s->sy_busy = 1; /* the committer stays until what it hands back is queued */
 		pthread_mutex_unlock(&s->gc_lock);
-		n = sy_answer(s, g, &again);
+		gc_sync_answer(s, g, &again);
 		pthread_mutex_lock(&s->gc_lock);
-		s->sy_reqs -= n;
+		s->sy_busy = 0;
 		gc_requeue(s, &again);
 		/* the committer may wait for work, or for these answers to stop */
 		pthread_cond_signal(&s->gc_cond);
@@ -437,7 +460,7 @@ static void *sy_main(void *arg)
 
 /* The directory holding path, synced so that a file created in it stays
  * there after a power cut. */
-static int sy_sync_dir(const char *path)
+static int gc_sync_dir(const char *path)
 {
 	char dir[STORE_PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -471,21 +494,19 @@ void sqs_sync_start(struct sqs_store *s)
 	 * that holds the only one. Its directory entry is synced once, as
 	 * SQLite's own first sync of a new log would. */
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || sy_sync_dir(wal) != 0) {
-		log_kv(LOG_WARN, "store: the write-ahead log cannot be synced apart;"
-		       " each batch waits for its own sync", "error", strerror(errno), NULL);
+	if (fd < 0 || gc_sync_dir(wal) != 0)
 		goto fail;
-	}
 	s->sy_fd = fd;
-	if (sqlite3_exec(s->wconn->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+	if (pthread_create(&s->sy_thread, NULL, gc_syncer_main, s) != 0)
 		goto fail;
-	if (pthread_create(&s->sy_thread, NULL, sy_main, s) != 0) {
-		sqlite3_exec(s->wconn->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-		goto fail;
-	}
 	s->sy_started = 1;
+	/* Should this fail, the writer syncs each commit itself as well:
+	 * slower, as durable. */
+	sqlite3_exec(s->wconn->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	return;
 fail:
+	log_kv(LOG_WARN, "store: the write-ahead log cannot be synced apart;"
+	       " each batch waits for its own sync", "path", wal, NULL);
 	if (fd >= 0)
 		close(fd);
 	s->sy_fd = -1;

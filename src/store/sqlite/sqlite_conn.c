@@ -18,10 +18,12 @@
  * (tls_writer), so the store operations called by the batch's functions
  * use it without knowing.
  *
- * Durability: PRAGMA synchronous=FULL by default, so that a commit is on
- * disk when it returns (in WAL mode: the WAL is synced at every commit).
- * PRAVESH_SQLITE_SYNC=normal (store_options.sqlite_sync) trades that for
- * speed: a commit survives a
+ * Durability: by default (sync_full) a commit is on disk before it is
+ * answered: the threads' own connections run PRAGMA synchronous=FULL (in
+ * WAL mode: the WAL is synced at every commit); the writer connection runs
+ * NORMAL and the syncer thread syncs the WAL after its batches, before
+ * their answers (sqlite_batch.c). PRAVESH_SQLITE_SYNC=normal
+ * (store_options.sqlite_sync) trades that for speed: a commit survives a
  * crash of the process but not a power cut (the WAL is synced only at
  * checkpoints). Group commit makes one sync serve a whole batch. */
 #include "store/sqlite/sqlite_internal.h"
@@ -164,11 +166,14 @@ static void wl_drop(struct sqs_conn *c, int *flag)
 	sqs_wunlock(c->owner);
 }
 
-void sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st)
+int sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st)
 {
 	if (c->in_tx || c->wl_tx || c->wl_stmt || sqlite3_stmt_readonly(st))
-		return;
+		return PV_OK;
+	if (sqs_broken(c->owner))
+		return PV_ESTORE;
 	wl_take(c, &c->wl_stmt);
+	return PV_OK;
 }
 
 void sqs_release(struct sqs_conn *c, int slot, sqlite3_stmt *st)
@@ -463,6 +468,8 @@ int sqs_write_begin(struct sqs_conn *c, int *own)
 	*own = 0;
 	if (c->in_tx)
 		return PV_OK;
+	if (sqs_broken(c->owner))
+		return PV_ESTORE;
 	wl_take(c, &c->wl_tx);
 	int err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
 			    "begin");
@@ -519,6 +526,8 @@ int sqs_tx_begin(store *s)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL; /* transactions do not nest */
+	if (sqs_broken(c->owner))
+		return PV_ESTORE;
 	c->tx_lost = 0;
 	wl_take(c, &c->wl_tx);
 	err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "tx_begin");
@@ -696,6 +705,8 @@ int sqs_ping(store *s)
 
 	if (err)
 		return err;
+	if (sqs_broken((struct sqs_store *)s))
+		return PV_ESTORE; /* reads work, writes cannot be made durable */
 	return conn_user_version(c, &v);
 }
 
@@ -726,6 +737,7 @@ void sqs_close(store *base)
 	sqs_conn_close(s->wconn);
 	pthread_cond_destroy(&s->gc_cond);
 	pthread_cond_destroy(&s->sy_cond);
+	pthread_mutex_destroy(&s->sy_sync_lock);
 	pthread_mutex_destroy(&s->gc_lock);
 	pthread_cond_destroy(&s->wl_turn);
 	pthread_mutex_destroy(&s->wl_mu);
@@ -781,6 +793,7 @@ int store_sqlite_open(const char *path, int full, store **out)
 	pthread_mutex_init(&s->gc_lock, NULL);
 	pthread_cond_init(&s->gc_cond, NULL);
 	pthread_cond_init(&s->sy_cond, NULL);
+	pthread_mutex_init(&s->sy_sync_lock, NULL);
 	s->sy_fd = -1;
 	pthread_mutex_lock(&reg_lock);
 	s->serial = ++reg_serial;

@@ -69,7 +69,7 @@ struct sqs_store {
 	 * process writes as much), on the thread leading the batch, under
 	 * wlock. */
 	struct sqs_conn *wconn;
-	int sync_full; /* PRAGMA synchronous=FULL (else NORMAL) */
+	int sync_full; /* every commit on disk before its answer (else NORMAL) */
 	/* Group commit (sqlite_batch.c): the transactions waiting, oldest
 	 * first, and the committer thread that runs them; all under gc_lock. */
 	pthread_mutex_t gc_lock;
@@ -84,13 +84,17 @@ struct sqs_store {
 	 * batch here; this thread syncs the log (sy_fd: the database's -wal
 	 * file, opened by the store) once for every batch that committed
 	 * meanwhile, then answers them. The queue, the counts and the flags
-	 * under gc_lock; sy_failed and sy_dir_synced atomic. sy_fd is -1 when
-	 * the writer syncs its commits itself (NORMAL asked for, or no log
-	 * file or thread could be had). */
+	 * under gc_lock; sy_failed and sy_syncs atomic; the syncs themselves
+	 * one at a time under sy_sync_lock. sy_fd is -1 without a syncer:
+	 * with NORMAL asked for (nothing syncs at commit), or when no log file
+	 * or thread could be had (the writer syncs each commit itself). */
 	pthread_cond_t sy_cond;
+	pthread_mutex_t sy_sync_lock;
 	struct sqs_gc_group *sy_head, *sy_tail;
 	size_t sy_reqs; /* transactions handed to the syncer, not answered */
-	int sy_fd, sy_started, sy_stopping, sy_failed, sy_dir_synced;
+	int sy_busy;    /* the syncer answers batches it took from the queue */
+	int sy_fd, sy_started, sy_stopping;
+	int sy_failed; /* a sync failed: every write fails (sqs_broken) */
 	pthread_t sy_thread;
 	uint64_t sy_syncs;
 	/* The checkpointer (sqlite_ckpt.c): its connection and thread; the
@@ -160,8 +164,9 @@ int sqs_error(struct sqs_conn *c, int rc, const char *op);
  * (err == PV_OK) or rolls back what it opened and returns the final error. */
 int sqs_write_begin(struct sqs_conn *c, int *own);
 /* Before the first step of a statement: takes the writer lock for an
- * autocommit write (released by sqs_release). */
-void sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st);
+ * autocommit write (released by sqs_release); PV_ESTORE instead once the
+ * store is broken (sqs_broken). */
+int sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st);
 int sqs_write_end(struct sqs_conn *c, int own, int err);
 /* A consistent snapshot for reads made of several statements. */
 int sqs_read_begin(struct sqs_conn *c, int *own);
@@ -197,8 +202,12 @@ int sqs_scrub(store *s);
  * by the store's committer thread. */
 int sqs_tx_attempt(store *s, store_tx_fn fn, void *ctx);
 void sqs_tx_submit(store *s, store_tx_fn fn, void *ctx, store_tx_done done, void *done_ctx);
-/* Stops the committer once the queue is empty (store_close). */
+/* Stops the committer once the queue is empty, then the syncer
+ * (store_close). */
 void sqs_batch_stop(struct sqs_store *s);
+/* 1 once a sync of the log has failed: every write of the store fails
+ * from then on (PV_ESTORE), and so does store_ping. */
+int sqs_broken(struct sqs_store *s);
 /* Starts the syncer of a store opened with sync_full, once its writer
  * connection is open: opens the log file and turns the writer's own sync
  * at commit off. On any failure the writer keeps syncing itself. */

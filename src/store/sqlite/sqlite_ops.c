@@ -757,7 +757,8 @@ static int step_row(struct sqs_conn *c, struct bnd *b, const char *op)
 
 	if (b->rc != SQLITE_OK)
 		return sqs_error(c, b->rc, op);
-	sqs_stmt_lock(c, b->st);
+	if ((rc = sqs_stmt_lock(c, b->st)) != PV_OK)
+		return rc;
 	rc = sqlite3_step(b->st);
 	if (rc == SQLITE_ROW)
 		return PV_OK;
@@ -773,7 +774,8 @@ static int step_done(struct sqs_conn *c, struct bnd *b, const char *op)
 
 	if (b->rc != SQLITE_OK)
 		return sqs_error(c, b->rc, op);
-	sqs_stmt_lock(c, b->st);
+	if ((rc = sqs_stmt_lock(c, b->st)) != PV_OK)
+		return rc;
 	for (int guard = 0; guard < 2; guard++) {
 		rc = sqlite3_step(b->st);
 		if (rc == SQLITE_DONE)
@@ -3392,7 +3394,8 @@ static int sq_campaign_insert(store *s, store_campaign *m)
 		err = sqs_error(c, b.rc, "campaign_insert");
 		goto out;
 	}
-	sqs_stmt_lock(c, st);
+	if ((err = sqs_stmt_lock(c, st)) != PV_OK)
+		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		err = PV_ECONFLICT; /* DO NOTHING: the upload has one */

@@ -10,7 +10,8 @@
  * directory must exist). Opens the calling thread's connection at once, so
  * a wrong path fails here: PV_EINVAL for an empty path, ":memory:" or a URI
  * name, PV_EIO when the file cannot be opened, PV_ESTORE when it is not a
- * database. sync_full: PRAGMA synchronous=FULL, else NORMAL. *out is
+ * database. sync_full: every commit on disk before it is answered (see
+ * sqlite_batch.c), else synchronous=NORMAL. *out is
  * released with store_close(). Does not migrate. */
 int store_sqlite_open(const char *path, int sync_full, store **out);
 

@@ -46,6 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	store_sqlite_set_fdatasync(NULL);
 	tmpstore_remove(S, dir, path);
 	return 0;
 }
@@ -215,9 +216,16 @@ static void test_sync_setting(void **state)
 /* The syncer's sync, counted, or failing with EIO */
 static int sync_calls, sync_fails;
 
+static const char *sync_wal; /* the -wal file the syncer must sync */
+
+/* counts the syncs of the right file (the database's -wal) only */
 static int counting_sync(int fd)
 {
-	__atomic_fetch_add(&sync_calls, 1, __ATOMIC_RELAXED);
+	struct stat a, b;
+
+	if (fstat(fd, &a) == 0 && stat(sync_wal, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		__atomic_fetch_add(&sync_calls, 1, __ATOMIC_RELAXED);
 	return fdatasync(fd);
 }
 
@@ -234,6 +242,16 @@ static int put_key_tx(store *s, void *ctx)
 	return store_throttle_hit(s, ctx, T0, 3600000, 0, 0, NULL);
 }
 
+/* how many times key was hit, read back in a new transaction */
+static int64_t key_hits(store *s, const char *key)
+{
+	store_throttle t;
+
+	memset(&t, 0, sizeof t);
+	assert_int_equal(store_throttle_hit(s, key, T0, 3600000, 0, 0, &t), PV_OK);
+	return t.count - 1;
+}
+
 static void done_rc(void *ctx, int rc)
 {
 	__atomic_store_n((int *)ctx, rc, __ATOMIC_RELEASE);
@@ -247,13 +265,15 @@ static void done_rc(void *ctx, int rc)
 static void test_log_sync(void **state)
 {
 	struct timespec ts = {0, 1000000};
-	char p2[160];
+	char p2[160], wal[170];
 	store *s = NULL;
 	uint64_t before;
 	int calls, rc = -1;
 
 	(void)state;
 	snprintf(p2, sizeof p2, "%s/sync-log.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", p2);
+	sync_wal = wal;
 	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "normal"}, &s), PV_OK);
 	assert_int_equal(store_migrate(s), PV_OK);
 	assert_int_equal(store_tx(s, put_key_tx, "sync:normal"), PV_OK);
@@ -274,14 +294,21 @@ static void test_log_sync(void **state)
 	assert_int_equal(store_tx(s, put_key_tx, "sync:lost"), PV_ESTORE);
 	assert_true(__atomic_load_n(&sync_fails, __ATOMIC_RELAXED) > 0);
 	store_sqlite_set_fdatasync(NULL);
+	/* from now on nothing is written: an error answered means not done */
 	assert_int_equal(store_tx(s, put_key_tx, "sync:after"), PV_ESTORE);
+	assert_int_equal(store_throttle_hit(s, "sync:own", T0, 3600000, 0, 0, NULL), PV_ESTORE);
 	store_tx_async(s, put_key_tx, "sync:async", done_rc, &rc);
 	for (int i = 0; i < 10000 && __atomic_load_n(&rc, __ATOMIC_ACQUIRE) == -1; i++)
 		nanosleep(&ts, NULL);
 	assert_int_equal(__atomic_load_n(&rc, __ATOMIC_ACQUIRE), PV_ESTORE);
+	assert_int_equal(store_ping(s), PV_ESTORE); /* /healthz answers 503 */
 	store_close(s);
 
 	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_ping(s), PV_OK);
+	assert_int_equal(key_hits(s, "sync:after"), 0);
+	assert_int_equal(key_hits(s, "sync:own"), 0);
+	assert_int_equal(key_hits(s, "sync:async"), 0);
 	assert_int_equal(store_tx(s, put_key_tx, "sync:again"), PV_OK);
 	assert_true(store_sqlite_log_syncs(s) > 0);
 	store_close(s);
