@@ -179,13 +179,16 @@ static int gc_run_batch(struct sqs_store *s, struct sqs_gc_req **b, size_t n)
 	size_t failed = 0;
 	int committed = 0;
 
-	if (sqs_broken(s)) { /* run nothing: an error answered means not done */
+	util_strlcpy(rid, log_request_id(), sizeof rid);
+	sqs_wlock(s);
+	/* run nothing once broken (a batch that committed before the sync
+	 * failed is answered PV_ESTORE although done: its outcome is unknown) */
+	if (sqs_broken(s)) {
+		sqs_wunlock(s);
 		for (size_t i = 0; i < n; i++)
 			b[i]->rc = PV_ESTORE;
 		return 0;
 	}
-	util_strlcpy(rid, log_request_id(), sizeof rid);
-	sqs_wlock(s);
 	sqs_writer_bind(s);
 	if (gc_pass(s, b, n, 0, &failed, &committed)) {
 		memcpy(rest, b, failed * sizeof *b);

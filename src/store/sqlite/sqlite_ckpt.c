@@ -49,6 +49,8 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sqs_store *s = arg;
 
+	if (sqs_broken(s)) /* no checkpoint of a log the kernel may have lost */
+		return SQLITE_OK;
 	if (pages >= __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED)) {
 		/* Every commit, so this hook, holds the process's writer lock,
 		 * which the scrub takes too: the two never overlap. (Not
@@ -81,8 +83,9 @@ static void *ck_main(void *arg)
 		s->ck_due = 0;
 		pthread_mutex_unlock(&s->ck_lock);
 		pthread_mutex_lock(&s->ck_run);
-		rc = sqlite3_wal_checkpoint_v2(s->ckconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-					       &log, &copied);
+		rc = sqs_broken(s) ? SQLITE_BUSY /* as in ck_hook */
+				   : sqlite3_wal_checkpoint_v2(s->ckconn->db, NULL,
+							       SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
 		pthread_mutex_unlock(&s->ck_run);
 		/* busy: another checkpoint runs (the writer's, past the hard
 		 * limit); anything else is said, and tried again at the next

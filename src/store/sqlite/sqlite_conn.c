@@ -166,14 +166,26 @@ static void wl_drop(struct sqs_conn *c, int *flag)
 	sqs_wunlock(c->owner);
 }
 
+/* wl_take for a write: PV_ESTORE, and the lock not held, once the store
+ * is broken (a sync that failed while this thread waited for the lock is
+ * seen too). */
+static int wl_take_write(struct sqs_conn *c, int *flag)
+{
+	if (sqs_broken(c->owner))
+		return PV_ESTORE;
+	wl_take(c, flag);
+	if (sqs_broken(c->owner)) {
+		wl_drop(c, flag);
+		return PV_ESTORE;
+	}
+	return PV_OK;
+}
+
 int sqs_stmt_lock(struct sqs_conn *c, sqlite3_stmt *st)
 {
 	if (c->in_tx || c->wl_tx || c->wl_stmt || sqlite3_stmt_readonly(st))
 		return PV_OK;
-	if (sqs_broken(c->owner))
-		return PV_ESTORE;
-	wl_take(c, &c->wl_stmt);
-	return PV_OK;
+	return wl_take_write(c, &c->wl_stmt);
 }
 
 void sqs_release(struct sqs_conn *c, int slot, sqlite3_stmt *st)
@@ -468,11 +480,11 @@ int sqs_write_begin(struct sqs_conn *c, int *own)
 	*own = 0;
 	if (c->in_tx)
 		return PV_OK;
-	if (sqs_broken(c->owner))
-		return PV_ESTORE;
-	wl_take(c, &c->wl_tx);
-	int err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE",
-			    "begin");
+	int err = wl_take_write(c, &c->wl_tx);
+
+	if (err)
+		return err;
+	err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "begin");
 	if (!err)
 		*own = 1;
 	else
@@ -526,10 +538,9 @@ int sqs_tx_begin(store *s)
 		return err;
 	if (c->in_tx)
 		return PV_EINVAL; /* transactions do not nest */
-	if (sqs_broken(c->owner))
-		return PV_ESTORE;
 	c->tx_lost = 0;
-	wl_take(c, &c->wl_tx);
+	if ((err = wl_take_write(c, &c->wl_tx)) != PV_OK)
+		return err;
 	err = sqs_exec(c, SQS_SLOT_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "tx_begin");
 	if (!err)
 		c->in_tx = 1;
@@ -682,12 +693,15 @@ int sqs_scrub(store *s)
 		return err;
 	/* the checkpointer's run would make this one answer busy at once */
 	sqs_ckpt_hold(c->owner);
-	wl_take(c, &c->wl_stmt);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		busy = sqlite3_column_int(st, 0);
-	else if (rc != SQLITE_DONE)
-		err = sqs_error(c, rc, "scrub");
+	/* broken: the log may hold pages the kernel lost, which a checkpoint
+	 * would copy into the database, and then empty the log */
+	if ((err = wl_take_write(c, &c->wl_stmt)) == PV_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			busy = sqlite3_column_int(st, 0);
+		else if (rc != SQLITE_DONE)
+			err = sqs_error(c, rc, "scrub");
+	}
 	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
 	sqs_ckpt_release(c->owner);
 	if (!err && busy) {

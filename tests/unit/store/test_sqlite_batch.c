@@ -216,7 +216,16 @@ static void test_sync_setting(void **state)
 /* The syncer's sync, counted, or failing with EIO */
 static int sync_calls, sync_fails;
 
-static const char *sync_wal; /* the -wal file the syncer must sync */
+static char sync_wal[200]; /* the -wal file the syncer must sync */
+
+/* test_log_sync's own teardown: the process-wide hook back to fdatasync
+ * whatever failed */
+static int reset_sync_hook(void **state)
+{
+	(void)state;
+	store_sqlite_set_fdatasync(NULL);
+	return 0;
+}
 
 /* counts the syncs of the right file (the database's -wal) only */
 static int counting_sync(int fd)
@@ -265,15 +274,14 @@ static void done_rc(void *ctx, int rc)
 static void test_log_sync(void **state)
 {
 	struct timespec ts = {0, 1000000};
-	char p2[160], wal[170];
+	char p2[160];
 	store *s = NULL;
 	uint64_t before;
 	int calls, rc = -1;
 
 	(void)state;
 	snprintf(p2, sizeof p2, "%s/sync-log.db", dir);
-	snprintf(wal, sizeof wal, "%s-wal", p2);
-	sync_wal = wal;
+	snprintf(sync_wal, sizeof sync_wal, "%s-wal", p2);
 	assert_int_equal(store_open_with(p2, &(store_options){0, 0, "normal"}, &s), PV_OK);
 	assert_int_equal(store_migrate(s), PV_OK);
 	assert_int_equal(store_tx(s, put_key_tx, "sync:normal"), PV_OK);
@@ -297,6 +305,8 @@ static void test_log_sync(void **state)
 	/* from now on nothing is written: an error answered means not done */
 	assert_int_equal(store_tx(s, put_key_tx, "sync:after"), PV_ESTORE);
 	assert_int_equal(store_throttle_hit(s, "sync:own", T0, 3600000, 0, 0, NULL), PV_ESTORE);
+	assert_int_equal(store_tx_begin(s), PV_ESTORE); /* BEGIN on the thread's own */
+	assert_int_equal(store_scrub(s), PV_ESTORE);    /* no checkpoint either */
 	store_tx_async(s, put_key_tx, "sync:async", done_rc, &rc);
 	for (int i = 0; i < 10000 && __atomic_load_n(&rc, __ATOMIC_ACQUIRE) == -1; i++)
 		nanosleep(&ts, NULL);
@@ -640,7 +650,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
-		cmocka_unit_test(test_log_sync),
+		cmocka_unit_test_teardown(test_log_sync, reset_sync_hook),
 		cmocka_unit_test(test_checkpoint_thread),
 		cmocka_unit_test(test_checkpoint_own_connection),
 		cmocka_unit_test(test_checkpoint_scrub),
