@@ -39,9 +39,9 @@
  * arrived, not only as many as there are threads.
  *
  * Ownership: a waiting attempt lives on its caller's stack; the committer
- * (or the syncer) writes its answer, then posts the caller's semaphore, and
- * never touches it afterwards (the semaphore is the thread's own and lives as long as
- * the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
+ * (or the syncer) writes its answer, then posts the caller's semaphore,
+ * and never touches it afterwards (the semaphore is the thread's own and
+ * lives as long as the thread). An async attempt is malloc'd by sqs_tx_submit and freed by
  * the committer (or the syncer) after its done. A batch handed to the
  * syncer is a group malloc'd by the committer and freed by the syncer. The
  * queues, the counters and the two threads' state are guarded by gc_lock
@@ -268,6 +268,14 @@ static void gc_settle(struct sqs_gc_req **b, size_t n, int err)
 			b[i]->rc = err;
 }
 
+/* A batch answered on the thread that ran it (no syncer took it): synced
+ * first when it committed and the writer does not sync itself. */
+static void gc_settle_here(struct sqs_store *s, struct sqs_gc_req **b, size_t n, int committed)
+{
+	if (committed && s->sy_fd >= 0)
+		gc_settle(b, n, gc_sync(s));
+}
+
 /* The calling thread's semaphore, made on first use, never destroyed
  * (see Ownership above). */
 static sem_t *gc_thread_sem(void)
@@ -393,8 +401,7 @@ static void *gc_main(void *arg)
 		pthread_mutex_unlock(&s->gc_lock);
 		committed = gc_run_batch(s, b, n);
 		if (s->sy_fd < 0 || !gc_to_syncer(s, b, n, committed)) {
-			if (s->sy_fd >= 0 && committed)
-				gc_settle(b, n, gc_sync(s));
+			gc_settle_here(s, b, n, committed);
 			gc_answer(s, b, n, &again);
 		}
 		pthread_mutex_lock(&s->gc_lock);
@@ -553,8 +560,7 @@ int sqs_tx_attempt(store *base, store_tx_fn fn, void *ctx)
 	me.ctx = ctx;
 	if (gc_tls_committer == s) { /* a done that writes: it cannot wait for itself */
 		util_strlcpy(me.rid, log_request_id(), sizeof me.rid);
-		if (gc_run_batch(s, &one, 1) && s->sy_fd >= 0)
-			gc_settle(&one, 1, gc_sync(s));
+		gc_settle_here(s, &one, 1, gc_run_batch(s, &one, 1));
 		return me.rc;
 	}
 	if (!(me.wake = gc_thread_sem()))
