@@ -9,7 +9,7 @@ BUILD ?= build
 SAN ?= 0
 CC ?= cc
 
-PKGS := libmicrohttpd jansson libsodium sqlite3 libpq libcurl libzip expat xlsxwriter libiddawc zlib
+PKGS := libmicrohttpd jansson libsodium sqlite3 libpq libcurl libzip expat xlsxwriter libiddawc librhonabwy gnutls zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread -lm
 

@@ -7,7 +7,8 @@ want="${1:-build}"
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
   libsodium-dev libsqlite3-dev sqlite3 libpq-dev libcurl4-gnutls-dev libcsv-dev
-  libzip-dev libexpat1-dev libxlsxwriter-dev libiddawc-dev)
+  libzip-dev libexpat1-dev libxlsxwriter-dev libiddawc-dev librhonabwy-dev
+  libgnutls28-dev)
 test_pkgs=(libcmocka-dev curl python3 nodejs npm chromium fonts-lohit-deva
   clang libclang-rt-14-dev postgresql postgresql-client nginx-light)
 bench_pkgs=(wrk time bc python3 sqlite3 gnuplot-nox postgresql-contrib linux-perf)

@@ -1,14 +1,19 @@
 /* The single sign-on relying party (see sso.h).
  *
  * iddawc builds the authorization request (state, nonce, PKCE S256 code
- * challenge) and verifies the id_token (JWS signature through the
- * provider's JWKS, issuer, nonce, expiry, at_hash). The calls to the
- * provider (discovery, JWKS, token, user details, revocation) are made here
- * with libcurl, because iddawc 1.1.8 offers no timeout for its own calls
- * and a provider that accepts a connection and never answers would hold a
- * worker thread forever. iddawc 1.1.8 does not compare the id_token's
- * audience with the client id either, so that check is made here, with
- * the algorithm, issuer, expiry and nonce checked a second time. */
+ * challenge). The calls to the provider (discovery, JWKS, token, user
+ * details, revocation) are made here with libcurl, because iddawc 1.1.8
+ * offers no timeout for its own calls and a provider that accepts a
+ * connection and never answers would hold a worker thread forever. The
+ * id_token is verified here too: its signature by rhonabwy (the JWT library
+ * under iddawc) with the provider's published key, its claims and hashes
+ * by sso_parse.c. iddawc 1.1.8's i_verify_id_token does not compare the
+ * audience, hashes the at_hash of RS512, PS512 and ES512 tokens with
+ * SHA-384, and refuses an iat even one second ahead of time(): time() is
+ * the kernel's coarse clock, a tick behind the provider's, so a token
+ * issued and checked within that tick after a second began was refused
+ * now and then, and every token of a provider whose clock runs a second
+ * ahead would be. */
 #include "sso/sso.h"
 #include "sso/sso_int.h"
 
@@ -588,20 +593,61 @@ out:
 	return rc;
 }
 
+/* The claims of an id_token whose signature verifies with the provider's
+ * key kid (the only key when kid is NULL and the set holds one), as a new
+ * reference, or NULL with why filled. rhonabwy checks the signature only:
+ * the claims are ours to check. */
+static json_t *sso_signed_claims(json_t *jw, const char *kid, const char *idt,
+				 char why[SSO_WHY_MAX])
+{
+	jwt_t *jwt = NULL;
+	jwks_t *ks = NULL;
+	jwk_t *k = NULL;
+	json_t *claims = NULL;
+
+	if (r_jwt_init(&jwt) != RHN_OK || r_jwks_init(&ks) != RHN_OK) {
+		sso__why(why, "cannot prepare the id_token check");
+		goto out;
+	}
+	/* the set was read whole when fetched (sso__parse_jwks) */
+	if (r_jwks_import_from_json_t(ks, jw) != RHN_OK ||
+	    !(k = kid ? r_jwks_get_by_kid(ks, kid) : r_jwks_size(ks) == 1 ? r_jwks_get_at(ks, 0) : NULL)) {
+		sso__why(why, "no key of the provider to verify the id_token");
+		goto out;
+	}
+	if (r_jwt_parse(jwt, idt, R_FLAG_IGNORE_REMOTE) != RHN_OK ||
+	    r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN ||
+	    r_jwt_verify_signature(jwt, k, R_FLAG_IGNORE_REMOTE) != RHN_OK) {
+		sso__why(why, "the id_token's signature did not verify");
+		goto out;
+	}
+	if (!(claims = r_jwt_get_full_claims_json_t(jwt)) || !json_is_object(claims)) {
+		sso__why(why, "the id_token carries no claims");
+		json_decref(claims);
+		claims = NULL;
+	}
+out:
+	r_jwk_free(k);
+	r_jwks_free(ks);
+	r_jwt_free(jwt);
+	return claims;
+}
+
 /* Verifies the id_token and returns its claims (new reference) or NULL
- * with why filled. */
+ * with why filled: the header, the signature by the provider's published
+ * key, then the claims (audience, issuer, nonce, expiry and issue time with
+ * SSO_LEEWAY_S of clock skew, subject) and the at_hash and c_hash. */
 static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const char *access,
 			    const char *code, const char *nonce, int64_t now_ms,
 			    char why[SSO_WHY_MAX])
 {
-	struct _i_session is;
 	json_t *hdr = sso__jwt_header(idt), *jw = NULL, *claims = NULL;
-	const char *kid;
-	int iinit = 0;
+	const char *kid, *alg;
 
 	if (sso__check_header(hdr, why) != PV_OK)
 		goto fail;
 	kid = json_string_value(json_object_get(hdr, "kid"));
+	alg = json_string_value(json_object_get(hdr, "alg"));
 	if (!(jw = sso_keys_for(s, e, kid, now_ms, why))) {
 		if (!why[0])
 			sso__why(why, "no keys of the provider to verify the id_token");
@@ -611,31 +657,15 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 		sso__why(why, "the id_token is signed with a key the provider does not publish");
 		goto fail;
 	}
-	if (i_init_session(&is) != I_OK)
+	if (!(claims = sso_signed_claims(jw, kid, idt, why)) ||
+	    sso__check_claims(claims, s->client_id, e->issuer, nonce, now_ms, why) != PV_OK ||
+	    sso__check_hash(claims, "at_hash", alg, access, why) != PV_OK ||
+	    sso__check_hash(claims, "c_hash", alg, code, why) != PV_OK)
 		goto fail;
-	iinit = 1;
-	if (i_set_server_jwks(&is, jw) != I_OK ||
-	    i_set_parameter_list(&is, I_OPT_X5U_FLAGS, R_FLAG_IGNORE_REMOTE, I_OPT_ISSUER, e->issuer,
-				 I_OPT_CLIENT_ID, s->client_id, I_OPT_NONCE, nonce, I_OPT_ID_TOKEN, idt,
-				 I_OPT_ACCESS_TOKEN, access, I_OPT_CODE, code, I_OPT_NONE) != I_OK) {
-		sso__why(why, "cannot prepare the id_token check");
-		goto fail;
-	}
-	if (i_verify_id_token(&is) != I_OK || !is.id_token_payload) {
-		sso__why(why, "the id_token did not verify (signature, issuer, nonce, expiry or at_hash)");
-		goto fail;
-	}
-	claims = json_incref(is.id_token_payload);
-	/* iddawc 1.1.8 does not compare the audience; the rest again */
-	if (sso__check_claims(claims, s->client_id, e->issuer, nonce, now_ms, why) != PV_OK)
-		goto fail;
-	i_clean_session(&is);
 	json_decref(jw);
 	json_decref(hdr);
 	return claims;
 fail:
-	if (iinit)
-		i_clean_session(&is);
 	json_decref(claims);
 	json_decref(jw);
 	json_decref(hdr);

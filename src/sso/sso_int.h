@@ -74,5 +74,11 @@ int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
  * PV_EDENIED. */
 int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
 		      const char *nonce, int64_t now_ms, char why[SSO_WHY_MAX]);
+/* The id_token's hash claim `name` (at_hash, c_hash) against value (the
+ * access token, the code), by the header's algorithm alg (OpenID Connect
+ * Core 3.1.3.6, 3.3.2.11): an absent claim passes, a present one must be
+ * the left half of the value's digest, base64url. PV_OK or PV_EDENIED. */
+int sso__check_hash(json_t *claims, const char *name, const char *alg, const char *value,
+		    char why[SSO_WHY_MAX]);
 
 #endif

@@ -4,6 +4,8 @@
  * short words of an error answer ever reach a log line. */
 #include "sso/sso_int.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <rhonabwy.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -250,15 +252,32 @@ json_t *sso__jwt_header(const char *jwt)
 	return json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
 }
 
+/* The digest OpenID Connect hashes at_hash and c_hash with for a JWS
+ * algorithm: the one of its signature, SHA-512 for EdDSA (Ed25519, the
+ * curve of the EdDSA keys providers publish). GNUTLS_DIG_UNKNOWN for any
+ * other: these are the algorithms an id_token may be signed with (public
+ * keys only: no "none", no HS256 keyed with the client secret). */
+static gnutls_digest_algorithm_t sso_hash_of(const char *alg)
+{
+	static const struct {
+		const char *alg;
+		gnutls_digest_algorithm_t d;
+	} map[] = {
+		{"RS256", GNUTLS_DIG_SHA256}, {"PS256", GNUTLS_DIG_SHA256}, {"ES256", GNUTLS_DIG_SHA256},
+		{"RS384", GNUTLS_DIG_SHA384}, {"PS384", GNUTLS_DIG_SHA384}, {"ES384", GNUTLS_DIG_SHA384},
+		{"RS512", GNUTLS_DIG_SHA512}, {"PS512", GNUTLS_DIG_SHA512}, {"ES512", GNUTLS_DIG_SHA512},
+		{"EdDSA", GNUTLS_DIG_SHA512},
+	};
+
+	for (size_t i = 0; alg && i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(alg, map[i].alg) == 0)
+			return map[i].d;
+	return GNUTLS_DIG_UNKNOWN;
+}
+
 static int sso_alg_ok(const char *alg)
 {
-	static const char *const ok[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-					 "PS512", "ES256", "ES384", "ES512", "EdDSA"};
-
-	for (size_t i = 0; alg && i < sizeof ok / sizeof ok[0]; i++)
-		if (strcmp(alg, ok[i]) == 0)
-			return 1;
-	return 0;
+	return sso_hash_of(alg) != GNUTLS_DIG_UNKNOWN;
 }
 
 int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX])
@@ -328,6 +347,36 @@ int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
 	}
 	if (!json_is_string(json_object_get(claims, "sub"))) {
 		sso__why(why, "the id_token has no subject");
+		return PV_EDENIED;
+	}
+	return PV_OK;
+}
+
+int sso__check_hash(json_t *claims, const char *name, const char *alg, const char *value,
+		    char why[SSO_WHY_MAX])
+{
+	json_t *h = json_object_get(claims, name);
+	gnutls_digest_algorithm_t d = sso_hash_of(alg);
+	unsigned char dig[64];
+	char enc[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	const char *want;
+	size_t half;
+
+	if (!h)
+		return PV_OK;
+	want = json_string_value(h);
+	if (!want || !value || d == GNUTLS_DIG_UNKNOWN) {
+		sso__why(why, "the id_token's %s cannot be checked", name);
+		return PV_EDENIED;
+	}
+	half = gnutls_hash_get_len(d) / 2;
+	if (half == 0 || half > 32 || gnutls_hash_fast(d, value, strlen(value), dig) != 0) {
+		sso__why(why, "the id_token's %s cannot be checked", name);
+		return PV_EDENIED;
+	}
+	sodium_bin2base64(enc, sizeof enc, dig, half, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (strlen(want) != strlen(enc) || sodium_memcmp(want, enc, strlen(enc)) != 0) {
+		sso__why(why, "the id_token's %s does not match", name);
 		return PV_EDENIED;
 	}
 	return PV_OK;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { startServer, cli, sql as storeSql } from './lib/server.mjs';
-import { startProvider, resign, makeKey, CLIENT_SECRET } from './sso/provider.mjs';
+import { startProvider, resign, makeKey, halfHash, CLIENT_SECRET } from './sso/provider.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -315,6 +315,56 @@ test('keys: an id_token signed with a new published key id is accepted (JWKS fet
     });
     assert.equal(prov.ctl.counts.jwks, jwksBefore + 1);
     await refusedWithIdToken((t) => resign(t, (c) => c, { key: k3.privateKey, kid: 'k3' }), /does not publish/);
+  } finally {
+    prov.ctl.extraJwks = [];
+  }
+});
+
+// Signs in with the id_token the provider answers changed by mutate(t, claims)
+// (t: the token endpoint's answer) and re-signed; a session is expected.
+async function acceptedWithIdToken(mutate, opts = { key: prov.key.privateKey }) {
+  await withTamper((t) => ({ ...t, id_token: resign(t.id_token, (c) => mutate(t, c), opts) }), async () => {
+    const { b, callback } = await toCallback(S.oidc, 'ravi.kumar@doj.gov.in');
+    const r = await b.get(callback);
+    assert.equal(r.location, `${S.oidc.url}/`);
+    assert.equal((await me(S.oidc, b)).status, 200);
+  });
+}
+
+test('a provider whose clock runs ahead: an iat up to 60 s in the future is accepted, further is not', async () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  // iddawc's own check refused any iat ahead of time() (the kernel's
+  // coarse clock): now and then a fresh token, and every one of these
+  await acceptedWithIdToken((t, c) => ({ ...c, iat: now() + 1 }));
+  await acceptedWithIdToken((t, c) => ({ ...c, iat: now() + 45, exp: now() + 600 }));
+  await refusedWithIdToken((t) => resign(t, (c) => ({ ...c, iat: now() + 120, exp: now() + 600 }), { key: prov.key.privateKey }),
+    /not yet valid/);
+});
+
+test('at_hash and c_hash: checked when present, with the digest of the signature (SHA-512 for RS512)', async () => {
+  const key = prov.key.privateKey;
+  await acceptedWithIdToken((t, c) => ({ ...c, at_hash: halfHash(t.access_token) }));
+  await refusedWithIdToken((t) => resign(t, (c) => ({ ...c, at_hash: halfHash('another-token') }), { key }), /at_hash does not match/);
+  await refusedWithIdToken((t) => resign(t, (c) => ({ ...c, c_hash: halfHash('another-code') }), { key }), /c_hash does not match/);
+  // RS512 under a key published for it: the hash is SHA-512's left half
+  // (iddawc 1.1.8 took SHA-384's and refused every such token)
+  const k4 = makeKey('k4', 'RS512');
+  await sleep(2100); // unknown key ids refetch the JWKS at most every 2 s
+  prov.ctl.extraJwks = [k4.publicJwk];
+  try {
+    await acceptedWithIdToken((t, c) => ({ ...c, at_hash: halfHash(t.access_token, 512) }),
+      { key: k4.privateKey, kid: 'k4', bits: 512 });
+    // the right token under SHA-384 (what iddawc computed): refused
+    await withTamper((t) => ({
+      ...t,
+      id_token: resign(t.id_token, (c) => ({ ...c, at_hash: halfHash(t.access_token, 384) }),
+        { key: k4.privateKey, kid: 'k4', bits: 512 }),
+    }), async () => {
+      const { b, callback } = await toCallback(S.oidc, 'ravi.kumar@doj.gov.in');
+      const n = S.oidc.logs.length;
+      await assertRefused(S.oidc, b, callback, 'sso_failed');
+      await S.oidc.waitLog(/at_hash does not match/, n);
+    });
   } finally {
     prov.ctl.extraJwks = [];
   }

@@ -154,6 +154,20 @@ static void fuzz_claims(json_t *j)
 	int ours = 0;
 	size_t i;
 
+	/* the hashes: an absent claim passes; a present one passes only as
+	 * the one string the value hashes to (OpenID Connect Core A.3) */
+	for (i = 0; i < 2; i++) {
+		const char *name = i ? "c_hash" : "at_hash";
+		json_t *h = json_object_get(j, name);
+		char hwhy[SSO_WHY_MAX] = "";
+		int hrc = sso__check_hash(j, name, "RS256",
+					  "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", hwhy);
+
+		FUZZ_CHECK(h ? (hrc == PV_OK) == (json_is_string(h) &&
+						  strcmp(json_string_value(h), "77QmUPtjPfzWtF2AnpK9RQ") == 0)
+			     : hrc == PV_OK);
+		FUZZ_CHECK(hrc == PV_OK || hwhy[0]);
+	}
 	if (rc != PV_OK) {
 		FUZZ_CHECK(rc == PV_EDENIED && why[0]);
 		return;

@@ -12,8 +12,8 @@
 //   ctl.garbageToken       the token endpoint answers HTML instead of JSON
 //   ctl.extraJwks          public keys added to the published JWKS
 //   ctl.counts             requests seen per path (token, revocation, jwks...)
-// and `resign(jwt, mutate, {key, kid})` re-signs an id_token with changed
-// claims (the provider's own key by default, so only the claims are wrong).
+// and `resign(jwt, mutate, {key, kid, bits})` re-signs an id_token with
+// changed claims (the provider's own key, so only the claims are wrong).
 //
 // Standalone: `node tests/api/sso/provider.mjs REDIRECT_URI...` prints the
 // issuer URL and serves clients `pravesh` (client_secret_basic) and
@@ -25,24 +25,32 @@ import Provider from 'oidc-provider';
 
 export const CLIENT_SECRET = 'pravesh-secret';
 
-export function makeKey(kid) {
+export function makeKey(kid, alg = 'RS256') {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   const { d, p, q, dp, dq, qi, ...pub } = jwk; // eslint-disable-line no-unused-vars
-  return { kid, privateKey, jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' }, publicJwk: { ...pub, kid, alg: 'RS256', use: 'sig' } };
+  return { kid, privateKey, jwk: { ...jwk, kid, alg, use: 'sig' }, publicJwk: { ...pub, kid, alg, use: 'sig' } };
 }
 
 const b64d = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
 const b64e = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
-// Re-signs a compact RS256 JWS after mutate(payload) (and header changes).
-export function resign(jwt, mutate, { key, kid, header = {} } = {}) {
+// Re-signs a compact JWS after mutate(payload) (and header changes): RS256,
+// or RS384 / RS512 with bits 384 / 512.
+export function resign(jwt, mutate, { key, kid, header = {}, bits = 256 } = {}) {
   const [h, p] = jwt.split('.');
-  const hdr = { ...b64d(h), ...header };
+  const hdr = { ...b64d(h), ...header, alg: `RS${bits}` };
   if (kid) hdr.kid = kid;
   const payload = mutate(b64d(p));
   const data = `${b64e(hdr)}.${b64e(payload)}`;
-  return `${data}.${crypto.sign('sha256', Buffer.from(data), key).toString('base64url')}`;
+  return `${data}.${crypto.sign(`sha${bits}`, Buffer.from(data), key).toString('base64url')}`;
+}
+
+// OpenID Connect's hash of an access token or a code for at_hash and
+// c_hash: the left half of its SHA-2 digest of the signature's size.
+export function halfHash(value, bits = 256) {
+  const d = crypto.createHash(`sha${bits}`).update(value).digest();
+  return d.subarray(0, d.length / 2).toString('base64url');
 }
 
 // Starts listening first (so the issuer URL is known and can be given to

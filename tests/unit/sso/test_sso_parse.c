@@ -1,7 +1,8 @@
 /* The parsers of the provider's answers (src/sso/sso_parse.c): claims,
- * token answers, user details. The id_token's claims are checked again by
- * us after iddawc; the regression here (found by tests/fuzz/fuzz_sso.c)
- * is an exp or iat so large that multiplying it by 1000 overflowed. */
+ * token answers, user details, the id_token's hashes. The id_token's
+ * claims are checked by us once rhonabwy verified its signature; the
+ * regression here (found by tests/fuzz/fuzz_sso.c) is an exp or iat so
+ * large that multiplying it by 1000 overflowed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +133,51 @@ static void test_emails(void **state)
 	assert_null(sso__parse_userinfo(200, "[1]", 3, why));
 }
 
+/* at_hash and c_hash: the examples of OpenID Connect Core (appendix A.3
+ * and A.4, RS256), and the same access token's hashes for SHA-384 and
+ * SHA-512 computed with `openssl dgst` (iddawc 1.1.8 hashed RS512 with
+ * SHA-384). */
+#define AT "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+#define CODE "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"
+
+static int hash_check(const char *json, const char *name, const char *alg, const char *value)
+{
+	char why[SSO_WHY_MAX] = "";
+	json_t *c = json_loads(json, 0, NULL);
+	int rc;
+
+	assert_non_null(c);
+	rc = sso__check_hash(c, name, alg, value, why);
+	if (rc != PV_OK)
+		assert_true(strstr(why, name) != NULL);
+	json_decref(c);
+	return rc;
+}
+
+static void test_hashes(void **state)
+{
+	(void)state;
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", "RS256", AT), PV_OK);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", "ES256", AT), PV_OK);
+	assert_int_equal(hash_check("{\"c_hash\":\"LDktKdoQak3Pk0cnXxCltA\"}", "c_hash", "PS256", CODE), PV_OK);
+	assert_int_equal(hash_check("{\"at_hash\":\"jtAeDp945y1dDqU3nkIVGNZP1HjH_MFs\"}", "at_hash", "RS384", AT), PV_OK);
+	assert_int_equal(hash_check("{\"at_hash\":\"q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM\"}", "at_hash", "RS512", AT), PV_OK);
+	assert_int_equal(hash_check("{\"at_hash\":\"q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM\"}", "at_hash", "EdDSA", AT), PV_OK);
+	/* absent: nothing to check */
+	assert_int_equal(hash_check("{}", "at_hash", "RS256", AT), PV_OK);
+	assert_int_equal(hash_check("{}", "c_hash", "RS256", NULL), PV_OK);
+	/* the wrong digest, value, length, type; no value; an unknown alg */
+	assert_int_equal(hash_check("{\"at_hash\":\"jtAeDp945y1dDqU3nkIVGNZP1HjH_MFs\"}", "at_hash", "RS512", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", "RS256", CODE), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9R\"}", "at_hash", "RS256", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQx\"}", "at_hash", "RS256", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"\"}", "at_hash", "RS256", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":7}", "at_hash", "RS256", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"c_hash\":\"LDktKdoQak3Pk0cnXxCltA\"}", "c_hash", "RS256", NULL), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", "HS256", AT), PV_EDENIED);
+	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", NULL, AT), PV_EDENIED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_claims_parties),
 		cmocka_unit_test(test_token_answers),
 		cmocka_unit_test(test_emails),
+		cmocka_unit_test(test_hashes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
