@@ -5,9 +5,9 @@
  * details, revocation) are made here with libcurl, because iddawc 1.1.8
  * offers no timeout for its own calls and a provider that accepts a
  * connection and never answers would hold a worker thread forever. The
- * id_token is verified here too: its signature by rhonabwy (the JWT library
- * under iddawc) with the provider's published key, its claims and hashes
- * by sso_parse.c. iddawc 1.1.8's i_verify_id_token does not compare the
+ * id_token is verified by sso_parse.c: its signature by rhonabwy (the JWT
+ * library under iddawc) with the provider's published key, then its claims
+ * and hashes. iddawc 1.1.8's i_verify_id_token does not compare the
  * audience, hashes the at_hash of RS512, PS512 and ES512 tokens with
  * SHA-384, and refuses an iat even one second ahead of time(): time() is
  * the kernel's coarse clock, a tick behind the provider's, so a token
@@ -593,46 +593,6 @@ out:
 	return rc;
 }
 
-/* The claims of an id_token whose signature verifies with the provider's
- * key kid (the only key when kid is NULL and the set holds one), as a new
- * reference, or NULL with why filled. rhonabwy checks the signature only:
- * the claims are ours to check. */
-static json_t *sso_signed_claims(json_t *jw, const char *kid, const char *idt,
-				 char why[SSO_WHY_MAX])
-{
-	jwt_t *jwt = NULL;
-	jwks_t *ks = NULL;
-	jwk_t *k = NULL;
-	json_t *claims = NULL;
-
-	if (r_jwt_init(&jwt) != RHN_OK || r_jwks_init(&ks) != RHN_OK) {
-		sso__why(why, "cannot prepare the id_token check");
-		goto out;
-	}
-	/* the set was read whole when fetched (sso__parse_jwks) */
-	if (r_jwks_import_from_json_t(ks, jw) != RHN_OK ||
-	    !(k = kid ? r_jwks_get_by_kid(ks, kid) : r_jwks_size(ks) == 1 ? r_jwks_get_at(ks, 0) : NULL)) {
-		sso__why(why, "no key of the provider to verify the id_token");
-		goto out;
-	}
-	if (r_jwt_parse(jwt, idt, R_FLAG_IGNORE_REMOTE) != RHN_OK ||
-	    r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN ||
-	    r_jwt_verify_signature(jwt, k, R_FLAG_IGNORE_REMOTE) != RHN_OK) {
-		sso__why(why, "the id_token's signature did not verify");
-		goto out;
-	}
-	if (!(claims = r_jwt_get_full_claims_json_t(jwt)) || !json_is_object(claims)) {
-		sso__why(why, "the id_token carries no claims");
-		json_decref(claims);
-		claims = NULL;
-	}
-out:
-	r_jwk_free(k);
-	r_jwks_free(ks);
-	r_jwt_free(jwt);
-	return claims;
-}
-
 /* Verifies the id_token and returns its claims (new reference) or NULL
  * with why filled: the header, the signature by the provider's published
  * key, then the claims (audience, issuer, nonce, expiry and issue time with
@@ -657,7 +617,7 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 		sso__why(why, "the id_token is signed with a key the provider does not publish");
 		goto fail;
 	}
-	if (!(claims = sso_signed_claims(jw, kid, idt, why)) ||
+	if (!(claims = sso__signed_claims(jw, idt, why)) ||
 	    sso__check_claims(claims, s->client_id, e->issuer, nonce, now_ms, why) != PV_OK ||
 	    sso__check_hash(claims, "at_hash", alg, access, why) != PV_OK ||
 	    sso__check_hash(claims, "c_hash", alg, code, why) != PV_OK)

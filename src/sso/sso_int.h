@@ -14,7 +14,8 @@
 #include "sso/sso.h"
 
 #define SSO_URL_MAX 1024
-#define SSO_LEEWAY_S 60 /* clock skew allowed on iat */
+#define SSO_LEEWAY_S 60        /* clock skew allowed on iat */
+#define SSO_CLAIMS_MAX 12288   /* largest id_token payload read, decoded */
 
 /* The endpoints of one login, copied out of the configuration or the
  * cached discovery document so that no lock is held while they are used. */
@@ -66,11 +67,20 @@ int sso__take_email(const char *email_claim, json_t *claims, sso_identity *id,
 		    char why[SSO_WHY_MAX]);
 /* The JSON header of a compact JWS (new reference), or NULL. */
 json_t *sso__jwt_header(const char *jwt);
-/* An id_token header we accept: an asymmetric algorithm, no keys or
- * critical extensions of its own. PV_OK or PV_EDENIED. */
+/* An id_token header we accept: an asymmetric algorithm, no keys,
+ * compression, encryption or critical extensions of its own. PV_OK or
+ * PV_EDENIED. */
 int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
-/* The claims of a verified id_token, checked again by us: audience (and
- * azp when several), issuer, nonce, expiry, issue time, subject. PV_OK or
+/* The claims (new reference) of an id_token whose header passes
+ * sso__check_header and whose signature verifies with the key of jwks
+ * (the provider's set) its header's kid names (the set's only key when it
+ * names none), that key published for signatures and this algorithm; or
+ * NULL with why. rhonabwy checks the signature and reads nothing else of
+ * the token (no key, no URL); the claims are for sso__check_claims. */
+json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX]);
+/* The claims of an id_token whose signature verified: audience (and azp
+ * when several), issuer, nonce, expiry, issue time (required, at most
+ * SSO_LEEWAY_S ahead), subject (a non-empty string). PV_OK or
  * PV_EDENIED. */
 int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
 		      const char *nonce, int64_t now_ms, char why[SSO_WHY_MAX]);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -238,18 +239,34 @@ int sso__take_email(const char *email_claim, json_t *claims, sso_identity *id,
 	return PV_OK;
 }
 
-json_t *sso__jwt_header(const char *jwt)
+/* Part `part` (0 the header, 1 the payload) of a compact JWS, decoded and
+ * read as JSON with duplicate names refused: a new reference, or NULL when
+ * it is missing, longer than max decoded bytes, not base64url or not
+ * JSON. */
+static json_t *sso_jwt_part(const char *jwt, int part, size_t max)
 {
-	const char *dot = strchr(jwt, '.');
-	unsigned char raw[1024];
+	const char *p = jwt, *dot;
+	unsigned char *raw = NULL;
+	json_t *j = NULL;
 	size_t n;
 
-	if (!dot || (size_t)(dot - jwt) > 1300)
-		return NULL;
-	if (sodium_base642bin(raw, sizeof raw, jwt, (size_t)(dot - jwt), NULL, &n, NULL,
+	for (int i = 0; i < part && p; i++)
+		p = (p = strchr(p, '.')) ? p + 1 : NULL;
+	if (!p || !(dot = strchr(p, '.')) || (size_t)(dot - p) > max / 3 * 4 + 4 ||
+	    !(raw = malloc(max)))
+		goto out;
+	if (sodium_base642bin(raw, max, p, (size_t)(dot - p), NULL, &n, NULL,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-		return NULL;
-	return json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
+		goto out;
+	j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
+out:
+	free(raw);
+	return j;
+}
+
+json_t *sso__jwt_header(const char *jwt)
+{
+	return sso_jwt_part(jwt, 0, 1024);
 }
 
 /* The digest OpenID Connect hashes at_hash and c_hash with for a JWS
@@ -292,8 +309,9 @@ int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX])
 	}
 	/* keys come from the provider's JWKS only, never from the token */
 	if (json_object_get(hdr, "jwk") || json_object_get(hdr, "jku") ||
-	    json_object_get(hdr, "x5u") || json_object_get(hdr, "x5c") || json_object_get(hdr, "crit")) {
-		sso__why(why, "the id_token header carries keys or critical extensions");
+	    json_object_get(hdr, "x5u") || json_object_get(hdr, "x5c") || json_object_get(hdr, "crit") ||
+	    json_object_get(hdr, "zip") || json_object_get(hdr, "enc")) {
+		sso__why(why, "the id_token header carries keys, compression, encryption or critical extensions");
 		return PV_EDENIED;
 	}
 	return PV_OK;
@@ -339,13 +357,18 @@ int sso__check_claims(json_t *claims, const char *client_id, const char *issuer,
 	 * seconds, and iat * 1000 > t is iat > t / 1000) */
 	exp = json_integer_value(json_object_get(claims, "exp"));
 	iat = json_integer_value(json_object_get(claims, "iat"));
-	if (!json_is_integer(json_object_get(claims, "exp")) || exp <= now_ms / 1000 ||
-	    (json_is_integer(json_object_get(claims, "iat")) &&
-	     iat > (now_ms + SSO_LEEWAY_S * 1000) / 1000)) {
-		sso__why(why, "the id_token has expired or is not yet valid");
+	if (!json_is_integer(json_object_get(claims, "exp")) || exp <= now_ms / 1000) {
+		sso__why(why, "the id_token has expired or has no expiry");
 		return PV_EDENIED;
 	}
-	if (!json_is_string(json_object_get(claims, "sub"))) {
+	/* required (OpenID Connect Core 2); up to SSO_LEEWAY_S ahead of our
+	 * clock, for a provider whose clock runs a little ahead */
+	if (!json_is_integer(json_object_get(claims, "iat")) || iat <= 0 ||
+	    iat > (now_ms + SSO_LEEWAY_S * 1000) / 1000) {
+		sso__why(why, "the id_token has no issue time or is not yet valid (iat)");
+		return PV_EDENIED;
+	}
+	if (json_string_length(json_object_get(claims, "sub")) == 0) {
 		sso__why(why, "the id_token has no subject");
 		return PV_EDENIED;
 	}
@@ -380,4 +403,72 @@ int sso__check_hash(json_t *claims, const char *name, const char *alg, const cha
 		return PV_EDENIED;
 	}
 	return PV_OK;
+}
+
+/* The key of the set for kid (the set's only key when kid is NULL), as
+ * published (borrowed), or NULL. */
+static json_t *sso_key_for(json_t *jwks, const char *kid)
+{
+	json_t *ks = json_object_get(jwks, "keys"), *k;
+	size_t i;
+
+	if (!kid)
+		return json_array_size(ks) == 1 ? json_array_get(ks, 0) : NULL;
+	json_array_foreach(ks, i, k) {
+		const char *v = json_string_value(json_object_get(k, "kid"));
+
+		if (v && strcmp(v, kid) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX])
+{
+	json_t *hdr = sso__jwt_header(idt), *kj, *claims = NULL;
+	const char *alg, *kalg, *use;
+	jwt_t *jwt = NULL;
+	jwk_t *k = NULL;
+
+	if (sso__check_header(hdr, why) != PV_OK)
+		goto out;
+	alg = json_string_value(json_object_get(hdr, "alg"));
+	if (!(kj = sso_key_for(jwks, json_string_value(json_object_get(hdr, "kid"))))) {
+		sso__why(why, "no key of the provider to verify the id_token");
+		goto out;
+	}
+	/* the key as published must be meant for this: signatures, and the
+	 * token's algorithm when it names one (RFC 8725 3.1) */
+	use = json_string_value(json_object_get(kj, "use"));
+	kalg = json_string_value(json_object_get(kj, "alg"));
+	if ((json_object_get(kj, "use") && (!use || strcmp(use, "sig") != 0)) ||
+	    (json_object_get(kj, "alg") && (!kalg || strcmp(kalg, alg) != 0))) {
+		sso__why(why, "the id_token's algorithm or the key's use is not the key's");
+		goto out;
+	}
+	if (r_jwk_init(&k) != RHN_OK || r_jwt_init(&jwt) != RHN_OK) {
+		sso__why(why, "cannot prepare the id_token check");
+		goto out;
+	}
+	/* R_PARSE_NONE: no key or URL of the token's header is read or
+	 * fetched (rhonabwy 1.1.11 fetches a jku even with IGNORE_REMOTE) */
+	if (r_jwk_import_from_json_t(k, kj) != RHN_OK ||
+	    r_jwt_advanced_parse(jwt, idt, R_PARSE_NONE, R_FLAG_IGNORE_REMOTE) != RHN_OK ||
+	    r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN ||
+	    r_jwt_verify_signature(jwt, k, R_FLAG_IGNORE_REMOTE) != RHN_OK) {
+		sso__why(why, "the id_token's signature did not verify");
+		goto out;
+	}
+	/* the signed bytes read by our parser (duplicate names refused) */
+	claims = sso_jwt_part(idt, 1, SSO_CLAIMS_MAX);
+	if (!json_is_object(claims)) {
+		sso__why(why, "the id_token's claims are not a JSON object");
+		json_decref(claims);
+		claims = NULL;
+	}
+out:
+	r_jwk_free(k);
+	r_jwt_free(jwt);
+	json_decref(hdr);
+	return claims;
 }

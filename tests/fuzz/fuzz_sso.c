@@ -4,13 +4,14 @@
  *   0 the callback: binding cookie's value NUL query string ("code=..&state=..")
  *   1 discovery document   2 JWKS   3 token answer (OAuth2)
  *   4 user details (and the e-mail taken from them)
- *   5 an id_token's header  6 an id_token's claims   7 token answer (OIDC)
+ *   5 an id_token's header, and its signature under a fixed key set
+ *   6 an id_token's claims   7 token answer (OIDC)
  * Input: [selector][status selector] bytes.
  * Promises held: endpoints taken are http(s) URLs; an access token or
  * id_token taken is printable without spaces and bounded; an e-mail taken
  * is bounded, has an '@' and no spaces; a bound state equals the cookie;
  * claims accepted name us (aud, azp), our issuer and nonce, and are in
- * date. */
+ * date; a signature accepted is over bytes the key signed. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "http/http.h"
 #include "sso/sso_int.h"
 #include "util/err.h"
+
+#include "unit/sso/jws_vectors.h"
 
 #define ISSUER "https://op.example/realm"
 
@@ -185,9 +188,34 @@ static void fuzz_claims(json_t *j)
 		   strcmp(json_string_value(json_object_get(j, "nonce")), "nonce-1") == 0);
 	FUZZ_CHECK(json_is_integer(json_object_get(j, "exp")) &&
 		   json_integer_value(json_object_get(j, "exp")) > now_ms / 1000);
-	FUZZ_CHECK(!json_is_integer(iat) ||
+	FUZZ_CHECK(json_is_integer(iat) && json_integer_value(iat) > 0 &&
 		   json_integer_value(iat) <= now_ms / 1000 + SSO_LEEWAY_S);
-	FUZZ_CHECK(json_is_string(json_object_get(j, "sub")));
+	FUZZ_CHECK(json_string_length(json_object_get(j, "sub")) > 0);
+}
+
+/* The signed part (header.payload) of a token, up to its last dot. */
+static int same_signed_part(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+
+	return da && db && da - a == db - b && memcmp(a, b, (size_t)(da - a)) == 0;
+}
+
+/* A token under a fixed key set: only what its key signed is accepted (the
+ * corpus holds tokens signed by it; a fuzzer cannot sign), and then as an
+ * object. */
+static void fuzz_signed(const char *t)
+{
+	static json_t *ks;
+	char why[SSO_WHY_MAX] = "";
+	json_t *c;
+
+	if (!ks && !(ks = json_loads(JWKS1, 0, NULL)))
+		abort();
+	c = sso__signed_claims(ks, t, why);
+	FUZZ_CHECK(c ? json_is_object(c) && (same_signed_part(t, T_OK) || same_signed_part(t, T_NOKID))
+		     : why[0] != '\0');
+	json_decref(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -230,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sso__check_header(j, why) == PV_OK)
 			FUZZ_CHECK(json_is_string(json_object_get(j, "alg")));
 		json_decref(j);
+		fuzz_signed(s);
 		free(s);
 		break;
 	case 6:

@@ -15,6 +15,8 @@
 #include "sso/sso_int.h"
 #include "util/err.h"
 
+#include "jws_vectors.h"
+
 #define ISS "https://op.example/realm"
 #define NOW 1700000000000LL
 
@@ -32,6 +34,13 @@ static int claims(const char *json)
 	return rc;
 }
 
+static int claims_of(json_t *c)
+{
+	char why[SSO_WHY_MAX] = "";
+
+	return sso__check_claims(c, "pravesh", ISS, "n1", NOW, why);
+}
+
 static void test_claims_times(void **state)
 {
 	(void)state;
@@ -41,17 +50,17 @@ static void test_claims_times(void **state)
 			 PV_OK);
 	/* expired exactly now, and before */
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
-				"\"exp\":1700000000}"),
+				"\"exp\":1700000000,\"iat\":1700000000}"),
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
-				"\"exp\":-9223372036854775807}"),
+				"\"exp\":-9223372036854775807,\"iat\":1700000000}"),
 			 PV_EDENIED);
 	/* far in the future: fine, and no overflow on the way (UBSan) */
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
-				"\"exp\":1700000600400000000}"),
+				"\"exp\":1700000600400000000,\"iat\":1700000000}"),
 			 PV_OK);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
-				"\"exp\":9223372036854775807}"),
+				"\"exp\":9223372036854775807,\"iat\":1700000000}"),
 			 PV_OK);
 	/* issued in the future beyond the leeway: refused, whatever its size */
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
@@ -62,6 +71,18 @@ static void test_claims_times(void **state)
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
 				"\"exp\":1700000600,\"iat\":9223372036854775807}"),
+			 PV_EDENIED);	/* an issue time is required: missing, not a number, not positive */
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":\"1700000000\"}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":0}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
+				"\"exp\":1700000600,\"iat\":-5}"),
 			 PV_EDENIED);
 }
 
@@ -69,19 +90,22 @@ static void test_claims_parties(void **state)
 {
 	(void)state;
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":[\"pravesh\",\"x\"],\"azp\":\"pravesh\","
-				"\"nonce\":\"n1\",\"sub\":\"s\",\"exp\":1700000060}"),
+				"\"nonce\":\"n1\",\"sub\":\"s\",\"exp\":1700000060,\"iat\":1700000000}"),
 			 PV_OK);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":[\"pravesh\",\"x\"],\"nonce\":\"n1\","
-				"\"sub\":\"s\",\"exp\":1700000060}"),
+				"\"sub\":\"s\",\"exp\":1700000060,\"iat\":1700000000}"),
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "/\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
-				"\"exp\":1700000060}"),
+				"\"exp\":1700000060,\"iat\":1700000000}"),
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n2\",\"sub\":\"s\","
-				"\"exp\":1700000060}"),
+				"\"exp\":1700000060,\"iat\":1700000000}"),
+			 PV_EDENIED);
+	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"\","
+				"\"exp\":1700000060,\"iat\":1700000000}"),
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":1,"
-				"\"exp\":1700000060}"),
+				"\"exp\":1700000060,\"iat\":1700000000}"),
 			 PV_EDENIED);
 }
 
@@ -178,6 +202,79 @@ static void test_hashes(void **state)
 	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", NULL, AT), PV_EDENIED);
 }
 
+/* The claims of idt under the key set jwks, or NULL with a reason. */
+static json_t *signed_claims(const char *jwks, const char *idt)
+{
+	char why[SSO_WHY_MAX] = "";
+	json_t *ks = json_loads(jwks, 0, NULL), *c;
+
+	assert_non_null(ks);
+	c = sso__signed_claims(ks, idt, why);
+	if (!c)
+		assert_true(why[0] != '\0');
+	json_decref(ks);
+	return c;
+}
+
+static int signed_ok(const char *jwks, const char *idt)
+{
+	json_t *c = signed_claims(jwks, idt);
+	int ok = c != NULL;
+
+	if (c)
+		assert_int_equal(claims_of(c), PV_OK);
+	json_decref(c);
+	return ok;
+}
+
+static void test_signatures(void **state)
+{
+	json_t *c;
+
+	(void)state;
+	/* the key its kid names, or the only key when it names none */
+	c = signed_claims(JWKS1, T_OK);
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "sub")), "s");
+	json_decref(c);
+	assert_true(signed_ok(JWKS2, T_OK));
+	assert_true(signed_ok(JWKS1, T_NOKID));
+	assert_true(signed_ok(JWKS2, T_ES));
+	/* no kid among several keys; a kid the set lacks */
+	assert_false(signed_ok(JWKS2, T_NOKID));
+	assert_false(signed_ok(JWKS1, T_ES));
+	/* claims changed after signing; a signature cut or emptied */
+	assert_false(signed_ok(JWKS1, T_ALTERED));
+	{
+		char cut[sizeof T_OK];
+
+		memcpy(cut, T_OK, sizeof cut);
+		cut[sizeof cut - 4] = cut[sizeof cut - 4] == 'A' ? 'B' : 'A';
+		assert_false(signed_ok(JWKS1, cut));
+		*strrchr(cut, '.') = '\0';
+		assert_false(signed_ok(JWKS1, cut));
+		strcat(cut, ".");
+		assert_false(signed_ok(JWKS1, cut));
+	}
+	/* an RS256 header naming the EC key; HS256 keyed with the public key;
+	 * a JWE; keys or compression in the header; duplicate or non-object
+	 * claims, each validly signed */
+	assert_false(signed_ok(JWKS2, T_E1_HDR_RSA_SIG));
+	assert_false(signed_ok(JWKS1, T_HS));
+	assert_false(signed_ok(JWKS1, T_JWE));
+	assert_false(signed_ok(JWKS1, T_JKU));
+	assert_false(signed_ok(JWKS1, T_ZIP));
+	assert_false(signed_ok(JWKS1, T_DUP));
+	assert_false(signed_ok(JWKS1, T_ARRAY));
+	/* the key published for encryption, or for another algorithm */
+	assert_false(signed_ok(JWKS_ENC, T_OK));
+	assert_false(signed_ok(JWKS_512, T_OK));
+	/* garbage */
+	assert_false(signed_ok(JWKS1, ""));
+	assert_false(signed_ok(JWKS1, "..."));
+	assert_false(signed_ok("{\"keys\":[]}", T_OK));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_token_answers),
 		cmocka_unit_test(test_emails),
 		cmocka_unit_test(test_hashes),
+		cmocka_unit_test(test_signatures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
