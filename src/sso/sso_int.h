@@ -74,8 +74,8 @@ int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
 /* The claims (new reference) of an id_token whose header passes
  * sso__check_header and whose signature verifies with the key of jwks
  * (the provider's set) its header's kid names (the set's only key when it
- * names none), that key published for signatures and this algorithm; or
- * NULL with why. rhonabwy checks the signature and reads nothing else of
+ * names none), that key published for signatures, this algorithm and of
+ * its type; or NULL with why. rhonabwy checks the signature and reads nothing else of
  * the token (no key, no URL); the claims are for sso__check_claims. */
 json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX]);
 /* The claims of an id_token whose signature verified: audience (and azp

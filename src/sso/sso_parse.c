@@ -248,15 +248,20 @@ static json_t *sso_jwt_part(const char *jwt, int part, size_t max)
 	const char *p = jwt, *dot;
 	unsigned char *raw = NULL;
 	json_t *j = NULL;
-	size_t n;
+	size_t enc, n;
 
-	for (int i = 0; i < part && p; i++)
-		p = (p = strchr(p, '.')) ? p + 1 : NULL;
-	if (!p || !(dot = strchr(p, '.')) || (size_t)(dot - p) > max / 3 * 4 + 4 ||
-	    !(raw = malloc(max)))
+	for (int i = 0; i < part; i++) {
+		if (!(p = strchr(p, '.')))
+			goto out;
+		p++;
+	}
+	if (!(dot = strchr(p, '.')) || (enc = (size_t)(dot - p)) > max / 3 * 4 + 4 ||
+	    !(raw = malloc(enc / 4 * 3 + 3)))
 		goto out;
-	if (sodium_base642bin(raw, max, p, (size_t)(dot - p), NULL, &n, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	/* libsodium takes canonical unpadded base64url only: the bytes read
+	 * are the segment as signed, with no second spelling */
+	if (sodium_base642bin(raw, enc / 4 * 3 + 3, p, enc, NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n > max)
 		goto out;
 	j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
 out:
@@ -405,19 +410,39 @@ int sso__check_hash(json_t *claims, const char *name, const char *alg, const cha
 	return PV_OK;
 }
 
-/* The key of the set for kid (the set's only key when kid is NULL), as
- * published (borrowed), or NULL. */
-static json_t *sso_key_for(json_t *jwks, const char *kid)
+/* 1 when the published key kj may verify a signature by alg: a key for
+ * signatures (use absent or "sig") and for alg (alg absent or the same,
+ * RFC 8725 3.1), of alg's type. */
+static int sso_key_fits(json_t *kj, const char *alg)
+{
+	const char *use = json_string_value(json_object_get(kj, "use"));
+	const char *kalg = json_string_value(json_object_get(kj, "alg"));
+	const char *kty = json_string_value(json_object_get(kj, "kty"));
+	const char *want = strcmp(alg, "EdDSA") == 0 ? "OKP" : alg[0] == 'E' ? "EC" : "RSA";
+
+	return (!json_object_get(kj, "use") || (use && strcmp(use, "sig") == 0)) &&
+	       (!json_object_get(kj, "alg") || (kalg && strcmp(kalg, alg) == 0)) && kty &&
+	       strcmp(kty, want) == 0;
+}
+
+/* The key to verify a signature by alg with, borrowed from the set: the
+ * first that the header's kid names and that fits (keys of different types
+ * may share an id, RFC 7517 4.5), or the set's only key when the header
+ * names none; NULL when none fits or kid is not a string. */
+static json_t *sso_key_for(json_t *jwks, json_t *kid, const char *alg)
 {
 	json_t *ks = json_object_get(jwks, "keys"), *k;
 	size_t i;
 
-	if (!kid)
-		return json_array_size(ks) == 1 ? json_array_get(ks, 0) : NULL;
+	if (!kid) {
+		k = json_array_size(ks) == 1 ? json_array_get(ks, 0) : NULL;
+		return k && sso_key_fits(k, alg) ? k : NULL;
+	}
 	json_array_foreach(ks, i, k) {
 		const char *v = json_string_value(json_object_get(k, "kid"));
 
-		if (v && strcmp(v, kid) == 0)
+		if (v && json_is_string(kid) && strcmp(v, json_string_value(kid)) == 0 &&
+		    sso_key_fits(k, alg))
 			return k;
 	}
 	return NULL;
@@ -426,24 +451,15 @@ static json_t *sso_key_for(json_t *jwks, const char *kid)
 json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX])
 {
 	json_t *hdr = sso__jwt_header(idt), *kj, *claims = NULL;
-	const char *alg, *kalg, *use;
+	const char *alg;
 	jwt_t *jwt = NULL;
 	jwk_t *k = NULL;
 
 	if (sso__check_header(hdr, why) != PV_OK)
 		goto out;
 	alg = json_string_value(json_object_get(hdr, "alg"));
-	if (!(kj = sso_key_for(jwks, json_string_value(json_object_get(hdr, "kid"))))) {
-		sso__why(why, "no key of the provider to verify the id_token");
-		goto out;
-	}
-	/* the key as published must be meant for this: signatures, and the
-	 * token's algorithm when it names one (RFC 8725 3.1) */
-	use = json_string_value(json_object_get(kj, "use"));
-	kalg = json_string_value(json_object_get(kj, "alg"));
-	if ((json_object_get(kj, "use") && (!use || strcmp(use, "sig") != 0)) ||
-	    (json_object_get(kj, "alg") && (!kalg || strcmp(kalg, alg) != 0))) {
-		sso__why(why, "the id_token's algorithm or the key's use is not the key's");
+	if (!(kj = sso_key_for(jwks, json_object_get(hdr, "kid"), alg))) {
+		sso__why(why, "no key of the provider fits the id_token (kid, use, alg, type)");
 		goto out;
 	}
 	if (r_jwk_init(&k) != RHN_OK || r_jwt_init(&jwt) != RHN_OK) {

@@ -193,7 +193,11 @@ static void fuzz_claims(json_t *j)
 	FUZZ_CHECK(json_string_length(json_object_get(j, "sub")) > 0);
 }
 
-/* The signed part (header.payload) of a token, up to its last dot. */
+/* The signed part (header.payload) of a token, up to its last dot. The
+ * signature's own spelling may vary (rhonabwy reads non-canonical base64url
+ * there), the signed part may not: sso_jwt_part reads it through
+ * libsodium's canonical decoding, so accepted claims are bytes the key
+ * signed, spelled as signed. */
 static int same_signed_part(const char *a, const char *b)
 {
 	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');

@@ -71,7 +71,8 @@ static void test_claims_times(void **state)
 			 PV_EDENIED);
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
 				"\"exp\":1700000600,\"iat\":9223372036854775807}"),
-			 PV_EDENIED);	/* an issue time is required: missing, not a number, not positive */
+			 PV_EDENIED);
+	/* an issue time is required: missing, not a number, not positive */
 	assert_int_equal(claims("{\"iss\":\"" ISS "\",\"aud\":\"pravesh\",\"nonce\":\"n1\",\"sub\":\"s\","
 				"\"exp\":1700000600}"),
 			 PV_EDENIED);
@@ -202,13 +203,14 @@ static void test_hashes(void **state)
 	assert_int_equal(hash_check("{\"at_hash\":\"77QmUPtjPfzWtF2AnpK9RQ\"}", "at_hash", NULL, AT), PV_EDENIED);
 }
 
-/* The claims of idt under the key set jwks, or NULL with a reason. */
-static json_t *signed_claims(const char *jwks, const char *idt)
+/* The claims of idt under the key set jwks, or NULL with the reason in
+ * why. */
+static json_t *signed_claims(const char *jwks, const char *idt, char why[SSO_WHY_MAX])
 {
-	char why[SSO_WHY_MAX] = "";
 	json_t *ks = json_loads(jwks, 0, NULL), *c;
 
 	assert_non_null(ks);
+	why[0] = '\0';
 	c = sso__signed_claims(ks, idt, why);
 	if (!c)
 		assert_true(why[0] != '\0');
@@ -218,7 +220,8 @@ static json_t *signed_claims(const char *jwks, const char *idt)
 
 static int signed_ok(const char *jwks, const char *idt)
 {
-	json_t *c = signed_claims(jwks, idt);
+	char why[SSO_WHY_MAX];
+	json_t *c = signed_claims(jwks, idt, why);
 	int ok = c != NULL;
 
 	if (c)
@@ -227,52 +230,72 @@ static int signed_ok(const char *jwks, const char *idt)
 	return ok;
 }
 
+/* Refused, for the reason that names `reason`. */
+static void refused_for(const char *jwks, const char *idt, const char *reason)
+{
+	char why[SSO_WHY_MAX];
+
+	assert_null(signed_claims(jwks, idt, why));
+	if (!strstr(why, reason))
+		fail_msg("refused for \"%s\", not \"%s\"", why, reason);
+}
+
 static void test_signatures(void **state)
 {
+	char why[SSO_WHY_MAX];
 	json_t *c;
 
 	(void)state;
 	/* the key its kid names, or the only key when it names none */
-	c = signed_claims(JWKS1, T_OK);
+	c = signed_claims(JWKS1, T_OK, why);
 	assert_non_null(c);
 	assert_string_equal(json_string_value(json_object_get(c, "sub")), "s");
 	json_decref(c);
 	assert_true(signed_ok(JWKS2, T_OK));
 	assert_true(signed_ok(JWKS1, T_NOKID));
 	assert_true(signed_ok(JWKS2, T_ES));
+	/* keys of two types under one id: the one that fits */
+	assert_true(signed_ok(JWKS_SAMEKID, T_ES_A));
 	/* no kid among several keys; a kid the set lacks */
-	assert_false(signed_ok(JWKS2, T_NOKID));
-	assert_false(signed_ok(JWKS1, T_ES));
-	/* claims changed after signing; a signature cut or emptied */
-	assert_false(signed_ok(JWKS1, T_ALTERED));
+	refused_for(JWKS2, T_NOKID, "no key");
+	refused_for(JWKS1, T_ES, "no key");
+	/* claims changed after signing; a signature changed, cut or emptied */
+	refused_for(JWKS1, T_ALTERED, "signature");
 	{
-		char cut[sizeof T_OK];
+		char cut[sizeof T_OK + 2];
 
-		memcpy(cut, T_OK, sizeof cut);
-		cut[sizeof cut - 4] = cut[sizeof cut - 4] == 'A' ? 'B' : 'A';
-		assert_false(signed_ok(JWKS1, cut));
+		memcpy(cut, T_OK, sizeof T_OK);
+		cut[sizeof T_OK - 4] = cut[sizeof T_OK - 4] == 'A' ? 'B' : 'A';
+		refused_for(JWKS1, cut, "signature");
 		*strrchr(cut, '.') = '\0';
 		assert_false(signed_ok(JWKS1, cut));
 		strcat(cut, ".");
-		assert_false(signed_ok(JWKS1, cut));
+		refused_for(JWKS1, cut, "signature");
 	}
+	/* the signed payload spelled otherwise (rhonabwy verifies these):
+	 * read only as signed; a part more or an empty one after the token */
+	refused_for(JWKS1, T_PAYLOAD_PAD, "claims");
+	refused_for(JWKS1, T_PAYLOAD_BITS, "claims");
+	assert_false(signed_ok(JWKS1, T_OK ".x"));
+	assert_false(signed_ok(JWKS1, T_OK "."));
 	/* an RS256 header naming the EC key; HS256 keyed with the public key;
-	 * a JWE; keys or compression in the header; duplicate or non-object
-	 * claims, each validly signed */
-	assert_false(signed_ok(JWKS2, T_E1_HDR_RSA_SIG));
-	assert_false(signed_ok(JWKS1, T_HS));
+	 * a JWE; keys, compression (truly deflated) or encryption in the
+	 * header; duplicate or non-object claims, each validly signed */
+	refused_for(JWKS2, T_E1_HDR_RSA_SIG, "no key");
+	refused_for(JWKS1, T_HS, "algorithm");
 	assert_false(signed_ok(JWKS1, T_JWE));
-	assert_false(signed_ok(JWKS1, T_JKU));
-	assert_false(signed_ok(JWKS1, T_ZIP));
-	assert_false(signed_ok(JWKS1, T_DUP));
-	assert_false(signed_ok(JWKS1, T_ARRAY));
+	refused_for(JWKS1, T_JKU, "keys");
+	refused_for(JWKS1, T_ZIP, "compression");
+	refused_for(JWKS1, T_ENC, "encryption");
+	refused_for(JWKS1, T_DUP, "claims");
+	refused_for(JWKS1, T_ARRAY, "claims");
 	/* the key published for encryption, or for another algorithm */
-	assert_false(signed_ok(JWKS_ENC, T_OK));
-	assert_false(signed_ok(JWKS_512, T_OK));
+	refused_for(JWKS_ENC, T_OK, "no key");
+	refused_for(JWKS_512, T_OK, "no key");
 	/* garbage */
 	assert_false(signed_ok(JWKS1, ""));
 	assert_false(signed_ok(JWKS1, "..."));
-	assert_false(signed_ok("{\"keys\":[]}", T_OK));
+	refused_for("{\"keys\":[]}", T_OK, "no key");
 }
 
 int main(void)
