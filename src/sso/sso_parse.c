@@ -412,17 +412,31 @@ int sso__check_hash(json_t *claims, const char *name, const char *alg, const cha
 
 /* 1 when the published key kj may verify a signature by alg: a key for
  * signatures (use absent or "sig") and for alg (alg absent or the same,
- * RFC 8725 3.1), of alg's type. */
+ * RFC 8725 3.1), of alg's type and curve (Ed25519 for EdDSA, the one
+ * SHA-512 hashes are right for). */
 static int sso_key_fits(json_t *kj, const char *alg)
 {
+	static const struct {
+		const char *alg, *kty, *crv;
+	} types[] = {
+		{"RS256", "RSA", NULL},	   {"RS384", "RSA", NULL},     {"RS512", "RSA", NULL},
+		{"PS256", "RSA", NULL},	   {"PS384", "RSA", NULL},     {"PS512", "RSA", NULL},
+		{"ES256", "EC", "P-256"},  {"ES384", "EC", "P-384"},   {"ES512", "EC", "P-521"},
+		{"EdDSA", "OKP", "Ed25519"},
+	};
 	const char *use = json_string_value(json_object_get(kj, "use"));
 	const char *kalg = json_string_value(json_object_get(kj, "alg"));
 	const char *kty = json_string_value(json_object_get(kj, "kty"));
-	const char *want = strcmp(alg, "EdDSA") == 0 ? "OKP" : alg[0] == 'E' ? "EC" : "RSA";
+	const char *crv = json_string_value(json_object_get(kj, "crv"));
 
-	return (!json_object_get(kj, "use") || (use && strcmp(use, "sig") == 0)) &&
-	       (!json_object_get(kj, "alg") || (kalg && strcmp(kalg, alg) == 0)) && kty &&
-	       strcmp(kty, want) == 0;
+	if ((json_object_get(kj, "use") && (!use || strcmp(use, "sig") != 0)) ||
+	    (json_object_get(kj, "alg") && (!kalg || strcmp(kalg, alg) != 0)) || !kty)
+		return 0;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(alg, types[i].alg) == 0)
+			return strcmp(kty, types[i].kty) == 0 &&
+			       (!types[i].crv || (crv && strcmp(crv, types[i].crv) == 0));
+	return 0;
 }
 
 /* The key to verify a signature by alg with, borrowed from the set: the

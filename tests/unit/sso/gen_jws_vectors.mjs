@@ -42,13 +42,33 @@ out.T_NOKID = sign({ alg: 'RS256' }, ps, rsa.privateKey);
 out.JWKS_SAMEKID = JSON.stringify({ keys: [{ ...k1, kid: 'a' }, { ...e1, kid: 'a' }] });
 out.T_ES_A = sign({ alg: 'ES256', kid: 'a' }, ps, ec.privateKey, 'sha256', { dsaEncoding: 'ieee-p1363' });
 out.T_ENC = sign({ alg: 'RS256', kid: 'k1', enc: 'A128GCM' }, ps, rsa.privateKey);
+// the same without alg on the keys (as some providers publish them): only
+// the type tells them apart, in either order
+{
+  const { alg: a1, ...k1n } = k1; // eslint-disable-line no-unused-vars
+  const { alg: a2, ...e1n } = e1; // eslint-disable-line no-unused-vars
+  out.JWKS_SAMEKID_NOALG = JSON.stringify({ keys: [{ ...k1n, kid: 'a' }, { ...e1n, kid: 'a' }] });
+  out.JWKS_SAMEKID_NOALG_REV = JSON.stringify({ keys: [{ ...e1n, kid: 'a' }, { ...k1n, kid: 'a' }] });
+  // PS256 and EdDSA (Ed25519) under keys that name no alg
+  const ed = crypto.generateKeyPairSync('ed25519');
+  const ed448 = crypto.generateKeyPairSync('ed448');
+  out.JWKS_MORE = JSON.stringify({ keys: [{ ...k1n, kid: 'p1', use: 'sig' }, { ...pub(ed), kid: 'd1' }, { ...pub(ed448), kid: 'd2' }] });
+  out.T_PS = sign({ alg: 'PS256', kid: 'p1' }, ps, rsa.privateKey, 'sha256', { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  out.T_ED = sign({ alg: 'EdDSA', kid: 'd1' }, ps, ed.privateKey, null);
+  out.T_ED448 = sign({ alg: 'EdDSA', kid: 'd2' }, ps, ed448.privateKey, null);
+}
+out.T_RS_A = sign({ alg: 'RS256', kid: 'a' }, ps, rsa.privateKey);
+// a kid that is not a string names no key (not "no kid")
+out.T_KID_NUM = sign({ alg: 'RS256', kid: 1 }, ps, rsa.privateKey);
+out.T_KID_NULL = sign({ alg: 'RS256', kid: null }, ps, rsa.privateKey);
 { const [h, , s] = out.T_OK.split('.'); out.T_ALTERED = `${h}.${b64e({ ...P, sub: 'someone-else' })}.${s}`; }
 out.T_E1_HDR_RSA_SIG = sign({ alg: 'RS256', kid: 'e1' }, ps, rsa.privateKey);
 out.T_ES = sign({ alg: 'ES256', kid: 'e1' }, ps, ec.privateKey, 'sha256', { dsaEncoding: 'ieee-p1363' });
 out.T_DUP = sign({ alg: 'RS256', kid: 'k1' }, ps.replace('"sub":"s"', '"sub":"s","sub":"t"'), rsa.privateKey);
 out.T_ARRAY = sign({ alg: 'RS256', kid: 'k1' }, '[1,2]', rsa.privateKey);
 out.T_JKU = sign({ alg: 'RS256', kid: 'k1', jku: 'http://127.0.0.1:9/keys' }, ps, rsa.privateKey);
-// a payload truly deflated, so that only our refusal of zip stops it
+// a payload truly deflated, so that rhonabwy could read it: our refusal
+// of zip is what names the reason
 {
   const hdr = b64e({ alg: 'RS256', kid: 'k1', zip: 'DEF' });
   const data = `${hdr}.${zlib.deflateRawSync(Buffer.from(ps)).toString('base64url')}`;

@@ -254,8 +254,20 @@ static void test_signatures(void **state)
 	assert_true(signed_ok(JWKS2, T_OK));
 	assert_true(signed_ok(JWKS1, T_NOKID));
 	assert_true(signed_ok(JWKS2, T_ES));
-	/* keys of two types under one id: the one that fits */
+	/* keys of two types under one id: the one that fits, by alg or, when
+	 * the keys name none, by type, in either order */
 	assert_true(signed_ok(JWKS_SAMEKID, T_ES_A));
+	assert_true(signed_ok(JWKS_SAMEKID_NOALG, T_ES_A));
+	assert_true(signed_ok(JWKS_SAMEKID_NOALG_REV, T_ES_A));
+	assert_true(signed_ok(JWKS_SAMEKID_NOALG, T_RS_A));
+	assert_true(signed_ok(JWKS_SAMEKID_NOALG_REV, T_RS_A));
+	/* PS256 and EdDSA (Ed25519); not Ed448, whose hashes we cannot check */
+	assert_true(signed_ok(JWKS_MORE, T_PS));
+	assert_true(signed_ok(JWKS_MORE, T_ED));
+	refused_for(JWKS_MORE, T_ED448, "no key");
+	/* a kid that is not a string names no key */
+	refused_for(JWKS1, T_KID_NUM, "no key");
+	refused_for(JWKS1, T_KID_NULL, "no key");
 	/* no kid among several keys; a kid the set lacks */
 	refused_for(JWKS2, T_NOKID, "no key");
 	refused_for(JWKS1, T_ES, "no key");
