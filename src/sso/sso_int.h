@@ -14,8 +14,8 @@
 #include "sso/sso.h"
 
 #define SSO_URL_MAX 1024
-#define SSO_LEEWAY_S 60        /* clock skew allowed on iat */
-#define SSO_CLAIMS_MAX 12288   /* largest id_token payload read, decoded */
+#define SSO_LEEWAY_S 60      /* clock skew allowed on iat */
+#define SSO_CLAIMS_MAX 12288 /* largest id_token payload read, decoded */
 
 /* The endpoints of one login, copied out of the configuration or the
  * cached discovery document so that no lock is held while they are used. */
@@ -75,8 +75,9 @@ int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
  * sso__check_header and whose signature verifies with the key of jwks
  * (the provider's set) its header's kid names (the set's only key when it
  * names none), that key published for signatures, this algorithm and of
- * its type; or NULL with why. rhonabwy checks the signature and reads nothing else of
- * the token (no key, no URL); the claims are for sso__check_claims. */
+ * its type; or NULL with why. rhonabwy checks the signature and reads
+ * nothing else of the token (no key, no URL); the claims are read as
+ * signed, for sso__check_claims. */
 json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX]);
 /* The claims of an id_token whose signature verified: audience (and azp
  * when several), issuer, nonce, expiry, issue time (required, at most
