@@ -448,26 +448,12 @@ static int sso_endpoints(sso *s, int64_t now, sso_eps *e, char why[SSO_WHY_MAX])
 	return rc;
 }
 
-/* 1 when the key set holds a key with this id. */
-static int sso_has_kid(json_t *jwks, const char *kid)
-{
-	size_t i;
-	json_t *key;
-
-	json_array_foreach(json_object_get(jwks, "keys"), i, key) {
-		const char *k = json_string_value(json_object_get(key, "kid"));
-
-		if (k && strcmp(k, kid) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The key set to verify a token signed with key id kid (may be NULL): the
- * cached one, fetched again when it does not hold kid (at most every
- * SSO_JWKS_MIN_GAP_MS, so a stream of bogus key ids cannot turn us into a
- * flood of requests) or when stale. Returns a new reference or NULL. */
-static json_t *sso_keys_for(sso *s, const sso_eps *e, const char *kid, int64_t now,
+/* The key set to verify a token whose header is hdr: the cached one,
+ * fetched again when no key of it fits the header (a new key id, or an id
+ * the provider now publishes with another type or algorithm), at most every
+ * SSO_JWKS_MIN_GAP_MS so a stream of bogus key ids cannot turn us into a
+ * flood of requests, or when stale. Returns a new reference or NULL. */
+static json_t *sso_keys_for(sso *s, const sso_eps *e, json_t *hdr, int64_t now,
 			    char why[SSO_WHY_MAX])
 {
 	json_t *jw = NULL, *fresh = NULL, *keep;
@@ -477,7 +463,9 @@ static json_t *sso_keys_for(sso *s, const sso_eps *e, const char *kid, int64_t n
 	if (s->jwks)
 		jw = json_incref(s->jwks);
 	refetch = !jw || now - s->jwks_at >= SSO_DISC_TTL_MS ||
-		  (kid && !sso_has_kid(jw, kid) && now - s->jwks_at >= SSO_JWKS_MIN_GAP_MS);
+		  (!sso__key_for(jw, json_object_get(hdr, "kid"),
+				 json_string_value(json_object_get(hdr, "alg"))) &&
+		   now - s->jwks_at >= SSO_JWKS_MIN_GAP_MS);
 	pthread_mutex_unlock(&s->mu);
 	if (!refetch)
 		return jw;
@@ -602,18 +590,17 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 			    char why[SSO_WHY_MAX])
 {
 	json_t *hdr = sso__jwt_header(idt), *jw = NULL, *claims = NULL;
-	const char *kid, *alg;
+	const char *alg;
 
 	if (sso__check_header(hdr, why) != PV_OK)
 		goto fail;
-	kid = json_string_value(json_object_get(hdr, "kid"));
 	alg = json_string_value(json_object_get(hdr, "alg"));
-	if (!(jw = sso_keys_for(s, e, kid, now_ms, why))) {
+	if (!(jw = sso_keys_for(s, e, hdr, now_ms, why))) {
 		if (!why[0])
 			sso__why(why, "no keys of the provider to verify the id_token");
 		goto fail;
 	}
-	if (kid && !sso_has_kid(jw, kid)) {
+	if (!sso__key_for(jw, json_object_get(hdr, "kid"), alg)) {
 		sso__why(why, "the id_token is signed with a key the provider does not publish");
 		goto fail;
 	}

@@ -439,11 +439,7 @@ static int sso_key_fits(json_t *kj, const char *alg)
 	return 0;
 }
 
-/* The key to verify a signature by alg with, borrowed from the set: the
- * first that the header's kid names and that fits (keys of different types
- * may share an id, RFC 7517 4.5), or the set's only key when the header
- * names none; NULL when none fits or kid is not a string. */
-static json_t *sso_key_for(json_t *jwks, json_t *kid, const char *alg)
+json_t *sso__key_for(json_t *jwks, json_t *kid, const char *alg)
 {
 	json_t *ks = json_object_get(jwks, "keys"), *k;
 	size_t i;
@@ -472,7 +468,7 @@ json_t *sso__signed_claims(json_t *jwks, const char *idt, char why[SSO_WHY_MAX])
 	if (sso__check_header(hdr, why) != PV_OK)
 		goto out;
 	alg = json_string_value(json_object_get(hdr, "alg"));
-	if (!(kj = sso_key_for(jwks, json_object_get(hdr, "kid"), alg))) {
+	if (!(kj = sso__key_for(jwks, json_object_get(hdr, "kid"), alg))) {
 		sso__why(why, "no key of the provider fits the id_token (kid, use, alg, type)");
 		goto out;
 	}

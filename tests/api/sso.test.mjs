@@ -6,6 +6,7 @@
 // every refusal: each a redirect to /login?error=... and never a session.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { startServer, cli, sql as storeSql } from './lib/server.mjs';
@@ -371,6 +372,28 @@ test('at_hash and c_hash: checked when present, with the digest of the signature
       await assertRefused(S.oidc, b, callback, 'sso_failed');
       await S.oidc.waitLog(/at_hash does not match/, n);
     });
+  } finally {
+    prov.ctl.extraJwks = [];
+  }
+});
+
+test('keys: a key id the provider publishes again with another type is picked up (JWKS fetched again when no key fits)', async () => {
+  const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ec6 = { ...publicKey.export({ format: 'jwk' }), kid: 'k6', alg: 'ES256', use: 'sig' };
+  const rsa6 = makeKey('k6');
+  const signed6 = (t) => resign(t, (c) => c, { key: rsa6.privateKey, kid: 'k6' });
+  try {
+    // k6 is an EC key: an RS256 token naming k6 fits no key
+    await sleep(2100); // unknown key ids refetch the JWKS at most every 2 s
+    prov.ctl.extraJwks = [ec6];
+    await refusedWithIdToken(signed6, /does not publish/);
+    // k6 is now the RSA key that signed it: the cached set still names k6,
+    // but no key of it fits, so it is fetched again
+    await sleep(2100);
+    const jwksBefore = prov.ctl.counts.jwks || 0;
+    prov.ctl.extraJwks = [rsa6.publicJwk];
+    await acceptedWithIdToken((t, c) => c, { key: rsa6.privateKey, kid: 'k6' });
+    assert.equal(prov.ctl.counts.jwks, jwksBefore + 1);
   } finally {
     prov.ctl.extraJwks = [];
   }
