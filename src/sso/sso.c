@@ -34,7 +34,7 @@
 
 #define SSO_BODY_MAX (256 * 1024)    /* largest answer read from the provider */
 #define SSO_DISC_TTL_MS (3600 * 1000) /* discovery and JWKS are fetched again after */
-#define SSO_JWKS_MIN_GAP_MS 2000      /* unknown key ids refetch at most this often */
+#define SSO_JWKS_MIN_GAP_MS 2000      /* tokens no cached key fits refetch at most this often */
 #define SSO_RANDOM_BYTES 32
 
 struct sso {
@@ -595,15 +595,17 @@ static json_t *sso_id_token(sso *s, const sso_eps *e, const char *idt, const cha
 	if (sso__check_header(hdr, why) != PV_OK)
 		goto fail;
 	alg = json_string_value(json_object_get(hdr, "alg"));
+	why[0] = '\0'; /* from here, set only by a failed fetch of the keys */
 	if (!(jw = sso_keys_for(s, e, hdr, now_ms, why))) {
 		if (!why[0])
 			sso__why(why, "no keys of the provider to verify the id_token");
 		goto fail;
 	}
-	if (!sso__key_for(jw, json_object_get(hdr, "kid"), alg)) {
-		sso__why(why, "the id_token is signed with a key the provider does not publish");
+	/* a fetch of the keys that failed says why no key fits; otherwise the
+	 * check below says it */
+	if (why[0] && !sso__key_for(jw, json_object_get(hdr, "kid"), alg))
 		goto fail;
-	}
+	why[0] = '\0';
 	if (!(claims = sso__signed_claims(jw, idt, why)) ||
 	    sso__check_claims(claims, s->client_id, e->issuer, nonce, now_ms, why) != PV_OK ||
 	    sso__check_hash(claims, "at_hash", alg, access, why) != PV_OK ||

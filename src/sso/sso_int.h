@@ -75,7 +75,8 @@ int sso__check_header(json_t *hdr, char why[SSO_WHY_MAX]);
  * borrowed: the first that kid (the header's, NULL when absent) names and
  * that fits (published for signatures, for alg, of alg's type and curve;
  * keys of different types may share an id, RFC 7517 4.5), or the set's
- * only key when kid is NULL; NULL when none fits or kid is not a string. */
+ * only key when kid is NULL; NULL when none fits, kid is not a string or
+ * alg is NULL (alg is one sso__check_header accepts). */
 json_t *sso__key_for(json_t *jwks, json_t *kid, const char *alg);
 /* The claims (new reference) of an id_token whose header passes
  * sso__check_header and whose signature verifies with the key of jwks

@@ -444,6 +444,8 @@ json_t *sso__key_for(json_t *jwks, json_t *kid, const char *alg)
 	json_t *ks = json_object_get(jwks, "keys"), *k;
 	size_t i;
 
+	if (!alg)
+		return NULL;
 	if (!kid) {
 		k = json_array_size(ks) == 1 ? json_array_get(ks, 0) : NULL;
 		return k && sso_key_fits(k, alg) ? k : NULL;

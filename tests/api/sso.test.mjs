@@ -321,7 +321,7 @@ test('keys: an id_token signed with a new published key id is accepted (JWKS fet
       assert.equal((await me(S.oidc, b)).status, 200);
     });
     assert.equal(prov.ctl.counts.jwks, jwksBefore + 1);
-    await refusedWithIdToken((t) => resign(t, (c) => c, { key: k3.privateKey, kid: 'k3' }), /does not publish/);
+    await refusedWithIdToken((t) => resign(t, (c) => c, { key: k3.privateKey, kid: 'k3' }), /no key of the provider fits/);
   } finally {
     prov.ctl.extraJwks = [];
   }
@@ -385,8 +385,10 @@ test('keys: a key id the provider publishes again with another type is picked up
   try {
     // k6 is an EC key: an RS256 token naming k6 fits no key
     await sleep(2100); // unknown key ids refetch the JWKS at most every 2 s
+    const jwksFirst = prov.ctl.counts.jwks || 0;
     prov.ctl.extraJwks = [ec6];
-    await refusedWithIdToken(signed6, /does not publish/);
+    await refusedWithIdToken(signed6, /no key of the provider fits/);
+    assert.equal(prov.ctl.counts.jwks, jwksFirst + 1); // the EC k6 is cached
     // k6 is now the RSA key that signed it: the cached set still names k6,
     // but no key of it fits, so it is fetched again
     await sleep(2100);
