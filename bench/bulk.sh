@@ -18,6 +18,13 @@
 #      same other users;
 #   2. pravesh import of the CSV and of the XLSX (and of the shared-strings
 #      workbooks at the largest count).
+# The generated people each have a name of their own (a common word and a
+# distinct suffix): the worst case for the name index (users_fts), which
+# then holds two new words, and their prefixes, per person. At the largest
+# count the same rows with names from two lists of 20 (as in
+# bench/users.sh: names repeat, as in a real organisation) are imported
+# too, each against its own reference: the best case. Real files lie
+# between the two.
 # Then the reader alone (bench/bulk_read.c) on each file of the largest
 # count. Prints a table: the times, the ratio to the reference (goal
 # <= 2.0), XLSX / CSV (goal <= 3.0), the peak RSS of each import (goal <=
@@ -73,6 +80,7 @@ fi
 echo "generating the upload files ($NS rows), the shared-strings workbooks ($MAXN rows) and $OTHERS other users..."
 for n in $NS; do "$W/gen" upload "$n" "$W/up-$n.csv" "$W/up-$n.xlsx"; done
 SST=(sstn sstt)
+"$W/gen" upload-names "$MAXN" "$W/up-$MAXN-names.csv"
 "$W/gen" upload-sst "$MAXN" "$W/up-$MAXN-sstn.xlsx" number
 "$W/gen" upload-sst "$MAXN" "$W/up-$MAXN-sstt.xlsx" text
 "$W/gen" users "$OTHERS" "$W/others.csv" d-doj
@@ -223,6 +231,9 @@ for state in empty full; do
 		echo "$state store, $MAXN rows: pravesh import XLSX with shared strings ($s)..."
 		import "${s}_${state}" "$state" "$W/up-$MAXN-$s.xlsx"
 	done
+	echo "$state store, $MAXN rows, names from lists: $REF, pravesh import CSV..."
+	reference "refn_${state}" "$state" "$W/up-$MAXN-names.csv"
+	import "names_${state}" "$state" "$W/up-$MAXN-names.csv"
 done
 if [ -n "$BASE" ] && [ "$PG" = 0 ]; then
 	echo "pravesh import at $BASE (XLSX shared strings, all text, full store)..."
@@ -255,6 +266,13 @@ for state in empty full; do
 			"$(v t_xlsx "$k")" "$(ratio "$(v t_xlsx "$k")" "$(v t_csv "$k")")" \
 			"$(mb "$(v rss_csv "$k")")" "$(mb "$(v rss_xlsx "$k")")" "$(v n_csv "$k")" "$(v n_xlsx "$k")"
 	done
+done
+echo
+echo "names from two lists of 20 (names repeat, the name index's best case), $MAXN rows, CSV"
+for state in empty full; do
+	printf '  %-6s %s %s s, pravesh import %s s: ratio %s (goal <= 2.0), %s created\n' \
+		"$state" "$REF" "$(v t_refn "$state")" "$(v t_names "$state")" \
+		"$(ratio "$(v t_names "$state")" "$(v t_refn "$state")")" "$(v n_names "$state")"
 done
 echo
 echo "time per row (microseconds; linear when it does not grow with the rows)"

@@ -13,6 +13,13 @@
  *                                   template's text column: then every
  *                                   cell is a shared string, 4N + 4 of
  *                                   them, all different)
+ *   gen upload-names N out.csv      the same N rows (the same e-mails and
+ *                                   mobiles) with first and last names
+ *                                   drawn from two lists of 20 (those of
+ *                                   bench/users.sh), as in a real
+ *                                   organisation where names repeat; the
+ *                                   other files give every person a name of
+ *                                   their own (the name index's worst case)
  *   gen users N out.csv ORG         N other users, in the columns of the
  *                                   users table (for sqlite3 .import)
  * Rows are a deterministic permutation, so e-mails and mobiles arrive in
@@ -74,6 +81,31 @@ static int upload(long n, const char *csv, const char *xlsx)
 		worksheet_write_number(ws, (lxw_row_t)(i + 1), 3, (double)mobile, NULL);
 	}
 	return fclose(f) != 0 || workbook_close(wb) != LXW_NO_ERROR;
+}
+
+static const char *const FIRST[20] = {
+	"Ram", "Sita", "Amit", "Priya", "Rahul", "Anita", "Suresh", "Kavita", "Rajesh", "Sunita",
+	"Vijay", "Meena", "Arun", "Pooja", "Sanjay", "Rekha", "Anil", "Neha", "Manoj", "Asha"};
+static const char *const LAST[20] = {
+	"Kumar", "Sharma", "Singh", "Verma", "Gupta", "Yadav", "Patel", "Das", "Reddy", "Nair",
+	"Iyer", "Joshi", "Mishra", "Khan", "Bose", "Rao", "Pillai", "Chauhan", "Mehta", "Jain"};
+
+static int upload_names(long n, const char *csv)
+{
+	FILE *f = fopen(csv, "w");
+	char email[64];
+
+	if (!f)
+		return 1;
+	fprintf(f, "First Name,Last Name,Email Id,Mobile Number\n");
+	for (long i = 0; i < n; i++) {
+		long p = perm(i);
+
+		snprintf(email, sizeof email, "u%lx@mail.example.in", p);
+		fprintf(f, "%s,%s,%s,%ld\n", FIRST[p % 20], LAST[(p / 20) % 20], email,
+			7000000000L + p);
+	}
+	return fclose(f) != 0;
 }
 
 /* The parts of a workbook with shared strings that are not its data. */
@@ -234,9 +266,11 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "upload-sst") == 0 &&
 	    (strcmp(argv[4], "number") == 0 || strcmp(argv[4], "text") == 0))
 		return upload_sst(atol(argv[2]), argv[3], strcmp(argv[4], "text") == 0);
+	if (argc == 4 && strcmp(argv[1], "upload-names") == 0)
+		return upload_names(atol(argv[2]), argv[3]);
 	if (argc == 5 && strcmp(argv[1], "users") == 0)
 		return users(atol(argv[2]), argv[3], argv[4]);
 	fprintf(stderr, "usage: gen upload N out.csv out.xlsx | gen upload-sst N out.xlsx number|text"
-			" | gen users N out.csv ORG\n");
+			" | gen upload-names N out.csv | gen users N out.csv ORG\n");
 	return 2;
 }
