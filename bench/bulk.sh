@@ -19,12 +19,14 @@
 #   2. pravesh import of the CSV and of the XLSX (and of the shared-strings
 #      workbooks at the largest count).
 # The generated people each have a name of their own (a common word and a
-# distinct suffix): the worst case for the name index (users_fts), which
-# then holds two new words, and their prefixes, per person. At the largest
-# count the same rows with names from two lists of 20 (as in
-# bench/users.sh: names repeat, as in a real organisation) are imported
-# too, each against its own reference: the best case. Real files lie
-# between the two.
+# distinct suffix): a hard case for the name index (SQLite: users_fts, with
+# prefixes of 1 to 8 characters; PostgreSQL: the users_name_words GIN
+# index), which then gains two new words, and their prefixes, per person.
+# At the largest count the same rows with names from two lists of 20 (as
+# in bench/users.sh: names repeat, as in a real organisation) are imported
+# too, each against its own reference: the easy case. Most real files lie
+# between the two (names of three or more long words would cost more). The
+# goal is judged on the generated names' table, not on this row.
 # Then the reader alone (bench/bulk_read.c) on each file of the largest
 # count. Prints a table: the times, the ratio to the reference (goal
 # <= 2.0), XLSX / CSV (goal <= 3.0), the peak RSS of each import (goal <=
@@ -268,11 +270,14 @@ for state in empty full; do
 	done
 done
 echo
-echo "names from two lists of 20 (names repeat, the name index's best case), $MAXN rows, CSV"
+echo "names from two lists of 20 (names repeat: the name index's easy case, for comparison; the goal is judged on the table above), $MAXN rows, CSV"
 for state in empty full; do
-	printf '  %-6s %s %s s, pravesh import %s s: ratio %s (goal <= 2.0), %s created\n' \
-		"$state" "$REF" "$(v t_refn "$state")" "$(v t_names "$state")" \
-		"$(ratio "$(v t_names "$state")" "$(v t_refn "$state")")" "$(v n_names "$state")"
+	loaded=$(v n_refn "$state")
+	[ "$state" = empty ] || loaded=$((loaded - OTHERS)) # t also holds the other users
+	printf '  %-6s %s %s s (%s rows), pravesh import %s s: ratio %s, peak RSS %s MB, %s created\n' \
+		"$state" "$REF" "$(v t_refn "$state")" "$loaded" "$(v t_names "$state")" \
+		"$(ratio "$(v t_names "$state")" "$(v t_refn "$state")")" "$(mb "$(v rss_names "$state")")" \
+		"$(v n_names "$state")"
 done
 echo
 echo "time per row (microseconds; linear when it does not grow with the rows)"
@@ -292,7 +297,7 @@ for state in empty full; do
 		"$(ratio "$(v t_sstn "$state")" "$(v t_csv "${state}_$MAXN")")" \
 		"$(ratio "$(v t_sstt "$state")" "$(v t_csv "${state}_$MAXN")")"
 done
-echo "RSS goal 64 MB: largest $(for x in csv xlsx; do for state in empty full; do for n in $NS; do v rss_$x "${state}_$n"; done; done; done | sort -n | tail -1 | awk '{printf "%d MB", $1 / 1024}'), shared strings all text $(mb "$rss_sstt_full") MB: $(goal "$rss_sstt_full")"
+echo "RSS goal 64 MB: largest $({ for x in csv xlsx; do for state in empty full; do for n in $NS; do v rss_$x "${state}_$n"; done; done; done; v rss_names empty; v rss_names full; } | sort -n | tail -1 | awk '{printf "%d MB", $1 / 1024}'), shared strings all text $(mb "$rss_sstt_full") MB: $(goal "$rss_sstt_full")"
 cat <<EOF
 
 the reader alone (bench/bulk_read.c: open, every row, close), $MAXN rows

@@ -17,9 +17,10 @@
  *                                   mobiles) with first and last names
  *                                   drawn from two lists of 20 (those of
  *                                   bench/users.sh), as in a real
- *                                   organisation where names repeat; the
- *                                   other files give every person a name of
- *                                   their own (the name index's worst case)
+ *                                   organisation where names repeat (the
+ *                                   name index's easy case); the other
+ *                                   files give every person a name of
+ *                                   their own (a hard case)
  *   gen users N out.csv ORG         N other users, in the columns of the
  *                                   users table (for sqlite3 .import)
  * Rows are a deterministic permutation, so e-mails and mobiles arrive in
