@@ -52,6 +52,16 @@ static long perm(long i)
 	return (i * 7919L + 12345L) % 1000000000L;
 }
 
+/* Upload row i's e-mail (into email) and mobile (returned): the same in
+ * every upload file, whatever its names and format. */
+static long contact_of(long i, char *email, size_t cap)
+{
+	long p = perm(i);
+
+	snprintf(email, cap, "u%lx@mail.example.in", p);
+	return 7000000000L + p;
+}
+
 static int upload(long n, const char *csv, const char *xlsx)
 {
 	FILE *f = fopen(csv, "w");
@@ -70,11 +80,10 @@ static int upload(long n, const char *csv, const char *xlsx)
 	worksheet_write_string(ws, 0, 3, "Mobile Number", NULL);
 	for (long i = 0; i < n; i++) {
 		long p = perm(i);
-		long mobile = 7000000000L + p;
+		long mobile = contact_of(i, email, sizeof email);
 
 		name_of(i, "Asha", first, sizeof first);
 		name_of(p, "Verma", last, sizeof last);
-		snprintf(email, sizeof email, "u%lx@mail.example.in", p);
 		fprintf(f, "%s,%s,%s,%ld\n", first, last, email, mobile);
 		worksheet_write_string(ws, (lxw_row_t)(i + 1), 0, first, NULL);
 		worksheet_write_string(ws, (lxw_row_t)(i + 1), 1, last, NULL);
@@ -101,10 +110,9 @@ static int upload_names(long n, const char *csv)
 	fprintf(f, "First Name,Last Name,Email Id,Mobile Number\n");
 	for (long i = 0; i < n; i++) {
 		long p = perm(i);
+		long mobile = contact_of(i, email, sizeof email);
 
-		snprintf(email, sizeof email, "u%lx@mail.example.in", p);
-		fprintf(f, "%s,%s,%s,%ld\n", FIRST[p % 20], LAST[(p / 20) % 20], email,
-			7000000000L + p);
+		fprintf(f, "%s,%s,%s,%ld\n", FIRST[p % 20], LAST[(p / 20) % 20], email, mobile);
 	}
 	return fclose(f) != 0;
 }
@@ -196,11 +204,10 @@ static int upload_sst(long n, const char *xlsx, int text_mobiles)
 	fprintf(sheet, "</row>");
 	for (long i = 0; i < n; i++) {
 		long p = perm(i), r = i + 2;
-		long mob = 7000000000L + p;
+		long mob = contact_of(i, email, sizeof email);
 
 		name_of(i, "Asha", first, sizeof first);
 		name_of(p, "Verma", last, sizeof last);
-		snprintf(email, sizeof email, "u%lx@mail.example.in", p);
 		fprintf(sheet, "<row r=\"%ld\" spans=\"1:4\">", r);
 		sst_cell(sheet, sst, &next, 'A', r, first);
 		sst_cell(sheet, sst, &next, 'B', r, last);
