@@ -276,7 +276,7 @@ int sqs_conn_open(const char *path, int sync_full, struct sqs_conn **out)
 	rc = sqlite3_open_v2(path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     sqs_walbuf_vfs());
 	if (rc != SQLITE_OK) {
 		if (!c->db) {
 			err = PV_ENOMEM;

@@ -3,7 +3,8 @@
  * and each store's writer connection), transactions, error mapping, the
  * statement cache and migrations; sqlite_batch.c runs store_tx() as group
  * commit on the writer connection; sqlite_ops.c holds the SQL of every
- * store operation; sqlite_schema.c the migrations. */
+ * store operation; sqlite_schema.c the migrations; sqlite_walbuf.c the
+ * VFS shim that buffers the log's writes. */
 #ifndef PV_SQLITE_INTERNAL_H
 #define PV_SQLITE_INTERNAL_H
 
@@ -115,6 +116,12 @@ extern const struct store_ops sqs_ops;
  * pragmas), closed with sqs_conn_close. */
 int sqs_conn_open(const char *path, int sync_full, struct sqs_conn **out);
 void sqs_conn_close(struct sqs_conn *c);
+
+/* The name of the VFS every connection opens its database with
+ * (sqlite_walbuf.c: the log's frames written in few system calls),
+ * registered at the first call; NULL (SQLite's default VFS) if it could
+ * not be. */
+const char *sqs_walbuf_vfs(void);
 
 /* The checkpointer (sqlite_ckpt.c): started once the writer is open (on
  * failure the writer keeps SQLite's automatic checkpoint), stopped once no
