@@ -122,6 +122,10 @@ void sqs_conn_close(struct sqs_conn *c);
  * registered at the first call; NULL (SQLite's default VFS) if it could
  * not be. */
 const char *sqs_walbuf_vfs(void);
+/* sqlite3_file_control(db, "main", SQS_WALBUF_FCNTL_PENDING, &n), with n
+ * an sqlite3_int64: the bytes that the connection's log holds in its
+ * buffer (-1: no buffered log). For tests. */
+#define SQS_WALBUF_FCNTL_PENDING 0x70766201
 
 /* The checkpointer (sqlite_ckpt.c): started once the writer is open (on
  * failure the writer keeps SQLite's automatic checkpoint), stopped once no

@@ -1,8 +1,8 @@
 /* sqlite_walbuf.c: an SQLite VFS shim that writes the write-ahead log in
  * few system calls. Every connection of the SQLite backend opens its
  * database through it (sqs_walbuf_vfs()). It wraps the VFS that was the
- * default at its registration (SQLite's "unix"): the log files get a write
- * buffer, the database files a watch on two shared-memory calls (below),
+ * default at its registration (SQLite's "unix"): a log file gets a write
+ * buffer, its database file a watch on two shared-memory calls (below),
  * any other file is the lower VFS's own.
  *
  * Why: SQLite writes each frame of the log with two pwrite calls (its
@@ -13,52 +13,55 @@
  * frames of a transaction gather in a buffer of the log file's own and go
  * to the file in one pwrite: at the commit, or when the buffer is full.
  *
- * What keeps it right:
+ * What keeps it right (SQLite's own order of writes, 3.40 in Debian 12,
+ * checked against the linked library by tests/unit/store/test_sqlite_walbuf.c):
  * - Order within the file. Only a write that starts exactly where the
  *   buffered bytes end joins them; any other write (an earlier frame
  *   rewritten, the log's header at offset 0 after a restart) first writes
  *   out what is buffered. So the file ends as it would have with every
  *   write made at once.
+ * - A commit's writes are in the file when its last xWrite returns, and a
+ *   failure is that xWrite's error, so the commit's. SQLite marks the last
+ *   frame of a commit: its header carries the database's size in pages
+ *   (bytes 4-7), zero in every other frame. The write after such a header
+ *   (that frame's page) writes the buffer out; from then on, until the
+ *   connection lets go of the log's write lock, every write goes to the
+ *   file at once: the copies of the commit frame that pad the log to a
+ *   sector boundary (synchronous=FULL on a device without power-safe
+ *   overwrite, split around a sync), and the headers SQLite rewrites with
+ *   new checksums at the end of a transaction whose pages went to the log
+ *   before its commit and changed again.
+ * - A failed write of buffered bytes is not forgotten: those frames were
+ *   answered as written. Until the connection lets go of the write lock,
+ *   every write, sync, truncation and size of the log answers the error,
+ *   and so does a read of the bytes lost. SQLite may undo only the failed
+ *   statement (a full disk), but its COMMIT then fails, and the
+ *   transaction is rolled back.
  * - Nothing stays buffered once another connection may see or write the
- *   log. SQLite publishes a commit by writing the wal-index header, with a
- *   memory barrier (xShmBarrier on the database file) between its two
- *   copies, which readers compare; and a connection writes the log only
- *   while it holds the log's write lock (xShmLock, slot 0, on the database
- *   file). So the database file's xShmBarrier, and its xShmLock before it
- *   lets go of the write lock, first write out its log's buffer. A commit
- *   is thus in the file before any reader can see it, and a rolled-back
- *   transaction's frames are out before another connection writes.
- * - A commit's own write error is its error. Those two calls cannot
- *   answer one, so the buffer is written out earlier, inside the commit's
- *   last xWrite. SQLite marks the last frame of a commit: its header
- *   carries the database's size in pages (bytes 4-7), zero in every other
- *   frame. The write after such a header (that frame's page) writes the
- *   buffer out. When SQLite rewrites the checksums of a transaction's
- *   frames (one whose pages went to the log before the commit, because it
- *   outgrew the page cache, and changed again), it reads each frame back,
- *   then writes its header, the commit frame's last: a commit header
- *   written just after reading its frame is written out at once. This is
- *   SQLite's way of writing the log since 3.8 (3.40 in Debian 12); should
- *   a later one differ, the barrier still writes the commit out before it
- *   is published (a failure there then shows as the readers' short read,
- *   not as the commit's error). tests/unit/store/test_sqlite_walbuf.c
- *   checks both against the library the build links.
+ *   log. A connection writes the log only while it holds the log's write
+ *   lock (slot 0 of xShmLock on the database file): before it lets go, the
+ *   buffer (frames of a transaction rolled back) is written out. And a
+ *   commit is published by writing the wal-index header, with a memory
+ *   barrier (xShmBarrier on the database file) between its two copies,
+ *   which readers compare: the barrier too writes the buffer out first. By
+ *   the rules above nothing of a commit is left there; should a later
+ *   SQLite write the log otherwise, this keeps its commits in the file
+ *   before anyone can read them, and a failure here (which no error can
+ *   report) is logged.
  * - Everything else SQLite may do with the log first writes the buffer
  *   out: reading it (a large transaction reads its own frames back),
  *   syncing it, truncating it, asking its size, file controls, closing it.
  *   So a sync (the syncer's fdatasync on a descriptor of its own included,
  *   which follows the commit) covers every frame.
- * - A write error: the buffered bytes are dropped and the error returned.
- *   They belong to the transaction being written (committed frames never
- *   wait here), which SQLite then rolls back.
  * A crash loses only frames of a transaction that had not committed, which
- * SQLite's recovery would ignore anyway.
+ * SQLite's recovery ignores anyway. A log whose database file is not found
+ * (below) is not buffered at all.
  *
  * Ownership: a log file's buffer (WALBUF_CAP bytes) is malloc'd at its
  * first write and freed when SQLite closes the file. A database file and
- * its log point at each other (both opened by one connection, which uses
- * them from one thread at a time, so no lock); each unlinks itself when
- * closed. The VFS is registered once per process and never unregistered. */
+ * its log point at each other (both are its connection's, used from one
+ * thread at a time, so no lock); each unlinks itself when closed. The VFS
+ * is registered once per process and never unregistered. */
 #include "store/sqlite/sqlite_internal.h"
 
 #include <pthread.h>
@@ -75,22 +78,24 @@
 #define WALBUF_FRAME_HDR 24 /* SQLite's WAL_FRAME_HDRSIZE */
 
 struct walbuf_file {
-	sqlite3_file base; /* pMethods: walbuf_io */
+	sqlite3_file base; /* pMethods: one of walbuf_io */
 	sqlite3_file *lower; /* the file below, right after this struct */
-	int log;             /* a log file (else a database file) */
-	/* a log file: its buffer, and its database file or NULL */
-	char *buf;           /* WALBUF_CAP bytes once written to, or NULL */
-	size_t len;          /* bytes buffered, for the file at off */
+	int log; /* a buffered log file (else a database file) */
+	/* a log file: its buffer */
+	char *buf;   /* WALBUF_CAP bytes once written to, or NULL */
+	size_t len;  /* bytes buffered, for the file at off */
 	sqlite3_int64 off;
-	sqlite3_int64 read_at; /* offset of the last read, -1 after a write */
 	int commit_next; /* the last write was a commit frame's header */
-	struct walbuf_file *db;
+	int in_commit;   /* a commit frame written: each write at once */
+	int err;         /* a buffered write failed (SQLite's code), or 0 */
+	sqlite3_int64 lost_off, lost_end; /* the bytes it lost */
+	struct walbuf_file *db; /* its database file */
 	/* a database file: its connection's log, or NULL */
 	struct walbuf_file *wal;
 };
 
-/* walbuf_file's size rounded up, so that the lower file that follows it
- * is aligned for any type */
+/* walbuf_file's size rounded up to 16 bytes (SQLite allocates files
+ * 8-byte aligned): the lower file follows it */
 #define WALBUF_HEAD \
 	((sizeof(struct walbuf_file) + 15) / 16 * 16)
 
@@ -98,30 +103,72 @@ static sqlite3_vfs walbuf_vfs;
 static sqlite3_vfs *walbuf_lower;
 static pthread_once_t walbuf_once = PTHREAD_ONCE_INIT;
 static int walbuf_ok;
+static const sqlite3_io_methods walbuf_io[3];
 
 static struct walbuf_file *wf(sqlite3_file *f)
 {
 	return (struct walbuf_file *)f;
 }
 
-/* Writes the buffered bytes to the file (none in a database file). On
- * failure they are dropped (the header comment says why) and the error
- * answered. */
+static int walbuf_is_ours(const sqlite3_file *f)
+{
+	return f->pMethods >= &walbuf_io[0] && f->pMethods <= &walbuf_io[2];
+}
+
+/* Writes the buffered bytes to the file. On failure they are dropped and
+ * remembered (err, lost_*) until the write lock is let go. */
 static int walbuf_flush(struct walbuf_file *p)
 {
 	int rc = SQLITE_OK;
 
-	if (p->len)
-		rc = p->lower->pMethods->xWrite(p->lower, p->buf, (int)p->len,
-						p->off);
+	if (!p->len)
+		goto out;
+	rc = p->lower->pMethods->xWrite(p->lower, p->buf, (int)p->len, p->off);
+	if (rc != SQLITE_OK) {
+		if (!p->err) {
+			p->err = rc;
+			p->lost_off = p->off;
+			p->lost_end = p->off;
+		}
+		if (p->off < p->lost_off)
+			p->lost_off = p->off;
+		if (p->off + (sqlite3_int64)p->len > p->lost_end)
+			p->lost_end = p->off + (sqlite3_int64)p->len;
+	}
 	p->len = 0;
+out:
 	return rc;
+}
+
+/* Before a write, sync, truncation or size of the log: the buffer written
+ * out, and a failure not yet let go of answered. */
+static int walbuf_settle(struct walbuf_file *p)
+{
+	int rc = walbuf_flush(p);
+
+	return rc != SQLITE_OK ? rc : p->err;
+}
+
+/* The connection lets go of the log's write lock: its transaction is over
+ * (committed, and then nothing is buffered, or rolled back). A rolled-back
+ * transaction's frames are written out as SQLite would have written them,
+ * unless a write of it failed (then they are dropped). */
+static void walbuf_write_lock_released(struct walbuf_file *w)
+{
+	if (w->err)
+		w->len = 0;
+	else if (walbuf_flush(w) != SQLITE_OK)
+		log_kv(LOG_WARN, "store: a rolled-back transaction's log frames"
+				 " could not be written", NULL);
+	w->err = 0;
+	w->lost_off = w->lost_end = 0;
+	w->commit_next = w->in_commit = 0;
 }
 
 static int walbuf_close(sqlite3_file *f)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = walbuf_flush(p), rc2;
+	int rc = p->err ? SQLITE_OK : walbuf_flush(p), rc2;
 
 	if (p->db)
 		p->db->wal = NULL;
@@ -143,7 +190,8 @@ static int walbuf_read(sqlite3_file *f, void *dst, int amt,
 
 	if (rc != SQLITE_OK)
 		return rc;
-	p->read_at = ofst;
+	if (p->err && ofst < p->lost_end && ofst + amt > p->lost_off)
+		return p->err;
 	return p->lower->pMethods->xRead(p->lower, dst, amt, ofst);
 }
 
@@ -160,13 +208,13 @@ static int walbuf_write(sqlite3_file *f, const void *data, int amt,
 			sqlite3_int64 ofst)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = SQLITE_OK, commit = p->commit_next;
-	sqlite3_int64 read_at = p->read_at;
+	int rc = SQLITE_OK, commit_page = p->commit_next;
 
 	if (!p->log)
 		return p->lower->pMethods->xWrite(p->lower, data, amt, ofst);
 	p->commit_next = 0;
-	p->read_at = -1;
+	if (p->err)
+		return p->err;
 	if (amt <= 0)
 		goto out;
 	if (p->len && ofst == p->off + (sqlite3_int64)p->len &&
@@ -178,25 +226,24 @@ static int walbuf_write(sqlite3_file *f, const void *data, int amt,
 	rc = walbuf_flush(p);
 	if (rc != SQLITE_OK)
 		goto out;
-	if (!p->buf && (size_t)amt <= WALBUF_CAP)
-		p->buf = malloc(WALBUF_CAP); /* NULL: write through */
+	if (!p->buf)
+		p->buf = malloc(WALBUF_CAP);
 	if (!p->buf || (size_t)amt > WALBUF_CAP) {
+		/* no buffer (out of memory): written through */
 		rc = p->lower->pMethods->xWrite(p->lower, data, amt, ofst);
-		goto out;
+		goto commit_flags;
 	}
 	memcpy(p->buf, data, (size_t)amt);
 	p->len = (size_t)amt;
 	p->off = ofst;
 buffered:
-	if (commit) {
-		/* the page of a commit frame */
+	if (commit_page || p->in_commit)
 		rc = walbuf_flush(p);
-	} else if (walbuf_is_commit_header(data, amt)) {
-		if (ofst == read_at)
-			rc = walbuf_flush(p); /* its checksum rewritten */
-		else
-			p->commit_next = 1; /* its page comes next */
-	}
+commit_flags:
+	if (commit_page)
+		p->in_commit = 1;
+	else if (!p->in_commit && walbuf_is_commit_header(data, amt))
+		p->commit_next = 1; /* its page comes next */
 out:
 	return rc;
 }
@@ -204,7 +251,7 @@ out:
 static int walbuf_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = walbuf_flush(p);
+	int rc = walbuf_settle(p);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -214,7 +261,7 @@ static int walbuf_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int walbuf_sync(sqlite3_file *f, int flags)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = walbuf_flush(p);
+	int rc = walbuf_settle(p);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -224,7 +271,7 @@ static int walbuf_sync(sqlite3_file *f, int flags)
 static int walbuf_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = walbuf_flush(p);
+	int rc = walbuf_settle(p);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -249,8 +296,13 @@ static int walbuf_check_reserved(sqlite3_file *f, int *out)
 static int walbuf_file_control(sqlite3_file *f, int op, void *arg)
 {
 	struct walbuf_file *p = wf(f);
-	int rc = walbuf_flush(p);
+	int rc;
 
+	if (op == SQS_WALBUF_FCNTL_PENDING && !p->log) {
+		*(sqlite3_int64 *)arg = p->wal ? (sqlite3_int64)p->wal->len : -1;
+		return SQLITE_OK;
+	}
+	rc = walbuf_flush(p);
 	if (rc != SQLITE_OK)
 		return rc;
 	return p->lower->pMethods->xFileControl(p->lower, op, arg);
@@ -266,57 +318,49 @@ static int walbuf_device_chars(sqlite3_file *f)
 	return wf(f)->lower->pMethods->xDeviceCharacteristics(wf(f)->lower);
 }
 
-/* A log file has no shared memory and no memory map of its own (SQLite
- * asks them of the database file), but a version 3 file must answer. */
+/* Shared memory and memory maps are the database file's (version 2 and 3
+ * methods, in the table of the lower file's version only). */
 static int walbuf_shm_map(sqlite3_file *f, int pg, int pgsz, int extend,
 			  void volatile **pp)
 {
 	sqlite3_file *l = wf(f)->lower;
 
-	if (l->pMethods->iVersion < 2 || !l->pMethods->xShmMap)
-		return SQLITE_IOERR_SHMMAP;
 	return l->pMethods->xShmMap(l, pg, pgsz, extend, pp);
 }
 
-/* A database file, before its connection lets go of the log's write lock
- * (SQLite's WAL_WRITE_LOCK: slot 0) and at a memory barrier (a commit being
- * published): its log's buffer written out. Neither call can answer an
- * error: one here is of bytes that a commit's own xWrite already tried to
- * write out (else they belong to a transaction rolled back); the header
- * comment says what is left. */
-static void walbuf_flush_log(struct walbuf_file *p)
+/* A database file's log, at a memory barrier (a commit being published):
+ * written out. No error can be answered here; by the header comment's
+ * rules nothing of a commit is left to write at this point. */
+static void walbuf_flush_published(struct walbuf_file *p)
 {
-	if (p->wal)
-		(void)walbuf_flush(p->wal);
+	if (p->wal && p->wal->len && walbuf_flush(p->wal) != SQLITE_OK)
+		log_kv(LOG_ERROR, "store: the write-ahead log could not be"
+				  " written before its commit was published",
+		       NULL);
 }
 
 static int walbuf_shm_lock(sqlite3_file *f, int ofst, int n, int flags)
 {
-	sqlite3_file *l = wf(f)->lower;
+	struct walbuf_file *p = wf(f);
 
-	if (flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE) && ofst <= 0 &&
-	    ofst + n > 0)
-		walbuf_flush_log(wf(f));
-	if (l->pMethods->iVersion < 2 || !l->pMethods->xShmLock)
-		return SQLITE_IOERR_SHMLOCK;
-	return l->pMethods->xShmLock(l, ofst, n, flags);
+	if (p->wal && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE) &&
+	    ofst <= 0 && ofst + n > 0)
+		walbuf_write_lock_released(p->wal);
+	return p->lower->pMethods->xShmLock(p->lower, ofst, n, flags);
 }
 
 static void walbuf_shm_barrier(sqlite3_file *f)
 {
-	sqlite3_file *l = wf(f)->lower;
+	struct walbuf_file *p = wf(f);
 
-	walbuf_flush_log(wf(f));
-	if (l->pMethods->iVersion >= 2 && l->pMethods->xShmBarrier)
-		l->pMethods->xShmBarrier(l);
+	walbuf_flush_published(p);
+	p->lower->pMethods->xShmBarrier(p->lower);
 }
 
 static int walbuf_shm_unmap(sqlite3_file *f, int del)
 {
 	sqlite3_file *l = wf(f)->lower;
 
-	if (l->pMethods->iVersion < 2 || !l->pMethods->xShmUnmap)
-		return SQLITE_OK;
 	return l->pMethods->xShmUnmap(l, del);
 }
 
@@ -329,8 +373,6 @@ static int walbuf_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt,
 	*pp = NULL;
 	if (rc != SQLITE_OK)
 		return rc;
-	if (p->lower->pMethods->iVersion < 3 || !p->lower->pMethods->xFetch)
-		return SQLITE_OK;
 	return p->lower->pMethods->xFetch(p->lower, ofst, amt, pp);
 }
 
@@ -338,50 +380,45 @@ static int walbuf_unfetch(sqlite3_file *f, sqlite3_int64 ofst, void *pg)
 {
 	sqlite3_file *l = wf(f)->lower;
 
-	if (l->pMethods->iVersion < 3 || !l->pMethods->xUnfetch)
-		return SQLITE_OK;
 	return l->pMethods->xUnfetch(l, ofst, pg);
 }
 
-static const sqlite3_io_methods walbuf_io = {
-	.iVersion = 3,
-	.xClose = walbuf_close,
-	.xRead = walbuf_read,
-	.xWrite = walbuf_write,
-	.xTruncate = walbuf_truncate,
-	.xSync = walbuf_sync,
-	.xFileSize = walbuf_file_size,
-	.xLock = walbuf_lock,
-	.xUnlock = walbuf_unlock,
-	.xCheckReservedLock = walbuf_check_reserved,
-	.xFileControl = walbuf_file_control,
-	.xSectorSize = walbuf_sector_size,
-	.xDeviceCharacteristics = walbuf_device_chars,
-	.xShmMap = walbuf_shm_map,
-	.xShmLock = walbuf_shm_lock,
-	.xShmBarrier = walbuf_shm_barrier,
-	.xShmUnmap = walbuf_shm_unmap,
-	.xFetch = walbuf_fetch,
-	.xUnfetch = walbuf_unfetch,
-};
+/* One table per version of the lower file's methods, so that SQLite asks
+ * of a file only what the file below can do (WAL needs version 2). */
+#define WALBUF_METHODS(v)                                                     \
+	{                                                                     \
+		.iVersion = (v), .xClose = walbuf_close, .xRead = walbuf_read, \
+		.xWrite = walbuf_write, .xTruncate = walbuf_truncate,          \
+		.xSync = walbuf_sync, .xFileSize = walbuf_file_size,           \
+		.xLock = walbuf_lock, .xUnlock = walbuf_unlock,                \
+		.xCheckReservedLock = walbuf_check_reserved,                   \
+		.xFileControl = walbuf_file_control,                           \
+		.xSectorSize = walbuf_sector_size,                             \
+		.xDeviceCharacteristics = walbuf_device_chars,                 \
+		.xShmMap = walbuf_shm_map, .xShmLock = walbuf_shm_lock,        \
+		.xShmBarrier = walbuf_shm_barrier,                             \
+		.xShmUnmap = walbuf_shm_unmap, .xFetch = walbuf_fetch,         \
+		.xUnfetch = walbuf_unfetch,                                    \
+	}
+static const sqlite3_io_methods walbuf_io[3] = {
+	WALBUF_METHODS(1), WALBUF_METHODS(2), WALBUF_METHODS(3)};
 
-/* A log file gets the buffer and is linked to its database file (found
- * by SQLite's sqlite3_database_file_object: a log is opened with the name
- * its connection's pager made); a database file is wrapped for the calls
- * above; any other file is the lower VFS's own, opened in place (its
- * methods, not these). */
+/* A database file is wrapped for the calls above; a log file is buffered
+ * when its database file is found (by SQLite's
+ * sqlite3_database_file_object: a log is opened with the name its
+ * connection's pager made) and is ours, else only wrapped; any other file
+ * is the lower VFS's own, opened in place (its methods, not these). */
 static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 		       int flags, int *out_flags)
 {
 	struct walbuf_file *p = wf(f);
-	int rc;
+	int rc, v;
 
 	(void)vfs;
 	if (!(flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)))
 		return walbuf_lower->xOpen(walbuf_lower, name, f, flags,
 					   out_flags);
 	memset(p, 0, sizeof *p);
-	p->read_at = -1;
 	p->lower = (sqlite3_file *)((char *)f + WALBUF_HEAD);
 	p->lower->pMethods = NULL;
 	rc = walbuf_lower->xOpen(walbuf_lower, name, p->lower, flags,
@@ -392,14 +429,15 @@ static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 		p->base.pMethods = NULL;
 		goto out;
 	}
-	p->base.pMethods = &walbuf_io;
-	p->log = (flags & SQLITE_OPEN_WAL) != 0;
-	if (p->log && rc == SQLITE_OK && name) {
+	v = p->lower->pMethods->iVersion;
+	p->base.pMethods = &walbuf_io[v < 1 ? 0 : v > 3 ? 2 : v - 1];
+	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && name) {
 		sqlite3_file *db = sqlite3_database_file_object(name);
 
-		if (db && db->pMethods == &walbuf_io && !wf(db)->log) {
+		if (db && walbuf_is_ours(db) && !wf(db)->log && !wf(db)->wal) {
 			p->db = wf(db);
 			p->db->wal = p;
+			p->log = 1;
 		}
 	}
 out:
