@@ -53,9 +53,13 @@
  *   syncing it, truncating it, asking its size, file controls, closing it.
  *   So a sync (the syncer's fdatasync on a descriptor of its own included,
  *   which follows the commit) covers every frame.
+ * - A connection in exclusive locking mode takes no log locks, so the
+ *   release above never comes: while its database file is locked
+ *   exclusively (that mode, or closing), its log is written through.
  * A crash loses only frames of a transaction that had not committed, which
  * SQLite's recovery ignores anyway. A log whose database file is not found
- * (below) is not buffered at all.
+ * (below) is not buffered at all, and with an SQLite outside the versions
+ * checked (3.40 to 3.49) the shim is not used (walbuf_register).
  *
  * Ownership: a log file's buffer (WALBUF_CAP bytes) is malloc'd at its
  * first write and freed when SQLite closes the file. A database file and
@@ -76,6 +80,9 @@
  * back short, then as SQLITE_FULL) */
 #define WALBUF_CAP (120 * 1024)
 #define WALBUF_FRAME_HDR 24 /* SQLite's WAL_FRAME_HDRSIZE */
+/* SQLite 3.40 (Debian 12) to 3.49: see walbuf_register */
+#define WALBUF_SQLITE_MIN 3040000
+#define WALBUF_SQLITE_END 3050000
 
 struct walbuf_file {
 	sqlite3_file base; /* pMethods: one of walbuf_io */
@@ -88,6 +95,7 @@ struct walbuf_file {
 	int commit_next; /* the last write was a commit frame's header */
 	int in_commit;   /* a commit frame written: each write at once */
 	int err;         /* a buffered write failed (SQLite's code), or 0 */
+	int direct;      /* its database file is locked exclusively: no buffer */
 	sqlite3_int64 lost_off, lost_end; /* the bytes it lost */
 	struct walbuf_file *db; /* its database file */
 	/* a database file: its connection's log, or NULL */
@@ -116,7 +124,9 @@ static int walbuf_is_ours(const sqlite3_file *f)
 }
 
 /* Writes the buffered bytes to the file. On failure they are dropped and
- * remembered (err, lost_*) until the write lock is let go. */
+ * remembered (err, lost_*) until the write lock is let go. (Once err is
+ * set no write is buffered, so one failure per transaction: the range is
+ * kept as a hull all the same.) */
 static int walbuf_flush(struct walbuf_file *p)
 {
 	int rc = SQLITE_OK;
@@ -210,7 +220,7 @@ static int walbuf_write(sqlite3_file *f, const void *data, int amt,
 	struct walbuf_file *p = wf(f);
 	int rc = SQLITE_OK, commit_page = p->commit_next;
 
-	if (!p->log)
+	if (!p->log || p->direct)
 		return p->lower->pMethods->xWrite(p->lower, data, amt, ofst);
 	p->commit_next = 0;
 	if (p->err)
@@ -278,14 +288,30 @@ static int walbuf_file_size(sqlite3_file *f, sqlite3_int64 *size)
 	return p->lower->pMethods->xFileSize(p->lower, size);
 }
 
+/* A database file locked exclusively: in WAL mode, its connection runs
+ * in exclusive locking mode (or closes). SQLite then takes no log locks,
+ * so the release above never comes: its log is written through, unbuffered,
+ * until the lock is let go. */
 static int walbuf_lock(sqlite3_file *f, int level)
 {
-	return wf(f)->lower->pMethods->xLock(wf(f)->lower, level);
+	struct walbuf_file *p = wf(f);
+	int rc = p->lower->pMethods->xLock(p->lower, level);
+
+	if (rc == SQLITE_OK && level >= SQLITE_LOCK_EXCLUSIVE && p->wal &&
+	    !p->wal->direct) {
+		walbuf_write_lock_released(p->wal);
+		p->wal->direct = 1;
+	}
+	return rc;
 }
 
 static int walbuf_unlock(sqlite3_file *f, int level)
 {
-	return wf(f)->lower->pMethods->xUnlock(wf(f)->lower, level);
+	struct walbuf_file *p = wf(f);
+
+	if (level < SQLITE_LOCK_EXCLUSIVE && p->wal)
+		p->wal->direct = 0;
+	return p->lower->pMethods->xUnlock(p->lower, level);
 }
 
 static int walbuf_check_reserved(sqlite3_file *f, int *out)
@@ -430,6 +456,14 @@ static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 		goto out;
 	}
 	v = p->lower->pMethods->iVersion;
+	if (v >= 2 && (!p->lower->pMethods->xShmMap ||
+		       !p->lower->pMethods->xShmLock ||
+		       !p->lower->pMethods->xShmBarrier ||
+		       !p->lower->pMethods->xShmUnmap))
+		v = 1; /* no shared memory: no WAL */
+	if (v >= 3 && (!p->lower->pMethods->xFetch ||
+		       !p->lower->pMethods->xUnfetch))
+		v = 2;
 	p->base.pMethods = &walbuf_io[v < 1 ? 0 : v > 3 ? 2 : v - 1];
 	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && name) {
 		sqlite3_file *db = sqlite3_database_file_object(name);
@@ -522,6 +556,17 @@ static int walbuf_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
 
 static void walbuf_register(void)
 {
+	/* the SQLite versions whose way of writing the log (two writes per
+	 * frame, the commit marked in the header) was checked: outside them,
+	 * SQLite's own VFS (tests/unit/store/test_sqlite_walbuf.c checks the
+	 * linked library at every build) */
+	if (sqlite3_libversion_number() < WALBUF_SQLITE_MIN ||
+	    sqlite3_libversion_number() >= WALBUF_SQLITE_END) {
+		log_kv(LOG_WARN, "store: the log's write buffer is off for this"
+				 " SQLite version", "version", sqlite3_libversion(),
+		       NULL);
+		return;
+	}
 	walbuf_lower = sqlite3_vfs_find(NULL);
 	if (!walbuf_lower)
 		return;
