@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "store/sqlite/sqlite_internal.h"
+#include "support/tmpstore.h"
 
 /* the test VFS: unix, with the log files' writes counted and failed */
 static sqlite3_vfs *unix_vfs;
@@ -158,7 +159,6 @@ static int64_t rows_after_crash(void)
 
 	snprintf(from, sizeof from, "%s-wal", db_path);
 	snprintf(to, sizeof to, "%s-wal", copy_path);
-	unlink(to);
 	copy_file(db_path, copy_path);
 	copy_file(from, to);
 	assert_int_equal(sqlite3_open_v2(copy_path, &c, SQLITE_OPEN_READWRITE,
@@ -167,9 +167,7 @@ static int64_t rows_after_crash(void)
 	sound(c);
 	n = one(c, "SELECT count(*) FROM t");
 	sqlite3_close(c);
-	snprintf(to, sizeof to, "%s-shm", copy_path);
-	unlink(to);
-	unlink(copy_path);
+	tmpstore_rm_db(copy_path);
 	return n;
 }
 
@@ -202,16 +200,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[160];
-
 	(void)state;
 	sqlite3_close(R);
 	sqlite3_close(W);
-	unlink(db_path);
-	snprintf(p, sizeof p, "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db_path);
-	unlink(p);
+	tmpstore_rm_db(db_path);
 	rmdir(dir);
 	return 0;
 }
