@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,61 +101,11 @@ int util_parse_rfc3339(const char *s, int64_t *ms)
 	return PV_OK;
 }
 
-/* Random bytes in small draws (session tokens, ids) come from a per-thread
- * pool filled by one libsodium draw (one getrandom system call, which on a
- * virtual machine is an exit to the hypervisor: a login made two of them,
- * the session's token and its CSRF token, bench/login.sh). A draw takes
- * bytes from the end of the pool and wipes them, so no byte is handed out
- * twice and none stays in memory once handed out. A forked child starts
- * with an empty pool (pthread_atfork), else parent and child would hand
- * out the same bytes. Draws larger than a quarter of the pool go straight
- * to libsodium. */
-#define UTIL_RNG_POOL 2048
-static __thread unsigned char util_rng_pool[UTIL_RNG_POOL];
-static __thread size_t util_rng_left; /* bytes not yet handed out, at the start */
-static pthread_once_t util_rng_once = PTHREAD_ONCE_INIT;
-
-static void util_rng_forked(void)
-{
-	sodium_memzero(util_rng_pool, sizeof util_rng_pool);
-	util_rng_left = 0;
-}
-
-static void util_rng_init(void)
-{
-	pthread_atfork(NULL, NULL, util_rng_forked);
-}
-
-void util_random_buf(void *out, size_t n)
-{
-	unsigned char *o = out;
-
-	pthread_once(&util_rng_once, util_rng_init);
-	if (n > UTIL_RNG_POOL / 4) {
-		randombytes_buf(out, n);
-		return;
-	}
-	while (n > 0) {
-		size_t k;
-
-		if (util_rng_left == 0) {
-			randombytes_buf(util_rng_pool, sizeof util_rng_pool);
-			util_rng_left = sizeof util_rng_pool;
-		}
-		k = n < util_rng_left ? n : util_rng_left;
-		util_rng_left -= k;
-		memcpy(o, util_rng_pool + util_rng_left, k);
-		sodium_memzero(util_rng_pool + util_rng_left, k);
-		o += k;
-		n -= k;
-	}
-}
-
 void util_uuid(char out[UUID_STR_LEN])
 {
 	unsigned char r[16];
 
-	util_random_buf(r, sizeof r);
+	randombytes_buf(r, sizeof r);
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 	snprintf(out, UUID_STR_LEN,
@@ -172,7 +121,7 @@ int util_random_b64url(size_t n, char *out, size_t cap)
 	if (n > sizeof raw ||
 	    cap < sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		return PV_ELIMIT;
-	util_random_buf(raw, n);
+	randombytes_buf(raw, n);
 	sodium_bin2base64(out, cap, raw, n,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof raw);

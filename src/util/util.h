@@ -18,10 +18,7 @@ void util_rfc3339(int64_t ms, char out[32]);
  * PV_EINVAL for anything else, a field out of range included. */
 int util_parse_rfc3339(const char *s, int64_t *ms);
 
-/* n bytes from the system's random generator (libsodium's), drawn through
- * a per-thread pool so that small draws rarely make a system call. */
-void util_random_buf(void *out, size_t n);
-/* A random UUID v4 (util_random_buf). */
+/* A random UUID v4 (libsodium's generator). */
 void util_uuid(char out[UUID_STR_LEN]);
 /* n random bytes encoded as base64url without padding into out (cap bytes,
  * at least 4*n/3+2). Returns PV_OK or PV_ELIMIT. */

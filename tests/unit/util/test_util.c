@@ -1,16 +1,10 @@
 /* test_util.c: RFC 3339 times read back exactly as util_rfc3339 writes
- * them, offsets and fractions, and every malformed shape refused; random
- * bytes drawn through the per-thread pool never handed out twice: across
- * refills, in another thread, in a forked child. */
-#include <pthread.h>
+ * them, offsets and fractions, and every malformed shape refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "util/err.h"
 #include "util/util.h"
@@ -64,100 +58,12 @@ static void test_rfc3339_refused(void **state)
 	assert_int_equal(util_parse_rfc3339(NULL, &ms), PV_EINVAL);
 }
 
-/* ndraw draws of len bytes: none all zero (a byte wiped, then handed
- * out), no two alike (a byte handed out twice). */
-#define NDRAW 400
-static void draws_distinct(size_t len)
-{
-	static unsigned char d[NDRAW][48];
-	static const unsigned char zero[48];
-
-	for (size_t i = 0; i < NDRAW; i++) {
-		util_random_buf(d[i], len);
-		assert_true(memcmp(d[i], zero, len) != 0);
-		for (size_t j = 0; j < i; j++)
-			assert_true(memcmp(d[i], d[j], len) != 0);
-	}
-}
-
-static void test_random_pool_draws(void **state)
-{
-	(void)state;
-	/* 400 x 16 and 400 x 48 bytes: several refills of the 2 KB pool,
-	 * and draws that straddle a refill (48 does not divide 2,048) */
-	draws_distinct(16);
-	draws_distinct(48);
-}
-
-static void test_random_large_and_empty(void **state)
-{
-	unsigned char a[4096], b[4096], z[4096] = {0};
-
-	(void)state;
-	util_random_buf(a, sizeof a); /* past the pool: libsodium itself */
-	util_random_buf(b, sizeof b);
-	assert_true(memcmp(a, b, sizeof a) != 0);
-	assert_true(memcmp(a, z, sizeof a) != 0);
-	util_random_buf(a, 0);
-}
-
-static void *draw_thread(void *arg)
-{
-	util_random_buf(arg, 32);
-	return NULL;
-}
-
-static void test_random_per_thread(void **state)
-{
-	unsigned char mine[32], theirs[32];
-	pthread_t t;
-
-	(void)state;
-	util_random_buf(mine, sizeof mine);
-	assert_int_equal(pthread_create(&t, NULL, draw_thread, theirs), 0);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	util_random_buf(mine, sizeof mine); /* the pool's next bytes, here */
-	assert_true(memcmp(mine, theirs, sizeof mine) != 0);
-}
-
-/* A forked child starts with an empty pool: without that, parent and child
- * would both hand out the bytes the pool held at the fork. */
-static void test_random_after_fork(void **state)
-{
-	unsigned char first[16], mine[32], childs[32];
-	int p[2], st;
-	pid_t pid;
-
-	(void)state;
-	util_random_buf(first, sizeof first); /* the pool is full now */
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		unsigned char c[32];
-
-		util_random_buf(c, sizeof c);
-		_exit(write(p[1], c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], childs, sizeof childs), (ssize_t)sizeof childs);
-	close(p[0]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	util_random_buf(mine, sizeof mine);
-	assert_true(memcmp(mine, childs, sizeof mine) != 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339_round_trip),
 		cmocka_unit_test(test_rfc3339_forms),
 		cmocka_unit_test(test_rfc3339_refused),
-		cmocka_unit_test(test_random_pool_draws),
-		cmocka_unit_test(test_random_large_and_empty),
-		cmocka_unit_test(test_random_per_thread),
-		cmocka_unit_test(test_random_after_fork),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
