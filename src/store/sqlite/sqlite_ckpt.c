@@ -14,10 +14,21 @@
  *
  * A checkpoint copies what the log held when it began, and the log starts
  * again from its beginning only once all of it was copied; under a steady
- * stream of commits the thread may lag. Past SQS_CKPT_HARD pages the writer
- * checkpoints itself after its commit, as SQLite's own hook does past
- * 1,000, so the log stays bounded whatever the thread's pace. Should the
- * thread not start, the writer keeps SQLite's own automatic checkpoint.
+ * stream of commits the thread does not catch up (commits go on while it
+ * copies). Past SQS_CKPT_HARD pages the writer checkpoints itself after
+ * its commit, as SQLite's own hook does past 1,000, so the log stays
+ * bounded whatever the thread's pace, and starts again.
+ *
+ * The thread is woken when SQS_CKPT_PAGES pages of the log are not copied
+ * yet, not at every commit once the log is that long: each run costs a
+ * sync of the database file, and a page that many commits changed is
+ * copied once per run. (Woken at every commit, under a stream of logins
+ * the thread ran after nearly every batch, copying a few dozen pages each
+ * time: 1.5 page reads and writes per login, bench/login.sh.) In the last
+ * eighth before the hard limit it is woken at every commit again, so that
+ * little is left to copy when the writer checkpoints itself there. Should
+ * the thread not start, the writer keeps SQLite's own automatic
+ * checkpoint.
  *
  * Every connection of the store that writes has the same hook: the
  * threads' own connections too (a write outside store_tx), which would
@@ -37,33 +48,65 @@
 
 #include "util/log.h"
 
-/* Log pages past which the thread is woken (SQLite's own default is 1,000:
- * a page written many times between two checkpoints is copied once, so a
- * longer log costs fewer writes; logins 11% faster at 10,000) */
+/* Log pages not copied yet that wake the thread (SQLite's own default is
+ * 1,000 pages of log: a page written many times between two checkpoints
+ * is copied once, so a longer log costs fewer writes; logins 11% faster at
+ * 10,000) */
 #define SQS_CKPT_PAGES 10000
 #define SQS_CKPT_HARD 40000 /* the writer checkpoints itself */
+
+/* Records what a checkpoint left: copied of the log's pages copied back
+ * (SQLite's count, since the log began), log its length. Under ck_lock. */
+static void ck_note(struct sqs_store *s, int log, int copied)
+{
+	if (copied >= 0)
+		s->ck_copied = copied;
+	if (log >= 0)
+		s->ck_seen = log;
+}
+
+int sqs_ckpt_due(int pages, int wake, int hard, int *copied, int *seen)
+{
+	/* shorter than it was, or than what was copied: the log started
+	 * again from its beginning, and nothing of it is copied */
+	if (pages < *seen || pages < *copied)
+		*copied = 0;
+	*seen = pages;
+	return pages - *copied >= wake ||
+	       (wake < hard && pages >= hard - hard / 8 && pages > *copied);
+}
 
 /* The writer's commit hook (on the committer's thread, after each commit
  * of the writer connection): pages is the length of the log in pages. */
 static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sqs_store *s = arg;
+	int hard = __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED);
+	int wake = __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED);
+	int due, log = -1, copied = -1;
 
 	if (sqs_broken(s)) /* no checkpoint of a log the kernel may have lost */
 		return SQLITE_OK;
-	if (pages >= __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED)) {
+	if (pages >= hard) {
 		/* Every commit, so this hook, holds the process's writer lock,
 		 * which the scrub takes too: the two never overlap. (Not
-		 * ck_run: the scrub takes it before the writer lock.) */
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		return SQLITE_OK; /* its failures are SQLite's default hook's: ignored */
+		 * ck_run: the scrub takes it before the writer lock.) Its
+		 * failures are SQLite's default hook's: ignored. */
+		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log,
+					      &copied) == SQLITE_OK) {
+			pthread_mutex_lock(&s->ck_lock);
+			ck_note(s, log, copied);
+			pthread_mutex_unlock(&s->ck_lock);
+		}
+		return SQLITE_OK;
 	}
-	if (pages >= __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED)) {
-		pthread_mutex_lock(&s->ck_lock);
+	pthread_mutex_lock(&s->ck_lock);
+	due = sqs_ckpt_due(pages, wake, hard, &s->ck_copied, &s->ck_seen);
+	if (due)
 		s->ck_due = 1;
-		pthread_mutex_unlock(&s->ck_lock);
+	pthread_mutex_unlock(&s->ck_lock);
+	if (due)
 		pthread_cond_signal(&s->ck_cond);
-	}
 	return SQLITE_OK;
 }
 
@@ -94,6 +137,8 @@ static void *ck_main(void *arg)
 			log_kv(LOG_WARN, "store: checkpoint failed", "error",
 			       sqlite3_errmsg(s->ckconn->db), NULL);
 		pthread_mutex_lock(&s->ck_lock);
+		if (rc == SQLITE_OK)
+			ck_note(s, log, copied);
 		if (rc == SQLITE_OK && copied > 0 && (log != last_log || copied != last_copied))
 			s->ck_runs++;
 		last_log = log;

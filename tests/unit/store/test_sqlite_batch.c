@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/sqlite/sqlite_internal.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "support/tmpstore.h"
@@ -362,6 +363,52 @@ static long long ck_commits(store *s, const char *db, int n)
 	return wal_bytes(db);
 }
 
+/* The commit hook's rule: the thread runs when wake pages of the log are
+ * not copied yet, not at every commit once the log is that long (each run
+ * syncs the database file, and copies a page once however many commits
+ * changed it); in the last eighth before the hard limit at every commit
+ * that left something to copy; and a log that started again counts from
+ * nothing copied. */
+static void test_checkpoint_rule(void **state)
+{
+	int copied = 0, seen = 0;
+
+	(void)state;
+	assert_false(sqs_ckpt_due(50, 100, CK_NEVER, &copied, &seen));
+	assert_true(sqs_ckpt_due(120, 100, CK_NEVER, &copied, &seen));
+	copied = 120; /* the thread's run copied all of it */
+	assert_false(sqs_ckpt_due(150, 100, CK_NEVER, &copied, &seen));
+	assert_false(sqs_ckpt_due(219, 100, CK_NEVER, &copied, &seen));
+	assert_true(sqs_ckpt_due(220, 100, CK_NEVER, &copied, &seen));
+	assert_int_equal(seen, 220);
+	copied = 180; /* a run that could not copy everything */
+	assert_false(sqs_ckpt_due(250, 100, CK_NEVER, &copied, &seen));
+	assert_true(sqs_ckpt_due(280, 100, CK_NEVER, &copied, &seen));
+	copied = 280;
+	/* the log started again: 30 pages long, none of them copied */
+	assert_false(sqs_ckpt_due(30, 100, CK_NEVER, &copied, &seen));
+	assert_int_equal(copied, 0);
+	assert_true(sqs_ckpt_due(100, 100, CK_NEVER, &copied, &seen));
+	/* started again, and already past what the last run had copied */
+	copied = 20;
+	seen = 100;
+	assert_true(sqs_ckpt_due(40, 30, CK_NEVER, &copied, &seen));
+	assert_int_equal(copied, 0);
+
+	/* near the hard limit (800: its last eighth from 700 on) */
+	copied = 600;
+	seen = 650;
+	assert_false(sqs_ckpt_due(699, 200, 800, &copied, &seen));
+	assert_true(sqs_ckpt_due(700, 200, 800, &copied, &seen));
+	copied = 700;
+	assert_false(sqs_ckpt_due(700, 200, 800, &copied, &seen)); /* nothing new */
+	assert_true(sqs_ckpt_due(705, 200, 800, &copied, &seen));
+	/* a thread never woken (wake at or past hard) is not woken there */
+	copied = 0;
+	seen = 0;
+	assert_false(sqs_ckpt_due(39, CK_NEVER, 40, &copied, &seen));
+}
+
 /* Past its limit the log wakes the checkpointer thread, which copies it
  * back into the database while the writer goes on. */
 static void test_checkpoint_thread(void **state)
@@ -651,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_sync_setting),
 		cmocka_unit_test_teardown(test_log_sync, reset_sync_hook),
+		cmocka_unit_test(test_checkpoint_rule),
 		cmocka_unit_test(test_checkpoint_thread),
 		cmocka_unit_test(test_checkpoint_own_connection),
 		cmocka_unit_test(test_checkpoint_scrub),
