@@ -19,10 +19,11 @@ static int sess_hash(const sess_svc *svc, const char *token,
 
 int sess_secrets_make(const sess_svc *svc, sess_secrets *out)
 {
+	char *const both[2] = {out->token, out->csrf};
 	int rc;
 
-	if ((rc = util_random_b64url(32, out->token, sizeof out->token)) != PV_OK ||
-	    (rc = util_random_b64url(32, out->csrf, sizeof out->csrf)) != PV_OK)
+	_Static_assert(sizeof out->token == sizeof out->csrf, "one size for both");
+	if ((rc = util_random_b64url_many(32, both, 2, sizeof out->token)) != PV_OK)
 		return rc;
 	sess_hash(svc, out->token, out->hash);
 	keys_mac(svc->k, "csrf", out->csrf, strlen(out->csrf), out->csrf_hash);

@@ -114,18 +114,24 @@ void util_uuid(char out[UUID_STR_LEN])
 		 r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
-int util_random_b64url(size_t n, char *out, size_t cap)
+int util_random_b64url_many(size_t n, char *const out[], size_t k, size_t cap)
 {
 	unsigned char raw[128];
 
-	if (n > sizeof raw ||
+	if (k == 0 || n > sizeof raw / k ||
 	    cap < sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		return PV_ELIMIT;
-	randombytes_buf(raw, n);
-	sodium_bin2base64(out, cap, raw, n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	randombytes_buf(raw, n * k);
+	for (size_t i = 0; i < k; i++)
+		sodium_bin2base64(out[i], cap, raw + i * n, n,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof raw);
 	return PV_OK;
+}
+
+int util_random_b64url(size_t n, char *out, size_t cap)
+{
+	return util_random_b64url_many(n, &out, 1, cap);
 }
 
 int util_strlcpy(char *dst, const char *src, size_t cap)

@@ -23,6 +23,10 @@ void util_uuid(char out[UUID_STR_LEN]);
 /* n random bytes encoded as base64url without padding into out (cap bytes,
  * at least 4*n/3+2). Returns PV_OK or PV_ELIMIT. */
 int util_random_b64url(size_t n, char *out, size_t cap);
+/* The same for k strings out[0..k-1] (each cap bytes), from one draw of
+ * the generator (a login's session and CSRF tokens: one getrandom system
+ * call instead of two). n * k at most 128. PV_OK or PV_ELIMIT. */
+int util_random_b64url_many(size_t n, char *const out[], size_t k, size_t cap);
 
 /* Copies src into dst (cap bytes, always NUL-terminated when cap > 0).
  * PV_OK, or PV_ELIMIT when src did not fit (dst holds a truncated copy). */

@@ -1,10 +1,12 @@
 /* test_util.c: RFC 3339 times read back exactly as util_rfc3339 writes
- * them, offsets and fractions, and every malformed shape refused. */
+ * them, offsets and fractions, and every malformed shape refused; random
+ * base64url strings drawn one or several at a time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "util/err.h"
 #include "util/util.h"
@@ -58,12 +60,37 @@ static void test_rfc3339_refused(void **state)
 	assert_int_equal(util_parse_rfc3339(NULL, &ms), PV_EINVAL);
 }
 
+/* Several strings from one draw: each from its own bytes (no two alike),
+ * each the length of its n bytes; too many bytes, or too small an output,
+ * refused. */
+static void test_random_many(void **state)
+{
+	char a[64], b[64], c[64];
+	char *const two[2] = {a, b}, *const three[3] = {a, b, c};
+
+	(void)state;
+	assert_int_equal(util_random_b64url_many(32, two, 2, sizeof a), PV_OK);
+	assert_int_equal(strlen(a), 43);
+	assert_int_equal(strlen(b), 43);
+	assert_true(strcmp(a, b) != 0);
+	assert_int_equal(util_random_b64url_many(16, three, 3, sizeof a), PV_OK);
+	assert_int_equal(strlen(c), 22);
+	assert_true(strcmp(a, b) != 0 && strcmp(b, c) != 0 && strcmp(a, c) != 0);
+	assert_int_equal(util_random_b64url_many(43, three, 3, sizeof a), PV_ELIMIT);
+	assert_int_equal(util_random_b64url_many(32, two, 2, 43), PV_ELIMIT);
+	assert_int_equal(util_random_b64url_many(32, two, 0, sizeof a), PV_ELIMIT);
+	assert_int_equal(util_random_b64url(32, a, sizeof a), PV_OK);
+	assert_int_equal(strlen(a), 43);
+	assert_int_equal(util_random_b64url(129, a, sizeof a), PV_ELIMIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339_round_trip),
 		cmocka_unit_test(test_rfc3339_forms),
 		cmocka_unit_test(test_rfc3339_refused),
+		cmocka_unit_test(test_random_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
