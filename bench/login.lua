@@ -1,5 +1,12 @@
 -- Each wrk thread logs in its share of the "mobile code" pairs once, then
--- stops. The pairs file is bench/out/pairs.txt.
+-- stops. The pairs file is bench/out/pairs.txt; the arguments are wrk's
+-- threads and connections (login.sh: -- 2 64).
+--
+-- The load generator shares the machine's two cores with the server, so
+-- it does as little as it can per request: every request is made once, at
+-- init, and request() only hands the next one out; there is no response()
+-- (wrk then parses no answer into Lua tables: that was about half of wrk's
+-- CPU per login).
 -- The wall clock, read once per thread at its end (wrk's Lua has none).
 local function wallclock()
   local f = io.popen("date +%s.%N")
@@ -7,15 +14,18 @@ local function wallclock()
   f:close()
   return t
 end
--- At its answer number #pairs a thread writes the time to
--- bench/out/login-end-<id>.txt (login.sh waits for the files instead of
--- polling the server) and stops. Answers of any kind are counted: wrk sends
--- a new request where a connection failed, so a lost login is never
--- answered, and counting logins alone would wait for it for ever. The end
--- may so come before the last logins in flight are answered (at most one
--- per connection: 32 of a thread's 10,000 at the default N, 0.3%) and the
--- /healthz answers that fill the connections meanwhile are in wrk's
--- latencies.
+-- The end: wrk asks for a connection's next request once its answer is in
+-- (no pipelining), so with C connections the thread's request number
+-- #pairs + C is asked for right after its answer number #pairs. The
+-- thread then writes the time to bench/out/login-end-<id>.txt (login.sh
+-- waits for the files instead of polling the server) and stops. Answers of
+-- any kind count: wrk sends a new request where a connection failed, so a
+-- lost login is never answered, and counting logins alone would wait for
+-- it for ever (login.sh counts the logins that succeeded from the
+-- server's metrics). The end may so come before the last logins in flight
+-- are answered (at most one per connection: 32 of a thread's 10,000 at the
+-- default N, 0.3%) and the /healthz requests that fill the connections
+-- meanwhile are in wrk's latencies.
 local function finished()
   local f = io.open(string.format("bench/out/login-end-%d.txt", id), "w")
   f:write(wallclock(), "\n")
@@ -27,29 +37,27 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  nthreads = tonumber(args[1]) or 2
-  pairs_ = {}
+  local nthreads = tonumber(args[1]) or 2
+  conns = math.floor((tonumber(args[2]) or 64) / nthreads)
+  reqs = {}
   local i = 0
   for line in io.lines("bench/out/pairs.txt") do
-    if i % nthreads == id then table.insert(pairs_, line) end
+    if i % nthreads == id then
+      local m, c = line:match("(%d+) (%d+)")
+      table.insert(reqs, wrk.format("POST", "/api/v1/auth/otp", {["Content-Type"] = "application/json"},
+        '{"mobile":"' .. m .. '","code":"' .. c .. '"}'))
+    end
     i = i + 1
   end
+  healthz = wrk.format("GET", "/healthz")
   pos = 0
-  done_ = 0
-  if #pairs_ == 0 then finished() end -- N smaller than the threads
+  if #reqs == 0 then finished() end -- N smaller than the threads
 end
 function request()
   pos = pos + 1
-  local p = pairs_[pos]
-  if p == nil then return wrk.format("GET", "/healthz") end
-  local m, c = p:match("(%d+) (%d+)")
-  return wrk.format("POST", "/api/v1/auth/otp", {["Content-Type"] = "application/json"},
-    '{"mobile":"' .. m .. '","code":"' .. c .. '"}')
-end
-function response(status, headers, body)
-  done_ = done_ + 1
-  if done_ == #pairs_ then
+  if pos == #reqs + conns then
     finished()
     wrk.thread:stop()
   end
+  return reqs[pos] or healthz
 end

@@ -101,7 +101,7 @@ if [ "${PERF:-0}" = 1 ]; then perf record -F ${PERF_HZ:-499} ${PERF_G--g} ${PERF
 # test every 20 ms: the poll it replaces (curl, awk, bc and date every 20 ms)
 # took about 40% of the machine's samples during the logins (perf -a).
 rm -f "$out"/login-end-*.txt
-wrk -t2 -c$CONNS -d120s --latency -s bench/login.lua "http://127.0.0.1:$PORT_P" -- 2 > "$out/login.txt" &
+wrk -t2 -c$CONNS -d120s --latency -s bench/login.lua "http://127.0.0.1:$PORT_P" -- 2 $CONNS > "$out/login.txt" &
 WP=$!
 t0=$EPOCHREALTIME
 # CPU seconds (user + system) of a process, all its threads
