@@ -16,7 +16,8 @@
  * again from its beginning only once all of it was copied; under a steady
  * stream of commits the thread does not catch up (commits go on while it
  * copies). Past SQS_CKPT_HARD pages the writer checkpoints itself after
- * its commit, as SQLite's own hook does past 1,000, so the log stays
+ * its commit, as SQLite's own hook does past 1,000 (refused while the
+ * thread's run is under way: then at its next commit), so the log stays
  * bounded whatever the thread's pace, and starts again.
  *
  * The thread is woken when SQS_CKPT_PAGES pages of the log are not copied
@@ -24,10 +25,18 @@
  * sync of the database file, and a page that many commits changed is
  * copied once per run. (Woken at every commit, under a stream of logins
  * the thread ran after nearly every batch, copying a few dozen pages each
- * time: 1.5 page reads and writes per login, bench/login.sh.) In the last
- * eighth before the hard limit it is woken at every commit again, so that
- * little is left to copy when the writer checkpoints itself there. Should
- * the thread not start, the writer keeps SQLite's own automatic
+ * time: 1.5 page reads and writes per login, bench/login.sh.) The commits
+ * made while it copies are weighed again against what it copied, so that
+ * they alone do not make a second run. In the last eighth before the
+ * hard limit it is woken at every commit that left pages to copy, so that
+ * little is left when the writer checkpoints itself there (those runs are
+ * small, as all were before; an eighth of the log's pages). What was
+ * copied and the log's length are kept under ck_lock (ck_copied, ck_seen):
+ * a log shorter than either started again, and so did one the scrub
+ * emptied (sqs_ckpt_emptied). A log started again by another process and
+ * already as long as before at the first commit seen here passes for
+ * copied that far: its wake-up comes late, bounded by the hard limit.
+ * Should the thread not start, the writer keeps SQLite's own automatic
  * checkpoint.
  *
  * Every connection of the store that writes has the same hook: the
@@ -56,13 +65,14 @@
 #define SQS_CKPT_HARD 40000 /* the writer checkpoints itself */
 
 /* Records what a checkpoint left: copied of the log's pages copied back
- * (SQLite's count, since the log began), log its length. Under ck_lock. */
-static void ck_note(struct sqs_store *s, int log, int copied)
+ * (SQLite's count, since the log began; the log's length is the hooks' to
+ * record, as only they see it after each commit). A result that comes
+ * after the log started again is larger than the log, and the next hook
+ * counts it as nothing copied. Under ck_lock. */
+static void ck_note(struct sqs_store *s, int copied)
 {
 	if (copied >= 0)
 		s->ck_copied = copied;
-	if (log >= 0)
-		s->ck_seen = log;
 }
 
 int sqs_ckpt_due(int pages, int wake, int hard, int *copied, int *seen)
@@ -76,14 +86,16 @@ int sqs_ckpt_due(int pages, int wake, int hard, int *copied, int *seen)
 	       (wake < hard && pages >= hard - hard / 8 && pages > *copied);
 }
 
-/* The writer's commit hook (on the committer's thread, after each commit
- * of the writer connection): pages is the length of the log in pages. */
+/* The commit hook of the writer connection (on the committer's thread)
+ * and of each thread's own connection, after each of their commits:
+ * pages is the length of the log in pages (SQLite's frames: since the log
+ * began, copied or not, whoever wrote them). */
 static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sqs_store *s = arg;
 	int hard = __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED);
 	int wake = __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED);
-	int due, log = -1, copied = -1;
+	int due, copied = -1;
 
 	if (sqs_broken(s)) /* no checkpoint of a log the kernel may have lost */
 		return SQLITE_OK;
@@ -92,10 +104,10 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		 * which the scrub takes too: the two never overlap. (Not
 		 * ck_run: the scrub takes it before the writer lock.) Its
 		 * failures are SQLite's default hook's: ignored. */
-		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log,
+		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
 					      &copied) == SQLITE_OK) {
 			pthread_mutex_lock(&s->ck_lock);
-			ck_note(s, log, copied);
+			ck_note(s, copied);
 			pthread_mutex_unlock(&s->ck_lock);
 		}
 		return SQLITE_OK;
@@ -138,7 +150,17 @@ static void *ck_main(void *arg)
 			       sqlite3_errmsg(s->ckconn->db), NULL);
 		pthread_mutex_lock(&s->ck_lock);
 		if (rc == SQLITE_OK)
-			ck_note(s, log, copied);
+			ck_note(s, copied);
+		/* the commits made while it copied were weighed against what
+		 * was copied before it: weighed again against what is now, so
+		 * that they alone do not make another run */
+		if (s->ck_due) {
+			int c = s->ck_copied, seen = s->ck_seen;
+
+			s->ck_due = sqs_ckpt_due(seen, __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED),
+						 __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED), &c,
+						 &seen);
+		}
 		if (rc == SQLITE_OK && copied > 0 && (log != last_log || copied != last_copied))
 			s->ck_runs++;
 		last_log = log;
@@ -194,6 +216,16 @@ void sqs_ckpt_attach(struct sqs_store *s, struct sqs_conn *c)
 {
 	if (s->ck_started)
 		sqlite3_wal_hook(c->db, ck_hook, s);
+}
+
+void sqs_ckpt_emptied(struct sqs_store *s)
+{
+	if (!s->ck_inited)
+		return;
+	pthread_mutex_lock(&s->ck_lock);
+	s->ck_copied = 0;
+	s->ck_seen = 0;
+	pthread_mutex_unlock(&s->ck_lock);
 }
 
 void sqs_ckpt_hold(struct sqs_store *s)

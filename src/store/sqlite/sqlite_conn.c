@@ -703,6 +703,8 @@ int sqs_scrub(store *s)
 			err = sqs_error(c, rc, "scrub");
 	}
 	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
+	if (!err && !busy)
+		sqs_ckpt_emptied(c->owner);
 	sqs_ckpt_release(c->owner);
 	if (!err && busy) {
 		log_kv(LOG_WARN, "store: the write-ahead log could not be emptied yet", NULL);

@@ -107,7 +107,7 @@ struct sqs_store {
 	pthread_t ck_thread;
 	int ck_inited, ck_started, ck_due, ck_stopping;
 	int ck_wake, ck_hard; /* log pages: wake the thread; checkpoint on the writer */
-	int ck_copied, ck_seen; /* the log's pages copied back, its length last seen */
+	int ck_copied, ck_seen; /* the log's pages copied back; its length at the last hook */
 	uint64_t ck_runs;
 };
 
@@ -139,11 +139,14 @@ void sqs_ckpt_attach(struct sqs_store *s, struct sqs_conn *c);
  * sqs_ckpt_release: for a checkpoint of another mode. */
 void sqs_ckpt_hold(struct sqs_store *s);
 void sqs_ckpt_release(struct sqs_store *s);
+/* The log was emptied (a TRUNCATE checkpoint that finished): nothing of
+ * it is copied, and its length starts from 0. */
+void sqs_ckpt_emptied(struct sqs_store *s);
 /* The commit hook's rule, alone for its tests: 1 when the thread should
  * run after a commit that left the log pages long, with wake and hard the
  * limits (ck_wake, ck_hard), *copied the pages copied back by the last
- * checkpoint and *seen the length the last commit left; sets *copied to 0
- * when the log has started again, and *seen to pages. */
+ * checkpoint and *seen the length the last commit's hook saw; sets
+ * *copied to 0 when the log has started again, and *seen to pages. */
 int sqs_ckpt_due(int pages, int wake, int hard, int *copied, int *seen);
 
 /* Migrations: sqs_migrations[i] brings the schema from user_version i to

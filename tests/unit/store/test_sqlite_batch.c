@@ -409,6 +409,36 @@ static void test_checkpoint_rule(void **state)
 	assert_false(sqs_ckpt_due(39, CK_NEVER, 40, &copied, &seen));
 }
 
+/* The same rule in a store: 400 commits of a few dozen pages each, the
+ * thread woken at 300 pages not copied. It copies in runs of about 300
+ * pages, not after every commit once the log is that long, nor twice per
+ * wake-up (measured: about 21 runs; the rule of every commit past the
+ * limit made about 300, and weighing the commits made during a run
+ * against what was copied before it about 40). */
+static void test_checkpoint_runs(void **state)
+{
+	struct timespec ts = {0, 20000000};
+	char p2[160];
+	store *s = NULL;
+	int next = 0;
+	uint64_t runs;
+
+	(void)state;
+	snprintf(p2, sizeof p2, "%s/ck-runs.db", dir);
+	assert_int_equal(store_open(p2, &s), PV_OK);
+	assert_int_equal(store_migrate(s), PV_OK);
+	store_sqlite_checkpoint_limits(s, 300, CK_NEVER);
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(store_tx(s, ck_fill_tx, &next), PV_OK);
+	for (int i = 0; i < 1500 && store_sqlite_checkpoints(s) == 0; i++)
+		nanosleep(&ts, NULL);
+	runs = store_sqlite_checkpoints(s);
+	store_close(s);
+	tmpstore_rm_db(p2);
+	if (runs == 0 || runs >= 30)
+		fail_msg("%llu checkpoint runs for 400 commits", (unsigned long long)runs);
+}
+
 /* Past its limit the log wakes the checkpointer thread, which copies it
  * back into the database while the writer goes on. */
 static void test_checkpoint_thread(void **state)
@@ -468,6 +498,18 @@ static void test_checkpoint_own_connection(void **state)
 	tmpstore_rm_db(p2);
 }
 
+/* The log's length as the commit hooks last saw it (sqlite_ckpt.c). */
+static int ck_seen(store *s)
+{
+	struct sqs_store *ss = (struct sqs_store *)s;
+	int n;
+
+	pthread_mutex_lock(&ss->ck_lock);
+	n = ss->ck_seen;
+	pthread_mutex_unlock(&ss->ck_lock);
+	return n;
+}
+
 /* The scrub of an erasure (a TRUNCATE checkpoint) right after commits that
  * woke the thread: it waits for the thread's checkpoint instead of being
  * refused as busy. */
@@ -479,7 +521,12 @@ static void test_checkpoint_scrub(void **state)
 	store_sqlite_checkpoint_limits(S, 1, CK_NEVER);
 	for (int i = 0; i < 40; i++) {
 		assert_int_equal(store_tx(S, ck_fill_tx, &next), PV_OK);
+		assert_true(ck_seen(S) > 0);
 		assert_int_equal(store_scrub(S), PV_OK);
+		/* the log emptied: the next commit's length counts from 0, so
+		 * a first commit as long as the log was still wakes the
+		 * thread (else its pages would pass for copied already) */
+		assert_int_equal(ck_seen(S), 0);
 	}
 	store_sqlite_checkpoint_limits(S, 10000, 40000);
 }
@@ -699,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_sync_setting),
 		cmocka_unit_test_teardown(test_log_sync, reset_sync_hook),
 		cmocka_unit_test(test_checkpoint_rule),
+		cmocka_unit_test(test_checkpoint_runs),
 		cmocka_unit_test(test_checkpoint_thread),
 		cmocka_unit_test(test_checkpoint_own_connection),
 		cmocka_unit_test(test_checkpoint_scrub),
