@@ -16,7 +16,8 @@ local function wallclock()
 end
 -- The end: wrk asks for a connection's next request once its answer is in
 -- (no pipelining), so with C connections the thread's request number
--- #pairs + C is asked for right after its answer number #pairs. The
+-- #pairs + C is asked for right after its answer number #pairs (counted
+-- from the first request sent: see pos in init). The
 -- thread then writes the time to bench/out/login-end-<id>.txt (login.sh
 -- waits for the files instead of polling the server) and stops. Answers of
 -- any kind count: wrk sends a new request where a connection failed, so a
@@ -37,8 +38,9 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  local nthreads = tonumber(args[1]) or 2
-  conns = math.floor((tonumber(args[2]) or 64) / nthreads)
+  local nthreads, c = tonumber(args[1]), tonumber(args[2])
+  if not nthreads or not c then error("usage: wrk ... -s bench/login.lua URL -- THREADS CONNECTIONS") end
+  conns = math.floor(c / nthreads)
   reqs = {}
   local i = 0
   for line in io.lines("bench/out/pairs.txt") do
@@ -50,7 +52,10 @@ function init(args)
     i = i + 1
   end
   healthz = wrk.format("GET", "/healthz")
-  pos = 0
+  -- wrk asks thread 0 for one request before the run, to check it (how
+  -- many messages it holds: its pipelining), and never sends it: that one
+  -- is the /healthz request at position 0
+  pos = (id == 0) and -1 or 0
   if #reqs == 0 then finished() end -- N smaller than the threads
 end
 function request()

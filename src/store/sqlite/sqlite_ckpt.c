@@ -104,12 +104,21 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		 * which the scrub takes too: the two never overlap. (Not
 		 * ck_run: the scrub takes it before the writer lock.) Its
 		 * failures are SQLite's default hook's: ignored. */
-		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
-					      &copied) == SQLITE_OK) {
-			pthread_mutex_lock(&s->ck_lock);
+		int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						   &copied);
+
+		pthread_mutex_lock(&s->ck_lock);
+		s->ck_seen = pages;
+		if (rc == SQLITE_OK)
 			ck_note(s, copied);
-			pthread_mutex_unlock(&s->ck_lock);
-		}
+		/* refused while the thread copies: it runs once more after,
+		 * in case no commit comes to try again */
+		due = rc == SQLITE_BUSY;
+		if (due)
+			s->ck_due = 1;
+		pthread_mutex_unlock(&s->ck_lock);
+		if (due)
+			pthread_cond_signal(&s->ck_cond);
 		return SQLITE_OK;
 	}
 	pthread_mutex_lock(&s->ck_lock);
@@ -157,7 +166,10 @@ static void *ck_main(void *arg)
 		if (s->ck_due) {
 			int c = s->ck_copied, seen = s->ck_seen;
 
-			s->ck_due = sqs_ckpt_due(seen, __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED),
+			/* copied past the length seen: frames of a commit
+			 * whose hook has not run yet, which decides then */
+			s->ck_due = seen >= c &&
+				    sqs_ckpt_due(seen, __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED),
 						 __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED), &c,
 						 &seen);
 		}

@@ -702,9 +702,9 @@ int sqs_scrub(store *s)
 		else if (rc != SQLITE_DONE)
 			err = sqs_error(c, rc, "scrub");
 	}
-	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
-	if (!err && !busy)
+	if (!err && !busy) /* before the writer lock goes, with sqs_release */
 		sqs_ckpt_emptied(c->owner);
+	sqs_release(c, SQS_SLOT_CHECKPOINT, st);
 	sqs_ckpt_release(c->owner);
 	if (!err && busy) {
 		log_kv(LOG_WARN, "store: the write-ahead log could not be emptied yet", NULL);

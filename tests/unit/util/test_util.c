@@ -65,7 +65,7 @@ static void test_rfc3339_refused(void **state)
  * refused. */
 static void test_random_many(void **state)
 {
-	char a[64], b[64], c[64];
+	char a[64], b[64], c[64], big[200];
 	char *const two[2] = {a, b}, *const three[3] = {a, b, c};
 
 	(void)state;
@@ -76,12 +76,14 @@ static void test_random_many(void **state)
 	assert_int_equal(util_random_b64url_many(16, three, 3, sizeof a), PV_OK);
 	assert_int_equal(strlen(c), 22);
 	assert_true(strcmp(a, b) != 0 && strcmp(b, c) != 0 && strcmp(a, c) != 0);
+	assert_int_equal(util_random_b64url_many(42, three, 3, sizeof a), PV_OK); /* 126 */
 	assert_int_equal(util_random_b64url_many(43, three, 3, sizeof a), PV_ELIMIT);
 	assert_int_equal(util_random_b64url_many(32, two, 2, 43), PV_ELIMIT);
 	assert_int_equal(util_random_b64url_many(32, two, 0, sizeof a), PV_ELIMIT);
 	assert_int_equal(util_random_b64url(32, a, sizeof a), PV_OK);
 	assert_int_equal(strlen(a), 43);
-	assert_int_equal(util_random_b64url(129, a, sizeof a), PV_ELIMIT);
+	assert_int_equal(util_random_b64url(128, big, sizeof big), PV_OK);
+	assert_int_equal(util_random_b64url(129, big, sizeof big), PV_ELIMIT);
 }
 
 int main(void)
