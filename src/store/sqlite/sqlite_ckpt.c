@@ -95,34 +95,28 @@ static int ck_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct sqs_store *s = arg;
 	int hard = __atomic_load_n(&s->ck_hard, __ATOMIC_RELAXED);
 	int wake = __atomic_load_n(&s->ck_wake, __ATOMIC_RELAXED);
-	int due, copied = -1;
+	int due, rc = SQLITE_OK, copied = -1;
 
 	if (sqs_broken(s)) /* no checkpoint of a log the kernel may have lost */
 		return SQLITE_OK;
-	if (pages >= hard) {
-		/* Every commit, so this hook, holds the process's writer lock,
-		 * which the scrub takes too: the two never overlap. (Not
-		 * ck_run: the scrub takes it before the writer lock.) Its
-		 * failures are SQLite's default hook's: ignored. */
-		int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
-						   &copied);
-
-		pthread_mutex_lock(&s->ck_lock);
+	/* Past the hard limit the writer checkpoints itself. Every commit, so
+	 * this hook, holds the process's writer lock, which the scrub takes
+	 * too: the two never overlap. (Not ck_run: the scrub takes it before
+	 * the writer lock.) Its failures are SQLite's default hook's:
+	 * ignored. */
+	if (pages >= hard)
+		rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
+	pthread_mutex_lock(&s->ck_lock);
+	if (pages < hard) {
+		due = sqs_ckpt_due(pages, wake, hard, &s->ck_copied, &s->ck_seen);
+	} else {
 		s->ck_seen = pages;
 		if (rc == SQLITE_OK)
 			ck_note(s, copied);
 		/* refused while the thread copies: it runs once more after,
 		 * in case no commit comes to try again */
 		due = rc == SQLITE_BUSY;
-		if (due)
-			s->ck_due = 1;
-		pthread_mutex_unlock(&s->ck_lock);
-		if (due)
-			pthread_cond_signal(&s->ck_cond);
-		return SQLITE_OK;
 	}
-	pthread_mutex_lock(&s->ck_lock);
-	due = sqs_ckpt_due(pages, wake, hard, &s->ck_copied, &s->ck_seen);
 	if (due)
 		s->ck_due = 1;
 	pthread_mutex_unlock(&s->ck_lock);
