@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, req, cli, sql as storeSql } from './lib/server.mjs';
 
-const N = 60000; // rows of the bulk upload: long enough to be running at the signal
+const N = 200000; // rows of the bulk upload: long enough to be running at the signal (60,000 were
+// not: a clean-clone run found them all written, cursor N + 1, at the signal)
 
 // One request on a fresh connection (no keep-alive: a connection is either
 // refused, or carries its request and its whole answer). Resolves
