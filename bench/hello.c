@@ -1,6 +1,9 @@
 /* The benchmark's floor: the smallest libmicrohttpd server in the same
  * mode as Pravesh (epoll, thread pool, the answer queued on the second
- * call), answering a small JSON body. Not part of Pravesh. */
+ * call), answering a small JSON body, or with a third argument a JSON body
+ * of that many bytes (16 to 1 MiB: bench/search.sh TAIL=1 gives it the
+ * size of the search answers). Not part of Pravesh.
+ * Usage: hello [PORT [THREADS [BYTES]]] */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char body[] = "{\"items\":[{\"id\":\"d-doj\",\"name\":\"Department of Justice\"}]}";
+static const char small[] = "{\"items\":[{\"id\":\"d-doj\",\"name\":\"Department of Justice\"}]}";
+static const char *body = small;
+static size_t body_len = sizeof small - 1;
 
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *data,
@@ -24,7 +29,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	*size = 0;
-	r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(body_len, (void *)body, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	ret = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
@@ -35,6 +40,19 @@ int main(int argc, char **argv)
 {
 	unsigned port = argc > 1 ? (unsigned)atoi(argv[1]) : 18081;
 	unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
+	long bytes = argc > 3 ? atol(argv[3]) : 0;
+
+	if (argc > 3) { /* {"items":"aaa...a"}, bytes long in all */
+		char *b;
+
+		if (bytes < 16 || bytes > (1L << 20) || !(b = malloc((size_t)bytes)))
+			return 2;
+		memcpy(b, "{\"items\":\"", 10);
+		memset(b + 10, 'a', (size_t)bytes - 12);
+		memcpy(b + bytes - 2, "\"}", 2);
+		body = b;
+		body_len = (size_t)bytes;
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t)port, NULL, NULL,
 						on_req, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
 						MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);

@@ -5,6 +5,10 @@
 # built in the same mode (the floor). Prints both requests/s, both p99
 # latencies and the ratio. Goals (issue 13): search >= 70% of the floor,
 # p99 < 5 ms. PERF=1 also profiles the server during the search run.
+# TAIL=1 then looks at the p99 (issue 13): the floor again answering a body
+# of the search answers' mean size (is it the size of the answers?), and
+# the search again with one server thread instead of two (is it the four
+# busy threads, wrk's two and the server's two, on the machine's cores?).
 # Usage: bench/search.sh [N_ORGS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,4 +56,24 @@ floor=$(echo "($h1 + $h2) / 2" | bc -l)
 printf 'floor (hello world): %.0f req/s (runs %.0f and %.0f), p99 %.2f ms\n' "$floor" "$h1" "$h2" "$hp"
 printf 'search:              %.0f req/s, p99 %.2f ms %s\n' "$s" "$sp" "$errs"
 printf 'ratio search/floor:  %.2f (goal >= 0.70); p99 goal < 5 ms\n' "$(echo "$s / $floor" | bc -l)"
+if [ "${TAIL:-0}" = 1 ]; then
+  bytes=0; nq=0
+  for q in $(sed -n '/^local qs/,/}/p' bench/queries.lua | grep -o '"[^"]*"' | tr -d '"'); do
+    bytes=$((bytes + $(curl -sf -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT_P/api/v1/orgs?q=$q")))
+    nq=$((nq + 1))
+  done
+  size=$((bytes / nq))
+  kill $HP; wait $HP 2>/dev/null || true
+  "$out/hello" $PORT_H 2 $size >/dev/null &
+  HP=$!
+  kill $PP; wait $PP 2>/dev/null || true
+  build/pravesh serve --listen 127.0.0.1:$PORT_P --workers 1 >/dev/null 2>>"$out/serve.log" &
+  PP=$!
+  for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && curl -sf "http://127.0.0.1:$PORT_H/" >/dev/null && break; sleep 0.1; done
+  run "http://127.0.0.1:$PORT_H/" > "$out/hello-big.txt"
+  run "http://127.0.0.1:$PORT_P" bench/queries.lua > "$out/search-one.txt"
+  printf 'floor, %d-byte body:  %.0f req/s, p99 %.2f ms (the search answers: %d bytes on average)\n' \
+    "$size" "$(rps < "$out/hello-big.txt")" "$(p99 < "$out/hello-big.txt")" "$size"
+  printf 'search, one thread:  %.0f req/s, p99 %.2f ms\n' "$(rps < "$out/search-one.txt")" "$(p99 < "$out/search-one.txt")"
+fi
 [ -z "${PERFP:-}" ] || perf report -i "$out/search.perf" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep '%' | head -40
