@@ -40,12 +40,17 @@ int main(int argc, char **argv)
 {
 	unsigned port = argc > 1 ? (unsigned)atoi(argv[1]) : 18081;
 	unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
-	long bytes = argc > 3 ? atol(argv[3]) : 0;
+	long bytes = 0;
 
 	if (argc > 3) { /* {"items":"aaa...a"}, bytes long in all */
-		char *b;
+		char *end, *b;
 
-		if (bytes < 16 || bytes > (1L << 20) || !(b = malloc((size_t)bytes)))
+		bytes = strtol(argv[3], &end, 10);
+		if (end == argv[3] || *end || bytes < 16 || bytes > (1L << 20)) {
+			fprintf(stderr, "hello: the body's size is 16 to 1048576 bytes\n");
+			return 2;
+		}
+		if (!(b = malloc((size_t)bytes)))
 			return 2;
 		memcpy(b, "{\"items\":\"", 10);
 		memset(b + 10, 'a', (size_t)bytes - 12);

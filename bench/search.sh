@@ -57,11 +57,14 @@ printf 'floor (hello world): %.0f req/s (runs %.0f and %.0f), p99 %.2f ms\n' "$f
 printf 'search:              %.0f req/s, p99 %.2f ms %s\n' "$s" "$sp" "$errs"
 printf 'ratio search/floor:  %.2f (goal >= 0.70); p99 goal < 5 ms\n' "$(echo "$s / $floor" | bc -l)"
 if [ "${TAIL:-0}" = 1 ]; then
-  bytes=0; nq=0
-  for q in $(sed -n '/^local qs/,/}/p' bench/queries.lua | grep -o '"[^"]*"' | tr -d '"'); do
-    bytes=$((bytes + $(curl -sf -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT_P/api/v1/orgs?q=$q")))
-    nq=$((nq + 1))
-  done
+  # the answers' sizes, one query of bench/queries.lua's rotation each
+  bytes=0; nq=0; maxb=0
+  while read -r q; do
+    b=$(curl -sf -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT_P/api/v1/orgs?q=$q") ||
+      { echo "search.sh: the query $q failed" >&2; exit 1; }
+    bytes=$((bytes + b)); nq=$((nq + 1)); [ "$b" -le "$maxb" ] || maxb=$b
+  done < <(sed -n '/^local qs/,/}/p' bench/queries.lua | grep -o '"[^"]*"' | tr -d '"')
+  [ "$nq" -gt 0 ] || { echo "search.sh: no query found in bench/queries.lua" >&2; exit 1; }
   size=$((bytes / nq))
   kill $HP; wait $HP 2>/dev/null || true
   "$out/hello" $PORT_H 2 $size >/dev/null &
@@ -69,11 +72,16 @@ if [ "${TAIL:-0}" = 1 ]; then
   kill $PP; wait $PP 2>/dev/null || true
   build/pravesh serve --listen 127.0.0.1:$PORT_P --workers 1 >/dev/null 2>>"$out/serve.log" &
   PP=$!
-  for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && curl -sf "http://127.0.0.1:$PORT_H/" >/dev/null && break; sleep 0.1; done
+  up=0
+  for i in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && curl -sf "http://127.0.0.1:$PORT_H/" >/dev/null && { up=1; break; }
+    sleep 0.1
+  done
+  [ "$up" = 1 ] || { echo "search.sh: the servers did not come back (see $out/serve.log)" >&2; exit 1; }
   run "http://127.0.0.1:$PORT_H/" > "$out/hello-big.txt"
   run "http://127.0.0.1:$PORT_P" bench/queries.lua > "$out/search-one.txt"
-  printf 'floor, %d-byte body:  %.0f req/s, p99 %.2f ms (the search answers: %d bytes on average)\n' \
-    "$size" "$(rps < "$out/hello-big.txt")" "$(p99 < "$out/hello-big.txt")" "$size"
+  printf 'floor, %d-byte body: %.0f req/s, p99 %.2f ms (the search answers: %d bytes on average, %d at most)\n' \
+    "$size" "$(rps < "$out/hello-big.txt")" "$(p99 < "$out/hello-big.txt")" "$size" "$maxb"
   printf 'search, one thread:  %.0f req/s, p99 %.2f ms\n' "$(rps < "$out/search-one.txt")" "$(p99 < "$out/search-one.txt")"
 fi
 [ -z "${PERFP:-}" ] || perf report -i "$out/search.perf" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep '%' | head -40
