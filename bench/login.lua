@@ -45,9 +45,9 @@ function init(args)
   local i = 0
   for line in io.lines("bench/out/pairs.txt") do
     if i % nthreads == id then
-      local m, c = line:match("(%d+) (%d+)")
+      local mobile, code = line:match("(%d+) (%d+)")
       table.insert(reqs, wrk.format("POST", "/api/v1/auth/otp", {["Content-Type"] = "application/json"},
-        '{"mobile":"' .. m .. '","code":"' .. c .. '"}'))
+        '{"mobile":"' .. mobile .. '","code":"' .. code .. '"}'))
     end
     i = i + 1
   end

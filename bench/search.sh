@@ -33,7 +33,15 @@ PP=$!
 "$out/hello" $PORT_H 2 >/dev/null &
 HP=$!
 trap 'kill $PP $HP 2>/dev/null; rm -rf "$d"' EXIT
-for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && break; sleep 0.1; done
+# waits up to 10 s until every URL answers; stops the script if one does not
+wait_up() {
+  local u
+  for u in "$@"; do
+    for _ in $(seq 100); do curl -sf "$u" >/dev/null && continue 2; sleep 0.1; done
+    echo "search.sh: $u did not answer (see $out/serve.log)" >&2; exit 1
+  done
+}
+wait_up "http://127.0.0.1:$PORT_P/healthz"
 curl -sf "http://127.0.0.1:$PORT_P/api/v1/orgs?q=justice&limit=3" | head -c 300; echo
 
 run() { # url [script]
@@ -72,12 +80,7 @@ if [ "${TAIL:-0}" = 1 ]; then
   kill $PP; wait $PP 2>/dev/null || true
   build/pravesh serve --listen 127.0.0.1:$PORT_P --workers 1 >/dev/null 2>>"$out/serve.log" &
   PP=$!
-  up=0
-  for i in $(seq 100); do
-    curl -sf "http://127.0.0.1:$PORT_P/healthz" >/dev/null && curl -sf "http://127.0.0.1:$PORT_H/" >/dev/null && { up=1; break; }
-    sleep 0.1
-  done
-  [ "$up" = 1 ] || { echo "search.sh: the servers did not come back (see $out/serve.log)" >&2; exit 1; }
+  wait_up "http://127.0.0.1:$PORT_P/healthz" "http://127.0.0.1:$PORT_H/"
   run "http://127.0.0.1:$PORT_H/" > "$out/hello-big.txt"
   run "http://127.0.0.1:$PORT_P" bench/queries.lua > "$out/search-one.txt"
   printf 'floor, %d-byte body: %.0f req/s, p99 %.2f ms (the search answers: %d bytes on average, %d at most)\n' \
